@@ -1,0 +1,94 @@
+"""Inputs and results of the statistical tests: small immutable values, no I/O.
+
+Counts are cumulative over the analysis window (since the analysis step started), per version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..api.v1alpha1 import AnalysisMethod, Verdict
+
+
+@dataclass(frozen=True)
+class RateSample:
+    """Events (errors, slow requests, pattern hits) out of an exposure (requests) per version."""
+
+    stable_events: float
+    stable_exposure: float
+    candidate_events: float
+    candidate_exposure: float
+
+
+@dataclass(frozen=True)
+class HistogramSample:
+    """Prometheus histogram buckets per version.
+
+    `edges` are the `le` upper bounds in increasing order, the last one `inf`. The counts are
+    cumulative per edge, exactly as `_bucket` series hold them (so the last count is `_count`).
+    `*_sum` is the `_sum` series (None when unknown).
+    """
+
+    edges: tuple[float, ...]
+    stable_counts: tuple[float, ...]
+    candidate_counts: tuple[float, ...]
+    stable_sum: float | None = None
+    candidate_sum: float | None = None
+
+
+@dataclass(frozen=True)
+class Margin:
+    """Non-inferiority margin: how much worse the candidate may be. At most one is set."""
+
+    relative: float | None = None
+    """E.g. 0.10: the candidate's value may be up to 10% above the stable's."""
+    absolute: float | None = None
+    """E.g. 0.005: the candidate's rate may be up to 0.5 percentage points above."""
+
+
+@dataclass(frozen=True)
+class TestConfig:
+    method: AnalysisMethod = AnalysisMethod.SEQUENTIAL
+    alpha: float = 0.05
+    min_samples: int = 200
+    """Candidate exposure (requests) needed before any verdict but Inconclusive."""
+    final: bool = False
+    """True at the last look (maxDuration): the `fixed` method decides only then."""
+
+
+@dataclass(frozen=True)
+class MetricTest:
+    """One metric's result; every field that applies is filled so status can explain it."""
+
+    verdict: Verdict
+    method: str
+    """Name of the test, e.g. "mixture-SPRT (conditional binomial)", "Welch t", "PSI"."""
+    stable: float | None = None
+    candidate: float | None = None
+    effect: float | None = None
+    interval: tuple[float, float] | None = None
+    p_value: float | None = None
+    e_value: float | None = None
+    samples_stable: int = 0
+    samples_candidate: int = 0
+    explanation: str = ""
+
+
+@dataclass(frozen=True)
+class JudgedMetric:
+    """A metric's result with how much it counts in the judgement."""
+
+    name: str
+    result: MetricTest
+    critical: bool = False
+    weight: float = 1.0
+    dry_run: bool = False
+
+
+@dataclass(frozen=True)
+class Judgement:
+    verdict: Verdict
+    score: float
+    """Kayenta-style: weighted share of passing metrics, 0..100."""
+    explanation: str
+    metrics: tuple[JudgedMetric, ...] = field(default_factory=tuple)

@@ -1,0 +1,112 @@
+"""`modelrollout.io/v1alpha1`: the ModelRollout resource."""
+
+from .durations import DURATION_PATTERN, format_duration, parse_duration
+from .enums import (
+    AnalysisMethod,
+    ConditionType,
+    DriftStatistic,
+    FailurePolicy,
+    InconclusivePolicy,
+    MetricType,
+    Phase,
+    Reason,
+    StrategyType,
+    TrafficProvider,
+    UpstreamFailurePolicy,
+    Verdict,
+)
+from .spec import (
+    AnalysisSpec,
+    ApiModel,
+    CanaryStep,
+    CanaryStrategy,
+    Dependency,
+    MetricSpec,
+    ModelRolloutSpec,
+    PauseStep,
+    PrometheusAuth,
+    PrometheusSpec,
+    SecretKeyRef,
+    StepAnalysis,
+    StrategySpec,
+    ThresholdRange,
+    TrafficSpec,
+    VersionSpec,
+)
+from .status import (
+    HISTORY_LIMIT,
+    LINEAGE_LIMIT,
+    ActionRecord,
+    AnalysisStatus,
+    Condition,
+    HistoryEntry,
+    LineageEntry,
+    MetricResult,
+    ModelRolloutStatus,
+)
+
+GROUP = "modelrollout.io"
+VERSION = "v1alpha1"
+KIND = "ModelRollout"
+PLURAL = "modelrollouts"
+SINGULAR = "modelrollout"
+SHORT_NAMES = ("mro",)
+
+LABEL_MODEL = "modelrollout.io/model"
+LABEL_VERSION = "modelrollout.io/version"
+LABEL_ROLLOUT = "modelrollout.io/rollout"
+ANNOTATION_ACTION = "modelrollout.io/action"
+"""Manual action: `<verb>` or `<verb>:<nonce>`; verbs: promote, promote-full, abort, pause, resume, retry."""
+
+__all__ = [
+    "ANNOTATION_ACTION",
+    "DURATION_PATTERN",
+    "GROUP",
+    "HISTORY_LIMIT",
+    "KIND",
+    "LABEL_MODEL",
+    "LABEL_ROLLOUT",
+    "LABEL_VERSION",
+    "LINEAGE_LIMIT",
+    "PLURAL",
+    "SHORT_NAMES",
+    "SINGULAR",
+    "VERSION",
+    "ActionRecord",
+    "AnalysisMethod",
+    "AnalysisSpec",
+    "AnalysisStatus",
+    "ApiModel",
+    "CanaryStep",
+    "CanaryStrategy",
+    "Condition",
+    "ConditionType",
+    "Dependency",
+    "DriftStatistic",
+    "FailurePolicy",
+    "HistoryEntry",
+    "InconclusivePolicy",
+    "LineageEntry",
+    "MetricResult",
+    "MetricSpec",
+    "MetricType",
+    "ModelRolloutSpec",
+    "ModelRolloutStatus",
+    "PauseStep",
+    "Phase",
+    "PrometheusAuth",
+    "PrometheusSpec",
+    "Reason",
+    "SecretKeyRef",
+    "StepAnalysis",
+    "StrategySpec",
+    "StrategyType",
+    "ThresholdRange",
+    "TrafficProvider",
+    "TrafficSpec",
+    "UpstreamFailurePolicy",
+    "Verdict",
+    "VersionSpec",
+    "format_duration",
+    "parse_duration",
+]
