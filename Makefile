@@ -1,0 +1,69 @@
+# ModelRollout: every set-up step lives here, so a fresh machine needs only `make demo` / `make test`.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+CACHE ?= $(HOME)/.cache/modelrollout
+DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-12)
+PYTEST_ARGS ?=
+
+.PHONY: help
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
+
+$(DEPS_STAMP): pyproject.toml constraints.txt
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v openssl >/dev/null || \
+	  { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus openssl; }
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
+	@rm -f $(VENV)/.deps-* && touch $@
+
+.PHONY: deps
+deps: $(DEPS_STAMP) tools ## Install everything: Debian packages, the Python package with its dev extra, the Go-built tools
+
+.PHONY: tools
+tools: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm (cached by version)
+	MODELROLLOUT_CACHE=$(CACHE) bash hack/build-tools.sh
+
+.PHONY: cluster-up
+cluster-up: deps ## Start the local control plane and Prometheus in the background
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev cluster-up
+
+.PHONY: cluster-down
+cluster-down: ## Stop them (by pid)
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev cluster-down
+
+.PHONY: demo
+demo: deps ## Bring up the cluster and Prometheus, run a sample rollout to a verdict, show it
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev demo
+
+.PHONY: lint
+lint: $(DEPS_STAMP) ## ruff, mypy --strict, import-linter, CRD drift
+	$(VENV)/bin/ruff check operator tests benchmarks
+	$(VENV)/bin/ruff format --check operator tests benchmarks
+	$(VENV)/bin/mypy operator/
+	$(VENV)/bin/lint-imports
+	@if [ -f operator/modelrollout/api/v1alpha1/crd.py ]; then \
+	  $(PY) -m modelrollout.api.v1alpha1.crd --check crds/modelrollout.io_modelrollouts.yaml; fi
+
+.PHONY: crds
+crds: $(DEPS_STAMP) ## Regenerate crds/ from the pydantic models
+	$(PY) -m modelrollout.api.v1alpha1.crd > crds/modelrollout.io_modelrollouts.yaml
+
+.PHONY: test
+test: deps ## Unit, integration (real control plane, real Prometheus) and e2e tests
+	MODELROLLOUT_CACHE=$(CACHE) $(VENV)/bin/pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+
+.PHONY: test-unit
+test-unit: $(DEPS_STAMP) ## Unit tests only (no cluster)
+	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
+
+.PHONY: bench
+bench: bench-stats ## All benchmarks (results under benchmarks/)
+
+.PHONY: bench-stats
+bench-stats: $(DEPS_STAMP) ## Statistics simulator: our sequential test against the baselines
+	$(PY) -m benchmarks.stats --runs 1000 --out benchmarks/results/stats.json
