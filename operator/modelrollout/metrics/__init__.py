@@ -1,1 +1,37 @@
-"""metrics"""
+"""Where metric values come from: the `MetricSource` interface, its providers and batching.
+
+One file per provider (`prometheus`, `static`), a factory, PromQL templates with escaping, the
+default queries of each metric type (`queries`, which documents the conventional metric names)
+and `BatchedQuerier`, which sends each distinct query once for a whole fleet of rollouts.
+"""
+
+from .batch import MAX_POINTS_PER_QUERY, BatchedQuerier, InstantQuery, Query, QueryOutcome, RangeQuery
+from .factory import new_metric_source
+from .prometheus import PrometheusCredentials, PrometheusSource
+from .source import MetricSource, MetricSourceError, Point, RangeSeries, Series
+from .static import SourceCall, StaticSource
+from .templates import TemplateContext, TemplateError, escape_label_value, escape_regex_literal, render
+
+__all__ = [
+    "MAX_POINTS_PER_QUERY",
+    "BatchedQuerier",
+    "InstantQuery",
+    "MetricSource",
+    "MetricSourceError",
+    "Point",
+    "PrometheusCredentials",
+    "PrometheusSource",
+    "Query",
+    "QueryOutcome",
+    "RangeQuery",
+    "RangeSeries",
+    "Series",
+    "SourceCall",
+    "StaticSource",
+    "TemplateContext",
+    "TemplateError",
+    "escape_label_value",
+    "escape_regex_literal",
+    "new_metric_source",
+    "render",
+]

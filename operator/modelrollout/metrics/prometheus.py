@@ -1,0 +1,186 @@
+"""`MetricSource` over the Prometheus HTTP API, on prometheus-api-client.
+
+Credentials arrive as plain values (`PrometheusCredentials`): reading Secrets is the controller's
+job, so this module never talks to Kubernetes and a backtest can pass a token from a file.
+Every failure (connection, timeout, HTTP error, a malformed answer) becomes `MetricSourceError`,
+because the analysis must tell "Prometheus could not answer" from "Prometheus found no data".
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+import os
+import tempfile
+import weakref
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+import requests
+from prometheus_api_client import PrometheusConnect
+from prometheus_api_client.exceptions import PrometheusApiClientException
+from urllib3.util.retry import Retry
+
+from .source import MetricSourceError, Point, RangeSeries, Series
+
+_RETRY_STATUSES = (502, 503, 504)
+"""Transient gateway answers worth one more try within the same interval."""
+
+
+@dataclass(frozen=True)
+class PrometheusCredentials:
+    """Secrets the controller read for this Prometheus; never printed (repr hides them)."""
+
+    bearer_token: str | None = field(default=None, repr=False)
+    username: str | None = field(default=None, repr=False)
+    password: str | None = field(default=None, repr=False)
+    ca_bundle: str | None = field(default=None, repr=False)
+    """PEM text of the CA certificates that sign the server's certificate."""
+
+
+class PrometheusSource:
+    """Queries one Prometheus server; one instance per address, reused across intervals."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        timeout: float = 10.0,
+        credentials: PrometheusCredentials | None = None,
+        insecure_skip_verify: bool = False,
+        retries: int = 1,
+    ) -> None:
+        credentials = credentials or PrometheusCredentials()
+        self.address = address.rstrip("/")
+        self.timeout = timeout
+        session = requests.Session()
+        session.verify = self._verification(credentials, insecure_skip_verify)
+        headers = (
+            {"Authorization": f"Bearer {credentials.bearer_token}"} if credentials.bearer_token else None
+        )
+        auth = (credentials.username or "", credentials.password or "") if credentials.username else None
+        # The client's default retries three times with a one-second backoff: far too slow when a
+        # whole batch of rollouts waits on an unreachable server within one interval.
+        retry = Retry(total=retries, connect=retries, backoff_factor=0.1, status_forcelist=_RETRY_STATUSES)
+        self._client = PrometheusConnect(
+            url=self.address, headers=headers, auth=auth, session=session, timeout=timeout, retry=retry
+        )
+
+    def _verification(self, credentials: PrometheusCredentials, insecure_skip_verify: bool) -> bool | str:
+        """What `requests` verifies TLS with: nothing, the system store, or a CA bundle file."""
+        if insecure_skip_verify:
+            return False
+        if not credentials.ca_bundle:
+            return True
+        # requests only takes a CA bundle as a path; the file lives as long as this source.
+        handle, path = tempfile.mkstemp(prefix="modelrollout-ca-", suffix=".pem")
+        with os.fdopen(handle, "w") as bundle:
+            bundle.write(credentials.ca_bundle)
+        weakref.finalize(self, _remove_quietly, path)
+        return path
+
+    def query(self, promql: str, at: datetime) -> list[Series]:
+        result = self._call(
+            lambda: self._client.custom_query(promql, params=self._params(time=at.timestamp())), promql
+        )
+        return _instant_series(result, promql)
+
+    def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[RangeSeries]:
+        if not math.isfinite(step) or step <= 0:
+            raise MetricSourceError(f"invalid step {step!r}: must be a positive number of seconds")
+        params = self._params(start=start.timestamp(), end=end.timestamp())
+        # custom_query_range rounds start/end to whole seconds; passing them as params keeps
+        # the caller's exact (aligned) times, which the fan-out relies on.
+        result = self._call(
+            lambda: self._client.custom_query_range(
+                promql, start_time=start, end_time=end, step=_format_step(step), params=params
+            ),
+            promql,
+        )
+        return _range_series(result, promql)
+
+    def is_online(self) -> bool:
+        try:
+            series = self.query("vector(1)", datetime.now(UTC))
+        except MetricSourceError:
+            return False
+        return len(series) == 1 and series[0].value == 1.0
+
+    def close(self) -> None:
+        self._client.close()
+
+    def _params(self, **values: float) -> dict[str, str]:
+        # Prometheus cancels the evaluation itself at this timeout instead of working on for nobody.
+        params = {key: _format_number(value) for key, value in values.items()}
+        params["timeout"] = f"{_format_number(self.timeout)}s"
+        return params
+
+    def _call(self, request: Any, promql: str) -> Any:
+        try:
+            return request()
+        except PrometheusApiClientException as error:
+            raise MetricSourceError(f"Prometheus at {self.address} rejected {promql!r}: {error}") from error
+        except requests.Timeout as error:
+            raise MetricSourceError(
+                f"Prometheus at {self.address} did not answer within {self.timeout:g}s"
+            ) from error
+        except requests.RequestException as error:
+            raise MetricSourceError(f"Prometheus at {self.address} is unreachable: {error}") from error
+        except (ValueError, KeyError, TypeError) as error:
+            raise MetricSourceError(
+                f"Prometheus at {self.address} sent a malformed answer: {error}"
+            ) from error
+
+
+def _remove_quietly(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.remove(path)
+
+
+def _format_number(value: float) -> str:
+    return repr(float(value)) if not float(value).is_integer() else str(int(value))
+
+
+def _format_step(step: float) -> str:
+    return _format_number(step)
+
+
+def _instant_series(result: Any, promql: str) -> list[Series]:
+    """A vector becomes one Series per element; a scalar (e.g. from `scalar(...)`) one unlabelled."""
+    try:
+        if _is_sample(result):
+            return [Series(labels={}, value=float(result[1]), timestamp=float(result[0]))]
+        return [
+            Series(
+                labels=dict(item.get("metric", {})),
+                value=float(item["value"][1]),
+                timestamp=float(item["value"][0]),
+            )
+            for item in result
+        ]
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise MetricSourceError(f"unexpected answer to {promql!r}: {error}") from error
+
+
+def _range_series(result: Any, promql: str) -> list[RangeSeries]:
+    try:
+        return [
+            RangeSeries(labels=dict(item.get("metric", {})), points=_points(item["values"]))
+            for item in result
+        ]
+    except (ValueError, KeyError, TypeError, IndexError) as error:
+        raise MetricSourceError(f"unexpected answer to {promql!r}: {error}") from error
+
+
+def _points(values: Any) -> tuple[Point, ...]:
+    return tuple((float(timestamp), float(value)) for timestamp, value in values)
+
+
+def _is_sample(result: Any) -> bool:
+    return (
+        isinstance(result, list)
+        and len(result) == 2
+        and isinstance(result[0], int | float)
+        and isinstance(result[1], str)
+    )

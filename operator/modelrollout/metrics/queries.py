@@ -1,0 +1,94 @@
+"""Default queries of the built-in metric types, over conventional metric names.
+
+Every model server (our router included) is expected to label its series with `namespace`,
+`model` and `version` (the ModelRollout's namespace, `spec.model` and the version string).
+`metricName` in a metric spec replaces the default name; `query` replaces the query (see
+`templates`).
+
+| type          | default series                                   | what is tested                     |
+|---------------|--------------------------------------------------|------------------------------------|
+| latency       | `model_request_duration_seconds_bucket` / `_sum` | histogram of request latency       |
+| errorRate     | `model_requests_total`, errors `{outcome="error"}`| errors per request                |
+| drift         | `model_prediction_bucket`                        | histogram of predictions           |
+| errorPattern  | `model_log_pattern_total` (label `pattern`)       | log-pattern hits per request       |
+| resource      | `container_cpu_usage_seconds_total` (cAdvisor)   | CPU cores (or bytes) per pod       |
+| custom        | the user's `query`                               | the candidate's value vs threshold |
+
+* Requests are one counter, `model_requests_total`, with an `outcome` label (`success` or
+  `error`): the error rate is `{outcome="error"}` over all requests. A version whose requests are
+  present but whose error series is absent has had zero errors (counters appear at the first
+  increment); a version without requests has no data.
+* `metricName` is the histogram's base name for latency and drift (`<base>_bucket`, `<base>_sum`),
+  the requests counter for errorRate, the pattern counter for errorPattern and the container
+  series for resource (a name ending in `_total` is a CPU-seconds counter and taken as a rate; any
+  other name is a gauge such as `container_memory_working_set_bytes`, taken at its maximum).
+* Drift of one feature instead of the predictions: point `metricName` at that feature's histogram.
+
+Batching: the comparison types (latency, errorRate, drift, errorPattern) have no per-rollout
+label filter. Each is `sum by (namespace, model, version[, le]) (increase(<series>[<interval>]))`,
+one query for every rollout that shares the interval, evaluated as a range query with
+step = interval; the caller fans the result out by (namespace, model, version). `increase`
+absorbs counter resets (a restarted pod). The window equals the step, so each evaluation sees the
+samples of one interval: scrape at least twice per analysis interval (four times is better),
+otherwise a window may hold a single sample and yield no increase.
+
+Resource guardrails select the candidate's pods by name, `<name>-<version>-.*` (the Deployment
+`<name>-<version>` the operator creates), and are queried per rollout: cAdvisor series carry
+`namespace` and `pod`, not our model labels.
+"""
+
+from __future__ import annotations
+
+from ..api.v1alpha1 import format_duration
+from .templates import escape_label_value, escape_regex_literal
+
+GROUP_LABELS = ("namespace", "model", "version")
+"""Every batched comparison query groups by these; fan-out matches on them."""
+BUCKET_LABEL = "le"
+
+LATENCY_METRIC = "model_request_duration_seconds"
+REQUESTS_METRIC = "model_requests_total"
+OUTCOME_LABEL = "outcome"
+ERROR_OUTCOME = "error"
+PREDICTION_METRIC = "model_prediction"
+LOG_PATTERN_METRIC = "model_log_pattern_total"
+CPU_METRIC = "container_cpu_usage_seconds_total"
+
+
+def grouped_increase(series: str, interval: float, *, by_bucket: bool = False) -> str:
+    """Increase of `series` (a name, optionally with matchers) per interval, grouped for fan-out."""
+    labels = ", ".join((*GROUP_LABELS, BUCKET_LABEL) if by_bucket else GROUP_LABELS)
+    return f"sum by ({labels}) (increase({series}[{format_duration(interval)}]))"
+
+
+def histogram_buckets(base: str, interval: float) -> str:
+    return grouped_increase(f"{base}_bucket", interval, by_bucket=True)
+
+
+def histogram_sum(base: str, interval: float) -> str:
+    return grouped_increase(f"{base}_sum", interval)
+
+
+def requests(metric: str, interval: float) -> str:
+    return grouped_increase(metric, interval)
+
+
+def request_errors(metric: str, interval: float) -> str:
+    matcher = f'{OUTCOME_LABEL}="{escape_label_value(ERROR_OUTCOME)}"'
+    return grouped_increase(f"{metric}{{{matcher}}}", interval)
+
+
+def pod_resource(metric: str, namespace: str, name: str, version: str, interval: float) -> str:
+    """The busiest pod of one version: CPU cores for a `_total` counter, else the gauge's maximum."""
+    pods = escape_regex_literal(f"{name}-{version}-") + ".*"
+    selector = (
+        f'{metric}{{namespace="{escape_label_value(namespace)}", pod=~"{pods}", '
+        f'container!="", container!="POD"}}'
+    )
+    window = format_duration(interval)
+    per_pod = (
+        f"sum by (pod) (rate({selector}[{window}]))"
+        if metric.endswith("_total")
+        else f"sum by (pod) (max_over_time({selector}[{window}]))"
+    )
+    return f"max({per_pod})"
