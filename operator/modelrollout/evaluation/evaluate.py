@@ -1,0 +1,113 @@
+"""One analysis interval: query (metrics) -> test (analysis) -> verdict (judge).
+
+The controller calls `evaluate_intervals` once per tick with every rollout due, so identical
+queries are sent once for all of them; the backtest calls `evaluate_interval` one aligned
+interval at a time. Both run this code, which is why a backtest replays what the operator did.
+A query that fails makes its metric Inconclusive with the reason; it never passes or fails it.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+from collections.abc import Mapping, Sequence
+
+from ..analysis import judge
+from ..analysis.types import JudgedMetric, MetricTest
+from ..api.v1alpha1 import MetricResult
+from ..metrics import BatchedQuerier, MetricSource, MetricSourceError, Query, QueryOutcome, RangeQuery
+from .probes import Answer, Probe, inconclusive, plan
+from .request import EvaluationRequest, EvaluationResult, first_interval_end
+
+
+def evaluate_interval(request: EvaluationRequest, source: MetricSource | BatchedQuerier) -> EvaluationResult:
+    """Evaluate one rollout at `request.at`."""
+    return evaluate_intervals([request], source)[0]
+
+
+def evaluate_intervals(
+    requests: Sequence[EvaluationRequest], source: MetricSource | BatchedQuerier
+) -> list[EvaluationResult]:
+    """Evaluate many rollouts at once, each distinct query sent once; results in request order."""
+    querier = source if isinstance(source, BatchedQuerier) else BatchedQuerier(source)
+    plans = [(request, *_plan(request)) for request in requests]
+    wanted = {piece.query for _, _, probes in plans for probe in probes for piece in probe.slices.values()}
+    outcomes = querier.fetch(wanted)
+    return [_conclude(request, intervals, probes, outcomes) for request, intervals, probes in plans]
+
+
+def _plan(request: EvaluationRequest) -> tuple[int, list[Probe]]:
+    interval = request.interval
+    start = first_interval_end(request.started_at, interval)
+    end = request.evaluated_at
+    if end < start:
+        return 0, plan(request, None)
+    intervals = math.floor((end - start).total_seconds() / interval + 1e-9) + 1
+    return intervals, plan(request, RangeQuery(promql="", start=start, end=end, step=interval))
+
+
+def _conclude(
+    request: EvaluationRequest, intervals: int, probes: list[Probe], outcomes: Mapping[Query, QueryOutcome]
+) -> EvaluationResult:
+    judged = [
+        JudgedMetric(
+            name=probe.metric.name,
+            result=_measure(probe, outcomes),
+            critical=probe.metric.critical,
+            weight=probe.metric.weight,
+            dry_run=probe.metric.dry_run,
+        )
+        for probe in probes
+    ]
+    judgement = judge(judged, alpha=request.analysis.alpha)
+    return EvaluationResult(
+        request=request,
+        evaluated_at=request.evaluated_at,
+        final=request.final,
+        intervals=intervals,
+        judgement=judgement,
+        metrics=tuple(metric_result(metric) for metric in judged),
+    )
+
+
+def _measure(probe: Probe, outcomes: Mapping[Query, QueryOutcome]) -> MetricTest:
+    answers: dict[str, Answer] = {}
+    for name, piece in probe.slices.items():
+        outcome = outcomes[piece.query]
+        if isinstance(outcome, MetricSourceError):
+            return inconclusive("query failed", f"could not query the metrics source: {outcome}")
+        if piece.labels is None:
+            answers[name] = outcome
+        else:
+            wanted = piece.labels.items()
+            answers[name] = [s for s in outcome if all(s.labels.get(k) == v for k, v in wanted)]
+    return probe.measure(answers)
+
+
+def metric_result(metric: JudgedMetric) -> MetricResult:
+    """The status shape of one judged metric; non-finite numbers made JSON-safe."""
+    test = metric.result
+    low, high = test.interval if test.interval is not None else (None, None)
+    return MetricResult(
+        name=metric.name,
+        verdict=test.verdict,
+        stable=_finite(test.stable),
+        candidate=_finite(test.candidate),
+        effect=_finite(test.effect),
+        interval_low=_finite(low),
+        interval_high=_finite(high),
+        p_value=_finite(test.p_value),
+        e_value=_finite(test.e_value),
+        samples_stable=test.samples_stable,
+        samples_candidate=test.samples_candidate,
+        dry_run=metric.dry_run,
+        explanation=test.explanation or f"{test.method}: {test.verdict}",
+    )
+
+
+def _finite(value: float | None) -> float | None:
+    """NaN is no value; an infinity (e.g. an unbounded interval end) is clamped to the largest
+    float, because Kubernetes rejects JSON that is not finite."""
+    if value is None or math.isnan(value):
+        return None
+    return max(-sys.float_info.max, min(sys.float_info.max, value))

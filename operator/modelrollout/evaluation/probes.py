@@ -1,0 +1,313 @@
+"""Per metric type: which queries to send and how their answers become one `MetricTest`.
+
+Planning and measuring are split so that the queries of a whole fleet of rollouts can be batched
+(sent once) between the two. A probe names each piece of data it needs as a `Slice`: a query and
+the labels that pick one version's series out of its answer (batched queries), or None when the
+whole answer is that version's (queries rendered per version from the user's template).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+
+from ..analysis import check_threshold, test_drift, test_latency, test_rate
+from ..analysis.types import Margin, MetricTest, RateSample, TestConfig
+from ..api.v1alpha1 import DriftStatistic, MetricSpec, MetricType, Verdict
+from ..metrics import (
+    InstantQuery,
+    Query,
+    RangeQuery,
+    RangeSeries,
+    Series,
+    TemplateContext,
+    TemplateError,
+    render,
+)
+from ..metrics import queries as defaults
+from . import samples
+from .request import EvaluationRequest
+
+Answer = Sequence[RangeSeries | Series]
+Answers = Mapping[str, Answer]
+"""Slice name -> the series of that slice."""
+Measure = Callable[[Answers], MetricTest]
+
+STABLE, CANDIDATE = "stable", "candidate"
+
+
+@dataclass(frozen=True)
+class Slice:
+    query: Query
+    labels: Mapping[str, str] | None = None
+    """Labels a series must carry to belong here; None: the whole answer does."""
+
+
+@dataclass(frozen=True)
+class Probe:
+    metric: MetricSpec
+    measure: Measure
+    slices: Mapping[str, Slice] = field(default_factory=dict)
+
+
+def inconclusive(method: str, explanation: str) -> MetricTest:
+    return MetricTest(verdict=Verdict.INCONCLUSIVE, method=method, explanation=explanation)
+
+
+def settled(metric: MetricSpec, result: MetricTest) -> Probe:
+    """A probe that needs no query: its result is known at planning time."""
+
+    def measure(_: Answers) -> MetricTest:
+        return result
+
+    return Probe(metric, measure)
+
+
+class _Planner:
+    """Builds the probes of one request; holds what every metric type shares."""
+
+    def __init__(self, request: EvaluationRequest, first_end: RangeQuery) -> None:
+        self.request = request
+        self.interval = request.interval
+        self.range_template = first_end
+        """A RangeQuery carrying the window; each query reuses its start, end and step."""
+        self.versions = {STABLE: request.stable_version, CANDIDATE: request.candidate_version}
+
+    def probe(self, metric: MetricSpec) -> Probe:
+        builders: dict[MetricType, Callable[[MetricSpec], Probe]] = {
+            MetricType.LATENCY: self._latency,
+            MetricType.ERROR_RATE: self._error_rate,
+            MetricType.ERROR_PATTERN: self._error_pattern,
+            MetricType.DRIFT: self._drift,
+            MetricType.CUSTOM: self._custom,
+            MetricType.RESOURCE: self._resource,
+        }
+        try:
+            return builders[metric.type](metric)
+        except TemplateError as error:
+            return settled(metric, inconclusive("query template", str(error)))
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _range(self, promql: str) -> RangeQuery:
+        return replace(self.range_template, promql=promql)
+
+    def _context(self, version: str) -> TemplateContext:
+        request = self.request
+        return TemplateContext(
+            namespace=request.namespace,
+            model=request.model,
+            name=request.name,
+            version=version,
+            stable_version=request.stable_version,
+            candidate_version=request.candidate_version,
+            interval=self.interval,
+        )
+
+    def _labels(self, role: str) -> dict[str, str]:
+        return {
+            "namespace": self.request.namespace,
+            "model": self.request.model,
+            "version": self.versions[role],
+        }
+
+    def _batched(self, name: str, promql: str) -> dict[str, Slice]:
+        query = self._range(promql)
+        return {f"{name}/{role}": Slice(query, self._labels(role)) for role in self.versions}
+
+    def _per_version_range(self, name: str, template: str) -> dict[str, Slice]:
+        return {
+            f"{name}/{role}": Slice(self._range(render(template, self._context(version))))
+            for role, version in self.versions.items()
+        }
+
+    def _config(self) -> TestConfig:
+        analysis = self.request.analysis
+        return TestConfig(
+            method=analysis.method,
+            alpha=analysis.alpha,
+            min_samples=analysis.min_samples,
+            final=self.request.final,
+        )
+
+    def _missing(self, present: Mapping[str, object | None]) -> MetricTest | None:
+        """Inconclusive naming the versions without data, or None when all have some."""
+        absent = [f"{role} ({self.versions[role]})" for role, value in present.items() if value is None]
+        if not absent:
+            return None
+        return inconclusive("no data", f"no data for {' and '.join(absent)}: no data is not zero")
+
+    # -- comparison types ----------------------------------------------------------------------
+
+    def _latency(self, metric: MetricSpec) -> Probe:
+        base = metric.metric_name or defaults.LATENCY_METRIC
+        if metric.query:
+            slices = self._per_version_range("buckets", metric.query)
+        else:
+            slices = {
+                **self._batched("buckets", defaults.histogram_buckets(base, self.interval)),
+                **self._batched("sum", defaults.histogram_sum(base, self.interval)),
+            }
+
+        def measure(answers: Answers) -> MetricTest:
+            stable = samples.bucket_totals(_ranges(answers, f"buckets/{STABLE}"))
+            candidate = samples.bucket_totals(_ranges(answers, f"buckets/{CANDIDATE}"))
+            if (missing := self._missing({STABLE: stable, CANDIDATE: candidate})) is not None:
+                return missing
+            assert stable is not None and candidate is not None
+            sample = samples.histogram(
+                stable,
+                candidate,
+                samples.total(_ranges(answers, f"sum/{STABLE}")),
+                samples.total(_ranges(answers, f"sum/{CANDIDATE}")),
+            )
+            if sample is None:
+                return inconclusive("no data", "the versions share no +Inf bucket: no request count")
+            return test_latency(sample, _margin(metric), self._config())
+
+        return Probe(metric, measure, slices)
+
+    def _error_rate(self, metric: MetricSpec) -> Probe:
+        requests = metric.metric_name or defaults.REQUESTS_METRIC
+        errors = (
+            self._per_version_range("events", metric.query)
+            if metric.query
+            else self._batched("events", defaults.request_errors(requests, self.interval))
+        )
+        return self._rate_probe(metric, errors, requests)
+
+    def _error_pattern(self, metric: MetricSpec) -> Probe:
+        hits = (
+            self._per_version_range("events", metric.query)
+            if metric.query
+            else self._batched(
+                "events",
+                defaults.grouped_increase(metric.metric_name or defaults.LOG_PATTERN_METRIC, self.interval),
+            )
+        )
+        return self._rate_probe(metric, hits, defaults.REQUESTS_METRIC)
+
+    def _rate_probe(self, metric: MetricSpec, events: dict[str, Slice], requests_metric: str) -> Probe:
+        slices = {**events, **self._batched("requests", defaults.requests(requests_metric, self.interval))}
+
+        def measure(answers: Answers) -> MetricTest:
+            exposure = {role: samples.total(_ranges(answers, f"requests/{role}")) for role in self.versions}
+            if (missing := self._missing(exposure)) is not None:
+                return missing
+            # Event counters appear at their first increment: with requests present, absent is zero.
+            counted = {
+                role: samples.total(_ranges(answers, f"events/{role}")) or 0.0 for role in self.versions
+            }
+            sample = RateSample(
+                stable_events=counted[STABLE],
+                stable_exposure=exposure[STABLE] or 0.0,
+                candidate_events=counted[CANDIDATE],
+                candidate_exposure=exposure[CANDIDATE] or 0.0,
+            )
+            return test_rate(sample, _margin(metric), self._config())
+
+        return Probe(metric, measure, slices)
+
+    def _drift(self, metric: MetricSpec) -> Probe:
+        statistic = metric.statistic or DriftStatistic.PSI
+        if metric.max is None:
+            return settled(metric, inconclusive(str(statistic), "a drift metric needs `max`"))
+        max_distance = metric.max
+        slices = (
+            self._per_version_range("buckets", metric.query)
+            if metric.query
+            else self._batched(
+                "buckets",
+                defaults.histogram_buckets(metric.metric_name or defaults.PREDICTION_METRIC, self.interval),
+            )
+        )
+
+        def measure(answers: Answers) -> MetricTest:
+            stable = samples.bucket_totals(_ranges(answers, f"buckets/{STABLE}"))
+            candidate = samples.bucket_totals(_ranges(answers, f"buckets/{CANDIDATE}"))
+            if (missing := self._missing({STABLE: stable, CANDIDATE: candidate})) is not None:
+                return missing
+            assert stable is not None and candidate is not None
+            sample = samples.histogram(stable, candidate)
+            if sample is None:
+                return inconclusive("no data", "the versions share no +Inf bucket: no prediction count")
+            return test_drift(sample, statistic, max_distance, self.request.analysis.min_samples)
+
+        return Probe(metric, measure, slices)
+
+    # -- value checks --------------------------------------------------------------------------
+
+    def _custom(self, metric: MetricSpec) -> Probe:
+        bounds = metric.threshold_range
+        if not metric.query:
+            return settled(metric, inconclusive("threshold", "a custom metric needs `query`"))
+        if bounds is None or (bounds.min is None and bounds.max is None):
+            return settled(metric, inconclusive("threshold", "a custom metric needs `thresholdRange`"))
+        at = self.request.evaluated_at
+        query = InstantQuery(render(metric.query, self._context(self.request.candidate_version)), at)
+
+        def measure(answers: Answers) -> MetricTest:
+            answer = _instants(answers, CANDIDATE)
+            if len(answer) > 1:
+                return inconclusive(
+                    "threshold", f"the query returned {len(answer)} series; it must return one"
+                )
+            return check_threshold(samples.single_value(answer), bounds.min, bounds.max)
+
+        return Probe(metric, measure, {CANDIDATE: Slice(query)})
+
+    def _resource(self, metric: MetricSpec) -> Probe:
+        bounds = metric.threshold_range
+        minimum = bounds.min if bounds else None
+        maximum = metric.max if metric.max is not None else (bounds.max if bounds else None)
+        if minimum is None and maximum is None:
+            return settled(metric, inconclusive("threshold", "a resource metric needs `max`"))
+        at, request = self.request.evaluated_at, self.request
+        series = metric.metric_name or defaults.CPU_METRIC
+
+        def promql(version: str) -> str:
+            if metric.query:
+                return render(metric.query, self._context(version))
+            return defaults.pod_resource(series, request.namespace, request.name, version, self.interval)
+
+        slices = {role: Slice(InstantQuery(promql(version), at)) for role, version in self.versions.items()}
+
+        def measure(answers: Answers) -> MetricTest:
+            result = check_threshold(samples.single_value(_instants(answers, CANDIDATE)), minimum, maximum)
+            # The stable's usage is context for a reader, never part of the check.
+            return replace(result, stable=samples.single_value(_instants(answers, STABLE)))
+
+        return Probe(metric, measure, slices)
+
+
+def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
+    """One probe per selected metric; without a complete interval yet, probes that wait."""
+    selected = request.metrics
+    specs = {metric.name: metric for metric in request.analysis.metrics}
+    names = list(selected) if selected is not None else list(specs)
+    probes: list[Probe] = []
+    planner = _Planner(request, window) if window is not None else None
+    for name in names:
+        metric = specs.get(name)
+        if metric is None:
+            unknown = MetricSpec(name=name, type=MetricType.CUSTOM)
+            message = f"no metric named {name!r} in spec.analysis.metrics"
+            probes.append(settled(unknown, inconclusive("none", message)))
+        elif planner is None:
+            message = "waiting for the first complete interval after the analysis started"
+            probes.append(settled(metric, inconclusive("none", message)))
+        else:
+            probes.append(planner.probe(metric))
+    return probes
+
+
+def _margin(metric: MetricSpec) -> Margin:
+    return Margin(relative=metric.max_relative_increase, absolute=metric.max_absolute_increase)
+
+
+def _ranges(answers: Answers, key: str) -> list[RangeSeries]:
+    return [series for series in answers.get(key, []) if isinstance(series, RangeSeries)]
+
+
+def _instants(answers: Answers, key: str) -> list[Series]:
+    return [series for series in answers.get(key, []) if isinstance(series, Series)]

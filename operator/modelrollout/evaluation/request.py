@@ -1,0 +1,111 @@
+"""What one analysis interval is asked to evaluate, and what it answers.
+
+Time is cut into intervals aligned to whole multiples of `analysis.interval` since the epoch, so
+the operator (whenever its timer fires, and after a restart) and a backtest see exactly the same
+windows. The evidence at an evaluation time `at` is every complete interval from the first one
+that starts at or after the analysis start up to `at`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from ..analysis.types import Judgement
+from ..api.v1alpha1 import AnalysisSpec, AnalysisStatus, MetricResult, Verdict, parse_duration
+
+
+def align(moment: datetime, interval: float) -> datetime:
+    """The latest whole multiple of `interval` seconds (since the epoch) at or before `moment`."""
+    return _from_seconds(math.floor(moment.timestamp() / interval) * interval)
+
+
+def first_interval_end(started_at: datetime, interval: float) -> datetime:
+    """End of the first complete interval after `started_at`; nothing before it counts."""
+    first_start = math.ceil(started_at.timestamp() / interval) * interval
+    return _from_seconds(first_start + interval)
+
+
+def rfc3339(moment: datetime) -> str:
+    """UTC with a `Z`, whole seconds unless the moment has a fraction (status and CLI format)."""
+    text = moment.astimezone(UTC).isoformat()
+    return text.replace("+00:00", "Z")
+
+
+def _from_seconds(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
+@dataclass(frozen=True)
+class EvaluationRequest:
+    """One rollout's analysis at one evaluation time."""
+
+    namespace: str
+    name: str
+    """The ModelRollout's name: candidate pods are `<name>-<candidate_version>-...`."""
+    model: str
+    stable_version: str
+    candidate_version: str
+    analysis: AnalysisSpec
+    started_at: datetime
+    """When this analysis step started; evidence before it is ignored."""
+    at: datetime
+    """Evaluation time; aligned down to a multiple of `analysis.interval`."""
+    metrics: tuple[str, ...] | None = None
+    """Names of `analysis.metrics` this step runs (a step's `analysis.metrics`); None runs all."""
+    max_duration: str | None = None
+    """The step's override of `analysis.maxDuration`."""
+
+    @property
+    def interval(self) -> float:
+        return parse_duration(self.analysis.interval)
+
+    @property
+    def evaluated_at(self) -> datetime:
+        return align(self.at, self.interval)
+
+    @property
+    def deadline(self) -> datetime:
+        """When the evidence stops growing and the last look (`final`) happens."""
+        seconds = parse_duration(self.max_duration or self.analysis.max_duration)
+        return _from_seconds(self.started_at.timestamp() + seconds)
+
+    @property
+    def final(self) -> bool:
+        return self.evaluated_at >= self.deadline
+
+
+@dataclass(frozen=True)
+class EvaluationResult:
+    """The verdict of one interval with the evidence for status, events and backtests."""
+
+    request: EvaluationRequest
+    evaluated_at: datetime
+    final: bool
+    """The last look: `maxDuration` has passed, so an Inconclusive verdict is the outcome."""
+    intervals: int
+    """Complete intervals the evidence covers (0 before the first interval has ended)."""
+    judgement: Judgement
+    metrics: tuple[MetricResult, ...]
+
+    @property
+    def verdict(self) -> Verdict:
+        return self.judgement.verdict
+
+    @property
+    def decisive(self) -> bool:
+        """Pass or Fail: the analysis step ends here whatever time is left."""
+        return self.verdict is not Verdict.INCONCLUSIVE
+
+    def status(self) -> AnalysisStatus:
+        """`status.analysis` as the controller writes it after this interval."""
+        return AnalysisStatus(
+            verdict=self.verdict,
+            score=self.judgement.score,
+            started_at=rfc3339(self.request.started_at),
+            last_run=rfc3339(self.evaluated_at),
+            runs=self.intervals,
+            message=self.judgement.explanation,
+            metrics=list(self.metrics),
+        )

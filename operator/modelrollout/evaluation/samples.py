@@ -1,0 +1,83 @@
+"""From query answers to the counts the statistical tests take.
+
+Range answers hold one increase per interval; a version's cumulative count is their sum over the
+analysis window. Summing increases (rather than differencing raw counters) is what makes the
+evidence survive counter resets and operator restarts: nothing is remembered between intervals.
+"Absent" (None) and zero stay apart throughout: a version without series has no data.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+
+from ..analysis.types import HistogramSample
+from ..metrics import RangeSeries, Series
+
+BUCKET_LABEL = "le"
+
+
+def total(answer: Sequence[RangeSeries]) -> float | None:
+    """Sum of every finite point; None when the answer holds no finite point at all."""
+    values = [value for series in answer for _, value in series.points if math.isfinite(value)]
+    return math.fsum(values) if values else None
+
+
+def bucket_totals(answer: Sequence[RangeSeries]) -> dict[float, float] | None:
+    """Cumulative count per `le` edge, summed over the window; None without any bucket series."""
+    counts: dict[float, list[float]] = defaultdict(list)
+    for series in answer:
+        edge = _edge(series.labels)
+        if edge is None:
+            continue
+        counts[edge].extend(value for _, value in series.points if math.isfinite(value))
+    found = {edge: math.fsum(values) for edge, values in counts.items() if values}
+    return found or None
+
+
+def histogram(
+    stable: Mapping[float, float],
+    candidate: Mapping[float, float],
+    stable_sum: float | None = None,
+    candidate_sum: float | None = None,
+) -> HistogramSample | None:
+    """A sample on the edges both versions have (dropping an edge of a cumulative histogram only
+    merges two buckets); None when they share no `+Inf` bucket, i.e. no total count."""
+    edges = sorted(set(stable) & set(candidate))
+    if not edges or edges[-1] != math.inf:
+        return None
+    return HistogramSample(
+        edges=tuple(edges),
+        stable_counts=_monotone(stable[edge] for edge in edges),
+        candidate_counts=_monotone(candidate[edge] for edge in edges),
+        stable_sum=stable_sum,
+        candidate_sum=candidate_sum,
+    )
+
+
+def single_value(answer: Sequence[Series]) -> float | None:
+    """The value of a query that must yield one number; None when empty or NaN."""
+    finite = [series.value for series in answer if math.isfinite(series.value)]
+    return finite[0] if len(finite) == 1 else None
+
+
+def _monotone(values: Iterable[float]) -> tuple[float, ...]:
+    """Cumulative counts made non-decreasing: `increase` extrapolates each bucket separately, so
+    neighbouring edges can disagree by a fraction of a request."""
+    result: list[float] = []
+    running = 0.0
+    for value in values:
+        running = max(running, value)
+        result.append(running)
+    return tuple(result)
+
+
+def _edge(labels: Mapping[str, str]) -> float | None:
+    text = labels.get(BUCKET_LABEL)
+    if text is None:
+        return None
+    try:
+        return float(text)
+    except ValueError:
+        return None
