@@ -1,0 +1,245 @@
+"""`kubectl modelrollout backtest`: replay a rollout's analysis over a historical range.
+
+It calls `evaluation.evaluate_interval` one aligned interval at a time, exactly as the operator
+would have from `--start`, and stops at the first decisive verdict or at `maxDuration`. The
+report says what the statistics concluded (`outcome`) and what the rollout's policy would have
+done about it (`action`): `promote` on Pass, `onFailure` on Fail, `onInconclusive` once
+`maxDuration` passed without a verdict, and `continue` when the range ended before either.
+`decided_at` is when that action would have happened (null for `continue`).
+
+Exit status: 0 Pass, 1 Fail, 2 Inconclusive, 3 error (bad input, Prometheus unreachable at the
+start). A query failing within one interval is not an error: that interval is Inconclusive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, TextIO
+
+import yaml
+from pydantic import ValidationError
+
+from ..api.v1alpha1 import KIND, ModelRolloutSpec, PrometheusSpec, Verdict
+from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_interval, first_interval_end, rfc3339
+from ..metrics import MetricSource, PrometheusCredentials, new_metric_source
+
+EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_ERROR = 0, 1, 2, 3
+_EXIT_CODES = {Verdict.PASS: EXIT_PASS, Verdict.FAIL: EXIT_FAIL, Verdict.INCONCLUSIVE: EXIT_INCONCLUSIVE}
+
+
+class BacktestError(Exception):
+    """Input the backtest cannot run on; the message is for the person at the terminal."""
+
+
+@dataclass(frozen=True)
+class Rollout:
+    """What a backtest needs from a ModelRollout manifest."""
+
+    name: str
+    namespace: str
+    spec: ModelRolloutSpec
+
+
+@dataclass
+class BacktestReport:
+    outcome: Verdict = Verdict.INCONCLUSIVE
+    action: str = "continue"
+    decided_at: datetime | None = None
+    decisions: list[EvaluationResult] = field(default_factory=list)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "outcome": str(self.outcome),
+            "action": self.action,
+            "decided_at": rfc3339(self.decided_at) if self.decided_at else None,
+            "decisions": [_decision_json(result) for result in self.decisions],
+        }
+
+
+def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = commands.add_parser(
+        "backtest",
+        help="replay a rollout's analysis over past Prometheus data",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("-f", "--filename", required=True, type=Path, help="the ModelRollout manifest")
+    parser.add_argument("--prometheus", help="Prometheus URL (default: spec.analysis.prometheus.address)")
+    parser.add_argument(
+        "--start", required=True, type=parse_time, help="analysis start: RFC 3339 or unix seconds"
+    )
+    parser.add_argument(
+        "--end", required=True, type=parse_time, help="end of the range: RFC 3339 or unix seconds"
+    )
+    parser.add_argument("-o", "--output", choices=("json", "text"), default="text")
+    parser.add_argument("-n", "--namespace", help="namespace label value (default: metadata.namespace)")
+    parser.add_argument(
+        "--step", type=int, help="index of a canary analysis step: its metrics and maxDuration"
+    )
+    parser.add_argument("--bearer-token-file", type=Path, help="file holding a bearer token for Prometheus")
+    parser.add_argument("--ca-file", type=Path, help="PEM CA bundle that signs Prometheus' certificate")
+    parser.add_argument("--insecure-skip-verify", action="store_true", help="do not verify Prometheus' TLS")
+    parser.set_defaults(run=run)
+
+
+def parse_time(text: str) -> datetime:
+    """RFC 3339 (a missing offset means UTC) or unix seconds."""
+    try:
+        return datetime.fromtimestamp(float(text), tz=UTC)
+    except ValueError:
+        pass
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(f"{text!r} is neither RFC 3339 nor unix seconds") from error
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+    try:
+        rollout = load_rollout(args.filename, args.namespace)
+        source = _source(rollout, args)
+        if not source.is_online():
+            raise BacktestError(f"Prometheus at {args.prometheus or _spec_address(rollout)} is unreachable")
+        report = backtest(rollout, source, args.start, args.end, step=args.step)
+    except BacktestError as error:
+        print(f"backtest: {error}", file=err)
+        return EXIT_ERROR
+    if args.output == "json":
+        json.dump(report.to_json(), out, indent=2)
+        out.write("\n")
+    else:
+        _print_text(report, out)
+    return _EXIT_CODES[report.outcome]
+
+
+def load_rollout(path: Path, namespace: str | None = None) -> Rollout:
+    """The first ModelRollout in a (possibly multi-document) YAML file."""
+    try:
+        documents = [doc for doc in yaml.safe_load_all(path.read_text()) if isinstance(doc, dict)]
+    except (OSError, yaml.YAMLError) as error:
+        raise BacktestError(f"cannot read {path}: {error}") from error
+    manifest = next((doc for doc in documents if doc.get("kind") == KIND), None)
+    if manifest is None:
+        raise BacktestError(f"{path} holds no {KIND}")
+    try:
+        spec = ModelRolloutSpec.model_validate(manifest.get("spec") or {})
+    except ValidationError as error:
+        raise BacktestError(f"{path}: invalid spec:\n{error}") from error
+    metadata = manifest.get("metadata") or {}
+    return Rollout(
+        name=str(metadata.get("name") or spec.model),
+        namespace=namespace or str(metadata.get("namespace") or "default"),
+        spec=spec,
+    )
+
+
+def backtest(
+    rollout: Rollout, source: MetricSource, start: datetime, end: datetime, *, step: int | None = None
+) -> BacktestReport:
+    """Evaluate every aligned interval from `start` until a verdict, `maxDuration` or `end`."""
+    spec = rollout.spec
+    if spec.candidate is None:
+        raise BacktestError("spec.candidate is not set: there is nothing to compare with the stable")
+    if end <= start:
+        raise BacktestError("--end must be after --start")
+    metrics, max_duration = _step_analysis(spec, step)
+    template = EvaluationRequest(
+        namespace=rollout.namespace,
+        name=rollout.name,
+        model=spec.model,
+        stable_version=spec.stable.version,
+        candidate_version=spec.candidate.version,
+        analysis=spec.analysis,
+        started_at=start,
+        at=start,
+        metrics=metrics,
+        max_duration=max_duration,
+    )
+    report = BacktestReport()
+    interval = timedelta(seconds=template.interval)
+    moment = first_interval_end(start, template.interval)
+    while moment <= end:
+        result = evaluate_interval(_at(template, moment), source)
+        report.decisions.append(result)
+        if result.decisive or result.final:
+            report.outcome = result.verdict
+            report.action = _policy_action(spec, result)
+            report.decided_at = result.evaluated_at
+            break
+        moment += interval
+    return report
+
+
+def _at(template: EvaluationRequest, moment: datetime) -> EvaluationRequest:
+    return EvaluationRequest(**{**template.__dict__, "at": moment})
+
+
+def _policy_action(spec: ModelRolloutSpec, result: EvaluationResult) -> str:
+    if result.verdict is Verdict.PASS:
+        return "promote"
+    if result.verdict is Verdict.FAIL:
+        return str(spec.analysis.on_failure)
+    return str(spec.analysis.on_inconclusive)
+
+
+def _step_analysis(spec: ModelRolloutSpec, step: int | None) -> tuple[tuple[str, ...] | None, str | None]:
+    if step is None:
+        return None, None
+    steps = spec.strategy.canary.steps if spec.strategy.canary else []
+    if not 0 <= step < len(steps) or steps[step].analysis is None:
+        raise BacktestError(f"step {step} is not an analysis step of spec.strategy.canary.steps")
+    analysis = steps[step].analysis
+    assert analysis is not None
+    return (tuple(analysis.metrics) if analysis.metrics is not None else None), analysis.max_duration
+
+
+def _source(rollout: Rollout, args: argparse.Namespace) -> MetricSource:
+    prometheus = rollout.spec.analysis.prometheus
+    if prometheus is None and not args.prometheus:
+        raise BacktestError("no Prometheus: pass --prometheus or set spec.analysis.prometheus.address")
+    try:
+        credentials = PrometheusCredentials(
+            bearer_token=args.bearer_token_file.read_text().strip() if args.bearer_token_file else None,
+            ca_bundle=args.ca_file.read_text() if args.ca_file else None,
+        )
+    except OSError as error:
+        raise BacktestError(f"cannot read a credentials file: {error}") from error
+    if args.insecure_skip_verify:
+        prometheus = (prometheus or PrometheusSpec(address=args.prometheus)).model_copy(
+            update={"insecure_skip_verify": True}
+        )
+    return new_metric_source(prometheus, credentials, address=args.prometheus)
+
+
+def _spec_address(rollout: Rollout) -> str:
+    prometheus = rollout.spec.analysis.prometheus
+    return prometheus.address if prometheus else "(none)"
+
+
+def _decision_json(result: EvaluationResult) -> dict[str, Any]:
+    return {
+        "time": rfc3339(result.evaluated_at),
+        "verdict": str(result.verdict),
+        "score": result.judgement.score,
+        "intervals": result.intervals,
+        "final": result.final,
+        "explanation": result.judgement.explanation,
+        "metrics": [metric.model_dump(mode="json", by_alias=True) for metric in result.metrics],
+    }
+
+
+def _print_text(report: BacktestReport, out: TextIO) -> None:
+    for result in report.decisions:
+        print(
+            f"{rfc3339(result.evaluated_at)}  {result.verdict:<12}  {result.judgement.explanation}", file=out
+        )
+        for metric in result.metrics:
+            print(f"    {metric.name:<20} {metric.verdict:<12} {metric.explanation}", file=out)
+    decided = rfc3339(report.decided_at) if report.decided_at else "-"
+    print(f"outcome: {report.outcome}  action: {report.action}  decided at: {decided}", file=out)
