@@ -1,0 +1,59 @@
+"""Small helpers shared by the metric tests: input checks and number formatting."""
+
+from __future__ import annotations
+
+import math
+
+from ..api.v1alpha1 import Verdict
+from .types import MetricTest
+
+__all__ = ["as_count", "format_number", "format_percent", "inconclusive", "is_usable"]
+
+
+def is_usable(*values: float | None) -> bool:
+    """True when every value is a finite number; Prometheus answers NaN or nothing."""
+    return all(value is not None and math.isfinite(value) for value in values)
+
+
+def as_count(value: float | None) -> int:
+    """A count for the `samples_*` fields; no data counts as zero samples."""
+    if value is None or not math.isfinite(value) or value < 0:
+        return 0
+    return round(value)
+
+
+def inconclusive(
+    method: str,
+    explanation: str,
+    samples_stable: int = 0,
+    samples_candidate: int = 0,
+    stable: float | None = None,
+    candidate: float | None = None,
+) -> MetricTest:
+    """An Inconclusive result: the one outcome for missing, too little or unusable data."""
+    return MetricTest(
+        verdict=Verdict.INCONCLUSIVE,
+        method=method,
+        stable=stable,
+        candidate=candidate,
+        samples_stable=samples_stable,
+        samples_candidate=samples_candidate,
+        explanation=explanation,
+    )
+
+
+def format_number(value: float | None, digits: int = 3) -> str:
+    if value is None or math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{value:.{digits}g}"
+
+
+def format_percent(value: float | None, digits: int = 2) -> str:
+    """A share as percent (0.0123 -> "1.23%")."""
+    if value is None or math.isnan(value):
+        return "n/a"
+    if math.isinf(value):
+        return "inf" if value > 0 else "-inf"
+    return f"{100 * value:.{digits}f}%"

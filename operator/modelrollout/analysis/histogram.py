@@ -1,0 +1,192 @@
+"""Reading Prometheus histograms: bucket counts, survival shares, quantiles and their bounds.
+
+Prometheus keeps cumulative counts per upper edge (`le`), the last edge `+Inf`. Everything the
+tests need comes from those counts: the share of requests slower than an edge is a count (tested
+exactly like an error rate), and quantiles are read the way `histogram_quantile` reads them so the
+numbers in status match what people see in Grafana.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import numpy.typing as npt
+
+from .evidence import binomial_confidence_sequence
+
+__all__ = [
+    "Buckets",
+    "bucket_counts",
+    "bucket_representatives",
+    "latency_at_share",
+    "quantile",
+    "quantile_confidence_interval",
+    "survival_share",
+    "to_buckets",
+    "valid_histogram",
+]
+
+FloatArray = npt.NDArray[np.float64]
+
+
+@dataclass(frozen=True)
+class Buckets:
+    """One version's histogram: finite edges and cumulative counts below each of them."""
+
+    edges: FloatArray
+    """Finite `le` edges, increasing (the `+Inf` edge is implied by `total`)."""
+    cumulative: FloatArray
+    """Requests at or below each finite edge; non-decreasing."""
+    total: float
+    """All requests (the `+Inf` bucket, i.e. `_count`)."""
+
+    @property
+    def above(self) -> FloatArray:
+        """Requests slower than each finite edge."""
+        return np.asarray(self.total - self.cumulative, dtype=np.float64)
+
+
+def valid_histogram(edges: Sequence[float], counts: Sequence[float]) -> str | None:
+    """Why the series cannot be used, or None. Prometheus hands us whatever was scraped."""
+    if len(edges) < 2 or len(edges) != len(counts):
+        return "the histogram needs at least two buckets and one count per bucket"
+    values = np.asarray(counts, dtype=np.float64)
+    bounds = np.asarray(edges, dtype=np.float64)
+    if not np.all(np.isfinite(values)):
+        return "the histogram has missing (NaN) or infinite counts"
+    if np.isnan(bounds).any() or not math.isinf(float(bounds[-1])) or np.any(np.diff(bounds) <= 0):
+        return "bucket edges must increase and end with +Inf"
+    if np.any(values < 0):
+        return "bucket counts are negative"
+    return None
+
+
+def to_buckets(edges: Sequence[float], counts: Sequence[float]) -> Buckets:
+    """Split off the `+Inf` bucket and repair small non-monotonic steps.
+
+    Scrapes of different bucket series are not atomic, so a cumulative count can dip below the
+    previous edge's by a few requests; the running maximum keeps shares within [0, 1].
+    """
+    values = np.maximum.accumulate(np.asarray(counts, dtype=np.float64))
+    finite_edges = np.asarray(edges[:-1], dtype=np.float64)
+    return Buckets(edges=finite_edges, cumulative=values[:-1], total=float(values[-1]))
+
+
+def bucket_counts(counts: Sequence[float] | FloatArray) -> FloatArray:
+    """Per-bucket (non-cumulative) counts from cumulative ones, the `+Inf` bucket last."""
+    values = np.maximum.accumulate(np.asarray(counts, dtype=np.float64))
+    return np.asarray(np.diff(values, prepend=0.0), dtype=np.float64)
+
+
+def bucket_representatives(edges: Sequence[float]) -> FloatArray:
+    """A latency standing for each bucket: the geometric middle of its edges.
+
+    Latencies are roughly log-normal, so the geometric middle is the natural centre; the first
+    bucket starts at 0 (we use half its edge) and the `+Inf` bucket is taken one half-step past
+    the last finite edge, the same spacing as the bucket before it.
+    """
+    finite = np.asarray(edges[:-1], dtype=np.float64)
+    if finite.size == 0:
+        return np.zeros(1)
+    lower = np.concatenate(([finite[0] / 4], finite[:-1]))
+    middles = np.sqrt(lower * finite)
+    step = finite[-1] / finite[-2] if finite.size > 1 else 2.0
+    return np.asarray(np.concatenate((middles, [finite[-1] * math.sqrt(step)])), dtype=np.float64)
+
+
+def survival_share(buckets: Buckets, latency: float) -> float:
+    """Estimated share of requests slower than ``latency``, between and beyond the edges.
+
+    Between edges the log of the share is interpolated linearly in log latency (a locally
+    power-law tail, exact for a Pareto and close for a log-normal over one 2-2.5x bucket); below
+    the first edge the share falls linearly from 1 at zero, as `histogram_quantile` assumes; past
+    the last finite edge the last segment's slope is extended.
+    """
+    if buckets.total <= 0 or latency <= 0:
+        return 1.0 if latency <= 0 else math.nan
+    shares = buckets.above / buckets.total
+    edges = buckets.edges
+    if latency <= edges[0]:
+        return float(1 - (1 - shares[0]) * latency / edges[0])
+    positive = shares > 0
+    log_edges = np.log(edges[positive])
+    log_shares = np.log(shares[positive])
+    if log_edges.size == 0:
+        return 0.0
+    position = math.log(latency)
+    if position <= log_edges[0]:
+        # between the first edge and the first edge with a positive share: only reachable when
+        # the first edge itself has a zero share, i.e. nobody is slower than it
+        return 0.0 if shares[0] == 0 else float(shares[0])
+    if position >= log_edges[-1]:
+        last_index = int(np.flatnonzero(positive)[-1])
+        if last_index + 1 < edges.size:
+            # the next edge has nobody above it: interpolate down to zero linearly in latency
+            next_edge = float(edges[last_index + 1])
+            if latency >= next_edge:
+                return 0.0
+            start = float(edges[last_index])
+            return float(shares[last_index] * (next_edge - latency) / (next_edge - start))
+        if log_edges.size < 2:
+            return float(shares[last_index])
+        slope = (log_shares[-1] - log_shares[-2]) / (log_edges[-1] - log_edges[-2])
+        return float(min(1.0, math.exp(log_shares[-1] + slope * (position - log_edges[-1]))))
+    return float(np.exp(np.interp(position, log_edges, log_shares)))
+
+
+def latency_at_share(buckets: Buckets, share: float) -> float:
+    """Inverse of :func:`survival_share`: the latency with ``share`` of requests slower."""
+    if share >= 1:
+        return 0.0
+    low, high = 1e-9, float(buckets.edges[-1]) * 1e3
+    if survival_share(buckets, high) > share:
+        return math.inf
+    for _ in range(80):
+        middle = math.sqrt(low * high)
+        if survival_share(buckets, middle) > share:
+            low = middle
+        else:
+            high = middle
+    return math.sqrt(low * high)
+
+
+def _quantile_of_fractions(edges: FloatArray, fractions: FloatArray, q: float) -> float:
+    """`histogram_quantile` on cumulative fractions (lower bound 0, linear within a bucket)."""
+    index = int(np.searchsorted(fractions, q, side="left"))
+    if index >= edges.size:
+        return float(edges[-1])
+    upper_edge = float(edges[index])
+    lower_edge = 0.0 if index == 0 else float(edges[index - 1])
+    lower_fraction = 0.0 if index == 0 else float(fractions[index - 1])
+    width = float(fractions[index]) - lower_fraction
+    if width <= 0:
+        return upper_edge
+    return lower_edge + (upper_edge - lower_edge) * (q - lower_fraction) / width
+
+
+def quantile(buckets: Buckets, q: float) -> float:
+    """The q-quantile as Prometheus' `histogram_quantile` computes it (NaN without data)."""
+    if buckets.total <= 0:
+        return math.nan
+    return _quantile_of_fractions(buckets.edges, buckets.cumulative / buckets.total, q)
+
+
+def quantile_confidence_interval(buckets: Buckets, q: float, alpha: float) -> tuple[float, float]:
+    """Bounds on the q-quantile valid at every look, at bucket resolution.
+
+    Each edge's cumulative share gets a confidence sequence (alpha split over the edges); the
+    quantile of the upper CDF bound is a lower bound of the quantile and vice versa. When even
+    the upper bound leaves more than 1-q above the last finite edge, the upper end is +inf.
+    """
+    if buckets.total <= 0:
+        return (0.0, math.inf)
+    per_edge_alpha = alpha / max(1, buckets.edges.size)
+    low_cdf, high_cdf = binomial_confidence_sequence(buckets.cumulative, buckets.total, per_edge_alpha)
+    low_cdf = np.maximum.accumulate(low_cdf)
+    high_cdf = np.maximum.accumulate(high_cdf)
+    lower = _quantile_of_fractions(buckets.edges, high_cdf, q)
+    upper = math.inf if low_cdf[-1] < q else _quantile_of_fractions(buckets.edges, low_cdf, q)
+    return (lower, upper)

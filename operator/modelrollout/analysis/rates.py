@@ -1,0 +1,233 @@
+"""Rates per request (errors, slow requests, log error patterns): non-inferiority tests.
+
+The hypothesis is always about how much worse the candidate may be (the `Margin`):
+Fail needs evidence that the candidate is worse than the margin allows, Pass needs evidence that
+it is not, anything in between keeps collecting. A relative margin is a bound on the rate ratio,
+which the conditional binomial of :mod:`.evidence` tests exactly. An absolute margin
+``p_c <= p_s + d`` is a ratio bound ``1 + d / p_s`` that depends on the stable's unknown rate; we
+take the least favourable ratio over a confidence sequence for the stable's rate (a small share
+of alpha pays for it), so the test stays valid whatever that rate is.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, replace
+from typing import Final
+
+import numpy as np
+
+from ..api.v1alpha1 import AnalysisMethod, Verdict
+from ._common import as_count, format_percent, inconclusive, is_usable
+from .evidence import (
+    binomial_confidence_sequence,
+    conditional_log_evidence,
+    null_share,
+    rate_ratio_confidence_sequence,
+)
+from .fixed import two_proportion_z
+from .types import Margin, MetricTest, RateSample, TestConfig
+
+__all__ = ["NUISANCE_ALPHA_SHARE", "RateEvidence", "rate_evidence", "test_rate"]
+
+SEQUENTIAL_METHOD: Final = "mixture SPRT (conditional binomial)"
+FIXED_METHOD: Final = "two-proportion z"
+NUISANCE_ALPHA_SHARE: Final = 0.2
+"""Share of alpha spent on the stable rate's confidence sequence when the margin is absolute."""
+
+
+@dataclass(frozen=True)
+class RateEvidence:
+    """Both one-sided e-values and the ratio bounds they were computed at."""
+
+    fail_e_value: float
+    """Evidence that the candidate is worse than the margin."""
+    pass_e_value: float
+    """Evidence that the candidate is within the margin."""
+    fail_threshold: float
+    pass_threshold: float
+
+
+def _null_ratios(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, float]:
+    """Ratio boundary for the Fail test and for the Pass test.
+
+    With an absolute margin the Fail boundary uses the lowest plausible stable rate (largest
+    allowed ratio) and the Pass boundary the highest (smallest allowed ratio): each is the least
+    favourable point of its null over the stable's confidence sequence.
+    """
+    if margin.absolute is not None:
+        low, high = binomial_confidence_sequence(
+            sample.stable_events, sample.stable_exposure, alpha * NUISANCE_ALPHA_SHARE
+        )
+        stable_low, stable_high = float(low), float(high)
+        fail_ratio = math.inf if stable_low <= 0 else 1 + margin.absolute / stable_low
+        pass_ratio = 1 + margin.absolute / stable_high if stable_high > 0 else math.inf
+        return fail_ratio, pass_ratio
+    ratio = 1 + (margin.relative or 0.0)
+    return ratio, ratio
+
+
+def rate_evidence(sample: RateSample, margin: Margin, alpha: float) -> RateEvidence:
+    """The sequential evidence both ways for one look at cumulative counts."""
+    fail_ratio, pass_ratio = _null_ratios(sample, margin, alpha)
+    nuisance = NUISANCE_ALPHA_SHARE if margin.absolute is not None else 0.0
+    total = sample.stable_events + sample.candidate_events
+    shares = null_share(np.array([fail_ratio, pass_ratio]), sample.candidate_exposure, sample.stable_exposure)
+    fail_log_e = conditional_log_evidence(sample.candidate_events, total, shares[0], "greater")
+    pass_log_e = conditional_log_evidence(sample.candidate_events, total, shares[1], "less")
+    threshold = 1 / (alpha * (1 - nuisance))
+    return RateEvidence(
+        fail_e_value=float(np.exp(fail_log_e)),
+        pass_e_value=float(np.exp(pass_log_e)),
+        fail_threshold=threshold,
+        pass_threshold=threshold,
+    )
+
+
+def _effect(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, tuple[float, float]]:
+    """Effect on the margin's own scale, with a confidence sequence for it."""
+    stable_rate = sample.stable_events / sample.stable_exposure
+    candidate_rate = sample.candidate_events / sample.candidate_exposure
+    if margin.absolute is not None:
+        stable_low, stable_high = binomial_confidence_sequence(
+            sample.stable_events, sample.stable_exposure, alpha / 2
+        )
+        candidate_low, candidate_high = binomial_confidence_sequence(
+            sample.candidate_events, sample.candidate_exposure, alpha / 2
+        )
+        interval = (float(candidate_low - stable_high), float(candidate_high - stable_low))
+        return candidate_rate - stable_rate, interval
+    low, high = rate_ratio_confidence_sequence(
+        sample.candidate_events,
+        sample.stable_events,
+        sample.candidate_exposure,
+        sample.stable_exposure,
+        alpha,
+    )
+    effect = candidate_rate / stable_rate - 1 if stable_rate > 0 else math.inf
+    if candidate_rate == 0 and stable_rate == 0:
+        effect = 0.0
+    return effect, (float(low) - 1, float(high) - 1)
+
+
+def _margin_text(margin: Margin) -> str:
+    if margin.absolute is not None:
+        return f"+{100 * margin.absolute:.3g} pp"
+    return f"+{100 * (margin.relative or 0.0):.3g}%"
+
+
+def _effect_text(effect: float, margin: Margin) -> str:
+    if margin.absolute is not None:
+        return f"{100 * effect:+.3g} pp"
+    return "n/a" if math.isinf(effect) else f"{100 * effect:+.3g}%"
+
+
+def _fixed(sample: RateSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
+    """Two one-sided z-tests at the margin: worse than it (Fail), within it (Pass)."""
+    arguments = (
+        sample.candidate_events,
+        sample.candidate_exposure,
+        sample.stable_events,
+        sample.stable_exposure,
+    )
+    absolute = margin.absolute if margin.absolute is not None else None
+    relative = margin.relative if margin.absolute is None else None
+    if absolute is None and relative is None:
+        absolute = 0.0
+    worse = two_proportion_z(*arguments, margin=absolute, relative_margin=relative, alternative="greater")
+    within = two_proportion_z(*arguments, margin=absolute, relative_margin=relative, alternative="less")
+    verdict = Verdict.INCONCLUSIVE
+    if config.final and worse.pvalue <= config.alpha:
+        verdict = Verdict.FAIL
+    elif config.final and within.pvalue <= config.alpha:
+        verdict = Verdict.PASS
+    decided = "final look" if config.final else "decided only at the final look"
+    explanation = (
+        f"Candidate {format_percent(base.candidate)} vs stable {format_percent(base.stable)}"
+        f" ({_effect_text(worse.effect, margin)}, margin {_margin_text(margin)}): p = {worse.pvalue:.3g}"
+        f" for worse, {within.pvalue:.3g} for within ({decided})."
+    )
+    return replace(
+        base,
+        verdict=verdict,
+        method=FIXED_METHOD,
+        effect=worse.effect,
+        interval=worse.interval,
+        p_value=worse.pvalue,
+        explanation=explanation,
+    )
+
+
+def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricTest:
+    """Non-inferiority of the candidate's event rate (events per request) against the stable's.
+
+    Sequential: a mixture SPRT on the conditional binomial, valid at every look at the
+    cumulative counts. Fixed: a two-proportion z-test, decided only at ``config.final``.
+    """
+    method = SEQUENTIAL_METHOD if config.method == AnalysisMethod.SEQUENTIAL else FIXED_METHOD
+    counts = (
+        sample.stable_events,
+        sample.stable_exposure,
+        sample.candidate_events,
+        sample.candidate_exposure,
+    )
+    samples_stable = as_count(sample.stable_exposure)
+    samples_candidate = as_count(sample.candidate_exposure)
+    if not is_usable(*counts) or min(counts) < 0:
+        return inconclusive(
+            method,
+            "No usable data (missing or NaN counts): not enough evidence either way.",
+            samples_stable,
+            samples_candidate,
+        )
+    if sample.stable_exposure <= 0 or sample.candidate_exposure <= 0:
+        return inconclusive(
+            method,
+            "One version has served no requests yet: nothing to compare.",
+            samples_stable,
+            samples_candidate,
+        )
+    if sample.stable_events > sample.stable_exposure or sample.candidate_events > sample.candidate_exposure:
+        return inconclusive(
+            method,
+            "More events than requests: the event and request queries do not match.",
+            samples_stable,
+            samples_candidate,
+        )
+    stable_rate = sample.stable_events / sample.stable_exposure
+    candidate_rate = sample.candidate_events / sample.candidate_exposure
+    base = inconclusive(
+        method,
+        f"Candidate has {samples_candidate} requests, fewer than minSamples {config.min_samples}:"
+        " still collecting.",
+        samples_stable,
+        samples_candidate,
+        stable_rate,
+        candidate_rate,
+    )
+    if sample.candidate_exposure < config.min_samples:
+        return base
+    if config.method == AnalysisMethod.FIXED:
+        return _fixed(sample, margin, config, base)
+    evidence = rate_evidence(sample, margin, config.alpha)
+    effect, interval = _effect(sample, margin, config.alpha)
+    if evidence.fail_e_value >= evidence.fail_threshold:
+        verdict, outcome = Verdict.FAIL, "worse than the margin"
+    elif evidence.pass_e_value >= evidence.pass_threshold:
+        verdict, outcome = Verdict.PASS, "within the margin"
+    else:
+        verdict, outcome = Verdict.INCONCLUSIVE, "not yet decided"
+    explanation = (
+        f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
+        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): e-value"
+        f" {evidence.fail_e_value:.3g} for worse, {evidence.pass_e_value:.3g} for within"
+        f" (threshold {evidence.fail_threshold:.3g}), {outcome}."
+    )
+    return replace(
+        base,
+        verdict=verdict,
+        effect=effect,
+        interval=interval,
+        e_value=evidence.fail_e_value,
+        explanation=explanation,
+    )
