@@ -64,7 +64,8 @@ class VersionLineage:
             if len(dropped) < excess:
                 others = [v for v in versions if v in protected and v != self._stable]
                 dropped += others[: excess - len(dropped)]
-            versions = [v for v in versions if v not in set(dropped)]
+            gone = set(dropped)
+            versions = [v for v in versions if v not in gone]
         return [self._entries[v].model_copy(deep=True) for v in versions]
 
     @property
