@@ -1,0 +1,35 @@
+"""No traffic management: every version with a weight runs at full size and the Service spreads
+requests over all their pods. For tests of the controller and for users who route traffic
+themselves; weights only decide which versions run."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .router import RouteClient, RouteTarget, check_weights, replica_share
+
+__all__ = ["NopRouter"]
+
+
+class NopRouter:
+    """`TrafficRouter` that routes nothing."""
+
+    @property
+    def provider(self) -> str:
+        return "none"
+
+    def replica_plan(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+        check_weights(weights)
+        return {version: total_replicas if weight > 0 else 0 for version, weight in weights.items()}
+
+    def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+        return replica_share(self.replica_plan(weights, total_replicas))
+
+    async def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
+        """No route objects."""
+
+    async def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
+        """No route objects."""
+
+    async def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
+        """No route objects."""
