@@ -94,8 +94,8 @@ def metric_result(metric: JudgedMetric) -> MetricResult:
         stable=_finite(test.stable),
         candidate=_finite(test.candidate),
         effect=_finite(test.effect),
-        interval_low=_finite(low),
-        interval_high=_finite(high),
+        interval_low=_bound(low),
+        interval_high=_bound(high),
         p_value=_finite(test.p_value),
         e_value=_finite(test.e_value),
         samples_stable=test.samples_stable,
@@ -103,6 +103,11 @@ def metric_result(metric: JudgedMetric) -> MetricResult:
         dry_run=metric.dry_run,
         explanation=test.explanation or f"{test.method}: {test.verdict}",
     )
+
+
+def _bound(value: float | None) -> float | None:
+    """An interval end; an infinite end is an open end, which status shows as absent."""
+    return None if value is None or not math.isfinite(value) else value
 
 
 def _finite(value: float | None) -> float | None:

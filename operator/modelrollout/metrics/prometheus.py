@@ -55,7 +55,9 @@ class PrometheusSource:
         self.address = address.rstrip("/")
         self.timeout = timeout
         session = requests.Session()
-        session.verify = self._verification(credentials, insecure_skip_verify)
+        self.tls_verify = self._verification(credentials, insecure_skip_verify)
+        """False, True (the system's CA store) or the path of the CA bundle file."""
+        session.verify = self.tls_verify
         headers = (
             {"Authorization": f"Bearer {credentials.bearer_token}"} if credentials.bearer_token else None
         )
