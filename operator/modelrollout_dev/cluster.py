@@ -207,7 +207,6 @@ class LocalCluster:
         self._spawn("kwok", [
             str(self.tools.kwok),
             f"--kubeconfig={self._component_kubeconfig('kwok')}",
-            "--manage-all-nodes=false",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             "--cidr=10.244.0.0/16", "--node-ip=10.244.0.1",
             f"--server-address=127.0.0.1:{free_port()}",
@@ -243,7 +242,9 @@ class LocalCluster:
     def _wait_ready(self, t0: float) -> None:
         self.kubectl("apply", "-f", "-", input=self._nodes_manifest())
         remaining = max(5.0, self.settings.start_timeout - (time.monotonic() - t0))
-        self._wait_for("the default ServiceAccount", lambda: self.service_account_exists("default"), remaining)
+        self._wait_for(
+            "the default ServiceAccount", lambda: self.service_account_exists("default"), remaining
+        )
         self._wait_for("Ready nodes", self._nodes_ready, remaining)
 
     def _nodes_manifest(self) -> str:
@@ -267,10 +268,7 @@ class LocalCluster:
         if out.returncode != 0:
             return False
         items = json.loads(out.stdout)["items"]
-        ready = [
-            n for n in items
-            if any(c["type"] == "Ready" and c["status"] == "True" for c in n.get("status", {}).get("conditions", []))
-        ]  # fmt: skip
+        ready = [n for n in items if _has_condition(n, "Ready")]
         return len(ready) >= self.settings.nodes
 
     # -- helpers for tests and people ------------------------------------------------------
@@ -287,7 +285,9 @@ class LocalCluster:
             timeout=120,
         )
         if check and result.returncode != 0:
-            raise ClusterError(f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}")
+            raise ClusterError(
+                f"kubectl {' '.join(args)} failed ({result.returncode}): {result.stderr.strip()}"
+            )
         return result
 
     def service_account_exists(self, name: str, namespace: str = "default") -> bool:
@@ -298,7 +298,12 @@ class LocalCluster:
         it may do is exactly what its RBAC grants (used to run the operator least-privileged)."""
         token = self.kubectl("create", "token", name, "-n", namespace, f"--duration={hours}h").stdout.strip()
         return write_kubeconfig(
-            path, self.server, self.pki_dir / "ca.crt", user=f"{namespace}-{name}", token=token, namespace=namespace
+            path,
+            self.server,
+            self.pki_dir / "ca.crt",
+            user=f"{namespace}-{name}",
+            token=token,
+            namespace=namespace,
         )
 
     def api_client(self, kubeconfig: Path | None = None) -> Any:
@@ -312,6 +317,11 @@ class LocalCluster:
 
     def running(self) -> bool:
         return bool(self._procs) and all(proc.poll() is None for proc in self._procs.values())
+
+
+def _has_condition(obj: dict[str, Any], kind: str) -> bool:
+    conditions = obj.get("status", {}).get("conditions", [])
+    return any(c["type"] == kind and c["status"] == "True" for c in conditions)
 
 
 def recorded_running(settings: LocalClusterSettings | None = None) -> bool:

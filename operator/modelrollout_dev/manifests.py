@@ -14,7 +14,9 @@ def pod_template(labels: dict[str, str], image: str = "registry.local/model-serv
         "spec": {
             "tolerations": [KWOK_TOLERATION],
             "nodeSelector": {"type": "kwok"},
-            "containers": [{"name": "model", "image": image, "ports": [{"containerPort": 8080, "name": "http"}]}],
+            "containers": [
+                {"name": "model", "image": image, "ports": [{"containerPort": 8080, "name": "http"}]}
+            ],
         },
     }
 

@@ -30,7 +30,9 @@ def make_ca(directory: Path) -> None:
     )  # fmt: skip
 
 
-def make_cert(directory: Path, name: str, subject: str, sans: tuple[str, ...] = (), server: bool = False) -> None:
+def make_cert(
+    directory: Path, name: str, subject: str, sans: tuple[str, ...] = (), server: bool = False
+) -> None:
     """`name.key` and `name.crt` signed by the CA in `directory`."""
     usage = "serverAuth" if server else "clientAuth"
     ext = [

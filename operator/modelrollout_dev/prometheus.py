@@ -54,7 +54,14 @@ class PrometheusServer:
         tsdb = self.data_dir / "tsdb"
         tsdb.mkdir(exist_ok=True)
         result = subprocess.run(
-            [self._which(self.settings.promtool), "tsdb", "create-blocks-from", "openmetrics", str(source), str(tsdb)],
+            [
+                self._which(self.settings.promtool),
+                "tsdb",
+                "create-blocks-from",
+                "openmetrics",
+                str(source),
+                str(tsdb),
+            ],
             capture_output=True,
             text=True,
         )
@@ -109,7 +116,9 @@ class PrometheusServer:
                 pass
             time.sleep(0.1)
         self.stop()
-        raise PrometheusError(f"prometheus not ready after {self.settings.start_timeout}s:\n{tail(self.log_path)}")
+        raise PrometheusError(
+            f"prometheus not ready after {self.settings.start_timeout}s:\n{tail(self.log_path)}"
+        )
 
     def stop(self, remove: bool = False) -> None:
         if self._proc is not None:
@@ -133,7 +142,5 @@ class PrometheusServer:
     def _which(name: str) -> str:
         path = shutil.which(name) or (f"/usr/bin/{name}" if Path(f"/usr/bin/{name}").exists() else None)
         if path is None:
-            raise PrometheusError(
-                f"{name} not found: install Debian's prometheus package (`make deps` does it: apt-get install prometheus)"
-            )
+            raise PrometheusError(f"{name} not found: install Debian's prometheus package (`make deps` does)")
         return path
