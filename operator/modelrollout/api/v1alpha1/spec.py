@@ -1,17 +1,20 @@
 """`ModelRollout.spec`: what an ML engineer writes.
 
 Field docstrings become the CRD's descriptions (`kubectl explain`), so they speak to that reader.
-Cross-field rules (CEL) are attached by the CRD generator in `crd.py`, next to the schema they check.
+Cross-field rules live in `crd_rules.py` as CEL for the CRD; the model validators here check the
+same rules with the same messages, so a spec loaded by the operator or the CLI gets the answer
+`kubectl apply` gave.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic.alias_generators import to_camel
 
-from .durations import DURATION_PATTERN
+from . import crd_rules as rules
+from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
     AnalysisMethod,
     DriftStatistic,
@@ -26,6 +29,15 @@ from .enums import (
 NAME_PATTERN = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
 """A DNS-1123 label: model names and versions become parts of object names and label values."""
 
+MetricName = Annotated[str, Field(pattern=NAME_PATTERN, max_length=63)]
+"""The name of an entry of `spec.analysis.metrics`."""
+
+
+def _require(holds: bool, rule: rules.CelRule) -> None:
+    """Raise the CEL rule's own message, so pydantic and the apiserver say the same thing."""
+    if not holds:
+        raise ValueError(rule.message)
+
 
 class ApiModel(BaseModel):
     """Base of every API object: camelCase on the wire, snake_case in Python, docstrings as docs."""
@@ -39,6 +51,8 @@ class ApiModel(BaseModel):
 
 
 class VersionSpec(ApiModel):
+    """One version of the model: its name, how to run it, and what produced it."""
+
     version: str = Field(pattern=NAME_PATTERN, max_length=40)
     """The model version, e.g. `v7`. Becomes the label `modelrollout.io/version` and the suffix of
     the Deployment `<rollout-name>-<version>`."""
@@ -50,15 +64,28 @@ class VersionSpec(ApiModel):
 
 
 class PauseStep(ApiModel):
+    """Hold the current weights."""
+
     duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """How long to wait, e.g. `5m`. Without a duration the rollout waits for `resume`."""
 
 
 class StepAnalysis(ApiModel):
-    metrics: list[str] | None = Field(default=None, max_length=32)
-    """Names of `spec.analysis.metrics` to run at this step; all of them when omitted."""
+    """Judge the candidate at the current weights before the next step."""
+
+    metrics: list[MetricName] | None = Field(
+        default=None, min_length=1, max_length=32, json_schema_extra={"x-kubernetes-list-type": "set"}
+    )
+    """Names of `spec.analysis.metrics` to run at this step, each once; all of them when omitted."""
     max_duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """Overrides `spec.analysis.maxDuration` for this step."""
+
+    @field_validator("metrics")
+    @classmethod
+    def _metrics_once(cls, metrics: list[str] | None) -> list[str] | None:
+        if metrics is not None and len(set(metrics)) != len(metrics):
+            raise ValueError("a step names each metric once")
+        return metrics
 
 
 class CanaryStep(ApiModel):
@@ -71,19 +98,31 @@ class CanaryStep(ApiModel):
     analysis: StepAnalysis | None = None
     """Run the analysis until it reaches a verdict (or `maxDuration`)."""
 
+    @model_validator(mode="after")
+    def _exactly_one_action(self) -> Self:
+        actions = (self.set_weight, self.pause, self.analysis)
+        _require(sum(action is not None for action in actions) == 1, rules.STEP_EXACTLY_ONE)
+        return self
+
 
 class CanaryStrategy(ApiModel):
+    """Move traffic to the candidate in steps, judging it on the way."""
+
     steps: list[CanaryStep] = Field(min_length=1, max_length=50)
     """The steps, in order. After the last one the candidate is promoted."""
 
 
 class TrafficSpec(ApiModel):
+    """How the operator realises weights."""
+
     provider: TrafficProvider = TrafficProvider.REPLICAS
     """How weights become traffic. `replicas` splits `spec.replicas` between the versions'
     Deployments behind the one Service (coarse: a weight is rounded to whole replicas)."""
 
 
 class StrategySpec(ApiModel):
+    """The strategy type and its settings block."""
+
     type: StrategyType = StrategyType.CANARY
     """The rollout strategy; its block (e.g. `canary`) must be set."""
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
@@ -91,8 +130,22 @@ class StrategySpec(ApiModel):
     canary: CanaryStrategy | None = None
     """Steps of a Canary rollout; required when `type` is Canary."""
 
+    def block(self, strategy: StrategyType) -> BaseModel | None:
+        """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
+        by_alias = {field.alias: name for name, field in type(self).model_fields.items()}
+        block: BaseModel | None = getattr(self, by_alias[rules.strategy_block(strategy)])
+        return block
+
+    @model_validator(mode="after")
+    def _blocks_match_type(self) -> Self:
+        for strategy, rule in zip(StrategyType, rules.STRATEGY_BLOCKS_FOR_TYPE, strict=True):
+            _require(self.block(strategy) is None or self.type == strategy, rule)
+        return self
+
 
 class SecretKeyRef(ApiModel):
+    """A key of a Secret in the ModelRollout's namespace."""
+
     name: str = Field(max_length=253)
     """Name of a Secret in the ModelRollout's namespace."""
     key: str = Field(max_length=253)
@@ -100,6 +153,8 @@ class SecretKeyRef(ApiModel):
 
 
 class PrometheusAuth(ApiModel):
+    """Either a bearer token or basic auth (username and password)."""
+
     bearer_token: SecretKeyRef | None = None
     """A bearer token read from a Secret."""
     username: SecretKeyRef | None = None
@@ -107,8 +162,16 @@ class PrometheusAuth(ApiModel):
     password: SecretKeyRef | None = None
     """Basic-auth password read from a Secret."""
 
+    @model_validator(mode="after")
+    def _one_complete_kind(self) -> Self:
+        _require((self.username is None) == (self.password is None), rules.BASIC_AUTH_PAIRED)
+        _require(self.bearer_token is None or self.username is None, rules.ONE_AUTH_KIND)
+        return self
+
 
 class PrometheusSpec(ApiModel):
+    """Where the metrics come from."""
+
     address: str = Field(pattern=r"^https?://", max_length=2048)
     """Base URL of the Prometheus HTTP API, e.g. `http://prometheus.monitoring:9090`."""
     timeout: str = Field(default="10s", pattern=DURATION_PATTERN, max_length=32)
@@ -129,8 +192,16 @@ class ThresholdRange(ApiModel):
     max: float | None = None
     """The value must be at most this."""
 
+    @model_validator(mode="after")
+    def _bounded_and_ordered(self) -> Self:
+        _require(self.min is not None or self.max is not None, rules.THRESHOLD_RANGE_BOUNDED)
+        _require(self.min is None or self.max is None or self.min <= self.max, rules.THRESHOLD_RANGE_ORDERED)
+        return self
+
 
 class MetricSpec(ApiModel):
+    """One metric the candidate is judged on."""
+
     name: str = Field(pattern=NAME_PATTERN, max_length=63)
     """A name, unique in the list; shown in status and events."""
     type: MetricType
@@ -159,8 +230,26 @@ class MetricSpec(ApiModel):
     dry_run: bool = False
     """Measured and shown, never deciding."""
 
+    @model_validator(mode="after")
+    def _settings_match_type(self) -> Self:
+        custom, drift = self.type == MetricType.CUSTOM, self.type == MetricType.DRIFT
+        _require(not custom or self.query is not None, rules.CUSTOM_NEEDS_QUERY)
+        _require(not custom or self.threshold_range is not None, rules.CUSTOM_NEEDS_THRESHOLD_RANGE)
+        _require(not drift or self.statistic is not None, rules.DRIFT_NEEDS_STATISTIC)
+        _require(not drift or self.max is not None, rules.DRIFT_NEEDS_MAX)
+        _require(self.statistic is None or drift, rules.STATISTIC_ONLY_FOR_DRIFT)
+        bounded = self.max is not None or self.threshold_range is not None
+        _require(self.type != MetricType.RESOURCE or bounded, rules.RESOURCE_NEEDS_BOUND)
+        margins = (self.max_relative_increase, self.max_absolute_increase)
+        has_margin = any(margin is not None for margin in margins)
+        _require(self.type not in rules.MARGIN_METRIC_TYPES or has_margin, rules.MARGIN_REQUIRED)
+        _require(None in margins, rules.ONE_MARGIN)
+        return self
+
 
 class AnalysisSpec(ApiModel):
+    """The metrics, the test and the policies that turn evidence into promotion or rollback."""
+
     interval: str = Field(default="30s", pattern=DURATION_PATTERN, max_length=32)
     """How often the metrics are queried and tested (5s to 1h)."""
     prometheus: PrometheusSpec | None = None
@@ -178,10 +267,23 @@ class AnalysisSpec(ApiModel):
     on_failure: FailurePolicy = FailurePolicy.ROLLBACK
     """`rollback` (default) or `pause` to keep a human in the loop."""
     metrics: list[MetricSpec] = Field(default_factory=list, max_length=32)
-    """The metrics to test."""
+    """The metrics to test, by unique name."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        interval = parse_duration(self.interval)
+        bounds = (parse_duration(rules.INTERVAL_MIN), parse_duration(rules.INTERVAL_MAX))
+        _require(bounds[0] <= interval <= bounds[1], rules.INTERVAL_BOUNDS)
+        _require(parse_duration(self.max_duration) >= interval, rules.MAX_DURATION_COVERS_INTERVAL)
+        names = [metric.name for metric in self.metrics]
+        _require(len(set(names)) == len(names), rules.METRIC_NAMES_UNIQUE)
+        _require(not self.metrics or self.prometheus is not None, rules.PROMETHEUS_FOR_METRICS)
+        return self
 
 
 class Dependency(ApiModel):
+    """An upstream model this one consumes (its features, its scores)."""
+
     model: str = Field(pattern=NAME_PATTERN, max_length=63)
     """`spec.model` of an upstream ModelRollout in the same namespace."""
     criticality: float = Field(default=1.0, ge=0, le=1)
@@ -189,6 +291,9 @@ class Dependency(ApiModel):
 
 
 class ModelRolloutSpec(ApiModel):
+    """What to roll out and how: the stable and candidate versions of one model, the steps that
+    move traffic to the candidate, and the analysis that decides between promotion and rollback."""
+
     model: str = Field(pattern=NAME_PATTERN, max_length=40)
     """The logical model; the label `modelrollout.io/model` on everything the operator owns."""
     service: str = Field(pattern=NAME_PATTERN, max_length=63)
@@ -213,3 +318,30 @@ class ModelRolloutSpec(ApiModel):
     """A lasting pause: no step advances while true."""
     revision_history_limit: int = Field(default=2, ge=0, le=10)
     """Old stable Deployments kept at zero replicas for a quick revert."""
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Self:
+        candidate = self.candidate
+        _require(candidate is None or candidate.version != self.stable.version, rules.CANDIDATE_DIFFERS)
+        for strategy, rule in zip(StrategyType, rules.STRATEGY_BLOCKS_REQUIRED, strict=True):
+            chosen = self.strategy.type == strategy
+            _require(candidate is None or not chosen or self.strategy.block(strategy) is not None, rule)
+        upstream = [dependency.model for dependency in self.depends_on]
+        _require(self.model not in upstream, rules.DEPENDS_ON_NOT_SELF)
+        _require(len(set(upstream)) == len(upstream), rules.DEPENDS_ON_UNIQUE)
+        self._check_analysis_steps()
+        return self
+
+    def _check_analysis_steps(self) -> None:
+        canary = self.strategy.canary
+        analyses = [step.analysis for step in canary.steps if step.analysis] if canary else []
+        if not analyses:
+            return
+        _require(bool(self.analysis.metrics), rules.ANALYSIS_STEP_NEEDS_METRICS)
+        known = {metric.name for metric in self.analysis.metrics}
+        named = {name for analysis in analyses for name in analysis.metrics or ()}
+        _require(named <= known, rules.STEP_METRICS_EXIST)
+        interval = parse_duration(self.analysis.interval)
+        longest_waits = [parse_duration(a.max_duration) for a in analyses if a.max_duration is not None]
+        covered = all(wait >= interval for wait in longest_waits)
+        _require(covered, rules.STEP_MAX_DURATION_COVERS_INTERVAL)

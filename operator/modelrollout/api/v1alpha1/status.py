@@ -19,19 +19,26 @@ class Condition(ApiModel):
     """The metav1.Condition shape."""
 
     type: str
+    """Ready, Progressing, AnalysisPassing or Degraded."""
     status: Literal["True", "False", "Unknown"]
+    """Whether the condition holds; Unknown while it cannot be told."""
     reason: str
+    """A CamelCase reason, one of the documented constants (e.g. `AnalysisFailed`)."""
     message: str = ""
+    """The details for a person."""
     last_transition_time: str
-    """RFC 3339."""
+    """When `status` last changed (RFC 3339)."""
     observed_generation: int | None = None
+    """The `metadata.generation` the condition was computed from."""
 
 
 class MetricResult(ApiModel):
     """One metric's evidence from the last analysis interval."""
 
     name: str
+    """The metric's name in `spec.analysis.metrics`."""
     verdict: Verdict
+    """This metric's verdict: Pass, Fail or Inconclusive."""
     stable: float | None = None
     """Stable version's value (rate, mean, quantile... per the metric type)."""
     candidate: float | None = None
@@ -43,16 +50,22 @@ class MetricResult(ApiModel):
     interval_high: float | None = None
     """Upper end of the confidence interval/sequence of the effect."""
     p_value: float | None = None
+    """Fixed-horizon p-value of the test (method `fixed`)."""
     e_value: float | None = None
     """Evidence against the candidate (sequential); >= 1/alpha means failure."""
     samples_stable: int | None = None
+    """Requests (or observations) of the stable version the evidence rests on."""
     samples_candidate: int | None = None
+    """Requests (or observations) of the candidate version the evidence rests on."""
     dry_run: bool = False
+    """The metric was measured and shown but did not decide."""
     explanation: str = ""
     """One sentence a person can read."""
 
 
 class AnalysisStatus(ApiModel):
+    """The last analysis interval: the combined verdict and each metric's evidence."""
+
     verdict: Verdict | None = None
     """Combined verdict of the last interval."""
     score: float | None = None
@@ -64,49 +77,77 @@ class AnalysisStatus(ApiModel):
     runs: int = 0
     """Intervals evaluated in this analysis step."""
     message: str = ""
+    """Why the verdict is what it is, in one sentence."""
     metrics: list[MetricResult] = Field(default_factory=list, max_length=32)
+    """Evidence per metric."""
 
 
 class LineageEntry(ApiModel):
+    """One version of the model and what became of it."""
+
     version: str
+    """The model version."""
     parent: str | None = None
     """The stable version this one was rolled out from."""
     parameters: dict[str, Any] | None = None
+    """`parameters` of the version's spec, as they were when it was rolled out."""
     outcome: str
     """Stable, Promoted, RolledBack, Aborted, Superseded, Progressing."""
     created_at: str | None = None
+    """When the version was first seen (RFC 3339)."""
     promoted_at: str | None = None
+    """When it became the stable version (RFC 3339)."""
     rolled_back_at: str | None = None
+    """When its rollout was rolled back or aborted (RFC 3339)."""
     reason: str = ""
+    """Why it ended the way it did."""
     metrics: list[MetricResult] | None = Field(default=None, max_length=32)
     """The metrics at decision time."""
 
 
 class HistoryEntry(ApiModel):
+    """One finished rollout."""
+
     candidate: str
+    """The version that was rolled out."""
     stable: str
+    """The stable version it was compared with."""
     outcome: str
+    """Promoted, RolledBack, Aborted or Superseded."""
     reason: str = ""
+    """Why it ended that way."""
     started_at: str | None = None
+    """When the rollout started (RFC 3339)."""
     finished_at: str | None = None
+    """When it reached its outcome (RFC 3339)."""
 
 
 class ActionRecord(ApiModel):
     """The last manual action consumed, so a restart never applies it twice."""
 
     verb: str
+    """promote, promote-full, abort, pause, resume or retry."""
     nonce: str
+    """The nonce of the `modelrollout.io/action` annotation, which makes the action unique."""
     at: str
+    """When the action was applied (RFC 3339)."""
     result: str = ""
+    """What the action did, or why it was refused."""
 
 
 class ModelRolloutStatus(ApiModel):
+    """What the operator observed and decided; written only by the operator."""
+
     phase: Phase = Phase.PENDING
+    """Pending, Progressing, Paused, Promoting, Promoted, RollingBack, RolledBack or Failed."""
     message: str = ""
+    """What the operator is doing or waiting for, in one sentence."""
     observed_generation: int | None = None
+    """The `metadata.generation` of the spec this status reflects."""
     stable_version: str | None = None
     """The version that is safe to serve (after a promotion: the promoted candidate)."""
     candidate_version: str | None = None
+    """The version being rolled out, if any."""
     candidate_weight: int = 0
     """Candidate's share of traffic in percent (a scalar for printer columns)."""
     weights: dict[str, int] = Field(default_factory=dict)
@@ -116,11 +157,18 @@ class ModelRolloutStatus(ApiModel):
     step_started_at: str | None = None
     """When the current step started (RFC 3339); pause durations count from here."""
     rollout_started_at: str | None = None
+    """When the current rollout started (RFC 3339)."""
     paused_reason: str | None = None
+    """Why the rollout is paused (a condition reason), while it is."""
     analysis: AnalysisStatus | None = None
+    """The last analysis interval's verdict and evidence."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
+    """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)
+    """The last 20 finished rollouts with outcome and reason."""
     lineage: list[LineageEntry] = Field(default_factory=list, max_length=LINEAGE_LIMIT)
+    """Every version with its parent, parameters, outcome and timestamps (the last 50)."""
     last_action: ActionRecord | None = None
+    """The last manual action consumed, so a restart never applies it twice."""
     kopf: dict[str, Any] | None = None
     """kopf's own bookkeeping (free-form)."""
