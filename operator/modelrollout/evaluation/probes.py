@@ -290,7 +290,8 @@ def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
     for name in names:
         metric = specs.get(name)
         if metric is None:
-            unknown = MetricSpec(name=name, type=MetricType.CUSTOM)
+            # Unvalidated on purpose: only its name is shown; the CRD rejects such steps anyway.
+            unknown = MetricSpec.model_construct(name=name, type=MetricType.CUSTOM)
             message = f"no metric named {name!r} in spec.analysis.metrics"
             probes.append(settled(unknown, inconclusive("none", message)))
         elif planner is None:
