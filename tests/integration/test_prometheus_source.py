@@ -1,0 +1,154 @@
+"""The Prometheus source against a real Prometheus: values, escaping, batching, failures, resets."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry, Counter, start_http_server
+
+from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
+from modelrollout.evaluation import EvaluationRequest, align, evaluate_intervals
+from modelrollout.metrics import (
+    BatchedQuerier,
+    MetricSourceError,
+    PrometheusSource,
+    escape_label_value,
+)
+from modelrollout.metrics import queries as defaults
+from modelrollout_dev.tools import free_port
+
+pytestmark = pytest.mark.prometheus
+
+HOSTILE_VERSION = 'v9"} or vector(1) #\nnext\\line'
+MODELS = {"fraud": 40, "ranker": 20, "search": 10}
+"""Candidate requests per second per model; the stable serves the same."""
+
+
+class Traffic:
+    """A /metrics endpoint whose request counters grow continuously, in a thread."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "model_requests", "requests", ["namespace", "model", "version", "outcome"], registry=self.registry
+        )
+        self.port = free_port()
+        self._stop = threading.Event()
+        self.requests.labels("team-a", "fraud", HOSTILE_VERSION, "success").inc(3)
+
+    def run(self) -> None:
+        while not self._stop.wait(0.1):
+            for model, rate in MODELS.items():
+                for version in ("v1", "v2"):
+                    self.requests.labels("team-a", model, version, "success").inc(rate / 10)
+
+    def __enter__(self) -> Traffic:
+        self.server, self.server_thread = start_http_server(
+            self.port, addr="127.0.0.1", registry=self.registry
+        )
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self.thread.join(timeout=5)
+        self.server.shutdown()
+        self.server_thread.join(timeout=5)
+
+
+@pytest.fixture
+def scraped(prometheus_factory: Any) -> Iterator[PrometheusSource]:
+    with Traffic() as traffic:
+        prometheus = prometheus_factory.scraping([f"127.0.0.1:{traffic.port}"])
+        source = PrometheusSource(prometheus.url, timeout=5)
+        deadline = time.monotonic() + 30
+        while not source.query("model_requests_total", datetime.now(UTC)):
+            assert time.monotonic() < deadline, "nothing scraped within 30s"
+            time.sleep(0.5)
+        yield source
+        source.close()
+
+
+def test_an_instant_query_returns_the_scraped_value(scraped: PrometheusSource) -> None:
+    assert scraped.is_online()
+
+    (series,) = scraped.query(
+        'sum by (version) (model_requests_total{model="fraud", version="v1"})', datetime.now(UTC)
+    )
+
+    assert series.labels == {"version": "v1"}
+    assert series.value > 0
+
+
+def test_an_escaped_hostile_label_value_matches_exactly_its_own_series(scraped: PrometheusSource) -> None:
+    promql = f'model_requests_total{{version="{escape_label_value(HOSTILE_VERSION)}"}}'
+
+    answer = scraped.query(promql, datetime.now(UTC))
+
+    assert [(s.labels["version"], s.value) for s in answer] == [(HOSTILE_VERSION, 3.0)]
+
+
+def test_a_query_prometheus_rejects_is_an_error_not_empty(scraped: PrometheusSource) -> None:
+    with pytest.raises(MetricSourceError, match="rejected"):
+        scraped.query("sum(rate(model_requests_total[", datetime.now(UTC))
+
+
+def test_one_batched_query_serves_every_rollout(scraped: PrometheusSource) -> None:
+    interval = 5.0
+    spec = AnalysisSpec(
+        interval="5s",
+        min_samples=10,
+        prometheus=PrometheusSpec(address="http://unused:9090"),
+        metrics=[MetricSpec(name="errors", type=MetricType.ERROR_RATE, max_absolute_increase=0.01)],
+    )
+    started = datetime.now(UTC)
+    # Three complete intervals after the start, plus a little for the last scrape to land.
+    at = align(started, interval) + timedelta(seconds=4 * interval)
+    time.sleep(max(0.0, (at - datetime.now(UTC)).total_seconds()) + 2)
+    requests = [
+        EvaluationRequest("team-a", model, model, "v1", "v2", spec, started_at=started, at=at)
+        for model in MODELS
+    ]
+    querier = BatchedQuerier(scraped)
+
+    results = evaluate_intervals(requests, querier)
+
+    assert querier.executed == 2, "errors and requests: one range query each for the three rollouts"
+    counted = {r.request.model: r.metrics[0].samples_candidate or 0 for r in results}
+    assert [r.intervals for r in results] == [3, 3, 3]
+    for model, rate in MODELS.items():
+        expected = rate * 3 * interval
+        assert 0.6 * expected <= counted[model] <= 1.4 * expected, (model, counted)
+    assert all("no data" not in r.metrics[0].explanation for r in results)
+    assert counted["fraud"] > counted["ranker"] > counted["search"]
+
+
+def test_summed_increases_survive_a_counter_reset(prometheus_factory: Any) -> None:
+    # Given a counter that grows 10 per 5s scrape, restarts from zero halfway, and grows again
+    interval = 30
+    end = (int(time.time()) // interval) * interval - 3600
+    start = end - 20 * interval
+    reset_at = start + 10 * interval
+    lines = ["# TYPE model_requests counter"]
+    for t in range(start - 60, end + 1, 5):
+        value = (t - (start - 60)) * 2 if t < reset_at else (t - reset_at) * 2
+        lines.append(f'model_requests_total{{namespace="ns",model="m",version="v1"}} {value} {t}')
+    lines.append("# EOF")
+    prometheus = prometheus_factory.backfilled("\n".join(lines) + "\n")
+    source = PrometheusSource(prometheus.url, timeout=5)
+    promql = defaults.requests(defaults.REQUESTS_METRIC, interval)
+    at = lambda seconds: datetime.fromtimestamp(seconds, tz=UTC)  # noqa: E731
+
+    # When the per-interval increases from `start` are summed
+    (series,) = source.query_range(promql, at(start + interval), at(end), interval)
+    total = sum(value for _, value in series.points)
+
+    # Then the sum is the real growth (2 per second), the reset costing no negative jump
+    assert len(series.points) == 20
+    assert total == pytest.approx(2 * (end - start), rel=0.03)
