@@ -10,6 +10,7 @@ from .actions import (
     RecordLineage,
     RetireVersion,
 )
+from .machine import decide
 from .timing import analysis_deadline, analysis_due, analysis_window
 from .types import (
     ActionVerb,
@@ -42,4 +43,5 @@ __all__ = [
     "analysis_deadline",
     "analysis_due",
     "analysis_window",
+    "decide",
 ]

@@ -1,0 +1,124 @@
+"""The working state of one `decide` call: the status being built and what it has to say.
+
+Transitions write to `status` and collect events and lineage facts here; nothing is applied
+until `decide` returns, so a partial call leaves no trace.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Literal
+
+from ..api.v1alpha1 import (
+    CanaryStep,
+    ModelRolloutSpec,
+    ModelRolloutStatus,
+    Phase,
+    Reason,
+)
+from ._time import utc
+from .actions import EmitEvent, RecordLineage
+from .timing import canary_steps
+from .types import Observations, RolloutOutcome
+
+WAIT_POLL_SECONDS = 5.0
+"""How soon to look again while waiting for a Deployment (the controller may also be woken by
+the Deployment's own events; this bounds the wait when it is not)."""
+DEPENDENCY_POLL_SECONDS = 15.0
+"""How soon to look again while an upstream model blocks or cascades."""
+PROBLEM_RECHECK_SECONDS = 30.0
+"""How soon to look again at something only a person can fix (a missing Service, a cycle)."""
+
+MAX_STEP_WEIGHT = 99
+"""A `setWeight` step is served at most at this weight: until promotion the stable keeps at
+least some traffic (and, with the `replicas` provider, at least one pod)."""
+
+ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK})
+"""Phases in which a candidate is deployed and not yet decided."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """Something in the spec or the cluster only a person can fix; forward progress waits."""
+
+    reason: Reason
+    message: str
+
+
+class Run:
+    """One `decide` call."""
+
+    def __init__(
+        self, spec: ModelRolloutSpec, before: ModelRolloutStatus, observations: Observations, now: datetime
+    ) -> None:
+        self.spec = spec
+        self.before = before
+        self.status = before.model_copy(deep=True)
+        self.observations = observations
+        self.now = utc(now)
+        self.steps: list[CanaryStep] = canary_steps(spec)
+        self.problem: Problem | None = None
+        self.reason: Reason | None = None
+        """Why the rollout is where it is, for the Progressing condition."""
+        self.events: list[EmitEvent] = []
+        self.lineage: list[RecordLineage] = []
+        self._requeues: list[float] = []
+
+    @property
+    def stable(self) -> str:
+        """Set on the first call, so every later step can rely on it."""
+        return self.status.stable_version or self.spec.stable.version
+
+    @property
+    def candidate(self) -> str | None:
+        return self.status.candidate_version
+
+    def desired_candidate(self) -> str | None:
+        """The version the spec asks to roll out; the serving stable is not a candidate."""
+        wanted = self.spec.candidate
+        if wanted is None or wanted.version == self.stable:
+            return None
+        return wanted.version
+
+    def candidate_parameters(self, version: str) -> dict[str, Any] | None:
+        wanted = self.spec.candidate
+        return wanted.parameters if wanted is not None and wanted.version == version else None
+
+    def event(self, reason: Reason, message: str, *, warning: bool = False) -> None:
+        kind: Literal["Normal", "Warning"] = "Warning" if warning else "Normal"
+        self.events.append(EmitEvent(type=kind, reason=reason, message=message))
+
+    def record(self, version: str, outcome: RolloutOutcome, **facts: Any) -> None:
+        self.lineage.append(RecordLineage(version=version, outcome=outcome, at=self.now, **facts))
+
+    def set_phase(self, phase: Phase, reason: Reason, message: str, *, warning: bool = False) -> None:
+        """Moves to `phase` and says why; an Event only when the phase really changes, so a
+        repeated call stays silent."""
+        if self.status.phase != phase:
+            self.event(reason, message, warning=warning)
+        self.status.phase = phase
+        self.status.message = message
+        self.reason = reason
+
+    def note(self, reason: Reason, message: str) -> None:
+        """Why the rollout waits, without a transition."""
+        self.status.message = message
+        self.reason = reason
+
+    def set_candidate_weight(self, candidate_weight: int) -> None:
+        """Weights always name the stable first (the traffic router gives ties to it) and sum
+        to 100; `candidateWeight` mirrors the candidate's share for printer columns."""
+        candidate = self.candidate
+        if candidate is None:
+            self.status.weights = {self.stable: 100}
+            self.status.candidate_weight = 0
+            return
+        self.status.weights = {self.stable: 100 - candidate_weight, candidate: candidate_weight}
+        self.status.candidate_weight = candidate_weight
+
+    def requeue(self, seconds: float) -> None:
+        self._requeues.append(max(seconds, 1.0))
+
+    def requeue_after(self) -> float | None:
+        return min(self._requeues) if self._requeues else None

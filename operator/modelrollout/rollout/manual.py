@@ -1,0 +1,111 @@
+"""Manual actions from the `modelrollout.io/action` annotation, each applied once.
+
+An action that does not fit the current phase is recorded as ignored (with why) rather than
+kept for later: a `promote` typed during a rollback must not promote the next rollout.
+"""
+
+from __future__ import annotations
+
+from ..api.v1alpha1 import ActionRecord, Phase, Reason
+from ._run import Run
+from ._time import stamp
+from .transitions import (
+    abort_unstarted,
+    complete_step,
+    enter_step,
+    release_candidate,
+    start_promoting,
+    start_rollback,
+)
+from .types import ActionVerb, ManualAction, RolloutOutcome
+
+__all__ = ["fresh_action", "take_action"]
+
+_STEPPING = frozenset({Phase.PROGRESSING, Phase.PAUSED})
+
+
+def fresh_action(run: Run) -> ManualAction | None:
+    """The annotation's action unless it is the one already recorded in `status.lastAction`."""
+    action = run.observations.action
+    last = run.status.last_action
+    if action is None or (last is not None and last.verb == action.verb.value and last.nonce == action.nonce):
+        return None
+    return action
+
+
+def take_action(run: Run, action: ManualAction) -> None:
+    result = _apply(run, action)
+    run.status.last_action = ActionRecord(
+        verb=action.verb.value, nonce=action.nonce, at=stamp(run.now), result=result
+    )
+
+
+def _apply(run: Run, action: ManualAction) -> str:
+    verb = action.verb
+    if verb == ActionVerb.ABORT:
+        return _abort(run)
+    if verb == ActionVerb.RETRY:
+        return _retry(run)
+    if run.status.phase not in _STEPPING:
+        return f"ignored: no rollout is progressing (phase {run.status.phase.value})"
+    if verb == ActionVerb.PAUSE:
+        return _pause(run)
+    if verb == ActionVerb.RESUME:
+        return _resume(run)
+    if run.spec.paused:
+        return "ignored: spec.paused is true"
+    if verb == ActionVerb.PROMOTE_FULL:
+        start_promoting(run, Reason.PROMOTED_MANUALLY, "promoted by a user")
+        return "promoting: remaining steps skipped"
+    index = run.status.current_step or 0
+    complete_step(run, "promoted by a user")
+    return f"step {index + 1} completed"
+
+
+def _abort(run: Run) -> str:
+    phase = run.status.phase
+    if phase in (*_STEPPING, Phase.PROMOTING):
+        start_rollback(run, Reason.ABORTED, "aborted by a user", RolloutOutcome.ABORTED)
+        return "aborted"
+    if phase == Phase.ROLLING_BACK:
+        return "ignored: already rolling back"
+    desired = run.desired_candidate()
+    if run.candidate is None and desired is not None:
+        abort_unstarted(run, desired)
+        return "aborted before the rollout started"
+    return "ignored: no rollout to abort"
+
+
+def _retry(run: Run) -> str:
+    desired = run.desired_candidate()
+    if run.status.phase != Phase.ROLLED_BACK or desired is None or run.candidate != desired:
+        return "ignored: retry applies to a rolled back candidate still in the spec"
+    release_candidate(run)
+    return f"retrying {desired} from step 1"
+
+
+def _pause(run: Run) -> str:
+    paused = run.status.paused_reason
+    index = run.status.current_step or 0
+    step = run.steps[index] if index < len(run.steps) else None
+    indefinite_step = step is not None and step.pause is not None and step.pause.duration is None
+    if paused is not None and (paused != Reason.PAUSED_BY_STEP.value or indefinite_step):
+        return f"ignored: already paused ({paused})"
+    run.status.paused_reason = Reason.PAUSED_BY_USER.value
+    return "paused"
+
+
+def _resume(run: Run) -> str:
+    paused = run.status.paused_reason
+    if run.spec.paused:
+        return "ignored: spec.paused is true"
+    if paused == Reason.PAUSED_BY_STEP.value:
+        complete_step(run, "resumed by a user")
+        return "resumed: pause step completed"
+    if paused == Reason.PAUSED_BY_USER.value:
+        run.status.paused_reason = None
+        return "resumed"
+    if paused in (Reason.PAUSED_INCONCLUSIVE.value, Reason.PAUSED_ON_FAILURE.value):
+        enter_step(run, run.status.current_step or 0)
+        return "resumed: analysis restarted"
+    return "ignored: not paused by a step, a user or an analysis"

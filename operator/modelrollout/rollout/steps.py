@@ -1,0 +1,287 @@
+"""Running a rollout: the phase-specific work of Progressing, Paused, Promoting and RollingBack.
+
+Forward progress (a step, a promotion) waits while a problem stands or a live pause applies;
+a rollback always goes on, since it only ever moves traffic towards the stable.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from ..api.v1alpha1 import (
+    CanaryStep,
+    FailurePolicy,
+    InconclusivePolicy,
+    Phase,
+    Reason,
+    UpstreamFailurePolicy,
+    Verdict,
+    parse_duration,
+)
+from ._run import (
+    DEPENDENCY_POLL_SECONDS,
+    MAX_STEP_WEIGHT,
+    PROBLEM_RECHECK_SECONDS,
+    WAIT_POLL_SECONDS,
+    Run,
+)
+from ._time import read_stamp, stamp
+from .timing import analysis_deadline, analysis_window
+from .transitions import (
+    complete_step,
+    describe_step,
+    finish_promotion,
+    finish_rollback,
+    start_rollback,
+)
+from .types import AnalysisObservation, RolloutOutcome
+
+__all__ = ["progress"]
+
+_STICKY_PAUSES = frozenset(
+    {Reason.PAUSED_BY_USER.value, Reason.PAUSED_INCONCLUSIVE.value, Reason.PAUSED_ON_FAILURE.value}
+)
+"""Pauses that last until `resume` (or `promote`); a step pause is handled by its step."""
+
+
+def progress(run: Run) -> None:
+    phase = run.status.phase
+    if phase == Phase.ROLLING_BACK:
+        finish_rollback(run)
+        return
+    if run.problem is not None:
+        run.note(run.problem.reason, f"on hold: {run.problem.message}")
+        run.requeue(PROBLEM_RECHECK_SECONDS)
+        return
+    if phase == Phase.PROMOTING:
+        _promote_when_ready(run)
+        return
+    if _cascade(run) or _live_pause(run):
+        return
+    _run_steps(run)
+    if run.status.phase == Phase.PROMOTING:
+        _promote_when_ready(run)
+
+
+def _promote_when_ready(run: Run) -> None:
+    candidate = run.candidate
+    if candidate is None:
+        return
+    plan = run.observations.planned_replicas(run.status.weights)
+    planned = plan.get(candidate) if plan is not None else None
+    if planned is not None and run.observations.deployment(candidate).ready_for(planned):
+        finish_promotion(run)
+        return
+    size = f"{planned} replicas" if planned is not None else "full size"
+    run.note(Reason.WAITING_FOR_CANDIDATE, f"waiting for {candidate} to be Available at {size}")
+    run.requeue(WAIT_POLL_SECONDS)
+
+
+def _cascade(run: Run) -> bool:
+    """An upstream rollout failed after this one started: roll back, or pause for as long as
+    the failure is reported (`spec.onUpstreamFailure`)."""
+    threshold = run.spec.cascade_threshold
+    failed = [
+        (model, weight) for model, weight in run.observations.upstream.failed_models if weight > threshold
+    ]
+    if not failed:
+        return False
+    named = ", ".join(f"{model} (criticality {weight:.2f})" for model, weight in failed)
+    message = f"upstream rollout failed: {named} above the cascade threshold {threshold:.2f}"
+    if run.spec.on_upstream_failure == UpstreamFailurePolicy.ROLLBACK:
+        start_rollback(run, Reason.UPSTREAM_FAILED, message, RolloutOutcome.ROLLED_BACK)
+        return True
+    run.set_phase(Phase.PAUSED, Reason.UPSTREAM_FAILED, message, warning=True)
+    run.requeue(DEPENDENCY_POLL_SECONDS)
+    return True
+
+
+def _live_pause(run: Run) -> bool:
+    """Pauses that last exactly as long as their cause: `spec.paused`, a blocking upstream."""
+    if run.spec.paused:
+        run.set_phase(Phase.PAUSED, Reason.PAUSED_BY_USER, "paused: spec.paused is true")
+        return True
+    blocking = run.observations.upstream.blocking_models
+    if blocking:
+        message = f"waiting for the rollout of upstream {', '.join(blocking)} to finish"
+        run.set_phase(Phase.PAUSED, Reason.WAITING_FOR_DEPENDENCY, message)
+        run.requeue(DEPENDENCY_POLL_SECONDS)
+        return True
+    return False
+
+
+def _run_steps(run: Run) -> None:
+    """Runs the current step, and the next ones while they complete at once (a step completes
+    in the call that observes it done, so a restart can neither repeat nor skip it)."""
+    for _ in range(len(run.steps) + 1):
+        status = run.status
+        if status.phase != Phase.PROGRESSING and status.phase != Phase.PAUSED:
+            return
+        index = status.current_step or 0
+        if index >= len(run.steps):
+            return
+        if status.paused_reason in _STICKY_PAUSES:
+            reason = Reason(status.paused_reason)
+            run.set_phase(Phase.PAUSED, reason, _sticky_message(run, reason, index))
+            return
+        step = run.steps[index]
+        if step.set_weight is not None:
+            done = _set_weight(run, index, step.set_weight)
+        elif step.pause is not None:
+            done = _pause(run, index, step)
+        else:
+            done = _analysis(run, index)
+        if done is None:
+            return
+        complete_step(run, done)
+
+
+def _resume_phase(run: Run, index: int, message: str) -> None:
+    """Back to Progressing after a pause; the Event says which step goes on."""
+    if run.status.phase == Phase.PAUSED:
+        run.event(Reason.ROLLOUT_STARTED, f"resumed at {describe_step(run, index)}")
+    run.status.phase = Phase.PROGRESSING
+    run.status.message = message
+
+
+def _set_weight(run: Run, index: int, weight: int) -> str | None:
+    """Shifts traffic, then waits until the candidate is Available at the planned size."""
+    candidate = run.candidate
+    if candidate is None:
+        return None
+    target = min(weight, MAX_STEP_WEIGHT)
+    if run.status.candidate_weight != target:
+        run.set_candidate_weight(target)
+        _resume_phase(run, index, f"{describe_step(run, index)}: {candidate} at {target}%")
+        run.reason = Reason.WAITING_FOR_CANDIDATE
+        run.requeue(WAIT_POLL_SECONDS)
+        return None
+    plan = run.observations.planned_replicas(run.status.weights)
+    planned = plan.get(candidate) if plan is not None else None
+    if planned is not None and run.observations.deployment(candidate).ready_for(planned):
+        return f"{candidate} Available at {target}% ({planned} replicas)"
+    size = f"{planned} replicas" if planned is not None else f"{target}%"
+    _resume_phase(
+        run, index, f"{describe_step(run, index)}: waiting for {candidate} to be Available at {size}"
+    )
+    run.reason = Reason.WAITING_FOR_CANDIDATE
+    run.requeue(WAIT_POLL_SECONDS)
+    return None
+
+
+def _pause(run: Run, index: int, step: CanaryStep) -> str | None:
+    duration = step.pause.duration if step.pause is not None else None
+    run.status.paused_reason = Reason.PAUSED_BY_STEP.value
+    if duration is None:
+        run.set_phase(
+            Phase.PAUSED, Reason.PAUSED_BY_STEP, f"{describe_step(run, index)}: paused until resumed"
+        )
+        return None
+    started = read_stamp(run.status.step_started_at) or run.now
+    expires = started + timedelta(seconds=parse_duration(duration))
+    if run.now >= expires:
+        return f"paused for {duration}"
+    message = f"{describe_step(run, index)}: paused until {stamp(expires)}"
+    run.set_phase(Phase.PAUSED, Reason.PAUSED_BY_STEP, message)
+    run.requeue((expires - run.now).total_seconds())
+    return None
+
+
+def _analysis(run: Run, index: int) -> str | None:
+    """Takes in a new judgement (once), then: Pass goes on, Fail follows `onFailure`, and no
+    verdict by the deadline follows `onInconclusive`."""
+    _resume_phase(run, index, f"{describe_step(run, index)}: collecting evidence")
+    run.reason = Reason.ANALYSIS_INCONCLUSIVE
+    judged = _take_judgement(run)
+    if judged is not None:
+        _announce(run, judged)
+        if judged.verdict == Verdict.PASS:
+            return f"analysis passed ({judged.message or 'all metrics pass'})"
+        if judged.verdict == Verdict.FAIL:
+            _on_failure(run, judged)
+            return None
+    deadline = analysis_deadline(run.spec, run.status)
+    if deadline is not None and run.now >= deadline:
+        return _on_inconclusive(run, index)
+    run.requeue(_seconds_to_next_window(run, deadline))
+    return None
+
+
+def _take_judgement(run: Run) -> AnalysisObservation | None:
+    """Counts an observation once: it must be newer than the last one taken and belong to this
+    step's window."""
+    observed = run.observations.analysis
+    analysis = run.status.analysis
+    if observed is None or analysis is None:
+        return None
+    started = read_stamp(analysis.started_at)
+    last_run = read_stamp(analysis.last_run)
+    if started is None or observed.evaluated_at < started:
+        return None
+    if last_run is not None and observed.evaluated_at <= last_run:
+        return None
+    analysis.verdict = observed.verdict
+    analysis.score = observed.score
+    analysis.last_run = stamp(observed.evaluated_at)
+    analysis.runs += 1
+    analysis.message = observed.message
+    analysis.metrics = list(observed.metrics)
+    return observed
+
+
+def _announce(run: Run, judged: AnalysisObservation) -> None:
+    reason = {
+        Verdict.PASS: Reason.ANALYSIS_PASSED,
+        Verdict.FAIL: Reason.ANALYSIS_FAILED,
+        Verdict.INCONCLUSIVE: Reason.ANALYSIS_INCONCLUSIVE,
+    }[judged.verdict]
+    score = f", score {judged.score:.0f}" if judged.score is not None else ""
+    runs = run.status.analysis.runs if run.status.analysis is not None else 0
+    message = f"analysis {judged.verdict.value} after {runs} interval(s){score}: {judged.message}".rstrip(
+        ": "
+    )
+    run.event(reason, message, warning=judged.verdict == Verdict.FAIL)
+
+
+def _on_failure(run: Run, judged: AnalysisObservation) -> None:
+    message = f"analysis failed: {judged.message}" if judged.message else "analysis failed"
+    if run.spec.analysis.on_failure == FailurePolicy.ROLLBACK:
+        start_rollback(run, Reason.ANALYSIS_FAILED, message, RolloutOutcome.ROLLED_BACK)
+        return
+    run.status.paused_reason = Reason.PAUSED_ON_FAILURE.value
+    run.set_phase(Phase.PAUSED, Reason.PAUSED_ON_FAILURE, f"{message}; waiting for a person", warning=True)
+
+
+def _on_inconclusive(run: Run, index: int) -> str | None:
+    policy = run.spec.analysis.on_inconclusive
+    message = f"no verdict by the end of {describe_step(run, index)}"
+    if policy == InconclusivePolicy.PROMOTE:
+        return f"{message}; onInconclusive is promote"
+    if policy == InconclusivePolicy.ROLLBACK:
+        start_rollback(run, Reason.ANALYSIS_INCONCLUSIVE, message, RolloutOutcome.ROLLED_BACK)
+        return None
+    run.status.paused_reason = Reason.PAUSED_INCONCLUSIVE.value
+    run.set_phase(Phase.PAUSED, Reason.PAUSED_INCONCLUSIVE, f"{message}; waiting for a person")
+    return None
+
+
+def _seconds_to_next_window(run: Run, deadline: datetime | None) -> float:
+    """Windows close on the interval grid; the last one closes at the deadline."""
+    interval = parse_duration(run.spec.analysis.interval)
+    try:
+        _, end = analysis_window(run.spec, run.status, run.now)
+    except ValueError:
+        return interval
+    next_end = end + timedelta(seconds=interval)
+    if deadline is not None:
+        next_end = min(next_end, deadline)
+    return (next_end - run.now).total_seconds()
+
+
+def _sticky_message(run: Run, reason: Reason, index: int) -> str:
+    why = {
+        Reason.PAUSED_BY_USER: "paused by a user",
+        Reason.PAUSED_INCONCLUSIVE: "paused: the analysis reached no verdict",
+        Reason.PAUSED_ON_FAILURE: "paused: the analysis failed",
+    }.get(reason, "paused")
+    return f"{describe_step(run, index)}: {why}; resume, promote or abort"

@@ -1,0 +1,206 @@
+"""The moves between phases and steps; each writes status, history, lineage facts and an Event.
+
+Every function here is called at most once per transition: callers check the phase first, and
+the status they write makes the same call a no-op the next time.
+"""
+
+from __future__ import annotations
+
+from ..api.v1alpha1 import AnalysisStatus, CanaryStep, Phase, Reason
+from . import history
+from ._run import WAIT_POLL_SECONDS, Run
+from ._time import stamp
+from .types import RolloutOutcome
+
+__all__ = [
+    "abort_unstarted",
+    "complete_step",
+    "describe_step",
+    "enter_step",
+    "finish_promotion",
+    "finish_rollback",
+    "release_candidate",
+    "start_promoting",
+    "start_rollback",
+    "start_rollout",
+    "supersede",
+]
+
+
+def describe_step(run: Run, index: int) -> str:
+    """`step 2/6 (setWeight 25)`: how events and messages name a step."""
+    step: CanaryStep = run.steps[index]
+    if step.set_weight is not None:
+        kind = f"setWeight {step.set_weight}"
+    elif step.pause is not None:
+        kind = f"pause {step.pause.duration}" if step.pause.duration else "pause"
+    else:
+        kind = "analysis"
+    return f"step {index + 1}/{len(run.steps)} ({kind})"
+
+
+def start_rollout(run: Run, candidate: str) -> None:
+    status = run.status
+    status.candidate_version = candidate
+    status.rollout_started_at = stamp(run.now)
+    status.paused_reason = None
+    status.analysis = None
+    run.set_candidate_weight(0)
+    history.open_entry(status, candidate, run.stable, stamp(run.now))
+    run.record(
+        candidate,
+        RolloutOutcome.PROGRESSING,
+        parent=run.stable,
+        parameters=run.candidate_parameters(candidate),
+    )
+    run.set_phase(Phase.PROGRESSING, Reason.ROLLOUT_STARTED, f"rolling out {candidate} from {run.stable}")
+    enter_step(run, 0)
+
+
+def enter_step(run: Run, index: int) -> None:
+    """Steps start here, so `stepStartedAt` (pause durations) and `analysis.startedAt` (windows,
+    deadline) are written exactly once per step."""
+    status = run.status
+    status.current_step = index
+    status.step_started_at = stamp(run.now)
+    status.paused_reason = None
+    if index >= len(run.steps):
+        start_promoting(run, Reason.STEP_COMPLETED, "all steps completed")
+        return
+    if run.steps[index].analysis is not None:
+        status.analysis = AnalysisStatus(started_at=stamp(run.now))
+
+
+def complete_step(run: Run, how: str) -> None:
+    index = run.status.current_step or 0
+    run.event(Reason.STEP_COMPLETED, f"{describe_step(run, index)} completed: {how}")
+    enter_step(run, index + 1)
+
+
+def start_promoting(run: Run, reason: Reason, how: str) -> None:
+    """The candidate goes to 100% while the stable is held at its size (ApplyWeights.hold)
+    until the candidate is Available at full size."""
+    candidate = run.candidate
+    if candidate is None:
+        return
+    status = run.status
+    status.current_step = len(run.steps)
+    status.step_started_at = stamp(run.now)
+    status.paused_reason = None
+    run.set_candidate_weight(100)
+    if reason == Reason.PROMOTED_MANUALLY:
+        history.decide_entry(status, candidate, RolloutOutcome.PROGRESSING, reason.value)
+    run.set_phase(Phase.PROMOTING, reason, f"{how}: promoting {candidate} to full size")
+
+
+def finish_promotion(run: Run) -> None:
+    status = run.status
+    candidate = run.candidate
+    if candidate is None:
+        return
+    old_stable = run.stable
+    entry = history.close_entry(status, candidate, RolloutOutcome.PROMOTED, None, stamp(run.now))
+    reason = entry.reason if entry is not None and entry.reason else Reason.PROMOTED.value
+    metrics = tuple(status.analysis.metrics) if status.analysis is not None else None
+    run.record(candidate, RolloutOutcome.PROMOTED, reason=reason, metrics=metrics or None)
+    status.stable_version = candidate
+    status.candidate_version = None
+    status.current_step = None
+    status.step_started_at = None
+    status.paused_reason = None
+    run.set_candidate_weight(0)
+    run.set_phase(
+        Phase.PROMOTED,
+        Reason.PROMOTED,
+        f"{candidate} promoted; {old_stable} scaled to zero and kept for a quick revert",
+    )
+
+
+def start_rollback(run: Run, reason: Reason, message: str, outcome: RolloutOutcome) -> None:
+    candidate = run.candidate
+    if candidate is None:
+        return
+    run.status.paused_reason = None
+    run.set_candidate_weight(0)
+    history.decide_entry(run.status, candidate, outcome, reason.value)
+    run.set_phase(
+        Phase.ROLLING_BACK, reason, f"{message}: returning all traffic to {run.stable}", warning=True
+    )
+    finish_rollback(run)
+
+
+def finish_rollback(run: Run) -> None:
+    """Final once no pod of the candidate is asked for or available."""
+    candidate = run.candidate
+    if candidate is None:
+        return
+    if not run.observations.deployment(candidate).scaled_down:
+        run.note(run.reason or Reason.ROLLED_BACK, f"waiting for {candidate} to scale to zero")
+        run.requeue(WAIT_POLL_SECONDS)
+        return
+    entry = history.close_entry(run.status, candidate, None, None, stamp(run.now))
+    outcome = RolloutOutcome(entry.outcome) if entry is not None else RolloutOutcome.ROLLED_BACK
+    if outcome not in (RolloutOutcome.ABORTED, RolloutOutcome.ROLLED_BACK):
+        outcome = RolloutOutcome.ROLLED_BACK
+    why = entry.reason if entry is not None and entry.reason else outcome.value
+    metrics = tuple(run.status.analysis.metrics) if run.status.analysis is not None else None
+    run.record(candidate, outcome, reason=why, metrics=metrics or None)
+    final_reason = Reason.ABORTED if outcome == RolloutOutcome.ABORTED else Reason.ROLLED_BACK
+    run.set_phase(
+        Phase.ROLLED_BACK,
+        final_reason,
+        f"{candidate} is at zero weight and zero replicas ({why}); {run.stable} serves all traffic",
+        warning=outcome == RolloutOutcome.ROLLED_BACK,
+    )
+
+
+def supersede(run: Run, by: str | None) -> None:
+    """The spec no longer asks for the running candidate: it leaves traffic now. A rollback
+    already under way keeps its own outcome; otherwise the outcome is Superseded."""
+    candidate = run.candidate
+    if candidate is None:
+        return
+    status = run.status
+    entry = history.running_entry(status, candidate)
+    decided = entry is not None and entry.outcome != RolloutOutcome.PROGRESSING.value
+    outcome = RolloutOutcome(entry.outcome) if entry is not None and decided else RolloutOutcome.SUPERSEDED
+    why = f"superseded by {by}" if by else "candidate removed from the spec"
+    reason = entry.reason if entry is not None and decided else why
+    history.close_entry(status, candidate, outcome, reason, stamp(run.now))
+    run.record(candidate, outcome, reason=reason)
+    run.event(Reason.SUPERSEDED, f"rollout of {candidate} stopped: {why}")
+    release_candidate(run)
+    status.phase = Phase.PROMOTED
+    status.message = f"{run.stable} serves all traffic"
+    run.reason = Reason.SUPERSEDED
+
+
+def release_candidate(run: Run) -> None:
+    """Forget a finished candidate so another can start; its Deployment is retired and pruned."""
+    status = run.status
+    status.candidate_version = None
+    status.current_step = None
+    status.step_started_at = None
+    status.paused_reason = None
+    run.set_candidate_weight(0)
+
+
+def abort_unstarted(run: Run, candidate: str) -> None:
+    """An abort before the rollout could start (it waited for a dependency): the candidate is
+    marked aborted so it does not start later, as if rolled back at once."""
+    status = run.status
+    status.candidate_version = candidate
+    status.current_step = None
+    status.step_started_at = None
+    run.set_candidate_weight(0)
+    at = stamp(run.now)
+    history.open_entry(status, candidate, run.stable, at)
+    history.close_entry(status, candidate, RolloutOutcome.ABORTED, Reason.ABORTED.value, at)
+    run.record(
+        candidate,
+        RolloutOutcome.ABORTED,
+        parent=run.stable,
+        parameters=run.candidate_parameters(candidate),
+        reason=Reason.ABORTED.value,
+    )
+    run.set_phase(Phase.ROLLED_BACK, Reason.ABORTED, f"{candidate} aborted before its rollout started")
