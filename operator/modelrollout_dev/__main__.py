@@ -49,11 +49,15 @@ def cluster_down(name: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modelrollout_dev")
-    parser.add_argument("command", choices=["cluster-up", "cluster-down", "status"])
+    parser.add_argument("command", choices=["cluster-up", "cluster-down", "status", "demo"])
     parser.add_argument("--name", default="modelrollout", help="run directory name")
     args = parser.parse_args(argv)
     if args.command == "cluster-up":
         cluster_up(args.name)
+    elif args.command == "demo":
+        from .demo import run
+
+        return run()
     elif args.command == "cluster-down":
         cluster_down(args.name)
     else:

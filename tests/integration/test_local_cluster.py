@@ -37,7 +37,9 @@ def test_deployment_becomes_available_on_kwok_nodes_and_service_gets_endpoints(
 
     # When the scheduler and the controllers do their work
     def available() -> bool:
-        status = json.loads(cluster.kubectl("get", "deploy", "echo", "-n", namespace, "-o", "json").stdout)["status"]
+        status = json.loads(cluster.kubectl("get", "deploy", "echo", "-n", namespace, "-o", "json").stdout)[
+            "status"
+        ]
         return bool(status.get("availableReplicas") == 3)
 
     _wait(available, 60, "3 available replicas")
@@ -50,10 +52,19 @@ def test_deployment_becomes_available_on_kwok_nodes_and_service_gets_endpoints(
     def ready_endpoints() -> int:
         slices = json.loads(
             cluster.kubectl(
-                "get", "endpointslices", "-n", namespace, "-l", "kubernetes.io/service-name=echo", "-o", "json"
+                "get",
+                "endpointslices",
+                "-n",
+                namespace,
+                "-l",
+                "kubernetes.io/service-name=echo",
+                "-o",
+                "json",
             ).stdout
         )["items"]
-        return sum(1 for s in slices for e in s.get("endpoints") or [] if e.get("conditions", {}).get("ready"))
+        return sum(
+            1 for s in slices for e in s.get("endpoints") or [] if e.get("conditions", {}).get("ready")
+        )
 
     _wait(lambda: ready_endpoints() == 3, 30, "3 ready endpoints")
 
@@ -61,7 +72,9 @@ def test_deployment_becomes_available_on_kwok_nodes_and_service_gets_endpoints(
 def test_service_account_is_denied_until_a_role_is_bound(cluster: LocalCluster, namespace: str) -> None:
     # Given a ServiceAccount with no Role, and a kubeconfig that authenticates as it
     cluster.kubectl("create", "serviceaccount", "reader", "-n", namespace)
-    sa_kubeconfig = cluster.service_account_kubeconfig(namespace, "reader", cluster.run_dir / f"{namespace}.kubeconfig")
+    sa_kubeconfig = cluster.service_account_kubeconfig(
+        namespace, "reader", cluster.run_dir / f"{namespace}.kubeconfig"
+    )
     sa_env = {**cluster.env, "KUBECONFIG": str(sa_kubeconfig)}
     subject = f"system:serviceaccount:{namespace}:reader"
 
@@ -75,14 +88,23 @@ def test_service_account_is_denied_until_a_role_is_bound(cluster: LocalCluster, 
     # When a Role allowing it is bound
     cluster.kubectl("create", "role", "pod-reader", "--verb=get,list", "--resource=pods", "-n", namespace)
     cluster.kubectl(
-        "create", "rolebinding", "reader", "--role=pod-reader", f"--serviceaccount={namespace}:reader", "-n", namespace
+        "create",
+        "rolebinding",
+        "reader",
+        "--role=pod-reader",
+        f"--serviceaccount={namespace}:reader",
+        "-n",
+        namespace,
     )
 
     # Then both say yes
     _wait(
-        lambda: cluster.kubectl("auth", "can-i", "list", "pods", "-n", namespace, "--as", subject, check=False)
-        .stdout.strip()
-        == "yes",
+        lambda: (
+            cluster.kubectl(
+                "auth", "can-i", "list", "pods", "-n", namespace, "--as", subject, check=False
+            ).stdout.strip()
+            == "yes"
+        ),
         15,
         "RBAC to allow",
     )
@@ -113,7 +135,9 @@ def test_custom_resource_breaking_the_schema_is_rejected_naming_the_field(
 ) -> None:
     # Given a CRD with a bounded integer field
     cluster.kubectl("apply", "-f", "-", input=json.dumps(CRD))
-    cluster.kubectl("wait", "--for=condition=Established", "crd/widgets.example.modelrollout.io", "--timeout=30s")
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "crd/widgets.example.modelrollout.io", "--timeout=30s"
+    )
 
     def widget(size: object) -> str:
         return json.dumps({

@@ -55,7 +55,9 @@ def test_backfilled_history_answers_a_range_query(prometheus_factory: Any) -> No
     end = int(time.time()) - 3600
     start = end - 7200
     lines = ["# HELP model_requests Requests.", "# TYPE model_requests counter"]
-    lines += [f'model_requests_total{{version="v7"}} {(t - start) // 6} {t}' for t in range(start, end + 1, 60)]
+    lines += [
+        f'model_requests_total{{version="v7"}} {(t - start) // 6} {t}' for t in range(start, end + 1, 60)
+    ]
     prom = prometheus_factory.backfilled("\n".join(lines) + "\n# EOF\n")
 
     # When a range query asks for the rate over the past

@@ -1,0 +1,128 @@
+"""Runs the analysis intervals that are due, batched across every rollout the operator handles.
+
+Each rollout's reconcile asks for its interval; requests arriving within `batch_window` seconds
+are evaluated together, so N rollouts on one Prometheus send one query per metric template.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, PrometheusSpec
+from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals
+from ..k8s import KubeClient, KubeError
+from ..metrics import MetricSource, PrometheusCredentials, new_metric_source
+from ..rollout import AnalysisObservation, analysis_due, analysis_window
+
+
+def analysis_request(
+    namespace: str, name: str, spec: ModelRolloutSpec, status: ModelRolloutStatus, now: datetime
+) -> EvaluationRequest | None:
+    """The interval to evaluate now, or None when the current step is not a due analysis."""
+    if not analysis_due(spec, status, now) or spec.candidate is None or status.stable_version is None:
+        return None
+    started, end = analysis_window(spec, status, now)
+    step_metrics: tuple[str, ...] | None = None
+    max_duration: str | None = None
+    steps = spec.strategy.canary.steps if spec.strategy.canary else []
+    if status.current_step is not None and status.current_step < len(steps):
+        step = steps[status.current_step].analysis
+        if step is not None:
+            step_metrics = tuple(step.metrics) if step.metrics else None
+            max_duration = step.max_duration
+    return EvaluationRequest(
+        namespace=namespace,
+        name=name,
+        model=spec.model,
+        stable_version=status.stable_version,
+        candidate_version=spec.candidate.version,
+        analysis=spec.analysis,
+        started_at=started,
+        at=end,
+        metrics=step_metrics,
+        max_duration=max_duration,
+    )
+
+
+def observation(result: EvaluationResult) -> AnalysisObservation:
+    return AnalysisObservation(
+        verdict=result.verdict,
+        evaluated_at=result.evaluated_at,
+        score=result.judgement.score,
+        metrics=tuple(result.metrics),
+        message=result.judgement.explanation,
+    )
+
+
+@dataclass
+class _Pending:
+    request: EvaluationRequest
+    source_key: tuple[str, ...]
+    future: asyncio.Future[EvaluationResult]
+
+
+@dataclass
+class AnalysisBatcher:
+    client: KubeClient
+    batch_window: float = 0.2
+    _pending: list[_Pending] = field(default_factory=list)
+    _sources: dict[tuple[str, ...], MetricSource] = field(default_factory=dict)
+    _flush: asyncio.Task[None] | None = None
+
+    async def evaluate(self, request: EvaluationRequest) -> EvaluationResult:
+        spec = request.analysis.prometheus
+        credentials = await asyncio.to_thread(self._credentials, request.namespace, spec)
+        secrets = (
+            (credentials.bearer_token, credentials.username, credentials.password, credentials.ca_bundle)
+            if credentials
+            else ()
+        )
+        key = (spec.address if spec else "", repr(spec), str(hash(secrets)))
+        if key not in self._sources:
+            self._sources[key] = new_metric_source(spec, credentials)
+        future: asyncio.Future[EvaluationResult] = asyncio.get_running_loop().create_future()
+        self._pending.append(_Pending(request, key, future))
+        if self._flush is None or self._flush.done():
+            self._flush = asyncio.create_task(self._flush_soon())
+        return await future
+
+    async def _flush_soon(self) -> None:
+        await asyncio.sleep(self.batch_window)
+        pending, self._pending = self._pending, []
+        groups: dict[tuple[str, ...], list[_Pending]] = {}
+        for item in pending:
+            groups.setdefault(item.source_key, []).append(item)
+        for key, items in groups.items():
+            try:
+                results = await asyncio.to_thread(
+                    evaluate_intervals, [i.request for i in items], self._sources[key]
+                )
+            except Exception as error:  # a bug must not leave reconciles waiting forever
+                for item in items:
+                    item.future.set_exception(error)
+                continue
+            for item, result in zip(items, results, strict=True):
+                item.future.set_result(result)
+
+    def _credentials(self, namespace: str, spec: PrometheusSpec | None) -> PrometheusCredentials | None:
+        """Secrets named by the spec, read at evaluation time so a rotated token is picked up."""
+        if spec is None or (spec.auth is None and spec.ca_secret is None):
+            return None
+
+        def read(ref: object) -> str | None:
+            if ref is None:
+                return None
+            try:
+                return self.client.read_secret_value(namespace, ref.name, ref.key)  # type: ignore[attr-defined]
+            except KubeError:
+                return None
+
+        auth = spec.auth
+        return PrometheusCredentials(
+            bearer_token=read(auth.bearer_token if auth else None),
+            username=read(auth.username if auth else None),
+            password=read(auth.password if auth else None),
+            ca_bundle=read(spec.ca_secret),
+        )

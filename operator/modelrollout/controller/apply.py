@@ -1,0 +1,138 @@
+"""Carry out `rollout.decide`'s actions against the apiserver. Each action is safe to repeat."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from ..api.v1alpha1 import LineageEntry, ModelRolloutSpec, ModelRolloutStatus
+from ..k8s import KubeClient, KubeError, owner_reference, with_conflict_retry
+from ..lineage import VersionLineage
+from ..rollout import (
+    Action,
+    ApplyWeights,
+    EmitEvent,
+    EnsureVersion,
+    PruneVersions,
+    RecordLineage,
+    RetireVersion,
+    RolloutOutcome,
+)
+from ..traffic import TrafficRouter
+from .workloads import build_deployment, deployment_name
+
+
+class ApplyError(RuntimeError):
+    """An action the apiserver refused; reported as a Degraded condition and a Warning event."""
+
+
+@dataclass
+class Applier:
+    client: KubeClient
+    router: TrafficRouter
+    body: dict[str, Any]
+    spec: ModelRolloutSpec
+    deployments: dict[str, dict[str, Any]]
+    events: list[tuple[str, str, str]] = field(default_factory=list)
+
+    @property
+    def namespace(self) -> str:
+        return str(self.body["metadata"]["namespace"])
+
+    @property
+    def name(self) -> str:
+        return str(self.body["metadata"]["name"])
+
+    def apply(self, actions: tuple[Action, ...], status: ModelRolloutStatus) -> ModelRolloutStatus:
+        """Run the actions in order; returns `status` with the lineage facts merged in."""
+        handlers: dict[type, Callable[[Any], None]] = {
+            EnsureVersion: self._ensure,
+            ApplyWeights: self._weights,
+            RetireVersion: self._retire,
+            PruneVersions: self._prune,
+            EmitEvent: self._event,
+        }
+        lineage_facts = [a for a in actions if isinstance(a, RecordLineage)]
+        for action in actions:
+            if not isinstance(action, RecordLineage):
+                handlers[type(action)](action)
+        if lineage_facts:
+            status = status.model_copy(update={"lineage": merge_lineage(status.lineage, lineage_facts)})
+        return status
+
+    def _ensure(self, action: EnsureVersion) -> None:
+        if action.version in self.deployments:
+            return
+        if action.template is None:
+            raise ApplyError(f"version {action.version} has no Deployment and no template to create it from")
+        body = build_deployment(
+            rollout_name=self.name,
+            namespace=self.namespace,
+            model=self.spec.model,
+            version=action.version,
+            template=dict(action.template),
+            owner=owner_reference(self.body),
+        )
+        try:
+            self.deployments[action.version] = self.client.create_deployment(self.namespace, body)
+        except KubeError as error:
+            raise ApplyError(f"creating Deployment {body['metadata']['name']}: {error.message}") from error
+
+    def _scale(self, version: str, replicas: int) -> None:
+        current = self.deployments.get(version)
+        if current is None:
+            return
+        if int(current.get("spec", {}).get("replicas", 0) or 0) == replicas:
+            return
+        name = deployment_name(self.name, version)
+        with_conflict_retry(lambda: self.client.scale_deployment(self.namespace, name, replicas))
+        current.setdefault("spec", {})["replicas"] = replicas
+
+    def _weights(self, action: ApplyWeights) -> None:
+        plan = self.router.replica_plan(dict(action.weights), self.spec.replicas)
+        # Grow first, shrink second: the stable never drops before the candidate has its pods.
+        ordered = sorted(plan.items(), key=lambda item: item[1] <= self._current(item[0]))
+        for version, replicas in ordered:
+            if version in action.hold:
+                replicas = max(replicas, self._current(version))
+            self._scale(version, replicas)
+
+    def _current(self, version: str) -> int:
+        deployment = self.deployments.get(version) or {}
+        return int(deployment.get("spec", {}).get("replicas", 0) or 0)
+
+    def _retire(self, action: RetireVersion) -> None:
+        self._scale(action.version, 0)
+
+    def _prune(self, action: PruneVersions) -> None:
+        for version in list(self.deployments):
+            if version not in action.keep:
+                self.client.delete_deployment(self.namespace, deployment_name(self.name, version))
+                del self.deployments[version]
+
+    def _event(self, action: EmitEvent) -> None:
+        self.events.append((action.type, str(action.reason), action.message))
+        try:
+            self.client.create_event(self.body, action.type, str(action.reason), action.message)
+        except KubeError:
+            pass  # an event is best effort: status carries the same facts
+
+
+def merge_lineage(entries: list[LineageEntry], facts: list[RecordLineage]) -> list[LineageEntry]:
+    lineage = VersionLineage.from_status(entries)
+    for fact in facts:
+        metrics = list(fact.metrics) if fact.metrics is not None else None
+        if fact.outcome is RolloutOutcome.STABLE:
+            lineage.record_stable(fact.version, dict(fact.parameters or {}) or None, fact.at)
+        elif fact.outcome is RolloutOutcome.PROGRESSING:
+            lineage.record_candidate(fact.version, fact.parent, dict(fact.parameters or {}) or None, fact.at)
+        elif fact.outcome is RolloutOutcome.PROMOTED:
+            lineage.record_promoted(fact.version, fact.at, metrics)
+        elif fact.outcome is RolloutOutcome.ROLLED_BACK:
+            lineage.record_rolled_back(fact.version, fact.at, fact.reason, metrics)
+        elif fact.outcome is RolloutOutcome.ABORTED:
+            lineage.record_aborted(fact.version, fact.at, fact.reason, metrics)
+        elif fact.outcome is RolloutOutcome.SUPERSEDED:
+            lineage.record_superseded(fact.version, fact.at, fact.reason)
+    return lineage.to_status()

@@ -1,0 +1,107 @@
+"""kopf wiring, and the only module that imports kopf: a daemon per ModelRollout that reconciles
+on change and on time, and a finalizer that hands all traffic back to the stable on deletion.
+
+Why a daemon and not on.create/on.update handlers: the rollout is a long process with timers
+(pauses, analysis intervals); a daemon resumes after an operator restart by itself and keeps no
+handler progress in the object, so a SIGKILL at any point loses nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+from typing import Any
+
+import kopf
+
+from ..api.v1alpha1 import GROUP, PLURAL, VERSION
+from ..k8s import KubeClient
+from .analysis_runner import AnalysisBatcher, analysis_request, observation
+from .finalize import StableNotReady, finalize
+from .reconcile import Reconciler, now_utc
+from .settings import OperatorSettings
+
+log = logging.getLogger("modelrollout.handlers")
+
+
+@dataclass
+class Runtime:
+    """What the handlers share, passed through kopf's memo (no module globals)."""
+
+    settings: OperatorSettings
+    client: KubeClient
+    reconciler: Reconciler
+    batcher: AnalysisBatcher
+
+    async def reconcile_once(self, namespace: str, name: str) -> float | None:
+        loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
+        if loaded is None or loaded.body["metadata"].get("deletionTimestamp"):
+            return None
+        now = now_utc()
+        analysis = None
+        if loaded.spec is not None:
+            request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
+            if request is not None:
+                analysis = observation(await self.batcher.evaluate(request))
+        return await asyncio.to_thread(self.reconciler.reconcile, loaded, analysis, now)
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+    # Progress and diff-base in annotations: status stays ours, and the apiserver would prune
+    # undeclared status fields anyway.
+    settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="modelrollout.io")
+    settings.persistence.diffbase_storage = kopf.AnnotationsDiffBaseStorage(
+        prefix="modelrollout.io", key="last-handled-configuration"
+    )
+    settings.posting.level = logging.WARNING
+    settings.watching.server_timeout = 300
+    settings.watching.client_timeout = 330
+    settings.persistence.finalizer = "modelrollout.io/finalizer"
+
+
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)  # type: ignore[arg-type]
+async def rollout_daemon(
+    stopped: kopf.DaemonStopped, namespace: str, name: str, meta: Any, memo: kopf.Memo, **_: Any
+) -> None:
+    runtime: Runtime = memo["runtime"]
+    timing = runtime.settings.reconcile
+    while not stopped:
+        seen_version = meta.get("resourceVersion")
+        started = time.monotonic()
+        try:
+            delay = await runtime.reconcile_once(namespace, name)
+        except Exception:
+            log.exception("reconcile of %s/%s failed; retrying", namespace, name)
+            delay = 2.0
+        wait_until = started + max(
+            timing.min_delay_seconds, min(delay or timing.resync_seconds, timing.resync_seconds)
+        )
+        while not stopped and time.monotonic() < wait_until:
+            await asyncio.sleep(timing.poll_seconds)
+            if (
+                meta.get("resourceVersion") != seen_version
+                and time.monotonic() - started >= timing.min_delay_seconds
+            ):
+                break
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL)  # type: ignore[arg-type]
+async def on_delete(namespace: str, name: str, body: Any, memo: kopf.Memo, retry: int, **_: Any) -> None:
+    runtime: Runtime = memo["runtime"]
+    from .observe import load
+
+    loaded = load(dict(body))
+    deadline_key = f"{namespace}/{name}"
+    deadlines: dict[str, float] = memo.setdefault("finalizer_deadlines", {})
+    deadline = deadlines.setdefault(
+        deadline_key, time.monotonic() + runtime.settings.finalizer.stable_ready_timeout_seconds
+    )
+    try:
+        message = await asyncio.to_thread(finalize, runtime.client, loaded, deadline)
+    except StableNotReady as waiting:
+        raise kopf.TemporaryError(str(waiting), delay=1.0) from None
+    deadlines.pop(deadline_key, None)
+    log.info("%s/%s deleted: %s", namespace, name, message)

@@ -1,0 +1,164 @@
+"""One reconcile of one ModelRollout: load -> observe -> decide -> apply -> write status.
+
+No kopf here: `handlers.py` calls this from a per-object daemon. Every step is idempotent, so a
+reconcile interrupted anywhere (SIGKILL included) is simply run again.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from ..api.v1alpha1 import (
+    ANNOTATION_ACTION,
+    Condition,
+    ConditionType,
+    ModelRolloutStatus,
+    Phase,
+    Reason,
+)
+from ..k8s import KubeClient, KubeError, NotFound, with_conflict_retry
+from ..rollout import AnalysisObservation, Decision, Observations, ReplicaPlan, decide
+from ..traffic import router_for
+from .apply import Applier, ApplyError
+from .exporter import export_status
+from .observe import (
+    Loaded,
+    deployment_states,
+    deployments_by_version,
+    load,
+    manual_action,
+    template_error,
+    upstream_state,
+)
+from .status_patch import merge_patch
+
+log = logging.getLogger("modelrollout.reconcile")
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def _rfc3339(moment: datetime) -> str:
+    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+@dataclass
+class Reconciler:
+    client: KubeClient
+    failed_action_notes: dict[str, str] = field(default_factory=dict)
+
+    def load(self, namespace: str, name: str) -> Loaded | None:
+        try:
+            return load(self.client.get_rollout(namespace, name))
+        except NotFound:
+            return None
+
+    def reconcile(
+        self, loaded: Loaded, analysis: AnalysisObservation | None, now: datetime | None = None
+    ) -> float | None:
+        """Returns seconds until the next look is needed regardless of changes (None: on change)."""
+        now = now or now_utc()
+        if loaded.spec is None:
+            self._write_invalid(loaded, loaded.spec_error or "invalid spec", now)
+            return None
+        spec = loaded.spec
+        router = router_for(spec.strategy.traffic.provider)
+        deployments = deployments_by_version(self.client, loaded.namespace, loaded.name)
+        action, action_problem = manual_action(loaded.body)
+        if action_problem:
+            self._reject_action(loaded, action_problem)
+        observations = Observations(
+            generation=loaded.generation,
+            deployments=deployment_states(deployments),
+            replica_plan=ReplicaPlan(
+                weights=dict(loaded.status.weights),
+                replicas=router.replica_plan(dict(loaded.status.weights), spec.replicas),
+            )
+            if loaded.status.weights
+            else None,
+            service_exists=self.client.service_exists(loaded.namespace, spec.service),
+            template_error=template_error(self.client, loaded, deployments),
+            action=action,
+            analysis=analysis,
+            upstream=upstream_state(self.client, loaded),
+        )
+        decision: Decision = decide(spec, loaded.status, observations, now)
+        applier = Applier(self.client, router, loaded.body, spec, deployments)
+        status = decision.status
+        try:
+            status = applier.apply(decision.actions, status)
+        except (ApplyError, KubeError) as error:
+            message = str(error)
+            log.warning("%s/%s: %s", loaded.namespace, loaded.name, message)
+            status = _with_condition(
+                status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, message, now
+            )
+            self._event(loaded, "Warning", Reason.APPLY_FAILED, message)
+        self._write_status(loaded, status)
+        if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
+            self._clear_action(loaded)
+        export_status(loaded.namespace, loaded.name, spec.model, status)
+        return decision.requeue_after
+
+    # -- writing ------------------------------------------------------------------------------
+    def _write_status(self, loaded: Loaded, status: ModelRolloutStatus) -> None:
+        old = loaded.body.get("status") or {}
+        new = status.model_dump(by_alias=True, exclude_none=True, mode="json")
+        if "kopf" in old:
+            new["kopf"] = old["kopf"]
+        patch = merge_patch(old, new)
+        if not patch:
+            return
+        with_conflict_retry(lambda: self.client.patch_rollout_status(loaded.namespace, loaded.name, patch))
+
+    def _write_invalid(self, loaded: Loaded, message: str, now: datetime) -> None:
+        """A stored spec that no longer parses: say so, touch nothing (traffic stays as it is)."""
+        status = _with_condition(
+            loaded.status, ConditionType.DEGRADED, "True", Reason.INVALID_SPEC, message, now
+        ).model_copy(update={"message": message, "observed_generation": loaded.generation})
+        if loaded.status.phase is Phase.PENDING and loaded.status.stable_version is None:
+            status = status.model_copy(update={"phase": Phase.FAILED})
+        self._write_status(loaded, status)
+
+    def _clear_action(self, loaded: Loaded) -> None:
+        patch = {"metadata": {"annotations": {ANNOTATION_ACTION: None}}}
+        try:
+            self.client.patch_rollout(loaded.namespace, loaded.name, patch)
+        except NotFound:
+            pass
+
+    def _reject_action(self, loaded: Loaded, message: str) -> None:
+        key = f"{loaded.namespace}/{loaded.name}"
+        if self.failed_action_notes.get(key) != message:
+            self.failed_action_notes[key] = message
+            self._event(loaded, "Warning", Reason.INVALID_ACTION, message)
+        self._clear_action(loaded)
+
+    def _event(self, loaded: Loaded, kind: str, reason: Reason, message: str) -> None:
+        try:
+            self.client.create_event(loaded.body, kind, str(reason), message)
+        except KubeError:
+            pass
+
+
+def _with_condition(
+    status: ModelRolloutStatus, kind: ConditionType, value: str, reason: Reason, message: str, now: datetime
+) -> ModelRolloutStatus:
+    conditions = [c for c in status.conditions if c.type != kind]
+    previous = next((c for c in status.conditions if c.type == kind), None)
+    changed = previous is None or previous.status != value or previous.reason != reason
+    conditions.append(
+        Condition(
+            type=str(kind),
+            status=value,
+            reason=str(reason),
+            message=message[:1000],
+            last_transition_time=_rfc3339(now)
+            if changed or previous is None
+            else previous.last_transition_time,
+        )
+    )
+    return status.model_copy(update={"conditions": conditions})

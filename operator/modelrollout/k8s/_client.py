@@ -1,0 +1,187 @@
+"""Calls the operator makes, nothing more: ModelRollouts, Deployments, Services, Secrets, Events."""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from kubernetes import client as k8s
+from kubernetes import config as k8s_config
+from kubernetes.client.exceptions import ApiException
+
+from ..api.v1alpha1 import GROUP, PLURAL, VERSION
+
+T = TypeVar("T")
+Obj = dict[str, Any]
+
+
+class KubeError(RuntimeError):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+class NotFound(KubeError):
+    pass
+
+
+def _wrap(error: ApiException) -> KubeError:
+    message = str(error.body or error.reason)
+    try:
+        import json
+
+        message = json.loads(error.body).get("message", message)
+    except (TypeError, ValueError):
+        pass
+    cls = NotFound if error.status == 404 else KubeError
+    return cls(int(error.status or 0), str(error.reason), message)
+
+
+def _call(fn: Callable[[], T]) -> T:
+    try:
+        return fn()
+    except ApiException as error:
+        raise _wrap(error) from None
+
+
+def with_conflict_retry(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> T:
+    """Retry on 409 Conflict: another writer (an HPA, a person, our previous run) got there first."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except KubeError as error:
+            if error.status != 409 or attempt == attempts - 1:
+                raise
+            time.sleep(delay * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+class KubeClient:
+    """Synchronous; the controller calls it from a worker thread."""
+
+    def __init__(self, api_client: Any) -> None:
+        self._api = api_client
+        self._custom = k8s.CustomObjectsApi(api_client)
+        self._apps = k8s.AppsV1Api(api_client)
+        self._core = k8s.CoreV1Api(api_client)
+
+    def _plain(self, obj: Any) -> Obj:
+        result: Obj = self._api.sanitize_for_serialization(obj)
+        return result
+
+    # -- ModelRollouts --------------------------------------------------------------------
+    def get_rollout(self, namespace: str, name: str) -> Obj:
+        return _call(
+            lambda: self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+        )
+
+    def list_rollouts(self, namespace: str) -> list[Obj]:
+        body = _call(lambda: self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL))
+        return list(body.get("items", []))
+
+    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
+        return _call(
+            lambda: self._custom.patch_namespaced_custom_object_status(
+                GROUP, VERSION, namespace, PLURAL, name, {"status": status}
+            )
+        )
+
+    def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
+        return _call(
+            lambda: self._custom.patch_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, name, patch
+            )
+        )
+
+    # -- Deployments ------------------------------------------------------------------------
+    def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
+        listed = _call(
+            lambda: self._apps.list_namespaced_deployment(namespace, label_selector=label_selector)
+        )
+        return [self._plain(d) for d in listed.items]
+
+    def create_deployment(self, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
+        kwargs = {"dry_run": "All"} if dry_run else {}
+        return self._plain(_call(lambda: self._apps.create_namespaced_deployment(namespace, body, **kwargs)))
+
+    def patch_deployment(self, namespace: str, name: str, patch: Obj) -> Obj:
+        return self._plain(_call(lambda: self._apps.patch_namespaced_deployment(name, namespace, patch)))
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        _call(
+            lambda: self._apps.patch_namespaced_deployment_scale(
+                name, namespace, {"spec": {"replicas": replicas}}
+            )
+        )
+
+    def delete_deployment(self, namespace: str, name: str) -> None:
+        with contextlib.suppress(NotFound):
+            _call(
+                lambda: self._apps.delete_namespaced_deployment(
+                    name, namespace, propagation_policy="Background"
+                )
+            )
+
+    # -- Services, Secrets, Events --------------------------------------------------------
+    def service_exists(self, namespace: str, name: str) -> bool:
+        try:
+            _call(lambda: self._core.read_namespaced_service(name, namespace))
+        except NotFound:
+            return False
+        return True
+
+    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
+        secret = _call(lambda: self._core.read_namespaced_secret(name, namespace))
+        data = (secret.data or {}).get(key)
+        if data is None:
+            raise NotFound(404, "NotFound", f"key {key!r} not in Secret {namespace}/{name}")
+        return base64.b64decode(data).decode()
+
+    def create_event(
+        self,
+        involved: Obj,
+        event_type: str,
+        reason: str,
+        message: str,
+        component: str = "modelrollout-operator",
+    ) -> None:
+        """A core/v1 Event on the object, as `kubectl describe` and `kubectl get events` show it."""
+        meta = involved["metadata"]
+        now = datetime.now(UTC)
+        body = {
+            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "involvedObject": {
+                "apiVersion": involved["apiVersion"],
+                "kind": involved["kind"],
+                "name": meta["name"],
+                "namespace": meta["namespace"],
+                "uid": meta.get("uid"),
+                "resourceVersion": meta.get("resourceVersion"),
+            },
+            "reason": reason,
+            "message": message[:1024],
+            "type": event_type,
+            "source": {"component": component},
+            "reportingComponent": component,
+            "reportingInstance": component,
+            "firstTimestamp": now.isoformat().replace("+00:00", "Z"),
+            "lastTimestamp": now.isoformat().replace("+00:00", "Z"),
+            "count": 1,
+        }
+        _call(lambda: self._core.create_namespaced_event(meta["namespace"], body))
+
+
+def kubeconfig_client(kubeconfig: str | None = None) -> KubeClient:
+    """From a kubeconfig file (or $KUBECONFIG), else the in-cluster ServiceAccount."""
+    try:
+        api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
+    except k8s_config.ConfigException:
+        k8s_config.load_incluster_config()
+        api_client = k8s.ApiClient()
+    return KubeClient(api_client)

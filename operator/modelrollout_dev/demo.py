@@ -1,0 +1,151 @@
+"""`make demo`: the local cluster and Prometheus, the operator on its own ServiceAccount, and two
+sample rollouts of fraud-scorer run to a verdict: v2 (as good as v1) is promoted, v3 (five times
+the errors) is rolled back. Everything it starts is stopped at the end."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .cluster import LocalCluster, LocalClusterSettings
+from .model_traffic import Behaviour, ModelTraffic, ready_pods_reader
+from .prometheus import PrometheusServer
+from .tools import repo_root
+
+NAMESPACE = "demo"
+FINAL = {"Promoted", "RolledBack", "Failed", "Paused"}
+
+
+def _say(text: str) -> None:
+    print(f"\n==> {text}", flush=True)
+
+
+def _apply_example(
+    cluster: LocalCluster, prometheus_url: str, stable: str | None = None, candidate: str | None = None
+) -> None:
+    documents = list(yaml.safe_load_all((repo_root() / "manifests/examples/fraud-scorer.yaml").read_text()))
+    for document in documents:
+        document["metadata"]["namespace"] = NAMESPACE
+        if document["kind"] == "ModelRollout":
+            document["spec"]["analysis"]["prometheus"]["address"] = prometheus_url
+            if stable and candidate:
+                document["spec"]["stable"]["version"] = stable
+                document["spec"]["candidate"]["version"] = candidate
+                image = document["spec"]["candidate"]["template"]["spec"]["containers"][0]
+                image["image"] = f"registry.local/fraud-scorer:{candidate}"
+    cluster.kubectl(
+        "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": documents})
+    )
+
+
+def _watch(cluster: LocalCluster, timeout: float = 300) -> str:
+    """Print `kubectl get modelrollouts` whenever it changes, until a verdict."""
+    deadline = time.monotonic() + timeout
+    last = ""
+    header_shown = False
+    while time.monotonic() < deadline:
+        table = cluster.kubectl("get", "modelrollouts", "-n", NAMESPACE).stdout.strip()
+        lines = table.splitlines()
+        if len(lines) > 1 and lines[1] != last:
+            if not header_shown:
+                print(lines[0])
+                header_shown = True
+            print(lines[1], flush=True)
+            last = lines[1]
+        status = json.loads(
+            cluster.kubectl("get", "mro", "fraud-scorer", "-n", NAMESPACE, "-o", "json").stdout
+        )
+        phase = (status.get("status") or {}).get("phase", "")
+        if phase in FINAL and (status.get("status") or {}).get("candidateVersion"):
+            return str(phase)
+        time.sleep(1)
+    raise TimeoutError("no verdict within the demo's time")
+
+
+def _show(cluster: LocalCluster) -> None:
+    status = json.loads(cluster.kubectl("get", "mro", "fraud-scorer", "-n", NAMESPACE, "-o", "json").stdout)[
+        "status"
+    ]
+    analysis = status.get("analysis") or {}
+    print(f"verdict: {analysis.get('verdict')}  score: {analysis.get('score')}")
+    for metric in analysis.get("metrics", []):
+        print(f"  - {metric['name']}: {metric['verdict']}: {metric.get('explanation', '')}")
+    print("lineage:")
+    for entry in status.get("lineage", []):
+        print(
+            f"  {entry['version']:>4}  parent={entry.get('parent')}  outcome={entry['outcome']}  {entry.get('reason', '')}"
+        )
+    print(cluster.kubectl("get", "deployments", "-n", NAMESPACE).stdout)
+
+
+def run() -> int:
+    t0 = time.monotonic()
+    cluster = LocalCluster(LocalClusterSettings(name="demo"))
+    _say("starting the local control plane (etcd, kube-apiserver, controller-manager, scheduler, kwok)")
+    cluster.start()
+    print(f"ready in {cluster.started_in:.1f}s; KUBECONFIG={cluster.kubeconfig}")
+    print(cluster.kubectl("get", "nodes").stdout)
+    operator: subprocess.Popen[bytes] | None = None
+    traffic: ModelTraffic | None = None
+    prometheus: PrometheusServer | None = None
+    try:
+        root = repo_root()
+        cluster.kubectl("apply", "--server-side", "-f", str(root / "crds/modelrollout.io_modelrollouts.yaml"))
+        cluster.kubectl("wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io")
+        cluster.kubectl("apply", "-f", str(root / "manifests/install/rbac.yaml"))
+        cluster.kubectl("create", "namespace", NAMESPACE)
+        operator_config = cluster.service_account_kubeconfig(
+            "modelrollout-system", "modelrollout-operator", cluster.run_dir / "operator.kubeconfig"
+        )
+        behaviours = {
+            "v1": Behaviour(),
+            "v2": Behaviour(),
+            "v3": Behaviour(error_rate=0.05),
+        }
+        traffic = ModelTraffic(
+            namespace=NAMESPACE,
+            model="fraud-scorer",
+            rps=300,
+            behaviours=behaviours,
+            ready_pods=ready_pods_reader(lambda *a: cluster.kubectl(*a), NAMESPACE, "fraud-scorer"),
+        ).start()
+        prometheus = PrometheusServer(targets=[traffic.target]).start()
+        _say(f"Prometheus at {prometheus.url} scrapes simulated fraud-scorer traffic (300 rps)")
+        log_path = cluster.run_dir / "operator.log"
+        _say(
+            f"starting the operator as ServiceAccount modelrollout-system/modelrollout-operator (log {log_path})"
+        )
+        with log_path.open("wb") as log:
+            operator = subprocess.Popen(
+                [sys.executable, "-m", "modelrollout", "--namespace", NAMESPACE, "--kubeconfig", str(operator_config)],
+                stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "KUBECONFIG": str(operator_config)},
+            )  # fmt: skip
+        _say(
+            "kubectl apply -f manifests/examples/fraud-scorer.yaml   (stable v1, candidate v2: as good as v1)"
+        )
+        _apply_example(cluster, prometheus.url)
+        verdict = _watch(cluster)
+        _show(cluster)
+        _say("a new candidate v3 with five times the error rate")
+        _apply_example(cluster, prometheus.url, stable="v2", candidate="v3")
+        time.sleep(2)
+        verdict = _watch(cluster)
+        _show(cluster)
+        _say(f"done in {time.monotonic() - t0:.0f}s: v2 promoted, v3 {verdict}")
+        return 0
+    finally:
+        if operator is not None:
+            operator.terminate()
+            operator.wait(timeout=15)
+        if traffic is not None:
+            traffic.stop()
+        if prometheus is not None:
+            prometheus.stop(remove=True)
+        cluster.stop()
+        print(f"(stopped everything; logs kept in {Path(cluster.run_dir) / 'logs'})")
