@@ -1,0 +1,97 @@
+"""The backtest's replay loop on the static source: where it stops and what the policy does."""
+
+from __future__ import annotations
+
+import argparse
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from evaluation_fleet import INTERVAL, START, Rollout, Version, fleet_source
+
+from modelrollout.api.v1alpha1 import ModelRolloutSpec, Verdict
+from modelrollout.cli import backtest as cli
+from modelrollout.evaluation import first_interval_end
+
+FIRST_END = first_interval_end(START, INTERVAL)
+END = START + timedelta(minutes=40)
+
+
+def rollout(**analysis: object) -> cli.Rollout:
+    spec = ModelRolloutSpec.model_validate(
+        {
+            "model": "fraud",
+            "service": "fraud",
+            "stable": {"version": "v1"},
+            "candidate": {"version": "v2"},
+            "strategy": {
+                "canary": {
+                    "steps": [{"setWeight": 50}, {"analysis": {"metrics": ["errors"], "maxDuration": "5m"}}]
+                }
+            },
+            "analysis": {
+                "interval": f"{INTERVAL}s",
+                "maxDuration": "20m",
+                "prometheus": {"address": "http://prometheus:9090"},
+                "metrics": [
+                    {"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.005},
+                    {"name": "latency", "type": "latency", "maxRelativeIncrease": 0.1},
+                ],
+                **analysis,
+            },
+        }
+    )
+    return cli.Rollout(name="fraud", namespace="team-a", spec=spec)
+
+
+def test_the_replay_stops_at_the_first_decisive_verdict() -> None:
+    bad = Rollout("team-a", "fraud", candidate=Version(error_rate=0.1))
+
+    report = cli.backtest(rollout(), fleet_source([bad], FIRST_END, END), START, END)
+
+    assert (report.outcome, report.action) == (Verdict.FAIL, "rollback")
+    assert report.decided_at == report.decisions[-1].evaluated_at
+    assert [d.evaluated_at for d in report.decisions] == [
+        FIRST_END + timedelta(seconds=INTERVAL * k) for k in range(len(report.decisions))
+    ]
+
+
+def test_at_max_duration_without_a_verdict_the_inconclusive_policy_acts() -> None:
+    quiet = Rollout("team-a", "fraud", stable=Version(requests=3), candidate=Version(requests=3))
+
+    report = cli.backtest(
+        rollout(onInconclusive="rollback"), fleet_source([quiet], FIRST_END, END), START, END
+    )
+
+    assert (report.outcome, report.action) == (Verdict.INCONCLUSIVE, "rollback")
+    assert report.decisions[-1].final
+    assert report.decided_at is not None and report.decided_at >= START + timedelta(minutes=20)
+    assert not any(d.final for d in report.decisions[:-1])
+
+
+def test_a_step_runs_its_own_metrics_and_max_duration() -> None:
+    quiet = Rollout("team-a", "fraud", stable=Version(requests=3), candidate=Version(requests=3))
+
+    report = cli.backtest(rollout(), fleet_source([quiet], FIRST_END, END), START, END, step=1)
+
+    assert {m.name for d in report.decisions for m in d.metrics} == {"errors"}
+    assert report.decided_at is not None and report.decided_at < START + timedelta(minutes=6)
+    with pytest.raises(cli.BacktestError, match="not an analysis step"):
+        cli.backtest(rollout(), fleet_source([quiet], FIRST_END, END), START, END, step=0)
+
+
+def test_times_are_rfc3339_or_unix_seconds() -> None:
+    expected = datetime(2025, 1, 1, 12, tzinfo=UTC)
+
+    assert cli.parse_time("2025-01-01T12:00:00Z") == expected
+    assert cli.parse_time("2025-01-01T13:00:00+01:00") == expected
+    assert cli.parse_time(str(int(expected.timestamp()))) == expected
+    assert cli.parse_time("1735732800.0") == expected
+    with pytest.raises(argparse.ArgumentTypeError):
+        cli.parse_time("yesterday")
+
+
+def test_a_rollout_without_candidate_is_an_input_error() -> None:
+    spec = rollout().spec.model_copy(update={"candidate": None})
+
+    with pytest.raises(cli.BacktestError, match="candidate"):
+        cli.backtest(cli.Rollout("fraud", "team-a", spec), fleet_source([], FIRST_END, END), START, END)
