@@ -49,7 +49,7 @@ Why several: one prior is tuned to one sample size; the operator sees anything f
 events (1 rps, a 5% canary) to hundreds of thousands (1000 rps, slow-request counts). An equal
 mixture costs ``log(5)`` of evidence against the best single prior and is never badly tuned."""
 
-_BISECTION_STEPS: Final = 60
+_BISECTION_STEPS: Final = 48
 
 
 def null_share(ratio: ArrayLike, candidate_exposure: ArrayLike, stable_exposure: ArrayLike) -> FloatArray:
@@ -63,10 +63,15 @@ def null_share(ratio: ArrayLike, candidate_exposure: ArrayLike, stable_exposure:
 
 
 def _log_tail(a: FloatArray, b: FloatArray, theta0: FloatArray, direction: Direction) -> FloatArray:
-    """Log of the beta(a, b) mass on the alternative side of ``theta0``."""
+    """Log of the beta(a, b) mass on the alternative side of ``theta0``.
+
+    The upper tail is computed as the lower tail of the mirrored beta: scipy's ``betaincc`` is
+    about ten times slower than ``betainc`` for the same value, and the benchmark calls this
+    millions of times.
+    """
     with np.errstate(divide="ignore"):
         if direction == "greater":
-            return np.asarray(np.log(special.betaincc(a, b, theta0)), dtype=np.float64)
+            return np.asarray(np.log(special.betainc(b, a, 1 - theta0)), dtype=np.float64)
         return np.asarray(np.log(special.betainc(a, b, theta0)), dtype=np.float64)
 
 
@@ -161,18 +166,6 @@ def rate_ratio_confidence_sequence(
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
-def _binomial_log_evidence(events: FloatArray, exposure: FloatArray, rate: FloatArray) -> FloatArray:
-    """Log e-value against "the rate is ``rate``" under a uniform prior on the rate.
-
-    Under the uniform prior every count 0..n has marginal probability ``1 / (n + 1)``; under the
-    null it has the binomial probability, so their ratio is the mixture likelihood ratio.
-    """
-    log_choose = special.gammaln(exposure + 1) - special.gammaln(events + 1)
-    log_choose = log_choose - special.gammaln(exposure - events + 1)
-    null_loglik = log_choose + special.xlogy(events, rate) + special.xlog1py(exposure - events, -rate)
-    return np.asarray(-np.log1p(exposure) - null_loglik, dtype=np.float64)
-
-
 def binomial_confidence_sequence(
     events: ArrayLike, exposure: ArrayLike, alpha: float
 ) -> tuple[FloatArray, FloatArray]:
@@ -185,7 +178,10 @@ def binomial_confidence_sequence(
     n = np.asarray(exposure, dtype=np.float64)
     x, n = np.broadcast_arrays(x, n)
     n = np.maximum(n, x)
-    log_threshold = float(np.log(1 / alpha))
+    # Under the uniform prior every count 0..n has marginal probability 1/(n + 1); a rate p is
+    # rejected where that exceeds the binomial probability of the count by 1/alpha.
+    log_choose = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
+    log_bound = -np.log1p(n) - log_choose + float(np.log(alpha))
     estimate = np.where(n > 0, x / np.maximum(n, 1e-300), 0.5)
 
     def boundary(toward_zero: bool) -> FloatArray:
@@ -193,7 +189,7 @@ def binomial_confidence_sequence(
         outside = np.zeros_like(estimate) if toward_zero else np.ones_like(estimate)
         for _ in range(_BISECTION_STEPS):
             middle = (inside + outside) / 2
-            rejected = _binomial_log_evidence(x, n, middle) >= log_threshold
+            rejected = special.xlogy(x, middle) + special.xlog1py(n - x, -middle) <= log_bound
             outside = np.where(rejected, middle, outside)
             inside = np.where(rejected, inside, middle)
         return inside

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
+from scipy import special
 
 from .evidence import binomial_confidence_sequence
 
@@ -25,6 +26,7 @@ __all__ = [
     "quantile",
     "quantile_confidence_interval",
     "survival_share",
+    "survival_shares",
     "to_buckets",
     "valid_histogram",
 ]
@@ -97,44 +99,43 @@ def bucket_representatives(edges: Sequence[float]) -> FloatArray:
     return np.asarray(np.concatenate((middles, [finite[-1] * math.sqrt(step)])), dtype=np.float64)
 
 
-def survival_share(buckets: Buckets, latency: float) -> float:
-    """Estimated share of requests slower than ``latency``, between and beyond the edges.
+def survival_shares(
+    edges: FloatArray, cumulative: FloatArray, total: FloatArray, latencies: FloatArray
+) -> FloatArray:
+    """Estimated shares of requests slower than each of ``latencies``, for many histograms.
 
-    Between edges the log of the share is interpolated linearly in log latency (a locally
-    power-law tail, exact for a Pareto and close for a log-normal over one 2-2.5x bucket); below
-    the first edge the share falls linearly from 1 at zero, as `histogram_quantile` assumes; past
-    the last finite edge the last segment's slope is extended.
+    ``cumulative`` has shape ``(..., edges)`` and ``total`` shape ``(...)``; the result has shape
+    ``(..., latencies)``. The probit of the share is interpolated linearly in log latency: exact
+    for a log-normal, which real latencies resemble over a bucket or two, where a straight line
+    between the bucket edges would misplace a 10% slowdown by a third near the median. Shares of
+    exactly 0 or 1 are moved half a request inwards so every edge has a finite probit, and the
+    first and last segments are extended past the outermost edges.
     """
-    if buckets.total <= 0 or latency <= 0:
-        return 1.0 if latency <= 0 else math.nan
-    shares = buckets.above / buckets.total
-    edges = buckets.edges
-    if latency <= edges[0]:
-        return float(1 - (1 - shares[0]) * latency / edges[0])
-    positive = shares > 0
-    log_edges = np.log(edges[positive])
-    log_shares = np.log(shares[positive])
-    if log_edges.size == 0:
-        return 0.0
-    position = math.log(latency)
-    if position <= log_edges[0]:
-        # between the first edge and the first edge with a positive share: only reachable when
-        # the first edge itself has a zero share, i.e. nobody is slower than it
-        return 0.0 if shares[0] == 0 else float(shares[0])
-    if position >= log_edges[-1]:
-        last_index = int(np.flatnonzero(positive)[-1])
-        if last_index + 1 < edges.size:
-            # the next edge has nobody above it: interpolate down to zero linearly in latency
-            next_edge = float(edges[last_index + 1])
-            if latency >= next_edge:
-                return 0.0
-            start = float(edges[last_index])
-            return float(shares[last_index] * (next_edge - latency) / (next_edge - start))
-        if log_edges.size < 2:
-            return float(shares[last_index])
-        slope = (log_shares[-1] - log_shares[-2]) / (log_edges[-1] - log_edges[-2])
-        return float(min(1.0, math.exp(log_shares[-1] + slope * (position - log_edges[-1]))))
-    return float(np.exp(np.interp(position, log_edges, log_shares)))
+    counts_total = np.asarray(total, dtype=np.float64)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = (counts_total - cumulative) / counts_total
+        floor = 0.5 / np.maximum(counts_total, 1.0)
+    probits = special.ndtri(np.clip(shares, floor, 1 - floor))
+    log_edges = np.log(edges)
+    positions = np.log(np.asarray(latencies, dtype=np.float64))
+    upper = np.clip(np.searchsorted(log_edges, positions), 1, log_edges.size - 1)
+    lower = upper - 1
+    weight = (positions - log_edges[lower]) / (log_edges[upper] - log_edges[lower])
+    probit = probits[..., lower] * (1 - weight) + probits[..., upper] * weight
+    result = special.ndtr(probit)
+    return np.asarray(np.where(counts_total > 0, result, np.nan), dtype=np.float64)
+
+
+def survival_share(buckets: Buckets, latency: float) -> float:
+    """:func:`survival_shares` for one histogram and one latency (1 at or below zero)."""
+    if latency <= 0:
+        return 1.0
+    if buckets.edges.size < 2:
+        return math.nan if buckets.total <= 0 else float(buckets.above[-1] / buckets.total)
+    shares = survival_shares(
+        buckets.edges, buckets.cumulative, np.asarray(buckets.total), np.asarray([latency])
+    )
+    return float(shares[0])
 
 
 def latency_at_share(buckets: Buckets, share: float) -> float:

@@ -17,6 +17,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from ..api.v1alpha1 import AnalysisMethod, Verdict
 from ._common import as_count, format_number, inconclusive
@@ -30,12 +31,13 @@ from .histogram import (
     quantile,
     quantile_confidence_interval,
     survival_share,
+    survival_shares,
     to_buckets,
     valid_histogram,
 )
 from .types import HistogramSample, Margin, MetricTest, TestConfig
 
-__all__ = ["LatencyEvidence", "latency_evidence", "test_latency"]
+__all__ = ["MIN_TAIL_REQUESTS", "LatencyEvidence", "latency_log_evidence", "test_latency"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (share slower than a bucket edge)"
 FIXED_METHOD: Final = "Welch t (log latency, binned)"
@@ -44,72 +46,85 @@ MIN_TAIL_REQUESTS: Final = 5
 """Stable requests needed above an edge before its share is trusted to place the margin."""
 _TAIL_SHARE_RANGE: Final = (0.005, 0.7)
 
+FloatArray = npt.NDArray[np.float64]
+
 
 @dataclass(frozen=True)
 class LatencyEvidence:
-    """The edge tested, the margin as a ratio there, and both one-sided e-values."""
+    """Per histogram: the edge tested, the margin as a ratio there, both one-sided log e-values.
 
-    edge: float
-    null_ratio: float
-    """Ratio of slow shares (candidate/stable) that a slowdown exactly at the margin produces."""
-    fail_e_value: float
-    pass_e_value: float
-
-
-def _shifted(margin: Margin, latency: float) -> float:
-    """The stable latency that a latency at the margin maps onto ``latency``."""
-    if margin.absolute is not None:
-        return latency - margin.absolute
-    return latency / (1 + (margin.relative or 0.0))
-
-
-def _null_ratio(stable: Buckets, margin: Margin, edge: float, share: float) -> float:
-    source = _shifted(margin, edge)
-    return survival_share(stable, source) / share if source > 0 else 1 / share
-
-
-def choose_edge(stable: Buckets, margin: Margin) -> tuple[float, float] | None:
-    """The edge (and its null ratio) with the most information about a shift at the margin.
-
-    Under the Poisson approximation the information about a log-ratio in a count is its
-    expectation, so an edge is worth ``share * log(null_ratio)**2``: more slow requests, or a
-    larger move at the margin. Edges with too few stable requests above them are skipped because
-    the margin's translation would rest on noise.
+    Arrays share the leading shape of the histograms passed in; ``edge_index`` is -1 (and the
+    log e-values 0) where no edge is usable yet.
     """
-    if stable.total <= 0:
-        return None
-    best: tuple[float, float, float] | None = None
-    for edge, above in zip(stable.edges, stable.above, strict=True):
-        share = float(above / stable.total)
-        if above < MIN_TAIL_REQUESTS or not _TAIL_SHARE_RANGE[0] <= share <= _TAIL_SHARE_RANGE[1]:
-            continue
-        ratio = _null_ratio(stable, margin, float(edge), share)
-        if not math.isfinite(ratio) or ratio < 1:
-            continue
-        worth = share * math.log(ratio) ** 2 if ratio > 1 else share * 1e-9 * (1 - abs(share - 0.25))
-        if best is None or worth > best[0]:
-            best = (worth, float(edge), ratio)
-    return None if best is None else (best[1], best[2])
+
+    edge_index: npt.NDArray[np.int64]
+    null_ratio: FloatArray
+    """Ratio of slow shares (candidate/stable) that a slowdown exactly at the margin produces."""
+    fail_log_e: FloatArray
+    """Log evidence that the candidate is slower than the margin allows."""
+    pass_log_e: FloatArray
+    """Log evidence that it is not."""
 
 
-def latency_evidence(stable: Buckets, candidate: Buckets, margin: Margin) -> LatencyEvidence | None:
-    """Sequential evidence both ways at the chosen edge (None when no edge is usable)."""
-    chosen = choose_edge(stable, margin)
-    if chosen is None:
-        return None
-    edge, ratio = chosen
-    index = int(np.searchsorted(stable.edges, edge))
-    slow_stable = float(stable.above[index])
-    slow_candidate = float(candidate.above[index])
-    theta0 = null_share(ratio, candidate.total, stable.total)
-    total = slow_stable + slow_candidate
+def _shifted(margin: Margin, latencies: FloatArray) -> FloatArray:
+    """The stable latencies that a slowdown exactly at the margin maps onto ``latencies``."""
+    if margin.absolute is not None:
+        return np.asarray(latencies - margin.absolute, dtype=np.float64)
+    return np.asarray(latencies / (1 + (margin.relative or 0.0)), dtype=np.float64)
+
+
+def latency_log_evidence(
+    edges: FloatArray,
+    stable_cumulative: FloatArray,
+    stable_total: FloatArray,
+    candidate_cumulative: FloatArray,
+    candidate_total: FloatArray,
+    margin: Margin,
+) -> LatencyEvidence:
+    """Sequential evidence both ways at the most informative edge, for many histograms at once.
+
+    ``*_cumulative`` have shape ``(..., finite edges)``. The edge is chosen from the stable's
+    histogram alone: under the Poisson approximation the information about a log ratio in a
+    count is its expectation, so an edge is worth ``share * log(null_ratio)**2`` (more slow
+    requests, or a larger move at the margin). Edges with fewer than ``MIN_TAIL_REQUESTS`` stable
+    requests above them are skipped: the margin's translation there would rest on noise.
+    """
+    stable_total = np.asarray(stable_total, dtype=np.float64)
+    candidate_total = np.asarray(candidate_total, dtype=np.float64)
+    above = stable_total[..., None] - stable_cumulative
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = above / stable_total[..., None]
+        shifted = _shifted(margin, edges)
+        at_margin = np.where(
+            shifted > 0,
+            survival_shares(edges, stable_cumulative, stable_total, np.maximum(shifted, 1e-12)),
+            1.0,
+        )
+        ratios = at_margin / shares
+        worth = shares * np.log(np.maximum(ratios, 1.0)) ** 2 + 1e-12 * shares
+    usable = (
+        (above >= MIN_TAIL_REQUESTS)
+        & (shares >= _TAIL_SHARE_RANGE[0])
+        & (shares <= _TAIL_SHARE_RANGE[1])
+        & np.isfinite(ratios)
+        & (ratios >= 1)
+    )
+    worth = np.where(usable, worth, -1.0)
+    chosen = np.argmax(worth, axis=-1)
+    found = np.take_along_axis(worth, chosen[..., None], axis=-1)[..., 0] >= 0
+    pick = chosen[..., None]
+    null_ratio = np.take_along_axis(ratios, pick, axis=-1)[..., 0]
+    slow_stable = np.take_along_axis(above, pick, axis=-1)[..., 0]
+    slow_candidate = candidate_total - np.take_along_axis(candidate_cumulative, pick, axis=-1)[..., 0]
+    theta0 = null_share(np.where(found, null_ratio, 1.0), candidate_total, stable_total)
+    total = np.where(found, slow_stable + slow_candidate, 0.0)
     fail = conditional_log_evidence(slow_candidate, total, theta0, "greater")
     within = conditional_log_evidence(slow_candidate, total, theta0, "less")
     return LatencyEvidence(
-        edge=edge,
-        null_ratio=ratio,
-        fail_e_value=float(np.exp(fail)),
-        pass_e_value=float(np.exp(within)),
+        edge_index=np.asarray(np.where(found, chosen, -1), dtype=np.int64),
+        null_ratio=np.asarray(np.where(found, null_ratio, np.nan), dtype=np.float64),
+        fail_log_e=np.asarray(fail, dtype=np.float64),
+        pass_log_e=np.asarray(within, dtype=np.float64),
     )
 
 
@@ -217,44 +232,53 @@ def test_latency(sample: HistogramSample, margin: Margin, config: TestConfig) ->
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    evidence = latency_evidence(stable, candidate, margin)
-    if evidence is None:
+    evidence = latency_log_evidence(
+        stable.edges,
+        stable.cumulative,
+        np.asarray(stable.total),
+        candidate.cumulative,
+        np.asarray(candidate.total),
+        margin,
+    )
+    index = int(evidence.edge_index)
+    if index < 0:
         return replace(
             base,
             explanation="The stable's histogram has too few slow requests above any bucket edge"
             " to place the margin: still collecting.",
         )
-    index = int(np.searchsorted(stable.edges, evidence.edge))
+    edge = float(stable.edges[index])
+    fail_e_value, pass_e_value = float(np.exp(evidence.fail_log_e)), float(np.exp(evidence.pass_log_e))
     low, high = rate_ratio_confidence_sequence(
         candidate.above[index], stable.above[index], candidate.total, stable.total, config.alpha
     )
     observed_ratio = (candidate.above[index] / candidate.total) / (stable.above[index] / stable.total)
-    effect = _effect_from_ratio(stable, margin, evidence.edge, float(observed_ratio))
+    effect = _effect_from_ratio(stable, margin, edge, float(observed_ratio))
     interval = (
-        _effect_from_ratio(stable, margin, evidence.edge, float(low)),
-        _effect_from_ratio(stable, margin, evidence.edge, float(high)),
+        _effect_from_ratio(stable, margin, edge, float(low)),
+        _effect_from_ratio(stable, margin, edge, float(high)),
     )
     threshold = 1 / config.alpha
-    if evidence.fail_e_value >= threshold:
+    if fail_e_value >= threshold:
         verdict, outcome = Verdict.FAIL, "worse than the margin"
-    elif evidence.pass_e_value >= threshold:
+    elif pass_e_value >= threshold:
         verdict, outcome = Verdict.PASS, "within the margin"
     else:
         verdict, outcome = Verdict.INCONCLUSIVE, "not yet decided"
     p95_low, p95_high = quantile_confidence_interval(candidate, REPORTED_QUANTILE, config.alpha)
     explanation = (
         f"p95 candidate {_ms(candidate_p95)} (bounds {_ms(p95_low)}-{_ms(p95_high)}) vs stable"
-        f" {_ms(stable_p95)}; slower than {_ms(evidence.edge)}:"
+        f" {_ms(stable_p95)}; slower than {_ms(edge)}:"
         f" {format_number(100 * candidate.above[index] / candidate.total)}% vs"
         f" {format_number(100 * stable.above[index] / stable.total)}%, i.e. {_effect_text(effect, margin)}"
-        f" (margin {_margin_text(margin)}): e-value {evidence.fail_e_value:.3g} for worse,"
-        f" {evidence.pass_e_value:.3g} for within (threshold {threshold:.3g}), {outcome}."
+        f" (margin {_margin_text(margin)}): e-value {fail_e_value:.3g} for worse,"
+        f" {pass_e_value:.3g} for within (threshold {threshold:.3g}), {outcome}."
     )
     return replace(
         base,
         verdict=verdict,
         effect=effect,
         interval=interval,
-        e_value=evidence.fail_e_value,
+        e_value=fail_e_value,
         explanation=explanation,
     )

@@ -16,6 +16,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from ..api.v1alpha1 import AnalysisMethod, Verdict
 from ._common import as_count, format_percent, inconclusive, is_usable
@@ -28,27 +29,32 @@ from .evidence import (
 from .fixed import two_proportion_z
 from .types import Margin, MetricTest, RateSample, TestConfig
 
-__all__ = ["NUISANCE_ALPHA_SHARE", "RateEvidence", "rate_evidence", "test_rate"]
+__all__ = ["NUISANCE_ALPHA_SHARE", "RateEvidence", "rate_log_evidence", "test_rate"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (conditional binomial)"
 FIXED_METHOD: Final = "two-proportion z"
+FloatArray = npt.NDArray[np.float64]
+ArrayLike = npt.ArrayLike
 NUISANCE_ALPHA_SHARE: Final = 0.2
 """Share of alpha spent on the stable rate's confidence sequence when the margin is absolute."""
 
 
 @dataclass(frozen=True)
 class RateEvidence:
-    """Both one-sided e-values and the ratio bounds they were computed at."""
+    """Both one-sided log e-values (arrays shaped like the counts) and the common threshold."""
 
-    fail_e_value: float
-    """Evidence that the candidate is worse than the margin."""
-    pass_e_value: float
-    """Evidence that the candidate is within the margin."""
-    fail_threshold: float
-    pass_threshold: float
+    fail_log_e: FloatArray
+    """Log evidence that the candidate is worse than the margin allows."""
+    pass_log_e: FloatArray
+    """Log evidence that it is within the margin."""
+    log_threshold: float
+    """Either side decides once its log e-value reaches this (``log 1/alpha``, less the share of
+    alpha spent on the stable's rate when the margin is absolute)."""
 
 
-def _null_ratios(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, float]:
+def _null_ratios(
+    stable_events: FloatArray, stable_exposure: FloatArray, margin: Margin, alpha: float
+) -> tuple[FloatArray, FloatArray]:
     """Ratio boundary for the Fail test and for the Pass test.
 
     With an absolute margin the Fail boundary uses the lowest plausible stable rate (largest
@@ -56,31 +62,39 @@ def _null_ratios(sample: RateSample, margin: Margin, alpha: float) -> tuple[floa
     favourable point of its null over the stable's confidence sequence.
     """
     if margin.absolute is not None:
-        low, high = binomial_confidence_sequence(
-            sample.stable_events, sample.stable_exposure, alpha * NUISANCE_ALPHA_SHARE
+        stable_low, stable_high = binomial_confidence_sequence(
+            stable_events, stable_exposure, alpha * NUISANCE_ALPHA_SHARE
         )
-        stable_low, stable_high = float(low), float(high)
-        fail_ratio = math.inf if stable_low <= 0 else 1 + margin.absolute / stable_low
-        pass_ratio = 1 + margin.absolute / stable_high if stable_high > 0 else math.inf
+        with np.errstate(divide="ignore"):
+            fail_ratio = np.where(stable_low > 0, 1 + margin.absolute / stable_low, np.inf)
+            pass_ratio = np.where(stable_high > 0, 1 + margin.absolute / stable_high, np.inf)
         return fail_ratio, pass_ratio
-    ratio = 1 + (margin.relative or 0.0)
+    ratio = np.full(np.shape(stable_events), 1 + (margin.relative or 0.0))
     return ratio, ratio
 
 
-def rate_evidence(sample: RateSample, margin: Margin, alpha: float) -> RateEvidence:
-    """The sequential evidence both ways for one look at cumulative counts."""
-    fail_ratio, pass_ratio = _null_ratios(sample, margin, alpha)
+def rate_log_evidence(
+    stable_events: ArrayLike,
+    stable_exposure: ArrayLike,
+    candidate_events: ArrayLike,
+    candidate_exposure: ArrayLike,
+    margin: Margin,
+    alpha: float,
+) -> RateEvidence:
+    """The sequential evidence both ways at cumulative counts, for many looks or runs at once."""
+    x_s, n_s, x_c, n_c = (
+        np.asarray(v, dtype=np.float64)
+        for v in np.broadcast_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    )
+    fail_ratio, pass_ratio = _null_ratios(x_s, n_s, margin, alpha)
     nuisance = NUISANCE_ALPHA_SHARE if margin.absolute is not None else 0.0
-    total = sample.stable_events + sample.candidate_events
-    shares = null_share(np.array([fail_ratio, pass_ratio]), sample.candidate_exposure, sample.stable_exposure)
-    fail_log_e = conditional_log_evidence(sample.candidate_events, total, shares[0], "greater")
-    pass_log_e = conditional_log_evidence(sample.candidate_events, total, shares[1], "less")
-    threshold = 1 / (alpha * (1 - nuisance))
+    total = x_s + x_c
+    fail = conditional_log_evidence(x_c, total, null_share(fail_ratio, n_c, n_s), "greater")
+    within = conditional_log_evidence(x_c, total, null_share(pass_ratio, n_c, n_s), "less")
     return RateEvidence(
-        fail_e_value=float(np.exp(fail_log_e)),
-        pass_e_value=float(np.exp(pass_log_e)),
-        fail_threshold=threshold,
-        pass_threshold=threshold,
+        fail_log_e=fail,
+        pass_log_e=within,
+        log_threshold=float(-np.log(alpha * (1 - nuisance))),
     )
 
 
@@ -209,25 +223,34 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    evidence = rate_evidence(sample, margin, config.alpha)
+    evidence = rate_log_evidence(
+        sample.stable_events,
+        sample.stable_exposure,
+        sample.candidate_events,
+        sample.candidate_exposure,
+        margin,
+        config.alpha,
+    )
+    fail_e_value, pass_e_value = float(np.exp(evidence.fail_log_e)), float(np.exp(evidence.pass_log_e))
+    threshold = float(np.exp(evidence.log_threshold))
     effect, interval = _effect(sample, margin, config.alpha)
-    if evidence.fail_e_value >= evidence.fail_threshold:
+    if evidence.fail_log_e >= evidence.log_threshold:
         verdict, outcome = Verdict.FAIL, "worse than the margin"
-    elif evidence.pass_e_value >= evidence.pass_threshold:
+    elif evidence.pass_log_e >= evidence.log_threshold:
         verdict, outcome = Verdict.PASS, "within the margin"
     else:
         verdict, outcome = Verdict.INCONCLUSIVE, "not yet decided"
     explanation = (
         f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
         f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): e-value"
-        f" {evidence.fail_e_value:.3g} for worse, {evidence.pass_e_value:.3g} for within"
-        f" (threshold {evidence.fail_threshold:.3g}), {outcome}."
+        f" {fail_e_value:.3g} for worse, {pass_e_value:.3g} for within"
+        f" (threshold {threshold:.3g}), {outcome}."
     )
     return replace(
         base,
         verdict=verdict,
         effect=effect,
         interval=interval,
-        e_value=evidence.fail_e_value,
+        e_value=fail_e_value,
         explanation=explanation,
     )
