@@ -15,6 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .durations import DURATION_PATTERN
 from .enums import MetricType, StrategyType
 
 INTERVAL_MIN = "5s"
@@ -57,6 +58,16 @@ def strategy_block(strategy: StrategyType) -> str:
 
 def _quoted(values: tuple[str, ...]) -> str:
     return "[" + ", ".join(f"'{value}'" for value in values) + "]"
+
+
+def _given_durations(check: str, *fields: str) -> str:
+    """`check` on duration strings, skipped when one is absent or malformed.
+
+    A malformed duration already fails the field's `pattern` with a clear message; without the
+    guard, `duration()` would add a "type conversion error" for every rule that reads it.
+    """
+    present = " && ".join(f"has({field}) && {field}.matches(r'{DURATION_PATTERN}')" for field in fields)
+    return f"!({present}) || ({check})"
 
 
 # --- spec (ModelRolloutSpec) ---------------------------------------------------------------------
@@ -116,9 +127,14 @@ ANALYSIS_STEP_NEEDS_METRICS = CelRule(
 )
 STEP_MAX_DURATION_COVERS_INTERVAL = CelRule(
     rule=(
-        f"!({_CANARY_STEPS}) || !has(self.analysis) || !has(self.analysis.interval) || "
-        "self.strategy.canary.steps.all(s, !has(s.analysis) || !has(s.analysis.maxDuration) || "
-        "duration(s.analysis.maxDuration) >= duration(self.analysis.interval))"
+        f"!({_CANARY_STEPS}) || !has(self.analysis) || self.strategy.canary.steps.all(s, "
+        "!has(s.analysis) || "
+        + _given_durations(
+            "duration(s.analysis.maxDuration) >= duration(self.analysis.interval)",
+            "s.analysis.maxDuration",
+            "self.analysis.interval",
+        )
+        + ")"
     ),
     message="a step's analysis.maxDuration must be at least spec.analysis.interval",
     field_path=".strategy.canary.steps",
@@ -147,17 +163,17 @@ STEP_EXACTLY_ONE = CelRule(
 # --- spec.analysis (AnalysisSpec) ----------------------------------------------------------------
 
 INTERVAL_BOUNDS = CelRule(
-    rule=(
-        f"!has(self.interval) || (duration(self.interval) >= duration('{INTERVAL_MIN}') && "
-        f"duration(self.interval) <= duration('{INTERVAL_MAX}'))"
+    rule=_given_durations(
+        f"duration(self.interval) >= duration('{INTERVAL_MIN}') && "
+        f"duration(self.interval) <= duration('{INTERVAL_MAX}')",
+        "self.interval",
     ),
     message=f"interval must be between {INTERVAL_MIN} and {INTERVAL_MAX}",
     field_path=".interval",
 )
 MAX_DURATION_COVERS_INTERVAL = CelRule(
-    rule=(
-        "!has(self.maxDuration) || !has(self.interval) || "
-        "duration(self.maxDuration) >= duration(self.interval)"
+    rule=_given_durations(
+        "duration(self.maxDuration) >= duration(self.interval)", "self.maxDuration", "self.interval"
     ),
     message="maxDuration must be at least interval",
     field_path=".maxDuration",
