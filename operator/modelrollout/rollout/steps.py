@@ -208,15 +208,16 @@ def _analysis(run: Run, index: int) -> str | None:
 
 
 def _take_judgement(run: Run) -> AnalysisObservation | None:
-    """Counts an observation once: it must be newer than the last one taken and belong to this
-    step's window."""
+    """Counts an observation once: it must be newer than the last one taken and cover a window of
+    this step (every window ends after the step started, so a judgement made at the instant the
+    step began belongs to the step before)."""
     observed = run.observations.analysis
     analysis = run.status.analysis
     if observed is None or analysis is None:
         return None
     started = read_stamp(analysis.started_at)
     last_run = read_stamp(analysis.last_run)
-    if started is None or observed.evaluated_at < started:
+    if started is None or observed.evaluated_at <= started:
         return None
     if last_run is not None and observed.evaluated_at <= last_run:
         return None

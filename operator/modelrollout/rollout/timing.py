@@ -71,7 +71,7 @@ def analysis_window(
     interval = parse_duration(spec.analysis.interval)
     elapsed = (utc(now) - started).total_seconds()
     grid_points = math.floor(elapsed / interval) if elapsed > 0 else 0
-    end = min(started + timedelta(seconds=grid_points * interval), deadline)
+    end = deadline if utc(now) >= deadline else started + timedelta(seconds=grid_points * interval)
     return started, end
 
 

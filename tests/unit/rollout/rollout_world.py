@@ -208,3 +208,36 @@ def ready(**sizes: int) -> dict[str, DeploymentState]:
         version: DeploymentState(replicas=size, ready_replicas=size, available_replicas=size)
         for version, size in sizes.items()
     }
+
+
+def drive(
+    world: World,
+    status: ModelRolloutStatus,
+    *,
+    verdict: Any = None,
+    until: Any = None,
+    limit: int = 200,
+    tick: float = 5.0,
+) -> tuple[ModelRolloutStatus, list[Decision]]:
+    """Reconciles until `until(status)` (default: a final phase), waking up when `decide` asked
+    to (or every `tick` seconds). When an analysis is due, the judgement is `verdict` (a Verdict,
+    or a callable of the window) evaluated at the window's end."""
+    from modelrollout.rollout import AnalysisObservation, analysis_due, analysis_window
+
+    done = until or (
+        lambda s: s.phase.value == "RolledBack" or (s.phase.value, s.candidate_version) == ("Promoted", None)
+    )
+    decisions: list[Decision] = []
+    for _ in range(limit):
+        world.extra.pop("analysis", None)
+        if verdict is not None and analysis_due(world.spec, status, world.now):
+            start, end = analysis_window(world.spec, status, world.now)
+            judged = verdict(start, end) if callable(verdict) else verdict
+            world.extra["analysis"] = AnalysisObservation(verdict=judged, evaluated_at=end, message="judged")
+        decision = world.step(status)
+        decisions.append(decision)
+        status = decision.status
+        if done(status):
+            return status, decisions
+        world.now += timedelta(seconds=min(decision.requeue_after or tick, tick * 12))
+    raise AssertionError(f"no end after {limit} reconciles: {status.phase} {status.message}")
