@@ -129,6 +129,10 @@ def test_one_batched_query_serves_every_rollout(scraped: PrometheusSource) -> No
     assert counted["fraud"] > counted["ranker"] > counted["search"]
 
 
+def at(seconds: float) -> datetime:
+    return datetime.fromtimestamp(seconds, tz=UTC)
+
+
 def test_summed_increases_survive_a_counter_reset(prometheus_factory: Any) -> None:
     # Given a counter that grows 10 per 5s scrape, restarts from zero halfway, and grows again
     interval = 30
@@ -143,7 +147,6 @@ def test_summed_increases_survive_a_counter_reset(prometheus_factory: Any) -> No
     prometheus = prometheus_factory.backfilled("\n".join(lines) + "\n")
     source = PrometheusSource(prometheus.url, timeout=5)
     promql = defaults.requests(defaults.REQUESTS_METRIC, interval)
-    at = lambda seconds: datetime.fromtimestamp(seconds, tz=UTC)  # noqa: E731
 
     # When the per-interval increases from `start` are summed
     (series,) = source.query_range(promql, at(start + interval), at(end), interval)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, TextIO
@@ -25,7 +25,13 @@ import yaml
 from pydantic import ValidationError
 
 from ..api.v1alpha1 import KIND, ModelRolloutSpec, PrometheusSpec, Verdict
-from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_interval, first_interval_end, rfc3339
+from ..evaluation import (
+    EvaluationResult,
+    evaluate_interval,
+    first_interval_end,
+    request_for_step,
+    rfc3339,
+)
 from ..metrics import MetricSource, PrometheusCredentials, new_metric_source
 
 EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_ERROR = 0, 1, 2, 3
@@ -143,41 +149,32 @@ def backtest(
     rollout: Rollout, source: MetricSource, start: datetime, end: datetime, *, step: int | None = None
 ) -> BacktestReport:
     """Evaluate every aligned interval from `start` until a verdict, `maxDuration` or `end`."""
-    spec = rollout.spec
-    if spec.candidate is None:
-        raise BacktestError("spec.candidate is not set: there is nothing to compare with the stable")
     if end <= start:
         raise BacktestError("--end must be after --start")
-    metrics, max_duration = _step_analysis(spec, step)
-    template = EvaluationRequest(
-        namespace=rollout.namespace,
-        name=rollout.name,
-        model=spec.model,
-        stable_version=spec.stable.version,
-        candidate_version=spec.candidate.version,
-        analysis=spec.analysis,
-        started_at=start,
-        at=start,
-        metrics=metrics,
-        max_duration=max_duration,
-    )
+    try:
+        template = request_for_step(
+            rollout.spec,
+            namespace=rollout.namespace,
+            name=rollout.name,
+            started_at=start,
+            at=start,
+            step=step,
+        )
+    except ValueError as error:
+        raise BacktestError(str(error)) from error
     report = BacktestReport()
     interval = timedelta(seconds=template.interval)
     moment = first_interval_end(start, template.interval)
     while moment <= end:
-        result = evaluate_interval(_at(template, moment), source)
+        result = evaluate_interval(replace(template, at=moment), source)
         report.decisions.append(result)
         if result.decisive or result.final:
             report.outcome = result.verdict
-            report.action = _policy_action(spec, result)
+            report.action = _policy_action(rollout.spec, result)
             report.decided_at = result.evaluated_at
             break
         moment += interval
     return report
-
-
-def _at(template: EvaluationRequest, moment: datetime) -> EvaluationRequest:
-    return EvaluationRequest(**{**template.__dict__, "at": moment})
 
 
 def _policy_action(spec: ModelRolloutSpec, result: EvaluationResult) -> str:
@@ -186,17 +183,6 @@ def _policy_action(spec: ModelRolloutSpec, result: EvaluationResult) -> str:
     if result.verdict is Verdict.FAIL:
         return str(spec.analysis.on_failure)
     return str(spec.analysis.on_inconclusive)
-
-
-def _step_analysis(spec: ModelRolloutSpec, step: int | None) -> tuple[tuple[str, ...] | None, str | None]:
-    if step is None:
-        return None, None
-    steps = spec.strategy.canary.steps if spec.strategy.canary else []
-    if not 0 <= step < len(steps) or steps[step].analysis is None:
-        raise BacktestError(f"step {step} is not an analysis step of spec.strategy.canary.steps")
-    analysis = steps[step].analysis
-    assert analysis is not None
-    return (tuple(analysis.metrics) if analysis.metrics is not None else None), analysis.max_duration
 
 
 def _source(rollout: Rollout, args: argparse.Namespace) -> MetricSource:

@@ -6,7 +6,14 @@ per-metric evidence status shows.
 """
 
 from .evaluate import evaluate_interval, evaluate_intervals, metric_result
-from .request import EvaluationRequest, EvaluationResult, align, first_interval_end, rfc3339
+from .request import (
+    EvaluationRequest,
+    EvaluationResult,
+    align,
+    first_interval_end,
+    request_for_step,
+    rfc3339,
+)
 
 __all__ = [
     "EvaluationRequest",
@@ -16,5 +23,6 @@ __all__ = [
     "evaluate_intervals",
     "first_interval_end",
     "metric_result",
+    "request_for_step",
     "rfc3339",
 ]

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
 from ..analysis import check_threshold, test_drift, test_latency, test_rate
-from ..analysis.types import Margin, MetricTest, RateSample, TestConfig
+from ..analysis.types import HistogramSample, Margin, MetricTest, RateSample, TestConfig
 from ..api.v1alpha1 import DriftStatistic, MetricSpec, MetricType, Verdict
 from ..metrics import (
     InstantQuery,
@@ -137,6 +137,17 @@ class _Planner:
             return None
         return inconclusive("no data", f"no data for {' and '.join(absent)}: no data is not zero")
 
+    def _histograms(self, answers: Answers, sums: Mapping[str, float | None]) -> HistogramSample | MetricTest:
+        """Both versions' buckets as one sample, or the Inconclusive result saying what is missing."""
+        buckets = {role: samples.bucket_totals(_ranges(answers, f"buckets/{role}")) for role in self.versions}
+        if (missing := self._missing(buckets)) is not None:
+            return missing
+        stable, candidate = buckets[STABLE] or {}, buckets[CANDIDATE] or {}
+        sample = samples.histogram(stable, candidate, sums.get(STABLE), sums.get(CANDIDATE))
+        if sample is None:
+            return inconclusive("no data", "the versions share no +Inf bucket: no total count")
+        return sample
+
     # -- comparison types ----------------------------------------------------------------------
 
     def _latency(self, metric: MetricSpec) -> Probe:
@@ -150,19 +161,10 @@ class _Planner:
             }
 
         def measure(answers: Answers) -> MetricTest:
-            stable = samples.bucket_totals(_ranges(answers, f"buckets/{STABLE}"))
-            candidate = samples.bucket_totals(_ranges(answers, f"buckets/{CANDIDATE}"))
-            if (missing := self._missing({STABLE: stable, CANDIDATE: candidate})) is not None:
-                return missing
-            assert stable is not None and candidate is not None
-            sample = samples.histogram(
-                stable,
-                candidate,
-                samples.total(_ranges(answers, f"sum/{STABLE}")),
-                samples.total(_ranges(answers, f"sum/{CANDIDATE}")),
-            )
-            if sample is None:
-                return inconclusive("no data", "the versions share no +Inf bucket: no request count")
+            sums = {role: samples.total(_ranges(answers, f"sum/{role}")) for role in self.versions}
+            sample = self._histograms(answers, sums)
+            if isinstance(sample, MetricTest):
+                return sample
             return test_latency(sample, _margin(metric), self._config())
 
         return Probe(metric, measure, slices)
@@ -223,14 +225,9 @@ class _Planner:
         )
 
         def measure(answers: Answers) -> MetricTest:
-            stable = samples.bucket_totals(_ranges(answers, f"buckets/{STABLE}"))
-            candidate = samples.bucket_totals(_ranges(answers, f"buckets/{CANDIDATE}"))
-            if (missing := self._missing({STABLE: stable, CANDIDATE: candidate})) is not None:
-                return missing
-            assert stable is not None and candidate is not None
-            sample = samples.histogram(stable, candidate)
-            if sample is None:
-                return inconclusive("no data", "the versions share no +Inf bucket: no prediction count")
+            sample = self._histograms(answers, {})
+            if isinstance(sample, MetricTest):
+                return sample
             return test_drift(sample, statistic, max_distance, self.request.analysis.min_samples)
 
         return Probe(metric, measure, slices)

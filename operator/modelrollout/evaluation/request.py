@@ -13,7 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from ..analysis.types import Judgement
-from ..api.v1alpha1 import AnalysisSpec, AnalysisStatus, MetricResult, Verdict, parse_duration
+from ..api.v1alpha1 import (
+    AnalysisSpec,
+    AnalysisStatus,
+    MetricResult,
+    ModelRolloutSpec,
+    Verdict,
+    parse_duration,
+)
 
 
 def align(moment: datetime, interval: float) -> datetime:
@@ -74,6 +81,48 @@ class EvaluationRequest:
     @property
     def final(self) -> bool:
         return self.evaluated_at >= self.deadline
+
+
+def request_for_step(
+    spec: ModelRolloutSpec,
+    *,
+    namespace: str,
+    name: str,
+    started_at: datetime,
+    at: datetime,
+    step: int | None = None,
+    stable_version: str | None = None,
+) -> EvaluationRequest:
+    """The request for a ModelRollout at canary step `step` (None: all metrics, spec maxDuration).
+
+    One place resolves a step's metric selection and maxDuration, so the controller and the
+    backtest cannot drift apart. `stable_version` overrides `spec.stable.version` (the controller
+    passes `status.stableVersion`). ValueError when there is no candidate or the step is not an
+    analysis step.
+    """
+    if spec.candidate is None:
+        raise ValueError("spec.candidate is not set: there is nothing to compare with the stable")
+    metrics: tuple[str, ...] | None = None
+    max_duration: str | None = None
+    if step is not None:
+        steps = spec.strategy.canary.steps if spec.strategy.canary else []
+        analysis = steps[step].analysis if 0 <= step < len(steps) else None
+        if analysis is None:
+            raise ValueError(f"step {step} is not an analysis step of spec.strategy.canary.steps")
+        metrics = tuple(analysis.metrics) if analysis.metrics is not None else None
+        max_duration = analysis.max_duration
+    return EvaluationRequest(
+        namespace=namespace,
+        name=name,
+        model=spec.model,
+        stable_version=stable_version or spec.stable.version,
+        candidate_version=spec.candidate.version,
+        analysis=spec.analysis,
+        started_at=started_at,
+        at=at,
+        metrics=metrics,
+        max_duration=max_duration,
+    )
 
 
 @dataclass(frozen=True)
