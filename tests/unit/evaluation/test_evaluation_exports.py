@@ -1,0 +1,48 @@
+"""The public names of `metrics` and `evaluation` are pinned: changing them is a deliberate act."""
+
+from __future__ import annotations
+
+import modelrollout.evaluation as evaluation
+import modelrollout.metrics as metrics
+
+
+def test_metrics_exports() -> None:
+    assert set(metrics.__all__) == {
+        "MAX_POINTS_PER_QUERY",
+        "BatchedQuerier",
+        "InstantQuery",
+        "MetricSource",
+        "MetricSourceError",
+        "Point",
+        "PrometheusCredentials",
+        "PrometheusSource",
+        "Query",
+        "QueryOutcome",
+        "RangeQuery",
+        "RangeSeries",
+        "Series",
+        "SourceCall",
+        "StaticSource",
+        "TemplateContext",
+        "TemplateError",
+        "escape_label_value",
+        "escape_regex_literal",
+        "new_metric_source",
+        "render",
+    }
+    assert all(hasattr(metrics, name) for name in metrics.__all__)
+
+
+def test_evaluation_exports() -> None:
+    assert set(evaluation.__all__) == {
+        "EvaluationRequest",
+        "EvaluationResult",
+        "align",
+        "evaluate_interval",
+        "evaluate_intervals",
+        "first_interval_end",
+        "metric_result",
+        "request_for_step",
+        "rfc3339",
+    }
+    assert all(hasattr(evaluation, name) for name in evaluation.__all__)
