@@ -124,11 +124,11 @@ class StrategySpec(ApiModel):
     """The strategy type and its settings block."""
 
     type: StrategyType = StrategyType.CANARY
-    """The rollout strategy; its block (e.g. `canary`) must be set."""
+    """The rollout strategy; its block (e.g. `canary`) must be set once there is a candidate."""
     traffic: TrafficSpec = Field(default_factory=TrafficSpec)
     """The traffic provider."""
     canary: CanaryStrategy | None = None
-    """Steps of a Canary rollout; required when `type` is Canary."""
+    """Steps of a Canary rollout; required when `type` is Canary and a candidate is set."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
