@@ -92,10 +92,13 @@ class Run:
     def record(self, version: str, outcome: RolloutOutcome, **facts: Any) -> None:
         self.lineage.append(RecordLineage(version=version, outcome=outcome, at=self.now, **facts))
 
-    def set_phase(self, phase: Phase, reason: Reason, message: str, *, warning: bool = False) -> None:
+    def set_phase(
+        self, phase: Phase, reason: Reason, message: str, *, warning: bool = False, quiet: bool = False
+    ) -> None:
         """Moves to `phase` and says why; an Event only when the phase really changes, so a
-        repeated call stays silent."""
-        if self.status.phase != phase:
+        repeated call stays silent. `quiet` when another Event already tells (a problem is
+        announced once, by its Degraded condition)."""
+        if self.status.phase != phase and not quiet:
             self.event(reason, message, warning=warning)
         self.status.phase = phase
         self.status.message = message

@@ -115,7 +115,8 @@ def _follow_candidate(run: Run) -> None:
 
 def _try_start(run: Run, candidate: str) -> None:
     if run.problem is not None:
-        run.set_phase(Phase.PENDING, run.problem.reason, f"{candidate} waits: {run.problem.message}")
+        message = f"{candidate} waits: {run.problem.message}"
+        run.set_phase(Phase.PENDING, run.problem.reason, message, quiet=True)
         run.requeue(PROBLEM_RECHECK_SECONDS)
         return
     if not run.observations.deployment(run.stable).serving:
@@ -141,7 +142,7 @@ def _settle(run: Run) -> None:
     if status.phase == Phase.PROMOTED:
         return
     if run.problem is not None:
-        run.set_phase(Phase.PENDING, run.problem.reason, f"waiting: {run.problem.message}")
+        run.set_phase(Phase.PENDING, run.problem.reason, f"waiting: {run.problem.message}", quiet=True)
         run.requeue(PROBLEM_RECHECK_SECONDS)
         return
     plan = run.observations.planned_replicas(status.weights)

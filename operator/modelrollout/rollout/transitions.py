@@ -26,6 +26,8 @@ __all__ = [
     "supersede",
 ]
 
+_REASONS = frozenset(reason.value for reason in Reason)
+
 
 def describe_step(run: Run, index: int) -> str:
     """`step 2/6 (setWeight 25)`: how events and messages name a step."""
@@ -135,7 +137,10 @@ def finish_rollback(run: Run) -> None:
     if candidate is None:
         return
     if not run.observations.deployment(candidate).scaled_down:
-        run.note(run.reason or Reason.ROLLED_BACK, f"waiting for {candidate} to scale to zero")
+        entry = history.running_entry(run.status, candidate)
+        why = entry.reason if entry is not None and entry.reason else Reason.ROLLED_BACK.value
+        reason = Reason(why) if why in _REASONS else Reason.ROLLED_BACK
+        run.note(reason, f"rolling back ({why}): waiting for {candidate} to scale to zero")
         run.requeue(WAIT_POLL_SECONDS)
         return
     entry = history.close_entry(run.status, candidate, None, None, stamp(run.now))

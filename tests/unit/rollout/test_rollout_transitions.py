@@ -158,7 +158,7 @@ CASES = [
         ),
         "Pending",
         observe={"template_error": "spec.containers: Required value"},
-        expect_events=("InvalidTemplate", "InvalidTemplate"),
+        expect_events=("InvalidTemplate",),
         expect_actions=(),
     ),
     Case(
