@@ -11,8 +11,10 @@ from typing import Any
 
 from modelrollout.api.v1alpha1 import (
     AnalysisSpec,
+    AnalysisStatus,
     CanaryStep,
     CanaryStrategy,
+    HistoryEntry,
     ModelRolloutSpec,
     ModelRolloutStatus,
     StrategySpec,
@@ -20,6 +22,7 @@ from modelrollout.api.v1alpha1 import (
 )
 from modelrollout.rollout import (
     Action,
+    AnalysisObservation,
     ApplyWeights,
     Decision,
     DeploymentState,
@@ -29,6 +32,8 @@ from modelrollout.rollout import (
     PruneVersions,
     ReplicaPlan,
     RetireVersion,
+    analysis_due,
+    analysis_window,
     decide,
 )
 from modelrollout.traffic import ReplicaRouter
@@ -119,6 +124,15 @@ class World:
             for version, state in self.deployments.items()
         }
 
+    def judge(self, status: ModelRolloutStatus, verdict: Any) -> None:
+        """The controller's analysis: a judgement for the next reconcile when one is due (a
+        Verdict, or a callable of the window's start and end returning one)."""
+        self.extra.pop("analysis", None)
+        if verdict is not None and analysis_due(self.spec, status, self.now):
+            start, end = analysis_window(self.spec, status, self.now)
+            judged = verdict(start, end) if callable(verdict) else verdict
+            self.extra["analysis"] = AnalysisObservation(verdict=judged, evaluated_at=end, message="judged")
+
     def step(self, status: ModelRolloutStatus, *, settle: bool = True, advance: float = 0.0) -> Decision:
         """One reconcile: decide, apply, optionally let pods settle and time pass."""
         decision = decide(self.spec, status, self.observe(status), self.now)
@@ -163,8 +177,6 @@ def status_at(
     **fields: Any,
 ) -> ModelRolloutStatus:
     """A status as an earlier `decide` would have left it in `phase`."""
-    from modelrollout.api.v1alpha1 import AnalysisStatus, HistoryEntry
-
     weights = {stable: 100 - weight, candidate: weight} if candidate else {stable: 100}
     history = []
     if candidate:
@@ -222,18 +234,12 @@ def drive(
     """Reconciles until `until(status)` (default: a final phase), waking up when `decide` asked
     to (or every `tick` seconds). When an analysis is due, the judgement is `verdict` (a Verdict,
     or a callable of the window) evaluated at the window's end."""
-    from modelrollout.rollout import AnalysisObservation, analysis_due, analysis_window
-
     done = until or (
         lambda s: s.phase.value == "RolledBack" or (s.phase.value, s.candidate_version) == ("Promoted", None)
     )
     decisions: list[Decision] = []
     for _ in range(limit):
-        world.extra.pop("analysis", None)
-        if verdict is not None and analysis_due(world.spec, status, world.now):
-            start, end = analysis_window(world.spec, status, world.now)
-            judged = verdict(start, end) if callable(verdict) else verdict
-            world.extra["analysis"] = AnalysisObservation(verdict=judged, evaluated_at=end, message="judged")
+        world.judge(status, verdict)
         decision = world.step(status)
         decisions.append(decision)
         status = decision.status

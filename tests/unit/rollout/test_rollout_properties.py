@@ -17,7 +17,6 @@ from rollout_world import World, make_spec, ready
 from modelrollout.api.v1alpha1 import ModelRolloutStatus, Phase, Verdict
 from modelrollout.rollout import (
     ActionVerb,
-    AnalysisObservation,
     ApplyWeights,
     Decision,
     EmitEvent,
@@ -27,8 +26,6 @@ from modelrollout.rollout import (
     RecordLineage,
     RetireVersion,
     UpstreamState,
-    analysis_due,
-    analysis_window,
     decide,
 )
 
@@ -109,10 +106,7 @@ class Story:
 
     def reconcile(self, *, settle: bool, drop: bool) -> None:
         world = self.world
-        world.extra.pop("analysis", None)
-        if self.verdict is not None and analysis_due(world.spec, self.status, world.now):
-            _, end = analysis_window(world.spec, self.status, world.now)
-            world.extra["analysis"] = AnalysisObservation(verdict=self.verdict, evaluated_at=end)
+        world.judge(self.status, self.verdict)
         observations = world.observe(self.status)
         decision = decide(world.spec, self.status, observations, world.now)
         check_decision(world, self.status, observations, decision)

@@ -19,6 +19,7 @@ from modelrollout.rollout import (
     RecordLineage,
     RetireVersion,
     RolloutOutcome,
+    decide,
 )
 
 STEPS = [
@@ -86,13 +87,7 @@ def test_the_stable_serves_throughout_a_promotion() -> None:
                 assert "v7" in weights.hold
         world.settle()
         world.now += timedelta(seconds=30)
-        if status.current_step is not None and status.phase.value == "Progressing":
-            from modelrollout.rollout import AnalysisObservation, analysis_due, analysis_window
-
-            world.extra.pop("analysis", None)
-            if analysis_due(world.spec, status, world.now):
-                _, end = analysis_window(world.spec, status, world.now)
-                world.extra["analysis"] = AnalysisObservation(verdict=Verdict.PASS, evaluated_at=end)
+        world.judge(status, Verdict.PASS)
     assert status.stable_version == "v8"
 
 
@@ -191,12 +186,7 @@ def test_restart_with_lost_actions_repeats_and_skips_nothing() -> None:
         for _ in range(300):
             if status.phase.value == "Promoted" and status.history:
                 break
-            world.extra.pop("analysis", None)
-            from modelrollout.rollout import AnalysisObservation, analysis_due, analysis_window, decide
-
-            if analysis_due(world.spec, status, world.now):
-                _, end = analysis_window(world.spec, status, world.now)
-                world.extra["analysis"] = AnalysisObservation(verdict=Verdict.PASS, evaluated_at=end)
+            world.judge(status, Verdict.PASS)
             restarted = ModelRolloutStatus.model_validate(status.model_dump(mode="json", by_alias=True))
             decision = decide(world.spec, restarted, world.observe(restarted), world.now)
             if rng.random() > 0.3:
