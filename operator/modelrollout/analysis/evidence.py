@@ -31,9 +31,11 @@ import numpy.typing as npt
 from scipy import special
 
 __all__ = [
+    "MARGIN_SPREADS",
     "MIXTURE_CONCENTRATIONS",
     "binomial_confidence_sequence",
     "conditional_log_evidence",
+    "mixture_concentrations",
     "null_share",
     "rate_ratio_confidence_sequence",
 ]
@@ -42,13 +44,13 @@ FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 Direction = Literal["greater", "less"]
 
-MIXTURE_CONCENTRATIONS: Final[tuple[float, ...]] = (4.0, 32.0, 256.0, 2048.0, 16384.0)
-"""Concentrations ``a + b`` of the beta priors mixed over ``theta``, each centred on the null.
-
-Why several: one prior is tuned to one sample size; the operator sees anything from tens of
-events (1 rps, a 5% canary) to hundreds of thousands (1000 rps, slow-request counts). An equal
-mixture costs ``log(5)`` of evidence against the best single prior and is never badly tuned."""
-
+MARGIN_SPREADS: Final[tuple[float, ...]] = (1.0, 3.0, 9.0)
+"""Prior spreads, in margin widths, of the beta priors mixed over ``theta``."""
+MIXTURE_CONCENTRATIONS: Final[tuple[float, ...]] = (4.0, 256.0, 16384.0)
+"""Concentrations ``a + b`` used instead when the margin is zero: one prior is tuned to one
+sample size, and the operator sees anything from tens of events (1 rps, a 5% canary) to hundreds
+of thousands (1000 rps, slow-request counts)."""
+_MAX_CONCENTRATION: Final = 1e7
 _BISECTION_STEPS: Final = 48
 
 
@@ -75,12 +77,31 @@ def _log_tail(a: FloatArray, b: FloatArray, theta0: FloatArray, direction: Direc
         return np.asarray(np.log(special.betainc(a, b, theta0)), dtype=np.float64)
 
 
+def mixture_concentrations(theta0: FloatArray, margin_width: FloatArray | None) -> list[FloatArray]:
+    """Beta concentrations whose spreads match the effects a rollout cares about.
+
+    ``margin_width`` is the distance in ``theta`` between "no change" and the margin. Priors with
+    a spread of one, three and nine margin widths put the mixture's weight on effects from just
+    past the margin to far past it, which is where a rollback must be fast. Where the width is
+    zero or unknown (NaN), a fixed grid covering all sample sizes is used instead.
+    """
+    width = np.full(theta0.shape, np.nan) if margin_width is None else np.abs(margin_width)
+    variance = theta0 * (1 - theta0)
+    concentrations = []
+    for spread, fallback in zip(MARGIN_SPREADS, MIXTURE_CONCENTRATIONS, strict=True):
+        with np.errstate(divide="ignore", invalid="ignore"):
+            c = variance / (spread * width) ** 2
+        usable = np.isfinite(c) & (width > 0)
+        concentrations.append(np.clip(np.where(usable, c, fallback), 1.0, _MAX_CONCENTRATION))
+    return concentrations
+
+
 def conditional_log_evidence(
     candidate_events: ArrayLike,
     total_events: ArrayLike,
     theta0: ArrayLike,
     direction: Direction,
-    concentrations: tuple[float, ...] = MIXTURE_CONCENTRATIONS,
+    margin_width: ArrayLike | None = None,
 ) -> FloatArray:
     """Log e-value against ``theta <= theta0`` ("greater") or ``theta >= theta0`` ("less").
 
@@ -98,6 +119,12 @@ def conditional_log_evidence(
     xc = np.where(valid, np.clip(x, 0, k), 0.0)
     kc = np.where(valid, k, 0.0)
     null_loglik = special.xlogy(xc, t0c) + special.xlog1py(kc - xc, -t0c)
+    width = (
+        None
+        if margin_width is None
+        else np.broadcast_to(np.asarray(margin_width, dtype=np.float64), t0c.shape)
+    )
+    concentrations = mixture_concentrations(t0c, width)
     components = []
     for concentration in concentrations:
         a = concentration * t0c

@@ -37,7 +37,7 @@ from .histogram import (
 )
 from .types import HistogramSample, Margin, MetricTest, TestConfig
 
-__all__ = ["MIN_TAIL_REQUESTS", "LatencyEvidence", "latency_log_evidence", "test_latency"]
+__all__ = ["MIN_TAIL_REQUESTS", "LatencyEvidence", "binned_margin", "latency_log_evidence", "test_latency"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (share slower than a bucket edge)"
 FIXED_METHOD: Final = "Welch t (log latency, binned)"
@@ -117,9 +117,10 @@ def latency_log_evidence(
     slow_stable = np.take_along_axis(above, pick, axis=-1)[..., 0]
     slow_candidate = candidate_total - np.take_along_axis(candidate_cumulative, pick, axis=-1)[..., 0]
     theta0 = null_share(np.where(found, null_ratio, 1.0), candidate_total, stable_total)
+    margin_width = np.abs(theta0 - null_share(1.0, candidate_total, stable_total))
     total = np.where(found, slow_stable + slow_candidate, 0.0)
-    fail = conditional_log_evidence(slow_candidate, total, theta0, "greater")
-    within = conditional_log_evidence(slow_candidate, total, theta0, "less")
+    fail = conditional_log_evidence(slow_candidate, total, theta0, "greater", margin_width)
+    within = conditional_log_evidence(slow_candidate, total, theta0, "less", margin_width)
     return LatencyEvidence(
         edge_index=np.asarray(np.where(found, chosen, -1), dtype=np.int64),
         null_ratio=np.asarray(np.where(found, null_ratio, np.nan), dtype=np.float64),
@@ -158,12 +159,43 @@ def _effect_text(effect: float, margin: Margin) -> str:
     return f"{1000 * effect:+.3g} ms" if margin.absolute is not None else f"{100 * effect:+.3g}%"
 
 
+def binned_margin(
+    edges: FloatArray,
+    stable_cumulative: FloatArray,
+    stable_total: FloatArray,
+    margin: Margin,
+    values: FloatArray,
+) -> FloatArray:
+    """How much a slowdown exactly at the margin moves the binned mean of ``values``.
+
+    Why not simply ``log(1 + margin)``: with buckets 2-2.5x apart the binned mean of log latency
+    does not move one for one with a scale change; depending on where the stable's mass sits
+    against the edges a 5% slowdown can move it by more than 10%. Shifting the stable's own
+    (interpolated) distribution by the margin and binning it again gives the margin on the scale
+    the test measures. ``edges`` are the finite edges, ``values`` one per bucket (+Inf last).
+    """
+    shifted = _shifted(margin, edges)
+    slower = np.where(
+        shifted > 0,
+        survival_shares(edges, stable_cumulative, stable_total, np.maximum(shifted, 1e-12)),
+        1.0,
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        stable_below = stable_cumulative / np.asarray(stable_total)[..., None]
+    ones = np.ones((*np.shape(stable_total), 1))
+    zeros = np.zeros_like(ones)
+    at_margin = np.diff(np.concatenate((zeros, 1 - slower, ones), axis=-1), axis=-1)
+    as_is = np.diff(np.concatenate((zeros, stable_below, ones), axis=-1), axis=-1)
+    return np.asarray(((at_margin - as_is) * values).sum(axis=-1), dtype=np.float64)
+
+
 def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
     """Welch t on binned log latency (or latency, for an absolute margin) at the final look."""
     representatives = bucket_representatives(sample.edges)
     relative = margin.absolute is None
     values = np.log(representatives) if relative else representatives
-    allowed = math.log1p(margin.relative or 0.0) if relative else float(margin.absolute or 0.0)
+    stable = to_buckets(sample.edges, sample.stable_counts)
+    allowed = float(binned_margin(stable.edges, stable.cumulative, np.asarray(stable.total), margin, values))
     candidate_counts = bucket_counts(sample.candidate_counts)
     stable_counts = bucket_counts(sample.stable_counts)
     worse = welch_t(values, values, candidate_counts, stable_counts, margin=allowed, alternative="greater")
@@ -180,7 +212,8 @@ def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: Me
     decided = "final look" if config.final else "decided only at the final look"
     explanation = (
         f"p95 candidate {_ms(base.candidate or math.nan)} vs stable {_ms(base.stable or math.nan)};"
-        f" binned mean {_effect_text(effect, margin)} (margin {_margin_text(margin)}):"
+        f" binned mean {_effect_text(effect, margin)} (margin {_margin_text(margin)}, i.e."
+        f" {_effect_text(math.expm1(allowed) if relative else allowed, margin)} once binned):"
         f" p = {worse.pvalue:.3g} for worse, {within.pvalue:.3g} for within ({decided})."
     )
     return replace(

@@ -6,7 +6,8 @@ it is not, anything in between keeps collecting. A relative margin is a bound on
 which the conditional binomial of :mod:`.evidence` tests exactly. An absolute margin
 ``p_c <= p_s + d`` is a ratio bound ``1 + d / p_s`` that depends on the stable's unknown rate; we
 take the least favourable ratio over a confidence sequence for the stable's rate (a small share
-of alpha pays for it), so the test stays valid whatever that rate is.
+of alpha pays for it) and add a one-sample test of the candidate for when the stable has seen
+too few events to bound the ratio, so the test stays valid whatever that rate is.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 NUISANCE_ALPHA_SHARE: Final = 0.2
 """Share of alpha spent on the stable rate's confidence sequence when the margin is absolute."""
+CONDITIONAL_WEIGHT: Final = 0.8
+"""Weight of the conditional-binomial e-value (against the one-sample one), absolute margins."""
 
 
 @dataclass(frozen=True)
@@ -52,25 +55,46 @@ class RateEvidence:
     alpha spent on the stable's rate when the margin is absolute)."""
 
 
-def _null_ratios(
-    stable_events: FloatArray, stable_exposure: FloatArray, margin: Margin, alpha: float
+def _absolute_evidence(
+    x_s: FloatArray, n_s: FloatArray, x_c: FloatArray, n_c: FloatArray, allowed: float, alpha: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Ratio boundary for the Fail test and for the Pass test.
+    """Both log e-values for ``p_c <= p_s + allowed``, valid whatever the stable's rate.
 
-    With an absolute margin the Fail boundary uses the lowest plausible stable rate (largest
-    allowed ratio) and the Pass boundary the highest (smallest allowed ratio): each is the least
-    favourable point of its null over the stable's confidence sequence.
+    On the event that the stable's rate lies in its confidence sequence ``[low, high]`` (which
+    fails with probability ``NUISANCE_ALPHA_SHARE * alpha``), two e-values are valid at once:
+
+    * the conditional binomial at the least favourable ratio, ``1 + allowed / low`` for Fail and
+      ``1 + allowed / high`` for Pass (the e-value falls as the null ratio moves towards the data;
+      a unit test checks this for every ratio above 1.02);
+    * a one-sample test of the candidate's own rate against ``high + allowed`` (Fail) or
+      ``low + allowed`` (Pass), which still works when the stable has seen no events yet and the
+      ratio bound is infinite.
+
+    A fixed-weight average of e-values is an e-value; the weights favour the conditional test,
+    which is the sharper one once the stable's rate is known to well within the margin.
     """
-    if margin.absolute is not None:
-        stable_low, stable_high = binomial_confidence_sequence(
-            stable_events, stable_exposure, alpha * NUISANCE_ALPHA_SHARE
-        )
-        with np.errstate(divide="ignore"):
-            fail_ratio = np.where(stable_low > 0, 1 + margin.absolute / stable_low, np.inf)
-            pass_ratio = np.where(stable_high > 0, 1 + margin.absolute / stable_high, np.inf)
-        return fail_ratio, pass_ratio
-    ratio = np.full(np.shape(stable_events), 1 + (margin.relative or 0.0))
-    return ratio, ratio
+    low, high = binomial_confidence_sequence(x_s, n_s, alpha * NUISANCE_ALPHA_SHARE)
+    total = x_s + x_c
+    no_change = null_share(1.0, n_c, n_s)
+    with np.errstate(divide="ignore"):
+        fail_ratio = np.where(low > 0, 1 + allowed / low, np.inf)
+        pass_ratio = np.where(high > 0, 1 + allowed / high, np.inf)
+    fail_share = null_share(fail_ratio, n_c, n_s)
+    pass_share = null_share(pass_ratio, n_c, n_s)
+    conditional_fail = conditional_log_evidence(
+        x_c, total, fail_share, "greater", np.abs(fail_share - no_change)
+    )
+    conditional_pass = conditional_log_evidence(
+        x_c, total, pass_share, "less", np.abs(pass_share - no_change)
+    )
+    own_fail = conditional_log_evidence(x_c, n_c, high + allowed, "greater", allowed)
+    own_pass = conditional_log_evidence(x_c, n_c, low + allowed, "less", allowed)
+    weight = math.log(CONDITIONAL_WEIGHT)
+    rest = math.log1p(-CONDITIONAL_WEIGHT)
+    return (
+        np.asarray(np.logaddexp(weight + conditional_fail, rest + own_fail), dtype=np.float64),
+        np.asarray(np.logaddexp(weight + conditional_pass, rest + own_pass), dtype=np.float64),
+    )
 
 
 def rate_log_evidence(
@@ -86,15 +110,16 @@ def rate_log_evidence(
         np.asarray(v, dtype=np.float64)
         for v in np.broadcast_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
     )
-    fail_ratio, pass_ratio = _null_ratios(x_s, n_s, margin, alpha)
-    nuisance = NUISANCE_ALPHA_SHARE if margin.absolute is not None else 0.0
+    if margin.absolute is not None:
+        fail, within = _absolute_evidence(x_s, n_s, x_c, n_c, margin.absolute, alpha)
+        return RateEvidence(fail, within, float(-np.log(alpha * (1 - NUISANCE_ALPHA_SHARE))))
+    share = null_share(1 + (margin.relative or 0.0), n_c, n_s)
+    width = np.abs(share - null_share(1.0, n_c, n_s))
     total = x_s + x_c
-    fail = conditional_log_evidence(x_c, total, null_share(fail_ratio, n_c, n_s), "greater")
-    within = conditional_log_evidence(x_c, total, null_share(pass_ratio, n_c, n_s), "less")
     return RateEvidence(
-        fail_log_e=fail,
-        pass_log_e=within,
-        log_threshold=float(-np.log(alpha * (1 - nuisance))),
+        fail_log_e=conditional_log_evidence(x_c, total, share, "greater", width),
+        pass_log_e=conditional_log_evidence(x_c, total, share, "less", width),
+        log_threshold=float(-np.log(alpha)),
     )
 
 

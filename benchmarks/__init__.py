@@ -1,0 +1,1 @@
+"""Benchmarks: statistics, operator scale, router overhead."""
