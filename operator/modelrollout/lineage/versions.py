@@ -14,17 +14,27 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 import networkx as nx
 
-from modelrollout.api.v1alpha1 import LINEAGE_LIMIT, LineageEntry, MetricResult
+from modelrollout.api.v1alpha1 import (
+    LINEAGE_LIMIT,
+    LineageEntry,
+    MetricResult,
+    Outcome,
+    format_timestamp,
+    parse_timestamp,
+)
 
-from ._timestamps import format_timestamp, parse_timestamp
-from .outcomes import GOOD_OUTCOMES, Outcome
+from .outcomes import GOOD_OUTCOMES
 
 __all__ = ["UnknownVersionError", "VersionLineage"]
+
+_EARLIEST = datetime.min.replace(tzinfo=UTC)
+"""Where an entry without a (readable) timestamp sorts: before everything that has one, so a
+hand-edited status reorders nothing it did not touch."""
 
 
 class UnknownVersionError(KeyError):
@@ -280,7 +290,9 @@ class VersionLineage:
         the order of appearance."""
         entry = self._entries[version]
         became_stable = entry.promoted_at if entry.outcome in GOOD_OUTCOMES else None
-        return parse_timestamp(became_stable or entry.created_at), list(self._entries).index(version)
+        return parse_timestamp(became_stable or entry.created_at) or _EARLIEST, list(self._entries).index(
+            version
+        )
 
     def _good_in_stable_order(self) -> list[str]:
         good = [v for v, entry in self._entries.items() if entry.outcome in GOOD_OUTCOMES]

@@ -5,7 +5,9 @@ The controller's side of the contract, once per reconcile:
    candidate, the action annotation (`ManualAction.parse`), the `dependsOn` state, and the plan
    `ReplicaPlan(status.weights, router.replica_plan(status.weights, spec.replicas))`.
 2. If `analysis_due(spec, status, now)`, run one interval over `analysis_window(...)` and pass
-   the judgement with `evaluated_at` = the window's end.
+   the judgement with `evaluated_at` = the window's end. Windows end on the epoch's grid of
+   `analysis.interval`; the last ends at `analysis_final_look`, and `decide` applies
+   `onInconclusive` only once that window has been judged.
 3. `decision = decide(spec, status, observations, now)`.
 4. Merge the `RecordLineage` facts into `decision.status.lineage` and write the status first,
    then apply the other actions in order (Ensure, ApplyWeights, Retire, Prune), then the Events.
@@ -25,7 +27,7 @@ from .actions import (
     RetireVersion,
 )
 from .machine import decide
-from .timing import analysis_deadline, analysis_due, analysis_window
+from .timing import analysis_deadline, analysis_due, analysis_final_look, analysis_window
 from .types import (
     ActionVerb,
     AnalysisObservation,
@@ -56,6 +58,7 @@ __all__ = [
     "UpstreamState",
     "analysis_deadline",
     "analysis_due",
+    "analysis_final_look",
     "analysis_window",
     "decide",
 ]

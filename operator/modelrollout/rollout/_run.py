@@ -14,19 +14,23 @@ from ..api.v1alpha1 import (
     CanaryStep,
     ModelRolloutSpec,
     ModelRolloutStatus,
+    Outcome,
     Phase,
     Reason,
+    utc,
 )
-from ._time import utc
 from .actions import EmitEvent, RecordLineage
 from .timing import canary_steps
-from .types import Observations, RolloutOutcome
+from .types import Observations
 
 WAIT_POLL_SECONDS = 5.0
 """How soon to look again while waiting for a Deployment (the controller may also be woken by
 the Deployment's own events; this bounds the wait when it is not)."""
 DEPENDENCY_POLL_SECONDS = 15.0
 """How soon to look again while an upstream model blocks or cascades."""
+FINAL_LOOK_POLL_SECONDS = 1.0
+"""How soon to look again once the final look is due but not yet judged: the controller judges
+it on the next call, which should not wait a whole interval."""
 PROBLEM_RECHECK_SECONDS = 30.0
 """How soon to look again at something only a person can fix (a missing Service, a cycle)."""
 
@@ -89,7 +93,7 @@ class Run:
         kind: Literal["Normal", "Warning"] = "Warning" if warning else "Normal"
         self.events.append(EmitEvent(type=kind, reason=reason, message=message))
 
-    def record(self, version: str, outcome: RolloutOutcome, **facts: Any) -> None:
+    def record(self, version: str, outcome: Outcome, **facts: Any) -> None:
         self.lineage.append(RecordLineage(version=version, outcome=outcome, at=self.now, **facts))
 
     def set_phase(

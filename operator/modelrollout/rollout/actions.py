@@ -12,8 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ..api.v1alpha1 import MetricResult, ModelRolloutStatus, Reason
-from .types import RolloutOutcome
+from ..api.v1alpha1 import MetricResult, ModelRolloutStatus, Outcome, Reason
 
 __all__ = [
     "Action",
@@ -85,7 +84,7 @@ class RecordLineage:
     RolledBack -> record_rolled_back, Aborted -> record_aborted, Superseded -> record_superseded."""
 
     version: str
-    outcome: RolloutOutcome
+    outcome: Outcome
     at: datetime
     parent: str | None = None
     parameters: Mapping[str, Any] | None = None

@@ -8,11 +8,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..api.v1alpha1 import Condition, ConditionType, Phase, Reason, Verdict
+from ..api.v1alpha1 import Condition, ConditionType, Outcome, Phase, Reason, Verdict, format_timestamp
 from . import history
 from ._run import Run
-from ._time import condition_stamp
-from .types import RolloutOutcome
 
 __all__ = ["put_condition", "refresh_conditions"]
 
@@ -72,7 +70,7 @@ def put_condition(
 
 def refresh_conditions(run: Run) -> None:
     status = run.status
-    at = condition_stamp(run.now)
+    at = format_timestamp(run.now, whole_seconds=True)
     generation = run.observations.generation
     conditions = [condition.model_copy() for condition in status.conditions]
     previous_degraded = _find(conditions, ConditionType.DEGRADED)
@@ -124,7 +122,7 @@ def _progressing(run: Run) -> tuple[ConditionStatus, Reason, str]:
         return "False", _rolled_back_reason(run), message
     if phase == Phase.PROMOTED:
         last = status.history[-1] if status.history else None
-        promoted = last is not None and last.outcome == RolloutOutcome.PROMOTED.value
+        promoted = last is not None and last.outcome == Outcome.PROMOTED.value
         return "False", Reason.PROMOTED if promoted else Reason.NO_CANDIDATE, message
     return "False", run.reason or Reason.NO_CANDIDATE, message
 
@@ -139,7 +137,7 @@ def _paused_reason(run: Run) -> Reason:
 def _rolled_back_reason(run: Run) -> Reason:
     candidate = run.candidate
     last = run.status.history[-1] if run.status.history else None
-    if last is not None and last.candidate == candidate and last.outcome == RolloutOutcome.ABORTED.value:
+    if last is not None and last.candidate == candidate and last.outcome == Outcome.ABORTED.value:
         return Reason.ABORTED
     return Reason.ROLLED_BACK
 
@@ -164,8 +162,8 @@ def _degraded(run: Run, stable_serving: bool) -> tuple[ConditionStatus, Reason, 
     candidate = run.candidate
     if candidate is not None and status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
         entry = history.running_entry(status, candidate) or (status.history[-1] if status.history else None)
-        if entry is not None and entry.outcome != RolloutOutcome.ABORTED.value:
+        if entry is not None and entry.outcome != Outcome.ABORTED.value:
             return "True", Reason.ROLLED_BACK, f"{candidate} rolled back: {entry.reason or 'failed'}"
     if status.phase == Phase.PAUSED and run.reason in (Reason.PAUSED_ON_FAILURE, Reason.UPSTREAM_FAILED):
         return "True", run.reason, status.message
-    return "False", Reason.STABLE_AVAILABLE, "nothing needs attention"
+    return "False", Reason.HEALTHY, "nothing needs attention"

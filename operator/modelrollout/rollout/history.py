@@ -7,16 +7,13 @@ when the candidate is at zero, so the reason survives a restart in between.
 
 from __future__ import annotations
 
-from ..api.v1alpha1 import HISTORY_LIMIT, HistoryEntry, ModelRolloutStatus
-from .types import RolloutOutcome
+from ..api.v1alpha1 import HISTORY_LIMIT, HistoryEntry, ModelRolloutStatus, Outcome
 
 __all__ = ["close_entry", "decide_entry", "old_stables", "open_entry", "running_entry"]
 
 
 def open_entry(status: ModelRolloutStatus, candidate: str, stable: str, at: str) -> None:
-    entry = HistoryEntry(
-        candidate=candidate, stable=stable, outcome=RolloutOutcome.PROGRESSING.value, started_at=at
-    )
+    entry = HistoryEntry(candidate=candidate, stable=stable, outcome=Outcome.PROGRESSING.value, started_at=at)
     status.history = [*status.history, entry][-HISTORY_LIMIT:]
 
 
@@ -28,7 +25,7 @@ def running_entry(status: ModelRolloutStatus, candidate: str) -> HistoryEntry | 
     return None
 
 
-def decide_entry(status: ModelRolloutStatus, candidate: str, outcome: RolloutOutcome, reason: str) -> None:
+def decide_entry(status: ModelRolloutStatus, candidate: str, outcome: Outcome, reason: str) -> None:
     """The outcome is known (a rollback or promotion starts) but not yet realised."""
     entry = running_entry(status, candidate)
     if entry is not None:
@@ -37,7 +34,7 @@ def decide_entry(status: ModelRolloutStatus, candidate: str, outcome: RolloutOut
 
 
 def close_entry(
-    status: ModelRolloutStatus, candidate: str, outcome: RolloutOutcome | None, reason: str | None, at: str
+    status: ModelRolloutStatus, candidate: str, outcome: Outcome | None, reason: str | None, at: str
 ) -> HistoryEntry | None:
     """Finishes the open entry; a None outcome or reason keeps what `decide_entry` set."""
     entry = running_entry(status, candidate)
@@ -56,7 +53,7 @@ def old_stables(status: ModelRolloutStatus, limit: int) -> list[str]:
     Deployments `revisionHistoryLimit` keeps for a quick revert."""
     found: list[str] = []
     for entry in reversed(status.history):
-        if entry.outcome != RolloutOutcome.PROMOTED.value:
+        if entry.outcome != Outcome.PROMOTED.value:
             continue
         if entry.stable != status.stable_version and entry.stable not in found:
             found.append(entry.stable)

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, Phase, Reason
+from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, Outcome, Phase, Reason
 from ._run import (
     ACTIVE_PHASES,
     DEPENDENCY_POLL_SECONDS,
@@ -37,7 +37,7 @@ from .effects import converge, stable_template
 from .manual import fresh_action, take_action
 from .steps import progress
 from .transitions import release_candidate, start_rollout, supersede
-from .types import Observations, RolloutOutcome
+from .types import Observations
 
 __all__ = ["decide"]
 
@@ -51,7 +51,7 @@ def decide(
     run.status.observed_generation = observations.generation
     if run.status.stable_version is None:
         run.status.stable_version = spec.stable.version
-        run.record(spec.stable.version, RolloutOutcome.STABLE, parameters=spec.stable.parameters)
+        run.record(spec.stable.version, Outcome.STABLE, parameters=spec.stable.parameters)
     run.problem = _find_problem(run)
     if not run.status.weights and run.problem is None:
         run.set_candidate_weight(run.status.candidate_weight)

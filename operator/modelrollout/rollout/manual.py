@@ -6,9 +6,8 @@ kept for later: a `promote` typed during a rollback must not promote the next ro
 
 from __future__ import annotations
 
-from ..api.v1alpha1 import ActionRecord, Phase, Reason
+from ..api.v1alpha1 import ActionRecord, Outcome, Phase, Reason, format_timestamp
 from ._run import Run
-from ._time import stamp
 from .transitions import (
     abort_unstarted,
     complete_step,
@@ -17,7 +16,7 @@ from .transitions import (
     start_promoting,
     start_rollback,
 )
-from .types import ActionVerb, ManualAction, RolloutOutcome
+from .types import ActionVerb, ManualAction
 
 __all__ = ["fresh_action", "take_action"]
 
@@ -36,7 +35,7 @@ def fresh_action(run: Run) -> ManualAction | None:
 def take_action(run: Run, action: ManualAction) -> None:
     result = _apply(run, action)
     run.status.last_action = ActionRecord(
-        verb=action.verb.value, nonce=action.nonce, at=stamp(run.now), result=result
+        verb=action.verb.value, nonce=action.nonce, at=format_timestamp(run.now), result=result
     )
 
 
@@ -65,7 +64,7 @@ def _apply(run: Run, action: ManualAction) -> str:
 def _abort(run: Run) -> str:
     phase = run.status.phase
     if phase in (*_STEPPING, Phase.PROMOTING):
-        start_rollback(run, Reason.ABORTED, "aborted by a user", RolloutOutcome.ABORTED)
+        start_rollback(run, Reason.ABORTED, "aborted by a user", Outcome.ABORTED)
         return "aborted"
     if phase == Phase.ROLLING_BACK:
         return "ignored: already rolling back"

@@ -6,27 +6,30 @@ a rollback always goes on, since it only ever moves traffic towards the stable.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from ..api.v1alpha1 import (
     CanaryStep,
     FailurePolicy,
     InconclusivePolicy,
+    Outcome,
     Phase,
     Reason,
     UpstreamFailurePolicy,
     Verdict,
+    format_timestamp,
     parse_duration,
+    parse_timestamp,
 )
 from ._run import (
     DEPENDENCY_POLL_SECONDS,
+    FINAL_LOOK_POLL_SECONDS,
     MAX_STEP_WEIGHT,
     PROBLEM_RECHECK_SECONDS,
     WAIT_POLL_SECONDS,
     Run,
 )
-from ._time import read_stamp, stamp
-from .timing import analysis_deadline, analysis_window
+from .timing import analysis_final_look, next_window_end
 from .transitions import (
     complete_step,
     describe_step,
@@ -34,7 +37,7 @@ from .transitions import (
     finish_rollback,
     start_rollback,
 )
-from .types import AnalysisObservation, RolloutOutcome
+from .types import AnalysisObservation
 
 __all__ = ["progress"]
 
@@ -89,7 +92,7 @@ def _cascade(run: Run) -> bool:
     named = ", ".join(f"{model} (criticality {weight:.2f})" for model, weight in failed)
     message = f"upstream rollout failed: {named} above the cascade threshold {threshold:.2f}"
     if run.spec.on_upstream_failure == UpstreamFailurePolicy.ROLLBACK:
-        start_rollback(run, Reason.UPSTREAM_FAILED, message, RolloutOutcome.ROLLED_BACK)
+        start_rollback(run, Reason.UPSTREAM_FAILED, message, Outcome.ROLLED_BACK)
         return True
     run.set_phase(Phase.PAUSED, Reason.UPSTREAM_FAILED, message, warning=True)
     run.requeue(DEPENDENCY_POLL_SECONDS)
@@ -139,7 +142,7 @@ def _run_steps(run: Run) -> None:
 def _resume_phase(run: Run, index: int, message: str) -> None:
     """Back to Progressing after a pause; the Event says which step goes on."""
     if run.status.phase == Phase.PAUSED:
-        run.event(Reason.ROLLOUT_STARTED, f"resumed at {describe_step(run, index)}")
+        run.event(Reason.RESUMED, f"resumed at {describe_step(run, index)}")
     run.status.phase = Phase.PROGRESSING
     run.status.message = message
 
@@ -177,11 +180,11 @@ def _pause(run: Run, index: int, step: CanaryStep) -> str | None:
             Phase.PAUSED, Reason.PAUSED_BY_STEP, f"{describe_step(run, index)}: paused until resumed"
         )
         return None
-    started = read_stamp(run.status.step_started_at) or run.now
+    started = parse_timestamp(run.status.step_started_at) or run.now
     expires = started + timedelta(seconds=parse_duration(duration))
     if run.now >= expires:
         return f"paused for {duration}"
-    message = f"{describe_step(run, index)}: paused until {stamp(expires)}"
+    message = f"{describe_step(run, index)}: paused until {format_timestamp(expires)}"
     run.set_phase(Phase.PAUSED, Reason.PAUSED_BY_STEP, message)
     run.requeue((expires - run.now).total_seconds())
     return None
@@ -189,7 +192,8 @@ def _pause(run: Run, index: int, step: CanaryStep) -> str | None:
 
 def _analysis(run: Run, index: int) -> str | None:
     """Takes in a new judgement (once), then: Pass goes on, Fail follows `onFailure`, and no
-    verdict by the deadline follows `onInconclusive`."""
+    verdict by the final look (the window ending at or after the deadline, once judged) follows
+    `onInconclusive`."""
     _resume_phase(run, index, f"{describe_step(run, index)}: collecting evidence")
     run.reason = Reason.ANALYSIS_INCONCLUSIVE
     judged = _take_judgement(run)
@@ -200,11 +204,28 @@ def _analysis(run: Run, index: int) -> str | None:
         if judged.verdict == Verdict.FAIL:
             _on_failure(run, judged)
             return None
-    deadline = analysis_deadline(run.spec, run.status)
-    if deadline is not None and run.now >= deadline:
+    if _final_look_judged(run):
         return _on_inconclusive(run, index)
-    run.requeue(_seconds_to_next_window(run, deadline))
+    next_end = next_window_end(run.spec, run.status, run.now)
+    run.requeue((next_end - run.now).total_seconds() if next_end is not None else FINAL_LOOK_POLL_SECONDS)
     return None
+
+
+def _final_look_judged(run: Run) -> bool:
+    """The window ending at the final look has been judged (Inconclusive, or it would have
+    decided): only then does `onInconclusive` apply. Waiting for that judgement rather than for
+    the clock keeps the last stretch of evidence, also after a pause that outlasted the deadline.
+    A step too short to reach a grid point after its start has no window at all; its deadline
+    alone ends it."""
+    analysis = run.status.analysis
+    final_look = analysis_final_look(run.spec, run.status)
+    if analysis is None or final_look is None:
+        return False
+    started = parse_timestamp(analysis.started_at)
+    if started is not None and final_look <= started:
+        return run.now >= final_look
+    last_run = parse_timestamp(analysis.last_run)
+    return last_run is not None and last_run >= final_look
 
 
 def _take_judgement(run: Run) -> AnalysisObservation | None:
@@ -215,15 +236,15 @@ def _take_judgement(run: Run) -> AnalysisObservation | None:
     analysis = run.status.analysis
     if observed is None or analysis is None:
         return None
-    started = read_stamp(analysis.started_at)
-    last_run = read_stamp(analysis.last_run)
+    started = parse_timestamp(analysis.started_at)
+    last_run = parse_timestamp(analysis.last_run)
     if started is None or observed.evaluated_at <= started:
         return None
     if last_run is not None and observed.evaluated_at <= last_run:
         return None
     analysis.verdict = observed.verdict
     analysis.score = observed.score
-    analysis.last_run = stamp(observed.evaluated_at)
+    analysis.last_run = format_timestamp(observed.evaluated_at)
     analysis.runs += 1
     analysis.message = observed.message
     analysis.metrics = list(observed.metrics)
@@ -247,7 +268,7 @@ def _announce(run: Run, judged: AnalysisObservation) -> None:
 def _on_failure(run: Run, judged: AnalysisObservation) -> None:
     message = f"analysis failed: {judged.message}" if judged.message else "analysis failed"
     if run.spec.analysis.on_failure == FailurePolicy.ROLLBACK:
-        start_rollback(run, Reason.ANALYSIS_FAILED, message, RolloutOutcome.ROLLED_BACK)
+        start_rollback(run, Reason.ANALYSIS_FAILED, message, Outcome.ROLLED_BACK)
         return
     run.status.paused_reason = Reason.PAUSED_ON_FAILURE.value
     run.set_phase(Phase.PAUSED, Reason.PAUSED_ON_FAILURE, f"{message}; waiting for a person", warning=True)
@@ -259,24 +280,11 @@ def _on_inconclusive(run: Run, index: int) -> str | None:
     if policy == InconclusivePolicy.PROMOTE:
         return f"{message}; onInconclusive is promote"
     if policy == InconclusivePolicy.ROLLBACK:
-        start_rollback(run, Reason.ANALYSIS_INCONCLUSIVE, message, RolloutOutcome.ROLLED_BACK)
+        start_rollback(run, Reason.ANALYSIS_INCONCLUSIVE, message, Outcome.ROLLED_BACK)
         return None
     run.status.paused_reason = Reason.PAUSED_INCONCLUSIVE.value
     run.set_phase(Phase.PAUSED, Reason.PAUSED_INCONCLUSIVE, f"{message}; waiting for a person")
     return None
-
-
-def _seconds_to_next_window(run: Run, deadline: datetime | None) -> float:
-    """Windows close on the interval grid; the last one closes at the deadline."""
-    interval = parse_duration(run.spec.analysis.interval)
-    try:
-        _, end = analysis_window(run.spec, run.status, run.now)
-    except ValueError:
-        return interval
-    next_end = end + timedelta(seconds=interval)
-    if deadline is not None:
-        next_end = min(next_end, deadline)
-    return (next_end - run.now).total_seconds()
 
 
 def _sticky_message(run: Run, reason: Reason, index: int) -> str:

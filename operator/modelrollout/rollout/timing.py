@@ -1,25 +1,37 @@
 """When the controller should run an analysis interval, and over which window.
 
 Windows start when the analysis step started and end on whole multiples of `analysis.interval`
-after it, so the `backtest` CLI, replaying the same grid, sees exactly the windows the operator
-saw. The last window ends at the step's deadline (`maxDuration`), which is the final look of a
-`fixed` test even when the deadline is not on the grid.
+since the epoch, as the evaluation layer aligns them (`evaluation.align`): every rollout sharing
+an interval asks Prometheus for the same windows (one batched query), and the `backtest` CLI,
+replaying the same grid, sees the windows the operator saw. The first window may be shorter than
+an interval (the step rarely starts on the grid). The final look is the first grid point at or
+after the step's deadline (`maxDuration`): its window is judged before `decide` applies
+`onInconclusive`, so a verdict reached in the last stretch of evidence is never lost.
 """
 
 from __future__ import annotations
 
 import math
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from ..api.v1alpha1 import CanaryStep, ModelRolloutSpec, ModelRolloutStatus, Phase, parse_duration
-from ._time import read_stamp, utc
+from ..api.v1alpha1 import (
+    CanaryStep,
+    ModelRolloutSpec,
+    ModelRolloutStatus,
+    Phase,
+    parse_duration,
+    parse_timestamp,
+    utc,
+)
 
 __all__ = [
     "analysis_deadline",
     "analysis_due",
+    "analysis_final_look",
     "analysis_window",
     "canary_steps",
     "current_step",
+    "next_window_end",
     "step_max_duration",
 ]
 
@@ -46,7 +58,7 @@ def step_max_duration(spec: ModelRolloutSpec, step: CanaryStep) -> float:
 
 def _analysis_span(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> tuple[datetime, datetime] | None:
     step = current_step(spec, status)
-    started = read_stamp(status.analysis.started_at) if status.analysis is not None else None
+    started = parse_timestamp(status.analysis.started_at) if status.analysis is not None else None
     if step is None or step.analysis is None or started is None:
         return None
     return started, started + timedelta(seconds=step_max_duration(spec, step))
@@ -58,21 +70,48 @@ def analysis_deadline(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> dat
     return span[1] if span is not None else None
 
 
+def analysis_final_look(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> datetime | None:
+    """The end of the last window: the first grid point at or after the deadline. None when no
+    analysis step is running."""
+    span = _analysis_span(spec, status)
+    if span is None:
+        return None
+    return _grid_at_or_after(span[1], parse_duration(spec.analysis.interval))
+
+
 def analysis_window(
     spec: ModelRolloutSpec, status: ModelRolloutStatus, now: datetime
 ) -> tuple[datetime, datetime]:
     """(start, end) of the evidence to judge now: from the start of the analysis step to the
-    latest grid point not after `now`, capped at the deadline. Counts are cumulative over the
-    whole window, as the sequential tests expect. ValueError outside an analysis step."""
+    latest grid point not after `now`, and not past the final look. Counts are cumulative over
+    the whole window, as the sequential tests expect. Before the first grid point after the
+    start the window is empty (end == start) and nothing is due. ValueError outside an
+    analysis step."""
     span = _analysis_span(spec, status)
     if span is None:
         raise ValueError("no analysis step is running")
     started, deadline = span
     interval = parse_duration(spec.analysis.interval)
-    elapsed = (utc(now) - started).total_seconds()
-    grid_points = math.floor(elapsed / interval) if elapsed > 0 else 0
-    end = deadline if utc(now) >= deadline else started + timedelta(seconds=grid_points * interval)
-    return started, end
+    end = min(_grid_at_or_before(utc(now), interval), _grid_at_or_after(deadline, interval))
+    return started, max(end, started)
+
+
+def next_window_end(spec: ModelRolloutSpec, status: ModelRolloutStatus, now: datetime) -> datetime | None:
+    """When the next window closes: the first grid point after `now`, up to the final look. None
+    once the final look has passed (or outside an analysis step)."""
+    final_look = analysis_final_look(spec, status)
+    if final_look is None or utc(now) >= final_look:
+        return None
+    interval = parse_duration(spec.analysis.interval)
+    return min(_grid_at_or_before(utc(now), interval) + timedelta(seconds=interval), final_look)
+
+
+def _grid_at_or_before(moment: datetime, interval: float) -> datetime:
+    return datetime.fromtimestamp(math.floor(moment.timestamp() / interval) * interval, tz=UTC)
+
+
+def _grid_at_or_after(moment: datetime, interval: float) -> datetime:
+    return datetime.fromtimestamp(math.ceil(moment.timestamp() / interval) * interval, tz=UTC)
 
 
 def analysis_due(spec: ModelRolloutSpec, status: ModelRolloutStatus, now: datetime) -> bool:
@@ -84,5 +123,5 @@ def analysis_due(spec: ModelRolloutSpec, status: ModelRolloutStatus, now: dateti
     if _analysis_span(spec, status) is None:
         return False
     started, end = analysis_window(spec, status, now)
-    judged_until = read_stamp(status.analysis.last_run) or started
+    judged_until = parse_timestamp(status.analysis.last_run) or started
     return end > judged_until

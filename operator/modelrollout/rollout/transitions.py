@@ -6,11 +6,9 @@ the status they write makes the same call a no-op the next time.
 
 from __future__ import annotations
 
-from ..api.v1alpha1 import AnalysisStatus, CanaryStep, Phase, Reason
+from ..api.v1alpha1 import AnalysisStatus, CanaryStep, Outcome, Phase, Reason, format_timestamp
 from . import history
 from ._run import WAIT_POLL_SECONDS, Run
-from ._time import stamp
-from .types import RolloutOutcome
 
 __all__ = [
     "abort_unstarted",
@@ -44,14 +42,14 @@ def describe_step(run: Run, index: int) -> str:
 def start_rollout(run: Run, candidate: str) -> None:
     status = run.status
     status.candidate_version = candidate
-    status.rollout_started_at = stamp(run.now)
+    status.rollout_started_at = format_timestamp(run.now)
     status.paused_reason = None
     status.analysis = None
     run.set_candidate_weight(0)
-    history.open_entry(status, candidate, run.stable, stamp(run.now))
+    history.open_entry(status, candidate, run.stable, format_timestamp(run.now))
     run.record(
         candidate,
-        RolloutOutcome.PROGRESSING,
+        Outcome.PROGRESSING,
         parent=run.stable,
         parameters=run.candidate_parameters(candidate),
     )
@@ -64,13 +62,13 @@ def enter_step(run: Run, index: int) -> None:
     deadline) are written exactly once per step."""
     status = run.status
     status.current_step = index
-    status.step_started_at = stamp(run.now)
+    status.step_started_at = format_timestamp(run.now)
     status.paused_reason = None
     if index >= len(run.steps):
         start_promoting(run, Reason.STEP_COMPLETED, "all steps completed")
         return
     if run.steps[index].analysis is not None:
-        status.analysis = AnalysisStatus(started_at=stamp(run.now))
+        status.analysis = AnalysisStatus(started_at=format_timestamp(run.now))
 
 
 def complete_step(run: Run, how: str) -> None:
@@ -87,11 +85,11 @@ def start_promoting(run: Run, reason: Reason, how: str) -> None:
         return
     status = run.status
     status.current_step = len(run.steps)
-    status.step_started_at = stamp(run.now)
+    status.step_started_at = format_timestamp(run.now)
     status.paused_reason = None
     run.set_candidate_weight(100)
     if reason == Reason.PROMOTED_MANUALLY:
-        history.decide_entry(status, candidate, RolloutOutcome.PROGRESSING, reason.value)
+        history.decide_entry(status, candidate, Outcome.PROGRESSING, reason.value)
     run.set_phase(Phase.PROMOTING, reason, f"{how}: promoting {candidate} to full size")
 
 
@@ -101,10 +99,10 @@ def finish_promotion(run: Run) -> None:
     if candidate is None:
         return
     old_stable = run.stable
-    entry = history.close_entry(status, candidate, RolloutOutcome.PROMOTED, None, stamp(run.now))
+    entry = history.close_entry(status, candidate, Outcome.PROMOTED, None, format_timestamp(run.now))
     reason = entry.reason if entry is not None and entry.reason else Reason.PROMOTED.value
     metrics = tuple(status.analysis.metrics) if status.analysis is not None else None
-    run.record(candidate, RolloutOutcome.PROMOTED, reason=reason, metrics=metrics or None)
+    run.record(candidate, Outcome.PROMOTED, reason=reason, metrics=metrics or None)
     status.stable_version = candidate
     status.candidate_version = None
     status.current_step = None
@@ -118,7 +116,7 @@ def finish_promotion(run: Run) -> None:
     )
 
 
-def start_rollback(run: Run, reason: Reason, message: str, outcome: RolloutOutcome) -> None:
+def start_rollback(run: Run, reason: Reason, message: str, outcome: Outcome) -> None:
     candidate = run.candidate
     if candidate is None:
         return
@@ -143,19 +141,19 @@ def finish_rollback(run: Run) -> None:
         run.note(reason, f"rolling back ({why}): waiting for {candidate} to scale to zero")
         run.requeue(WAIT_POLL_SECONDS)
         return
-    entry = history.close_entry(run.status, candidate, None, None, stamp(run.now))
-    outcome = RolloutOutcome(entry.outcome) if entry is not None else RolloutOutcome.ROLLED_BACK
-    if outcome not in (RolloutOutcome.ABORTED, RolloutOutcome.ROLLED_BACK):
-        outcome = RolloutOutcome.ROLLED_BACK
+    entry = history.close_entry(run.status, candidate, None, None, format_timestamp(run.now))
+    outcome = Outcome(entry.outcome) if entry is not None else Outcome.ROLLED_BACK
+    if outcome not in (Outcome.ABORTED, Outcome.ROLLED_BACK):
+        outcome = Outcome.ROLLED_BACK
     why = entry.reason if entry is not None and entry.reason else outcome.value
     metrics = tuple(run.status.analysis.metrics) if run.status.analysis is not None else None
     run.record(candidate, outcome, reason=why, metrics=metrics or None)
-    final_reason = Reason.ABORTED if outcome == RolloutOutcome.ABORTED else Reason.ROLLED_BACK
+    final_reason = Reason.ABORTED if outcome == Outcome.ABORTED else Reason.ROLLED_BACK
     run.set_phase(
         Phase.ROLLED_BACK,
         final_reason,
         f"{candidate} is at zero weight and zero replicas ({why}); {run.stable} serves all traffic",
-        warning=outcome == RolloutOutcome.ROLLED_BACK,
+        warning=outcome == Outcome.ROLLED_BACK,
     )
 
 
@@ -167,11 +165,11 @@ def supersede(run: Run, by: str | None) -> None:
         return
     status = run.status
     entry = history.running_entry(status, candidate)
-    decided = entry is not None and entry.outcome != RolloutOutcome.PROGRESSING.value
-    outcome = RolloutOutcome(entry.outcome) if entry is not None and decided else RolloutOutcome.SUPERSEDED
+    decided = entry is not None and entry.outcome != Outcome.PROGRESSING.value
+    outcome = Outcome(entry.outcome) if entry is not None and decided else Outcome.SUPERSEDED
     why = f"superseded by {by}" if by else "candidate removed from the spec"
     reason = entry.reason if entry is not None and decided else why
-    history.close_entry(status, candidate, outcome, reason, stamp(run.now))
+    history.close_entry(status, candidate, outcome, reason, format_timestamp(run.now))
     run.record(candidate, outcome, reason=reason)
     run.event(Reason.SUPERSEDED, f"rollout of {candidate} stopped: {why}")
     release_candidate(run)
@@ -198,12 +196,12 @@ def abort_unstarted(run: Run, candidate: str) -> None:
     status.current_step = None
     status.step_started_at = None
     run.set_candidate_weight(0)
-    at = stamp(run.now)
+    at = format_timestamp(run.now)
     history.open_entry(status, candidate, run.stable, at)
-    history.close_entry(status, candidate, RolloutOutcome.ABORTED, Reason.ABORTED.value, at)
+    history.close_entry(status, candidate, Outcome.ABORTED, Reason.ABORTED.value, at)
     run.record(
         candidate,
-        RolloutOutcome.ABORTED,
+        Outcome.ABORTED,
         parent=run.stable,
         parameters=run.candidate_parameters(candidate),
         reason=Reason.ABORTED.value,

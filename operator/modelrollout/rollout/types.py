@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ..api.v1alpha1 import MetricResult, Verdict
+from ..api.v1alpha1 import MetricResult, Outcome, Verdict
 
 __all__ = [
     "ActionVerb",
@@ -43,16 +43,9 @@ class ActionVerb(StrEnum):
     """Roll the same candidate out again from step 0 after it was rolled back or aborted."""
 
 
-class RolloutOutcome(StrEnum):
-    """What became of a rollout's candidate: `status.history[].outcome`, and the outcome the
-    controller records in the lineage (the same vocabulary as `lineage.Outcome`)."""
-
-    STABLE = "Stable"
-    PROGRESSING = "Progressing"
-    PROMOTED = "Promoted"
-    ROLLED_BACK = "RolledBack"
-    ABORTED = "Aborted"
-    SUPERSEDED = "Superseded"
+RolloutOutcome = Outcome
+"""`api.v1alpha1.Outcome` under the name the controller already imports: what became of a
+rollout's candidate (`status.history[].outcome`, and the outcome recorded in the lineage)."""
 
 
 @dataclass(frozen=True)

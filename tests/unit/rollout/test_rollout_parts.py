@@ -7,15 +7,17 @@ from datetime import timedelta
 import pytest
 from rollout_world import T0, make_spec, status_at
 
-from modelrollout.api.v1alpha1 import Condition, ConditionType, Reason
+from modelrollout.api.v1alpha1 import Condition, ConditionType, Outcome, Reason
 from modelrollout.rollout import (
     ActionVerb,
     DeploymentState,
     ManualAction,
     Observations,
     ReplicaPlan,
+    RolloutOutcome,
     analysis_deadline,
     analysis_due,
+    analysis_final_look,
     analysis_window,
 )
 from modelrollout.rollout.conditions import put_condition
@@ -68,27 +70,61 @@ def test_a_plan_only_counts_for_its_own_weights() -> None:
 
 SPEC = make_spec([{"setWeight": 10}, {"analysis": {"maxDuration": "100s"}}], analysis={"interval": "30s"})
 ANALYSING = status_at("Progressing", step=1, weight=10, analysis_started=T0)
+OFF_GRID_START = T0 + timedelta(seconds=7)
+"""T0 is a whole multiple of 30 s since the epoch; the step starts 7 s later, off the grid. Its
+deadline (start + 100 s) is T0+107, off the grid too; the final look is the first grid point at
+or after it, T0+120."""
+ANALYSING_OFF_GRID = status_at("Progressing", step=1, weight=10, analysis_started=OFF_GRID_START)
+
+
+def test_the_reference_time_is_on_the_grid() -> None:
+    assert T0.timestamp() % 30 == 0
 
 
 @pytest.mark.parametrize(
     ("seconds", "end", "due"),
     [
-        (0, 0, False),
-        (29, 0, False),
-        (30, 30, True),
+        (7, 7, False),  # the step just started: an empty window
+        (29, 7, False),  # no grid point since the start yet
+        (30, 30, True),  # the first window is 23 s, shorter than an interval
         (59, 30, True),
         (61, 60, True),
         (95, 90, True),
-        (100, 100, True),
-        (500, 100, True),
+        (107, 90, True),  # the deadline is not a window end: the grid is
+        (119, 90, True),
+        (120, 120, True),  # the final look, first grid point at or after the deadline
+        (500, 120, True),  # never past the final look
     ],
 )
 def test_windows_end_on_the_interval_grid_and_the_deadline(seconds: float, end: float, due: bool) -> None:
     now = T0 + timedelta(seconds=seconds)
-    assert analysis_due(SPEC, ANALYSING, now) is due
-    if due:
-        assert analysis_window(SPEC, ANALYSING, now) == (T0, T0 + timedelta(seconds=end))
-    assert analysis_deadline(SPEC, ANALYSING) == T0 + timedelta(seconds=100)
+    assert analysis_due(SPEC, ANALYSING_OFF_GRID, now) is due
+    assert analysis_window(SPEC, ANALYSING_OFF_GRID, now) == (OFF_GRID_START, T0 + timedelta(seconds=end))
+    assert analysis_deadline(SPEC, ANALYSING_OFF_GRID) == T0 + timedelta(seconds=107)
+    assert analysis_final_look(SPEC, ANALYSING_OFF_GRID) == T0 + timedelta(seconds=120)
+
+
+def test_rollouts_started_apart_share_their_window_ends() -> None:
+    """The grid is the epoch's, so rollouts on one interval ask Prometheus for the same ends."""
+    now = T0 + timedelta(seconds=75)
+    ends = {
+        analysis_window(SPEC, status_at("Progressing", step=1, weight=10, analysis_started=started), now)[1]
+        for started in (T0 + timedelta(seconds=3), T0 + timedelta(seconds=19), T0 + timedelta(seconds=41))
+    }
+    assert ends == {T0 + timedelta(seconds=60)}
+
+
+def test_a_deadline_on_the_grid_is_the_final_look() -> None:
+    started = T0 + timedelta(seconds=20)
+    on_grid = status_at("Progressing", step=1, weight=10, analysis_started=started)
+    deadline = T0 + timedelta(seconds=120)
+    assert analysis_deadline(SPEC, on_grid) == deadline
+    assert analysis_final_look(SPEC, on_grid) == deadline
+    assert analysis_window(SPEC, on_grid, deadline - timedelta(seconds=1)) == (
+        started,
+        T0 + timedelta(seconds=90),
+    )
+    assert analysis_window(SPEC, on_grid, deadline + timedelta(hours=1)) == (started, deadline)
 
 
 def test_a_judged_window_is_not_due_again() -> None:
@@ -119,3 +155,9 @@ def test_condition_keeps_its_transition_time_while_its_status_holds() -> None:
     )
     assert put_condition(conditions, ConditionType.READY, "False", Reason.STABLE_UNAVAILABLE, "c", "t3", 2)
     assert conditions[0].last_transition_time == "t3"
+
+
+def test_the_outcome_vocabulary_is_the_apis() -> None:
+    """The controller records `RolloutOutcome` facts into `lineage`, which reads `Outcome`: one
+    enum, so the two cannot drift."""
+    assert RolloutOutcome is Outcome

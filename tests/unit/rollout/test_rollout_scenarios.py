@@ -69,7 +69,7 @@ def test_a_passing_canary_is_promoted_with_every_step_once() -> None:
     assert conditions["Ready"] == ("True", "StableAvailable")
     assert conditions["Progressing"] == ("False", "Promoted")
     assert conditions["AnalysisPassing"] == ("True", "AnalysisPassed")
-    assert conditions["Degraded"][0] == "False"
+    assert conditions["Degraded"] == ("False", "Healthy")
 
 
 def test_the_stable_serves_throughout_a_promotion() -> None:
@@ -140,6 +140,9 @@ def test_pause_and_resume_by_hand() -> None:
     status = world.step(status).status
     assert status.phase.value == "Paused", "a manual pause outlasts the analysis deadline"
     world.extra["action"] = ManualAction(ActionVerb.RESUME, "p2")
+    status = world.step(status).status
+    assert status.phase.value == "Progressing", "the final look is judged before onInconclusive"
+    world.judge(status, Verdict.INCONCLUSIVE)
     status = world.step(status).status
     assert status.phase.value == "Paused" and status.paused_reason == "PausedInconclusive"
 
@@ -212,19 +215,28 @@ def test_prune_waits_for_zero() -> None:
 
 
 def test_analysis_windows_follow_the_interval_grid() -> None:
+    """The analysis step starts at T0+5 s, off the 30 s grid (T0 is on it); its deadline is
+    T0+185 s (maxDuration 3m), off the grid too. Windows all start at the step's start and end on
+    the epoch's grid points after it, the first one 25 s long; the last ends at the final look,
+    T0+210 s, the first grid point at or after the deadline. onInconclusive applies only once that
+    window is judged, in the same reconcile."""
     world, status = started_world()
     seen: list[tuple[float, float]] = []
+    decided_at: list[float] = []
 
     def judge(start, end):  # type: ignore[no-untyped-def]
-        seen.append(((start - T0).total_seconds(), (end - start).total_seconds()))
+        seen.append(((start - T0).total_seconds(), (end - T0).total_seconds()))
         return Verdict.INCONCLUSIVE
 
-    status, _ = drive(
-        world,
-        status,
-        verdict=judge,
-        until=lambda s: s.phase.value == "Paused" and s.paused_reason == "PausedInconclusive",
-    )
-    lengths = [length for _, length in seen]
-    assert lengths == [30.0, 60.0, 90.0, 120.0, 150.0, 180.0]
-    assert len({start for start, _ in seen}) == 1
+    def paused_inconclusive(s: ModelRolloutStatus) -> bool:
+        done = s.phase.value == "Paused" and s.paused_reason == "PausedInconclusive"
+        if done:
+            decided_at.append((world.now - T0).total_seconds())
+        return done
+
+    status, _ = drive(world, status, verdict=judge, until=paused_inconclusive)
+    assert T0.timestamp() % 30 == 0
+    assert [start for start, _ in seen] == [5.0] * 7
+    assert [end for _, end in seen] == [30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 210.0]
+    assert decided_at == [210.0]
+    assert status.analysis is not None and status.analysis.last_run == "2030-01-01T00:03:30Z"

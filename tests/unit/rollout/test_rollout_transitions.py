@@ -58,6 +58,9 @@ def action(verb: ActionVerb, nonce: str = "1") -> dict[str, Any]:
 
 
 ANALYSING = {"step": 2, "weight": 20, "analysis_started": T0}
+"""Started on the 30 s grid: the deadline T0+300 s is the final look."""
+OFF_GRID = {"step": 2, "weight": 20, "analysis_started": T0 + timedelta(seconds=7)}
+"""Started off the grid: the deadline is T0+307 s, the final look T0+330 s."""
 
 
 @dataclass(frozen=True)
@@ -235,7 +238,7 @@ CASES = [
         "Progressing",
         at=60,
         expect_step=2,
-        expect_events=("StepCompleted", "RolloutStarted"),
+        expect_events=("StepCompleted", "Resumed"),
         expect_requeue=30.0,
     ),
     Case(
@@ -302,8 +305,9 @@ CASES = [
         status_at("Progressing", **ANALYSING),
         "Paused",
         at=300,
+        observe={"analysis": judged(Verdict.INCONCLUSIVE, 300)},
         expect_step=2,
-        expect_events=("PausedInconclusive",),
+        expect_events=("AnalysisInconclusive", "PausedInconclusive"),
     ),
     Case(
         "deadline, onInconclusive rollback",
@@ -311,7 +315,8 @@ CASES = [
         "RollingBack",
         at=300,
         spec=spec_with(analysis={"onInconclusive": "rollback"}),
-        expect_events=("AnalysisInconclusive",),
+        observe={"analysis": judged(Verdict.INCONCLUSIVE, 300)},
+        expect_events=("AnalysisInconclusive", "AnalysisInconclusive"),
     ),
     Case(
         "deadline, onInconclusive promote -> next step",
@@ -319,8 +324,45 @@ CASES = [
         "Paused",
         at=300,
         spec=spec_with(analysis={"onInconclusive": "promote"}),
+        observe={"analysis": judged(Verdict.INCONCLUSIVE, 300)},
         expect_step=3,
-        expect_events=("StepCompleted", "PausedByStep"),
+        expect_events=("AnalysisInconclusive", "StepCompleted", "PausedByStep"),
+    ),
+    Case(
+        "deadline passed, final window not judged yet: waits for it",
+        status_at("Progressing", **ANALYSING, last_run=T0 + timedelta(seconds=270)),
+        "Progressing",
+        at=3600,
+        expect_step=2,
+        expect_requeue=1.0,
+    ),
+    Case(
+        "off-grid deadline passed, before the final look: still collecting",
+        status_at("Progressing", **OFF_GRID),
+        "Progressing",
+        at=320,
+        observe={"analysis": judged(Verdict.INCONCLUSIVE, 300)},
+        expect_step=2,
+        expect_events=("AnalysisInconclusive",),
+        expect_requeue=10.0,
+    ),
+    Case(
+        "off-grid deadline, a Pass at the final look completes the step",
+        status_at("Progressing", **OFF_GRID, last_run=T0 + timedelta(seconds=300)),
+        "Paused",
+        at=330,
+        observe={"analysis": judged(Verdict.PASS, 330)},
+        expect_step=3,
+        expect_events=("AnalysisPassed", "StepCompleted", "PausedByStep"),
+    ),
+    Case(
+        "off-grid deadline, Inconclusive at the final look: onInconclusive",
+        status_at("Progressing", **OFF_GRID, last_run=T0 + timedelta(seconds=300)),
+        "Paused",
+        at=330,
+        observe={"analysis": judged(Verdict.INCONCLUSIVE, 330)},
+        expect_step=2,
+        expect_events=("AnalysisInconclusive", "PausedInconclusive"),
     ),
     Case(
         "a judgement already taken is not taken again",
@@ -571,7 +613,7 @@ CASES = [
         observe=action(ActionVerb.RESUME),
         expect_step=4,
         expect_weight=50,
-        expect_events=("StepCompleted", "RolloutStarted"),
+        expect_events=("StepCompleted", "Resumed"),
     ),
     Case(
         "resume after an inconclusive analysis restarts it",
@@ -580,8 +622,8 @@ CASES = [
         at=400,
         observe=action(ActionVerb.RESUME),
         expect_step=2,
-        expect_events=("RolloutStarted",),
-        expect_requeue=30.0,
+        expect_events=("Resumed",),
+        expect_requeue=20.0,  # restarted at T0+400 s, off the grid: the first window ends at T0+420 s
     ),
     Case(
         "retry after a rollback",

@@ -8,6 +8,7 @@ from .enums import (
     FailurePolicy,
     InconclusivePolicy,
     MetricType,
+    Outcome,
     Phase,
     Reason,
     StrategyType,
@@ -44,6 +45,7 @@ from .status import (
     MetricResult,
     ModelRolloutStatus,
 )
+from .timestamps import format_timestamp, parse_timestamp, utc
 
 GROUP = "modelrollout.io"
 VERSION = "v1alpha1"
@@ -92,6 +94,7 @@ __all__ = [
     "MetricType",
     "ModelRolloutSpec",
     "ModelRolloutStatus",
+    "Outcome",
     "PauseStep",
     "Phase",
     "PrometheusAuth",
@@ -108,5 +111,8 @@ __all__ = [
     "Verdict",
     "VersionSpec",
     "format_duration",
+    "format_timestamp",
     "parse_duration",
+    "parse_timestamp",
+    "utc",
 ]

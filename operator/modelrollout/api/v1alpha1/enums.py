@@ -12,7 +12,9 @@ class Phase(StrEnum):
     """Where a ModelRollout is in its life; `status.phase`."""
 
     PENDING = "Pending"
-    """Accepted, nothing deployed yet (or waiting for a dependency / a missing object)."""
+    """No rollout is under way yet: the stable is still coming up, an upstream model is
+    mid-rollout, or a problem only a person can fix stands (a missing Service, an invalid
+    template, a dependency cycle or a missing dependency), named by the Degraded condition."""
     PROGRESSING = "Progressing"
     """The candidate is running and its steps are being executed."""
     PAUSED = "Paused"
@@ -21,13 +23,18 @@ class Phase(StrEnum):
     PROMOTING = "Promoting"
     """All steps passed: the candidate is being scaled to full size and made the stable."""
     PROMOTED = "Promoted"
-    """The candidate is the stable version now; the rollout is finished."""
+    """The steady state: the stable serves all traffic and no candidate is under way, either
+    because a rollout ended in a promotion or because none was asked for (the Progressing
+    condition says which: Promoted or NoCandidate)."""
     ROLLING_BACK = "RollingBack"
     """A failure or an abort: traffic is being returned to the stable version."""
     ROLLED_BACK = "RolledBack"
     """The candidate is at zero weight and zero replicas; final until `retry` or a new candidate."""
     FAILED = "Failed"
-    """The spec cannot be acted on (missing Service, dependency cycle, ...); traffic untouched."""
+    """The stored spec does not parse (it was written before a validation rule existed) and
+    nothing was ever rolled out from it (Degraded: InvalidSpec); traffic untouched. A problem in
+    a valid spec or the cluster (a missing Service, an invalid template, a dependency cycle) is
+    not a failure: it waits in Pending, or holds a running rollout, until a person fixes it."""
 
 
 class Verdict(StrEnum):
@@ -76,6 +83,29 @@ class DriftStatistic(StrEnum):
     CHI_SQUARE = "chiSquare"
 
 
+class Outcome(StrEnum):
+    """What became of a version: `status.lineage[].outcome` and `status.history[].outcome`.
+
+    The status fields are plain strings so an old status with an unfamiliar value still loads;
+    this enum is the vocabulary the operator writes.
+    """
+
+    STABLE = "Stable"
+    """Served as the stable version without being rolled out by the operator: the first version
+    seen, or one a person set as `spec.stable` by hand."""
+    PROGRESSING = "Progressing"
+    """The candidate of the rollout under way."""
+    PROMOTED = "Promoted"
+    """Passed its rollout and became the stable version. It keeps this outcome after a newer
+    version replaces it, so it stays a target for undo."""
+    ROLLED_BACK = "RolledBack"
+    """Taken out of traffic after a failed analysis (or an undo away from it)."""
+    ABORTED = "Aborted"
+    """Taken out of traffic by a person."""
+    SUPERSEDED = "Superseded"
+    """Taken out of traffic because a newer candidate replaced it mid-rollout."""
+
+
 class InconclusivePolicy(StrEnum):
     PAUSE = "pause"
     ROLLBACK = "rollback"
@@ -109,8 +139,15 @@ class Reason(StrEnum):
     """Condition and Event reasons (CamelCase, as Kubernetes expects)."""
 
     STABLE_AVAILABLE = "StableAvailable"
+    """Ready=True: the stable version has available replicas."""
     STABLE_UNAVAILABLE = "StableUnavailable"
+    HEALTHY = "Healthy"
+    """Degraded=False: nothing needs a person (the stable may still be coming up: that is Ready's
+    to say)."""
     ROLLOUT_STARTED = "RolloutStarted"
+    """A new candidate's rollout began at step 1."""
+    RESUMED = "Resumed"
+    """A paused rollout goes on at its current step (a pause expired or was lifted)."""
     STEP_COMPLETED = "StepCompleted"
     WAITING_FOR_CANDIDATE = "WaitingForCandidate"
     PAUSED_BY_STEP = "PausedByStep"
