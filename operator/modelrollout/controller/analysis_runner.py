@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, PrometheusSpec
-from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals
+from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals, request_for_step
 from ..k8s import KubeClient, KubeError
 from ..metrics import MetricSource, PrometheusCredentials, new_metric_source
 from ..rollout import AnalysisObservation, analysis_due, analysis_window
@@ -23,26 +23,17 @@ def analysis_request(
     """The interval to evaluate now, or None when the current step is not a due analysis."""
     if not analysis_due(spec, status, now) or spec.candidate is None or status.stable_version is None:
         return None
+    if status.candidate_version != spec.candidate.version:
+        return None  # the candidate just changed: decide() starts the new rollout first
     started, end = analysis_window(spec, status, now)
-    step_metrics: tuple[str, ...] | None = None
-    max_duration: str | None = None
-    steps = spec.strategy.canary.steps if spec.strategy.canary else []
-    if status.current_step is not None and status.current_step < len(steps):
-        step = steps[status.current_step].analysis
-        if step is not None:
-            step_metrics = tuple(step.metrics) if step.metrics else None
-            max_duration = step.max_duration
-    return EvaluationRequest(
+    return request_for_step(
+        spec,
         namespace=namespace,
         name=name,
-        model=spec.model,
-        stable_version=status.stable_version,
-        candidate_version=spec.candidate.version,
-        analysis=spec.analysis,
         started_at=started,
         at=end,
-        metrics=step_metrics,
-        max_duration=max_duration,
+        step=status.current_step,
+        stable_version=status.stable_version,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,6 +22,8 @@ from ..rollout import (
 )
 from ..traffic import TrafficRouter
 from .workloads import build_deployment, deployment_name
+
+log = logging.getLogger("modelrollout.apply")
 
 
 class ApplyError(RuntimeError):
@@ -44,22 +47,23 @@ class Applier:
     def name(self) -> str:
         return str(self.body["metadata"]["name"])
 
-    def apply(self, actions: tuple[Action, ...], status: ModelRolloutStatus) -> ModelRolloutStatus:
-        """Run the actions in order; returns `status` with the lineage facts merged in."""
+    def apply(self, actions: tuple[Action, ...]) -> None:
+        """Change the cluster as the actions say, in order, then post the Events.
+
+        The caller has written status (lineage merged) before this: a crash here leaves a status
+        that the next `decide` converges on again, never one that replays a step."""
         handlers: dict[type, Callable[[Any], None]] = {
             EnsureVersion: self._ensure,
             ApplyWeights: self._weights,
             RetireVersion: self._retire,
             PruneVersions: self._prune,
-            EmitEvent: self._event,
         }
-        lineage_facts = [a for a in actions if isinstance(a, RecordLineage)]
         for action in actions:
-            if not isinstance(action, RecordLineage):
+            if type(action) in handlers:
                 handlers[type(action)](action)
-        if lineage_facts:
-            status = status.model_copy(update={"lineage": merge_lineage(status.lineage, lineage_facts)})
-        return status
+        for action in actions:
+            if isinstance(action, EmitEvent):
+                self._event(action)
 
     def _ensure(self, action: EnsureVersion) -> None:
         if action.version in self.deployments:
@@ -112,11 +116,20 @@ class Applier:
                 del self.deployments[version]
 
     def _event(self, action: EmitEvent) -> None:
+        log.info("%s/%s %s %s: %s", self.namespace, self.name, action.type, action.reason, action.message)
         self.events.append((action.type, str(action.reason), action.message))
         try:
             self.client.create_event(self.body, action.type, str(action.reason), action.message)
         except KubeError:
             pass  # an event is best effort: status carries the same facts
+
+
+def with_lineage(status: ModelRolloutStatus, actions: tuple[Action, ...]) -> ModelRolloutStatus:
+    """`status` with the decision's lineage facts merged into `status.lineage`."""
+    facts = [a for a in actions if isinstance(a, RecordLineage)]
+    if not facts:
+        return status
+    return status.model_copy(update={"lineage": merge_lineage(status.lineage, facts)})
 
 
 def merge_lineage(entries: list[LineageEntry], facts: list[RecordLineage]) -> list[LineageEntry]:

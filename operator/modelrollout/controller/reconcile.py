@@ -21,7 +21,7 @@ from ..api.v1alpha1 import (
 from ..k8s import KubeClient, KubeError, NotFound, with_conflict_retry
 from ..rollout import AnalysisObservation, Decision, Observations, ReplicaPlan, decide
 from ..traffic import router_for
-from .apply import Applier, ApplyError
+from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
 from .observe import (
     Loaded,
@@ -86,26 +86,33 @@ class Reconciler:
             upstream=upstream_state(self.client, loaded),
         )
         decision: Decision = decide(spec, loaded.status, observations, now)
+        status = with_lineage(decision.status, decision.actions)
+        self._write_status(loaded, status)
         applier = Applier(self.client, router, loaded.body, spec, deployments)
-        status = decision.status
         try:
-            status = applier.apply(decision.actions, status)
+            applier.apply(decision.actions)
         except (ApplyError, KubeError) as error:
             message = str(error)
             log.warning("%s/%s: %s", loaded.namespace, loaded.name, message)
-            status = _with_condition(
+            failed = _with_condition(
                 status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, message, now
             )
+            self._write_status(loaded, failed, previous=status)
             self._event(loaded, "Warning", Reason.APPLY_FAILED, message)
-        self._write_status(loaded, status)
         if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
             self._clear_action(loaded)
         export_status(loaded.namespace, loaded.name, spec.model, status)
         return decision.requeue_after
 
     # -- writing ------------------------------------------------------------------------------
-    def _write_status(self, loaded: Loaded, status: ModelRolloutStatus) -> None:
-        old = loaded.body.get("status") or {}
+    def _write_status(
+        self, loaded: Loaded, status: ModelRolloutStatus, previous: ModelRolloutStatus | None = None
+    ) -> None:
+        old = (
+            previous.model_dump(by_alias=True, exclude_none=True, mode="json")
+            if previous is not None
+            else loaded.body.get("status") or {}
+        )
         new = status.model_dump(by_alias=True, exclude_none=True, mode="json")
         if "kopf" in old:
             new["kopf"] = old["kopf"]
