@@ -38,6 +38,7 @@ FloatArray = npt.NDArray[np.float64]
 
 PSI_FLOOR: Final = 1e-4
 """Smallest bucket share PSI uses: an empty bucket would otherwise make it infinite."""
+_ROUNDING: Final = 1e-14
 _BOOTSTRAP_DRAWS: Final = 200
 _BOOTSTRAP_SEED: Final = 20240601
 
@@ -57,16 +58,21 @@ def _psi(stable: FloatArray, candidate: FloatArray) -> FloatArray:
     return np.asarray(terms.sum(axis=-1), dtype=np.float64)
 
 
+def _clear_rounding(squared: FloatArray) -> FloatArray:
+    """Squared distances within rounding of zero are zero: their square roots would be ~1e-8."""
+    return np.asarray(np.where(squared < _ROUNDING, 0.0, squared), dtype=np.float64)
+
+
 def _jensen_shannon(stable: FloatArray, candidate: FloatArray) -> FloatArray:
     """The Jensen-Shannon distance (square root of the divergence, base 2): a metric in [0, 1]."""
     middle = (stable + candidate) / 2
     divergence = (special.rel_entr(stable, middle) + special.rel_entr(candidate, middle)).sum(axis=-1) / 2
-    return np.asarray(np.sqrt(np.maximum(0.0, divergence / math.log(2))), dtype=np.float64)
+    return np.asarray(np.sqrt(_clear_rounding(divergence / math.log(2))), dtype=np.float64)
 
 
 def _hellinger(stable: FloatArray, candidate: FloatArray) -> FloatArray:
     overlap = np.sqrt(stable * candidate).sum(axis=-1)
-    return np.asarray(np.sqrt(np.maximum(0.0, 1 - overlap)), dtype=np.float64)
+    return np.asarray(np.sqrt(_clear_rounding(1 - overlap)), dtype=np.float64)
 
 
 def _ks(stable: FloatArray, candidate: FloatArray) -> FloatArray:

@@ -110,7 +110,8 @@ def welch_t(
     """Welch's t-test of ``mean(candidate) - mean(stable) - margin``.
 
     With ``margin`` and ``alternative="greater"`` it tests "the candidate is worse than the
-    margin" (a non-inferiority Fail); the interval is for the plain difference of means.
+    margin" (a non-inferiority Fail). The interval is for the plain difference of means and,
+    as scipy's, one-sided for a one-sided alternative.
     """
     n_c, mean_c, var_c = _moments(*_as_weighted(candidate, candidate_weights))
     n_s, mean_s, var_s = _moments(*_as_weighted(stable, stable_weights))
@@ -120,15 +121,30 @@ def welch_t(
     df = (se_c + se_s) ** 2 / (se_c**2 / (n_c - 1) + se_s**2 / (n_s - 1))
     statistic = (difference - margin) / standard_error
     distribution = stats.t(df)
-    half_width = float(distribution.ppf(0.5 + confidence / 2)) * standard_error
     return FixedTestResult(
         method="Welch t",
         statistic=statistic,
         pvalue=_p_value(distribution, statistic, alternative),
         effect=difference,
-        interval=(difference - half_width, difference + half_width),
+        interval=_interval(distribution, difference, standard_error, alternative, confidence),
         df=df,
     )
+
+
+def _interval(
+    distribution: stats.rv_continuous,
+    estimate: float,
+    standard_error: float,
+    alternative: Alternative,
+    confidence: float,
+) -> tuple[float, float]:
+    """Confidence interval matching the alternative, one-sided ones open-ended (as scipy's)."""
+    if alternative == "greater":
+        return (estimate - float(distribution.ppf(confidence)) * standard_error, math.inf)
+    if alternative == "less":
+        return (-math.inf, estimate + float(distribution.ppf(confidence)) * standard_error)
+    half_width = float(distribution.ppf(0.5 + confidence / 2)) * standard_error
+    return (estimate - half_width, estimate + half_width)
 
 
 def mann_whitney_u(

@@ -205,7 +205,7 @@ def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: Me
         verdict = Verdict.FAIL
     elif config.final and within.pvalue <= config.alpha:
         verdict = Verdict.PASS
-    interval = worse.interval
+    interval = welch_t(values, values, candidate_counts, stable_counts).interval
     effect = worse.effect
     if relative and interval is not None:
         effect, interval = math.expm1(effect), (math.expm1(interval[0]), math.expm1(interval[1]))

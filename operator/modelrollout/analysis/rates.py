@@ -38,6 +38,8 @@ FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 NUISANCE_ALPHA_SHARE: Final = 0.2
 """Share of alpha spent on the stable rate's confidence sequence when the margin is absolute."""
+NUISANCE_GRID_POINTS: Final = 4
+"""Stable rates at which the absolute-margin evidence is evaluated (its minimum is used)."""
 CONDITIONAL_WEIGHT: Final = 0.8
 """Weight of the conditional-binomial e-value (against the one-sample one), absolute margins."""
 
@@ -55,46 +57,49 @@ class RateEvidence:
     alpha spent on the stable's rate when the margin is absolute)."""
 
 
+def _stable_rate_grid(low: FloatArray, high: FloatArray) -> FloatArray:
+    """Points spanning the stable rate's confidence sequence, ends included, shape (G, ...)."""
+    steps = np.linspace(0.0, 1.0, NUISANCE_GRID_POINTS).reshape((-1,) + (1,) * low.ndim)
+    bottom = np.where(low > 0, low, high * 1e-3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid = bottom * (high / bottom) ** steps
+    grid = np.where(np.isfinite(grid), grid, high)
+    grid[0] = low
+    return np.asarray(grid, dtype=np.float64)
+
+
 def _absolute_evidence(
     x_s: FloatArray, n_s: FloatArray, x_c: FloatArray, n_c: FloatArray, allowed: float, alpha: float
 ) -> tuple[FloatArray, FloatArray]:
-    """Both log e-values for ``p_c <= p_s + allowed``, valid whatever the stable's rate.
+    """Both log e-values for ``p_c <= p_s + allowed``, valid whatever the stable's rate ``p_s``.
 
-    On the event that the stable's rate lies in its confidence sequence ``[low, high]`` (which
-    fails with probability ``NUISANCE_ALPHA_SHARE * alpha``), two e-values are valid at once:
+    For a known ``p_s`` two e-values are valid at once, and so is their fixed-weight average:
 
-    * the conditional binomial at the least favourable ratio, ``1 + allowed / low`` for Fail and
-      ``1 + allowed / high`` for Pass (the e-value falls as the null ratio moves towards the data;
-      a unit test checks this for every ratio above 1.02);
-    * a one-sample test of the candidate's own rate against ``high + allowed`` (Fail) or
-      ``low + allowed`` (Pass), which still works when the stable has seen no events yet and the
-      ratio bound is infinite.
+    * the conditional binomial at the ratio ``1 + allowed / p_s``;
+    * a one-sample test of the candidate's own rate against ``p_s + allowed``, which still works
+      when the stable has seen no events yet and the ratio bound is infinite.
 
-    A fixed-weight average of e-values is an e-value; the weights favour the conditional test,
-    which is the sharper one once the stable's rate is known to well within the margin.
+    ``p_s`` is unknown, so we take the smallest average over the stable rate's confidence
+    sequence (a grid spanning it, ends included): on the event that the sequence covers ``p_s``
+    (it fails with probability ``NUISANCE_ALPHA_SHARE * alpha``) that minimum is at most the
+    valid e-value at the true rate. The weights favour the conditional test, the sharper one
+    once the stable's rate is known to well within the margin.
     """
     low, high = binomial_confidence_sequence(x_s, n_s, alpha * NUISANCE_ALPHA_SHARE)
+    stable_rates = _stable_rate_grid(low, high)
     total = x_s + x_c
     no_change = null_share(1.0, n_c, n_s)
     with np.errstate(divide="ignore"):
-        fail_ratio = np.where(low > 0, 1 + allowed / low, np.inf)
-        pass_ratio = np.where(high > 0, 1 + allowed / high, np.inf)
-    fail_share = null_share(fail_ratio, n_c, n_s)
-    pass_share = null_share(pass_ratio, n_c, n_s)
-    conditional_fail = conditional_log_evidence(
-        x_c, total, fail_share, "greater", np.abs(fail_share - no_change)
-    )
-    conditional_pass = conditional_log_evidence(
-        x_c, total, pass_share, "less", np.abs(pass_share - no_change)
-    )
-    own_fail = conditional_log_evidence(x_c, n_c, high + allowed, "greater", allowed)
-    own_pass = conditional_log_evidence(x_c, n_c, low + allowed, "less", allowed)
-    weight = math.log(CONDITIONAL_WEIGHT)
-    rest = math.log1p(-CONDITIONAL_WEIGHT)
-    return (
-        np.asarray(np.logaddexp(weight + conditional_fail, rest + own_fail), dtype=np.float64),
-        np.asarray(np.logaddexp(weight + conditional_pass, rest + own_pass), dtype=np.float64),
-    )
+        ratios = np.where(stable_rates > 0, 1 + allowed / stable_rates, np.inf)
+    shares = null_share(ratios, n_c, n_s)
+    width = np.abs(shares - no_change)
+    weight, rest = math.log(CONDITIONAL_WEIGHT), math.log1p(-CONDITIONAL_WEIGHT)
+    results = []
+    for direction in ("greater", "less"):
+        conditional = conditional_log_evidence(x_c, total, shares, direction, width)
+        own = conditional_log_evidence(x_c, n_c, stable_rates + allowed, direction, allowed)
+        results.append(np.min(np.logaddexp(weight + conditional, rest + own), axis=0))
+    return np.asarray(results[0], dtype=np.float64), np.asarray(results[1], dtype=np.float64)
 
 
 def rate_log_evidence(
