@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import json
 import os
+import queue
 import signal
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -112,6 +114,17 @@ class Env:
 
     def event_reasons(self) -> list[str]:
         return [e["reason"] for e in self.events() if e["involvedObject"].get("kind") == "ModelRollout"]
+
+    def rollout_events(self, name: str | None = None) -> list[tuple[str, str]]:
+        """(reason, message) of one ModelRollout's Events in the order they were created (each Event
+        is its own object, so a repeated announcement shows as a second entry)."""
+        wanted = name or self.name
+        mine = [
+            e for e in self.events()
+            if e["involvedObject"].get("kind") == "ModelRollout" and e["involvedObject"].get("name") == wanted
+        ]  # fmt: skip
+        mine.sort(key=lambda e: int(e["metadata"]["resourceVersion"]))
+        return [(e["reason"], e.get("message", "")) for e in mine]
 
 
 def base_spec(
@@ -225,6 +238,44 @@ class When:
         self.env.operator.kill()
         return self
 
+    def kill_operator_when(
+        self, predicate: Callable[[dict[str, Any]], Any], what: str, timeout: float = 60
+    ) -> When:
+        """SIGKILL the operator the moment a status matching `predicate` is written: a watch sees
+        the write within milliseconds, usually before the operator has applied the actions that
+        follow it. The status left behind (nobody writes it any more) is kept as
+        `env.extra["status_at_kill"]` for Then to check that the phase really was caught."""
+        with RolloutWatch(self.env.cluster, self.env.namespace, self.env.name) as watch:
+            watch.wait_until(predicate, timeout, what)
+            self.env.operator.kill()
+        self.env.extra["status_at_kill"] = self.env.status()
+        return self
+
+    def action_on(self, name: str, verb: str) -> When:
+        nonce = uuid.uuid4().hex[:8]
+        self.env.cluster.kubectl(
+            "annotate", "modelrollout", name, "-n", self.env.namespace,
+            f"modelrollout.io/action={verb}:{nonce}", "--overwrite",
+        )  # fmt: skip
+        return self
+
+    def patch_spec_of(self, name: str, patch: dict[str, Any]) -> When:
+        self.env.cluster.kubectl(
+            "patch", "modelrollout", name, "-n", self.env.namespace, "--type=merge",
+            "-p", json.dumps({"spec": patch}),
+        )  # fmt: skip
+        return self
+
+    def wait_for_status_of(
+        self, name: str, predicate: Callable[[dict[str, Any]], Any], what: str, timeout: float = 90
+    ) -> When:
+        try:
+            wait_for(lambda: predicate(self.env.status(name)), timeout, f"{name}: {what}")
+        except AssertionError as error:
+            raise AssertionError(f"{error}\nstatus: {json.dumps(self.env.status(name), indent=1)[:3000]}\n"
+                                 f"operator log tail:\n{self.env.operator.log()[-4000:]}") from None  # fmt: skip
+        return self
+
     def start_operator(self) -> When:
         self.env.operator.start()
         return self
@@ -285,3 +336,150 @@ class Then:
     def that(self, check: Callable[[dict[str, Any]], Any], what: str) -> Then:
         assert check(self.status), f"{what}: {json.dumps(self.status)[:2000]}"
         return self
+
+
+# -- helpers for manual actions, candidate changes, deletion and invalid references -------------
+# (module functions rather than new methods, so the classes above keep their exact behaviour)
+
+
+def spec_for_model(
+    env: Env, model: str, *, steps: list[dict[str, Any]], candidate: str | None = "v2", **overrides: Any
+) -> dict[str, Any]:
+    """`base_spec` for another model in the same namespace (a second ModelRollout)."""
+    spec = base_spec(env, steps=steps, candidate=None, **overrides)
+    spec["model"] = spec["service"] = model
+    spec["stable"]["template"] = pod_template({"app": model})
+    if candidate:
+        spec["candidate"] = {
+            "version": candidate,
+            "template": pod_template({"app": model}, image=f"registry.local/{model}:{candidate}"),
+        }
+    return spec
+
+
+def create_service(env: Env, model: str) -> None:
+    body = service(model, env.namespace, {"modelrollout.io/model": model})
+    env.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
+
+
+def delete_service(env: Env, model: str) -> None:
+    env.cluster.kubectl("delete", "service", model, "-n", env.namespace, "--wait=true")
+
+
+def scale_deployment(env: Env, name: str, replicas: int) -> None:
+    """As an HPA or a person would: straight on the Deployment, behind the operator's back."""
+    env.cluster.kubectl("scale", "deployment", name, "-n", env.namespace, f"--replicas={replicas}")
+
+
+def annotate_action(env: Env, text: str, name: str | None = None) -> None:
+    """Any text as the action annotation, valid or not."""
+    env.cluster.kubectl(
+        "annotate", "modelrollout", name or env.name, "-n", env.namespace,
+        f"modelrollout.io/action={text}", "--overwrite",
+    )  # fmt: skip
+
+
+def ready_endpoints_by_version(env: Env, service_name: str) -> dict[str, int]:
+    """Ready endpoints of the Service's EndpointSlices, counted by the serving pod's version."""
+    selector = f"kubernetes.io/service-name={service_name}"
+    listed = env.cluster.kubectl("get", "endpointslices", "-n", env.namespace, "-l", selector, "-o", "json")
+    slices = json.loads(listed.stdout)["items"]
+    pods = json.loads(env.cluster.kubectl("get", "pods", "-n", env.namespace, "-o", "json").stdout)["items"]
+    version_of = {
+        p["metadata"]["name"]: p["metadata"].get("labels", {}).get("modelrollout.io/version") for p in pods
+    }
+    counts: dict[str, int] = {}
+    for endpoint_slice in slices:
+        for endpoint in endpoint_slice.get("endpoints") or []:
+            if not (endpoint.get("conditions") or {}).get("ready"):
+                continue
+            version = version_of.get((endpoint.get("targetRef") or {}).get("name", ""), "?") or "?"
+            counts[version] = counts.get(version, 0) + 1
+    return counts
+
+
+class Sampler:
+    """Samples a reading in the background while a test acts (e.g. the stable's ready replicas
+    during a candidate change), so Then can assert on every sample, not only the last state."""
+
+    def __init__(self, read: Callable[[], Any], interval: float = 0.3) -> None:
+        import threading
+
+        self._read = read
+        self._interval = interval
+        self._stop = threading.Event()
+        self.samples: list[Any] = []
+        self.errors: list[str] = []
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def __enter__(self) -> Sampler:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self.samples.append(self._read())
+            except Exception as error:  # a failed read is not a sample; the test sees it
+                self.errors.append(str(error))
+            self._stop.wait(self._interval)
+
+
+def ready_replicas(env: Env) -> dict[str, int]:
+    """Ready replicas per Deployment name, as the Deployment controller reports them."""
+    return {name: int(d.get("status", {}).get("readyReplicas") or 0) for name, d in env.deployments().items()}
+
+
+def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {c["type"]: c for c in status.get("conditions", [])}
+
+
+class RolloutWatch:
+    """`kubectl get -w` on one ModelRollout, its objects parsed on a reader thread: a status is
+    seen within milliseconds of being written, where polling would see it up to a poll later."""
+
+    def __init__(self, cluster: LocalCluster, namespace: str, name: str) -> None:
+        self._proc = subprocess.Popen(
+            [str(cluster.tools.kubectl), "get", "modelrollout", name, "-n", namespace, "-w", "-o", "json"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL, text=True,
+            env=cluster.env,
+        )  # fmt: skip
+        self._seen: queue.Queue[dict[str, Any]] = queue.Queue()
+        self._reader = threading.Thread(target=self._read, name="rollout-watch", daemon=True)
+        self._reader.start()
+
+    def _read(self) -> None:
+        assert self._proc.stdout is not None
+        buffer: list[str] = []
+        for line in self._proc.stdout:
+            buffer.append(line)
+            if line.rstrip("\n") == "}":  # kubectl ends each indented object with a bare brace
+                self._seen.put(json.loads("".join(buffer)))
+                buffer = []
+
+    def wait_until(
+        self, predicate: Callable[[dict[str, Any]], Any], timeout: float, what: str
+    ) -> dict[str, Any]:
+        deadline = time.monotonic() + timeout
+        last: dict[str, Any] = {}
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                last = dict(self._seen.get(timeout=left).get("status") or {})
+            except queue.Empty:
+                break
+            if predicate(last):
+                return last
+        raise AssertionError(
+            f"timed out after {timeout:.0f}s watching for {what} (last: {json.dumps(last)[:2000]})"
+        )
+
+    def __enter__(self) -> RolloutWatch:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._proc.terminate()
+        self._proc.wait(timeout=10)
