@@ -209,6 +209,9 @@ class LocalCluster:
             f"--kubeconfig={self._component_kubeconfig('kwok')}",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
             "--cidr=10.244.0.0/16", "--node-ip=10.244.0.1",
+            # Renew each fake node's Lease: without it the node-lifecycle controller sees every node
+            # go NotReady ~50 s after start and marks all pods unready.
+            "--node-lease-duration-seconds=40",
             f"--server-address=127.0.0.1:{free_port()}",
             *[f"--config={stages / f}" for f in sorted(os.listdir(stages)) if f.endswith(".yaml")],
         ])  # fmt: skip

@@ -52,12 +52,13 @@ def _watch(cluster: LocalCluster, timeout: float = 300) -> str:
     while time.monotonic() < deadline:
         table = cluster.kubectl("get", "modelrollouts", "-n", NAMESPACE).stdout.strip()
         lines = table.splitlines()
-        if len(lines) > 1 and lines[1] != last:
+        columns = lines[1].rsplit(None, 1)[0] if len(lines) > 1 else ""  # all but AGE
+        if columns and columns != last:
             if not header_shown:
                 print(lines[0])
                 header_shown = True
             print(lines[1], flush=True)
-            last = lines[1]
+            last = columns
         status = json.loads(
             cluster.kubectl("get", "mro", "fraud-scorer", "-n", NAMESPACE, "-o", "json").stdout
         )
