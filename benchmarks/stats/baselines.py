@@ -21,6 +21,7 @@ treats "no values" as a failed check.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Final
 
@@ -33,7 +34,7 @@ from modelrollout.analysis.latency import binned_margin
 
 from .methods import RolloutSpec
 from .simulate import LATENCY_EDGES, PREDICTION_EDGES, Family, Streams
-from .windows import FloatArray, cumulative, histogram_quantile, windowed
+from .windows import BoolArray, FloatArray, cumulative, histogram_quantile, windowed
 
 FLAGGER_FAILED_CHECKS: Final = 5
 FLAGGER_WINDOW_INTERVALS: Final = 2
@@ -207,9 +208,10 @@ def kayenta(streams: Streams, family: Family, spec: RolloutSpec) -> Alarm:
     return Alarm(alarm, 1, -math.log10(spec.alpha))
 
 
-def _effect_gate(candidate: FloatArray, stable: FloatArray, family: Family, spec: RolloutSpec) -> FloatArray:
+def _effect_gate(candidate: FloatArray, stable: FloatArray, family: Family, spec: RolloutSpec) -> BoolArray:
     """Kayenta's practical-significance check: the change must exceed the allowed one."""
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
         if family == "errors":
             gap = np.nanmean(candidate, axis=1) - np.nanmean(stable, axis=1)
             return np.asarray(gap > (spec.error_margin.absolute or 0.0))

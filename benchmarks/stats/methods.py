@@ -10,10 +10,8 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import stats
 
 from modelrollout.analysis.drift import corrected_distances
-from modelrollout.analysis.evidence import null_share
 from modelrollout.analysis.latency import latency_log_evidence
 from modelrollout.analysis.rates import rate_log_evidence
 from modelrollout.analysis.types import Margin
@@ -21,13 +19,12 @@ from modelrollout.api.v1alpha1 import DriftStatistic
 
 from .simulate import (
     BASE_ERROR_RATE,
-    BASE_MEDIAN_LATENCY,
     LATENCY_EDGES,
-    LATENCY_LOG_SD,
     PREDICTION_EDGES,
     Family,
     Scenario,
     Streams,
+    latency_bucket_probabilities,
 )
 from .windows import NEVER, FloatArray, IntArray, cumulative, first_look
 
@@ -106,93 +103,39 @@ def ours(streams: Streams, family: Family, spec: RolloutSpec) -> Decisions:
     return _decide(over, None, 0.5)
 
 
-def _true_slow_share(edge: float, scale: float) -> float:
-    z = (math.log(edge) - math.log(BASE_MEDIAN_LATENCY * scale)) / LATENCY_LOG_SD
-    return float(stats.norm.sf(z))
+def _sprt(log_likelihood_ratio: FloatArray, alpha: float) -> Decisions:
+    """Wald's test stops for Fail when the likelihood ratio reaches 1/alpha."""
+    return _decide(np.asarray(log_likelihood_ratio, dtype=np.float64), None, -math.log(alpha))
 
 
-def _sprt(
-    slow_candidate: FloatArray,
-    slow_total: FloatArray,
-    candidate_exposure: FloatArray,
-    stable_exposure: FloatArray,
-    null_ratio: float,
-    true_ratio: float,
-    alpha: float,
-) -> Decisions:
-    """Wald's SPRT of the conditional binomial: the margin's ratio against the true one."""
-    theta0 = null_share(null_ratio, candidate_exposure, stable_exposure)
-    theta1 = null_share(true_ratio, candidate_exposure, stable_exposure)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_lr = slow_candidate * np.log(theta1 / theta0) + (slow_total - slow_candidate) * np.log(
-            (1 - theta1) / (1 - theta0)
-        )
-    log_lr = np.where(slow_total > 0, log_lr, 0.0)
-    return _decide(np.asarray(log_lr, dtype=np.float64), None, -math.log(alpha))
+def oracle(streams: Streams, scenario: Scenario, spec: RolloutSpec) -> Decisions | None:
+    """Wald's SPRT knowing every true distribution: the fastest any test can be on these streams.
 
-
-def _oracle_edge(scale: float, margin: float, weight: float) -> tuple[int, float, float]:
-    """The edge whose slow-request count separates margin and truth fastest (true KL per request)."""
-    best: tuple[float, int, float, float] | None = None
-    for index, edge in enumerate(LATENCY_EDGES[:-1]):
-        stable_share = _true_slow_share(edge, 1.0)
-        if stable_share <= 1e-9:
-            continue
-        null_ratio = _true_slow_share(edge, 1 + margin) / stable_share
-        true_ratio = _true_slow_share(edge, scale) / stable_share
-        theta0 = null_ratio * weight / (null_ratio * weight + 1 - weight)
-        theta1 = true_ratio * weight / (true_ratio * weight + 1 - weight)
-        events_per_request = stable_share * (1 - weight) + stable_share * true_ratio * weight
-        divergence = theta1 * math.log(theta1 / theta0) + (1 - theta1) * math.log((1 - theta1) / (1 - theta0))
-        rate = events_per_request * divergence
-        if best is None or rate > best[0]:
-            best = (rate, index, null_ratio, true_ratio)
-    assert best is not None
-    return best[1], best[2], best[3]
-
-
-def oracle(streams: Streams, scenario: Scenario, spec: RolloutSpec, weight: float) -> Decisions | None:
-    """Wald's SPRT knowing the true effect and base rates; None where it is undefined.
-
-    It tests the same non-inferiority boundary as our method (the margin) against the true
-    alternative, on the same conditional-binomial counts, so it is the fastest any test of that
-    question can be on these streams. Undefined for A/A, for effects inside the margin (there is
-    nothing to detect) and for drift (the limit is not a point hypothesis).
+    Knowing the stable's behaviour exactly, the oracle needs only the candidate's data: the
+    likelihood ratio of the true candidate distribution against the one exactly at the margin
+    (errors: binomial at ``p_s + effect`` against ``p_s + margin``; latency: the candidate's
+    bucket counts under the true scale against the margin's scale). It tests the same boundary as
+    our method, so the gap between them is the price of not knowing the stable and the effect.
+    Undefined for A/A, for effects inside the margin, and for drift (the limit is not a point).
     """
     if scenario.family == "errors" and spec.error_margin.absolute is not None:
-        null_ratio = 1 + spec.error_margin.absolute / BASE_ERROR_RATE
-        true_ratio = 1 + scenario.error_increase / BASE_ERROR_RATE
-        if true_ratio <= null_ratio:
+        null_rate = BASE_ERROR_RATE + spec.error_margin.absolute
+        true_rate = BASE_ERROR_RATE + scenario.error_increase
+        if true_rate <= null_rate:
             return None
-        errors_candidate = cumulative(streams.errors_candidate)
-        return _sprt(
-            errors_candidate,
-            errors_candidate + cumulative(streams.errors_stable),
-            cumulative(streams.requests_candidate),
-            cumulative(streams.requests_stable),
-            null_ratio,
-            true_ratio,
-            spec.alpha,
-        )
+        errors = cumulative(streams.errors_candidate)
+        fine = cumulative(streams.requests_candidate) - errors
+        log_lr = errors * math.log(true_rate / null_rate) + fine * math.log((1 - true_rate) / (1 - null_rate))
+        return _sprt(log_lr, spec.alpha)
     if scenario.family == "latency" and spec.latency_margin.relative is not None:
-        if scenario.latency_scale <= 1 + spec.latency_margin.relative:
+        null_scale = 1 + spec.latency_margin.relative
+        if scenario.latency_scale <= null_scale:
             return None
-        index, null_ratio, true_ratio = _oracle_edge(
-            scenario.latency_scale, spec.latency_margin.relative, weight
-        )
-        stable = latency_cumulative_by_edge(cumulative(streams.latency_stable))
-        candidate = latency_cumulative_by_edge(cumulative(streams.latency_candidate))
-        stable_total = cumulative(streams.requests_stable)
-        candidate_total = cumulative(streams.requests_candidate)
-        slow_candidate = candidate_total - candidate[..., index]
-        slow_stable = stable_total - stable[..., index]
-        return _sprt(
-            slow_candidate,
-            slow_candidate + slow_stable,
-            candidate_total,
-            stable_total,
-            null_ratio,
-            true_ratio,
-            spec.alpha,
-        )
+        true_probabilities = latency_bucket_probabilities(scenario.latency_scale)
+        null_probabilities = latency_bucket_probabilities(null_scale)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            per_bucket = np.where(
+                true_probabilities > 0, np.log(true_probabilities / null_probabilities), 0.0
+            )
+        return _sprt(cumulative(streams.latency_candidate) @ per_bucket, spec.alpha)
     return None

@@ -140,7 +140,8 @@ def run_cell(
 ) -> dict[str, Any]:
     """Tune on A/A, then evaluate every method on every scenario of this cell."""
     thresholds: dict[tuple[Family, str], float] = {}
-    for family_index, family in enumerate(("latency", "errors", "drift")):
+    families: tuple[Family, ...] = ("latency", "errors", "drift")
+    for family_index, family in enumerate(families):
         null = next(s for s in SCENARIOS if s.family == family and s.is_null)
         tuning = simulate(cell, null, tuning_runs, _seed(seed, cell_index, family_index, 7))
         for name, build in BASELINES.items():
@@ -173,13 +174,18 @@ def _evaluate(
         threshold = thresholds[(family, name)]
         looks = rollback_looks(build(streams, family, spec), threshold)
         methods[name] = summarise(looks, streams, family, None, threshold).as_json()
-    oracle_decisions = oracle(streams, scenario, spec, cell.candidate_weight)
+    oracle_decisions = oracle(streams, scenario, spec)
     methods[ORACLE] = (
         None
         if oracle_decisions is None
         else summarise(oracle_decisions.rollback, streams, family, None, None).as_json()
     )
-    return {"family": family, "null": scenario.is_null, "methods": methods}
+    return {
+        "family": family,
+        "null": scenario.is_null,
+        "beyond_margin": scenario.beyond_margin,
+        "methods": methods,
+    }
 
 
 def run(runs: int, tuning_runs: int, seed: int, cells: tuple[Cell, ...] = CELLS) -> dict[str, Any]:

@@ -43,6 +43,8 @@ class Scenario:
     error_increase: float = 0.0
     drift_shift: float = 0.0
     """Shift of the candidate's prediction score in standard deviations."""
+    beyond_margin: bool = False
+    """True where a rollback is the right outcome (the effect exceeds the spec's tolerance)."""
 
     @property
     def is_null(self) -> bool:
@@ -130,16 +132,16 @@ SCENARIOS: Final = (
     Scenario("A/A latency", "latency"),
     Scenario("latency +5%", "latency", latency_scale=1.05),
     Scenario("latency +10%", "latency", latency_scale=1.10),
-    Scenario("latency +20%", "latency", latency_scale=1.20),
-    Scenario("latency +50%", "latency", latency_scale=1.50),
+    Scenario("latency +20%", "latency", latency_scale=1.20, beyond_margin=True),
+    Scenario("latency +50%", "latency", latency_scale=1.50, beyond_margin=True),
     Scenario("A/A errors", "errors"),
     Scenario("errors +0.2 pp", "errors", error_increase=0.002),
-    Scenario("errors +1 pp", "errors", error_increase=0.01),
-    Scenario("errors +5 pp", "errors", error_increase=0.05),
+    Scenario("errors +1 pp", "errors", error_increase=0.01, beyond_margin=True),
+    Scenario("errors +5 pp", "errors", error_increase=0.05, beyond_margin=True),
     Scenario("A/A drift", "drift"),
-    Scenario("drift 0.25 sd", "drift", drift_shift=0.25),
-    Scenario("drift 0.5 sd", "drift", drift_shift=0.5),
-    Scenario("drift 1 sd", "drift", drift_shift=1.0),
+    Scenario("drift 0.25 sd (PSI 0.06)", "drift", drift_shift=0.25),
+    Scenario("drift 0.5 sd (PSI 0.24)", "drift", drift_shift=0.5, beyond_margin=True),
+    Scenario("drift 1 sd (PSI 0.97)", "drift", drift_shift=1.0, beyond_margin=True),
 )
 
 CELLS: Final = tuple(Cell(rps, weight) for rps in (1.0, 1000.0) for weight in (0.05, 0.25, 0.5))

@@ -24,6 +24,7 @@ Lindon, Malek (2022). Anytime-valid inference for multinomial count data. NeurIP
 
 from __future__ import annotations
 
+import math
 from typing import Final, Literal
 
 import numpy as np
@@ -35,6 +36,7 @@ __all__ = [
     "MIXTURE_CONCENTRATIONS",
     "binomial_confidence_sequence",
     "conditional_log_evidence",
+    "gaussian_log_evidence",
     "mixture_concentrations",
     "null_share",
     "rate_ratio_confidence_sequence",
@@ -224,3 +226,34 @@ def binomial_confidence_sequence(
     low = np.where(n > 0, boundary(True), 0.0)
     high = np.where(n > 0, boundary(False), 1.0)
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+
+
+def gaussian_log_evidence(
+    difference: ArrayLike, variance: ArrayLike, prior_scale: ArrayLike, direction: Direction
+) -> FloatArray:
+    """Log e-value against ``mean <= 0`` ("greater") or ``>= 0`` ("less") for a running mean.
+
+    The mixture SPRT of Johari, Pekelis and Walsh (2017, "Always valid inference") with a
+    half-normal prior of scale ``prior_scale`` on the alternative side: for an estimate
+    ``difference`` with variance ``variance`` the likelihood ratio integrates in closed form to
+    ``2 sqrt(V / (V + tau^2)) exp(d^2 tau^2 / (2 V (V + tau^2))) Phi(d tau / sqrt(V (V + tau^2)))``.
+    It is exact for Gaussian data and valid asymptotically (central limit) for means of bounded
+    data such as binned log latencies; 0 where the variance is unknown.
+    """
+    d = np.asarray(difference, dtype=np.float64)
+    v = np.asarray(variance, dtype=np.float64)
+    tau2 = np.asarray(prior_scale, dtype=np.float64) ** 2
+    if direction == "less":
+        d = -d
+    usable = np.isfinite(d) & np.isfinite(v) & (v > 0) & np.isfinite(tau2) & (tau2 > 0)
+    v = np.where(usable, v, 1.0)
+    d = np.where(usable, d, 0.0)
+    tau2 = np.where(usable, tau2, 1.0)
+    with np.errstate(divide="ignore"):
+        log_e = (
+            math.log(2)
+            + 0.5 * np.log(v / (v + tau2))
+            + d**2 * tau2 / (2 * v * (v + tau2))
+            + special.log_ndtr(d * np.sqrt(tau2) / np.sqrt(v * (v + tau2)))
+        )
+    return np.asarray(np.where(usable, log_e, 0.0), dtype=np.float64)

@@ -83,7 +83,7 @@ def bucket_counts(counts: Sequence[float] | FloatArray) -> FloatArray:
     return np.asarray(np.diff(values, prepend=0.0), dtype=np.float64)
 
 
-def bucket_representatives(edges: Sequence[float]) -> FloatArray:
+def bucket_representatives(edges: Sequence[float] | FloatArray) -> FloatArray:
     """A latency standing for each bucket: the geometric middle of its edges.
 
     Latencies are roughly log-normal, so the geometric middle is the natural centre; the first

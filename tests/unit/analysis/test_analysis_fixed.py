@@ -9,6 +9,7 @@ import pytest
 from scipy import stats
 
 from modelrollout import analysis
+from modelrollout.analysis.fixed import Alternative
 
 BUCKET_VALUES = np.log([0.0035, 0.007, 0.016, 0.035, 0.07, 0.16, 0.35, 0.7, 1.6, 3.5, 7.1, 14.1])
 CANDIDATE_BUCKETS = np.array([0, 3, 10, 40, 120, 90, 30, 8, 2, 1, 0, 1], dtype=float)
@@ -20,7 +21,7 @@ def _expand(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
 
 
 @pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
-def test_welch_t_matches_scipy_on_binned_data(alternative: str) -> None:
+def test_welch_t_matches_scipy_on_binned_data(alternative: Alternative) -> None:
     ours = analysis.welch_t(
         BUCKET_VALUES, BUCKET_VALUES, CANDIDATE_BUCKETS, STABLE_BUCKETS, alternative=alternative
     )
@@ -53,7 +54,7 @@ def test_welch_t_with_a_margin_shifts_the_statistic() -> None:
 
 
 @pytest.mark.parametrize("alternative", ["two-sided", "greater", "less"])
-def test_mann_whitney_on_binned_data_matches_scipy_with_ties(alternative: str) -> None:
+def test_mann_whitney_on_binned_data_matches_scipy_with_ties(alternative: Alternative) -> None:
     ours = analysis.mann_whitney_u(CANDIDATE_BUCKETS, STABLE_BUCKETS, alternative=alternative)
     expected = stats.mannwhitneyu(
         _expand(np.arange(12.0), CANDIDATE_BUCKETS),

@@ -35,9 +35,7 @@ def _false_fail_rate(margin: Margin, rps: float, weight: float, candidate_rate: 
     rng = np.random.default_rng(seed)
     n_s, n_c = _requests(rng, rps, weight)
     x_s, x_c = rng.binomial(n_s, 0.01), rng.binomial(n_c, candidate_rate)
-    evidence = rate_log_evidence(
-        x_s.cumsum(1), n_s.cumsum(1), x_c.cumsum(1), n_c.cumsum(1), margin, ALPHA
-    )
+    evidence = rate_log_evidence(x_s.cumsum(1), n_s.cumsum(1), x_c.cumsum(1), n_c.cumsum(1), margin, ALPHA)
     return float((evidence.fail_log_e >= evidence.log_threshold).any(axis=1).mean())
 
 
@@ -166,7 +164,9 @@ def test_rate_fails_even_when_the_stable_has_seen_no_errors() -> None:
 def test_fixed_rate_decides_only_at_the_final_look() -> None:
     sample = RateSample(100, 10_000, 60, 1_000)
     early = analysis.test_rate(sample, Margin(absolute=0.005), TestConfig(method=AnalysisMethod.FIXED))
-    final = analysis.test_rate(sample, Margin(absolute=0.005), TestConfig(method=AnalysisMethod.FIXED, final=True))
+    final = analysis.test_rate(
+        sample, Margin(absolute=0.005), TestConfig(method=AnalysisMethod.FIXED, final=True)
+    )
     assert early.verdict == Verdict.INCONCLUSIVE and early.p_value is not None and early.p_value < 1e-6
     assert final.verdict == Verdict.FAIL and final.method == "two-proportion z"
 
@@ -195,8 +195,14 @@ def test_fixed_latency_uses_the_binned_margin() -> None:
     inside, _ = _histogram(1.05, 10_000, 3)
     outside, _ = _histogram(1.3, 10_000, 4)
     final = TestConfig(method=AnalysisMethod.FIXED, final=True)
-    assert analysis.test_latency(HistogramSample(EDGES, stable, inside), Margin(relative=0.1), final).verdict != Verdict.FAIL
-    assert analysis.test_latency(HistogramSample(EDGES, stable, outside), Margin(relative=0.1), final).verdict == Verdict.FAIL
+    assert (
+        analysis.test_latency(HistogramSample(EDGES, stable, inside), Margin(relative=0.1), final).verdict
+        != Verdict.FAIL
+    )
+    assert (
+        analysis.test_latency(HistogramSample(EDGES, stable, outside), Margin(relative=0.1), final).verdict
+        == Verdict.FAIL
+    )
 
 
 @pytest.mark.parametrize(

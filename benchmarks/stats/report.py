@@ -1,0 +1,214 @@
+"""Markdown tables from the benchmark's JSON: false rollbacks, detection, and the targets."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from .run import BASELINES, METHODS, ORACLE, OURS
+
+TARGET_VERSUS_BASELINE: Final = 1 / 3
+TARGET_VERSUS_ORACLE: Final = 1.5
+MIN_DETECTION: Final = 0.5
+"""A method must roll back in at least half the runs for its speed to be compared."""
+
+
+def _percent(value: float) -> str:
+    return f"{100 * value:.1f}%"
+
+
+def _count(value: float | None) -> str:
+    if value is None:
+        return "-"
+    if value >= 10_000:
+        return f"{value / 1000:.0f}k"
+    if value >= 1_000:
+        return f"{value / 1000:.1f}k"
+    return f"{value:.0f}"
+
+
+def _aa_cell(result: dict[str, Any]) -> str:
+    low, high = result["wilson_95"]
+    text = f"{_percent(result['rollback_rate'])} [{_percent(low)}, {_percent(high)}]"
+    if result.get("early_passes") is not None:
+        text += f", pass {_percent(result['early_passes'] / result['runs'])}"
+    return text
+
+
+def _effect_cell(result: dict[str, Any] | None) -> str:
+    if result is None:
+        return "n/a"
+    rate = _percent(result["rollback_rate"])
+    if not result["rollbacks"]:
+        return f"{rate}; bad {_count(result['median_bad_requests_served'])}"
+    return (
+        f"{rate}; {_count(result['median_candidate_requests_before_rollback'])}"
+        f"/{_count(result['p90_candidate_requests_before_rollback'])};"
+        f" bad {_count(result['median_bad_requests_served'])}"
+    )
+
+
+def _header(columns: list[str]) -> list[str]:
+    return ["| " + " | ".join(columns) + " |", "|" + "|".join("---" for _ in columns) + "|"]
+
+
+def false_rollback_table(results: dict[str, Any]) -> list[str]:
+    lines = _header(["cell", "family", *METHODS[:-1]])
+    for cell in results["cells"]:
+        for name, scenario in cell["scenarios"].items():
+            if not scenario["null"]:
+                continue
+            row = [cell["cell"], scenario["family"]]
+            row += [_aa_cell(scenario["methods"][method]) for method in METHODS[:-1]]
+            lines.append("| " + " | ".join(row) + " |")
+            del name
+    return lines
+
+
+def effect_table(results: dict[str, Any]) -> list[str]:
+    lines = _header(["scenario", "cell", "rollback wanted", *METHODS])
+    for cell in results["cells"]:
+        for name, scenario in cell["scenarios"].items():
+            if scenario["null"]:
+                continue
+            row = [name, cell["cell"], "yes" if scenario["beyond_margin"] else "no"]
+            row += [_effect_cell(scenario["methods"][method]) for method in METHODS]
+            lines.append("| " + " | ".join(row) + " |")
+    return lines
+
+
+def _best_baseline(methods: dict[str, Any]) -> tuple[str, float] | None:
+    candidates = [
+        (methods[name]["median_candidate_requests_before_rollback"], name)
+        for name in BASELINES
+        if methods[name]["rollback_rate"] >= MIN_DETECTION
+    ]
+    if not candidates:
+        return None
+    requests, name = min(candidates)
+    return name, requests
+
+
+def target_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per cell with an effect beyond the margin: our speed against the references."""
+    rows = []
+    for cell in results["cells"]:
+        for name, scenario in cell["scenarios"].items():
+            if not scenario["beyond_margin"]:
+                continue
+            methods = scenario["methods"]
+            ours = methods[OURS]
+            ours_requests = ours["median_candidate_requests_before_rollback"]
+            detected = ours["rollback_rate"] >= MIN_DETECTION and ours_requests is not None
+            best = _best_baseline(methods)
+            oracle = methods.get(ORACLE)
+            oracle_requests = None if oracle is None else oracle["median_candidate_requests_before_rollback"]
+            versus_best = ours_requests / best[1] if detected and best else None
+            versus_oracle = ours_requests / oracle_requests if detected and oracle_requests else None
+            rows.append(
+                {
+                    "scenario": name,
+                    "cell": cell["cell"],
+                    "ours_detection": ours["rollback_rate"],
+                    "ours_median_requests": ours_requests,
+                    "best_baseline": None if best is None else best[0],
+                    "best_baseline_median_requests": None if best is None else best[1],
+                    "ratio_to_best_baseline": versus_best,
+                    "meets_one_third_of_best": versus_best is not None
+                    and versus_best <= TARGET_VERSUS_BASELINE,
+                    "oracle_median_requests": oracle_requests,
+                    "ratio_to_oracle": versus_oracle,
+                    "within_1_5x_of_oracle": versus_oracle is not None
+                    and versus_oracle <= TARGET_VERSUS_ORACLE,
+                }
+            )
+    return rows
+
+
+def _ratio(value: float | None) -> str:
+    return "-" if value is None else f"{value:.2f}"
+
+
+def target_table(rows: list[dict[str, Any]]) -> list[str]:
+    lines = _header(
+        [
+            "scenario",
+            "cell",
+            "ours: detect, median req",
+            "best baseline (median req)",
+            "ours / best",
+            "<= 1/3",
+            "oracle median req",
+            "ours / oracle",
+            "<= 1.5x",
+        ]
+    )
+    for row in rows:
+        best = (
+            "none detects half"
+            if row["best_baseline"] is None
+            else f"{row['best_baseline']} ({_count(row['best_baseline_median_requests'])})"
+        )
+        lines.append(
+            "| "
+            + " | ".join(
+                [
+                    row["scenario"],
+                    row["cell"],
+                    f"{_percent(row['ours_detection'])}, {_count(row['ours_median_requests'])}",
+                    best,
+                    _ratio(row["ratio_to_best_baseline"]),
+                    "yes" if row["meets_one_third_of_best"] else "no",
+                    _count(row["oracle_median_requests"]),
+                    _ratio(row["ratio_to_oracle"]),
+                    "yes" if row["within_1_5x_of_oracle"] else "no",
+                ]
+            )
+            + " |"
+        )
+    return lines
+
+
+def aa_target_met(results: dict[str, Any]) -> tuple[int, int]:
+    """A/A cells where our false-rollback rate is at most 5%, out of all A/A cells."""
+    cells = [
+        scenario["methods"][OURS]["rollback_rate"]
+        for cell in results["cells"]
+        for scenario in cell["scenarios"].values()
+        if scenario["null"]
+    ]
+    return sum(rate <= 0.05 for rate in cells), len(cells)
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    settings = results["settings"]
+    rows = target_rows(results)
+    met, total = aa_target_met(results)
+    faster = sum(row["meets_one_third_of_best"] for row in rows)
+    near_oracle = sum(row["within_1_5x_of_oracle"] for row in rows)
+    with_oracle = sum(row["oracle_median_requests"] is not None for row in rows)
+    parts = [
+        f"Command: `{command}` ({results['seconds']:.0f} s).",
+        "",
+        f"{settings['runs']} runs per cell and scenario, {settings['looks']} looks of"
+        f" {settings['interval_seconds']} s, alpha {settings['alpha']}; baselines tuned on"
+        f" {settings['tuning_runs']} independent A/A runs per cell.",
+        "",
+        f"- A/A false rollback <= 5% with a look every interval: **{met} of {total}** cells.",
+        f"- Candidate requests before rollback <= 1/3 of the best tuned baseline: **{faster} of {len(rows)}**"
+        " cells with an effect beyond the margin.",
+        f"- Within 1.5x of the oracle SPRT: **{near_oracle} of {with_oracle}** cells where the oracle is defined.",
+        "",
+        "### False rollbacks in A/A (rate [Wilson 95%]; ours also: share ended early as Pass)",
+        "",
+        *false_rollback_table(results),
+        "",
+        "### Effects (rollback rate; median/p90 candidate requests before rollback; median bad requests served)",
+        "",
+        *effect_table(results),
+        "",
+        "### Targets (effects beyond the margin)",
+        "",
+        *target_table(rows),
+        "",
+    ]
+    return "\n".join(parts)
