@@ -44,7 +44,7 @@ def _apply_example(
     )
 
 
-def _watch(cluster: LocalCluster, timeout: float = 300) -> str:
+def _watch(cluster: LocalCluster, candidate: str, timeout: float = 300) -> str:
     """Print `kubectl get modelrollouts` whenever it changes, until a verdict."""
     deadline = time.monotonic() + timeout
     last = ""
@@ -62,8 +62,14 @@ def _watch(cluster: LocalCluster, timeout: float = 300) -> str:
         status = json.loads(
             cluster.kubectl("get", "mro", "fraud-scorer", "-n", NAMESPACE, "-o", "json").stdout
         )
-        phase = (status.get("status") or {}).get("phase", "")
-        if phase in FINAL and (status.get("status") or {}).get("candidateVersion"):
+        current = status.get("status") or {}
+        phase = current.get("phase", "")
+        about_candidate = candidate in (current.get("candidateVersion"), current.get("stableVersion"))
+        if (
+            phase in FINAL
+            and about_candidate
+            and current.get("observedGeneration") == status["metadata"]["generation"]
+        ):
             return str(phase)
         time.sleep(1)
     raise TimeoutError("no verdict within the demo's time")
@@ -131,15 +137,14 @@ def run() -> int:
             "kubectl apply -f manifests/examples/fraud-scorer.yaml   (stable v1, candidate v2: as good as v1)"
         )
         _apply_example(cluster, prometheus.url)
-        verdict = _watch(cluster)
+        first = _watch(cluster, "v2")
         _show(cluster)
         _say("a new candidate v3 with five times the error rate")
         _apply_example(cluster, prometheus.url, stable="v2", candidate="v3")
-        time.sleep(2)
-        verdict = _watch(cluster)
+        verdict = _watch(cluster, "v3")
         _show(cluster)
-        _say(f"done in {time.monotonic() - t0:.0f}s: v2 promoted, v3 {verdict}")
-        return 0
+        _say(f"done in {time.monotonic() - t0:.0f}s: v2 {first}, v3 {verdict}")
+        return 0 if (first, verdict) == ("Promoted", "RolledBack") else 1
     finally:
         if operator is not None:
             operator.terminate()
