@@ -73,7 +73,10 @@ def refresh_conditions(run: Run) -> None:
     at = format_timestamp(run.now, whole_seconds=True)
     generation = run.observations.generation
     conditions = [condition.model_copy() for condition in status.conditions]
-    previous_degraded = _find(conditions, ConditionType.DEGRADED)
+    # Read before `put_condition` updates the same object in place: compared afterwards, every
+    # problem would look old, and one appearing after the first reconcile would go unannounced.
+    previous = _find(conditions, ConditionType.DEGRADED)
+    previous_degraded = (previous.status, previous.reason) if previous is not None else None
 
     ready = _ready(run)
     put_condition(conditions, ConditionType.READY, *ready, at, generation)
@@ -83,9 +86,7 @@ def refresh_conditions(run: Run) -> None:
     degraded = _degraded(run, ready[0] == "True")
     put_condition(conditions, ConditionType.DEGRADED, *degraded, at, generation)
 
-    is_new_problem = previous_degraded is None or (
-        previous_degraded.status != "True" or previous_degraded.reason != degraded[1].value
-    )
+    is_new_problem = previous_degraded != ("True", degraded[1].value)
     if degraded[0] == "True" and degraded[1] in _PROBLEM_REASONS and is_new_problem:
         run.event(degraded[1], degraded[2], warning=True)
 

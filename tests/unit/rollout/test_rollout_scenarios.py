@@ -240,3 +240,17 @@ def test_analysis_windows_follow_the_interval_grid() -> None:
     assert [end for _, end in seen] == [30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 210.0]
     assert decided_at == [210.0]
     assert status.analysis is not None and status.analysis.last_run == "2030-01-01T00:03:30Z"
+
+
+def test_a_problem_appearing_later_is_announced_once() -> None:
+    world, status = started_world(candidate=None)
+    world.extra["service_exists"] = True
+    status = world.step(status).status
+    assert any(c.type == "Degraded" and c.status == "False" for c in status.conditions)
+
+    world.extra["service_exists"] = False
+    first = world.step(status)
+    again = world.step(first.status)
+
+    assert ("Warning", "ServiceNotFound") in events(first)
+    assert ("Warning", "ServiceNotFound") not in events(again)
