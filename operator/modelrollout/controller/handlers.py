@@ -16,8 +16,9 @@ from typing import Any
 
 import kopf
 
-from ..api.v1alpha1 import GROUP, PLURAL, VERSION
+from ..api.v1alpha1 import GROUP, PLURAL, VERSION, Verdict
 from ..k8s import KubeClient
+from ..rollout import AnalysisObservation
 from .analysis_runner import AnalysisBatcher, analysis_request, observation
 from .finalize import StableNotReady, finalize
 from .reconcile import Reconciler, now_utc
@@ -44,7 +45,17 @@ class Runtime:
         if loaded.spec is not None:
             request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
             if request is not None:
-                analysis = observation(await self.batcher.evaluate(request))
+                try:
+                    analysis = observation(await self.batcher.evaluate(request))
+                except Exception as error:
+                    # Not enough evidence is a state, not a failure: a broken evaluation is
+                    # Inconclusive for this interval, so deadlines and onInconclusive still apply.
+                    log.exception("analysis of %s/%s failed", namespace, name)
+                    analysis = AnalysisObservation(
+                        verdict=Verdict.INCONCLUSIVE,
+                        evaluated_at=request.evaluated_at,
+                        message=f"analysis error: {type(error).__name__}: {error}",
+                    )
         return await asyncio.to_thread(self.reconciler.reconcile, loaded, analysis, now)
 
 

@@ -1,0 +1,87 @@
+"""The controller's pure pieces: Deployment shape, status patches, observations, lineage merge."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from modelrollout.api.v1alpha1 import LABEL_MODEL, LABEL_ROLLOUT, LABEL_VERSION
+from modelrollout.controller.apply import merge_lineage
+from modelrollout.controller.observe import deployment_states, load, manual_action
+from modelrollout.controller.status_patch import merge_patch
+from modelrollout.controller.workloads import build_deployment
+from modelrollout.rollout import ActionVerb, RecordLineage, RolloutOutcome
+
+T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+
+
+def test_a_version_deployment_selects_only_its_own_pods_and_carries_the_model_label() -> None:
+    template = {
+        "metadata": {"labels": {"team": "risk"}},
+        "spec": {"containers": [{"name": "m", "image": "x"}]},
+    }
+    body = build_deployment(
+        rollout_name="fraud", namespace="ns", model="fraud-model", version="v2", template=template, owner=None
+    )
+    assert body["metadata"]["name"] == "fraud-v2"
+    assert body["spec"]["replicas"] == 0, "creating a version never shifts traffic by itself"
+    assert body["spec"]["selector"]["matchLabels"] == {LABEL_ROLLOUT: "fraud", LABEL_VERSION: "v2"}
+    pod_labels = body["spec"]["template"]["metadata"]["labels"]
+    assert pod_labels == {
+        "team": "risk",
+        LABEL_ROLLOUT: "fraud",
+        LABEL_MODEL: "fraud-model",
+        LABEL_VERSION: "v2",
+    }
+    assert template["metadata"]["labels"] == {"team": "risk"}, "the user's template is not modified"
+
+
+def test_merge_patch_removes_keys_that_left_a_map() -> None:
+    old = {"phase": "Progressing", "weights": {"v1": 75, "v2": 25}, "history": [1]}
+    new = {"phase": "Promoted", "weights": {"v2": 100}, "history": [1]}
+    assert merge_patch(old, new) == {"phase": "Promoted", "weights": {"v1": None, "v2": 100}}
+    assert merge_patch(new, new) == {}
+
+
+def test_action_annotation_parses_or_explains() -> None:
+    body = {"metadata": {"annotations": {"modelrollout.io/action": "abort:n1"}}}
+    action, problem = manual_action(body)
+    assert problem is None and action is not None
+    assert (action.verb, action.nonce) == (ActionVerb.ABORT, "n1")
+    action, problem = manual_action({"metadata": {"annotations": {"modelrollout.io/action": "explode"}}})
+    assert action is None and problem is not None and "explode" in problem
+    assert manual_action({"metadata": {}}) == (None, None)
+
+
+def test_deployment_state_is_not_updated_while_the_controller_lags() -> None:
+    deployment = {
+        "metadata": {"generation": 3, "labels": {LABEL_VERSION: "v1"}},
+        "spec": {"replicas": 4},
+        "status": {"observedGeneration": 2, "replicas": 4, "readyReplicas": 4, "availableReplicas": 4,
+                   "updatedReplicas": 4},
+    }  # fmt: skip
+    state = deployment_states({"v1": deployment})["v1"]
+    assert state.available_replicas == 4 and not state.updated
+    deployment["status"]["observedGeneration"] = 3
+    assert deployment_states({"v1": deployment})["v1"].ready_for(4)
+
+
+def test_a_spec_that_does_not_parse_is_reported_not_raised() -> None:
+    loaded = load({"metadata": {"name": "x", "namespace": "n"}, "spec": {"model": "Bad Name"}})
+    assert loaded.spec is None
+    assert loaded.spec_error is not None and loaded.spec_error.startswith("spec.")
+
+
+def test_lineage_facts_merge_into_status_in_order() -> None:
+    facts = [
+        RecordLineage(version="v1", outcome=RolloutOutcome.STABLE, at=T0),
+        RecordLineage(
+            version="v2", outcome=RolloutOutcome.PROGRESSING, at=T0, parent="v1", parameters={"lr": 0.1}
+        ),
+        RecordLineage(version="v2", outcome=RolloutOutcome.PROMOTED, at=T0),
+    ]
+    entries = merge_lineage([], facts)
+    by_version = {e.version: e for e in entries}
+    assert by_version["v2"].parent == "v1"
+    assert by_version["v2"].outcome == "Promoted"
+    assert by_version["v2"].parameters == {"lr": 0.1}
+    assert merge_lineage(entries, facts[-1:]) == entries, "recording the same fact twice changes nothing"
