@@ -30,7 +30,7 @@ from scipy import stats
 
 from modelrollout.analysis.drift import drift_distances
 from modelrollout.analysis.histogram import bucket_representatives
-from modelrollout.analysis.latency import binned_margin
+from modelrollout.analysis.latency_evidence import binned_margin
 
 from .methods import RolloutSpec
 from .simulate import LATENCY_EDGES, PREDICTION_EDGES, Family, Streams

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from modelrollout.analysis.drift import corrected_distances
-from modelrollout.analysis.latency import latency_log_evidence
+from modelrollout.analysis.latency_evidence import latency_log_evidence
 from modelrollout.analysis.rates import rate_log_evidence
 from modelrollout.analysis.types import Margin
 from modelrollout.api.v1alpha1 import DriftStatistic

@@ -4,15 +4,35 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+import numpy.typing as npt
+
 from ..api.v1alpha1 import Verdict
 from .types import MetricTest
 
-__all__ = ["as_count", "format_number", "format_percent", "inconclusive", "is_usable"]
+__all__ = [
+    "MAX_E_VALUE",
+    "as_count",
+    "e_value_from_log",
+    "format_number",
+    "format_percent",
+    "inconclusive",
+    "is_usable",
+]
+
+MAX_E_VALUE = 1e15
+"""E-values are capped here for status: past 1/alpha the size only says "overwhelming", and an
+infinite float would not survive JSON into the Kubernetes API."""
 
 
 def is_usable(*values: float | None) -> bool:
     """True when every value is a finite number; Prometheus answers NaN or nothing."""
     return all(value is not None and math.isfinite(value) for value in values)
+
+
+def e_value_from_log(log_e: float | npt.NDArray[np.float64]) -> float:
+    """The e-value for a log e-value, capped at `MAX_E_VALUE`."""
+    return math.exp(min(float(log_e), math.log(MAX_E_VALUE)))
 
 
 def as_count(value: float | None) -> int:

@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..api.v1alpha1 import AnalysisMethod, Verdict
-from ._common import as_count, format_percent, inconclusive, is_usable
+from ._common import as_count, e_value_from_log, format_percent, inconclusive, is_usable
 from .evidence import (
     binomial_confidence_sequence,
     conditional_log_evidence,
@@ -261,7 +261,7 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
         margin,
         config.alpha,
     )
-    fail_e_value, pass_e_value = float(np.exp(evidence.fail_log_e)), float(np.exp(evidence.pass_log_e))
+    fail_e_value, pass_e_value = e_value_from_log(evidence.fail_log_e), e_value_from_log(evidence.pass_log_e)
     threshold = float(np.exp(evidence.log_threshold))
     effect, interval = _effect(sample, margin, config.alpha)
     if evidence.fail_log_e >= evidence.log_threshold:

@@ -13,7 +13,7 @@ import pytest
 from scipy import stats
 
 from modelrollout import analysis
-from modelrollout.analysis.latency import latency_log_evidence
+from modelrollout.analysis.latency_evidence import latency_log_evidence
 from modelrollout.analysis.rates import rate_log_evidence
 from modelrollout.analysis.types import HistogramSample, Margin, RateSample, TestConfig
 from modelrollout.api.v1alpha1 import AnalysisMethod, Verdict
