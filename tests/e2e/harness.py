@@ -483,3 +483,21 @@ class RolloutWatch:
     def __exit__(self, *_: object) -> None:
         self._proc.terminate()
         self._proc.wait(timeout=10)
+
+
+def wait_for_rollout(
+    env: Env,
+    predicate: Callable[[dict[str, Any]], Any],
+    what: str,
+    timeout: float = 60,
+    name: str | None = None,
+) -> None:
+    """`When.wait_for_status` for any ModelRollout of the test; a timeout shows its status and the
+    operator's log tail, as `wait_for_phase` does."""
+    try:
+        wait_for(lambda: predicate(env.status(name)), timeout, what)
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error}\nstatus: {json.dumps(env.status(name), indent=1)[:3000]}\n"
+            f"operator log tail:\n{env.operator.log()[-4000:]}"
+        ) from None

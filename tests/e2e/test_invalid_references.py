@@ -23,7 +23,7 @@ from .harness import (
     create_service,
     delete_service,
     spec_for_model,
-    wait_for,
+    wait_for_rollout,
 )
 
 pytestmark = [pytest.mark.cluster]
@@ -46,6 +46,10 @@ def _degraded(reason: str):  # type: ignore[no-untyped-def]
         return degraded.get("status") == "True" and degraded.get("reason") == reason
 
     return check
+
+
+def _paused_at_first_pause(status: dict[str, Any]) -> bool:
+    return status.get("phase") == "Paused" and status.get("currentStep") == 1
 
 
 def _steady(given: Given) -> When:
@@ -74,9 +78,9 @@ def test_a_missing_service_is_degraded_until_it_is_created(given: Given) -> None
     when = _steady(given)
     delete_service(given.env, "fraud-scorer")
 
-    when.patch_spec({"candidate": _candidate()}).wait_for_status(
-        _degraded("ServiceNotFound"), "Degraded ServiceNotFound", timeout=30
-    ).sleep(3)
+    when.patch_spec({"candidate": _candidate()})
+    wait_for_rollout(given.env, _degraded("ServiceNotFound"), "Degraded ServiceNotFound", timeout=30)
+    when.sleep(3)
 
     then = when.then()
     then.condition("Degraded", "True", "ServiceNotFound").stable_version("v1").candidate_weight(0)
@@ -88,11 +92,7 @@ def test_a_missing_service_is_degraded_until_it_is_created(given: Given) -> None
     assert given.env.replicas() == {STABLE: 4}, "no candidate Deployment, the stable at its size"
 
     create_service(given.env, "fraud-scorer")
-    when.wait_for_status(
-        lambda s: s.get("phase") == "Paused" and s.get("currentStep") == 1,
-        "the rollout to proceed",
-        timeout=60,
-    )
+    wait_for_rollout(given.env, _paused_at_first_pause, "the rollout to proceed")
 
     then = when.then()
     then.condition("Degraded", "False").candidate_weight(25).replicas({STABLE: 3, CANDIDATE: 1})
@@ -116,9 +116,9 @@ def test_a_candidate_template_the_apiserver_rejects_is_degraded(
     if container["image"] is None:
         del container["image"]
 
-    when.patch_spec({"candidate": _candidate(template)}).wait_for_status(
-        _degraded("InvalidTemplate"), "Degraded InvalidTemplate", timeout=30
-    ).sleep(3)
+    when.patch_spec({"candidate": _candidate(template)})
+    wait_for_rollout(given.env, _degraded("InvalidTemplate"), "Degraded InvalidTemplate", timeout=30)
+    when.sleep(3)
 
     then = when.then()
     then.condition("Degraded", "True", "InvalidTemplate").stable_version("v1").candidate_weight(0)
@@ -127,20 +127,17 @@ def test_a_candidate_template_the_apiserver_rejects_is_degraded(
     _warned(given.env, "InvalidTemplate")
     assert given.env.replicas() == {STABLE: 4}, "no candidate Deployment, the stable at its size"
 
-    when.patch_spec({"candidate": _candidate()}).wait_for_status(
-        lambda s: s.get("phase") == "Paused" and s.get("currentStep") == 1,
-        "a fixed template to roll out",
-        timeout=60,
-    )
+    when.patch_spec({"candidate": _candidate()})
+    wait_for_rollout(given.env, _paused_at_first_pause, "a fixed template to roll out")
     when.then().condition("Degraded", "False").replicas({STABLE: 3, CANDIDATE: 1})
 
 
 def test_a_dependency_on_a_missing_model_is_degraded(given: Given) -> None:
     when = _steady(given)
 
-    when.patch_spec({"dependsOn": [{"model": UPSTREAM}], "candidate": _candidate()}).wait_for_status(
-        _degraded("DependencyNotFound"), "Degraded DependencyNotFound", timeout=30
-    ).sleep(3)
+    when.patch_spec({"dependsOn": [{"model": UPSTREAM}], "candidate": _candidate()})
+    wait_for_rollout(given.env, _degraded("DependencyNotFound"), "Degraded DependencyNotFound", timeout=30)
+    when.sleep(3)
 
     then = when.then()
     then.condition("Degraded", "True", "DependencyNotFound").stable_version("v1").candidate_weight(0)
@@ -175,7 +172,7 @@ def test_a_dependency_cycle_is_degraded_on_both_rollouts(given: Given) -> None:
     _patch_other(env, UPSTREAM, {"candidate": spec_for_model(env, UPSTREAM, steps=STEPS)["candidate"]})
     cycle = _degraded("DependencyCycle")
     for name in ("fraud-scorer", UPSTREAM):
-        wait_for(lambda name=name: cycle(env.status(name)), 30, f"Degraded DependencyCycle on {name}")
+        wait_for_rollout(env, cycle, f"Degraded DependencyCycle on {name}", timeout=30, name=name)
     when.sleep(3)
 
     for name in ("fraud-scorer", UPSTREAM):
