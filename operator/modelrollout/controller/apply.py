@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -48,7 +48,7 @@ class Applier:
         return str(self.body["metadata"]["name"])
 
     def apply(self, actions: tuple[Action, ...]) -> None:
-        """Change the cluster as the actions say, in order, then post the Events.
+        """Change the cluster as the actions say, in order (Events are `announce`'s).
 
         The caller has written status (lineage merged) before this: a crash here leaves a status
         that the next `decide` converges on again, never one that replays a step."""
@@ -61,9 +61,12 @@ class Applier:
         for action in actions:
             if type(action) in handlers:
                 handlers[type(action)](action)
-        for action in actions:
-            if isinstance(action, EmitEvent):
-                self._event(action)
+
+    def announce(self, events: Sequence[tuple[str, EmitEvent]]) -> None:
+        """Post the Events of a transition the status already records, each under its own name:
+        one already posted is a conflict, ignored (see `outbox`)."""
+        for name, event in events:
+            self._event(event, name)
 
     def _ensure(self, action: EnsureVersion) -> None:
         if action.version in self.deployments:
@@ -115,13 +118,13 @@ class Applier:
                 self.client.delete_deployment(self.namespace, deployment_name(self.name, version))
                 del self.deployments[version]
 
-    def _event(self, action: EmitEvent) -> None:
+    def _event(self, action: EmitEvent, name: str) -> None:
         log.info("%s/%s %s %s: %s", self.namespace, self.name, action.type, action.reason, action.message)
         self.events.append((action.type, str(action.reason), action.message))
         try:
-            self.client.create_event(self.body, action.type, str(action.reason), action.message)
+            self.client.create_event(self.body, action.type, str(action.reason), action.message, name=name)
         except KubeError:
-            pass  # an event is best effort: status carries the same facts
+            pass  # posted before (409), or best effort: status carries the same facts
 
 
 def with_lineage(status: ModelRolloutStatus, actions: tuple[Action, ...]) -> ModelRolloutStatus:

@@ -19,7 +19,7 @@ from ..api.v1alpha1 import (
     Reason,
 )
 from ..k8s import KubeClient, KubeError, NotFound, with_conflict_retry
-from ..rollout import AnalysisObservation, Decision, Observations, ReplicaPlan, decide
+from ..rollout import AnalysisObservation, Decision, EmitEvent, Observations, ReplicaPlan, decide
 from ..traffic import router_for
 from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
@@ -32,6 +32,7 @@ from .observe import (
     template_error,
     upstream_state,
 )
+from .outbox import ANNOTATION_PENDING_EVENTS, StagedEvents, due_events, staged_events, status_digest
 from .status_patch import merge_patch
 
 log = logging.getLogger("modelrollout.reconcile")
@@ -65,6 +66,7 @@ class Reconciler:
             self._write_invalid(loaded, loaded.spec_error or "invalid spec", now)
             return None
         spec = loaded.spec
+        self._post_staged_events(loaded)
         router = router_for(spec.strategy.traffic.provider)
         deployments = deployments_by_version(self.client, loaded.namespace, loaded.name)
         action, action_problem = manual_action(loaded.body)
@@ -87,8 +89,10 @@ class Reconciler:
         )
         decision: Decision = decide(spec, loaded.status, observations, now)
         status = with_lineage(decision.status, decision.actions)
-        self._write_status(loaded, status)
+        events = [action for action in decision.actions if isinstance(action, EmitEvent)]
         applier = Applier(self.client, router, loaded.body, spec, deployments)
+        self._stage_events(loaded, status, events)
+        self._write_status(loaded, status)
         try:
             applier.apply(decision.actions)
         except (ApplyError, KubeError) as error:
@@ -99,6 +103,9 @@ class Reconciler:
             )
             self._write_status(loaded, failed, previous=status)
             self._event(loaded, "Warning", Reason.APPLY_FAILED, message)
+        if events:
+            applier.announce(StagedEvents(status_digest(status), tuple(events)).named(loaded.name))
+            self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, None)
         if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
             self._clear_action(loaded)
         export_status(loaded.namespace, loaded.name, spec.model, status)
@@ -131,11 +138,28 @@ class Reconciler:
         self._write_status(loaded, status)
 
     def _clear_action(self, loaded: Loaded) -> None:
-        patch = {"metadata": {"annotations": {ANNOTATION_ACTION: None}}}
+        self._set_annotation(loaded, ANNOTATION_ACTION, None)
+
+    def _set_annotation(self, loaded: Loaded, key: str, value: str | None) -> None:
+        patch = {"metadata": {"annotations": {key: value}}}
         try:
             self.client.patch_rollout(loaded.namespace, loaded.name, patch)
         except NotFound:
             pass
+
+    def _stage_events(self, loaded: Loaded, status: ModelRolloutStatus, events: list[EmitEvent]) -> None:
+        """Before the status write, so a crash after it still gets the Events out (`outbox`)."""
+        if events:
+            self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, staged_events(status, events))
+
+    def _post_staged_events(self, loaded: Loaded) -> None:
+        """Events staged by a reconcile that died after writing its status; see `outbox`."""
+        staged = (loaded.body["metadata"].get("annotations") or {}).get(ANNOTATION_PENDING_EVENTS)
+        if staged is None:
+            return
+        for name, event in due_events(staged, loaded.status).named(loaded.name):
+            self._event(loaded, event.type, event.reason, event.message, name=name)
+        self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, None)
 
     def _reject_action(self, loaded: Loaded, message: str) -> None:
         key = f"{loaded.namespace}/{loaded.name}"
@@ -144,9 +168,11 @@ class Reconciler:
             self._event(loaded, "Warning", Reason.INVALID_ACTION, message)
         self._clear_action(loaded)
 
-    def _event(self, loaded: Loaded, kind: str, reason: Reason, message: str) -> None:
+    def _event(
+        self, loaded: Loaded, kind: str, reason: Reason, message: str, name: str | None = None
+    ) -> None:
         try:
-            self.client.create_event(loaded.body, kind, str(reason), message)
+            self.client.create_event(loaded.body, kind, str(reason), message, name=name)
         except KubeError:
             pass
 

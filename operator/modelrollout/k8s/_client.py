@@ -150,12 +150,15 @@ class KubeClient:
         reason: str,
         message: str,
         component: str = "modelrollout-operator",
+        name: str | None = None,
     ) -> None:
-        """A core/v1 Event on the object, as `kubectl describe` and `kubectl get events` show it."""
+        """A core/v1 Event on the object, as `kubectl describe` and `kubectl get events` show it.
+        With `name`, posting the same Event twice is a 409 (KubeError) instead of a second Event."""
         meta = involved["metadata"]
         now = datetime.now(UTC)
+        naming = {"name": name} if name else {"generateName": f"{meta['name']}."}
         body = {
-            "metadata": {"generateName": f"{meta['name']}.", "namespace": meta["namespace"]},
+            "metadata": {**naming, "namespace": meta["namespace"]},
             "involvedObject": {
                 "apiVersion": involved["apiVersion"],
                 "kind": involved["kind"],

@@ -9,10 +9,12 @@ The controller's side of the contract, once per reconcile:
    `analysis.interval`; the last ends at `analysis_final_look`, and `decide` applies
    `onInconclusive` only once that window has been judged.
 3. `decision = decide(spec, status, observations, now)`.
-4. Merge the `RecordLineage` facts into `decision.status.lineage` and write the status first,
-   then apply the other actions in order (Ensure, ApplyWeights, Retire, Prune), then the Events.
+4. Merge the `RecordLineage` facts into `decision.status.lineage`, stage the Events where a
+   restarted controller finds them, write the status, apply the other actions in order
+   (Ensure, ApplyWeights, Retire, Prune), then post the Events under names of their own.
    Writing first makes a crash in between harmless: the next call sees the cluster behind the
-   status and asks for the same actions again, while a transition is never announced twice.
+   status and asks for the same actions again, never deciding the transition a second time;
+   the staged Events are posted then (once) if the status written is the one they belong to.
 5. Requeue after `decision.requeue_after` seconds (None: only on change).
 """
 
