@@ -52,7 +52,9 @@ class MetricResult(ApiModel):
     p_value: float | None = None
     """Fixed-horizon p-value of the test (method `fixed`)."""
     e_value: float | None = None
-    """Evidence against the candidate (sequential); >= 1/alpha means failure."""
+    """Evidence against the candidate (sequential): the metric fails once it reaches its threshold,
+    1/alpha or a little more where part of alpha covers an unknown stable rate; the explanation
+    names the threshold used."""
     samples_stable: int | None = None
     """Requests (or observations) of the stable version the evidence rests on."""
     samples_candidate: int | None = None
