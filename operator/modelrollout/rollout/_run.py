@@ -12,6 +12,7 @@ from typing import Any, Literal
 
 from ..api.v1alpha1 import (
     CanaryStep,
+    ConditionType,
     ModelRolloutSpec,
     ModelRolloutStatus,
     Outcome,
@@ -97,16 +98,33 @@ class Run:
         self.lineage.append(RecordLineage(version=version, outcome=outcome, at=self.now, **facts))
 
     def set_phase(
-        self, phase: Phase, reason: Reason, message: str, *, warning: bool = False, quiet: bool = False
+        self,
+        phase: Phase,
+        reason: Reason,
+        message: str,
+        *,
+        warning: bool = False,
+        quiet: bool = False,
+        announce_reason: bool = False,
     ) -> None:
         """Moves to `phase` and says why; an Event only when the phase really changes, so a
         repeated call stays silent. `quiet` when another Event already tells (a problem is
-        announced once, by its Degraded condition)."""
-        if self.status.phase != phase and not quiet:
+        announced once, by its Degraded condition). `announce_reason` also announces a new
+        reason within the same phase: a rollout paused at a step that an upstream failure now
+        holds is news to its owner, though it was Paused before and after."""
+        new_reason = announce_reason and self._previous_reason() != reason.value
+        if (self.status.phase != phase or new_reason) and not quiet:
             self.event(reason, message, warning=warning)
         self.status.phase = phase
         self.status.message = message
         self.reason = reason
+
+    def _previous_reason(self) -> str | None:
+        """Why the rollout stood where it was before this call: the Progressing condition's reason."""
+        for condition in self.before.conditions:
+            if condition.type == ConditionType.PROGRESSING.value:
+                return condition.reason
+        return None
 
     def note(self, reason: Reason, message: str) -> None:
         """Why the rollout waits, without a transition."""

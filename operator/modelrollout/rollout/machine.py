@@ -127,7 +127,7 @@ def _try_start(run: Run, candidate: str) -> None:
     blocking = run.observations.upstream.blocking_models
     if blocking:
         message = f"{candidate} waits for the rollout of upstream {', '.join(blocking)} to finish"
-        run.set_phase(Phase.PENDING, Reason.WAITING_FOR_DEPENDENCY, message)
+        run.set_phase(Phase.PENDING, Reason.WAITING_FOR_DEPENDENCY, message, announce_reason=True)
         run.requeue(DEPENDENCY_POLL_SECONDS)
         return
     start_rollout(run, candidate)

@@ -94,7 +94,7 @@ def _cascade(run: Run) -> bool:
     if run.spec.on_upstream_failure == UpstreamFailurePolicy.ROLLBACK:
         start_rollback(run, Reason.UPSTREAM_FAILED, message, Outcome.ROLLED_BACK)
         return True
-    run.set_phase(Phase.PAUSED, Reason.UPSTREAM_FAILED, message, warning=True)
+    run.set_phase(Phase.PAUSED, Reason.UPSTREAM_FAILED, message, warning=True, announce_reason=True)
     run.requeue(DEPENDENCY_POLL_SECONDS)
     return True
 
@@ -107,7 +107,7 @@ def _live_pause(run: Run) -> bool:
     blocking = run.observations.upstream.blocking_models
     if blocking:
         message = f"waiting for the rollout of upstream {', '.join(blocking)} to finish"
-        run.set_phase(Phase.PAUSED, Reason.WAITING_FOR_DEPENDENCY, message)
+        run.set_phase(Phase.PAUSED, Reason.WAITING_FOR_DEPENDENCY, message, announce_reason=True)
         run.requeue(DEPENDENCY_POLL_SECONDS)
         return True
     return False

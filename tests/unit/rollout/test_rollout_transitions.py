@@ -470,6 +470,22 @@ CASES = [
         expect_events=("UpstreamFailed",),
     ),
     Case(
+        "upstream failed while paused at a pause step: the cascade is announced",
+        status_at("Paused", step=1, weight=20, paused_reason="PausedByStep"),
+        "Paused",
+        observe={"upstream": UpstreamState(failed_models=(("encoder", 0.9),))},
+        expect_step=1,
+        expect_events=("UpstreamFailed",),
+    ),
+    Case(
+        "upstream mid-rollout while paused at a pause step: the wait is announced",
+        status_at("Paused", step=1, weight=20, paused_reason="PausedByStep"),
+        "Paused",
+        observe={"upstream": UpstreamState(blocking_models=("encoder",))},
+        expect_step=1,
+        expect_events=("WaitingForDependency",),
+    ),
+    Case(
         "upstream failed below the threshold: no cascade",
         status_at("Progressing", weight=20),
         "Paused",
