@@ -14,8 +14,9 @@ help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/' | column -t -s $$'\t'
 
 $(DEPS_STAMP): pyproject.toml constraints.txt
-	@command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v openssl >/dev/null || \
-	  { (apt-get update -qq || true) && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus openssl; }
+	@command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v openssl >/dev/null \
+	  && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus openssl python3-venv; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'

@@ -12,7 +12,7 @@ import time
 
 from .cluster import LocalCluster, LocalClusterSettings, recorded_running
 from .prometheus import PrometheusServer, PrometheusSettings
-from .tools import cache_dir
+from .tools import cache_dir, process_identity
 
 
 def _settings(name: str) -> LocalClusterSettings:
@@ -28,7 +28,8 @@ def cluster_up(name: str) -> LocalCluster:
     prometheus = PrometheusServer(settings=PrometheusSettings(detach=True), data_dir=prometheus_dir)
     prometheus.start()
     assert prometheus.pid is not None
-    (cluster.run_dir / "pids" / "99-prometheus.pid").write_text(f"{prometheus.pid}\n")
+    identity = process_identity(prometheus.pid)
+    (cluster.run_dir / "pids" / "99-prometheus.pid").write_text(f"{prometheus.pid} {identity}\n")
     (cluster.run_dir / "prometheus.url").write_text(prometheus.url + "\n")
     kubectl = cluster.run_dir / "bin" / "kubectl"
     print(

@@ -21,7 +21,7 @@ from typing import Any
 
 from . import pki
 from .kubeconfig import write_kubeconfig
-from .tools import ToolPaths, cache_dir, free_port, is_running, stop_pid, tail
+from .tools import ToolPaths, cache_dir, free_port, is_running, process_identity, stop_pid, tail
 
 
 class ClusterError(RuntimeError):
@@ -110,12 +110,10 @@ class LocalCluster:
         if not pid_dir.is_dir():
             return
         for pid_file in sorted(pid_dir.glob("*.pid"), reverse=True):
-            try:
-                pid = int(pid_file.read_text().strip())
-            except ValueError:
-                pid = 0
-            if pid > 0 and is_running(pid):
-                stop_pid(pid)
+            pid, _, identity = pid_file.read_text().strip().partition(" ")
+            # Only a process that is still the one we started: after a reboot the pid may be reused.
+            if pid.isdigit() and is_running(int(pid)) and process_identity(int(pid)) == identity:
+                stop_pid(int(pid))
             pid_file.unlink(missing_ok=True)
 
     def __enter__(self) -> LocalCluster:
@@ -143,7 +141,9 @@ class LocalCluster:
         log.close()
         self._procs[name] = proc
         index = len(self._procs)
-        (self.run_dir / "pids" / f"{index:02d}-{name}.pid").write_text(f"{proc.pid}\n")
+        (self.run_dir / "pids" / f"{index:02d}-{name}.pid").write_text(
+            f"{proc.pid} {process_identity(proc.pid)}\n"
+        )
 
     def _component_kubeconfig(self, name: str) -> Path:
         return write_kubeconfig(
@@ -331,4 +331,8 @@ def recorded_running(settings: LocalClusterSettings | None = None) -> bool:
     """Whether a detached cluster started by `make cluster-up` is still up."""
     run_dir = cache_dir() / "run" / (settings or LocalClusterSettings()).name
     pids = list((run_dir / "pids").glob("*.pid")) if (run_dir / "pids").is_dir() else []
-    return bool(pids) and all(is_running(int(p.read_text().strip() or 0)) for p in pids)
+    recorded = [p.read_text().strip().partition(" ") for p in pids]
+    return bool(recorded) and all(
+        pid.isdigit() and is_running(int(pid)) and process_identity(int(pid)) == identity
+        for pid, _, identity in recorded
+    )

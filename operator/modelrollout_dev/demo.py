@@ -4,6 +4,7 @@ the errors) is rolled back. Everything it starts is stopped at the end."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -146,12 +147,22 @@ def run() -> int:
         _say(f"done in {time.monotonic() - t0:.0f}s: v2 {first}, v3 {verdict}")
         return 0 if (first, verdict) == ("Promoted", "RolledBack") else 1
     finally:
-        if operator is not None:
-            operator.terminate()
-            operator.wait(timeout=15)
-        if traffic is not None:
-            traffic.stop()
-        if prometheus is not None:
-            prometheus.stop(remove=True)
-        cluster.stop()
+        # Stop everything even if one stop fails, so the demo never leaves processes behind.
+        with contextlib.ExitStack() as stack:
+            stack.callback(cluster.stop)
+            if prometheus is not None:
+                stack.callback(prometheus.stop, remove=True)
+            if traffic is not None:
+                stack.callback(traffic.stop)
+            if operator is not None:
+                stack.callback(_stop_process, operator)
         print(f"(stopped everything; logs kept in {Path(cluster.run_dir) / 'logs'})")
+
+
+def _stop_process(process: subprocess.Popen[bytes]) -> None:
+    process.terminate()
+    try:
+        process.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(timeout=5)

@@ -101,6 +101,15 @@ def is_running(pid: int) -> bool:
     return state not in ("Z", "X")
 
 
+def process_identity(pid: int) -> str:
+    """The process's start time (clock ticks since boot): with the pid it names one process, so a
+    pid file never makes us stop an unrelated process that reused the pid."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
+    except (FileNotFoundError, IndexError):
+        return ""
+
+
 def stop_pid(pid: int, timeout: float = 10.0) -> None:
     """SIGTERM, then SIGKILL after `timeout`; reaps the process when it is our child."""
     try:

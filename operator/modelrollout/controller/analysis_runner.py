@@ -37,7 +37,12 @@ def analysis_request(
     )
 
 
-def observation(result: EvaluationResult) -> AnalysisObservation:
+def observation(result: EvaluationResult) -> AnalysisObservation | None:
+    """What `decide` sees of an interval. An interval whose queries failed never counts as the
+    final look: with Prometheus down the step waits (weights held, stable serving) instead of
+    applying onInconclusive, so an outage can neither roll back nor promote."""
+    if result.source_failed and result.final:
+        return None
     return AnalysisObservation(
         verdict=result.verdict,
         evaluated_at=result.evaluated_at,
@@ -92,10 +97,12 @@ class AnalysisBatcher:
                 )
             except Exception as error:  # a bug must not leave reconciles waiting forever
                 for item in items:
-                    item.future.set_exception(error)
+                    if not item.future.done():
+                        item.future.set_exception(error)
                 continue
             for item, result in zip(items, results, strict=True):
-                item.future.set_result(result)
+                if not item.future.done():  # its daemon may have been cancelled meanwhile
+                    item.future.set_result(result)
 
     def _credentials(self, namespace: str, spec: PrometheusSpec | None) -> PrometheusCredentials | None:
         """Secrets named by the spec, read at evaluation time so a rotated token is picked up."""

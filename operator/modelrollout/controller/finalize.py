@@ -28,14 +28,18 @@ def finalize(client: KubeClient, loaded: Loaded, deadline: float) -> str:
             loaded.namespace, name, {"metadata": {"ownerReferences": None}, "spec": {"replicas": replicas}}
         )
     )
-    state = deployment_states({stable: client_deployment(client, loaded, stable)})[stable]
+    current = deployments_by_version(client, loaded.namespace, loaded.name)
+    state = deployment_states({stable: current.get(stable, {})})[stable]
     if state.available_replicas < replicas and time.monotonic() < deadline:
         raise StableNotReady(f"stable {stable}: {state.available_replicas}/{replicas} available")
-    for version in deployments:
-        if version != stable:
-            client.delete_deployment(loaded.namespace, deployment_name(loaded.name, version))
+    others = [version for version in deployments if version != stable]
+    if state.available_replicas == 0:
+        # Deleting the candidate now would leave the Service with no endpoint at all: orphan the
+        # other versions instead (they keep serving; a person deletes them once the stable is up).
+        for version in others:
+            orphan = {"metadata": {"ownerReferences": None}}
+            client.patch_deployment(loaded.namespace, deployment_name(loaded.name, version), orphan)
+        return f"stable {stable} has no available replica: {', '.join(others) or 'nothing'} left running, orphaned"
+    for version in others:
+        client.delete_deployment(loaded.namespace, deployment_name(loaded.name, version))
     return f"stable {stable} kept at {replicas} replicas; other versions deleted"
-
-
-def client_deployment(client: KubeClient, loaded: Loaded, version: str) -> dict[str, object]:
-    return deployments_by_version(client, loaded.namespace, loaded.name).get(version, {})

@@ -16,9 +16,8 @@ from typing import Any
 
 import kopf
 
-from ..api.v1alpha1 import GROUP, PLURAL, VERSION, Verdict
+from ..api.v1alpha1 import GROUP, PLURAL, VERSION
 from ..k8s import KubeClient
-from ..rollout import AnalysisObservation
 from .analysis_runner import AnalysisBatcher, analysis_request, observation
 from .finalize import StableNotReady, finalize
 from .reconcile import Reconciler, now_utc
@@ -47,15 +46,10 @@ class Runtime:
             if request is not None:
                 try:
                     analysis = observation(await self.batcher.evaluate(request))
-                except Exception as error:
-                    # Not enough evidence is a state, not a failure: a broken evaluation is
-                    # Inconclusive for this interval, so deadlines and onInconclusive still apply.
+                except Exception:
+                    # A broken evaluation is no evidence either way: the step holds and the
+                    # next tick tries again (never a rollback or promotion on an error).
                     log.exception("analysis of %s/%s failed", namespace, name)
-                    analysis = AnalysisObservation(
-                        verdict=Verdict.INCONCLUSIVE,
-                        evaluated_at=request.evaluated_at,
-                        message=f"analysis error: {type(error).__name__}: {error}",
-                    )
         return await asyncio.to_thread(self.reconciler.reconcile, loaded, analysis, now)
 
 
@@ -79,23 +73,26 @@ async def rollout_daemon(
 ) -> None:
     runtime: Runtime = memo["runtime"]
     timing = runtime.settings.reconcile
+    failures = 0
     while not stopped:
         seen_version = meta.get("resourceVersion")
         started = time.monotonic()
         try:
             delay = await runtime.reconcile_once(namespace, name)
+            failures = 0
         except Exception:
-            log.exception("reconcile of %s/%s failed; retrying", namespace, name)
-            delay = 2.0
-        wait_until = started + max(
-            timing.min_delay_seconds, min(delay or timing.resync_seconds, timing.resync_seconds)
-        )
+            failures += 1
+            delay = min(60.0, 2.0**failures)
+            log.exception("reconcile of %s/%s failed; retrying in %.0fs", namespace, name, delay)
+        if failures:
+            wait = delay or 0.0  # back off: the object changing does not make a bug go away
+        else:
+            wait = timing.resync_seconds if delay is None else min(delay, timing.resync_seconds)
+        wait_until = started + max(timing.min_delay_seconds, wait)
         while not stopped and time.monotonic() < wait_until:
             await asyncio.sleep(timing.poll_seconds)
-            if (
-                meta.get("resourceVersion") != seen_version
-                and time.monotonic() - started >= timing.min_delay_seconds
-            ):
+            changed = meta.get("resourceVersion") != seen_version
+            if changed and not failures and time.monotonic() - started >= timing.min_delay_seconds:
                 break
 
 

@@ -37,6 +37,9 @@ from .status_patch import merge_patch
 
 log = logging.getLogger("modelrollout.reconcile")
 
+APPLY_RETRY_MAX_SECONDS = 60.0
+"""Longest wait between two attempts at a change the apiserver keeps refusing."""
+
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
@@ -50,6 +53,9 @@ def _rfc3339(moment: datetime) -> str:
 class Reconciler:
     client: KubeClient
     failed_action_notes: dict[str, str] = field(default_factory=dict)
+    apply_failures: dict[str, tuple[str, int]] = field(default_factory=dict)
+    """Per rollout: the message of an apply failure that still stands, and how many reconciles
+    in a row hit it (for backoff)."""
 
     def load(self, namespace: str, name: str) -> Loaded | None:
         try:
@@ -89,27 +95,43 @@ class Reconciler:
         )
         decision: Decision = decide(spec, loaded.status, observations, now)
         status = with_lineage(decision.status, decision.actions)
+        key = f"{loaded.namespace}/{loaded.name}"
+        failing = self.apply_failures.get(key)
+        if failing is not None:
+            # Keep the Degraded condition of a failure that still stands in the one status write,
+            # instead of clearing it (decide does not know) and setting it again every tick.
+            status = _with_condition(
+                status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, failing[0], now
+            )
         events = [action for action in decision.actions if isinstance(action, EmitEvent)]
         applier = Applier(self.client, router, loaded.body, spec, deployments)
         self._stage_events(loaded, status, events)
         self._write_status(loaded, status)
+        requeue_after = decision.requeue_after
         try:
             applier.apply(decision.actions)
         except (ApplyError, KubeError) as error:
             message = str(error)
-            log.warning("%s/%s: %s", loaded.namespace, loaded.name, message)
-            failed = _with_condition(
-                status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, message, now
-            )
-            self._write_status(loaded, failed, previous=status)
-            self._event(loaded, "Warning", Reason.APPLY_FAILED, message)
+            attempts = failing[1] + 1 if failing is not None and failing[0] == message else 1
+            self.apply_failures[key] = (message, attempts)
+            if attempts == 1:  # announce a failure once, not on every retry
+                log.warning("%s/%s: %s", loaded.namespace, loaded.name, message)
+                failed = _with_condition(
+                    status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, message, now
+                )
+                self._write_status(loaded, failed, previous=status)
+                self._event(loaded, "Warning", Reason.APPLY_FAILED, message)
+            requeue_after = min(APPLY_RETRY_MAX_SECONDS, 2.0**attempts)
+        else:
+            if self.apply_failures.pop(key, None) is not None:
+                requeue_after = 1.0  # the next reconcile writes status without the stale ApplyFailed
         if events:
             applier.announce(StagedEvents(status_digest(status), tuple(events)).named(loaded.name))
             self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, None)
         if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
             self._clear_action(loaded)
         export_status(loaded.namespace, loaded.name, spec.model, status)
-        return decision.requeue_after
+        return requeue_after
 
     # -- writing ------------------------------------------------------------------------------
     def _write_status(

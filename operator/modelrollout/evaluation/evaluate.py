@@ -19,6 +19,9 @@ from ..metrics import BatchedQuerier, MetricSource, MetricSourceError, Query, Qu
 from .probes import Answer, Probe, inconclusive, plan
 from .request import EvaluationRequest, EvaluationResult, first_interval_end
 
+QUERY_FAILED = "query failed"
+"""The method name of a metric whose query failed this interval."""
+
 
 def evaluate_interval(request: EvaluationRequest, source: MetricSource | BatchedQuerier) -> EvaluationResult:
     """Evaluate one rollout at `request.at`."""
@@ -67,6 +70,7 @@ def _conclude(
         intervals=intervals,
         judgement=judgement,
         metrics=tuple(metric_result(metric) for metric in judged),
+        source_failed=any(metric.result.method == QUERY_FAILED for metric in judged),
     )
 
 
@@ -75,7 +79,7 @@ def _measure(probe: Probe, outcomes: Mapping[Query, QueryOutcome]) -> MetricTest
     for name, piece in probe.slices.items():
         outcome = outcomes[piece.query]
         if isinstance(outcome, MetricSourceError):
-            return inconclusive("query failed", f"could not query the metrics source: {outcome}")
+            return inconclusive(QUERY_FAILED, f"could not query the metrics source: {outcome}")
         if piece.labels is None:
             answers[name] = outcome
         else:

@@ -137,6 +137,9 @@ class EvaluationResult:
     """Complete intervals the evidence covers (0 before the first interval has ended)."""
     judgement: Judgement
     metrics: tuple[MetricResult, ...]
+    source_failed: bool = False
+    """A query of this interval failed (Prometheus unreachable or erroring): its Inconclusive
+    says nothing about the candidate, so the controller never lets it be the final look."""
 
     @property
     def verdict(self) -> Verdict:
