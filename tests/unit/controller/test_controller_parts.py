@@ -85,3 +85,27 @@ def test_lineage_facts_merge_into_status_in_order() -> None:
     assert by_version["v2"].outcome == "Promoted"
     assert by_version["v2"].parameters == {"lr": 0.1}
     assert merge_lineage(entries, facts[-1:]) == entries, "recording the same fact twice changes nothing"
+
+
+def _result(final: bool, source_failed: bool) -> object:
+    from modelrollout.analysis.types import Judgement
+    from modelrollout.api.v1alpha1 import AnalysisSpec, Verdict
+    from modelrollout.evaluation import EvaluationRequest, EvaluationResult
+
+    request = EvaluationRequest(
+        namespace="n", name="r", model="m", stable_version="v1", candidate_version="v2",
+        analysis=AnalysisSpec(), started_at=T0, at=T0,
+    )  # fmt: skip
+    judgement = Judgement(verdict=Verdict.INCONCLUSIVE, score=0.0, explanation="query failed")
+    return EvaluationResult(
+        request=request, evaluated_at=T0, final=final, intervals=3, judgement=judgement, metrics=(),
+        source_failed=source_failed,
+    )  # fmt: skip
+
+
+def test_an_outage_at_the_final_look_is_not_a_look() -> None:
+    from modelrollout.controller.analysis_runner import observation
+
+    assert observation(_result(final=True, source_failed=True)) is None  # type: ignore[arg-type]
+    assert observation(_result(final=False, source_failed=True)) is not None  # type: ignore[arg-type]
+    assert observation(_result(final=True, source_failed=False)) is not None  # type: ignore[arg-type]
