@@ -144,7 +144,11 @@ def test_a_good_candidate_passes(
     times = [d["time"] for d in report["decisions"]]
     assert times[0] == _rfc3339((start // INTERVAL + 2) * INTERVAL), "the first complete interval after start"
     final = {m["name"]: m for m in report["decisions"][-1]["metrics"]}
-    assert final["errors"]["samplesCandidate"] > 10_000
+    # The evidence is cumulative: every judged interval adds its 50 rps x 30 s of candidate requests
+    per_interval = Traffic().rps * INTERVAL
+    assert final["errors"]["samplesCandidate"] == pytest.approx(
+        len(report["decisions"]) * per_interval, rel=0.01
+    )
     assert final["errors"]["stable"] == pytest.approx(0.01, rel=0.05)
 
 
