@@ -33,6 +33,9 @@ def test_a_good_canary_is_promoted_step_by_step(given: Given) -> None:
     )
     then.replicas({"fraud-scorer-v2": 4, "fraud-scorer-v1": 0})
     then.lineage_outcomes({"v1": "Stable", "v2": "Promoted"})
+    then.that(
+        lambda s: s["stablePath"] == ["v1", "v2"] and s["previousGoodVersion"] == "v1", "the stable's path"
+    )
     then.that(lambda s: s["analysis"]["verdict"] == "Pass", "the analysis passed")
     then.event("Promoted")
 

@@ -128,11 +128,20 @@ class Applier:
 
 
 def with_lineage(status: ModelRolloutStatus, actions: tuple[Action, ...]) -> ModelRolloutStatus:
-    """`status` with the decision's lineage facts merged into `status.lineage`."""
+    """`status` with the decision's lineage facts merged into `status.lineage`, and the lineage's
+    answers (the stable's path from the first version, the last and previous good versions)."""
     facts = [a for a in actions if isinstance(a, RecordLineage)]
-    if not facts:
-        return status
-    return status.model_copy(update={"lineage": merge_lineage(status.lineage, facts)})
+    entries = merge_lineage(status.lineage, facts) if facts else status.lineage
+    lineage = VersionLineage.from_status(entries)
+    stable = lineage.stable
+    return status.model_copy(
+        update={
+            "lineage": entries,
+            "stable_path": lineage.path_from_root(stable) if stable is not None else [],
+            "last_good_version": lineage.last_good(),
+            "previous_good_version": lineage.last_good(before=stable) if stable is not None else None,
+        }
+    )
 
 
 def merge_lineage(entries: list[LineageEntry], facts: list[RecordLineage]) -> list[LineageEntry]:

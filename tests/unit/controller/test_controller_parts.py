@@ -109,3 +109,20 @@ def test_an_outage_at_the_final_look_is_not_a_look() -> None:
     assert observation(_result(final=True, source_failed=True)) is None  # type: ignore[arg-type]
     assert observation(_result(final=False, source_failed=True)) is not None  # type: ignore[arg-type]
     assert observation(_result(final=True, source_failed=False)) is not None  # type: ignore[arg-type]
+
+
+def test_status_carries_the_stable_path_and_the_good_versions() -> None:
+    from modelrollout.api.v1alpha1 import ModelRolloutStatus
+    from modelrollout.controller.apply import with_lineage
+
+    facts = (
+        RecordLineage(version="v1", outcome=RolloutOutcome.STABLE, at=T0),
+        RecordLineage(version="v2", outcome=RolloutOutcome.PROGRESSING, at=T0, parent="v1"),
+        RecordLineage(version="v2", outcome=RolloutOutcome.PROMOTED, at=T0.replace(hour=13)),
+        RecordLineage(version="v3", outcome=RolloutOutcome.PROGRESSING, at=T0.replace(hour=14), parent="v2"),
+        RecordLineage(version="v3", outcome=RolloutOutcome.ROLLED_BACK, at=T0.replace(hour=15)),
+    )
+    status = with_lineage(ModelRolloutStatus(), facts)
+    assert status.stable_path == ["v1", "v2"]
+    assert status.last_good_version == "v2"
+    assert status.previous_good_version == "v1"

@@ -170,6 +170,13 @@ class ModelRolloutStatus(ApiModel):
     """The last 20 finished rollouts with outcome and reason."""
     lineage: list[LineageEntry] = Field(default_factory=list, max_length=LINEAGE_LIMIT)
     """Every version with its parent, parameters, outcome and timestamps (the last 50)."""
+    stable_path: list[str] = Field(default_factory=list, max_length=LINEAGE_LIMIT)
+    """The stable version's ancestry from the first version known, oldest first, ending with the
+    stable itself: how the model got to what serves now."""
+    last_good_version: str | None = None
+    """The most recent version with a good outcome (Stable or Promoted)."""
+    previous_good_version: str | None = None
+    """The good version that was the stable before the current one: where an undo would return."""
     last_action: ActionRecord | None = None
     """The last manual action consumed, so a restart never applies it twice."""
     kopf: dict[str, Any] | None = None
