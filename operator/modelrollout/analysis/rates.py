@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Final
+from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
@@ -36,10 +36,9 @@ SEQUENTIAL_METHOD: Final = "mixture SPRT (conditional binomial)"
 FIXED_METHOD: Final = "two-proportion z"
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
+Direction = Literal["greater", "less"]
 NUISANCE_ALPHA_SHARE: Final = 0.2
 """Share of alpha spent on the stable rate's confidence sequence when the margin is absolute."""
-NUISANCE_GRID_POINTS: Final = 4
-"""Stable rates at which the absolute-margin evidence is evaluated (its minimum is used)."""
 CONDITIONAL_WEIGHT: Final = 0.8
 """Weight of the conditional-binomial e-value (against the one-sample one), absolute margins."""
 
@@ -57,15 +56,45 @@ class RateEvidence:
     alpha spent on the stable's rate when the margin is absolute)."""
 
 
-def _stable_rate_grid(low: FloatArray, high: FloatArray) -> FloatArray:
-    """Points spanning the stable rate's confidence sequence, ends included, shape (G, ...)."""
-    steps = np.linspace(0.0, 1.0, NUISANCE_GRID_POINTS).reshape((-1,) + (1,) * low.ndim)
-    bottom = np.where(low > 0, low, high * 1e-3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grid = bottom * (high / bottom) ** steps
-    grid = np.where(np.isfinite(grid), grid, high)
-    grid[0] = low
-    return np.asarray(grid, dtype=np.float64)
+def _conditional_at(
+    x_s: FloatArray,
+    n_s: FloatArray,
+    x_c: FloatArray,
+    n_c: FloatArray,
+    stable_rate: FloatArray,
+    allowed: float,
+    direction: Direction,
+) -> FloatArray:
+    """The conditional-binomial log e-value if the stable's rate were ``stable_rate``.
+
+    Its priors are the fixed concentrations (``MIXTURE_CONCENTRATIONS`` of :mod:`.evidence`), not
+    ones tuned to the margin's width: that width is itself a function of ``p_s``, and priors that
+    move with ``p_s`` make the e-value rise and fall across the band (by up to about one in log
+    e-value on random counts), so its ends no longer bound it. With fixed priors only the null
+    share moves, and the e-value is monotone in ``p_s`` (see :func:`_absolute_evidence`).
+
+    A stable rate of zero makes the ratio bound infinite: nothing the counts show can beat it, so
+    the lower bound there is an e-value of zero (``-inf``), not the neutral one the degenerate
+    share would give. A share within rounding of 1 can make the beta functions overflow to NaN;
+    that too counts as no evidence.
+    """
+    with np.errstate(divide="ignore"):
+        ratio = np.where(stable_rate > 0, 1 + allowed / stable_rate, np.inf)
+    log_e = conditional_log_evidence(x_c, x_s + x_c, null_share(ratio, n_c, n_s), direction)
+    usable = (stable_rate > 0) & ~np.isnan(log_e)
+    return np.asarray(np.where(usable, log_e, -np.inf), dtype=np.float64)
+
+
+def _own_at(x_c: FloatArray, n_c: FloatArray, bound: FloatArray, direction: Direction) -> FloatArray:
+    """The one-sample log e-value of the candidate's rate against ``bound``; ``-inf`` past 1.
+
+    A bound at or past a rate of 1 leaves no room on the alternative side, so its lower bound is
+    an e-value of zero, as for the conditional part at a stable rate of zero. Its priors are the
+    fixed concentrations too: the margin-tuned ones change shape with the bound, which breaks
+    the monotonicity in ``p_s`` at small counts.
+    """
+    log_e = conditional_log_evidence(x_c, n_c, bound, direction)
+    return np.asarray(np.where((bound < 1) & ~np.isnan(log_e), log_e, -np.inf), dtype=np.float64)
 
 
 def _absolute_evidence(
@@ -79,27 +108,38 @@ def _absolute_evidence(
     * a one-sample test of the candidate's own rate against ``p_s + allowed``, which still works
       when the stable has seen no events yet and the ratio bound is infinite.
 
-    ``p_s`` is unknown, so we take the smallest average over the stable rate's confidence
-    sequence (a grid spanning it, ends included): on the event that the sequence covers ``p_s``
-    (it fails with probability ``NUISANCE_ALPHA_SHARE * alpha``) that minimum is at most the
-    valid e-value at the true rate. The weights favour the conditional test, the sharper one
-    once the stable's rate is known to well within the margin.
+    ``p_s`` is unknown, so we need a lower bound of the average over the stable rate's confidence
+    sequence ``[low, high]``: on the event that it covers ``p_s`` (it fails with probability
+    ``NUISANCE_ALPHA_SHARE * alpha``) such a bound is at most the valid e-value at the true rate.
+    The two parts move in opposite directions as ``p_s`` grows, so the minimum of the average can
+    lie anywhere inside the band and no grid of points bounds it. Each part alone is monotone in
+    ``p_s`` (a larger ``p_s`` lowers the ratio bound and raises the candidate's own bound), so each
+    is bounded at its own worst end and the bound is the weighted average of those two values.
+    The monotonicity is checked, not proved: on a dense grid over random counts and margins
+    (``test_analysis_rate_bound.py``) no rate inside the band gives less wherever the bound shows
+    evidence; below an e-value of about 1 the incomplete beta wobbles by a few thousandths in log.
+
+    ============  ======================  =======================
+    evidence      conditional part        one-sample part
+    ============  ======================  =======================
+    Fail          worst at ``low``        worst at ``high``
+    Pass          worst at ``high``       worst at ``low``
+    ============  ======================  =======================
+
+    The weights favour the conditional test, the sharper one once the stable's rate is known to
+    well within the margin.
     """
     low, high = binomial_confidence_sequence(x_s, n_s, alpha * NUISANCE_ALPHA_SHARE)
-    stable_rates = _stable_rate_grid(low, high)
-    total = x_s + x_c
-    no_change = null_share(1.0, n_c, n_s)
-    with np.errstate(divide="ignore"):
-        ratios = np.where(stable_rates > 0, 1 + allowed / stable_rates, np.inf)
-    shares = null_share(ratios, n_c, n_s)
-    width = np.abs(shares - no_change)
     weight, rest = math.log(CONDITIONAL_WEIGHT), math.log1p(-CONDITIONAL_WEIGHT)
-    results = []
-    for direction in ("greater", "less"):
-        conditional = conditional_log_evidence(x_c, total, shares, direction, width)
-        own = conditional_log_evidence(x_c, n_c, stable_rates + allowed, direction, allowed)
-        results.append(np.min(np.logaddexp(weight + conditional, rest + own), axis=0))
-    return np.asarray(results[0], dtype=np.float64), np.asarray(results[1], dtype=np.float64)
+    fail = np.logaddexp(
+        weight + _conditional_at(x_s, n_s, x_c, n_c, low, allowed, "greater"),
+        rest + _own_at(x_c, n_c, high + allowed, "greater"),
+    )
+    within = np.logaddexp(
+        weight + _conditional_at(x_s, n_s, x_c, n_c, high, allowed, "less"),
+        rest + _own_at(x_c, n_c, low + allowed, "less"),
+    )
+    return np.asarray(fail, dtype=np.float64), np.asarray(within, dtype=np.float64)
 
 
 def rate_log_evidence(
