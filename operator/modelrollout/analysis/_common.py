@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 import numpy as np
 import numpy.typing as npt
@@ -13,11 +14,13 @@ from .types import MetricTest
 __all__ = [
     "MAX_E_VALUE",
     "as_count",
+    "collecting",
     "e_value_from_log",
     "format_number",
     "format_percent",
     "inconclusive",
     "is_usable",
+    "sequential_result",
 ]
 
 MAX_E_VALUE = 1e15
@@ -59,6 +62,66 @@ def inconclusive(
         samples_stable=samples_stable,
         samples_candidate=samples_candidate,
         explanation=explanation,
+    )
+
+
+def sequential_result(
+    base: MetricTest,
+    fail_log_e: float | npt.NDArray[np.float64],
+    pass_log_e: float | npt.NDArray[np.float64],
+    log_threshold: float,
+    effect: float | None,
+    interval: tuple[float, float] | None,
+    comparison: str,
+) -> MetricTest:
+    """The verdict of a sequential test from its two one-sided log e-values.
+
+    Fail is checked first: when both sides cross (possible only on wildly inconsistent data), a
+    rollback is the safe reading. ``comparison`` is the metric's own description of the two
+    versions, ending where the e-values are to be appended; ``e_value`` carries the Fail side,
+    the one a rollback rests on.
+    """
+    if fail_log_e >= log_threshold:
+        verdict, outcome = Verdict.FAIL, "worse than the margin"
+    elif pass_log_e >= log_threshold:
+        verdict, outcome = Verdict.PASS, "within the margin"
+    else:
+        verdict, outcome = Verdict.INCONCLUSIVE, "not yet decided"
+    fail_e_value, pass_e_value = e_value_from_log(fail_log_e), e_value_from_log(pass_log_e)
+    explanation = (
+        f"{comparison}e-value {fail_e_value:.3g} for worse, {pass_e_value:.3g} for within"
+        f" (threshold {math.exp(log_threshold):.3g}), {outcome}."
+    )
+    return replace(
+        base,
+        verdict=verdict,
+        effect=effect,
+        interval=interval,
+        e_value=fail_e_value,
+        explanation=explanation,
+    )
+
+
+def collecting(
+    method: str,
+    samples_stable: int,
+    samples_candidate: int,
+    min_samples: int,
+    stable: float | None,
+    candidate: float | None,
+) -> MetricTest:
+    """The Inconclusive result every test starts from once both versions have data.
+
+    It already carries both versions' values, so a candidate still short of ``minSamples`` is
+    shown with what it has measured so far.
+    """
+    return inconclusive(
+        method,
+        f"Candidate has {samples_candidate} requests, fewer than minSamples {min_samples}: still collecting.",
+        samples_stable,
+        samples_candidate,
+        stable,
+        candidate,
     )
 
 

@@ -20,7 +20,7 @@ Holm, S. (1979). A simple sequentially rejective multiple test procedure.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
@@ -251,51 +251,53 @@ def two_proportion_z(
     )
 
 
-def _contingency(table: Sequence[Sequence[float]] | FloatArray) -> tuple[FloatArray, FloatArray, int]:
+def _pearson_statistic(observed: FloatArray, expected: FloatArray) -> float:
+    return float(np.sum((observed - expected) ** 2 / expected))
+
+
+def _likelihood_ratio_statistic(observed: FloatArray, expected: FloatArray) -> float:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        terms = np.where(observed > 0, observed * np.log(observed / expected), 0.0)
+    return float(2 * np.sum(terms))
+
+
+def _contingency_test(
+    table: Sequence[Sequence[float]] | FloatArray,
+    method: str,
+    statistic_of: Callable[[FloatArray, FloatArray], float],
+) -> FixedTestResult:
+    """A test of homogeneity on a versions-by-buckets table, effect Cramer's V.
+
+    Empty buckets are dropped: they carry no information and would divide by zero.
+    """
     observed = np.asarray(table, dtype=np.float64)
     observed = observed[:, observed.sum(axis=0) > 0]
     expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / observed.sum()
     df = (observed.shape[0] - 1) * (observed.shape[1] - 1)
-    return observed, expected, df
-
-
-def _cramers_v(statistic: float, observed: FloatArray) -> float:
+    statistic = statistic_of(observed, expected)
     smaller = min(observed.shape) - 1
-    return math.sqrt(statistic / (observed.sum() * smaller)) if smaller > 0 else 0.0
+    cramers_v = math.sqrt(statistic / (observed.sum() * smaller)) if smaller > 0 else 0.0
+    return FixedTestResult(
+        method=method,
+        statistic=statistic,
+        pvalue=float(stats.chi2.sf(statistic, df)),
+        effect=cramers_v,
+        interval=None,
+        df=float(df),
+    )
 
 
 def chi_square(table: Sequence[Sequence[float]] | FloatArray) -> FixedTestResult:
     """Pearson's chi-square test of homogeneity (no continuity correction); effect Cramer's V.
 
-    Rows are versions, columns buckets; empty buckets are dropped (they carry no information and
-    would divide by zero).
+    Rows are versions, columns buckets.
     """
-    observed, expected, df = _contingency(table)
-    statistic = float(np.sum((observed - expected) ** 2 / expected))
-    return FixedTestResult(
-        method="chi-square",
-        statistic=statistic,
-        pvalue=float(stats.chi2.sf(statistic, df)),
-        effect=_cramers_v(statistic, observed),
-        interval=None,
-        df=float(df),
-    )
+    return _contingency_test(table, "chi-square", _pearson_statistic)
 
 
 def g_test(table: Sequence[Sequence[float]] | FloatArray) -> FixedTestResult:
     """The likelihood-ratio (G) test of homogeneity; better than Pearson's with small cells."""
-    observed, expected, df = _contingency(table)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        terms = np.where(observed > 0, observed * np.log(observed / expected), 0.0)
-    statistic = float(2 * np.sum(terms))
-    return FixedTestResult(
-        method="G-test",
-        statistic=statistic,
-        pvalue=float(stats.chi2.sf(statistic, df)),
-        effect=_cramers_v(statistic, observed),
-        interval=None,
-        df=float(df),
-    )
+    return _contingency_test(table, "G-test", _likelihood_ratio_statistic)
 
 
 def cohens_d(

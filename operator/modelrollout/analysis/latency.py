@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..api.v1alpha1 import AnalysisMethod, Verdict
-from ._common import as_count, e_value_from_log, format_number, inconclusive
+from ._common import as_count, collecting, format_number, inconclusive, sequential_result
 from .evidence import rate_ratio_confidence_sequence
 from .fixed import welch_t
 from .histogram import (
@@ -162,14 +162,8 @@ def test_latency(sample: HistogramSample, margin: Margin, config: TestConfig) ->
         )
     stable_p95 = quantile(stable, REPORTED_QUANTILE)
     candidate_p95 = quantile(candidate, REPORTED_QUANTILE)
-    base = inconclusive(
-        method,
-        f"Candidate has {samples_candidate} requests, fewer than minSamples {config.min_samples}:"
-        " still collecting.",
-        samples_stable,
-        samples_candidate,
-        stable_p95,
-        candidate_p95,
+    base = collecting(
+        method, samples_stable, samples_candidate, config.min_samples, stable_p95, candidate_p95
     )
     if candidate.total < config.min_samples:
         return base
@@ -183,27 +177,13 @@ def test_latency(sample: HistogramSample, margin: Margin, config: TestConfig) ->
         np.asarray(candidate.total),
         margin,
     )
-    fail_e_value, pass_e_value = e_value_from_log(evidence.fail_log_e), e_value_from_log(evidence.pass_log_e)
-    threshold = 1 / config.alpha
-    if evidence.fail_log_e >= -math.log(config.alpha):
-        verdict, outcome = Verdict.FAIL, "worse than the margin"
-    elif evidence.pass_log_e >= -math.log(config.alpha):
-        verdict, outcome = Verdict.PASS, "within the margin"
-    else:
-        verdict, outcome = Verdict.INCONCLUSIVE, "not yet decided"
     index = int(evidence.edge_index)
     effect, interval, detail = _edge_effect(stable, candidate, margin, index, config.alpha)
     p95_low, p95_high = quantile_confidence_interval(candidate, REPORTED_QUANTILE, config.alpha)
-    explanation = (
+    comparison = (
         f"p95 candidate {_ms(candidate_p95)} (bounds {_ms(p95_low)}-{_ms(p95_high)}) vs stable"
-        f" {_ms(stable_p95)}; {detail} (margin {_margin_text(margin)}): e-value {fail_e_value:.3g} for"
-        f" worse, {pass_e_value:.3g} for within (threshold {threshold:.3g}), {outcome}."
+        f" {_ms(stable_p95)}; {detail} (margin {_margin_text(margin)}): "
     )
-    return replace(
-        base,
-        verdict=verdict,
-        effect=effect,
-        interval=interval,
-        e_value=fail_e_value,
-        explanation=explanation,
+    return sequential_result(
+        base, evidence.fail_log_e, evidence.pass_log_e, -math.log(config.alpha), effect, interval, comparison
     )

@@ -64,6 +64,25 @@ def shifted_latencies(margin: Margin, latencies: FloatArray) -> FloatArray:
     return np.asarray(latencies / (1 + (margin.relative or 0.0)), dtype=np.float64)
 
 
+def _slower_at_margin(
+    edges: FloatArray, stable_cumulative: FloatArray, stable_total: FloatArray, margin: Margin
+) -> FloatArray:
+    """The stable's share slower than each edge once slowed down exactly by the margin.
+
+    An edge the slowdown maps to zero or below (an absolute margin past it) has every request
+    slower than it.
+    """
+    shifted = shifted_latencies(margin, edges)
+    return np.asarray(
+        np.where(
+            shifted > 0,
+            survival_shares(edges, stable_cumulative, stable_total, np.maximum(shifted, 1e-12)),
+            1.0,
+        ),
+        dtype=np.float64,
+    )
+
+
 def _edge_log_evidence(
     edges: FloatArray,
     stable_cumulative: FloatArray,
@@ -85,12 +104,7 @@ def _edge_log_evidence(
     above = stable_total[..., None] - stable_cumulative
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = above / stable_total[..., None]
-        shifted = shifted_latencies(margin, edges)
-        at_margin = np.where(
-            shifted > 0,
-            survival_shares(edges, stable_cumulative, stable_total, np.maximum(shifted, 1e-12)),
-            1.0,
-        )
+        at_margin = _slower_at_margin(edges, stable_cumulative, stable_total, margin)
         ratios = at_margin / shares
         worth = shares * np.log(np.maximum(ratios, 1.0)) ** 2 + 1e-12 * shares
     usable = (
@@ -200,12 +214,7 @@ def binned_margin(
     (interpolated) distribution by the margin and binning it again gives the margin on the scale
     the test measures. ``edges`` are the finite edges, ``values`` one per bucket (+Inf last).
     """
-    shifted = shifted_latencies(margin, edges)
-    slower = np.where(
-        shifted > 0,
-        survival_shares(edges, stable_cumulative, stable_total, np.maximum(shifted, 1e-12)),
-        1.0,
-    )
+    slower = _slower_at_margin(edges, stable_cumulative, stable_total, margin)
     with np.errstate(divide="ignore", invalid="ignore"):
         stable_below = stable_cumulative / np.asarray(stable_total)[..., None]
     ones = np.ones((*np.shape(stable_total), 1))

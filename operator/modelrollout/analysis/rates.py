@@ -20,7 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from ..api.v1alpha1 import AnalysisMethod, Verdict
-from ._common import as_count, e_value_from_log, format_percent, inconclusive, is_usable
+from ._common import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
 from .evidence import (
     binomial_confidence_sequence,
     conditional_log_evidence,
@@ -280,14 +280,8 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
         )
     stable_rate = sample.stable_events / sample.stable_exposure
     candidate_rate = sample.candidate_events / sample.candidate_exposure
-    base = inconclusive(
-        method,
-        f"Candidate has {samples_candidate} requests, fewer than minSamples {config.min_samples}:"
-        " still collecting.",
-        samples_stable,
-        samples_candidate,
-        stable_rate,
-        candidate_rate,
+    base = collecting(
+        method, samples_stable, samples_candidate, config.min_samples, stable_rate, candidate_rate
     )
     if sample.candidate_exposure < config.min_samples:
         return base
@@ -301,26 +295,11 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
         margin,
         config.alpha,
     )
-    fail_e_value, pass_e_value = e_value_from_log(evidence.fail_log_e), e_value_from_log(evidence.pass_log_e)
-    threshold = float(np.exp(evidence.log_threshold))
     effect, interval = _effect(sample, margin, config.alpha)
-    if evidence.fail_log_e >= evidence.log_threshold:
-        verdict, outcome = Verdict.FAIL, "worse than the margin"
-    elif evidence.pass_log_e >= evidence.log_threshold:
-        verdict, outcome = Verdict.PASS, "within the margin"
-    else:
-        verdict, outcome = Verdict.INCONCLUSIVE, "not yet decided"
-    explanation = (
+    comparison = (
         f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
-        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): e-value"
-        f" {fail_e_value:.3g} for worse, {pass_e_value:.3g} for within"
-        f" (threshold {threshold:.3g}), {outcome}."
+        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): "
     )
-    return replace(
-        base,
-        verdict=verdict,
-        effect=effect,
-        interval=interval,
-        e_value=fail_e_value,
-        explanation=explanation,
+    return sequential_result(
+        base, evidence.fail_log_e, evidence.pass_log_e, evidence.log_threshold, effect, interval, comparison
     )
