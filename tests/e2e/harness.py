@@ -156,7 +156,7 @@ class Given:
         self.env.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
         return self
 
-    def model_traffic(self, behaviours: dict[str, Behaviour], rps: float = 300.0) -> Given:
+    def model_traffic(self, behaviours: dict[str, Behaviour], rps: float = 1000.0) -> Given:
         """Simulated clients calling the Service, scraped by a real Prometheus every second."""
         env = self.env
         traffic = ModelTraffic(

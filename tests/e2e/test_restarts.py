@@ -93,7 +93,7 @@ def _caught(then: Then, phase: str) -> Then:
 @pytest.mark.parametrize("kill_point", list(KILL_POINTS))
 def test_a_killed_operator_continues_a_good_canary_to_promotion(given: Given, kill_point: str) -> None:
     given.service().model_traffic({"v1": Behaviour(), "v2": Behaviour()})
-    spec = base_spec(given.env, steps=STEPS, analysis=given.analysis(METRICS, maxDuration="30s"))
+    spec = base_spec(given.env, steps=STEPS, analysis=given.analysis(METRICS, maxDuration="60s"))
 
     when = given.rollout(spec)
     for point in ("Pending", "Progressing-setWeight", "Progressing-analysis"):
