@@ -39,6 +39,10 @@ ArrayLike = npt.ArrayLike
 Direction = Literal["greater", "less"]
 NUISANCE_ALPHA_SHARE: Final = 0.2
 """Share of alpha spent on the stable rate's confidence sequence when the margin is absolute."""
+NUISANCE_GRID_POINTS: Final = 8
+"""Stable rates cutting the confidence band into cells. Each part of the evidence is bounded at its
+own worst end of every cell, so the bound is valid with any number of points; more points only
+bring it closer to the true minimum (two, the band's ends alone, lose most of the power at 1 rps)."""
 CONDITIONAL_WEIGHT: Final = 0.8
 """Weight of the conditional-binomial e-value (against the one-sample one), absolute margins."""
 
@@ -54,6 +58,21 @@ class RateEvidence:
     log_threshold: float
     """Either side decides once its log e-value reaches this (``log 1/alpha``, less the share of
     alpha spent on the stable's rate when the margin is absolute)."""
+
+
+def _stable_rate_grid(low: FloatArray, high: FloatArray) -> FloatArray:
+    """Points spanning the stable rate's confidence band, ends included, shape (G, ...).
+
+    Geometric spacing, since the parts change fastest at small rates; a band reaching down to 0
+    starts at 0 and continues from a thousandth of its top.
+    """
+    steps = np.linspace(0.0, 1.0, NUISANCE_GRID_POINTS).reshape((-1,) + (1,) * low.ndim)
+    bottom = np.where(low > 0, low, high * 1e-3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        grid = bottom * (high / bottom) ** steps
+    grid = np.where(np.isfinite(grid), grid, high)
+    grid[0] = low
+    return np.asarray(grid, dtype=np.float64)
 
 
 def _conditional_at(
@@ -112,33 +131,33 @@ def _absolute_evidence(
     sequence ``[low, high]``: on the event that it covers ``p_s`` (it fails with probability
     ``NUISANCE_ALPHA_SHARE * alpha``) such a bound is at most the valid e-value at the true rate.
     The two parts move in opposite directions as ``p_s`` grows, so the minimum of the average can
-    lie anywhere inside the band and no grid of points bounds it. Each part alone is monotone in
-    ``p_s`` (a larger ``p_s`` lowers the ratio bound and raises the candidate's own bound), so each
-    is bounded at its own worst end and the bound is the weighted average of those two values.
-    The monotonicity is checked, not proved: on a dense grid over random counts and margins
-    (``test_analysis_rate_bound.py``) no rate inside the band gives less wherever the bound shows
-    evidence; below an e-value of about 1 the incomplete beta wobbles by a few thousandths in log.
+    lie anywhere inside the band and no grid of points bounds it by itself. Each part alone is
+    monotone in ``p_s`` (a larger ``p_s`` lowers the ratio bound and raises the candidate's own
+    bound), so over a cell ``[p_i, p_i+1]`` of a grid each part is at least its value at its own
+    worst end of the cell, and the smallest such pairing over the cells bounds the whole band:
 
     ============  ======================  =======================
     evidence      conditional part        one-sample part
     ============  ======================  =======================
-    Fail          worst at ``low``        worst at ``high``
-    Pass          worst at ``high``       worst at ``low``
+    Fail          worst at ``p_i``        worst at ``p_i+1``
+    Pass          worst at ``p_i+1``      worst at ``p_i``
     ============  ======================  =======================
 
+    The monotonicity is checked, not proved: on a dense grid over random counts and margins
+    (``test_analysis_rate_bound.py``) no rate inside the band gives less wherever the bound shows
+    evidence; below an e-value of about 1 the incomplete beta wobbles by a few thousandths in log.
     The weights favour the conditional test, the sharper one once the stable's rate is known to
     well within the margin.
     """
     low, high = binomial_confidence_sequence(x_s, n_s, alpha * NUISANCE_ALPHA_SHARE)
+    stable_rates = _stable_rate_grid(low, high)
     weight, rest = math.log(CONDITIONAL_WEIGHT), math.log1p(-CONDITIONAL_WEIGHT)
-    fail = np.logaddexp(
-        weight + _conditional_at(x_s, n_s, x_c, n_c, low, allowed, "greater"),
-        rest + _own_at(x_c, n_c, high + allowed, "greater"),
-    )
-    within = np.logaddexp(
-        weight + _conditional_at(x_s, n_s, x_c, n_c, high, allowed, "less"),
-        rest + _own_at(x_c, n_c, low + allowed, "less"),
-    )
+    fail_conditional = _conditional_at(x_s, n_s, x_c, n_c, stable_rates, allowed, "greater")
+    fail_own = _own_at(x_c, n_c, stable_rates + allowed, "greater")
+    within_conditional = _conditional_at(x_s, n_s, x_c, n_c, stable_rates, allowed, "less")
+    within_own = _own_at(x_c, n_c, stable_rates + allowed, "less")
+    fail = np.min(np.logaddexp(weight + fail_conditional[:-1], rest + fail_own[1:]), axis=0)
+    within = np.min(np.logaddexp(weight + within_conditional[1:], rest + within_own[:-1]), axis=0)
     return np.asarray(fail, dtype=np.float64), np.asarray(within, dtype=np.float64)
 
 
