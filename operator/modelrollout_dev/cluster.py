@@ -97,12 +97,15 @@ class LocalCluster:
         (self.run_dir / "started_in").write_text(f"{self.started_in:.2f}\n")
         return self
 
-    def stop(self) -> None:
+    def stop(self, remove: bool = False) -> None:
+        """Stop every component; `remove` also deletes the run directory (etcd data, logs)."""
         for name in reversed(list(self._procs)):
             stop_pid(self._procs[name].pid)
             self._procs[name].wait(timeout=5)
         self._procs.clear()
         self.stop_recorded()
+        if remove:
+            shutil.rmtree(self.run_dir, ignore_errors=True)
 
     def stop_recorded(self) -> None:
         """Stop the processes a previous start left in `pids/` (also from another Python process)."""
