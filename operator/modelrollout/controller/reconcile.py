@@ -12,14 +12,22 @@ from datetime import UTC, datetime
 
 from ..api.v1alpha1 import (
     ANNOTATION_ACTION,
-    Condition,
     ConditionType,
     ModelRolloutStatus,
     Phase,
     Reason,
 )
 from ..k8s import KubeClient, KubeError, NotFound, with_conflict_retry
-from ..rollout import AnalysisObservation, Decision, EmitEvent, Observations, ReplicaPlan, decide
+from ..rollout import (
+    AnalysisObservation,
+    ConditionStatus,
+    Decision,
+    EmitEvent,
+    Observations,
+    ReplicaPlan,
+    decide,
+    put_condition,
+)
 from ..traffic import router_for
 from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
@@ -200,20 +208,17 @@ class Reconciler:
 
 
 def _with_condition(
-    status: ModelRolloutStatus, kind: ConditionType, value: str, reason: Reason, message: str, now: datetime
+    status: ModelRolloutStatus,
+    kind: ConditionType,
+    value: ConditionStatus,
+    reason: Reason,
+    message: str,
+    now: datetime,
 ) -> ModelRolloutStatus:
-    conditions = [c for c in status.conditions if c.type != kind]
-    previous = next((c for c in status.conditions if c.type == kind), None)
-    changed = previous is None or previous.status != value or previous.reason != reason
-    conditions.append(
-        Condition(
-            type=str(kind),
-            status=value,
-            reason=str(reason),
-            message=message[:1000],
-            last_transition_time=_rfc3339(now)
-            if changed or previous is None
-            else previous.last_transition_time,
-        )
+    """A copy of `status` with one condition set by the state machine's own rule (the transition
+    time moves only when the condition's status does)."""
+    conditions = [condition.model_copy() for condition in status.conditions]
+    put_condition(
+        conditions, kind, value, reason, message[:1000], _rfc3339(now), status.observed_generation or 0
     )
     return status.model_copy(update={"conditions": conditions})

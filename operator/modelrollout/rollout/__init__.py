@@ -28,6 +28,7 @@ from .actions import (
     RecordLineage,
     RetireVersion,
 )
+from .conditions import ConditionStatus, put_condition
 from .machine import decide
 from .timing import analysis_deadline, analysis_due, analysis_final_look, analysis_window
 from .types import (
@@ -46,6 +47,7 @@ __all__ = [
     "ActionVerb",
     "AnalysisObservation",
     "ApplyWeights",
+    "ConditionStatus",
     "Decision",
     "DeploymentState",
     "EmitEvent",
@@ -63,4 +65,5 @@ __all__ = [
     "analysis_final_look",
     "analysis_window",
     "decide",
+    "put_condition",
 ]

@@ -126,3 +126,18 @@ def test_status_carries_the_stable_path_and_the_good_versions() -> None:
     assert status.stable_path == ["v1", "v2"]
     assert status.last_good_version == "v2"
     assert status.previous_good_version == "v1"
+
+
+def test_a_controller_condition_follows_the_state_machines_rule() -> None:
+    from modelrollout.api.v1alpha1 import ConditionType, ModelRolloutStatus, Reason
+    from modelrollout.controller.reconcile import _with_condition
+
+    status = ModelRolloutStatus(observed_generation=3)
+    failed = _with_condition(status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, "quota", T0)
+    again = _with_condition(
+        failed, ConditionType.DEGRADED, "True", Reason.INVALID_SPEC, "bad", T0.replace(hour=13)
+    )
+    assert status.conditions == [], "the input status is not modified"
+    (condition,) = again.conditions
+    assert (condition.reason, condition.message, condition.observed_generation) == ("InvalidSpec", "bad", 3)
+    assert condition.last_transition_time == "2026-11-25T12:00:00Z", "same status: the transition time stays"
