@@ -268,7 +268,8 @@ def _contingency_test(
 ) -> FixedTestResult:
     """A test of homogeneity on a versions-by-buckets table, effect Cramer's V.
 
-    Empty buckets are dropped: they carry no information and would divide by zero.
+    Empty buckets are dropped: they carry no information and would divide by zero. A table left
+    with one bucket (no errors anywhere) shows no difference at all: p is 1, not undefined.
     """
     observed = np.asarray(table, dtype=np.float64)
     observed = observed[:, observed.sum(axis=0) > 0]
@@ -280,7 +281,7 @@ def _contingency_test(
     return FixedTestResult(
         method=method,
         statistic=statistic,
-        pvalue=float(stats.chi2.sf(statistic, df)),
+        pvalue=float(stats.chi2.sf(statistic, df)) if df > 0 else 1.0,
         effect=cramers_v,
         interval=None,
         df=float(df),

@@ -19,10 +19,16 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from ..api.v1alpha1 import AnalysisMethod, Verdict
+from ..api.v1alpha1 import AnalysisMethod, FixedTest
 from ._common import as_count, collecting, format_number, inconclusive, sequential_result
 from .evidence import rate_ratio_confidence_sequence
 from .fixed import welch_t
+from .fixed_decisions import (
+    binned_effect_sizes,
+    mann_whitney_relative_effect,
+    one_sided_verdict,
+    superiority_at_margin,
+)
 from .histogram import (
     Buckets,
     bucket_counts,
@@ -40,7 +46,11 @@ from .types import HistogramSample, Margin, MetricTest, TestConfig
 __all__ = ["test_latency"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (slow-request share and binned log mean)"
-FIXED_METHOD: Final = "Welch t (log latency, binned)"
+FIXED_METHODS: Final = {
+    FixedTest.WELCH: "Welch t (log latency, binned)",
+    FixedTest.MANN_WHITNEY: "Mann-Whitney relative effect (binned, Brunner-Munzel variance)",
+}
+"""The classical tests that fit latency; Welch's is the default."""
 REPORTED_QUANTILE: Final = 0.95
 FloatArray = npt.NDArray[np.float64]
 
@@ -99,7 +109,25 @@ def _effect_text(effect: float, margin: Margin) -> str:
     return f"{1000 * effect:+.3g} ms" if margin.absolute is not None else f"{100 * effect:+.3g}%"
 
 
+def _cohens_d_text(base: MetricTest) -> str:
+    return "n/a" if base.cohens_d is None else f"{base.cohens_d:+.2f}"
+
+
+def _decided(config: TestConfig) -> str:
+    return "final look" if config.final else "decided only at the final look"
+
+
 def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
+    """The classical test ``fixedTest`` names, on the binned latencies, decided at the final look."""
+    chosen = config.fixed_test or FixedTest.WELCH
+    if chosen == FixedTest.MANN_WHITNEY:
+        return _mann_whitney(sample, margin, config, base)
+    if chosen == FixedTest.WELCH:
+        return _welch(sample, margin, config, base)
+    return replace(base, explanation=f"fixedTest {chosen} does not fit a latency metric: nothing was tested.")
+
+
+def _welch(sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
     """Welch t on binned log latency (or latency, for an absolute margin) at the final look."""
     representatives = bucket_representatives(sample.edges)
     relative = margin.absolute is None
@@ -110,27 +138,59 @@ def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: Me
     stable_counts = bucket_counts(sample.stable_counts)
     worse = welch_t(values, values, candidate_counts, stable_counts, margin=allowed, alternative="greater")
     within = welch_t(values, values, candidate_counts, stable_counts, margin=allowed, alternative="less")
-    verdict = Verdict.INCONCLUSIVE
-    if config.final and worse.pvalue <= config.alpha:
-        verdict = Verdict.FAIL
-    elif config.final and within.pvalue <= config.alpha:
-        verdict = Verdict.PASS
     interval = welch_t(values, values, candidate_counts, stable_counts).interval
     effect = worse.effect
     if relative and interval is not None:
         effect, interval = math.expm1(effect), (math.expm1(interval[0]), math.expm1(interval[1]))
-    decided = "final look" if config.final else "decided only at the final look"
     explanation = (
         f"p95 candidate {_ms(base.candidate or math.nan)} vs stable {_ms(base.stable or math.nan)};"
         f" binned mean {_effect_text(effect, margin)} (margin {_margin_text(margin)}, i.e."
-        f" {_effect_text(math.expm1(allowed) if relative else allowed, margin)} once binned):"
-        f" p = {worse.pvalue:.3g} for worse, {within.pvalue:.3g} for within ({decided})."
+        f" {_effect_text(math.expm1(allowed) if relative else allowed, margin)} once binned),"
+        f" Cohen's d {_cohens_d_text(base)} on log latency: Welch t p = {worse.pvalue:.3g} for worse,"
+        f" {within.pvalue:.3g} for within ({_decided(config)})."
     )
     return replace(
         base,
-        verdict=verdict,
-        method=FIXED_METHOD,
+        verdict=one_sided_verdict(worse.pvalue, within.pvalue, config),
+        method=FIXED_METHODS[FixedTest.WELCH],
         effect=effect,
+        interval=interval,
+        p_value=worse.pvalue,
+        explanation=explanation,
+    )
+
+
+def _mann_whitney(
+    sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest
+) -> MetricTest:
+    """Mann-Whitney's relative effect against the one a slowdown exactly at the margin gives.
+
+    Why the null moves instead of the data: binned latencies cannot be shifted back by the margin
+    without spreading counts across buckets by some assumed shape within a bucket. Moving the
+    null (:func:`.fixed_decisions.superiority_at_margin`) makes that assumption once, on the
+    stable's histogram, exactly as Welch's binned margin does. Ranks ignore the scale, so log or
+    not makes no difference; the kind of margin (relative or absolute) does, and the shifted
+    stable carries it. The effect reported is the relative effect itself (1/2: no change).
+    """
+    stable = to_buckets(sample.edges, sample.stable_counts)
+    at_margin = superiority_at_margin(stable, margin)
+    counts = (bucket_counts(sample.candidate_counts), bucket_counts(sample.stable_counts))
+    worse = mann_whitney_relative_effect(*counts, null_effect=at_margin, alternative="greater")
+    within = mann_whitney_relative_effect(*counts, null_effect=at_margin, alternative="less")
+    interval = mann_whitney_relative_effect(*counts).interval
+    explanation = (
+        f"p95 candidate {_ms(base.candidate or math.nan)} vs stable {_ms(base.stable or math.nan)};"
+        f" a candidate request is in a slower bucket than a stable one with chance"
+        f" {format_number(worse.effect)} (ties half; 0.5 is no change, {format_number(at_margin)} a"
+        f" slowdown of {_margin_text(margin)} once binned), Cohen's d {_cohens_d_text(base)} on log"
+        f" latency: Mann-Whitney p = {worse.pvalue:.3g} for worse, {within.pvalue:.3g} for within"
+        f" ({_decided(config)})."
+    )
+    return replace(
+        base,
+        verdict=one_sided_verdict(worse.pvalue, within.pvalue, config),
+        method=FIXED_METHODS[FixedTest.MANN_WHITNEY],
+        effect=worse.effect,
         interval=interval,
         p_value=worse.pvalue,
         explanation=explanation,
@@ -142,9 +202,12 @@ def test_latency(sample: HistogramSample, margin: Margin, config: TestConfig) ->
 
     ``stable``/``candidate`` are the p95 latencies in seconds; ``effect`` is the latency change
     (relative, or seconds for an absolute margin) implied by the slow-request shares at the tested
-    edge, and ``interval`` its confidence sequence.
+    edge, and ``interval`` its confidence sequence. Cohen's d and Hedges' g of binned log latency
+    are filled in with either method: they decide nothing but tell a reader the size of a change.
     """
-    method = SEQUENTIAL_METHOD if config.method == AnalysisMethod.SEQUENTIAL else FIXED_METHOD
+    method = SEQUENTIAL_METHOD
+    if config.method == AnalysisMethod.FIXED:
+        method = FIXED_METHODS.get(config.fixed_test or FixedTest.WELCH, str(config.fixed_test))
     problem = valid_histogram(sample.edges, sample.stable_counts) or valid_histogram(
         sample.edges, sample.candidate_counts
     )
@@ -162,8 +225,15 @@ def test_latency(sample: HistogramSample, margin: Margin, config: TestConfig) ->
         )
     stable_p95 = quantile(stable, REPORTED_QUANTILE)
     candidate_p95 = quantile(candidate, REPORTED_QUANTILE)
-    base = collecting(
-        method, samples_stable, samples_candidate, config.min_samples, stable_p95, candidate_p95
+    cohens_d, hedges_g = binned_effect_sizes(
+        np.log(bucket_representatives(sample.edges)),
+        bucket_counts(sample.candidate_counts),
+        bucket_counts(sample.stable_counts),
+    )
+    base = replace(
+        collecting(method, samples_stable, samples_candidate, config.min_samples, stable_p95, candidate_p95),
+        cohens_d=cohens_d,
+        hedges_g=hedges_g,
     )
     if candidate.total < config.min_samples:
         return base

@@ -19,7 +19,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..api.v1alpha1 import AnalysisMethod, Verdict
+from ..api.v1alpha1 import AnalysisMethod, FixedTest, Verdict
 from ._common import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
 from .evidence import (
     binomial_confidence_sequence,
@@ -27,13 +27,19 @@ from .evidence import (
     null_share,
     rate_ratio_confidence_sequence,
 )
-from .fixed import two_proportion_z
+from .fixed import chi_square, g_test, two_proportion_z
+from .fixed_decisions import effect_gated_verdict, one_sided_verdict
 from .types import Margin, MetricTest, RateSample, TestConfig
 
 __all__ = ["NUISANCE_ALPHA_SHARE", "RateEvidence", "rate_log_evidence", "test_rate"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (conditional binomial)"
-FIXED_METHOD: Final = "two-proportion z"
+FIXED_METHODS: Final = {
+    FixedTest.TWO_PROPORTION_Z: "two-proportion z",
+    FixedTest.CHI_SQUARE: "chi-square (2x2, gated by the margin)",
+    FixedTest.G_TEST: "G-test (2x2, gated by the margin)",
+}
+"""The classical tests that fit rates; the two-proportion z-test is the default."""
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 Direction = Literal["greater", "less"]
@@ -226,48 +232,87 @@ def _effect_text(effect: float, margin: Margin) -> str:
 
 
 def _fixed(sample: RateSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
-    """Two one-sided z-tests at the margin: worse than it (Fail), within it (Pass)."""
-    arguments = (
+    """The classical test ``fixedTest`` names, decided at the final look.
+
+    The interval is the z-test's (on the margin's scale) whichever test decides.
+    """
+    chosen = config.fixed_test or FixedTest.TWO_PROPORTION_Z
+    if chosen not in FIXED_METHODS:
+        return replace(
+            base, explanation=f"fixedTest {chosen} does not fit a rate metric: nothing was tested."
+        )
+    relative = margin.relative if margin.absolute is None else None
+    absolute = margin.absolute if margin.absolute is not None else (0.0 if relative is None else None)
+    counts = (
         sample.candidate_events,
         sample.candidate_exposure,
         sample.stable_events,
         sample.stable_exposure,
     )
-    absolute = margin.absolute if margin.absolute is not None else None
-    relative = margin.relative if margin.absolute is None else None
-    if absolute is None and relative is None:
-        absolute = 0.0
-    worse = two_proportion_z(*arguments, margin=absolute, relative_margin=relative, alternative="greater")
-    within = two_proportion_z(*arguments, margin=absolute, relative_margin=relative, alternative="less")
-    verdict = Verdict.INCONCLUSIVE
-    if config.final and worse.pvalue <= config.alpha:
-        verdict = Verdict.FAIL
-    elif config.final and within.pvalue <= config.alpha:
-        verdict = Verdict.PASS
+    worse = two_proportion_z(*counts, margin=absolute, relative_margin=relative, alternative="greater")
+    within = two_proportion_z(*counts, margin=absolute, relative_margin=relative, alternative="less")
+    verdict = one_sided_verdict(worse.pvalue, within.pvalue, config)
+    effect, p_value = worse.effect, worse.pvalue
+    reading = f"two-proportion z p = {worse.pvalue:.3g} for worse, {within.pvalue:.3g} for within"
+    if chosen != FixedTest.TWO_PROPORTION_Z:
+        verdict, effect, p_value, reading = _homogeneity(sample, margin, config, chosen)
     decided = "final look" if config.final else "decided only at the final look"
     explanation = (
         f"Candidate {format_percent(base.candidate)} vs stable {format_percent(base.stable)}"
-        f" ({_effect_text(worse.effect, margin)}, margin {_margin_text(margin)}): p = {worse.pvalue:.3g}"
-        f" for worse, {within.pvalue:.3g} for within ({decided})."
+        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): {reading} ({decided})."
     )
     return replace(
         base,
         verdict=verdict,
-        method=FIXED_METHOD,
-        effect=worse.effect,
+        method=FIXED_METHODS[chosen],
+        effect=effect,
         interval=worse.interval,
-        p_value=worse.pvalue,
+        p_value=p_value,
         explanation=explanation,
     )
+
+
+def _homogeneity(
+    sample: RateSample, margin: Margin, config: TestConfig, chosen: FixedTest
+) -> tuple[Verdict, float, float, str]:
+    """Chi-square or G on the 2x2 table of events and non-events: verdict, effect, p, a reading.
+
+    Both tests are two-sided and know no margin, so the margin gates the observed effect (see
+    :func:`.fixed_decisions.effect_gated_verdict` for what that guarantees and what not); the
+    effect is the plain observed one, on the margin's scale.
+    """
+    table = [
+        [sample.candidate_events, sample.candidate_exposure - sample.candidate_events],
+        [sample.stable_events, sample.stable_exposure - sample.stable_events],
+    ]
+    result = chi_square(table) if chosen == FixedTest.CHI_SQUARE else g_test(table)
+    candidate_rate = sample.candidate_events / sample.candidate_exposure
+    stable_rate = sample.stable_events / sample.stable_exposure
+    if margin.absolute is None and margin.relative is not None:
+        beyond = candidate_rate > stable_rate * (1 + margin.relative)
+        effect = candidate_rate / stable_rate - 1 if stable_rate > 0 else (math.inf if beyond else 0.0)
+    else:
+        effect = candidate_rate - stable_rate
+        beyond = effect > (margin.absolute or 0.0)
+    significant = result.pvalue <= config.alpha
+    reading = (
+        f"{result.method} p = {result.pvalue:.3g} (two-sided, no margin): "
+        + ("the rates differ" if significant else "no significant difference")
+        + (" and the candidate is worse than the margin" if beyond else ", within the margin")
+    )
+    return effect_gated_verdict(result.pvalue, beyond, config), effect, result.pvalue, reading
 
 
 def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricTest:
     """Non-inferiority of the candidate's event rate (events per request) against the stable's.
 
     Sequential: a mixture SPRT on the conditional binomial, valid at every look at the
-    cumulative counts. Fixed: a two-proportion z-test, decided only at ``config.final``.
+    cumulative counts. Fixed: the test ``config.fixed_test`` names (a two-proportion z-test by
+    default, or chi-square or G on the 2x2 table), decided only at ``config.final``.
     """
-    method = SEQUENTIAL_METHOD if config.method == AnalysisMethod.SEQUENTIAL else FIXED_METHOD
+    method = SEQUENTIAL_METHOD
+    if config.method == AnalysisMethod.FIXED:
+        method = FIXED_METHODS.get(config.fixed_test or FixedTest.TWO_PROPORTION_Z, str(config.fixed_test))
     counts = (
         sample.stable_events,
         sample.stable_exposure,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from ..api.v1alpha1 import AnalysisMethod, Verdict
+from ..api.v1alpha1 import AnalysisMethod, FixedTest, Verdict
 
 
 @dataclass(frozen=True)
@@ -54,6 +54,8 @@ class TestConfig:
     """Candidate exposure (requests) needed before any verdict but Inconclusive."""
     final: bool = False
     """True at the last look (maxDuration): the `fixed` method decides only then."""
+    fixed_test: FixedTest | None = None
+    """The classical test of the `fixed` method; None: the metric type's default."""
 
 
 @dataclass(frozen=True)
@@ -69,6 +71,10 @@ class MetricTest:
     interval: tuple[float, float] | None = None
     p_value: float | None = None
     e_value: float | None = None
+    cohens_d: float | None = None
+    """Standardised difference of binned mean log latency (latency only), descriptive."""
+    hedges_g: float | None = None
+    """Cohen's d with Hedges' small-sample correction (latency only), descriptive."""
     samples_stable: int = 0
     samples_candidate: int = 0
     explanation: str = ""

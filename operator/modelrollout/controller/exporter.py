@@ -13,7 +13,7 @@ PHASE = Gauge("modelrollout_phase", "1 for the rollout's current phase.", (*_LAB
 VERDICT = Gauge("modelrollout_analysis_verdict", "1 for the last analysis verdict.", (*_LABELS, "verdict"))
 METRIC_VALUE = Gauge(
     "modelrollout_analysis_metric_value",
-    "Last measured value of an analysis metric per side (stable, candidate, effect).",
+    "Last measured value of an analysis metric per side (stable, candidate, effect, cohens_d).",
     (*_LABELS, "metric", "side"),
 )
 METRIC_EVIDENCE = Gauge(
@@ -36,6 +36,7 @@ def export_status(namespace: str, rollout: str, model: str, status: ModelRollout
             ("stable", metric.stable),
             ("candidate", metric.candidate),
             ("effect", metric.effect),
+            ("cohens_d", metric.cohens_d),
         ):
             if value is not None:
                 METRIC_VALUE.labels(*labels, metric.name, side).set(value)

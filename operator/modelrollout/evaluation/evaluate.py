@@ -102,6 +102,8 @@ def metric_result(metric: JudgedMetric) -> MetricResult:
         interval_high=_bound(high),
         p_value=_finite(test.p_value),
         e_value=_finite(test.e_value),
+        cohens_d=_finite(test.cohens_d),
+        hedges_g=_finite(test.hedges_g),
         samples_stable=test.samples_stable,
         samples_candidate=test.samples_candidate,
         dry_run=metric.dry_run,

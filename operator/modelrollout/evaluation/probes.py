@@ -121,13 +121,14 @@ class _Planner:
             for role, version in self.versions.items()
         }
 
-    def _config(self) -> TestConfig:
+    def _config(self, metric: MetricSpec) -> TestConfig:
         analysis = self.request.analysis
         return TestConfig(
             method=analysis.method,
             alpha=analysis.alpha,
             min_samples=analysis.min_samples,
             final=self.request.final,
+            fixed_test=metric.fixed_test,
         )
 
     def _missing(self, present: Mapping[str, object | None]) -> MetricTest | None:
@@ -165,7 +166,7 @@ class _Planner:
             sample = self._histograms(answers, sums)
             if isinstance(sample, MetricTest):
                 return sample
-            return test_latency(sample, _margin(metric), self._config())
+            return test_latency(sample, _margin(metric), self._config(metric))
 
         return Probe(metric, measure, slices)
 
@@ -206,7 +207,7 @@ class _Planner:
                 candidate_events=counted[CANDIDATE],
                 candidate_exposure=exposure[CANDIDATE] or 0.0,
             )
-            return test_rate(sample, _margin(metric), self._config())
+            return test_rate(sample, _margin(metric), self._config(metric))
 
         return Probe(metric, measure, slices)
 
@@ -228,7 +229,8 @@ class _Planner:
             sample = self._histograms(answers, {})
             if isinstance(sample, MetricTest):
                 return sample
-            return test_drift(sample, statistic, max_distance, self.request.analysis.min_samples)
+            analysis = self.request.analysis
+            return test_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
 
         return Probe(metric, measure, slices)
 

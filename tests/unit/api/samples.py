@@ -70,6 +70,13 @@ def only_metric(**fields: Any) -> dict[str, Any]:
     }
 
 
+def fixed_metric(**fields: Any) -> dict[str, Any]:
+    """`only_metric` with `analysis.method: fixed`, where a metric may choose its `fixedTest`."""
+    patch = only_metric(**fields)
+    patch["analysis"]["method"] = "fixed"
+    return patch
+
+
 def one_step(step: dict[str, Any]) -> dict[str, Any]:
     return {"strategy": {"canary": {"steps": [step]}}}
 
@@ -343,6 +350,36 @@ INVALID = [
         only_metric(type="latency", maxRelativeIncrease=-0.1),
         "spec.analysis.metrics[0].maxRelativeIncrease",
         "greater than or equal to 0",
+    ),
+    cel(
+        "mann-whitney-on-error-rate",
+        fixed_metric(type="errorRate", maxAbsoluteIncrease=0.005, fixedTest="mannWhitney"),
+        "spec.analysis.metrics[0].fixedTest",
+        rules.FIXED_TEST_FITS_TYPE,
+    ),
+    cel(
+        "g-test-on-latency",
+        fixed_metric(type="latency", maxRelativeIncrease=0.1, fixedTest="gTest"),
+        "spec.analysis.metrics[0].fixedTest",
+        rules.FIXED_TEST_FITS_TYPE,
+    ),
+    cel(
+        "fixed-test-on-drift",
+        fixed_metric(type="drift", statistic="psi", max=0.2, fixedTest="chiSquare"),
+        "spec.analysis.metrics[0].fixedTest",
+        rules.FIXED_TEST_FITS_TYPE,
+    ),
+    Invalid(
+        "fixed-test-unknown",
+        fixed_metric(type="latency", maxRelativeIncrease=0.1, fixedTest="studentT"),
+        "spec.analysis.metrics[0].fixedTest",
+        'Unsupported value: "studentT"',
+    ),
+    cel(
+        "fixed-test-with-sequential-method",
+        only_metric(type="latency", maxRelativeIncrease=0.1, fixedTest="mannWhitney"),
+        "spec.analysis.metrics",
+        rules.FIXED_TEST_NEEDS_FIXED_METHOD,
     ),
     cel(
         "depends-on-itself",

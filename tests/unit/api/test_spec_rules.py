@@ -10,6 +10,7 @@ from pydantic import ValidationError
 
 from modelrollout.api.v1alpha1 import (
     CanaryStrategy,
+    FixedTest,
     MetricType,
     ModelRolloutSpec,
     StrategySpec,
@@ -17,7 +18,7 @@ from modelrollout.api.v1alpha1 import (
 )
 from modelrollout.api.v1alpha1 import crd_rules as rules
 
-from .samples import BASE_SPEC, INVALID, Invalid, auth, one_step, only_metric, patched
+from .samples import BASE_SPEC, INVALID, Invalid, auth, fixed_metric, one_step, only_metric, patched
 
 UNBREAKABLE_TODAY = set(rules.STRATEGY_BLOCKS_FOR_TYPE) if len(StrategyType) == 1 else set()
 """With one strategy type, no block can be set for another type."""
@@ -51,6 +52,16 @@ def test_the_base_spec_is_valid() -> None:
         pytest.param(patched({"strategy": {"canary": None}, "candidate": None}), id="no-candidate-no-steps"),
         pytest.param(patched(auth(username="user", password="pass")), id="basic-auth"),
         pytest.param(patched(auth(bearerToken="token")), id="bearer-token"),
+        pytest.param(
+            patched(fixed_metric(type="latency", maxRelativeIncrease=0.1, fixedTest="mannWhitney")),
+            id="fixed-mann-whitney",
+        ),
+        pytest.param(
+            patched(fixed_metric(type="errorRate", maxAbsoluteIncrease=0.01, fixedTest="chiSquare")),
+            id="fixed-chi-square",
+        ),
+        pytest.param(patched(fixed_metric(type="errorPattern", fixedTest="gTest")), id="fixed-g-test"),
+        pytest.param(patched(fixed_metric(type="latency", maxRelativeIncrease=0.1)), id="fixed-default"),
     ],
 )
 def test_valid_specs_parse(spec: dict[str, Any]) -> None:
@@ -107,3 +118,20 @@ def test_the_strategy_block_follows_the_type_name() -> None:
     assert {rule.field_path for rule in rules.STRATEGY_BLOCKS_REQUIRED} == {
         f".strategy.{rules.strategy_block(t)}" for t in StrategyType
     }
+
+
+def test_every_fixed_test_fits_some_metric_type_and_each_type_lists_its_default_first() -> None:
+    """The enum lists only tests that work: each one is selectable for some metric type."""
+    fitting = {test for tests in rules.FIXED_TESTS.values() for test in tests}
+    assert fitting == set(FixedTest)
+    assert rules.FIXED_TESTS[MetricType.LATENCY][0] == FixedTest.WELCH
+    assert rules.FIXED_TESTS[MetricType.ERROR_RATE][0] == FixedTest.TWO_PROPORTION_Z
+
+
+def test_the_fixed_test_is_read_into_the_metric() -> None:
+    spec = ModelRolloutSpec.model_validate(
+        patched(fixed_metric(type="latency", maxRelativeIncrease=0.1, fixedTest="mannWhitney"))
+    )
+    assert spec.analysis.metrics[0].fixed_test == FixedTest.MANN_WHITNEY
+    unset = ModelRolloutSpec.model_validate(patched(fixed_metric(type="latency", maxRelativeIncrease=0.1)))
+    assert unset.analysis.metrics[0].fixed_test is None

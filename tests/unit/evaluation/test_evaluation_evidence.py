@@ -17,7 +17,15 @@ from evaluation_fleet import (
     request,
 )
 
-from modelrollout.api.v1alpha1 import DriftStatistic, MetricSpec, MetricType, ThresholdRange, Verdict
+from modelrollout.api.v1alpha1 import (
+    AnalysisMethod,
+    DriftStatistic,
+    FixedTest,
+    MetricSpec,
+    MetricType,
+    ThresholdRange,
+    Verdict,
+)
 from modelrollout.evaluation import evaluate_interval, first_interval_end
 from modelrollout.metrics import RangeSeries, StaticSource, TemplateContext, render
 from modelrollout.metrics import queries as defaults
@@ -205,3 +213,18 @@ def test_an_error_pattern_is_a_rate_per_request() -> None:
 
     assert metric.verdict is Verdict.FAIL
     assert metric.candidate == 0.1
+
+
+def test_each_metric_uses_its_fixed_test_at_the_final_look_and_latency_shows_cohens_d() -> None:
+    worse = Rollout("team-a", "fraud", candidate=Version(error_rate=0.05, median_latency=0.3))
+    latency = LATENCY.model_copy(update={"fixed_test": FixedTest.MANN_WHITNEY})
+    errors = ERRORS.model_copy(update={"fixed_test": FixedTest.CHI_SQUARE})
+    spec = analysis(latency, errors, method=AnalysisMethod.FIXED, max_duration="5m")
+    source = fleet_source([worse], FIRST_END, AT)
+
+    slow, failing = evaluate_interval(request(worse, spec, AT), source).metrics
+
+    assert (slow.verdict, failing.verdict) == (Verdict.FAIL, Verdict.FAIL)
+    assert "Mann-Whitney" in slow.explanation and "chi-square" in failing.explanation
+    assert slow.cohens_d is not None and slow.cohens_d > 1 and slow.hedges_g is not None
+    assert failing.cohens_d is None

@@ -16,7 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .durations import DURATION_PATTERN
-from .enums import MetricType, StrategyType
+from .enums import AnalysisMethod, FixedTest, MetricType, StrategyType
 
 INTERVAL_MIN = "5s"
 """Shortest `analysis.interval`: below it Prometheus' scrape interval dominates every sample."""
@@ -27,6 +27,14 @@ NAME_MAX_LENGTH = 63
 
 MARGIN_METRIC_TYPES = (MetricType.LATENCY, MetricType.ERROR_RATE)
 """Metric types compared between versions, which need a non-inferiority margin."""
+
+FIXED_TESTS: dict[MetricType, tuple[FixedTest, ...]] = {
+    MetricType.LATENCY: (FixedTest.WELCH, FixedTest.MANN_WHITNEY),
+    MetricType.ERROR_RATE: (FixedTest.TWO_PROPORTION_Z, FixedTest.CHI_SQUARE, FixedTest.G_TEST),
+    MetricType.ERROR_PATTERN: (FixedTest.TWO_PROPORTION_Z, FixedTest.CHI_SQUARE, FixedTest.G_TEST),
+}
+"""The classical tests that fit each metric type, its default (used when `fixedTest` is unset)
+first. Types not listed have no fixed-horizon comparison between versions."""
 
 
 @dataclass(frozen=True)
@@ -190,6 +198,16 @@ PROMETHEUS_FOR_METRICS = CelRule(
     reason="FieldValueRequired",
 )
 
+FIXED_TEST_NEEDS_FIXED_METHOD = CelRule(
+    rule=(
+        f"(has(self.method) && self.method == '{AnalysisMethod.FIXED.value}') || "
+        "!has(self.metrics) || self.metrics.all(m, !has(m.fixedTest))"
+    ),
+    message="a metric's fixedTest applies only when analysis.method is fixed",
+    field_path=".metrics",
+    reason="FieldValueForbidden",
+)
+
 # --- spec.analysis.metrics[*] (MetricSpec) -------------------------------------------------------
 
 CUSTOM_NEEDS_QUERY = CelRule(
@@ -243,6 +261,34 @@ ONE_MARGIN = CelRule(
     field_path=".maxAbsoluteIncrease",
     reason="FieldValueForbidden",
 )
+
+
+def _spoken(words: list[str], last: str) -> str:
+    """`a`, `a or b`, `a, b or c`: a list as a sentence says it."""
+    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
+
+
+def _fixed_test_fits_type() -> CelRule:
+    allowed = " || ".join(
+        f"(self.type == '{kind.value}' && self.fixedTest in {_quoted(tuple(t.value for t in tests))})"
+        for kind, tests in FIXED_TESTS.items()
+    )
+    types_by_tests: dict[tuple[FixedTest, ...], list[str]] = {}
+    for kind, tests in FIXED_TESTS.items():
+        types_by_tests.setdefault(tests, []).append(kind.value)
+    fits = "; ".join(
+        f"{_spoken([t.value for t in tests], 'or')} for {_spoken(kinds, 'and')}"
+        for tests, kinds in types_by_tests.items()
+    )
+    return CelRule(
+        rule=f"!has(self.fixedTest) || {allowed}",
+        message=f"fixedTest must fit the metric type: {fits}",
+        field_path=".fixedTest",
+    )
+
+
+FIXED_TEST_FITS_TYPE = _fixed_test_fits_type()
+"""Generated from `FIXED_TESTS`, so the message lists exactly the tests that are implemented."""
 
 # --- thresholdRange (ThresholdRange) -------------------------------------------------------------
 
@@ -299,6 +345,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         MAX_DURATION_COVERS_INTERVAL,
         METRIC_NAMES_UNIQUE,
         PROMETHEUS_FOR_METRICS,
+        FIXED_TEST_NEEDS_FIXED_METHOD,
     ),
     "MetricSpec": (
         CUSTOM_NEEDS_QUERY,
@@ -309,6 +356,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         RESOURCE_NEEDS_BOUND,
         MARGIN_REQUIRED,
         ONE_MARGIN,
+        FIXED_TEST_FITS_TYPE,
     ),
     "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),
     "PrometheusAuth": (BASIC_AUTH_PAIRED, ONE_AUTH_KIND),

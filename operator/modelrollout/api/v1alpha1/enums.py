@@ -74,6 +74,34 @@ class MetricType(StrEnum):
     ERROR_PATTERN = "errorPattern"
 
 
+class FixedTest(StrEnum):
+    """The classical test of a metric when `analysis.method` is `fixed`, decided once at
+    maxDuration. Each fits some metric types only (`spec.analysis.metrics[].fixedTest`)."""
+
+    WELCH = "welch"
+    """Latency (the default): Welch's t-test on the binned mean of log latency (of latency, for
+    an absolute margin), against the margin moved onto that binned scale. Fail when the candidate
+    is shown worse than the margin, Pass when shown within it."""
+    MANN_WHITNEY = "mannWhitney"
+    """Latency: Mann-Whitney's relative effect, the chance that a candidate request lands in a
+    slower bucket than a stable one (ties count half), against the chance a stable slowed by
+    exactly the margin would reach; Brunner-Munzel's variance. Fail and Pass as for `welch`. Sees
+    the whole distribution's order, not its mean, so a few very slow requests weigh less."""
+    TWO_PROPORTION_Z = "twoProportionZ"
+    """Error rates (the default): two one-sided z-tests at the margin. Fail when the candidate's
+    rate is shown worse than the margin, Pass when shown within it."""
+    CHI_SQUARE = "chiSquare"
+    """Error rates: Pearson's chi-square test of homogeneity on the 2x2 table of events and
+    non-events per version. It is two-sided and knows no margin, so the margin gates the
+    observed effect: Fail when the rates differ significantly and the candidate is worse than the
+    margin, Inconclusive when it looks worse than the margin but not significantly, Pass when the
+    observed effect is within the margin. Such a Pass means no relevant worsening was seen, not
+    that one was ruled out: prefer `twoProportionZ` for that."""
+    G_TEST = "gTest"
+    """Error rates: the likelihood-ratio (G) test of homogeneity on the same 2x2 table, decided
+    as `chiSquare`; closer to its chi-square distribution when a cell holds few events."""
+
+
 class DriftStatistic(StrEnum):
     PSI = "psi"
     JENSEN_SHANNON = "jensenShannon"

@@ -19,6 +19,7 @@ from .enums import (
     AnalysisMethod,
     DriftStatistic,
     FailurePolicy,
+    FixedTest,
     InconclusivePolicy,
     MetricType,
     StrategyType,
@@ -219,6 +220,12 @@ class MetricSpec(ApiModel):
     """Non-inferiority margin as a fraction: 0.10 allows the candidate 10% worse than stable."""
     max_absolute_increase: float | None = Field(default=None, ge=0, le=1)
     """Non-inferiority margin in absolute units (error rate: 0.005 is half a percentage point)."""
+    fixed_test: FixedTest | None = None
+    """The classical test when `analysis.method` is `fixed`: `welch` (default) or `mannWhitney`
+    for `latency`; `twoProportionZ` (default), `chiSquare` or `gTest` for `errorRate` and
+    `errorPattern`. `chiSquare` and `gTest` are two-sided tests without a margin: they Fail only
+    when the rates differ significantly and the candidate is worse than the margin, and Pass when
+    the observed effect is within it."""
     statistic: DriftStatistic | None = None
     """Drift distance for `drift` metrics."""
     max: float | None = None
@@ -244,6 +251,8 @@ class MetricSpec(ApiModel):
         has_margin = any(margin is not None for margin in margins)
         _require(self.type not in rules.MARGIN_METRIC_TYPES or has_margin, rules.MARGIN_REQUIRED)
         _require(None in margins, rules.ONE_MARGIN)
+        fitting = rules.FIXED_TESTS.get(self.type, ())
+        _require(self.fixed_test is None or self.fixed_test in fitting, rules.FIXED_TEST_FITS_TYPE)
         return self
 
 
@@ -255,7 +264,8 @@ class AnalysisSpec(ApiModel):
     prometheus: PrometheusSpec | None = None
     """The Prometheus to query; required when metrics are listed."""
     method: AnalysisMethod = AnalysisMethod.SEQUENTIAL
-    """`sequential` (anytime-valid, default) or `fixed` (one classical test at maxDuration)."""
+    """`sequential` (anytime-valid, default) or `fixed` (one classical test at maxDuration, chosen
+    per metric by `fixedTest`)."""
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     """Significance level: the false-rollback rate the tests are built to stay under."""
     min_samples: int = Field(default=200, ge=0, le=100_000_000)
@@ -278,6 +288,8 @@ class AnalysisSpec(ApiModel):
         names = [metric.name for metric in self.metrics]
         _require(len(set(names)) == len(names), rules.METRIC_NAMES_UNIQUE)
         _require(not self.metrics or self.prometheus is not None, rules.PROMETHEUS_FOR_METRICS)
+        chosen = any(metric.fixed_test is not None for metric in self.metrics)
+        _require(self.method == AnalysisMethod.FIXED or not chosen, rules.FIXED_TEST_NEEDS_FIXED_METHOD)
         return self
 
 

@@ -44,7 +44,8 @@ class MetricResult(ApiModel):
     candidate: float | None = None
     """Candidate version's value."""
     effect: float | None = None
-    """Candidate minus stable, or relative change, as `explanation` says."""
+    """Candidate minus stable, or relative change, as `explanation` says (for `fixedTest:
+    mannWhitney`, the chance that a candidate request is slower than a stable one, 0.5 for none)."""
     interval_low: float | None = None
     """Lower end of the confidence interval/sequence of the effect."""
     interval_high: float | None = None
@@ -55,6 +56,13 @@ class MetricResult(ApiModel):
     """Evidence against the candidate (sequential): the metric fails once it reaches its threshold,
     1/alpha or a little more where part of alpha covers an unknown stable rate; the explanation
     names the threshold used."""
+    cohens_d: float | None = None
+    """Latency only: Cohen's d, the difference of the versions' binned mean log latencies in
+    pooled standard deviations (by Cohen's rule of thumb 0.2 is small, 0.8 large). Descriptive:
+    it helps read the size of a change and decides nothing."""
+    hedges_g: float | None = None
+    """Latency only: Hedges' g, Cohen's d with the small-sample bias correction; equal to d for
+    all practical purposes once both versions have more than a few dozen requests."""
     samples_stable: int | None = None
     """Requests (or observations) of the stable version the evidence rests on."""
     samples_candidate: int | None = None
