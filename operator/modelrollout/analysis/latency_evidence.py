@@ -20,6 +20,7 @@ from .histogram import bucket_representatives, survival_shares
 from .types import Margin
 
 __all__ = [
+    "EDGE_WEIGHT",
     "MEAN_PRIOR_SCALE",
     "MIN_MEAN_REQUESTS",
     "MIN_TAIL_REQUESTS",
@@ -37,6 +38,15 @@ MIN_MEAN_REQUESTS: Final = 30
 """Requests per version before the binned-mean test (a central-limit argument) takes part."""
 MEAN_PRIOR_SCALE: Final = 2.0
 """Scale of the binned-mean test's prior on the excess over the margin, in binned margins."""
+EDGE_WEIGHT: Final = 0.25
+"""Weight of the edge-count e-value in the average (the binned mean's is the rest).
+
+Any fixed weights give a valid e-value; these favour the binned mean, which sees every bucket
+and reached a rollback in 5-15% fewer candidate requests than an equal average at 1 rps in the
+statistics benchmark (latency +20% and +50%, every canary weight), while the exact edge count
+keeps a quarter of the say so that a distribution the binned mean describes badly still has a
+test that does not lean on the central limit theorem. At 1000 rps both decide at the first look
+whatever the weights."""
 _TAIL_SHARE_RANGE: Final = (0.005, 0.7)
 
 
@@ -184,18 +194,19 @@ def latency_log_evidence(
     """Both one-sided e-values for many histograms at once: edge count and binned mean, averaged.
 
     The slow-request count at one edge is exact but sees little at low traffic; the binned mean
-    sees every bucket but is only asymptotically valid. An equal-weight average of the two
-    e-values is an e-value, and is never far below the better of them (a factor of two).
+    sees every bucket but is only asymptotically valid. A fixed-weight average of the two
+    e-values is an e-value, and is never far below the better of them (a factor of
+    ``1 / EDGE_WEIGHT`` or ``1 / (1 - EDGE_WEIGHT)``).
     """
     arguments = (edges, stable_cumulative, stable_total, candidate_cumulative, candidate_total, margin)
     edge = _edge_log_evidence(*arguments)
     mean_fail, mean_pass = _mean_log_evidence(*arguments)
-    half = math.log(0.5)
+    on_edge, on_mean = math.log(EDGE_WEIGHT), math.log1p(-EDGE_WEIGHT)
     return LatencyEvidence(
         edge_index=edge.edge_index,
         null_ratio=edge.null_ratio,
-        fail_log_e=np.asarray(np.logaddexp(half + edge.fail_log_e, half + mean_fail), dtype=np.float64),
-        pass_log_e=np.asarray(np.logaddexp(half + edge.pass_log_e, half + mean_pass), dtype=np.float64),
+        fail_log_e=np.asarray(np.logaddexp(on_edge + edge.fail_log_e, on_mean + mean_fail), dtype=np.float64),
+        pass_log_e=np.asarray(np.logaddexp(on_edge + edge.pass_log_e, on_mean + mean_pass), dtype=np.float64),
     )
 
 
