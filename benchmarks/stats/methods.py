@@ -10,6 +10,7 @@ import math
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import optimize
 
 from modelrollout.analysis.drift import corrected_distances
 from modelrollout.analysis.latency_evidence import latency_log_evidence
@@ -108,15 +109,15 @@ def _sprt(log_likelihood_ratio: FloatArray, alpha: float) -> Decisions:
     return _decide(np.asarray(log_likelihood_ratio, dtype=np.float64), None, -math.log(alpha))
 
 
-def oracle(streams: Streams, scenario: Scenario, spec: RolloutSpec) -> Decisions | None:
-    """Wald's SPRT knowing every true distribution: the fastest any test can be on these streams.
+def oracle_stable_known(streams: Streams, scenario: Scenario, spec: RolloutSpec) -> Decisions | None:
+    """Wald's SPRT knowing every true distribution, the stable's included, on the candidate alone.
 
-    Knowing the stable's behaviour exactly, the oracle needs only the candidate's data: the
-    likelihood ratio of the true candidate distribution against the one exactly at the margin
-    (errors: binomial at ``p_s + effect`` against ``p_s + margin``; latency: the candidate's
-    bucket counts under the true scale against the margin's scale). It tests the same boundary as
-    our method, so the gap between them is the price of not knowing the stable and the effect.
-    Undefined for A/A, for effects inside the margin, and for drift (the limit is not a point).
+    The likelihood ratio of the true candidate distribution against the one exactly at the margin
+    from the true stable (errors: binomial at ``p_s + effect`` against ``p_s + margin``; latency:
+    the candidate's bucket counts under the true scale against the margin's scale). It answers an
+    easier question than any comparison of two versions can (the stable's behaviour is given, not
+    measured), so it is a lower bound no two-sample test reaches; see :func:`oracle` for the one
+    that is. Undefined for A/A, for effects inside the margin, and for drift.
     """
     if scenario.family == "errors" and spec.error_margin.absolute is not None:
         null_rate = BASE_ERROR_RATE + spec.error_margin.absolute
@@ -131,11 +132,90 @@ def oracle(streams: Streams, scenario: Scenario, spec: RolloutSpec) -> Decisions
         null_scale = 1 + spec.latency_margin.relative
         if scenario.latency_scale <= null_scale:
             return None
-        true_probabilities = latency_bucket_probabilities(scenario.latency_scale)
-        null_probabilities = latency_bucket_probabilities(null_scale)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            per_bucket = np.where(
-                true_probabilities > 0, np.log(true_probabilities / null_probabilities), 0.0
-            )
+        per_bucket = _log_ratio(
+            latency_bucket_probabilities(scenario.latency_scale), latency_bucket_probabilities(null_scale)
+        )
         return _sprt(cumulative(streams.latency_candidate) @ per_bucket, spec.alpha)
+    return None
+
+
+def _log_ratio(true: FloatArray, null: FloatArray) -> FloatArray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.asarray(np.where(true > 0, np.log(true / null), 0.0), dtype=np.float64)
+
+
+def _kl(true: FloatArray, null: FloatArray) -> float:
+    return float(np.sum(true * _log_ratio(true, null)))
+
+
+def _bernoulli(rate: float) -> FloatArray:
+    return np.asarray([rate, 1 - rate], dtype=np.float64)
+
+
+def oracle(streams: Streams, scenario: Scenario, spec: RolloutSpec, weight: float) -> Decisions | None:
+    """Wald's SPRT knowing the true distributions, on both versions' data: the optimum.
+
+    A test that compares two versions must stay below alpha at every pair of distributions on
+    the margin, the stable's included, since it does not know the stable's. So it is in
+    particular a test against the pair on the margin closest (in Kullback-Leibler divergence per
+    interval, with the canary weight's split of traffic) to the truth, the least favourable
+    null; by Wald and Wolfowitz's optimality no test with the same error rates needs fewer
+    requests on average than the SPRT of the truth against that pair, on the same data. Pairs
+    searched: errors, a stable rate ``p`` with the candidate at ``p + margin``; latency, the
+    stable's log-normal shape at any median with the candidate ``1 + margin`` times slower. The
+    true least favourable pair over all distributions can only be closer still, so this bound is
+    conservative (it makes the oracle faster, never slower). Undefined where
+    :func:`oracle_stable_known` is.
+    """
+    stable_share = (1 - weight) / weight
+    if scenario.family == "errors" and spec.error_margin.absolute is not None:
+        margin = spec.error_margin.absolute
+        true_stable = _bernoulli(BASE_ERROR_RATE)
+        true_candidate = _bernoulli(BASE_ERROR_RATE + scenario.error_increase)
+        if scenario.error_increase <= margin:
+            return None
+
+        def distance(rate: float) -> float:
+            return stable_share * _kl(true_stable, _bernoulli(rate)) + _kl(
+                true_candidate, _bernoulli(rate + margin)
+            )
+
+        nearest = float(
+            optimize.minimize_scalar(distance, bounds=(1e-9, 1 - margin - 1e-9), method="bounded").x
+        )
+        per_stable = _log_ratio(true_stable, _bernoulli(nearest))
+        per_candidate = _log_ratio(true_candidate, _bernoulli(nearest + margin))
+        stable_errors = cumulative(streams.errors_stable)
+        candidate_errors = cumulative(streams.errors_candidate)
+        log_lr = (
+            stable_errors * per_stable[0]
+            + (cumulative(streams.requests_stable) - stable_errors) * per_stable[1]
+            + candidate_errors * per_candidate[0]
+            + (cumulative(streams.requests_candidate) - candidate_errors) * per_candidate[1]
+        )
+        return _sprt(log_lr, spec.alpha)
+    if scenario.family == "latency" and spec.latency_margin.relative is not None:
+        null_scale = 1 + spec.latency_margin.relative
+        if scenario.latency_scale <= null_scale:
+            return None
+        true_stable = latency_bucket_probabilities(1.0)
+        true_candidate = latency_bucket_probabilities(scenario.latency_scale)
+
+        def latency_distance(log_scale: float) -> float:
+            scale = math.exp(log_scale)
+            return stable_share * _kl(true_stable, latency_bucket_probabilities(scale)) + _kl(
+                true_candidate, latency_bucket_probabilities(scale * null_scale)
+            )
+
+        bounds = (-1.0, math.log(scenario.latency_scale) + 1.0)
+        nearest_scale = math.exp(
+            float(optimize.minimize_scalar(latency_distance, bounds=bounds, method="bounded").x)
+        )
+        per_stable = _log_ratio(true_stable, latency_bucket_probabilities(nearest_scale))
+        per_candidate = _log_ratio(true_candidate, latency_bucket_probabilities(nearest_scale * null_scale))
+        log_lr = (
+            cumulative(streams.latency_stable) @ per_stable
+            + cumulative(streams.latency_candidate) @ per_candidate
+        )
+        return _sprt(log_lr, spec.alpha)
     return None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from .run import BASELINES, METHODS, ORACLE, OURS
+from .run import BASELINES, METHODS, ORACLE, ORACLE_STABLE_KNOWN, ORACLES, OURS
 
 TARGET_VERSUS_BASELINE: Final = 1 / 3
 TARGET_VERSUS_ORACLE: Final = 1.5
@@ -52,13 +52,14 @@ def _header(columns: list[str]) -> list[str]:
 
 
 def false_rollback_table(results: dict[str, Any]) -> list[str]:
-    lines = _header(["cell", "family", *METHODS[:-1]])
+    tested = [method for method in METHODS if method not in ORACLES]
+    lines = _header(["cell", "family", *tested])
     for cell in results["cells"]:
         for name, scenario in cell["scenarios"].items():
             if not scenario["null"]:
                 continue
             row = [cell["cell"], scenario["family"]]
-            row += [_aa_cell(scenario["methods"][method]) for method in METHODS[:-1]]
+            row += [_aa_cell(scenario["methods"][method]) for method in tested]
             lines.append("| " + " | ".join(row) + " |")
             del name
     return lines
@@ -88,6 +89,13 @@ def _best_baseline(methods: dict[str, Any]) -> tuple[str, float] | None:
     return name, requests
 
 
+def _median_requests(result: dict[str, Any] | None) -> float | None:
+    if result is None or result["rollback_rate"] < MIN_DETECTION:
+        return None
+    value = result["median_candidate_requests_before_rollback"]
+    return None if value is None else float(value)
+
+
 def target_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
     """One row per cell with an effect beyond the margin: our speed against the references."""
     rows = []
@@ -100,10 +108,19 @@ def target_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
             ours_requests = ours["median_candidate_requests_before_rollback"]
             detected = ours["rollback_rate"] >= MIN_DETECTION and ours_requests is not None
             best = _best_baseline(methods)
-            oracle = methods.get(ORACLE)
-            oracle_requests = None if oracle is None else oracle["median_candidate_requests_before_rollback"]
+            oracle_requests = _median_requests(methods.get(ORACLE))
+            known_requests = _median_requests(methods.get(ORACLE_STABLE_KNOWN))
             versus_best = ours_requests / best[1] if detected and best else None
             versus_oracle = ours_requests / oracle_requests if detected and oracle_requests else None
+            versus_known = ours_requests / known_requests if detected and known_requests else None
+            # No test that keeps false rollbacks at the margin under alpha needs fewer requests on
+            # average than the oracle, so "a third of the best baseline" is reachable at all only
+            # where that baseline needs at least three times the oracle's requests.
+            reachable = (
+                best is not None
+                and oracle_requests is not None
+                and best[1] >= oracle_requests / TARGET_VERSUS_BASELINE
+            )
             rows.append(
                 {
                     "scenario": name,
@@ -115,8 +132,11 @@ def target_rows(results: dict[str, Any]) -> list[dict[str, Any]]:
                     "ratio_to_best_baseline": versus_best,
                     "meets_one_third_of_best": versus_best is not None
                     and versus_best <= TARGET_VERSUS_BASELINE,
+                    "one_third_reachable": reachable,
                     "oracle_median_requests": oracle_requests,
                     "ratio_to_oracle": versus_oracle,
+                    "oracle_stable_known_median_requests": known_requests,
+                    "ratio_to_oracle_stable_known": versus_known,
                     "within_1_5x_of_oracle": versus_oracle is not None
                     and versus_oracle <= TARGET_VERSUS_ORACLE,
                 }
@@ -137,9 +157,12 @@ def target_table(rows: list[dict[str, Any]]) -> list[str]:
             "best baseline (median req)",
             "ours / best",
             "<= 1/3",
+            "1/3 reachable",
             "oracle median req",
             "ours / oracle",
             "<= 1.5x",
+            "stable-known oracle req",
+            "ours / it",
         ]
     )
     for row in rows:
@@ -158,9 +181,12 @@ def target_table(rows: list[dict[str, Any]]) -> list[str]:
                     best,
                     _ratio(row["ratio_to_best_baseline"]),
                     "yes" if row["meets_one_third_of_best"] else "no",
+                    "yes" if row["one_third_reachable"] else "no",
                     _count(row["oracle_median_requests"]),
                     _ratio(row["ratio_to_oracle"]),
                     "yes" if row["within_1_5x_of_oracle"] else "no",
+                    _count(row["oracle_stable_known_median_requests"]),
+                    _ratio(row["ratio_to_oracle_stable_known"]),
                 ]
             )
             + " |"
@@ -186,6 +212,14 @@ def markdown(results: dict[str, Any], command: str) -> str:
     faster = sum(row["meets_one_third_of_best"] for row in rows)
     near_oracle = sum(row["within_1_5x_of_oracle"] for row in rows)
     with_oracle = sum(row["oracle_median_requests"] is not None for row in rows)
+    reachable = [row for row in rows if row["one_third_reachable"]]
+    faster_where_reachable = sum(row["meets_one_third_of_best"] for row in reachable)
+    near_known = sum(
+        row["ratio_to_oracle_stable_known"] is not None
+        and row["ratio_to_oracle_stable_known"] <= TARGET_VERSUS_ORACLE
+        for row in rows
+    )
+    with_known = sum(row["oracle_stable_known_median_requests"] is not None for row in rows)
     parts = [
         f"Command: `{command}` ({results['seconds']:.0f} s).",
         "",
@@ -195,8 +229,14 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "",
         f"- A/A false rollback <= 5% with a look every interval: **{met} of {total}** cells.",
         f"- Candidate requests before rollback <= 1/3 of the best tuned baseline: **{faster} of {len(rows)}**"
-        " cells with an effect beyond the margin.",
-        f"- Within 1.5x of the oracle SPRT: **{near_oracle} of {with_oracle}** cells where the oracle is defined.",
+        " cells with an effect beyond the margin. Reachable at all (the best baseline needs at least 3x"
+        f" the oracle's requests) in {len(reachable)} of the {with_oracle} cells where the oracle detects in"
+        f" at least half the runs (drift has no oracle), met in **{faster_where_reachable} of"
+        f" {len(reachable)}**.",
+        f"- Within 1.5x of the oracle SPRT (both versions' data, least favourable null): **{near_oracle} of"
+        f" {with_oracle}** cells where it detects in at least half the runs.",
+        f"- Within 1.5x of the oracle that is also told the stable's true distribution: {near_known} of"
+        f" {with_known} cells.",
         "",
         "### False rollbacks in A/A (rate [Wilson 95%]; ours also: share ended early as Pass)",
         "",

@@ -17,7 +17,7 @@ from typing import Any, Final
 import numpy as np
 
 from .baselines import Alarm, argo, flagger, kayenta, naive_peeking
-from .methods import Decisions, RolloutSpec, oracle, ours
+from .methods import Decisions, RolloutSpec, oracle, oracle_stable_known, ours
 from .simulate import (
     CELLS,
     LATENCY_EDGES,
@@ -35,6 +35,7 @@ from .windows import NEVER, IntArray, cumulative, wilson_interval
 TARGET_FALSE_ROLLBACK: Final = 0.05
 OURS: Final = "ours (sequential)"
 ORACLE: Final = "oracle SPRT"
+ORACLE_STABLE_KNOWN: Final = "oracle SPRT, stable known"
 BASELINES: Final[dict[str, Callable[[Streams, Family, RolloutSpec], Alarm]]] = {
     "naive peeking": naive_peeking,
     "Flagger (5 checks)": lambda streams, family, spec: flagger(streams, family),
@@ -42,7 +43,8 @@ BASELINES: Final[dict[str, Callable[[Streams, Family, RolloutSpec], Alarm]]] = {
     "Argo (failureLimit 3)": lambda streams, family, spec: argo(streams, family, 3),
     "Kayenta MWU": kayenta,
 }
-METHODS: Final = (OURS, *BASELINES, ORACLE)
+METHODS: Final = (OURS, *BASELINES, ORACLE, ORACLE_STABLE_KNOWN)
+ORACLES: Final = (ORACLE, ORACLE_STABLE_KNOWN)
 
 
 def _kth_largest(alarm: Alarm) -> np.ndarray[Any, np.dtype[np.float64]]:
@@ -174,12 +176,15 @@ def _evaluate(
         threshold = thresholds[(family, name)]
         looks = rollback_looks(build(streams, family, spec), threshold)
         methods[name] = summarise(looks, streams, family, None, threshold).as_json()
-    oracle_decisions = oracle(streams, scenario, spec)
-    methods[ORACLE] = (
-        None
-        if oracle_decisions is None
-        else summarise(oracle_decisions.rollback, streams, family, None, None).as_json()
-    )
+    for name, decisions in (
+        (ORACLE, oracle(streams, scenario, spec, cell.candidate_weight)),
+        (ORACLE_STABLE_KNOWN, oracle_stable_known(streams, scenario, spec)),
+    ):
+        methods[name] = (
+            None
+            if decisions is None
+            else summarise(decisions.rollback, streams, family, None, None).as_json()
+        )
     return {
         "family": family,
         "null": scenario.is_null,
