@@ -268,3 +268,41 @@ def test_text_output_and_rfc3339_times(
 
 def _rfc3339(seconds: int) -> str:
     return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(seconds))
+
+
+FIXED = (
+    ROLLOUT.replace("maxDuration: 30m", "maxDuration: 10m\n    method: fixed")
+    .replace(
+        "- {name: latency, type: latency, maxRelativeIncrease: 0.10}",
+        "- {name: latency, type: latency, maxRelativeIncrease: 0.10, fixedTest: mannWhitney}",
+    )
+    .replace(
+        "- {name: errors, type: errorRate, maxAbsoluteIncrease: 0.005}",
+        "- {name: errors, type: errorRate, maxAbsoluteIncrease: 0.005, fixedTest: gTest}",
+    )
+)
+
+
+def test_fixed_method_decides_once_at_max_duration_with_the_chosen_tests(
+    prometheus_factory: Any, tmp_path: Path, history_window: tuple[int, int]
+) -> None:
+    # Given history in which v8 is twice as slow and errs four times as often
+    first, last = history_window
+    bad = Traffic(error_rate=0.04, median_latency=0.16)
+    prometheus = prometheus_factory.backfilled(openmetrics(first, last, {"v7": Traffic(), "v8": bad}))
+
+    # When a fixed-horizon analysis (Mann-Whitney for latency, G-test for errors) is replayed
+    status, report = backtest(tmp_path, prometheus.url, first + 300, last, manifest=FIXED)
+
+    # Then nothing is decided before maxDuration, and the final look fails with both tests named
+    assert status == 1, report
+    assert (report["outcome"], report["action"]) == ("Fail", "rollback")
+    decisions = report["decisions"]
+    assert all(d["verdict"] == "Inconclusive" for d in decisions[:-1])
+    assert len(decisions) >= 19, "10 minutes of 30 s intervals before the final look"
+    final = {m["name"]: m for m in decisions[-1]["metrics"]}
+    assert final["latency"]["verdict"] == final["errors"]["verdict"] == "Fail"
+    assert "Mann-Whitney" in final["latency"]["explanation"]
+    assert "G-test" in final["errors"]["explanation"] or "G test" in final["errors"]["explanation"]
+    assert final["latency"]["effect"] > 0.5, "a candidate request is more often the slower one"
+    assert final["latency"]["cohensD"] > 0.8, "median latency doubled: a large effect"

@@ -7,7 +7,6 @@ working and its reference points sane, so a broken benchmark cannot hide behind 
 from __future__ import annotations
 
 import numpy as np
-
 from benchmarks.stats.methods import RolloutSpec, oracle, oracle_stable_known
 from benchmarks.stats.report import markdown, target_rows
 from benchmarks.stats.run import ORACLE, ORACLE_STABLE_KNOWN, OURS, run
