@@ -13,6 +13,7 @@ import numpy as np
 from scipy import optimize
 
 from modelrollout.analysis.drift import corrected_distances
+from modelrollout.analysis.drift_bounds import drift_bounds
 from modelrollout.analysis.latency_evidence import latency_log_evidence
 from modelrollout.analysis.rates import rate_log_evidence
 from modelrollout.analysis.types import Margin
@@ -100,7 +101,10 @@ def ours(streams: Streams, family: Family, spec: RolloutSpec) -> Decisions:
     enough = (stable_predictions.sum(axis=-1) >= spec.drift_min_count) & (
         candidate_predictions.sum(axis=-1) >= spec.drift_min_count
     )
-    over = np.where(enough & (distance > spec.drift_limit), 1.0, 0.0)
+    lower, _ = drift_bounds(
+        spec.drift_statistic, PREDICTION_EDGES, stable_predictions, candidate_predictions, spec.alpha
+    )
+    over = np.where(enough & (distance > spec.drift_limit) & (lower > 0), 1.0, 0.0)
     return _decide(over, None, 0.5)
 
 

@@ -96,6 +96,25 @@ def test_drift_fails_beyond_the_limit_and_passes_within() -> None:
     assert "limit" in shifted.explanation
 
 
+def test_an_estimate_above_the_limit_needs_certain_drift_to_fail() -> None:
+    """A noisy estimate over the limit, with no anytime-valid evidence of any drift, is not a Fail."""
+    edges = (0.2, 0.4, 0.6, 0.8, math.inf)
+    stable = (40.0, 80.0, 120.0, 160.0, 200.0)
+    # Shares 0.2 each for the stable; the candidate's tilt gives PSI about 0.4, on 200 requests each.
+    candidate = (10.0, 30.0, 70.0, 130.0, 200.0)
+    few = analysis.test_drift(HistogramSample(edges, stable, candidate), DriftStatistic.PSI, 0.2, 100)
+    assert few.effect is not None and few.effect > 0.2
+    assert few.interval is not None and few.interval[0] == 0.0
+    assert few.verdict == Verdict.INCONCLUSIVE
+    assert "still collecting" in few.explanation
+    scaled = tuple(100 * c for c in candidate)
+    many = analysis.test_drift(
+        HistogramSample(edges, tuple(100 * c for c in stable), scaled), DriftStatistic.PSI, 0.2, 100
+    )
+    assert many.interval is not None and many.interval[0] > 0
+    assert many.verdict == Verdict.FAIL
+
+
 def test_drift_with_too_few_observations_is_inconclusive_not_fail() -> None:
     stable = _normal_histogram(0.0, 20_000, 1)
     tiny = _normal_histogram(0.4, 50, 4)
