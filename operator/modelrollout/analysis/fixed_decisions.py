@@ -33,6 +33,7 @@ from .types import Margin, TestConfig
 
 __all__ = [
     "binned_effect_sizes",
+    "decision_moment",
     "effect_gated_verdict",
     "mann_whitney_relative_effect",
     "one_sided_verdict",
@@ -40,6 +41,11 @@ __all__ = [
 ]
 
 FloatArray = npt.NDArray[np.float64]
+
+
+def decision_moment(config: TestConfig) -> str:
+    """Says in an explanation whether this look is the one a fixed-horizon test decides at."""
+    return "final look" if config.final else "decided only at the final look"
 
 
 def one_sided_verdict(worse_p: float, within_p: float, config: TestConfig) -> Verdict:

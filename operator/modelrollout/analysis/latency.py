@@ -25,6 +25,7 @@ from .evidence import rate_ratio_confidence_sequence
 from .fixed import welch_t
 from .fixed_decisions import (
     binned_effect_sizes,
+    decision_moment,
     mann_whitney_relative_effect,
     one_sided_verdict,
     superiority_at_margin,
@@ -113,13 +114,13 @@ def _cohens_d_text(base: MetricTest) -> str:
     return "n/a" if base.cohens_d is None else f"{base.cohens_d:+.2f}"
 
 
-def _decided(config: TestConfig) -> str:
-    return "final look" if config.final else "decided only at the final look"
+def _chosen_test(config: TestConfig) -> FixedTest:
+    return config.fixed_test or FixedTest.WELCH
 
 
 def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
     """The classical test ``fixedTest`` names, on the binned latencies, decided at the final look."""
-    chosen = config.fixed_test or FixedTest.WELCH
+    chosen = _chosen_test(config)
     if chosen == FixedTest.MANN_WHITNEY:
         return _mann_whitney(sample, margin, config, base)
     if chosen == FixedTest.WELCH:
@@ -147,7 +148,7 @@ def _welch(sample: HistogramSample, margin: Margin, config: TestConfig, base: Me
         f" binned mean {_effect_text(effect, margin)} (margin {_margin_text(margin)}, i.e."
         f" {_effect_text(math.expm1(allowed) if relative else allowed, margin)} once binned),"
         f" Cohen's d {_cohens_d_text(base)} on log latency: Welch t p = {worse.pvalue:.3g} for worse,"
-        f" {within.pvalue:.3g} for within ({_decided(config)})."
+        f" {within.pvalue:.3g} for within ({decision_moment(config)})."
     )
     return replace(
         base,
@@ -184,7 +185,7 @@ def _mann_whitney(
         f" {format_number(worse.effect)} (ties half; 0.5 is no change, {format_number(at_margin)} a"
         f" slowdown of {_margin_text(margin)} once binned), Cohen's d {_cohens_d_text(base)} on log"
         f" latency: Mann-Whitney p = {worse.pvalue:.3g} for worse, {within.pvalue:.3g} for within"
-        f" ({_decided(config)})."
+        f" ({decision_moment(config)})."
     )
     return replace(
         base,
@@ -207,7 +208,7 @@ def test_latency(sample: HistogramSample, margin: Margin, config: TestConfig) ->
     """
     method = SEQUENTIAL_METHOD
     if config.method == AnalysisMethod.FIXED:
-        method = FIXED_METHODS.get(config.fixed_test or FixedTest.WELCH, str(config.fixed_test))
+        method = FIXED_METHODS.get(_chosen_test(config), str(config.fixed_test))
     problem = valid_histogram(sample.edges, sample.stable_counts) or valid_histogram(
         sample.edges, sample.candidate_counts
     )

@@ -28,7 +28,7 @@ from .evidence import (
     rate_ratio_confidence_sequence,
 )
 from .fixed import chi_square, g_test, two_proportion_z
-from .fixed_decisions import effect_gated_verdict, one_sided_verdict
+from .fixed_decisions import decision_moment, effect_gated_verdict, one_sided_verdict
 from .types import Margin, MetricTest, RateSample, TestConfig
 
 __all__ = ["NUISANCE_ALPHA_SHARE", "RateEvidence", "rate_log_evidence", "test_rate"]
@@ -231,12 +231,16 @@ def _effect_text(effect: float, margin: Margin) -> str:
     return "n/a" if math.isinf(effect) else f"{100 * effect:+.3g}%"
 
 
+def _chosen_test(config: TestConfig) -> FixedTest:
+    return config.fixed_test or FixedTest.TWO_PROPORTION_Z
+
+
 def _fixed(sample: RateSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
     """The classical test ``fixedTest`` names, decided at the final look.
 
     The interval is the z-test's (on the margin's scale) whichever test decides.
     """
-    chosen = config.fixed_test or FixedTest.TWO_PROPORTION_Z
+    chosen = _chosen_test(config)
     if chosen not in FIXED_METHODS:
         return replace(
             base, explanation=f"fixedTest {chosen} does not fit a rate metric: nothing was tested."
@@ -256,10 +260,9 @@ def _fixed(sample: RateSample, margin: Margin, config: TestConfig, base: MetricT
     reading = f"two-proportion z p = {worse.pvalue:.3g} for worse, {within.pvalue:.3g} for within"
     if chosen != FixedTest.TWO_PROPORTION_Z:
         verdict, effect, p_value, reading = _homogeneity(sample, margin, config, chosen)
-    decided = "final look" if config.final else "decided only at the final look"
     explanation = (
         f"Candidate {format_percent(base.candidate)} vs stable {format_percent(base.stable)}"
-        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): {reading} ({decided})."
+        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): {reading} ({decision_moment(config)})."
     )
     return replace(
         base,
@@ -312,7 +315,7 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
     """
     method = SEQUENTIAL_METHOD
     if config.method == AnalysisMethod.FIXED:
-        method = FIXED_METHODS.get(config.fixed_test or FixedTest.TWO_PROPORTION_Z, str(config.fixed_test))
+        method = FIXED_METHODS.get(_chosen_test(config), str(config.fixed_test))
     counts = (
         sample.stable_events,
         sample.stable_exposure,
