@@ -19,7 +19,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from ..api.v1alpha1 import AnalysisMethod, FixedTest
+from ..api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType
 from ._common import as_count, collecting, format_number, inconclusive, sequential_result
 from .evidence import rate_ratio_confidence_sequence
 from .fixed import welch_t
@@ -115,7 +115,8 @@ def _cohens_d_text(base: MetricTest) -> str:
 
 
 def _chosen_test(config: TestConfig) -> FixedTest:
-    return config.fixed_test or FixedTest.WELCH
+    """The test ``fixedTest`` names, or the type's default (first in ``FIXED_TESTS``)."""
+    return config.fixed_test or FIXED_TESTS[MetricType.LATENCY][0]
 
 
 def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:

@@ -19,7 +19,7 @@ from typing import Final, Literal
 import numpy as np
 import numpy.typing as npt
 
-from ..api.v1alpha1 import AnalysisMethod, FixedTest, Verdict
+from ..api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType, Verdict
 from ._common import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
 from .evidence import (
     binomial_confidence_sequence,
@@ -232,7 +232,8 @@ def _effect_text(effect: float, margin: Margin) -> str:
 
 
 def _chosen_test(config: TestConfig) -> FixedTest:
-    return config.fixed_test or FixedTest.TWO_PROPORTION_Z
+    """The test ``fixedTest`` names, or the type's default (first in ``FIXED_TESTS``)."""
+    return config.fixed_test or FIXED_TESTS[MetricType.ERROR_RATE][0]
 
 
 def _fixed(sample: RateSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:

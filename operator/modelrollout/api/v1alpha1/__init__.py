@@ -1,5 +1,6 @@
 """`modelrollout.io/v1alpha1`: the ModelRollout resource."""
 
+from .crd_rules import FIXED_TESTS
 from .durations import DURATION_PATTERN, format_duration, parse_duration
 from .enums import (
     AnalysisMethod,
@@ -64,6 +65,7 @@ ANNOTATION_ACTION = "modelrollout.io/action"
 __all__ = [
     "ANNOTATION_ACTION",
     "DURATION_PATTERN",
+    "FIXED_TESTS",
     "GROUP",
     "HISTORY_LIMIT",
     "KIND",
