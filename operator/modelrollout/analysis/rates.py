@@ -4,17 +4,16 @@ The hypothesis is always about how much worse the candidate may be (the `Margin`
 Fail needs evidence that the candidate is worse than the margin allows, Pass needs evidence that
 it is not, anything in between keeps collecting. A relative margin is a bound on the rate ratio,
 which the conditional binomial of :mod:`.evidence` tests exactly. An absolute margin
-``p_c <= p_s + d`` is a ratio bound ``1 + d / p_s`` that depends on the stable's unknown rate; we
-take the least favourable ratio over a confidence sequence for the stable's rate (a small share
-of alpha pays for it) and add a one-sample test of the candidate for when the stable has seen
-too few events to bound the ratio, so the test stays valid whatever that rate is.
+``p_c <= p_s + d`` depends on the stable's unknown rate: :mod:`.risk_difference` tests both sides
+of it against the whole composite null (likelihood ratios against the least favourable pair on
+the margin, averaged over alternatives), so no share of alpha goes to bounding that rate.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
@@ -29,11 +28,14 @@ from .evidence import (
 )
 from .fixed import chi_square, g_test, two_proportion_z
 from .fixed_decisions import decision_moment, effect_gated_verdict, one_sided_verdict
+from .risk_difference import risk_difference_log_evidence
 from .types import Margin, MetricTest, RateSample, TestConfig
 
-__all__ = ["NUISANCE_ALPHA_SHARE", "RateEvidence", "rate_log_evidence", "test_rate"]
+__all__ = ["RateEvidence", "rate_log_evidence", "test_rate"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (conditional binomial)"
+ABSOLUTE_SEQUENTIAL_METHOD: Final = "mixture SPRT (risk difference against the least favourable pair)"
+"""The method for an absolute margin (see :mod:`.risk_difference`)."""
 FIXED_METHODS: Final = {
     FixedTest.TWO_PROPORTION_Z: "two-proportion z",
     FixedTest.CHI_SQUARE: "chi-square (2x2, gated by the margin)",
@@ -42,15 +44,6 @@ FIXED_METHODS: Final = {
 """The classical tests that fit rates; the two-proportion z-test is the default."""
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
-Direction = Literal["greater", "less"]
-NUISANCE_ALPHA_SHARE: Final = 0.2
-"""Share of alpha spent on the stable rate's confidence sequence when the margin is absolute."""
-NUISANCE_GRID_POINTS: Final = 8
-"""Stable rates cutting the confidence band into cells. Each part of the evidence is bounded at its
-own worst end of every cell, so the bound is valid with any number of points; more points only
-bring it closer to the true minimum (two, the band's ends alone, lose most of the power at 1 rps)."""
-CONDITIONAL_WEIGHT: Final = 0.8
-"""Weight of the conditional-binomial e-value (against the one-sample one), absolute margins."""
 
 
 @dataclass(frozen=True)
@@ -62,109 +55,7 @@ class RateEvidence:
     pass_log_e: FloatArray
     """Log evidence that it is within the margin."""
     log_threshold: float
-    """Either side decides once its log e-value reaches this (``log 1/alpha``, less the share of
-    alpha spent on the stable's rate when the margin is absolute)."""
-
-
-def _stable_rate_grid(low: FloatArray, high: FloatArray) -> FloatArray:
-    """Points spanning the stable rate's confidence band, ends included, shape (G, ...).
-
-    Geometric spacing, since the parts change fastest at small rates; a band reaching down to 0
-    starts at 0 and continues from a thousandth of its top.
-    """
-    steps = np.linspace(0.0, 1.0, NUISANCE_GRID_POINTS).reshape((-1,) + (1,) * low.ndim)
-    bottom = np.where(low > 0, low, high * 1e-3)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        grid = bottom * (high / bottom) ** steps
-    grid = np.where(np.isfinite(grid), grid, high)
-    grid[0] = low
-    return np.asarray(grid, dtype=np.float64)
-
-
-def _conditional_at(
-    x_s: FloatArray,
-    n_s: FloatArray,
-    x_c: FloatArray,
-    n_c: FloatArray,
-    stable_rate: FloatArray,
-    allowed: float,
-    direction: Direction,
-) -> FloatArray:
-    """The conditional-binomial log e-value if the stable's rate were ``stable_rate``.
-
-    Its priors are the fixed concentrations (``MIXTURE_CONCENTRATIONS`` of :mod:`.evidence`), not
-    ones tuned to the margin's width: that width is itself a function of ``p_s``, and priors that
-    move with ``p_s`` make the e-value rise and fall across the band (by up to about one in log
-    e-value on random counts), so its ends no longer bound it. With fixed priors only the null
-    share moves, and the e-value is monotone in ``p_s`` (see :func:`_absolute_evidence`).
-
-    A stable rate of zero makes the ratio bound infinite: nothing the counts show can beat it, so
-    the lower bound there is an e-value of zero (``-inf``), not the neutral one the degenerate
-    share would give. A share within rounding of 1 can make the beta functions overflow to NaN;
-    that too counts as no evidence.
-    """
-    with np.errstate(divide="ignore"):
-        ratio = np.where(stable_rate > 0, 1 + allowed / stable_rate, np.inf)
-    log_e = conditional_log_evidence(x_c, x_s + x_c, null_share(ratio, n_c, n_s), direction)
-    usable = (stable_rate > 0) & ~np.isnan(log_e)
-    return np.asarray(np.where(usable, log_e, -np.inf), dtype=np.float64)
-
-
-def _own_at(x_c: FloatArray, n_c: FloatArray, bound: FloatArray, direction: Direction) -> FloatArray:
-    """The one-sample log e-value of the candidate's rate against ``bound``; ``-inf`` past 1.
-
-    A bound at or past a rate of 1 leaves no room on the alternative side, so its lower bound is
-    an e-value of zero, as for the conditional part at a stable rate of zero. Its priors are the
-    fixed concentrations too: the margin-tuned ones change shape with the bound, which breaks
-    the monotonicity in ``p_s`` at small counts.
-    """
-    log_e = conditional_log_evidence(x_c, n_c, bound, direction)
-    return np.asarray(np.where((bound < 1) & ~np.isnan(log_e), log_e, -np.inf), dtype=np.float64)
-
-
-def _absolute_evidence(
-    x_s: FloatArray, n_s: FloatArray, x_c: FloatArray, n_c: FloatArray, allowed: float, alpha: float
-) -> tuple[FloatArray, FloatArray]:
-    """Both log e-values for ``p_c <= p_s + allowed``, valid whatever the stable's rate ``p_s``.
-
-    For a known ``p_s`` two e-values are valid at once, and so is their fixed-weight average:
-
-    * the conditional binomial at the ratio ``1 + allowed / p_s``;
-    * a one-sample test of the candidate's own rate against ``p_s + allowed``, which still works
-      when the stable has seen no events yet and the ratio bound is infinite.
-
-    ``p_s`` is unknown, so we need a lower bound of the average over the stable rate's confidence
-    sequence ``[low, high]``: on the event that it covers ``p_s`` (it fails with probability
-    ``NUISANCE_ALPHA_SHARE * alpha``) such a bound is at most the valid e-value at the true rate.
-    The two parts move in opposite directions as ``p_s`` grows, so the minimum of the average can
-    lie anywhere inside the band and no grid of points bounds it by itself. Each part alone is
-    monotone in ``p_s`` (a larger ``p_s`` lowers the ratio bound and raises the candidate's own
-    bound), so over a cell ``[p_i, p_i+1]`` of a grid each part is at least its value at its own
-    worst end of the cell, and the smallest such pairing over the cells bounds the whole band:
-
-    ============  ======================  =======================
-    evidence      conditional part        one-sample part
-    ============  ======================  =======================
-    Fail          worst at ``p_i``        worst at ``p_i+1``
-    Pass          worst at ``p_i+1``      worst at ``p_i``
-    ============  ======================  =======================
-
-    The monotonicity is checked, not proved: on a dense grid over random counts and margins
-    (``test_analysis_rate_bound.py``) no rate inside the band gives less wherever the bound shows
-    evidence; below an e-value of about 1 the incomplete beta wobbles by a few thousandths in log.
-    The weights favour the conditional test, the sharper one once the stable's rate is known to
-    well within the margin.
-    """
-    low, high = binomial_confidence_sequence(x_s, n_s, alpha * NUISANCE_ALPHA_SHARE)
-    stable_rates = _stable_rate_grid(low, high)
-    weight, rest = math.log(CONDITIONAL_WEIGHT), math.log1p(-CONDITIONAL_WEIGHT)
-    fail_conditional = _conditional_at(x_s, n_s, x_c, n_c, stable_rates, allowed, "greater")
-    fail_own = _own_at(x_c, n_c, stable_rates + allowed, "greater")
-    within_conditional = _conditional_at(x_s, n_s, x_c, n_c, stable_rates, allowed, "less")
-    within_own = _own_at(x_c, n_c, stable_rates + allowed, "less")
-    fail = np.min(np.logaddexp(weight + fail_conditional[:-1], rest + fail_own[1:]), axis=0)
-    within = np.min(np.logaddexp(weight + within_conditional[1:], rest + within_own[:-1]), axis=0)
-    return np.asarray(fail, dtype=np.float64), np.asarray(within, dtype=np.float64)
+    """Either side decides once its log e-value reaches this, ``log 1/alpha``."""
 
 
 def rate_log_evidence(
@@ -181,8 +72,11 @@ def rate_log_evidence(
         for v in np.broadcast_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
     )
     if margin.absolute is not None:
-        fail, within = _absolute_evidence(x_s, n_s, x_c, n_c, margin.absolute, alpha)
-        return RateEvidence(fail, within, float(-np.log(alpha * (1 - NUISANCE_ALPHA_SHARE))))
+        return RateEvidence(
+            fail_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "greater"),
+            pass_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "less"),
+            log_threshold=float(-np.log(alpha)),
+        )
     share = null_share(1 + (margin.relative or 0.0), n_c, n_s)
     width = np.abs(share - null_share(1.0, n_c, n_s))
     total = x_s + x_c
@@ -310,11 +204,11 @@ def _homogeneity(
 def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricTest:
     """Non-inferiority of the candidate's event rate (events per request) against the stable's.
 
-    Sequential: a mixture SPRT on the conditional binomial, valid at every look at the
-    cumulative counts. Fixed: the test ``config.fixed_test`` names (a two-proportion z-test by
+    Sequential: a mixture SPRT on the conditional binomial (on the risk difference for an absolute
+    margin), valid at every look at the cumulative counts. Fixed: the test ``config.fixed_test`` names (a two-proportion z-test by
     default, or chi-square or G on the 2x2 table), decided only at ``config.final``.
     """
-    method = SEQUENTIAL_METHOD
+    method = SEQUENTIAL_METHOD if margin.absolute is None else ABSOLUTE_SEQUENTIAL_METHOD
     if config.method == AnalysisMethod.FIXED:
         method = FIXED_METHODS.get(_chosen_test(config), str(config.fixed_test))
     counts = (
