@@ -96,6 +96,11 @@ def _root(decreasing: Callable[[FloatArray], FloatArray], low: FloatArray, high:
     return np.asarray((low + high) / 2, dtype=np.float64)
 
 
+def _counts(*counts: ArrayLike) -> tuple[FloatArray, ...]:
+    """Events and exposures as float arrays of one broadcast shape."""
+    return tuple(np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(*counts))
+
+
 def restricted_rate(
     stable_events: ArrayLike,
     stable_exposure: ArrayLike,
@@ -108,10 +113,7 @@ def restricted_rate(
     The log-likelihood is concave in ``p_s`` on ``(0, 1 - margin)``, so its score is decreasing
     and bisection finds the unique maximum.
     """
-    x_s, n_s, x_c, n_c = (
-        np.asarray(v, dtype=np.float64)
-        for v in np.broadcast_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    )
+    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
 
     def score(p: FloatArray) -> FloatArray:
         candidate = x_c / (p + margin) - (n_c - x_c) / (1 - p - margin)
@@ -134,11 +136,8 @@ def least_favourable_rate(
     (where the two terms change sign), on either side of the margin, and each term is decreasing
     in ``p`` everywhere (its derivative is ``-((p - q)^2 + q (1 - q)) / (p (1 - p))^2``).
     """
-    q_s, q_c, n_s, n_c = (
-        np.asarray(v, dtype=np.float64)
-        for v in np.broadcast_arrays(
-            alternative_stable, alternative_candidate, stable_exposure, candidate_exposure
-        )
+    q_s, q_c, n_s, n_c = _counts(
+        alternative_stable, alternative_candidate, stable_exposure, candidate_exposure
     )
 
     def condition(p: FloatArray) -> FloatArray:
@@ -173,10 +172,7 @@ def exact_log_evidence(
 ) -> FloatArray:
     """Log of the grid average of ``q(data) / p*(data)``: an e-value against ``p_c <= p_s + margin``
     ("greater") or against ``p_c >= p_s + margin`` ("less")."""
-    x_s, n_s, x_c, n_c = (
-        np.asarray(v, dtype=np.float64)
-        for v in np.broadcast_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    )
+    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
     q_s, q_c, size = _alternatives(margin, direction)
     if q_s.size == 0:
         return np.full(x_s.shape, -np.inf)
@@ -207,10 +203,7 @@ def score_log_evidence(
     The prior on the distance from the margin is half-normal with the margin's own scale: a
     rollout's margin says which effects matter, and at high traffic those are the ones near it.
     """
-    x_s, n_s, x_c, n_c = (
-        np.asarray(v, dtype=np.float64)
-        for v in np.broadcast_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    )
+    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
     p = restricted_rate(x_s, n_s, x_c, n_c, margin)
     expected = np.minimum.reduce([n_s * p, n_s * (1 - p), n_c * (p + margin), n_c * (1 - p - margin)])
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -232,11 +225,8 @@ def risk_difference_log_evidence(
 
     0 (an e-value of 1) where a version has served no requests yet.
     """
-    counts = (stable_events, stable_exposure, candidate_events, candidate_exposure)
-    exact = exact_log_evidence(*counts, margin, direction)
-    score = score_log_evidence(*counts, margin, direction)
+    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    exact = exact_log_evidence(x_s, n_s, x_c, n_c, margin, direction)
+    score = score_log_evidence(x_s, n_s, x_c, n_c, margin, direction)
     log_e = np.logaddexp(math.log1p(-SCORE_WEIGHT) + exact, math.log(SCORE_WEIGHT) + score)
-    n_s, n_c = np.broadcast_arrays(
-        np.asarray(stable_exposure, dtype=np.float64), np.asarray(candidate_exposure)
-    )
     return np.asarray(np.where((n_s > 0) & (n_c > 0), log_e, 0.0), dtype=np.float64)
