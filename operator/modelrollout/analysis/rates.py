@@ -21,14 +21,13 @@ import numpy.typing as npt
 from ..api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType, Verdict
 from ._common import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
 from .evidence import (
-    binomial_confidence_sequence,
     conditional_log_evidence,
     null_share,
     rate_ratio_confidence_sequence,
 )
 from .fixed import chi_square, g_test, two_proportion_z
 from .fixed_decisions import decision_moment, effect_gated_verdict, one_sided_verdict
-from .risk_difference import risk_difference_log_evidence
+from .risk_difference import risk_difference_confidence_sequence, risk_difference_log_evidence
 from .types import Margin, MetricTest, RateSample, TestConfig
 
 __all__ = ["RateEvidence", "rate_log_evidence", "test_rate"]
@@ -92,14 +91,14 @@ def _effect(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, tu
     stable_rate = sample.stable_events / sample.stable_exposure
     candidate_rate = sample.candidate_events / sample.candidate_exposure
     if margin.absolute is not None:
-        stable_low, stable_high = binomial_confidence_sequence(
-            sample.stable_events, sample.stable_exposure, alpha / 2
+        low, high = risk_difference_confidence_sequence(
+            sample.stable_events,
+            sample.stable_exposure,
+            sample.candidate_events,
+            sample.candidate_exposure,
+            alpha,
         )
-        candidate_low, candidate_high = binomial_confidence_sequence(
-            sample.candidate_events, sample.candidate_exposure, alpha / 2
-        )
-        interval = (float(candidate_low - stable_high), float(candidate_high - stable_low))
-        return candidate_rate - stable_rate, interval
+        return candidate_rate - stable_rate, (float(low), float(high))
     low, high = rate_ratio_confidence_sequence(
         sample.candidate_events,
         sample.stable_events,

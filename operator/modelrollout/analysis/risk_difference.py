@@ -13,12 +13,14 @@ request counts (the reverse information projection of Grünwald, de Heide and Ko
 testing"). Then ``q(data) / p*(data)`` has expectation at most 1 under every pair in the null,
 not only under ``p*``: along the margin the expectation is ``(1 + a_s t)^n_s (1 + a_c t)^n_c``
 for a shift ``t`` of both rates, log-concave in ``t`` with its maximum of 1 at ``t = 0`` exactly
-when ``p*`` is the projection, and moving the candidate's rate into the null, away from the
-margin, only lowers it. A fixed-weight average of such ratios over a grid of alternatives (stable
-rates from 0.01% to 50%, distances from the margin of a quarter of it to 50 pp) is therefore an
-e-value for the whole null, with no nuisance bound at all. The ratio is a function of the cumulative counts, so the operator keeps no
-state; the projection uses the looks' own request counts, which assumes the traffic split is
-constant within an analysis step, the same assumption as the conditional binomial's exposures.
+when ``p*`` is the projection; and every pair inside the null reaches the margin by moving each
+rate in the direction that raises the expectation (for Fail: the stable's down, the
+candidate's up), so it is at most 1 there too. A fixed-weight average of such ratios over a grid
+of alternatives (stable rates from 0.01% to 50%, distances from the margin of a quarter of it to
+50 pp) is therefore an e-value for the whole null, with no nuisance bound at all. The ratio is a
+function of the cumulative counts, so the operator keeps no state; the projection uses the
+looks' own request counts, which assumes the traffic split is constant within an analysis step,
+the same assumption as the conditional binomial's exposures.
 
 Asymptotic part: the grid is coarse where data are plentiful (at 1000 rps the ratios are sharp
 enough that the nearest grid point costs a look), so a score e-value fills in: the mixture SPRT
@@ -27,6 +29,11 @@ the variance at the restricted maximum-likelihood pair on the margin (Farrington
 score variance, which keeps the level of non-inferiority z-tests at modest counts). It is valid
 only asymptotically, so it counts only once both versions expect at least
 ``SCORE_MIN_EVENTS`` events and non-events at that pair.
+
+The interval shown in status is the confidence sequence these tests give when inverted (the
+differences ``d`` that neither side rejects at ``alpha / 2``), so it excludes the margin only when
+the evidence there is decisive. The margin may have either sign there: ``d < 0`` asks whether the
+candidate is better by at least ``|d|``.
 
 The benchmark (`make bench-stats`) measures the cost: Fail needs 1.0-1.6x the requests of the
 two-sample oracle SPRT for +1 and +5 pp errors, where the confidence-sequence bound needed
@@ -55,11 +62,13 @@ __all__ = [
     "exact_log_evidence",
     "least_favourable_rate",
     "restricted_rate",
+    "risk_difference_confidence_sequence",
     "risk_difference_log_evidence",
     "score_log_evidence",
 ]
 
 FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
 ArrayLike = npt.ArrayLike
 Direction = Literal["greater", "less"]
 """``greater``: evidence that ``p_c > p_s + m`` (Fail); ``less``: that ``p_c < p_s + m`` (Pass)."""
@@ -80,10 +89,19 @@ SCORE_MIN_EVENTS: Final = 10.0
 """Expected events (and non-events) per version at the restricted pair before the score part
 counts: below it the normal approximation of a rate's error is too kind to a few early errors."""
 _BISECTION_STEPS: Final = 40
+_INTERVAL_STEPS: Final = 24
+"""Bisection steps for a confidence sequence's end: 2 / 2^24, about 1e-7, finer than any display."""
 
 
-def _scale(margin: float) -> float:
-    return max(margin, SMALLEST_SCALE)
+def _scale(margin: FloatArray) -> FloatArray:
+    return np.asarray(np.maximum(np.abs(margin), SMALLEST_SCALE), dtype=np.float64)
+
+
+def _rate_bounds(margin: FloatArray) -> tuple[FloatArray, FloatArray]:
+    """Stable rates for which both ``p_s`` and ``p_s + margin`` are inside ``(0, 1)``."""
+    low = np.maximum(0.0, -margin) + 1e-12
+    high = np.minimum(1.0, 1 - margin) - 1e-12
+    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
 def _root(decreasing: Callable[[FloatArray], FloatArray], low: FloatArray, high: FloatArray) -> FloatArray:
@@ -106,20 +124,22 @@ def restricted_rate(
     stable_exposure: ArrayLike,
     candidate_events: ArrayLike,
     candidate_exposure: ArrayLike,
-    margin: float,
+    margin: ArrayLike,
 ) -> FloatArray:
     """The stable rate of the most likely pair exactly on the margin (``p_c = p_s + margin``).
 
-    The log-likelihood is concave in ``p_s`` on ``(0, 1 - margin)``, so its score is decreasing
-    and bisection finds the unique maximum.
+    The log-likelihood is concave in ``p_s`` where both rates are inside ``(0, 1)``, so its score is
+    decreasing and bisection finds the unique maximum.
     """
-    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    x_s, n_s, x_c, n_c, m = _counts(
+        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    )
 
     def score(p: FloatArray) -> FloatArray:
-        candidate = x_c / (p + margin) - (n_c - x_c) / (1 - p - margin)
+        candidate = x_c / (p + m) - (n_c - x_c) / (1 - p - m)
         return np.asarray(x_s / p - (n_s - x_s) / (1 - p) + candidate, dtype=np.float64)
 
-    return _root(score, np.full(x_s.shape, 1e-12), np.full(x_s.shape, 1 - margin - 1e-12))
+    return _root(score, *_rate_bounds(m))
 
 
 def least_favourable_rate(
@@ -127,7 +147,7 @@ def least_favourable_rate(
     alternative_candidate: ArrayLike,
     stable_exposure: ArrayLike,
     candidate_exposure: ArrayLike,
-    margin: float,
+    margin: ArrayLike,
 ) -> FloatArray:
     """The stable rate ``p`` of the projection of ``(q_s, q_c)`` onto the margin.
 
@@ -136,30 +156,41 @@ def least_favourable_rate(
     (where the two terms change sign), on either side of the margin, and each term is decreasing
     in ``p`` everywhere (its derivative is ``-((p - q)^2 + q (1 - q)) / (p (1 - p))^2``).
     """
-    q_s, q_c, n_s, n_c = _counts(
-        alternative_stable, alternative_candidate, stable_exposure, candidate_exposure
+    q_s, q_c, n_s, n_c, m = _counts(
+        alternative_stable, alternative_candidate, stable_exposure, candidate_exposure, margin
     )
 
     def condition(p: FloatArray) -> FloatArray:
-        worse = n_c * (q_c - p - margin) / ((p + margin) * (1 - p - margin))
+        worse = n_c * (q_c - p - m) / ((p + m) * (1 - p - m))
         return np.asarray(n_s * (q_s - p) / (p * (1 - p)) + worse, dtype=np.float64)
 
-    low = np.maximum(np.minimum(q_s, q_c - margin), 1e-12)
-    high = np.minimum(np.maximum(q_s, q_c - margin), 1 - margin - 1e-12)
+    floor, ceiling = _rate_bounds(m)
+    low = np.maximum(np.minimum(q_s, q_c - m), floor)
+    high = np.minimum(np.maximum(q_s, q_c - m), ceiling)
     return _root(condition, low, high)
 
 
-def _alternatives(margin: float, direction: Direction) -> tuple[FloatArray, FloatArray, int]:
-    """The grid's usable pairs (candidate rate inside (0, 1)) and the size of the whole grid.
+def _alternatives(margin: FloatArray, direction: Direction) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """The grid's pairs, shape ``(pairs, *margin.shape)``, and where each one fits.
 
-    Pairs that do not fit keep their prior weight (the average divides by the whole grid), which
-    keeps the average an e-value whatever the margin.
+    A pair fits where its candidate rate is inside ``(0, 1)``; the others keep their prior weight
+    with an e-value of zero (the average divides by the whole grid), which keeps the average an
+    e-value whatever the margin.
     """
-    distance = np.geomspace(_scale(margin) / 4, MAX_EXCESS, EXCESS_GRID_POINTS)
-    stable, apart = np.meshgrid(np.asarray(STABLE_RATE_GRID), distance, indexing="ij")
-    candidate = stable + margin + (apart if direction == "greater" else -apart)
+    extra = (1,) * margin.ndim
+    grid = (len(STABLE_RATE_GRID), EXCESS_GRID_POINTS, *margin.shape)
+    start = _scale(margin) / 4
+    steps = np.linspace(0.0, 1.0, EXCESS_GRID_POINTS).reshape((1, -1, *extra))
+    distance = start * (MAX_EXCESS / start) ** steps
+    stable = np.broadcast_to(np.asarray(STABLE_RATE_GRID).reshape((-1, 1, *extra)), grid)
+    candidate = np.broadcast_to(stable + margin + (distance if direction == "greater" else -distance), grid)
+    pairs = (grid[0] * grid[1], *margin.shape)
     fits = (candidate > 0) & (candidate < 1)
-    return stable[fits], candidate[fits], stable.size
+    return (
+        np.asarray(stable.reshape(pairs), dtype=np.float64),
+        np.asarray(np.clip(candidate, 1e-9, 1 - 1e-9).reshape(pairs), dtype=np.float64),
+        np.asarray(fits.reshape(pairs), dtype=np.bool_),
+    )
 
 
 def exact_log_evidence(
@@ -167,27 +198,25 @@ def exact_log_evidence(
     stable_exposure: ArrayLike,
     candidate_events: ArrayLike,
     candidate_exposure: ArrayLike,
-    margin: float,
+    margin: ArrayLike,
     direction: Direction,
 ) -> FloatArray:
     """Log of the grid average of ``q(data) / p*(data)``: an e-value against ``p_c <= p_s + margin``
     ("greater") or against ``p_c >= p_s + margin`` ("less")."""
-    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    q_s, q_c, size = _alternatives(margin, direction)
-    if q_s.size == 0:
-        return np.full(x_s.shape, -np.inf)
-    shape = (q_s.size,) + (1,) * x_s.ndim
-    q_s, q_c = q_s.reshape(shape), q_c.reshape(shape)
-    p = least_favourable_rate(q_s, q_c, n_s, n_c, margin)
+    x_s, n_s, x_c, n_c, m = _counts(
+        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    )
+    q_s, q_c, fits = _alternatives(m, direction)
+    p = least_favourable_rate(q_s, q_c, n_s, n_c, m)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = (
             special.xlogy(x_s, q_s / p)
             + special.xlogy(n_s - x_s, (1 - q_s) / (1 - p))
-            + special.xlogy(x_c, q_c / (p + margin))
-            + special.xlogy(n_c - x_c, (1 - q_c) / (1 - p - margin))
+            + special.xlogy(x_c, q_c / (p + m))
+            + special.xlogy(n_c - x_c, (1 - q_c) / (1 - p - m))
         )
-    log_ratio = np.where(np.isnan(log_ratio), -np.inf, log_ratio)
-    return np.asarray(special.logsumexp(log_ratio, axis=0) - math.log(size), dtype=np.float64)
+    log_ratio = np.where(fits & ~np.isnan(log_ratio), log_ratio, -np.inf)
+    return np.asarray(special.logsumexp(log_ratio, axis=0) - math.log(len(q_s)), dtype=np.float64)
 
 
 def score_log_evidence(
@@ -195,7 +224,7 @@ def score_log_evidence(
     stable_exposure: ArrayLike,
     candidate_events: ArrayLike,
     candidate_exposure: ArrayLike,
-    margin: float,
+    margin: ArrayLike,
     direction: Direction,
 ) -> FloatArray:
     """Log mixture-SPRT evidence on the risk difference, ``-inf`` until both versions have data enough.
@@ -203,13 +232,15 @@ def score_log_evidence(
     The prior on the distance from the margin is half-normal with the margin's own scale: a
     rollout's margin says which effects matter, and at high traffic those are the ones near it.
     """
-    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    p = restricted_rate(x_s, n_s, x_c, n_c, margin)
-    expected = np.minimum.reduce([n_s * p, n_s * (1 - p), n_c * (p + margin), n_c * (1 - p - margin)])
+    x_s, n_s, x_c, n_c, m = _counts(
+        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    )
+    p = restricted_rate(x_s, n_s, x_c, n_c, m)
+    expected = np.minimum.reduce([n_s * p, n_s * (1 - p), n_c * (p + m), n_c * (1 - p - m)])
     with np.errstate(divide="ignore", invalid="ignore"):
-        variance = p * (1 - p) / n_s + (p + margin) * (1 - p - margin) / n_c
-        excess = x_c / n_c - x_s / n_s - margin
-    log_e = gaussian_log_evidence(excess, variance, _scale(margin), direction)
+        variance = p * (1 - p) / n_s + (p + m) * (1 - p - m) / n_c
+        excess = x_c / n_c - x_s / n_s - m
+    log_e = gaussian_log_evidence(excess, variance, _scale(m), direction)
     return np.asarray(np.where(expected >= SCORE_MIN_EVENTS, log_e, -np.inf), dtype=np.float64)
 
 
@@ -218,15 +249,53 @@ def risk_difference_log_evidence(
     stable_exposure: ArrayLike,
     candidate_events: ArrayLike,
     candidate_exposure: ArrayLike,
-    margin: float,
+    margin: ArrayLike,
     direction: Direction,
 ) -> FloatArray:
     """Log e-value that ``p_c > p_s + margin`` ("greater") or ``<`` ("less"): both parts averaged.
 
     0 (an e-value of 1) where a version has served no requests yet.
     """
-    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    exact = exact_log_evidence(x_s, n_s, x_c, n_c, margin, direction)
-    score = score_log_evidence(x_s, n_s, x_c, n_c, margin, direction)
+    x_s, n_s, x_c, n_c, m = _counts(
+        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    )
+    exact = exact_log_evidence(x_s, n_s, x_c, n_c, m, direction)
+    score = score_log_evidence(x_s, n_s, x_c, n_c, m, direction)
     log_e = np.logaddexp(math.log1p(-SCORE_WEIGHT) + exact, math.log(SCORE_WEIGHT) + score)
     return np.asarray(np.where((n_s > 0) & (n_c > 0), log_e, 0.0), dtype=np.float64)
+
+
+def risk_difference_confidence_sequence(
+    stable_events: ArrayLike,
+    stable_exposure: ArrayLike,
+    candidate_events: ArrayLike,
+    candidate_exposure: ArrayLike,
+    alpha: float,
+) -> tuple[FloatArray, FloatArray]:
+    """A ``1 - alpha`` confidence sequence for ``p_c - p_s``: the differences neither side rejects.
+
+    Each end is where its one-sided evidence at ``alpha / 2`` stops rejecting, found by bisection
+    over the difference (the "worse" evidence falls as the difference it is tested against grows,
+    the "within" evidence rises), so a verdict at the margin and the interval tell the same
+    story: an interval that excludes the margin comes with evidence past ``2 / alpha`` that decides.
+    Ends are -1 or 1 where the data cannot bound them.
+    """
+    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    log_threshold = math.log(2 / alpha)
+
+    def end(direction: Direction) -> FloatArray:
+        low, high = np.full(x_s.shape, -1.0 + 1e-6), np.full(x_s.shape, 1.0 - 1e-6)
+        for _ in range(_INTERVAL_STEPS):
+            middle = (low + high) / 2
+            rejected = risk_difference_log_evidence(x_s, n_s, x_c, n_c, middle, direction) >= log_threshold
+            if direction == "greater":
+                low, high = np.where(rejected, middle, low), np.where(rejected, high, middle)
+            else:
+                low, high = np.where(rejected, low, middle), np.where(rejected, middle, high)
+        return low if direction == "greater" else high
+
+    lower, upper = end("greater"), end("less")
+    return (
+        np.asarray(np.where(lower <= -1 + 1e-5, -1.0, lower), dtype=np.float64),
+        np.asarray(np.where(upper >= 1 - 1e-5, 1.0, upper), dtype=np.float64),
+    )

@@ -13,16 +13,18 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from modelrollout.analysis.rates import rate_log_evidence
+from modelrollout.analysis.rates import rate_log_evidence, test_rate
 from modelrollout.analysis.risk_difference import (
     Direction,
     exact_log_evidence,
     least_favourable_rate,
     restricted_rate,
+    risk_difference_confidence_sequence,
     risk_difference_log_evidence,
     score_log_evidence,
 )
-from modelrollout.analysis.types import Margin
+from modelrollout.analysis.types import Margin, RateSample, TestConfig
+from modelrollout.api.v1alpha1 import Verdict
 
 ALPHA = 0.05
 MARGIN = 0.05
@@ -160,3 +162,28 @@ def test_an_unchanged_candidate_passes_at_a_thousand_requests_per_second() -> No
     failed, passed = _decision_rates(1000.0, 0.25, 0.01, 0.0, seed=6)
     assert failed == 0.0
     assert passed > 0.95
+
+
+@pytest.mark.parametrize(("rps", "stable_rate", "candidate_rate"), [(1.0, 0.01, 0.03), (1000.0, 0.01, 0.012)])
+def test_the_confidence_sequence_covers_the_true_difference_at_every_look_checked(
+    rps: float, stable_rate: float, candidate_rate: float
+) -> None:
+    rng = np.random.default_rng(8)
+    n_s, n_c = rng.poisson(rps * 15.0, (100, 60)), rng.poisson(rps * 15.0, (100, 60))
+    x_s, x_c = rng.binomial(n_s, stable_rate), rng.binomial(n_c, candidate_rate)
+    looks = slice(4, None, 5)
+    counts = (c.cumsum(1)[:, looks] for c in (x_s, n_s, x_c, n_c))
+    low, high = risk_difference_confidence_sequence(*counts, ALPHA)
+    difference = candidate_rate - stable_rate
+    assert float(((low <= difference) & (difference <= high)).all(axis=1).mean()) >= 1 - ALPHA
+    assert float(np.median(high[:, -1] - low[:, -1])) < (0.05 if rps == 1.0 else 0.002)
+
+
+def test_an_interval_past_the_margin_comes_with_a_fail_and_one_inside_with_a_pass() -> None:
+    config = TestConfig(min_samples=200)
+    worse = test_rate(RateSample(150, 15_000, 300, 15_000), Margin(absolute=0.005), config)
+    assert worse.interval is not None and worse.interval[0] > 0.005
+    assert worse.verdict == Verdict.FAIL
+    same = test_rate(RateSample(150, 15_000, 152, 15_000), Margin(absolute=0.005), config)
+    assert same.interval is not None and same.interval[1] < 0.005
+    assert same.verdict == Verdict.PASS
