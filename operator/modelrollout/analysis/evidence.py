@@ -34,6 +34,7 @@ from scipy import special
 __all__ = [
     "MARGIN_SPREADS",
     "MIXTURE_CONCENTRATIONS",
+    "as_float_arrays",
     "binomial_confidence_sequence",
     "conditional_log_evidence",
     "gaussian_log_evidence",
@@ -54,6 +55,11 @@ sample size, and the operator sees anything from tens of events (1 rps, a 5% can
 of thousands (1000 rps, slow-request counts)."""
 _MAX_CONCENTRATION: Final = 1e7
 _BISECTION_STEPS: Final = 48
+
+
+def as_float_arrays(*values: ArrayLike) -> tuple[FloatArray, ...]:
+    """Counts (or rates, margins) as float arrays of one broadcast shape, for the vectorised tests."""
+    return tuple(np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(*values))
 
 
 def null_share(ratio: ArrayLike, candidate_exposure: ArrayLike, stable_exposure: ArrayLike) -> FloatArray:
@@ -201,7 +207,7 @@ def binomial_confidence_sequence(
     """A ``1 - alpha`` confidence sequence for one version's event rate (events per request).
 
     The beta-binomial mixture martingale (Robbins 1970) inverted by bisection; valid at every
-    look. Used to bound the stable's rate when a margin is absolute, and for quantiles.
+    look. Used for the bounds of quantiles and of drift distances.
     """
     x = np.asarray(events, dtype=np.float64)
     n = np.asarray(exposure, dtype=np.float64)

@@ -21,6 +21,7 @@ import numpy.typing as npt
 from ..api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType, Verdict
 from ._common import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
 from .evidence import (
+    as_float_arrays,
     conditional_log_evidence,
     null_share,
     rate_ratio_confidence_sequence,
@@ -66,10 +67,7 @@ def rate_log_evidence(
     alpha: float,
 ) -> RateEvidence:
     """The sequential evidence both ways at cumulative counts, for many looks or runs at once."""
-    x_s, n_s, x_c, n_c = (
-        np.asarray(v, dtype=np.float64)
-        for v in np.broadcast_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    )
+    x_s, n_s, x_c, n_c = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
     if margin.absolute is not None:
         return RateEvidence(
             fail_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "greater"),

@@ -51,7 +51,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from .evidence import gaussian_log_evidence
+from .evidence import as_float_arrays, gaussian_log_evidence
 
 __all__ = [
     "EXCESS_GRID_POINTS",
@@ -114,11 +114,6 @@ def _root(decreasing: Callable[[FloatArray], FloatArray], low: FloatArray, high:
     return np.asarray((low + high) / 2, dtype=np.float64)
 
 
-def _counts(*counts: ArrayLike) -> tuple[FloatArray, ...]:
-    """Events and exposures as float arrays of one broadcast shape."""
-    return tuple(np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(*counts))
-
-
 def restricted_rate(
     stable_events: ArrayLike,
     stable_exposure: ArrayLike,
@@ -131,7 +126,7 @@ def restricted_rate(
     The log-likelihood is concave in ``p_s`` where both rates are inside ``(0, 1)``, so its score is
     decreasing and bisection finds the unique maximum.
     """
-    x_s, n_s, x_c, n_c, m = _counts(
+    x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
 
@@ -156,7 +151,7 @@ def least_favourable_rate(
     (where the two terms change sign), on either side of the margin, and each term is decreasing
     in ``p`` everywhere (its derivative is ``-((p - q)^2 + q (1 - q)) / (p (1 - p))^2``).
     """
-    q_s, q_c, n_s, n_c, m = _counts(
+    q_s, q_c, n_s, n_c, m = as_float_arrays(
         alternative_stable, alternative_candidate, stable_exposure, candidate_exposure, margin
     )
 
@@ -203,7 +198,7 @@ def exact_log_evidence(
 ) -> FloatArray:
     """Log of the grid average of ``q(data) / p*(data)``: an e-value against ``p_c <= p_s + margin``
     ("greater") or against ``p_c >= p_s + margin`` ("less")."""
-    x_s, n_s, x_c, n_c, m = _counts(
+    x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
     q_s, q_c, fits = _alternatives(m, direction)
@@ -232,7 +227,7 @@ def score_log_evidence(
     The prior on the distance from the margin is half-normal with the margin's own scale: a
     rollout's margin says which effects matter, and at high traffic those are the ones near it.
     """
-    x_s, n_s, x_c, n_c, m = _counts(
+    x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
     p = restricted_rate(x_s, n_s, x_c, n_c, m)
@@ -256,7 +251,7 @@ def risk_difference_log_evidence(
 
     0 (an e-value of 1) where a version has served no requests yet.
     """
-    x_s, n_s, x_c, n_c, m = _counts(
+    x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
     exact = exact_log_evidence(x_s, n_s, x_c, n_c, m, direction)
@@ -280,7 +275,7 @@ def risk_difference_confidence_sequence(
     story: an interval that excludes the margin comes with evidence past ``2 / alpha`` that decides.
     Ends are -1 or 1 where the data cannot bound them.
     """
-    x_s, n_s, x_c, n_c = _counts(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    x_s, n_s, x_c, n_c = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
     log_threshold = math.log(2 / alpha)
 
     def end(direction: Direction) -> FloatArray:
