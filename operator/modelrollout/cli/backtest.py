@@ -88,6 +88,8 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
         "--step", type=int, help="index of a canary analysis step: its metrics and maxDuration"
     )
     parser.add_argument("--bearer-token-file", type=Path, help="file holding a bearer token for Prometheus")
+    parser.add_argument("--username", help="basic-auth user for Prometheus (with --password-file)")
+    parser.add_argument("--password-file", type=Path, help="file holding the basic-auth password")
     parser.add_argument("--ca-file", type=Path, help="PEM CA bundle that signs Prometheus' certificate")
     parser.add_argument("--insecure-skip-verify", action="store_true", help="do not verify Prometheus' TLS")
     parser.set_defaults(run=run)
@@ -106,8 +108,11 @@ def parse_time(text: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
-def run(args: argparse.Namespace, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
+def run(args: argparse.Namespace, out: TextIO | None = None, err: TextIO | None = None) -> int:
+    out, err = out or sys.stdout, err or sys.stderr  # looked up per call, so redirection applies
     try:
+        if args.end <= args.start:
+            raise BacktestError("--end must be after --start")
         rollout = load_rollout(args.filename, args.namespace)
         source = _source(rollout, args)
         if not source.is_online():
@@ -189,9 +194,15 @@ def _source(rollout: Rollout, args: argparse.Namespace) -> MetricSource:
     prometheus = rollout.spec.analysis.prometheus
     if prometheus is None and not args.prometheus:
         raise BacktestError("no Prometheus: pass --prometheus or set spec.analysis.prometheus.address")
+    if (args.username is None) != (args.password_file is None):
+        raise BacktestError("basic auth needs both --username and --password-file")
+    if args.username is not None and args.bearer_token_file is not None:
+        raise BacktestError("pass either a bearer token or basic auth, not both")
     try:
         credentials = PrometheusCredentials(
             bearer_token=args.bearer_token_file.read_text().strip() if args.bearer_token_file else None,
+            username=args.username,
+            password=args.password_file.read_text().strip() if args.password_file else None,
             ca_bundle=args.ca_file.read_text() if args.ca_file else None,
         )
     except OSError as error:

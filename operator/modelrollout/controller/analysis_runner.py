@@ -10,10 +10,10 @@ import asyncio
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, PrometheusSpec
+from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, PrometheusSpec, SecretKeyRef, Verdict
 from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals, request_for_step
 from ..k8s import KubeClient, KubeError
-from ..metrics import MetricSource, PrometheusCredentials, new_metric_source
+from ..metrics import MetricSource, PrometheusCredentials, UnavailableSource, new_metric_source
 from ..rollout import AnalysisObservation, analysis_due, analysis_window
 
 
@@ -38,10 +38,12 @@ def analysis_request(
 
 
 def observation(result: EvaluationResult) -> AnalysisObservation | None:
-    """What `decide` sees of an interval. An interval whose queries failed never counts as the
-    final look: with Prometheus down the step waits (weights held, stable serving) instead of
-    applying onInconclusive, so an outage can neither roll back nor promote."""
-    if result.source_failed and result.final:
+    """What `decide` sees of an interval. An Inconclusive interval whose queries failed never
+    counts as the final look: with Prometheus down the step waits (weights held, stable serving)
+    instead of applying onInconclusive, so an outage can neither roll back nor promote. A Fail
+    another metric proved in the same interval still counts: a rollback is always safe, and the
+    judge cannot Pass while a deciding metric's query failed."""
+    if result.source_failed and result.final and result.verdict is Verdict.INCONCLUSIVE:
         return None
     return AnalysisObservation(
         verdict=result.verdict,
@@ -50,6 +52,10 @@ def observation(result: EvaluationResult) -> AnalysisObservation | None:
         metrics=tuple(result.metrics),
         message=result.judgement.explanation,
     )
+
+
+class CredentialsUnreadable(Exception):
+    """A Secret the Prometheus spec names cannot be read; the message says which and why."""
 
 
 @dataclass
@@ -69,15 +75,20 @@ class AnalysisBatcher:
 
     async def evaluate(self, request: EvaluationRequest) -> EvaluationResult:
         spec = request.analysis.prometheus
-        credentials = await asyncio.to_thread(self._credentials, request.namespace, spec)
-        secrets = (
-            (credentials.bearer_token, credentials.username, credentials.password, credentials.ca_bundle)
-            if credentials
-            else ()
-        )
-        key = (spec.address if spec else "", repr(spec), str(hash(secrets)))
-        if key not in self._sources:
-            self._sources[key] = new_metric_source(spec, credentials)
+        try:
+            credentials = await asyncio.to_thread(self._credentials, request.namespace, spec)
+        except CredentialsUnreadable as error:
+            key = (spec.address if spec else "", repr(spec), f"unreadable: {error}")
+            self._sources.setdefault(key, UnavailableSource(str(error)))
+        else:
+            secrets = (
+                (credentials.bearer_token, credentials.username, credentials.password, credentials.ca_bundle)
+                if credentials
+                else ()
+            )
+            key = (spec.address if spec else "", repr(spec), str(hash(secrets)))
+            if key not in self._sources:
+                self._sources[key] = new_metric_source(spec, credentials)
         future: asyncio.Future[EvaluationResult] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(request, key, future))
         if self._flush is None or self._flush.done():
@@ -105,17 +116,23 @@ class AnalysisBatcher:
                     item.future.set_result(result)
 
     def _credentials(self, namespace: str, spec: PrometheusSpec | None) -> PrometheusCredentials | None:
-        """Secrets named by the spec, read at evaluation time so a rotated token is picked up."""
+        """Secrets named by the spec, read at evaluation time so a rotated token is picked up.
+
+        A Secret or key that cannot be read raises `CredentialsUnreadable`: sending the queries
+        without the credentials would only turn a clear cause into an opaque 401.
+        """
         if spec is None or (spec.auth is None and spec.ca_secret is None):
             return None
 
-        def read(ref: object) -> str | None:
+        def read(ref: SecretKeyRef | None) -> str | None:
             if ref is None:
                 return None
             try:
-                return self.client.read_secret_value(namespace, ref.name, ref.key)  # type: ignore[attr-defined]
-            except KubeError:
-                return None
+                return self.client.read_secret_value(namespace, ref.name, ref.key)
+            except KubeError as error:
+                raise CredentialsUnreadable(
+                    f"cannot read key {ref.key!r} of Secret {namespace}/{ref.name} for Prometheus: {error}"
+                ) from error
 
         auth = spec.auth
         return PrometheusCredentials(

@@ -1,6 +1,6 @@
 """Where metric values come from: the `MetricSource` interface, its providers and batching.
 
-One file per provider (`prometheus`, `static`), a factory, PromQL templates with escaping, the
+One file per provider (`prometheus`, `static`, `unavailable`), a factory, PromQL templates with escaping, the
 default queries of each metric type (`queries`, which documents the conventional metric names)
 and `BatchedQuerier`, which sends each distinct query once for a whole fleet of rollouts.
 """
@@ -11,6 +11,7 @@ from .prometheus import PrometheusCredentials, PrometheusSource
 from .source import MetricSource, MetricSourceError, Point, RangeSeries, Series
 from .static import SourceCall, StaticSource
 from .templates import TemplateContext, TemplateError, escape_label_value, escape_regex_literal, render
+from .unavailable import UnavailableSource
 
 __all__ = [
     "MAX_POINTS_PER_QUERY",
@@ -30,6 +31,7 @@ __all__ = [
     "StaticSource",
     "TemplateContext",
     "TemplateError",
+    "UnavailableSource",
     "escape_label_value",
     "escape_regex_literal",
     "new_metric_source",

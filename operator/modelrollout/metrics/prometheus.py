@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import requests
+import urllib3
 from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
@@ -123,16 +124,33 @@ class PrometheusSource:
             return request()
         except PrometheusApiClientException as error:
             raise MetricSourceError(f"Prometheus at {self.address} rejected {promql!r}: {error}") from error
-        except requests.Timeout as error:
+        except requests.exceptions.SSLError as error:
             raise MetricSourceError(
-                f"Prometheus at {self.address} did not answer within {self.timeout:g}s"
+                f"Prometheus at {self.address} failed TLS verification (name the CA that signs its"
+                f" certificate in caSecret, or set insecureSkipVerify): {error}"
             ) from error
         except requests.RequestException as error:
+            if _timed_out(error):
+                raise MetricSourceError(
+                    f"Prometheus at {self.address} did not answer within {self.timeout:g}s"
+                ) from error
             raise MetricSourceError(f"Prometheus at {self.address} is unreachable: {error}") from error
         except (ValueError, KeyError, TypeError) as error:
             raise MetricSourceError(
                 f"Prometheus at {self.address} sent a malformed answer: {error}"
             ) from error
+
+
+def _timed_out(error: requests.RequestException) -> bool:
+    """Whether the request ran out of time. With retries configured, urllib3 wraps a read
+    timeout in MaxRetryError and requests raises ConnectionError, not Timeout. A refused
+    connection is no timeout, though urllib3 makes NewConnectionError a ConnectTimeoutError."""
+    if isinstance(error, requests.Timeout):
+        return True
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
+        reason, urllib3.exceptions.NewConnectionError
+    )
 
 
 def _remove_quietly(path: str) -> None:

@@ -87,7 +87,7 @@ def test_lineage_facts_merge_into_status_in_order() -> None:
     assert merge_lineage(entries, facts[-1:]) == entries, "recording the same fact twice changes nothing"
 
 
-def _result(final: bool, source_failed: bool) -> object:
+def _result(final: bool, source_failed: bool, verdict: str = "Inconclusive") -> object:
     from modelrollout.analysis.types import Judgement
     from modelrollout.api.v1alpha1 import AnalysisSpec, Verdict
     from modelrollout.evaluation import EvaluationRequest, EvaluationResult
@@ -96,7 +96,7 @@ def _result(final: bool, source_failed: bool) -> object:
         namespace="n", name="r", model="m", stable_version="v1", candidate_version="v2",
         analysis=AnalysisSpec(), started_at=T0, at=T0,
     )  # fmt: skip
-    judgement = Judgement(verdict=Verdict.INCONCLUSIVE, score=0.0, explanation="query failed")
+    judgement = Judgement(verdict=Verdict(verdict), score=0.0, explanation="query failed")
     return EvaluationResult(
         request=request, evaluated_at=T0, final=final, intervals=3, judgement=judgement, metrics=(),
         source_failed=source_failed,
@@ -109,6 +109,15 @@ def test_an_outage_at_the_final_look_is_not_a_look() -> None:
     assert observation(_result(final=True, source_failed=True)) is None  # type: ignore[arg-type]
     assert observation(_result(final=False, source_failed=True)) is not None  # type: ignore[arg-type]
     assert observation(_result(final=True, source_failed=False)) is not None  # type: ignore[arg-type]
+
+
+def test_a_fail_at_the_final_look_counts_even_if_another_metrics_query_failed() -> None:
+    """Rolling back is always safe; only an Inconclusive caused by the outage is held back."""
+    from modelrollout.controller.analysis_runner import observation
+
+    failed = observation(_result(final=True, source_failed=True, verdict="Fail"))  # type: ignore[arg-type]
+
+    assert failed is not None and failed.verdict == "Fail"
 
 
 def test_status_carries_the_stable_path_and_the_good_versions() -> None:

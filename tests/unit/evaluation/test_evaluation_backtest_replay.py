@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import argparse
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from evaluation_fleet import INTERVAL, START, Rollout, Version, fleet_source
 
 from modelrollout.api.v1alpha1 import ModelRolloutSpec, Verdict
 from modelrollout.cli import backtest as cli
+from modelrollout.cli.main import main
 from modelrollout.evaluation import first_interval_end
 
 FIRST_END = first_interval_end(START, INTERVAL)
@@ -95,3 +97,69 @@ def test_a_rollout_without_candidate_is_an_input_error() -> None:
 
     with pytest.raises(cli.BacktestError, match="candidate"):
         cli.backtest(cli.Rollout("fraud", "team-a", spec), fleet_source([], FIRST_END, END), START, END)
+
+
+MANIFEST = """
+apiVersion: modelrollout.io/v1alpha1
+kind: ModelRollout
+metadata: {name: fraud, namespace: team-a}
+spec:
+  model: fraud
+  service: fraud
+  stable: {version: v1}
+  candidate: {version: v2}
+  strategy: {canary: {steps: [{setWeight: 50}]}}
+  analysis:
+    prometheus: {address: "http://127.0.0.1:9"}
+    metrics: [{name: errors, type: errorRate, maxAbsoluteIncrease: 0.005}]
+"""
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        (["--start", "yesterday", "--end", "1"], "neither RFC 3339 nor unix seconds"),
+        (["--start", "0"], "the following arguments are required: --end"),
+        (["--start", "100", "--end", "50"], "--end must be after --start"),
+        (["--start", "0", "--end", "60", "--username", "ops"], "needs both --username and --password-file"),
+        (["--start", "0", "--end", "60", "-o", "yaml"], "invalid choice: 'yaml'"),
+    ],
+)
+def test_bad_arguments_exit_3_not_the_inconclusive_2(
+    arguments: list[str], message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "rollout.yaml"
+    manifest.write_text(MANIFEST)
+
+    status = _exit_status(["backtest", "-f", str(manifest), *arguments])
+
+    assert status == cli.EXIT_ERROR == 3
+    assert message in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        (None, "cannot read"),
+        ("kind: Deployment\n", "holds no ModelRollout"),
+        (MANIFEST.replace("maxAbsoluteIncrease: 0.005", "maxAbsoluteIncrease: -1"), "invalid spec"),
+    ],
+)
+def test_a_manifest_that_cannot_be_used_exits_3(
+    content: str | None, message: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "rollout.yaml"
+    if content is not None:
+        manifest.write_text(content)
+
+    status = _exit_status(["backtest", "-f", str(manifest), "--start", "0", "--end", "60"])
+
+    assert status == 3
+    assert message in capsys.readouterr().err
+
+
+def _exit_status(argv: list[str]) -> int:
+    try:
+        return main(argv)
+    except SystemExit as stop:
+        return int(stop.code or 0)
