@@ -155,3 +155,32 @@ def test_summed_increases_survive_a_counter_reset(prometheus_factory: Any) -> No
     # Then the sum is the real growth (2 per second), the reset costing no negative jump
     assert len(series.points) == 20
     assert total == pytest.approx(2 * (end - start), rel=0.03)
+
+
+def test_listed_log_patterns_are_matched_literally_and_alone(prometheus_factory: Any) -> None:
+    """A pattern full of regex and string metacharacters selects exactly its own series."""
+    hostile = 'CUDA error: out of memory (x.*) "quoted" \\ [0-9]+'
+    rates = {"OOMKilled": 1, hostile: 10, "CUDA error: out of memory (x": 100, "other": 1000}
+    end = align(datetime.now(UTC) - timedelta(minutes=5), 30)
+    start = end - timedelta(minutes=10)
+    lines = ["# TYPE model_log_pattern counter"]
+    for pattern, per_sample in rates.items():
+        label = escape_label_value(pattern)
+        for k in range(int((end - start).total_seconds() // 10) + 1):
+            moment = start.timestamp() + 10 * k
+            lines.append(
+                f'model_log_pattern_total{{namespace="team-a",model="fraud",version="v2",pattern="{label}"}}'
+                f" {per_sample * k} {moment:.3f}"
+            )
+    lines.append("# EOF")
+    prometheus = prometheus_factory.backfilled("\n".join(lines))
+    source = PrometheusSource(prometheus.url)
+
+    def hits(patterns: list[str] | None) -> float:
+        promql = defaults.log_pattern_hits(defaults.LOG_PATTERN_METRIC, patterns, 30)
+        (series,) = source.query_range(promql, end - timedelta(minutes=5), end, 30)
+        return series.points[-1][1]
+
+    assert hits([hostile]) == pytest.approx(10 * 3)  # three samples 10 s apart per 30 s window
+    assert hits(["OOMKilled", hostile]) == pytest.approx(11 * 3)
+    assert hits(None) == pytest.approx(sum(rates.values()) * 3)

@@ -23,7 +23,16 @@ from .judge import judge
 from .latency import test_latency
 from .rates import test_rate
 from .threshold import check_threshold
-from .types import HistogramSample, JudgedMetric, Judgement, Margin, MetricTest, RateSample, TestConfig
+from .types import (
+    HistogramSample,
+    JudgedMetric,
+    Judgement,
+    Margin,
+    MetricTest,
+    RateSample,
+    ScoreThresholds,
+    TestConfig,
+)
 
 # pytest collects any module-level callable named test_* from a test module's namespace; these
 # are library functions that tests (ours and the evaluation layer's) import by name.
@@ -40,6 +49,7 @@ __all__ = [
     "Margin",
     "MetricTest",
     "RateSample",
+    "ScoreThresholds",
     "TestConfig",
     "check_threshold",
     "chi_square",

@@ -8,12 +8,19 @@ Rules, in order:
   p-value, so the correction stays valid under peeking); otherwise it becomes Inconclusive;
 * critical metrics are guardrails tested at their own alpha: their Fail vetoes without the
   correction; threshold and drift checks carry no p-value and their Fail stands as it is;
-* any remaining Fail of a deciding metric -> Fail; every deciding metric Pass -> Pass (a
-  non-inferiority claim on all metrics at once is an intersection-union test and needs no
-  correction); anything else -> Inconclusive.
+* without score thresholds: any remaining Fail of a deciding metric -> Fail; every deciding
+  metric Pass -> Pass (a non-inferiority claim on all metrics at once is an intersection-union
+  test and needs no correction); anything else -> Inconclusive;
+* with Kayenta-style thresholds (``passing``, ``marginal``): a critical Fail still vetoes;
+  otherwise Fail once the score stays below ``marginal`` even if every undecided metric went on
+  to pass, Pass once it reaches ``passing`` even if every undecided metric went on to fail, and
+  Inconclusive in between ("marginal", which at ``maxDuration`` is ``onInconclusive``'s to
+  settle). Counting the undecided both ways is what lets a sequential analysis stop early
+  without the score it stops on being overturned by the metrics still collecting. Thresholds
+  of 100 and 100 are the strict rules.
 
-The score is the weighted share of passing metrics among those with data (Kayenta leaves metrics
-without data out of the denominator); it is shown, while the verdict follows the rules above.
+The score shown is the weighted share of passing metrics among those with data (Kayenta leaves
+metrics without data out of the denominator).
 """
 
 from __future__ import annotations
@@ -23,7 +30,7 @@ from dataclasses import replace
 
 from ..api.v1alpha1 import Verdict
 from .fixed import holm
-from .types import JudgedMetric, Judgement, MetricTest
+from .types import JudgedMetric, Judgement, MetricTest, ScoreThresholds
 
 __all__ = ["fail_evidence_p_value", "judge"]
 
@@ -96,24 +103,66 @@ def _explain(
         details = " ".join(f"{metric.name}: {metric.result.explanation}" for metric in failed)
         veto_text = f" Critical (veto): {_names(vetoes)}." if vetoes else ""
         headline = f"Fail: {_names(failed)} worse than allowed.{veto_text} {details}"
-    elif verdict == Verdict.PASS:
+    elif verdict == Verdict.PASS and not failed and not undecided:
         headline = f"Pass: all {len(deciding)} deciding metrics within their margins ({_names(deciding)})."
-    else:
+    elif verdict == Verdict.PASS:
+        headline = f"Pass: the score reaches the pass threshold.{_tolerated(failed, undecided)}"
+    elif undecided:
         details = " ".join(f"{metric.name}: {metric.result.explanation}" for metric in undecided)
         headline = f"Inconclusive: not yet decided for {_names(undecided)}. {details}"
+    else:
+        headline = f"Inconclusive (marginal): the score is between the thresholds.{_tolerated(failed, [])}"
     dry_failures = [metric for metric in dry_run if metric.result.verdict == Verdict.FAIL]
     dry_text = f" Dry-run (not deciding) would fail: {_names(dry_failures)}." if dry_failures else ""
     return f"{headline.strip()}{dry_text} Score {score:.0f}/100."
 
 
-def judge(metrics: Sequence[JudgedMetric], alpha: float = 0.05) -> Judgement:
+def _tolerated(failed: Sequence[JudgedMetric], undecided: Sequence[JudgedMetric]) -> str:
+    details = " ".join(f"{metric.name}: {metric.result.explanation}" for metric in failed)
+    failing = f" Failed, within what the thresholds tolerate: {_names(failed)}. {details}" if failed else ""
+    waiting = f" Still undecided: {_names(undecided)}." if undecided else ""
+    return failing + waiting
+
+
+def _weights(deciding: Sequence[JudgedMetric], verdict: Verdict) -> float:
+    return sum(metric.weight for metric in deciding if metric.result.verdict == verdict)
+
+
+def _thresholded(deciding: Sequence[JudgedMetric], thresholds: ScoreThresholds) -> tuple[Verdict, str]:
+    """The verdict the score thresholds give, and a sentence saying how the score stands."""
+    if any(metric.critical and metric.result.verdict == Verdict.FAIL for metric in deciding):
+        return Verdict.FAIL, ""
+    total = sum(metric.weight for metric in deciding)
+    if total <= 0:
+        return Verdict.INCONCLUSIVE, ""
+    passing = 100.0 * _weights(deciding, Verdict.PASS) / total
+    at_best = passing + 100.0 * _weights(deciding, Verdict.INCONCLUSIVE) / total
+    bounds = (
+        f" Score {passing:.0f}-{at_best:.0f}/100 whatever the undecided metrics do"
+        f" (Pass at {thresholds.passing:g}, Fail below {thresholds.marginal:g})."
+    )
+    if at_best < thresholds.marginal:
+        return Verdict.FAIL, bounds
+    if passing >= thresholds.passing:
+        return Verdict.PASS, bounds
+    return Verdict.INCONCLUSIVE, bounds
+
+
+def judge(
+    metrics: Sequence[JudgedMetric], alpha: float = 0.05, thresholds: ScoreThresholds | None = None
+) -> Judgement:
     """One verdict for an analysis interval from its metric results (see the module rules)."""
     deciding = _corrected([metric for metric in metrics if not metric.dry_run], alpha)
     dry_run = [metric for metric in metrics if metric.dry_run]
     verdicts = [metric.result.verdict for metric in deciding]
-    if Verdict.FAIL in verdicts:
+    bounds = ""
+    if not verdicts:
+        verdict = Verdict.INCONCLUSIVE
+    elif thresholds is not None:
+        verdict, bounds = _thresholded(deciding, thresholds)
+    elif Verdict.FAIL in verdicts:
         verdict = Verdict.FAIL
-    elif verdicts and all(v == Verdict.PASS for v in verdicts):
+    elif all(v == Verdict.PASS for v in verdicts):
         verdict = Verdict.PASS
     else:
         verdict = Verdict.INCONCLUSIVE
@@ -123,6 +172,6 @@ def judge(metrics: Sequence[JudgedMetric], alpha: float = 0.05) -> Judgement:
     return Judgement(
         verdict=verdict,
         score=score,
-        explanation=_explain(verdict, deciding, dry_run, score),
+        explanation=_explain(verdict, deciding, dry_run, score) + bounds,
         metrics=ordered,
     )

@@ -92,6 +92,18 @@ class JudgedMetric:
 
 
 @dataclass(frozen=True)
+class ScoreThresholds:
+    """Kayenta's canary-score limits, 0..100: Pass at `passing` or above, Fail below `marginal`.
+
+    Without them the judge is strict: any deciding Fail fails, and Pass needs every metric to
+    pass, which is what `ScoreThresholds(100, 100)` does too.
+    """
+
+    passing: float = 100.0
+    marginal: float = 100.0
+
+
+@dataclass(frozen=True)
 class Judgement:
     verdict: Verdict
     score: float

@@ -13,7 +13,7 @@ import sys
 from collections.abc import Mapping, Sequence
 
 from ..analysis import judge
-from ..analysis.types import JudgedMetric, MetricTest
+from ..analysis.types import JudgedMetric, MetricTest, ScoreThresholds
 from ..api.v1alpha1 import MetricResult
 from ..metrics import BatchedQuerier, MetricSource, MetricSourceError, Query, QueryOutcome, RangeQuery
 from .probes import Answer, Probe, inconclusive, plan
@@ -62,7 +62,9 @@ def _conclude(
         )
         for probe in probes
     ]
-    judgement = judge(judged, alpha=request.analysis.alpha)
+    limits = request.analysis.score_thresholds
+    thresholds = ScoreThresholds(passing=limits.passing, marginal=limits.marginal) if limits else None
+    judgement = judge(judged, alpha=request.analysis.alpha, thresholds=thresholds)
     return EvaluationResult(
         request=request,
         evaluated_at=request.evaluated_at,

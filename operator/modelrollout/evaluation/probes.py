@@ -185,7 +185,9 @@ class _Planner:
             if metric.query
             else self._batched(
                 "events",
-                defaults.grouped_increase(metric.metric_name or defaults.LOG_PATTERN_METRIC, self.interval),
+                defaults.log_pattern_hits(
+                    metric.metric_name or defaults.LOG_PATTERN_METRIC, metric.patterns, self.interval
+                ),
             )
         )
         return self._rate_probe(metric, hits, defaults.REQUESTS_METRIC)

@@ -23,6 +23,8 @@ Every model server (our router included) is expected to label its series with `n
   series for resource (a name ending in `_total` is a CPU-seconds counter and taken as a rate; any
   other name is a gauge such as `container_memory_working_set_bytes`, taken at its maximum).
 * Drift of one feature instead of the predictions: point `metricName` at that feature's histogram.
+* errorPattern counts every `pattern` of the counter, or only those listed in `patterns` (each
+  matched literally, so `CUDA error: out of memory` needs no regex escaping).
 
 Batching: the comparison types (latency, errorRate, drift, errorPattern) have no per-rollout
 label filter. Each is `sum by (namespace, model, version[, le]) (increase(<series>[<interval>]))`,
@@ -39,6 +41,8 @@ Resource guardrails select the candidate's pods by name, `<name>-<version>-.*` (
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from ..api.v1alpha1 import format_duration
 from .templates import escape_label_value, escape_regex_literal
 
@@ -52,6 +56,7 @@ OUTCOME_LABEL = "outcome"
 ERROR_OUTCOME = "error"
 PREDICTION_METRIC = "model_prediction"
 LOG_PATTERN_METRIC = "model_log_pattern_total"
+PATTERN_LABEL = "pattern"
 CPU_METRIC = "container_cpu_usage_seconds_total"
 
 
@@ -76,6 +81,14 @@ def requests(metric: str, interval: float) -> str:
 def request_errors(metric: str, interval: float) -> str:
     matcher = f'{OUTCOME_LABEL}="{escape_label_value(ERROR_OUTCOME)}"'
     return grouped_increase(f"{metric}{{{matcher}}}", interval)
+
+
+def log_pattern_hits(metric: str, patterns: Sequence[str] | None, interval: float) -> str:
+    """Hits of the chosen log patterns (all when None), each pattern matched literally."""
+    if not patterns:
+        return grouped_increase(metric, interval)
+    alternatives = "|".join(escape_regex_literal(pattern) for pattern in patterns)
+    return grouped_increase(f'{metric}{{{PATTERN_LABEL}=~"{alternatives}"}}', interval)
 
 
 def pod_resource(metric: str, namespace: str, name: str, version: str, interval: float) -> str:

@@ -121,6 +121,7 @@ def test_public_names_are_pinned() -> None:
         "Margin",
         "MetricTest",
         "RateSample",
+        "ScoreThresholds",
         "TestConfig",
         "check_threshold",
         "chi_square",
@@ -138,3 +139,65 @@ def test_public_names_are_pinned() -> None:
         "two_proportion_z",
         "welch_t",
     }
+
+
+FAILED = _result(Verdict.FAIL, e_value=1e6)
+KAYENTA = analysis.ScoreThresholds(passing=90, marginal=75)
+
+
+def _fleet(*verdicts: MetricTest, critical: int | None = None) -> list[JudgedMetric]:
+    return [JudgedMetric(f"m{i}", result, critical=i == critical) for i, result in enumerate(verdicts)]
+
+
+def test_with_thresholds_a_tolerated_failure_still_passes_on_the_score() -> None:
+    metrics = _fleet(FAILED, *[PASS] * 9)  # score 90
+
+    judgement = analysis.judge(metrics, thresholds=KAYENTA)
+
+    assert judgement.verdict == Verdict.PASS
+    assert "within what the thresholds tolerate: m0" in judgement.explanation
+    assert analysis.judge(metrics).verdict == Verdict.FAIL  # the strict rules fail it
+
+
+def test_with_thresholds_a_critical_failure_vetoes_whatever_the_score() -> None:
+    judgement = analysis.judge(_fleet(FAILED, *[PASS] * 9, critical=0), thresholds=KAYENTA)
+
+    assert judgement.verdict == Verdict.FAIL
+    assert "Critical (veto): m0" in judgement.explanation
+
+
+@pytest.mark.parametrize(
+    ("verdicts", "expected"),
+    [
+        # score 80: decided, between the thresholds -> marginal
+        ((FAILED, FAILED, *[PASS] * 8), Verdict.INCONCLUSIVE),
+        # 3 of 10 failed: 70 at best, below marginal -> Fail even with one still collecting
+        ((FAILED, FAILED, FAILED, UNDECIDED, *[PASS] * 6), Verdict.FAIL),
+        # 1 undecided could still fail and drop 90 to... 90 is reached even if it fails -> Pass
+        ((UNDECIDED, *[PASS] * 9), Verdict.PASS),
+        # 2 undecided: the score could end at 80, so not yet a Pass; at best 100, so not a Fail
+        ((UNDECIDED, UNDECIDED, *[PASS] * 8), Verdict.INCONCLUSIVE),
+    ],
+)
+def test_thresholds_decide_only_once_the_undecided_metrics_cannot_overturn_the_score(
+    verdicts: tuple[MetricTest, ...], expected: Verdict
+) -> None:
+    judgement = analysis.judge(_fleet(*verdicts), thresholds=KAYENTA)
+
+    assert judgement.verdict == expected
+    assert "whatever the undecided metrics do (Pass at 90, Fail below 75)" in judgement.explanation
+
+
+def test_thresholds_of_100_and_100_are_the_strict_rules() -> None:
+    strict = analysis.ScoreThresholds()
+    for verdicts in [(PASS, PASS), (PASS, FAILED), (PASS, UNDECIDED), (FAILED, UNDECIDED), (UNDECIDED,)]:
+        metrics = _fleet(*verdicts)
+        assert analysis.judge(metrics, thresholds=strict).verdict == analysis.judge(metrics).verdict
+
+
+def test_weights_count_in_the_thresholds() -> None:
+    metrics = [JudgedMetric("heavy", PASS, weight=9.0), JudgedMetric("light", FAILED, weight=1.0)]
+
+    assert analysis.judge(metrics, thresholds=KAYENTA).verdict == Verdict.PASS
+    metrics = [JudgedMetric("heavy", FAILED, weight=9.0), JudgedMetric("light", PASS, weight=1.0)]
+    assert analysis.judge(metrics, thresholds=KAYENTA).verdict == Verdict.FAIL

@@ -193,6 +193,24 @@ INVALID = [
         rules.ANALYSIS_STEP_NEEDS_METRICS,
     ),
     cel(
+        "score-thresholds-reversed",
+        {"analysis": {"scoreThresholds": {"pass": 70, "marginal": 80}}},
+        "spec.analysis.scoreThresholds.marginal",
+        rules.SCORE_THRESHOLDS_ORDERED,
+    ),
+    cel(
+        "score-marginal-above-default-pass",
+        {"analysis": {"scoreThresholds": {"pass": 60}}},
+        "spec.analysis.scoreThresholds.marginal",
+        rules.SCORE_THRESHOLDS_ORDERED,
+    ),
+    Invalid(
+        "score-threshold-above-100",
+        {"analysis": {"scoreThresholds": {"pass": 101, "marginal": 75}}},
+        "spec.analysis.scoreThresholds.pass",
+        "100",
+    ),
+    cel(
         "interval-too-short",
         {"analysis": {"interval": "2s"}},
         "spec.analysis.interval",
@@ -278,6 +296,24 @@ INVALID = [
         {"analysis": {"metrics": [{"name": "Latency_P99", "type": "latency", "maxRelativeIncrease": 0.1}]}},
         "spec.analysis.metrics[0].name",
         "should match",
+    ),
+    cel(
+        "patterns-on-latency",
+        only_metric(type="latency", maxRelativeIncrease=0.1, patterns=["OOM"]),
+        "spec.analysis.metrics[0].patterns",
+        rules.PATTERNS_ONLY_FOR_ERROR_PATTERN,
+    ),
+    cel(
+        "patterns-with-query",
+        only_metric(type="errorPattern", query="sum(x)", patterns=["OOM"]),
+        "spec.analysis.metrics[0].patterns",
+        rules.PATTERNS_NOT_WITH_QUERY,
+    ),
+    Invalid(
+        "patterns-empty",
+        only_metric(type="errorPattern", patterns=[]),
+        "spec.analysis.metrics[0].patterns",
+        "1",
     ),
     cel(
         "custom-without-query",

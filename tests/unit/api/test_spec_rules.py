@@ -49,6 +49,10 @@ def test_the_base_spec_is_valid() -> None:
         pytest.param(patched(only_metric(type="resource", max=0.8)), id="resource-max"),
         pytest.param(patched(only_metric(type="resource", thresholdRange={"max": 2})), id="resource-range"),
         pytest.param(patched(only_metric(type="errorPattern")), id="error-pattern"),
+        pytest.param(
+            patched(only_metric(type="errorPattern", patterns=["OOMKilled", "CUDA error: out of memory"])),
+            id="error-pattern-chosen",
+        ),
         pytest.param(patched({"strategy": {"canary": None}, "candidate": None}), id="no-candidate-no-steps"),
         pytest.param(patched(auth(username="user", password="pass")), id="basic-auth"),
         pytest.param(patched(auth(bearerToken="token")), id="bearer-token"),
@@ -62,6 +66,10 @@ def test_the_base_spec_is_valid() -> None:
         ),
         pytest.param(patched(fixed_metric(type="errorPattern", fixedTest="gTest")), id="fixed-g-test"),
         pytest.param(patched(fixed_metric(type="latency", maxRelativeIncrease=0.1)), id="fixed-default"),
+        pytest.param(
+            patched({"analysis": {"scoreThresholds": {"pass": 90, "marginal": 75}}}), id="kayenta-thresholds"
+        ),
+        pytest.param(patched({"analysis": {"scoreThresholds": {"marginal": 75}}}), id="marginal-only"),
     ],
 )
 def test_valid_specs_parse(spec: dict[str, Any]) -> None:
@@ -135,3 +143,13 @@ def test_the_fixed_test_is_read_into_the_metric() -> None:
     assert spec.analysis.metrics[0].fixed_test == FixedTest.MANN_WHITNEY
     unset = ModelRolloutSpec.model_validate(patched(fixed_metric(type="latency", maxRelativeIncrease=0.1)))
     assert unset.analysis.metrics[0].fixed_test is None
+
+
+def test_score_thresholds_read_pass_from_the_wire_name() -> None:
+    spec = ModelRolloutSpec.model_validate(
+        patched({"analysis": {"scoreThresholds": {"pass": 90, "marginal": 75}}})
+    )
+
+    thresholds = spec.analysis.score_thresholds
+    assert thresholds is not None and (thresholds.passing, thresholds.marginal) == (90, 75)
+    assert spec.model_dump(by_alias=True)["analysis"]["scoreThresholds"] == {"pass": 90, "marginal": 75}

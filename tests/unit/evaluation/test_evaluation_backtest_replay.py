@@ -81,6 +81,21 @@ def test_a_step_runs_its_own_metrics_and_max_duration() -> None:
         cli.backtest(rollout(), fleet_source([quiet], FIRST_END, END), START, END, step=0)
 
 
+def test_score_thresholds_from_the_spec_decide_kayenta_style() -> None:
+    """Errors fail, latency passes: 50/100. Strict rules roll back; thresholds of 50/40 pass."""
+    erroneous = Rollout("team-a", "fraud", candidate=Version(error_rate=0.1))
+    source = fleet_source([erroneous], FIRST_END, END)
+
+    strict = cli.backtest(rollout(), source, START, END)
+    tolerant = cli.backtest(rollout(scoreThresholds={"pass": 50, "marginal": 40}), source, START, END)
+
+    assert strict.outcome == Verdict.FAIL
+    assert tolerant.outcome == Verdict.PASS
+    final = tolerant.decisions[-1]
+    assert [m.verdict for m in final.metrics] == [Verdict.FAIL, Verdict.PASS]
+    assert "within what the thresholds tolerate: errors" in final.judgement.explanation
+
+
 def test_times_are_rfc3339_or_unix_seconds() -> None:
     expected = datetime(2025, 1, 1, 12, tzinfo=UTC)
 

@@ -215,6 +215,19 @@ def test_an_error_pattern_is_a_rate_per_request() -> None:
     assert metric.candidate == 0.1
 
 
+def test_listed_error_patterns_are_queried_alone_and_literally() -> None:
+    spec = MetricSpec(
+        name="oom", type=MetricType.ERROR_PATTERN, max_absolute_increase=0.001, patterns=["OOM", "a|b"]
+    )
+    source = StaticSource()
+
+    evaluate_interval(request(ROLLOUT, analysis(spec), AT), source)
+
+    asked = {call.promql for call in source.calls}
+    assert 'increase(model_log_pattern_total{pattern=~"OOM|a\\\\|b"}[30s])' in " ".join(asked)
+    assert defaults.grouped_increase(defaults.LOG_PATTERN_METRIC, INTERVAL) not in asked
+
+
 def test_each_metric_uses_its_fixed_test_at_the_final_look_and_latency_shows_cohens_d() -> None:
     worse = Rollout("team-a", "fraud", candidate=Version(error_rate=0.05, median_latency=0.3))
     latency = LATENCY.model_copy(update={"fixed_test": FixedTest.MANN_WHITNEY})

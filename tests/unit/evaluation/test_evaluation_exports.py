@@ -25,6 +25,7 @@ def test_metrics_exports() -> None:
         "StaticSource",
         "TemplateContext",
         "TemplateError",
+        "UnavailableSource",
         "escape_label_value",
         "escape_regex_literal",
         "new_metric_source",

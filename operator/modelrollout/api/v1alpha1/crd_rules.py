@@ -240,6 +240,18 @@ STATISTIC_ONLY_FOR_DRIFT = CelRule(
     field_path=".statistic",
     reason="FieldValueForbidden",
 )
+PATTERNS_ONLY_FOR_ERROR_PATTERN = CelRule(
+    rule=f"!has(self.patterns) || self.type == '{MetricType.ERROR_PATTERN.value}'",
+    message="patterns apply to errorPattern metrics only",
+    field_path=".patterns",
+    reason="FieldValueForbidden",
+)
+PATTERNS_NOT_WITH_QUERY = CelRule(
+    rule="!has(self.patterns) || !has(self.query)",
+    message="patterns select series of the default query; with a query of your own, match the patterns in it",
+    field_path=".patterns",
+    reason="FieldValueForbidden",
+)
 RESOURCE_NEEDS_BOUND = CelRule(
     rule=f"self.type != '{MetricType.RESOURCE.value}' || has(self.max) || has(self.thresholdRange)",
     message="a resource metric needs max (the largest allowed usage) or a thresholdRange",
@@ -303,6 +315,14 @@ THRESHOLD_RANGE_ORDERED = CelRule(
     field_path=".min",
 )
 
+# --- spec.analysis.scoreThresholds (ScoreThresholdsSpec) -----------------------------------------
+
+SCORE_THRESHOLDS_ORDERED = CelRule(
+    rule="(has(self.marginal) ? self.marginal : 100) <= (has(self.pass) ? self.pass : 100)",
+    message="scoreThresholds.marginal must not exceed scoreThresholds.pass",
+    field_path=".marginal",
+)
+
 # --- spec.analysis.prometheus.auth (PrometheusAuth) ----------------------------------------------
 
 BASIC_AUTH_PAIRED = CelRule(
@@ -353,6 +373,8 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         DRIFT_NEEDS_STATISTIC,
         DRIFT_NEEDS_MAX,
         STATISTIC_ONLY_FOR_DRIFT,
+        PATTERNS_ONLY_FOR_ERROR_PATTERN,
+        PATTERNS_NOT_WITH_QUERY,
         RESOURCE_NEEDS_BOUND,
         MARGIN_REQUIRED,
         ONE_MARGIN,
@@ -360,5 +382,6 @@ RULES: dict[str, tuple[CelRule, ...]] = {
     ),
     "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),
     "PrometheusAuth": (BASIC_AUTH_PAIRED, ONE_AUTH_KIND),
+    "ScoreThresholdsSpec": (SCORE_THRESHOLDS_ORDERED,),
 }
 """CEL rules by the name of the pydantic model (the `$defs` key) whose schema carries them."""

@@ -214,6 +214,11 @@ class MetricSpec(ApiModel):
     `{{namespace}}`, `{{interval}}`, `{{name}}`; values are escaped."""
     metric_name: str | None = Field(default=None, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200)
     """Base metric name for the type's default queries (e.g. `model_request_duration_seconds`)."""
+    patterns: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
+        default=None, min_length=1, max_length=32
+    )
+    """For `errorPattern`: the values of the counter's `pattern` label to count (each matched
+    literally); every pattern when absent."""
     threshold_range: ThresholdRange | None = None
     """Bounds for `custom` (and optionally any metric's candidate value)."""
     max_relative_increase: float | None = Field(default=None, ge=0, le=10)
@@ -245,6 +250,11 @@ class MetricSpec(ApiModel):
         _require(not drift or self.statistic is not None, rules.DRIFT_NEEDS_STATISTIC)
         _require(not drift or self.max is not None, rules.DRIFT_NEEDS_MAX)
         _require(self.statistic is None or drift, rules.STATISTIC_ONLY_FOR_DRIFT)
+        patterned = self.patterns is not None
+        _require(
+            not patterned or self.type == MetricType.ERROR_PATTERN, rules.PATTERNS_ONLY_FOR_ERROR_PATTERN
+        )
+        _require(not patterned or self.query is None, rules.PATTERNS_NOT_WITH_QUERY)
         bounded = self.max is not None or self.threshold_range is not None
         _require(self.type != MetricType.RESOURCE or bounded, rules.RESOURCE_NEEDS_BOUND)
         margins = (self.max_relative_increase, self.max_absolute_increase)
@@ -253,6 +263,27 @@ class MetricSpec(ApiModel):
         _require(None in margins, rules.ONE_MARGIN)
         fitting = rules.FIXED_TESTS.get(self.type, ())
         _require(self.fixed_test is None or self.fixed_test in fitting, rules.FIXED_TEST_FITS_TYPE)
+        return self
+
+
+class ScoreThresholdsSpec(ApiModel):
+    """Kayenta's canary-score thresholds (as Argo Rollouts' Kayenta provider takes them).
+
+    The score is the weighted share of passing metrics, 0-100. Fail once it stays below
+    `marginal` even if every undecided metric passed; Pass once it reaches `pass` even if every
+    undecided metric failed; in between the analysis is Inconclusive. A critical metric's Fail
+    vetoes whatever the score. Without this block any deciding Fail fails and Pass needs every
+    metric to pass (the same as 100 and 100).
+    """
+
+    passing: int = Field(default=100, ge=0, le=100, alias="pass")
+    """Score at or above which the candidate passes."""
+    marginal: int = Field(default=100, ge=0, le=100)
+    """Score below which it fails."""
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Self:
+        _require(self.marginal <= self.passing, rules.SCORE_THRESHOLDS_ORDERED)
         return self
 
 
@@ -278,6 +309,8 @@ class AnalysisSpec(ApiModel):
     """`rollback` (default) or `pause` to keep a human in the loop."""
     metrics: list[MetricSpec] = Field(default_factory=list, max_length=32)
     """The metrics to test, by unique name."""
+    score_thresholds: ScoreThresholdsSpec | None = None
+    """Judge Kayenta-style on the weighted score instead of failing on any deciding metric."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
