@@ -184,3 +184,120 @@ def test_listed_log_patterns_are_matched_literally_and_alone(prometheus_factory:
     assert hits([hostile]) == pytest.approx(10 * 3)  # three samples 10 s apart per 30 s window
     assert hits(["OOMKilled", hostile]) == pytest.approx(11 * 3)
     assert hits(None) == pytest.approx(sum(rates.values()) * 3)
+
+
+def _pod_series(metric: str, pod: str, container: str, values: list[float], times: list[float]) -> list[str]:
+    labels = f'namespace="team-a",pod="{pod}",container="{container}"'
+    return [f"{metric}{{{labels}}} {value} {moment:.3f}" for value, moment in zip(values, times, strict=True)]
+
+
+@pytest.mark.parametrize(
+    ("metric_name", "limit", "busiest", "verdict"),
+    [
+        ("container_cpu_usage_seconds_total", 1.5, 1.2, "Pass"),
+        ("container_cpu_usage_seconds_total", 1.0, 1.2, "Fail"),
+        ("container_memory_working_set_bytes", 5e8, 7e8, "Fail"),
+        ("container_memory_working_set_bytes", 1e9, 7e8, "Pass"),
+    ],
+)
+def test_resource_guardrails_check_the_candidates_busiest_pod_in_a_real_prometheus(
+    prometheus_factory: Any, metric_name: str, limit: float, busiest: float, verdict: str
+) -> None:
+    """Only `<name>-<candidate>-*` pods count: not the stable's, not `fraud-v20-*`, not the pause
+    container; CPU is a counter taken as a rate, memory a gauge taken at its maximum."""
+    end = align(datetime.now(UTC) - timedelta(minutes=5), 30)
+    times = [end.timestamp() - 600 + 10 * k for k in range(61)]
+    cpu = {"fraud-v1-aaa": 0.3, "fraud-v2-bbb": 0.5, "fraud-v2-ccc": 1.2, "fraud-v20-ddd": 5.0}
+    memory = {"fraud-v1-aaa": 9e8, "fraud-v2-bbb": 3e8, "fraud-v2-ccc": 7e8, "fraud-v20-ddd": 4e9}
+    lines = ["# TYPE container_cpu_usage_seconds counter"]
+    for pod, cores in cpu.items():
+        lines += _pod_series(
+            "container_cpu_usage_seconds_total", pod, "model", [cores * 10 * k for k in range(61)], times
+        )
+    lines += _pod_series(
+        "container_cpu_usage_seconds_total", "fraud-v2-ccc", "POD", [50.0 * k for k in range(61)], times
+    )
+    lines.append("# TYPE container_memory_working_set_bytes gauge")
+    for pod, peak in memory.items():
+        lines += _pod_series(
+            "container_memory_working_set_bytes",
+            pod,
+            "model",
+            [peak if k % 6 == 0 else peak / 2 for k in range(61)],
+            times,
+        )
+    lines.append("# EOF")
+    prometheus = prometheus_factory.backfilled("\n".join(lines))
+    spec = AnalysisSpec(
+        interval="30s",
+        prometheus=PrometheusSpec(address=prometheus.url),
+        metrics=[MetricSpec(name="usage", type=MetricType.RESOURCE, metric_name=metric_name, max=limit)],
+    )
+    request = EvaluationRequest(
+        namespace="team-a", name="fraud", model="fraud", stable_version="v1", candidate_version="v2",
+        analysis=spec, started_at=end - timedelta(minutes=5), at=end,
+    )  # fmt: skip
+
+    (result,) = evaluate_intervals([request], PrometheusSource(prometheus.url))
+
+    (usage,) = result.metrics
+    assert usage.verdict == verdict, usage.explanation
+    assert usage.candidate == pytest.approx(busiest, rel=0.02)
+    assert usage.stable == pytest.approx(
+        cpu["fraud-v1-aaa"] if "cpu" in metric_name else memory["fraud-v1-aaa"], rel=0.02
+    )
+
+
+def _range_queries_served(url: str) -> float:
+    """Prometheus' own count of range queries it has answered, read from its /metrics."""
+    import urllib.request
+
+    with urllib.request.urlopen(f"{url}/metrics", timeout=5) as response:
+        text = response.read().decode()
+    return sum(
+        float(line.rsplit(" ", 1)[1])
+        for line in text.splitlines()
+        if line.startswith("prometheus_http_requests_total{") and 'handler="/api/v1/query_range"' in line
+    )
+
+
+@pytest.mark.parametrize(("spacing", "batches"), [(0.0, 1), (0.5, 3)])
+def test_the_controller_batches_rollouts_that_ask_within_its_window(
+    prometheus_factory: Any, spacing: float, batches: int
+) -> None:
+    """Three rollouts asking within `batch_window` cost Prometheus one query per template;
+    asking further apart than the window, one per template each."""
+    import asyncio
+
+    from modelrollout.controller.analysis_runner import AnalysisBatcher
+
+    prometheus = prometheus_factory.backfilled("# EOF\n")
+    spec = AnalysisSpec(
+        interval="30s",
+        prometheus=PrometheusSpec(address=prometheus.url),
+        metrics=[
+            MetricSpec(name="errors", type=MetricType.ERROR_RATE, max_absolute_increase=0.01),
+            MetricSpec(name="latency", type=MetricType.LATENCY, max_relative_increase=0.1),
+        ],
+    )
+    at = align(datetime.now(UTC), 30)
+    requests = [
+        EvaluationRequest(
+            "team-a", model, model, "v1", "v2", spec, started_at=at - timedelta(minutes=3), at=at
+        )
+        for model in MODELS
+    ]
+    batcher = AnalysisBatcher(client=None, batch_window=0.2)  # type: ignore[arg-type]  # no Secrets named
+
+    async def ask(index: int, request: EvaluationRequest) -> None:
+        await asyncio.sleep(index * spacing)
+        await batcher.evaluate(request)
+
+    async def ask_all() -> None:
+        await asyncio.gather(*(ask(i, r) for i, r in enumerate(requests)))
+
+    before = _range_queries_served(prometheus.url)
+    asyncio.run(ask_all())
+
+    # requests, errors, latency buckets and latency sum: four templates, whatever the fleet size
+    assert _range_queries_served(prometheus.url) - before == 4 * batches

@@ -176,18 +176,25 @@ def quantile(buckets: Buckets, q: float) -> float:
 
 
 def quantile_confidence_interval(buckets: Buckets, q: float, alpha: float) -> tuple[float, float]:
-    """Bounds on the q-quantile valid at every look, at bucket resolution.
+    """Bounds on the q-quantile valid at every look, at bucket resolution: both are edges.
 
-    Each edge's cumulative share gets a confidence sequence (alpha split over the edges); the
-    quantile of the upper CDF bound is a lower bound of the quantile and vice versa. When even
-    the upper bound leaves more than 1-q above the last finite edge, the upper end is +inf.
+    Each edge's cumulative share gets a confidence sequence (alpha split over the edges). On the
+    event that every true share lies in its sequence, an edge whose upper share bound is below
+    ``q`` lies below the quantile, and an edge whose lower share bound reaches ``q`` lies at or
+    above it; so the largest edge of the first kind (0 without one) and the smallest of the
+    second (+inf without one) bound it. Interpolating inside a bucket, as `histogram_quantile`
+    does for the estimate, would give narrower bounds that the data does not support.
     """
     if buckets.total <= 0:
         return (0.0, math.inf)
     per_edge_alpha = alpha / max(1, buckets.edges.size)
     low_cdf, high_cdf = binomial_confidence_sequence(buckets.cumulative, buckets.total, per_edge_alpha)
+    # The true CDF never decreases: a share bound at one edge also bounds the edges before it
+    # (upper bounds) or after it (lower bounds).
+    high_cdf = np.minimum.accumulate(high_cdf[::-1])[::-1]
     low_cdf = np.maximum.accumulate(low_cdf)
-    high_cdf = np.maximum.accumulate(high_cdf)
-    lower = _quantile_of_fractions(buckets.edges, high_cdf, q)
-    upper = math.inf if low_cdf[-1] < q else _quantile_of_fractions(buckets.edges, low_cdf, q)
+    below = buckets.edges[high_cdf < q]
+    at_or_above = buckets.edges[low_cdf >= q]
+    lower = float(below[-1]) if below.size else 0.0
+    upper = float(at_or_above[0]) if at_or_above.size else math.inf
     return (lower, upper)

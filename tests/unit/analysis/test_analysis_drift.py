@@ -144,3 +144,22 @@ def test_unusable_histograms_are_inconclusive() -> None:
         HistogramSample((1.0, 0.5, math.inf), (1, 2, 3), (1, 2, 3)), DriftStatistic.KS, 0.1, 1
     )
     assert bad_edges.verdict == Verdict.INCONCLUSIVE
+
+
+@settings(max_examples=60, deadline=None)
+@given(first=bucket_counts, second=bucket_counts)
+def test_jensen_shannon_and_wasserstein_agree_with_scipy(first: list[int], second: list[int]) -> None:
+    from scipy.spatial.distance import jensenshannon
+    from scipy.stats import wasserstein_distance
+
+    p, q = np.asarray(first, float) / sum(first), np.asarray(second, float) / sum(second)
+    # Our Wasserstein puts a bucket's mass at its upper edge, the +Inf bucket's at the last edge.
+    points = np.asarray([*EDGES[:-1], EDGES[-2]])
+
+    js = analysis.drift_distance(
+        DriftStatistic.JENSEN_SHANNON, EDGES, _cumulative(first), _cumulative(second)
+    )
+    w1 = analysis.drift_distance(DriftStatistic.WASSERSTEIN, EDGES, _cumulative(first), _cumulative(second))
+
+    assert js == pytest.approx(jensenshannon(p, q, base=2), abs=1e-7)
+    assert w1 == pytest.approx(wasserstein_distance(points, points, p, q), abs=1e-12)

@@ -225,3 +225,29 @@ def test_threshold_checks_are_flagger_compatible_but_no_data_is_not_a_failure() 
     assert analysis.check_threshold(2.0, None, 1.0).verdict == Verdict.FAIL
     assert analysis.check_threshold(None, 0.9, None).verdict == Verdict.INCONCLUSIVE
     assert analysis.check_threshold(float("nan"), 0.9, None).verdict == Verdict.INCONCLUSIVE
+
+
+@pytest.mark.parametrize(("rps", "median"), [(1.0, 0.1), (1000.0, 0.1), (1000.0, 0.3)])
+def test_the_p95_bounds_cover_the_true_p95_at_every_look(rps: float, median: float) -> None:
+    """Over 250 runs of 60 looks, the share of runs whose bounds ever miss stays under alpha."""
+    from modelrollout.analysis.histogram import Buckets, quantile_confidence_interval
+
+    rng = np.random.default_rng(95)
+    truth = median * math.exp(0.5 * stats.norm.ppf(0.95))
+    finite = np.asarray(EDGES[:-1])
+    shares = np.diff(stats.norm.cdf(np.log(np.asarray(EDGES)) - math.log(median), scale=0.5), prepend=0.0)
+    counts = rng.multinomial(rng.poisson(rps * 0.5 * INTERVAL, (RUNS, LOOKS)), shares).cumsum(axis=1)
+    missed = 0
+    for run in counts:
+        for look in run:
+            buckets = Buckets(
+                edges=finite, cumulative=np.cumsum(look)[:-1].astype(float), total=float(look.sum())
+            )
+            low, high = quantile_confidence_interval(buckets, 0.95, ALPHA)
+            if not low <= truth <= high:
+                missed += 1
+                break
+    assert missed / RUNS <= ALPHA
+    # and the bounds are informative at high traffic: the edges either side of the truth
+    if rps >= 1000:
+        assert (low, high) == (finite[finite < truth][-1], finite[finite >= truth][0])
