@@ -123,3 +123,28 @@ def test_holm_adjusted_p_values() -> None:
     assert analysis.holm([]) == []
     assert analysis.holm([0.9, 0.8]) == pytest.approx([1.0, 1.0])
     assert analysis.holm([0.02, 0.2]) == pytest.approx([0.04, 0.2])
+
+
+def test_relative_change_interval_matches_scipys_bootstrap_and_covers_the_truth() -> None:
+    rng = np.random.default_rng(7)
+    stable, candidate = rng.lognormal(0.0, 0.5, 4000), rng.lognormal(math.log(1.2), 0.5, 4000)
+
+    result = analysis.relative_change(candidate, stable)
+    reference = stats.bootstrap(
+        (candidate, stable),
+        lambda c, s, axis=-1: np.mean(c, axis=axis) / np.mean(s, axis=axis) - 1,
+        n_resamples=4000,
+        method="percentile",
+        random_state=rng,
+    ).confidence_interval
+
+    assert result.effect == pytest.approx(candidate.mean() / stable.mean() - 1)
+    assert result.interval[0] == pytest.approx(reference.low, abs=0.005)
+    assert result.interval[1] == pytest.approx(reference.high, abs=0.005)
+    truth = 0.2  # equal log-sds: the means' ratio is the medians' ratio
+    covered = 0
+    for _ in range(1000):
+        s, c = rng.lognormal(0.0, 0.5, 200), rng.lognormal(math.log(1.2), 0.5, 200)
+        low, high = analysis.relative_change(c, s).interval
+        covered += low <= truth <= high
+    assert 0.93 <= covered / 1000 <= 0.97
