@@ -52,6 +52,9 @@ class PrometheusServer:
     """Serve HTTPS only, with a certificate signed by `ca_pem`."""
     basic_auth: tuple[str, str] | None = None
     """(user, password) every request must carry."""
+    port: int | None = None
+    """Loopback port; a free one is picked at the first start and kept, so a restart (stop, then
+    start) serves the same URL, as a Prometheus pod behind its Service would."""
     url: str = field(init=False, default="")
     _proc: subprocess.Popen[bytes] | None = field(init=False, default=None)
 
@@ -81,7 +84,7 @@ class PrometheusServer:
             raise PrometheusError(f"promtool backfill failed: {result.stdout}\n{result.stderr}")
 
     def start(self) -> PrometheusServer:
-        port = free_port()
+        port = self.port = self.port or free_port()
         self.url = f"http://127.0.0.1:{port}"
         config = {
             "global": {"scrape_interval": self.settings.scrape_interval, "evaluation_interval": "15s"},
@@ -128,9 +131,10 @@ class PrometheusServer:
         web: dict[str, object] = {}
         if self.tls:
             directory = self.data_dir / "tls"
-            directory.mkdir(exist_ok=True)
-            make_ca(directory)
-            make_cert(directory, "prometheus", "/CN=127.0.0.1", ("IP:127.0.0.1",), server=True)
+            if not (directory / "prometheus.crt").exists():  # a restart keeps its certificate
+                directory.mkdir(exist_ok=True)
+                make_ca(directory)
+                make_cert(directory, "prometheus", "/CN=127.0.0.1", ("IP:127.0.0.1",), server=True)
             web["tls_server_config"] = {
                 "cert_file": str(directory / "prometheus.crt"),
                 "key_file": str(directory / "prometheus.key"),

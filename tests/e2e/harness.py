@@ -285,6 +285,17 @@ class When:
                                  "--timeout=60s")  # fmt: skip
         return self
 
+    def stop_prometheus(self) -> When:
+        """An outage: Prometheus killed, its data kept for when it comes back on the same URL."""
+        assert self.env.prometheus is not None
+        self.env.prometheus.stop()
+        return self
+
+    def start_prometheus(self) -> When:
+        assert self.env.prometheus is not None
+        self.env.prometheus.start()
+        return self
+
     def sleep(self, seconds: float) -> When:
         time.sleep(seconds)
         return self

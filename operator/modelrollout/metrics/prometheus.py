@@ -127,18 +127,29 @@ class PrometheusSource:
         except requests.exceptions.SSLError as error:
             raise MetricSourceError(
                 f"Prometheus at {self.address} failed TLS verification (name the CA that signs its"
-                f" certificate in caSecret, or set insecureSkipVerify): {error}"
+                f" certificate in caSecret, or set insecureSkipVerify): {_cause(error)}"
             ) from error
         except requests.RequestException as error:
             if _timed_out(error):
                 raise MetricSourceError(
                     f"Prometheus at {self.address} did not answer within {self.timeout:g}s"
                 ) from error
-            raise MetricSourceError(f"Prometheus at {self.address} is unreachable: {error}") from error
+            raise MetricSourceError(
+                f"Prometheus at {self.address} is unreachable: {_cause(error)}"
+            ) from error
         except (ValueError, KeyError, TypeError) as error:
             raise MetricSourceError(
                 f"Prometheus at {self.address} sent a malformed answer: {error}"
             ) from error
+
+
+def _cause(error: requests.RequestException) -> str:
+    """The root cause in a few words: status and events repeat it, and urllib3's full text
+    (pool, URL, retries) is several lines of noise around "Connection refused"."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    if isinstance(reason, urllib3.exceptions.NewConnectionError):
+        return str(reason).rsplit("Failed to establish a new connection: ", 1)[-1]
+    return str(reason if reason is not None else error)
 
 
 def _timed_out(error: requests.RequestException) -> bool:
