@@ -81,7 +81,9 @@ def _show(cluster: LocalCluster) -> None:
         "status"
     ]
     analysis = status.get("analysis") or {}
-    print(f"verdict: {analysis.get('verdict')}  score: {analysis.get('score')}")
+    score = analysis.get("score")
+    shown = f"{score:.0f}/100" if isinstance(score, int | float) else "-"
+    print(f"verdict: {analysis.get('verdict')}  score: {shown}")
     for metric in analysis.get("metrics", []):
         print(f"  - {metric['name']}: {metric['verdict']}: {metric.get('explanation', '')}")
     print("lineage:")

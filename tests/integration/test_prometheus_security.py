@@ -49,9 +49,20 @@ def test_without_the_ca_the_certificate_is_refused_with_a_clear_cause(secured: P
         secured.url, credentials=PrometheusCredentials(username=USER, password=PASSWORD)
     )
 
-    with pytest.raises(MetricSourceError, match=r"failed TLS verification.*caSecret"):
+    with pytest.raises(MetricSourceError, match=r"failed the TLS handshake \(name the CA .* caSecret"):
         source.query("vector(1)", now())
     assert not source.is_online()
+
+
+def test_https_to_a_plain_http_server_is_a_handshake_error_without_ca_advice(
+    prometheus_factory: object,
+) -> None:
+    plain = prometheus_factory.backfilled("# EOF\n")  # type: ignore[attr-defined]
+    source = PrometheusSource(plain.url.replace("http://", "https://"))
+
+    with pytest.raises(MetricSourceError, match="failed the TLS handshake: ") as raised:
+        source.query("vector(1)", now())
+    assert "caSecret" not in str(raised.value)
 
 
 @pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")

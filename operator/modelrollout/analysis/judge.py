@@ -17,7 +17,9 @@ Rules, in order:
   Inconclusive in between ("marginal", which at ``maxDuration`` is ``onInconclusive``'s to
   settle). Counting the undecided both ways is what lets a sequential analysis stop early
   without the score it stops on being overturned by the metrics still collecting. Thresholds
-  of 100 and 100 are the strict rules.
+  of 100 and 100 are the strict rules when every deciding metric weighs more than 0 (a metric
+  of weight 0 is left out of the score, as in Kayenta); with no weight at all to score, the
+  strict rules apply.
 
 The score shown is the weighted share of passing metrics among those with data (Kayenta leaves
 metrics without data out of the denominator).
@@ -27,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import replace
+from fractions import Fraction
 
 from ..api.v1alpha1 import Verdict
 from .fixed import holm
@@ -124,26 +127,28 @@ def _tolerated(failed: Sequence[JudgedMetric], undecided: Sequence[JudgedMetric]
     return failing + waiting
 
 
-def _weights(deciding: Sequence[JudgedMetric], verdict: Verdict) -> float:
-    return sum(metric.weight for metric in deciding if metric.result.verdict == verdict)
+def _weight(deciding: Sequence[JudgedMetric], *verdicts: Verdict) -> Fraction:
+    """Summed exactly: a threshold is a boundary, and 1.1 + 2.2 in floats is not 3.3."""
+    return sum((Fraction(m.weight) for m in deciding if m.result.verdict in verdicts), Fraction(0))
 
 
-def _thresholded(deciding: Sequence[JudgedMetric], thresholds: ScoreThresholds) -> tuple[Verdict, str]:
-    """The verdict the score thresholds give, and a sentence saying how the score stands."""
+def _thresholded(deciding: Sequence[JudgedMetric], thresholds: ScoreThresholds) -> tuple[Verdict | None, str]:
+    """The verdict the score thresholds give (None: no weight to score, so the strict rules
+    apply), and a sentence saying where the score can still end."""
     if any(metric.critical and metric.result.verdict == Verdict.FAIL for metric in deciding):
         return Verdict.FAIL, ""
-    total = sum(metric.weight for metric in deciding)
+    total = _weight(deciding, Verdict.PASS, Verdict.FAIL, Verdict.INCONCLUSIVE)
     if total <= 0:
-        return Verdict.INCONCLUSIVE, ""
-    passing = 100.0 * _weights(deciding, Verdict.PASS) / total
-    at_best = passing + 100.0 * _weights(deciding, Verdict.INCONCLUSIVE) / total
+        return None, ""
+    failing, undecided = _weight(deciding, Verdict.FAIL), _weight(deciding, Verdict.INCONCLUSIVE)
+    low, high = 100 * (total - failing - undecided) / total, 100 * (total - failing) / total
     bounds = (
-        f" Score {passing:.0f}-{at_best:.0f}/100 whatever the undecided metrics do"
-        f" (Pass at {thresholds.passing:g}, Fail below {thresholds.marginal:g})."
+        f" Pass at {thresholds.passing:g}, Fail below {thresholds.marginal:g}: the score ends between"
+        f" {float(low):.0f} and {float(high):.0f} whatever the undecided metrics do."
     )
-    if at_best < thresholds.marginal:
+    if high < Fraction(thresholds.marginal):
         return Verdict.FAIL, bounds
-    if passing >= thresholds.passing:
+    if low >= Fraction(thresholds.passing):
         return Verdict.PASS, bounds
     return Verdict.INCONCLUSIVE, bounds
 
@@ -155,11 +160,11 @@ def judge(
     deciding = _corrected([metric for metric in metrics if not metric.dry_run], alpha)
     dry_run = [metric for metric in metrics if metric.dry_run]
     verdicts = [metric.result.verdict for metric in deciding]
-    bounds = ""
+    scored, bounds = _thresholded(deciding, thresholds) if thresholds and verdicts else (None, "")
     if not verdicts:
         verdict = Verdict.INCONCLUSIVE
-    elif thresholds is not None:
-        verdict, bounds = _thresholded(deciding, thresholds)
+    elif scored is not None:
+        verdict = scored
     elif Verdict.FAIL in verdicts:
         verdict = Verdict.FAIL
     elif all(v == Verdict.PASS for v in verdicts):

@@ -96,7 +96,7 @@ class ScoreThresholds:
     """Kayenta's canary-score limits, 0..100: Pass at `passing` or above, Fail below `marginal`.
 
     Without them the judge is strict: any deciding Fail fails, and Pass needs every metric to
-    pass, which is what `ScoreThresholds(100, 100)` does too.
+    pass, which is what `ScoreThresholds(100, 100)` does too while every metric weighs above 0.
     """
 
     passing: float = 100.0

@@ -202,7 +202,8 @@ def _source(rollout: Rollout, args: argparse.Namespace) -> MetricSource:
         credentials = PrometheusCredentials(
             bearer_token=args.bearer_token_file.read_text().strip() if args.bearer_token_file else None,
             username=args.username,
-            password=args.password_file.read_text().strip() if args.password_file else None,
+            # Only the line break an editor adds: a password may begin or end with a space.
+            password=args.password_file.read_text().rstrip("\r\n") if args.password_file else None,
             ca_bundle=args.ca_file.read_text() if args.ca_file else None,
         )
     except OSError as error:

@@ -41,8 +41,9 @@ def observation(result: EvaluationResult) -> AnalysisObservation | None:
     """What `decide` sees of an interval. An Inconclusive interval whose queries failed never
     counts as the final look: with Prometheus down the step waits (weights held, stable serving)
     instead of applying onInconclusive, so an outage can neither roll back nor promote. A Fail
-    another metric proved in the same interval still counts: a rollback is always safe, and the
-    judge cannot Pass while a deciding metric's query failed."""
+    another metric proved in the same interval still counts, since a rollback is always safe;
+    so does a Pass, which the judge gives with a deciding metric's query failing only when score
+    thresholds make that metric's verdict irrelevant (the score passes even if it failed)."""
     if result.source_failed and result.final and result.verdict is Verdict.INCONCLUSIVE:
         return None
     return AnalysisObservation(
@@ -78,8 +79,9 @@ class AnalysisBatcher:
         try:
             credentials = await asyncio.to_thread(self._credentials, request.namespace, spec)
         except CredentialsUnreadable as error:
-            key = (spec.address if spec else "", repr(spec), f"unreadable: {error}")
-            self._sources.setdefault(key, UnavailableSource(str(error)))
+            # One entry per spec, holding the latest cause: the cache must not grow per message.
+            key = (spec.address if spec else "", repr(spec), "credentials unreadable")
+            self._sources[key] = UnavailableSource(str(error))
         else:
             secrets = (
                 (credentials.bearer_token, credentials.username, credentials.password, credentials.ca_bundle)

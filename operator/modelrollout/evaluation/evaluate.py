@@ -63,7 +63,7 @@ def _conclude(
         for probe in probes
     ]
     limits = request.analysis.score_thresholds
-    thresholds = ScoreThresholds(passing=limits.passing, marginal=limits.marginal) if limits else None
+    thresholds = ScoreThresholds(passing=limits.passing, marginal=limits.fail_below) if limits else None
     judgement = judge(judged, alpha=request.analysis.alpha, thresholds=thresholds)
     return EvaluationResult(
         request=request,

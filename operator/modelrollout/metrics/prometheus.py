@@ -125,9 +125,13 @@ class PrometheusSource:
         except PrometheusApiClientException as error:
             raise MetricSourceError(f"Prometheus at {self.address} rejected {promql!r}: {error}") from error
         except requests.exceptions.SSLError as error:
+            advice = (
+                " (name the CA that signs its certificate in caSecret, or set insecureSkipVerify)"
+                if "CERTIFICATE_VERIFY_FAILED" in str(error)
+                else ""
+            )
             raise MetricSourceError(
-                f"Prometheus at {self.address} failed TLS verification (name the CA that signs its"
-                f" certificate in caSecret, or set insecureSkipVerify): {_cause(error)}"
+                f"Prometheus at {self.address} failed the TLS handshake{advice}: {_cause(error)}"
             ) from error
         except requests.RequestException as error:
             if _timed_out(error):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from modelrollout import analysis
@@ -185,14 +187,34 @@ def test_thresholds_decide_only_once_the_undecided_metrics_cannot_overturn_the_s
     judgement = analysis.judge(_fleet(*verdicts), thresholds=KAYENTA)
 
     assert judgement.verdict == expected
-    assert "whatever the undecided metrics do (Pass at 90, Fail below 75)" in judgement.explanation
+    assert "Pass at 90, Fail below 75: the score ends between" in judgement.explanation
 
 
-def test_thresholds_of_100_and_100_are_the_strict_rules() -> None:
+@pytest.mark.parametrize("weights", [(1.0, 1.0), (1.1, 2.2), (0.1, 0.2), (0.3, 0.7, 1e-9)])
+def test_thresholds_of_100_and_100_are_the_strict_rules(weights: tuple[float, ...]) -> None:
+    """Also for weights whose float sums round (1.1 + 2.2 != 3.3): the score is summed exactly."""
     strict = analysis.ScoreThresholds()
-    for verdicts in [(PASS, PASS), (PASS, FAILED), (PASS, UNDECIDED), (FAILED, UNDECIDED), (UNDECIDED,)]:
-        metrics = _fleet(*verdicts)
-        assert analysis.judge(metrics, thresholds=strict).verdict == analysis.judge(metrics).verdict
+    for verdicts in itertools.product((PASS, FAILED, UNDECIDED), repeat=len(weights)):
+        metrics = [
+            JudgedMetric(f"m{i}", v, weight=w) for i, (v, w) in enumerate(zip(verdicts, weights, strict=True))
+        ]
+        assert analysis.judge(metrics, thresholds=strict).verdict == analysis.judge(metrics).verdict, verdicts
+
+
+def test_a_metric_of_weight_zero_is_left_out_of_the_score_and_no_weight_at_all_is_strict() -> None:
+    metrics = [JudgedMetric("counted", PASS), JudgedMetric("ignored", FAILED, weight=0.0)]
+    assert analysis.judge(metrics, thresholds=KAYENTA).verdict == Verdict.PASS
+
+    weightless = [JudgedMetric("a", PASS, weight=0.0), JudgedMetric("b", FAILED, weight=0.0)]
+    assert analysis.judge(weightless, thresholds=KAYENTA).verdict == Verdict.FAIL
+    all_pass = [JudgedMetric("a", PASS, weight=0.0)]
+    assert analysis.judge(all_pass, thresholds=KAYENTA).verdict == Verdict.PASS
+
+
+def test_with_nothing_decided_the_thresholds_never_pass() -> None:
+    lowest = analysis.ScoreThresholds(passing=1, marginal=0)
+
+    assert analysis.judge(_fleet(UNDECIDED, UNDECIDED), thresholds=lowest).verdict == Verdict.INCONCLUSIVE
 
 
 def test_weights_count_in_the_thresholds() -> None:

@@ -200,9 +200,15 @@ INVALID = [
     ),
     cel(
         "score-marginal-above-default-pass",
-        {"analysis": {"scoreThresholds": {"pass": 60}}},
+        {"analysis": {"scoreThresholds": {"marginal": 60, "pass": 50}}},
         "spec.analysis.scoreThresholds.marginal",
         rules.SCORE_THRESHOLDS_ORDERED,
+    ),
+    Invalid(
+        "score-pass-zero-would-pass-on-no-data",
+        {"analysis": {"scoreThresholds": {"pass": 0}}},
+        "spec.analysis.scoreThresholds.pass",
+        "1",
     ),
     Invalid(
         "score-threshold-above-100",

@@ -70,6 +70,7 @@ def test_the_base_spec_is_valid() -> None:
             patched({"analysis": {"scoreThresholds": {"pass": 90, "marginal": 75}}}), id="kayenta-thresholds"
         ),
         pytest.param(patched({"analysis": {"scoreThresholds": {"marginal": 75}}}), id="marginal-only"),
+        pytest.param(patched({"analysis": {"scoreThresholds": {"pass": 90}}}), id="pass-only"),
     ],
 )
 def test_valid_specs_parse(spec: dict[str, Any]) -> None:
@@ -153,3 +154,10 @@ def test_score_thresholds_read_pass_from_the_wire_name() -> None:
     thresholds = spec.analysis.score_thresholds
     assert thresholds is not None and (thresholds.passing, thresholds.marginal) == (90, 75)
     assert spec.model_dump(by_alias=True)["analysis"]["scoreThresholds"] == {"pass": 90, "marginal": 75}
+
+
+def test_marginal_defaults_to_pass() -> None:
+    spec = ModelRolloutSpec.model_validate(patched({"analysis": {"scoreThresholds": {"pass": 90}}}))
+
+    thresholds = spec.analysis.score_thresholds
+    assert thresholds is not None and thresholds.fail_below == 90

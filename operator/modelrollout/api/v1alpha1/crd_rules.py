@@ -318,7 +318,7 @@ THRESHOLD_RANGE_ORDERED = CelRule(
 # --- spec.analysis.scoreThresholds (ScoreThresholdsSpec) -----------------------------------------
 
 SCORE_THRESHOLDS_ORDERED = CelRule(
-    rule="(has(self.marginal) ? self.marginal : 100) <= (has(self.pass) ? self.pass : 100)",
+    rule="!has(self.marginal) || self.marginal <= (has(self.pass) ? self.pass : 100)",
     message="scoreThresholds.marginal must not exceed scoreThresholds.pass",
     field_path=".marginal",
 )

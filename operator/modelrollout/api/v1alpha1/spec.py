@@ -276,15 +276,19 @@ class ScoreThresholdsSpec(ApiModel):
     metric to pass (the same as 100 and 100).
     """
 
-    passing: int = Field(default=100, ge=0, le=100, alias="pass")
-    """Score at or above which the candidate passes."""
-    marginal: int = Field(default=100, ge=0, le=100)
-    """Score below which it fails."""
+    passing: int = Field(default=100, ge=1, le=100, alias="pass")
+    """Score at or above which the candidate passes (at least 1: some metric must pass)."""
+    marginal: int | None = Field(default=None, ge=0, le=100)
+    """Score below which it fails; defaults to `pass` (no marginal band in between)."""
 
     @model_validator(mode="after")
     def _ordered(self) -> Self:
-        _require(self.marginal <= self.passing, rules.SCORE_THRESHOLDS_ORDERED)
+        _require(self.marginal is None or self.marginal <= self.passing, rules.SCORE_THRESHOLDS_ORDERED)
         return self
+
+    @property
+    def fail_below(self) -> int:
+        return self.passing if self.marginal is None else self.marginal
 
 
 class AnalysisSpec(ApiModel):
