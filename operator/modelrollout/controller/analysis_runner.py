@@ -72,25 +72,31 @@ class AnalysisBatcher:
     batch_window: float = 0.2
     _pending: list[_Pending] = field(default_factory=list)
     _sources: dict[tuple[str, ...], MetricSource] = field(default_factory=dict)
+    """One source per Prometheus spec, and per namespace when the spec names Secrets (the same
+    Secret names hold other credentials in another namespace)."""
+    _fingerprints: dict[tuple[str, ...], int] = field(default_factory=dict)
+    """The credentials each source was made with: a rotated token replaces the source instead
+    of adding one, so a long-running operator keeps one session (and CA file) per spec."""
     _flush: asyncio.Task[None] | None = None
 
     async def evaluate(self, request: EvaluationRequest) -> EvaluationResult:
         spec = request.analysis.prometheus
+        secret_scope = request.namespace if spec and (spec.auth or spec.ca_secret) else ""
+        key = (spec.address if spec else "", repr(spec), secret_scope)
         try:
             credentials = await asyncio.to_thread(self._credentials, request.namespace, spec)
         except CredentialsUnreadable as error:
-            # One entry per spec, holding the latest cause: the cache must not grow per message.
-            key = (spec.address if spec else "", repr(spec), "credentials unreadable")
             self._sources[key] = UnavailableSource(str(error))
+            self._fingerprints.pop(key, None)
         else:
             secrets = (
                 (credentials.bearer_token, credentials.username, credentials.password, credentials.ca_bundle)
                 if credentials
                 else ()
             )
-            key = (spec.address if spec else "", repr(spec), str(hash(secrets)))
-            if key not in self._sources:
+            if self._fingerprints.get(key) != hash(secrets) or key not in self._sources:
                 self._sources[key] = new_metric_source(spec, credentials)
+                self._fingerprints[key] = hash(secrets)
         future: asyncio.Future[EvaluationResult] = asyncio.get_running_loop().create_future()
         self._pending.append(_Pending(request, key, future))
         if self._flush is None or self._flush.done():

@@ -150,3 +150,49 @@ def test_a_controller_condition_follows_the_state_machines_rule() -> None:
     (condition,) = again.conditions
     assert (condition.reason, condition.message, condition.observed_generation) == ("InvalidSpec", "bad", 3)
     assert condition.last_transition_time == "2026-11-25T12:00:00Z", "same status: the transition time stays"
+
+
+class _Secrets:
+    """Stands in for the KubeClient's one call the batcher makes: reading a Secret's key."""
+
+    def __init__(self, values: dict[tuple[str, str, str], str]) -> None:
+        self.values = values
+
+    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
+        return self.values[(namespace, name, key)]
+
+
+def test_a_rotated_token_replaces_the_source_and_namespaces_keep_their_own() -> None:
+    import asyncio
+
+    from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
+    from modelrollout.controller.analysis_runner import AnalysisBatcher
+    from modelrollout.evaluation import EvaluationRequest
+    from modelrollout.metrics import PrometheusSource
+
+    prometheus = PrometheusSpec.model_validate(
+        {"address": "http://127.0.0.1:9", "auth": {"bearerToken": {"name": "prom", "key": "token"}}}
+    )
+    analysis = AnalysisSpec(
+        prometheus=prometheus,
+        metrics=[MetricSpec(name="errors", type=MetricType.ERROR_RATE, max_absolute_increase=0.01)],
+    )
+    secrets = _Secrets({("a", "prom", "token"): "one", ("b", "prom", "token"): "other"})
+    batcher = AnalysisBatcher(client=secrets)  # type: ignore[arg-type]
+
+    def evaluate(namespace: str) -> None:
+        request = EvaluationRequest(namespace, "r", "m", "v1", "v2", analysis, started_at=T0, at=T0)
+        asyncio.run(batcher.evaluate(request))
+
+    evaluate("a")
+    secrets.values[("a", "prom", "token")] = "two"
+    evaluate("a")
+    evaluate("a")
+    evaluate("b")
+
+    sources = batcher._sources
+    assert len(sources) == 2, "one per namespace, the rotated token replaced in place"
+    tokens = {key[2]: source for key, source in sources.items()}
+    assert isinstance(tokens["a"], PrometheusSource) and isinstance(tokens["b"], PrometheusSource)
+    assert tokens["a"]._client.headers == {"Authorization": "Bearer two"}
+    assert tokens["b"]._client.headers == {"Authorization": "Bearer other"}
