@@ -94,6 +94,10 @@ def _names(metrics: Sequence[JudgedMetric]) -> str:
     return ", ".join(metric.name for metric in metrics)
 
 
+def _details(metrics: Sequence[JudgedMetric]) -> str:
+    return " ".join(f"{metric.name}: {metric.result.explanation}" for metric in metrics)
+
+
 def _explain(
     verdict: Verdict, deciding: Sequence[JudgedMetric], dry_run: Sequence[JudgedMetric], score: float
 ) -> str:
@@ -103,16 +107,14 @@ def _explain(
         headline = "Inconclusive: no deciding metric (all are dry-run or none are configured)."
     elif verdict == Verdict.FAIL:
         vetoes = [metric for metric in failed if metric.critical]
-        details = " ".join(f"{metric.name}: {metric.result.explanation}" for metric in failed)
         veto_text = f" Critical (veto): {_names(vetoes)}." if vetoes else ""
-        headline = f"Fail: {_names(failed)} worse than allowed.{veto_text} {details}"
+        headline = f"Fail: {_names(failed)} worse than allowed.{veto_text} {_details(failed)}"
     elif verdict == Verdict.PASS and not failed and not undecided:
         headline = f"Pass: all {len(deciding)} deciding metrics within their margins ({_names(deciding)})."
     elif verdict == Verdict.PASS:
         headline = f"Pass: the score reaches the pass threshold.{_tolerated(failed, undecided)}"
     elif undecided:
-        details = " ".join(f"{metric.name}: {metric.result.explanation}" for metric in undecided)
-        headline = f"Inconclusive: not yet decided for {_names(undecided)}. {details}"
+        headline = f"Inconclusive: not yet decided for {_names(undecided)}. {_details(undecided)}"
     else:
         headline = f"Inconclusive (marginal): the score is between the thresholds.{_tolerated(failed, [])}"
     dry_failures = [metric for metric in dry_run if metric.result.verdict == Verdict.FAIL]
@@ -121,8 +123,11 @@ def _explain(
 
 
 def _tolerated(failed: Sequence[JudgedMetric], undecided: Sequence[JudgedMetric]) -> str:
-    details = " ".join(f"{metric.name}: {metric.result.explanation}" for metric in failed)
-    failing = f" Failed, within what the thresholds tolerate: {_names(failed)}. {details}" if failed else ""
+    failing = (
+        f" Failed, within what the thresholds tolerate: {_names(failed)}. {_details(failed)}"
+        if failed
+        else ""
+    )
     waiting = f" Still undecided: {_names(undecided)}." if undecided else ""
     return failing + waiting
 

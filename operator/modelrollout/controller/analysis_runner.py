@@ -94,7 +94,7 @@ class AnalysisBatcher:
                 if credentials
                 else ()
             )
-            if self._fingerprints.get(key) != hash(secrets) or key not in self._sources:
+            if self._fingerprints.get(key) != hash(secrets):  # set only beside its source
                 self._sources[key] = new_metric_source(spec, credentials)
                 self._fingerprints[key] = hash(secrets)
         future: asyncio.Future[EvaluationResult] = asyncio.get_running_loop().create_future()

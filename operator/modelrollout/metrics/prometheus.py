@@ -147,10 +147,15 @@ class PrometheusSource:
             ) from error
 
 
+def _reason(error: requests.RequestException) -> object:
+    """What urllib3 gave up on, when requests wraps its MaxRetryError (None otherwise)."""
+    return getattr(error.args[0], "reason", None) if error.args else None
+
+
 def _cause(error: requests.RequestException) -> str:
     """The root cause in a few words: status and events repeat it, and urllib3's full text
     (pool, URL, retries) is several lines of noise around "Connection refused"."""
-    reason = getattr(error.args[0], "reason", None) if error.args else None
+    reason = _reason(error)
     if isinstance(reason, urllib3.exceptions.NewConnectionError):
         return str(reason).rsplit("Failed to establish a new connection: ", 1)[-1]
     return str(reason if reason is not None else error)
@@ -162,7 +167,7 @@ def _timed_out(error: requests.RequestException) -> bool:
     connection is no timeout, though urllib3 makes NewConnectionError a ConnectTimeoutError."""
     if isinstance(error, requests.Timeout):
         return True
-    reason = getattr(error.args[0], "reason", None) if error.args else None
+    reason = _reason(error)
     return isinstance(reason, urllib3.exceptions.TimeoutError) and not isinstance(
         reason, urllib3.exceptions.NewConnectionError
     )
