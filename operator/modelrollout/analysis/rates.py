@@ -66,7 +66,12 @@ def rate_log_evidence(
     margin: Margin,
     alpha: float,
 ) -> RateEvidence:
-    """The sequential evidence both ways at cumulative counts, for many looks or runs at once."""
+    """The sequential evidence both ways at every look, for many runs at once.
+
+    Counts are cumulative along the last axis, the looks of one analysis in order: the test for an
+    absolute margin depends on the path (see :mod:`.risk_difference`), the conditional binomial
+    only on the counts at each look.
+    """
     x_s, n_s, x_c, n_c = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
     if margin.absolute is not None:
         return RateEvidence(
@@ -84,18 +89,37 @@ def rate_log_evidence(
     )
 
 
+def _path(sample: RateSample) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """The four cumulative counts at each look, oldest first, ending with ``sample`` itself.
+
+    Earlier looks with unusable or inconsistent counts are left out: a path over fewer looks is
+    still a path the operator could have taken (as if it had looked less often).
+    """
+    looks = [look for look in sample.earlier if _consistent(look)] + [sample]
+    return (
+        np.asarray([look.stable_events for look in looks], dtype=np.float64),
+        np.asarray([look.stable_exposure for look in looks], dtype=np.float64),
+        np.asarray([look.candidate_events for look in looks], dtype=np.float64),
+        np.asarray([look.candidate_exposure for look in looks], dtype=np.float64),
+    )
+
+
+def _consistent(look: RateSample) -> bool:
+    counts = (look.stable_events, look.stable_exposure, look.candidate_events, look.candidate_exposure)
+    return (
+        is_usable(*counts)
+        and min(counts) >= 0
+        and look.stable_events <= look.stable_exposure
+        and look.candidate_events <= look.candidate_exposure
+    )
+
+
 def _effect(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, tuple[float, float]]:
     """Effect on the margin's own scale, with a confidence sequence for it."""
     stable_rate = sample.stable_events / sample.stable_exposure
     candidate_rate = sample.candidate_events / sample.candidate_exposure
     if margin.absolute is not None:
-        low, high = risk_difference_confidence_sequence(
-            sample.stable_events,
-            sample.stable_exposure,
-            sample.candidate_events,
-            sample.candidate_exposure,
-            alpha,
-        )
+        low, high = risk_difference_confidence_sequence(*_path(sample), alpha)
         return candidate_rate - stable_rate, (float(low), float(high))
     low, high = rate_ratio_confidence_sequence(
         sample.candidate_events,
@@ -202,8 +226,9 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
     """Non-inferiority of the candidate's event rate (events per request) against the stable's.
 
     Sequential: a mixture SPRT on the conditional binomial (on the risk difference for an absolute
-    margin), valid at every look at the cumulative counts. Fixed: the test ``config.fixed_test`` names (a two-proportion z-test by
-    default, or chi-square or G on the 2x2 table), decided only at ``config.final``.
+    margin, along ``sample.earlier``), valid at every look. Fixed: the test ``config.fixed_test``
+    names (a two-proportion z-test by default, or chi-square or G on the 2x2 table), decided only
+    at ``config.final``.
     """
     method = SEQUENTIAL_METHOD if margin.absolute is None else ABSOLUTE_SEQUENTIAL_METHOD
     if config.method == AnalysisMethod.FIXED:
@@ -246,19 +271,13 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    evidence = rate_log_evidence(
-        sample.stable_events,
-        sample.stable_exposure,
-        sample.candidate_events,
-        sample.candidate_exposure,
-        margin,
-        config.alpha,
-    )
+    evidence = rate_log_evidence(*_path(sample), margin, config.alpha)
     effect, interval = _effect(sample, margin, config.alpha)
     comparison = (
         f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
         f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): "
     )
+    fail_log_e, pass_log_e = float(evidence.fail_log_e[-1]), float(evidence.pass_log_e[-1])
     return sequential_result(
-        base, evidence.fail_log_e, evidence.pass_log_e, evidence.log_threshold, effect, interval, comparison
+        base, fail_log_e, pass_log_e, evidence.log_threshold, effect, interval, comparison
     )

@@ -27,18 +27,23 @@ enough that the nearest grid point costs a look), so a score e-value fills in: t
 of :func:`.evidence.gaussian_log_evidence` on the observed risk difference less the margin, with
 the variance at the restricted maximum-likelihood pair on the margin (Farrington and Manning's
 score variance, which keeps the level of non-inferiority z-tests at modest counts). It is valid
-only asymptotically, so it counts only once both versions expect at least
-``SCORE_MIN_EVENTS`` events and non-events at that pair.
+only asymptotically, so it takes part only once both versions expect at least
+``SCORE_MIN_EVENTS`` events and non-events at that pair. Until then its share of the average is
+not wasted on an e-value of 1: it follows the exact part, and when the gate opens it is handed
+over to the score's growth from there on (:func:`_combine`). That makes the e-value depend on the
+looks before, not only on the cumulative counts; the operator and the backtest pass the whole
+path of looks, which the range queries return anyway, so nothing is kept between intervals.
 
 The interval shown in status is the confidence sequence these tests give when inverted (the
 differences ``d`` that neither side rejects at ``alpha / 2``), so it excludes the margin only when
 the evidence there is decisive. The margin may have either sign there: ``d < 0`` asks whether the
 candidate is better by at least ``|d|``.
 
-The benchmark (`make bench-stats`) measures the cost: Fail needs 1.0-1.6x the requests of the
-two-sample oracle SPRT for +1 and +5 pp errors, where the confidence-sequence bound needed
-1.7-2.3x; a candidate exactly at the margin is rolled back (or passed) in at most alpha of the
-runs for stable rates from 0.1% to 5% (``tests/unit/analysis/test_analysis_risk_difference.py``).
+The benchmark (`make bench-stats`) measures the cost against the two-sample oracle SPRT for +1
+and +5 pp errors (benchmarks/README.md; the hand-over took 9-11% off the requests to a rollback
+at 1 rps, where the gate opens late); a candidate exactly at the margin is rolled back (or
+passed) in at most alpha of the runs for stable rates from 0.1% to 5%
+(``tests/unit/analysis/test_analysis_risk_difference.py``).
 """
 
 from __future__ import annotations
@@ -60,6 +65,7 @@ __all__ = [
     "STABLE_RATE_GRID",
     "Direction",
     "exact_log_evidence",
+    "final_log_evidence",
     "least_favourable_rate",
     "restricted_rate",
     "risk_difference_confidence_sequence",
@@ -69,6 +75,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
+IntArray = npt.NDArray[np.int64]
 ArrayLike = npt.ArrayLike
 Direction = Literal["greater", "less"]
 """``greater``: evidence that ``p_c > p_s + m`` (Fail); ``less``: that ``p_c < p_s + m`` (Pass)."""
@@ -214,6 +221,19 @@ def exact_log_evidence(
     return np.asarray(special.logsumexp(log_ratio, axis=0) - math.log(len(q_s)), dtype=np.float64)
 
 
+def _score(
+    x_s: FloatArray, n_s: FloatArray, x_c: FloatArray, n_c: FloatArray, m: FloatArray, direction: Direction
+) -> tuple[FloatArray, BoolArray]:
+    """The score part's log e-value ignoring its gate, and whether the gate is open."""
+    p = restricted_rate(x_s, n_s, x_c, n_c, m)
+    expected = np.minimum.reduce([n_s * p, n_s * (1 - p), n_c * (p + m), n_c * (1 - p - m)])
+    with np.errstate(divide="ignore", invalid="ignore"):
+        variance = p * (1 - p) / n_s + (p + m) * (1 - p - m) / n_c
+        excess = x_c / n_c - x_s / n_s - m
+    log_e = gaussian_log_evidence(excess, variance, _scale(m), direction)
+    return log_e, np.asarray(expected >= SCORE_MIN_EVENTS, dtype=np.bool_)
+
+
 def score_log_evidence(
     stable_events: ArrayLike,
     stable_exposure: ArrayLike,
@@ -230,13 +250,53 @@ def score_log_evidence(
     x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
-    p = restricted_rate(x_s, n_s, x_c, n_c, m)
-    expected = np.minimum.reduce([n_s * p, n_s * (1 - p), n_c * (p + m), n_c * (1 - p - m)])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        variance = p * (1 - p) / n_s + (p + m) * (1 - p - m) / n_c
-        excess = x_c / n_c - x_s / n_s - m
-    log_e = gaussian_log_evidence(excess, variance, _scale(m), direction)
-    return np.asarray(np.where(expected >= SCORE_MIN_EVENTS, log_e, -np.inf), dtype=np.float64)
+    log_e, opened = _score(x_s, n_s, x_c, n_c, m, direction)
+    return np.asarray(np.where(opened, log_e, -np.inf), dtype=np.float64)
+
+
+def _opening(opened: BoolArray) -> IntArray:
+    """Per path, the first look at which the score's gate is open (the number of looks if none)."""
+    looks = opened.shape[-1]
+    return np.asarray(np.where(opened.any(axis=-1), np.argmax(opened, axis=-1), looks), dtype=np.int64)
+
+
+def _combine(
+    exact: FloatArray,
+    score: FloatArray,
+    exact_before: FloatArray,
+    score_before: FloatArray,
+    handed_over: BoolArray,
+) -> FloatArray:
+    """Both parts averaged, the score's share handed over at the gate's opening ``tau``.
+
+    Until the gate first opens, the score's share rides on the exact part, so the whole e-value
+    is the exact one; from ``tau`` on, that share is the exact e-value at the look before, times
+    the score's growth since then, ``L_t / L_(tau-1)``. Under the null the growth has expectation
+    at most 1 given the past (the mixture SPRT is a supermartingale, so its ratio to an earlier
+    value is one too, with the posterior at that look as its prior), and so the average stays a
+    supermartingale across the hand-over. A gate open at the first look (high traffic) gives
+    exactly the fixed average ``(1 - w) A_t + w L_t``.
+    """
+    with np.errstate(invalid="ignore"):
+        share = np.where(handed_over, exact_before + score - score_before, exact)
+    return np.asarray(
+        np.logaddexp(math.log1p(-SCORE_WEIGHT) + exact, math.log(SCORE_WEIGHT) + share), dtype=np.float64
+    )
+
+
+def _paths(*values: ArrayLike) -> tuple[FloatArray, ...]:
+    """Counts and margins broadcast to one shape with a looks axis last (a scalar is one look)."""
+    return tuple(np.atleast_1d(v) for v in as_float_arrays(*values))
+
+
+def _parts(
+    x_s: FloatArray, n_s: FloatArray, x_c: FloatArray, n_c: FloatArray, m: FloatArray, direction: Direction
+) -> tuple[FloatArray, FloatArray, BoolArray]:
+    """Exact and (ungated) score log e-values, 0 where a version has no requests, and the gate."""
+    served = (n_s > 0) & (n_c > 0)
+    exact = np.where(served, exact_log_evidence(x_s, n_s, x_c, n_c, m, direction), 0.0)
+    score, opened = _score(x_s, n_s, x_c, n_c, m, direction)
+    return np.asarray(exact, dtype=np.float64), score, np.asarray(opened & served, dtype=np.bool_)
 
 
 def risk_difference_log_evidence(
@@ -247,17 +307,65 @@ def risk_difference_log_evidence(
     margin: ArrayLike,
     direction: Direction,
 ) -> FloatArray:
-    """Log e-value that ``p_c > p_s + margin`` ("greater") or ``<`` ("less"): both parts averaged.
+    """Log e-value that ``p_c > p_s + margin`` ("greater") or ``<`` ("less") at every look.
 
-    0 (an e-value of 1) where a version has served no requests yet.
+    The counts are cumulative along a path of looks, the last axis (a scalar is one look); the
+    value at a look depends on the looks before it through :func:`_combine`, so pass the whole
+    path the operator has seen, with one margin for all of it. 0 (an e-value of 1) at looks where
+    a version has served no requests yet.
     """
-    x_s, n_s, x_c, n_c, m = as_float_arrays(
+    shape = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure, margin)[
+        0
+    ].shape
+    x_s, n_s, x_c, n_c, m = _paths(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
-    exact = exact_log_evidence(x_s, n_s, x_c, n_c, m, direction)
-    score = score_log_evidence(x_s, n_s, x_c, n_c, m, direction)
-    log_e = np.logaddexp(math.log1p(-SCORE_WEIGHT) + exact, math.log(SCORE_WEIGHT) + score)
-    return np.asarray(np.where((n_s > 0) & (n_c > 0), log_e, 0.0), dtype=np.float64)
+    exact, score, opened = _parts(x_s, n_s, x_c, n_c, m, direction)
+    tau = _opening(opened)[..., None]
+    before = np.maximum(tau - 1, 0)
+    at_start = tau == 0
+    exact_before = np.where(at_start, 0.0, np.take_along_axis(exact, before, axis=-1))
+    score_before = np.where(at_start, 0.0, np.take_along_axis(score, before, axis=-1))
+    handed_over = np.arange(exact.shape[-1]) >= tau
+    log_e = _combine(exact, score, exact_before, score_before, handed_over)
+    served = (n_s > 0) & (n_c > 0)
+    return np.asarray(np.where(served, log_e, 0.0).reshape(shape), dtype=np.float64)
+
+
+def final_log_evidence(
+    stable_events: ArrayLike,
+    stable_exposure: ArrayLike,
+    candidate_events: ArrayLike,
+    candidate_exposure: ArrayLike,
+    margin: ArrayLike,
+    direction: Direction,
+) -> FloatArray:
+    """:func:`risk_difference_log_evidence` at the last look only, without the exact part elsewhere.
+
+    The gate needs only the restricted rate at every look; the grid of likelihood ratios, the
+    costly part, is needed at two looks (the last and the one before the gate opened). This is
+    what makes the confidence sequence, which evaluates the evidence at dozens of margins, cheap
+    on a long path. The result drops the looks axis.
+    """
+    x_s, n_s, x_c, n_c, m = _paths(
+        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    )
+    _, opened = _score(x_s, n_s, x_c, n_c, m, direction)
+    served = (n_s > 0) & (n_c > 0)
+    tau = _opening(opened & served)[..., None]
+    last = x_s.shape[-1] - 1
+    pick = np.concatenate((np.maximum(tau - 1, 0), np.full_like(tau, last)), axis=-1)
+    picked = [np.take_along_axis(v, pick, axis=-1) for v in (x_s, n_s, x_c, n_c, m)]
+    exact, score, _ = _parts(picked[0], picked[1], picked[2], picked[3], picked[4], direction)
+    at_start = tau[..., 0] == 0
+    log_e = _combine(
+        exact[..., 1],
+        score[..., 1],
+        np.where(at_start, 0.0, exact[..., 0]),
+        np.where(at_start, 0.0, score[..., 0]),
+        tau[..., 0] <= last,
+    )
+    return np.asarray(np.where(served[..., -1], log_e, 0.0), dtype=np.float64)
 
 
 def risk_difference_confidence_sequence(
@@ -267,22 +375,27 @@ def risk_difference_confidence_sequence(
     candidate_exposure: ArrayLike,
     alpha: float,
 ) -> tuple[FloatArray, FloatArray]:
-    """A ``1 - alpha`` confidence sequence for ``p_c - p_s``: the differences neither side rejects.
+    """A ``1 - alpha`` confidence sequence for ``p_c - p_s`` at the last look of a path.
 
-    Each end is where its one-sided evidence at ``alpha / 2`` stops rejecting, found by bisection
-    over the difference (the "worse" evidence falls as the difference it is tested against grows,
-    the "within" evidence rises), so a verdict at the margin and the interval tell the same
-    story: an interval that excludes the margin comes with evidence past ``2 / alpha`` that decides.
-    Ends are -1 or 1 where the data cannot bound them.
+    The counts are cumulative along the last axis, as for :func:`risk_difference_log_evidence`
+    (a scalar is one look); the result drops that axis. Each end is where its one-sided evidence
+    at ``alpha / 2`` stops rejecting, found by bisection over the difference (the "worse"
+    evidence falls as the difference it is tested against grows, the "within" evidence rises),
+    so a verdict at the margin and the interval tell the same story: an interval that excludes
+    the margin comes with evidence past ``2 / alpha`` that decides. Ends are -1 or 1 where the
+    data cannot bound them.
     """
-    x_s, n_s, x_c, n_c = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    counts = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    shape = counts[0].shape[:-1]
+    x_s, n_s, x_c, n_c = (np.atleast_1d(v) for v in counts)
     log_threshold = math.log(2 / alpha)
 
     def end(direction: Direction) -> FloatArray:
-        low, high = np.full(x_s.shape, -1.0 + 1e-6), np.full(x_s.shape, 1.0 - 1e-6)
+        low, high = np.full(x_s.shape[:-1], -1.0 + 1e-6), np.full(x_s.shape[:-1], 1.0 - 1e-6)
         for _ in range(_INTERVAL_STEPS):
             middle = (low + high) / 2
-            rejected = risk_difference_log_evidence(x_s, n_s, x_c, n_c, middle, direction) >= log_threshold
+            log_e = final_log_evidence(x_s, n_s, x_c, n_c, middle[..., None], direction)
+            rejected = log_e >= log_threshold
             if direction == "greater":
                 low, high = np.where(rejected, middle, low), np.where(rejected, high, middle)
             else:
@@ -291,6 +404,6 @@ def risk_difference_confidence_sequence(
 
     lower, upper = end("greater"), end("less")
     return (
-        np.asarray(np.where(lower <= -1 + 1e-5, -1.0, lower), dtype=np.float64),
-        np.asarray(np.where(upper >= 1 - 1e-5, 1.0, upper), dtype=np.float64),
+        np.asarray(np.where(lower <= -1 + 1e-5, -1.0, lower), dtype=np.float64).reshape(shape),
+        np.asarray(np.where(upper >= 1 - 1e-5, 1.0, upper), dtype=np.float64).reshape(shape),
     )

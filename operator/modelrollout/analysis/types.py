@@ -18,6 +18,10 @@ class RateSample:
     stable_exposure: float
     candidate_events: float
     candidate_exposure: float
+    earlier: tuple[RateSample, ...] = ()
+    """The cumulative counts at each earlier look of the analysis, oldest first. The sequential
+    test for an absolute margin hands weight between its parts along this path, so its e-value
+    depends on it; without it the sample is the analysis' only look."""
 
 
 @dataclass(frozen=True)

@@ -199,17 +199,7 @@ class _Planner:
             exposure = {role: samples.total(_ranges(answers, f"requests/{role}")) for role in self.versions}
             if (missing := self._missing(exposure)) is not None:
                 return missing
-            # Event counters appear at their first increment: with requests present, absent is zero.
-            counted = {
-                role: samples.total(_ranges(answers, f"events/{role}")) or 0.0 for role in self.versions
-            }
-            sample = RateSample(
-                stable_events=counted[STABLE],
-                stable_exposure=exposure[STABLE] or 0.0,
-                candidate_events=counted[CANDIDATE],
-                candidate_exposure=exposure[CANDIDATE] or 0.0,
-            )
-            return test_rate(sample, _margin(metric), self._config(metric))
+            return test_rate(_rate_path(answers), _margin(metric), self._config(metric))
 
         return Probe(metric, measure, slices)
 
@@ -305,6 +295,26 @@ def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
 
 def _margin(metric: MetricSpec) -> Margin:
     return Margin(relative=metric.max_relative_increase, absolute=metric.max_absolute_increase)
+
+
+def _rate_path(answers: Answers) -> RateSample:
+    """The cumulative counts at the last look, with every earlier look of the window behind it.
+
+    Event counters appear at their first increment: with requests present, absent is zero.
+    """
+    keys = [f"{name}/{role}" for name in ("events", "requests") for role in (STABLE, CANDIDATE)]
+    times = samples.look_times(*(_ranges(answers, key) for key in keys))
+    running = {key: samples.running_totals(_ranges(answers, key), times) for key in keys}
+    looks = [
+        RateSample(
+            stable_events=running[f"events/{STABLE}"][index],
+            stable_exposure=running[f"requests/{STABLE}"][index],
+            candidate_events=running[f"events/{CANDIDATE}"][index],
+            candidate_exposure=running[f"requests/{CANDIDATE}"][index],
+        )
+        for index in range(len(times))
+    ]
+    return replace(looks[-1], earlier=tuple(looks[:-1]))
 
 
 def _ranges(answers: Answers, key: str) -> list[RangeSeries]:

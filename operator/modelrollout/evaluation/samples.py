@@ -24,6 +24,37 @@ def total(answer: Sequence[RangeSeries]) -> float | None:
     return math.fsum(values) if values else None
 
 
+def running_totals(answer: Sequence[RangeSeries], times: Sequence[float]) -> list[float]:
+    """The cumulative sum of every finite point at each of ``times`` (sorted), a look at a time.
+
+    ``times`` is the union of the looks every answer of a metric holds: a look where this answer
+    has no point added nothing to it.
+    """
+    per_time: dict[float, list[float]] = defaultdict(list)
+    for series in answer:
+        for time, value in series.points:
+            if math.isfinite(value):
+                per_time[time].append(value)
+    running, totals = 0.0, []
+    for time in times:
+        running += math.fsum(per_time.get(time, ()))
+        totals.append(running)
+    return totals
+
+
+def look_times(*answers: Sequence[RangeSeries]) -> list[float]:
+    """Every time at which any of ``answers`` holds a finite point, in order."""
+    return sorted(
+        {
+            time
+            for answer in answers
+            for series in answer
+            for time, value in series.points
+            if math.isfinite(value)
+        }
+    )
+
+
 def bucket_totals(answer: Sequence[RangeSeries]) -> dict[float, float] | None:
     """Cumulative count per `le` edge, summed over the window; None without any bucket series."""
     counts: dict[float, list[float]] = defaultdict(list)

@@ -15,8 +15,10 @@ from scipy import optimize, stats
 
 from modelrollout.analysis.rates import rate_log_evidence, test_rate
 from modelrollout.analysis.risk_difference import (
+    SCORE_WEIGHT,
     Direction,
     exact_log_evidence,
+    final_log_evidence,
     least_favourable_rate,
     restricted_rate,
     risk_difference_confidence_sequence,
@@ -171,9 +173,11 @@ def test_the_confidence_sequence_covers_the_true_difference_at_every_look_checke
     rng = np.random.default_rng(8)
     n_s, n_c = rng.poisson(rps * 15.0, (100, 60)), rng.poisson(rps * 15.0, (100, 60))
     x_s, x_c = rng.binomial(n_s, stable_rate), rng.binomial(n_c, candidate_rate)
-    looks = slice(4, None, 5)
-    counts = (c.cumsum(1)[:, looks] for c in (x_s, n_s, x_c, n_c))
-    low, high = risk_difference_confidence_sequence(*counts, ALPHA)
+    path = [c.cumsum(1)[:, 4::5] for c in (x_s, n_s, x_c, n_c)]
+    ends = [
+        risk_difference_confidence_sequence(*(c[:, : look + 1] for c in path), ALPHA) for look in range(12)
+    ]
+    low, high = (np.stack(side, axis=1) for side in zip(*ends, strict=True))
     difference = candidate_rate - stable_rate
     assert float(((low <= difference) & (difference <= high)).all(axis=1).mean()) >= 1 - ALPHA
     assert float(np.median(high[:, -1] - low[:, -1])) < (0.05 if rps == 1.0 else 0.002)
@@ -187,3 +191,59 @@ def test_an_interval_past_the_margin_comes_with_a_fail_and_one_inside_with_a_pas
     same = test_rate(RateSample(150, 15_000, 152, 15_000), Margin(absolute=0.005), config)
     assert same.interval is not None and same.interval[1] < 0.005
     assert same.verdict == Verdict.PASS
+
+
+def _path(rps: float, weight: float, excess: float, seed: int, looks: int = 40) -> list[np.ndarray]:
+    rng = np.random.default_rng(seed)
+    n_s = rng.poisson(rps * (1 - weight) * 30.0, (50, looks))
+    n_c = rng.poisson(rps * weight * 30.0, (50, looks))
+    x_s, x_c = rng.binomial(n_s, 0.01), rng.binomial(n_c, 0.01 + excess)
+    return [c.cumsum(1).astype(float) for c in (x_s, n_s, x_c, n_c)]
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+@pytest.mark.parametrize(("rps", "excess"), [(1.0, 0.05), (1.0, 0.0), (20.0, 0.01), (1000.0, 0.0)])
+def test_the_last_look_alone_matches_the_whole_path(direction: Direction, rps: float, excess: float) -> None:
+    """The confidence sequence's shortcut is the same e-value, only cheaper."""
+    path = _path(rps, 0.25, excess, seed=41)
+    everywhere = risk_difference_log_evidence(*path, 0.005, direction)
+    for look in (0, 7, 39):
+        prefix = [c[:, : look + 1] for c in path]
+        assert final_log_evidence(*prefix, 0.005, direction) == pytest.approx(everywhere[:, look], abs=1e-9)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_until_the_score_gate_opens_the_exact_part_has_the_whole_weight(direction: Direction) -> None:
+    path = _path(1.0, 0.05, 0.05, seed=42)
+    gated = np.isfinite(score_log_evidence(*path, 0.005, direction))
+    exact = exact_log_evidence(*path, 0.005, direction)
+    served = (path[1] > 0) & (path[3] > 0)
+    closed = ~np.maximum.accumulate(gated, axis=1) & served
+    assert closed.any()
+    log_e = risk_difference_log_evidence(*path, 0.005, direction)
+    assert log_e[closed] == pytest.approx(exact[closed], abs=1e-9)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_a_gate_open_from_the_first_look_gives_the_fixed_average(direction: Direction) -> None:
+    path = _path(1000.0, 0.5, 0.0, seed=43)
+    assert np.isfinite(score_log_evidence(*(c[:, :1] for c in path), 0.005, direction)).all()
+    exact = exact_log_evidence(*path, 0.005, direction)
+    score = score_log_evidence(*path, 0.005, direction)
+    average = np.logaddexp(math.log1p(-SCORE_WEIGHT) + exact, math.log(SCORE_WEIGHT) + score)
+    assert risk_difference_log_evidence(*path, 0.005, direction) == pytest.approx(average, abs=1e-9)
+
+
+def test_test_rate_reads_the_looks_before_the_last() -> None:
+    """The operator passes the whole window: the verdict is the path's, not the last counts'."""
+    path = _path(1.0, 0.5, 0.05, seed=44)
+    run = int(np.argmax(np.isfinite(score_log_evidence(*path, 0.005, "greater")).any(axis=1)))
+    looks = [RateSample(*(float(c[run, look]) for c in path)) for look in range(40)]
+    sample = RateSample(*(float(c[run, -1]) for c in path), earlier=tuple(looks[:-1]))
+    expected = float(rate_log_evidence(*(c[run] for c in path), Margin(absolute=0.005), ALPHA).fail_log_e[-1])
+    result = test_rate(sample, Margin(absolute=0.005), TestConfig(min_samples=1))
+    assert result.e_value == pytest.approx(math.exp(expected), rel=1e-9)
+    alone = test_rate(
+        RateSample(*(float(c[run, -1]) for c in path)), Margin(absolute=0.005), TestConfig(min_samples=1)
+    )
+    assert alone.e_value != pytest.approx(result.e_value, rel=1e-6)
