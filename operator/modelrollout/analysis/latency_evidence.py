@@ -38,10 +38,9 @@ MIN_MEAN_REQUESTS: Final = 20
 """Requests per version before the binned-mean test (a central-limit argument) takes part.
 
 The binned log latencies are bounded (a dozen bucket values), so their mean is close to normal
-early. Measured over 2,000 seeded runs of 60 looks at 1 rps (5, 25 and 50% canary): a candidate
-exactly at a +10% margin was rolled back in at most 2.6% of runs with 20 (1.0-2.2% with 30, 2.9%
-with 10), and a +50% slowdown at a 5% canary was caught after a median 27 candidate requests
-instead of 32."""
+early. In the statistics benchmark (benchmarks/README.md) a candidate exactly at the +10% margin
+was rolled back in at most 2.1% of the runs at 1 rps with this gate (1.9% with 30), and a +50%
+slowdown at a 5% canary after a median 27 candidate requests instead of 32."""
 MEAN_PRIOR_SCALE: Final = 2.0
 """Scale of the binned-mean test's prior on the excess over the margin, in binned margins."""
 EDGE_WEIGHT: Final = 0.25

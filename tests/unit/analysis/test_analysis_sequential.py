@@ -58,11 +58,13 @@ def _latency_buckets(rng: np.random.Generator, requests: np.ndarray, scale: floa
     return np.asarray(rng.multinomial(requests, probabilities), dtype=float)
 
 
+@pytest.mark.parametrize("weight", [0.05, 0.25, 0.5])
 @pytest.mark.parametrize("rps", [1.0, 1000.0])
 @pytest.mark.parametrize("scale", [1.0, 1.1])
-def test_latency_false_fail_rate_stays_under_alpha(rps: float, scale: float) -> None:
+def test_latency_false_fail_rate_stays_under_alpha(rps: float, scale: float, weight: float) -> None:
+    """A/A and the margin itself (+10%): at a 5% canary the binned mean starts at 20 requests."""
     rng = np.random.default_rng(21)
-    n_s, n_c = _requests(rng, rps, 0.25)
+    n_s, n_c = _requests(rng, rps, weight)
     stable = _latency_buckets(rng, n_s, 1.0).cumsum(axis=1)
     candidate = _latency_buckets(rng, n_c, scale).cumsum(axis=1)
     evidence = latency_log_evidence(
