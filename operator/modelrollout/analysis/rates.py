@@ -28,7 +28,8 @@ from .evidence import (
 )
 from .fixed import chi_square, g_test, two_proportion_z
 from .fixed_decisions import decision_moment, effect_gated_verdict, one_sided_verdict
-from .risk_difference import risk_difference_confidence_sequence, risk_difference_log_evidence
+from .risk_difference import risk_difference_log_evidence
+from .risk_difference_interval import risk_difference_confidence_sequence
 from .types import Margin, MetricTest, RateSample, TestConfig
 
 __all__ = ["RateEvidence", "rate_log_evidence", "test_rate"]

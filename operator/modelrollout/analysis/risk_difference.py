@@ -29,15 +29,16 @@ the variance at the restricted maximum-likelihood pair on the margin (Farrington
 score variance, which keeps the level of non-inferiority z-tests at modest counts). It is valid
 only asymptotically, so it takes part only once both versions expect at least
 ``SCORE_MIN_EVENTS`` events and non-events at that pair. Until then its share of the average is
-not wasted on an e-value of 1: it follows the exact part, and when the gate opens it is handed
-over to the score's growth from there on (:func:`_combine`). That makes the e-value depend on the
-looks before, not only on the cumulative counts; the operator and the backtest pass the whole
-path of looks, which the range queries return anyway, so nothing is kept between intervals.
+not wasted on an e-value of 1: it follows the exact part, and is handed over to the score's
+growth at a look chosen before that look's outcomes are seen (:func:`_handover`,
+:func:`_combine`). That makes the e-value depend on the looks before, not only on the cumulative
+counts; the operator and the backtest pass the whole path of looks, which the range queries
+return anyway, so nothing is kept between intervals.
 
 The interval shown in status is the confidence sequence these tests give when inverted (the
-differences ``d`` that neither side rejects at ``alpha / 2``), so it excludes the margin only when
-the evidence there is decisive. The margin may have either sign there: ``d < 0`` asks whether the
-candidate is better by at least ``|d|``.
+differences ``d`` that neither side rejects at ``alpha / 2``, :mod:`.risk_difference_interval`),
+so it excludes the margin only when the evidence there is decisive. The margin may have either
+sign there: ``d < 0`` asks whether the candidate is better by at least ``|d|``.
 
 The benchmark (`make bench-stats`) measures the cost against the two-sample oracle SPRT for +1
 and +5 pp errors (benchmarks/README.md; the hand-over took 8-10% off the median requests to a
@@ -68,7 +69,6 @@ __all__ = [
     "final_log_evidence",
     "least_favourable_rate",
     "restricted_rate",
-    "risk_difference_confidence_sequence",
     "risk_difference_log_evidence",
     "score_log_evidence",
 ]
@@ -96,8 +96,6 @@ SCORE_MIN_EVENTS: Final = 10.0
 """Expected events (and non-events) per version at the restricted pair before the score part
 counts: below it the normal approximation of a rate's error is too kind to a few early errors."""
 _BISECTION_STEPS: Final = 40
-_INTERVAL_STEPS: Final = 24
-"""Bisection steps for a confidence sequence's end: 2 / 2^24, about 1e-7, finer than any display."""
 
 
 def _scale(margin: FloatArray) -> FloatArray:
@@ -254,10 +252,26 @@ def score_log_evidence(
     return np.asarray(np.where(opened, log_e, -np.inf), dtype=np.float64)
 
 
-def _opening(opened: BoolArray) -> IntArray:
-    """Per path, the first look at which the score's gate is open (the number of looks if none)."""
+def _ready(n_s: FloatArray, n_c: FloatArray, m: FloatArray) -> BoolArray:
+    """Whether request counts alone put the score in its asymptotic regime: each version has
+    served enough requests to expect ``SCORE_MIN_EVENTS`` events (and non-events) at a rate of
+    the margin's size, whatever the error rates turn out to be."""
+    scale = _scale(m)
+    return np.asarray(np.minimum(n_s, n_c) * np.minimum(scale, 1 - scale) >= SCORE_MIN_EVENTS, dtype=np.bool_)
+
+
+def _handover(opened: BoolArray, ready: BoolArray) -> IntArray:
+    """Per path, the look from which the score's share follows the score (the number of looks if
+    none): the first look that is ``ready``, or the one after the gate first opened.
+
+    Both are known before the look's outcomes (which requests failed) are: a look's request
+    counts do not depend on its errors, and the gate of the look before is in the past. That is
+    what keeps the hand-over from picking a look at which the score happened to jump.
+    """
     looks = opened.shape[-1]
-    return np.asarray(np.where(opened.any(axis=-1), np.argmax(opened, axis=-1), looks), dtype=np.int64)
+    after_opened = np.concatenate((np.zeros_like(opened[..., :1]), opened[..., :-1]), axis=-1)
+    due = ready | after_opened
+    return np.asarray(np.where(due.any(axis=-1), np.argmax(due, axis=-1), looks), dtype=np.int64)
 
 
 def _combine(
@@ -267,15 +281,15 @@ def _combine(
     score_before: FloatArray,
     handed_over: BoolArray,
 ) -> FloatArray:
-    """Both parts averaged, the score's share handed over at the gate's opening ``tau``.
+    """Both parts averaged, the score's share handed over at look ``s`` (:func:`_handover`).
 
-    Until the gate first opens, the score's share rides on the exact part, so the whole e-value
-    is the exact one; from ``tau`` on, that share is the exact e-value at the look before, times
-    the score's growth since then, ``L_t / L_(tau-1)``. Under the null the growth has expectation
-    at most 1 given the past (the mixture SPRT is a supermartingale, so its ratio to an earlier
-    value is one too, with the posterior at that look as its prior), and so the average stays a
-    supermartingale across the hand-over. A gate open at the first look (high traffic) gives
-    exactly the fixed average ``(1 - w) A_t + w L_t``.
+    Before ``s`` the score's share rides on the exact part, so the whole e-value is the exact
+    one; from ``s`` on, that share is the exact e-value at the look before, times the score's
+    growth since then, ``L_t / L_(s-1)``. Under the null the growth has expectation at most 1
+    given the past (the mixture SPRT is a supermartingale, so its ratio to an earlier value is
+    one too, with the posterior at that look as its prior), and since ``s`` is fixed before look
+    ``s``'s outcomes, the average stays a supermartingale across the hand-over. A hand-over at
+    the first look (high traffic) gives exactly the fixed average ``(1 - w) A_t + w L_t``.
     """
     with np.errstate(invalid="ignore"):
         share = np.where(handed_over, exact_before + score - score_before, exact)
@@ -321,7 +335,7 @@ def risk_difference_log_evidence(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
     exact, score, opened = _parts(x_s, n_s, x_c, n_c, m, direction)
-    tau = _opening(opened)[..., None]
+    tau = _handover(opened, _ready(n_s, n_c, m))[..., None]
     before = np.maximum(tau - 1, 0)
     at_start = tau == 0
     exact_before = np.where(at_start, 0.0, np.take_along_axis(exact, before, axis=-1))
@@ -342,8 +356,8 @@ def final_log_evidence(
 ) -> FloatArray:
     """:func:`risk_difference_log_evidence` at the last look only, without the exact part elsewhere.
 
-    The gate needs only the restricted rate at every look; the grid of likelihood ratios, the
-    costly part, is needed at two looks (the last and the one before the gate opened). This is
+    The hand-over needs only the restricted rate at every look; the grid of likelihood ratios,
+    the costly part, is needed at two looks (the last and the one before the hand-over). This is
     what makes the confidence sequence, which evaluates the evidence at dozens of margins, cheap
     on a long path. The result drops the looks axis.
     """
@@ -352,7 +366,7 @@ def final_log_evidence(
     )
     _, opened = _score(x_s, n_s, x_c, n_c, m, direction)
     served = (n_s > 0) & (n_c > 0)
-    tau = _opening(opened & served)[..., None]
+    tau = _handover(opened & served, _ready(n_s, n_c, m))[..., None]
     last = x_s.shape[-1] - 1
     pick = np.concatenate((np.maximum(tau - 1, 0), np.full_like(tau, last)), axis=-1)
     picked = [np.take_along_axis(v, pick, axis=-1) for v in (x_s, n_s, x_c, n_c, m)]
@@ -366,44 +380,3 @@ def final_log_evidence(
         tau[..., 0] <= last,
     )
     return np.asarray(np.where(served[..., -1], log_e, 0.0), dtype=np.float64)
-
-
-def risk_difference_confidence_sequence(
-    stable_events: ArrayLike,
-    stable_exposure: ArrayLike,
-    candidate_events: ArrayLike,
-    candidate_exposure: ArrayLike,
-    alpha: float,
-) -> tuple[FloatArray, FloatArray]:
-    """A ``1 - alpha`` confidence sequence for ``p_c - p_s`` at the last look of a path.
-
-    The counts are cumulative along the last axis, as for :func:`risk_difference_log_evidence`
-    (a scalar is one look); the result drops that axis. Each end is where its one-sided evidence
-    at ``alpha / 2`` stops rejecting, found by bisection over the difference (the "worse"
-    evidence falls as the difference it is tested against grows, the "within" evidence rises),
-    so a verdict at the margin and the interval tell the same story: an interval that excludes
-    the margin comes with evidence past ``2 / alpha`` that decides. Ends are -1 or 1 where the
-    data cannot bound them.
-    """
-    counts = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    shape = counts[0].shape[:-1]
-    x_s, n_s, x_c, n_c = (np.atleast_1d(v) for v in counts)
-    log_threshold = math.log(2 / alpha)
-
-    def end(direction: Direction) -> FloatArray:
-        low, high = np.full(x_s.shape[:-1], -1.0 + 1e-6), np.full(x_s.shape[:-1], 1.0 - 1e-6)
-        for _ in range(_INTERVAL_STEPS):
-            middle = (low + high) / 2
-            log_e = final_log_evidence(x_s, n_s, x_c, n_c, middle[..., None], direction)
-            rejected = log_e >= log_threshold
-            if direction == "greater":
-                low, high = np.where(rejected, middle, low), np.where(rejected, high, middle)
-            else:
-                low, high = np.where(rejected, low, middle), np.where(rejected, middle, high)
-        return low if direction == "greater" else high
-
-    lower, upper = end("greater"), end("less")
-    return (
-        np.asarray(np.where(lower <= -1 + 1e-5, -1.0, lower), dtype=np.float64).reshape(shape),
-        np.asarray(np.where(upper >= 1 - 1e-5, 1.0, upper), dtype=np.float64).reshape(shape),
-    )

@@ -21,10 +21,10 @@ from modelrollout.analysis.risk_difference import (
     final_log_evidence,
     least_favourable_rate,
     restricted_rate,
-    risk_difference_confidence_sequence,
     risk_difference_log_evidence,
     score_log_evidence,
 )
+from modelrollout.analysis.risk_difference_interval import risk_difference_confidence_sequence
 from modelrollout.analysis.types import Margin, RateSample, TestConfig
 from modelrollout.api.v1alpha1 import Verdict
 
@@ -225,13 +225,32 @@ def test_until_the_score_gate_opens_the_exact_part_has_the_whole_weight(directio
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
-def test_a_gate_open_from_the_first_look_gives_the_fixed_average(direction: Direction) -> None:
+def test_at_high_traffic_the_hand_over_is_at_the_first_look_and_gives_the_fixed_average(
+    direction: Direction,
+) -> None:
     path = _path(1000.0, 0.5, 0.0, seed=43)
     assert np.isfinite(score_log_evidence(*(c[:, :1] for c in path), 0.005, direction)).all()
     exact = exact_log_evidence(*path, 0.005, direction)
     score = score_log_evidence(*path, 0.005, direction)
     average = np.logaddexp(math.log1p(-SCORE_WEIGHT) + exact, math.log(SCORE_WEIGHT) + score)
     assert risk_difference_log_evidence(*path, 0.005, direction) == pytest.approx(average, abs=1e-9)
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_the_hand_over_waits_for_the_look_after_the_gate_opens(direction: Direction) -> None:
+    """The look whose errors open the gate is not the one handed over at: it would be chosen
+    for the very outcomes the score's growth is then measured on."""
+    path = _path(5.0, 0.25, 0.05, seed=45)
+    gated = np.isfinite(score_log_evidence(*path, 0.005, direction))
+    opened_at = np.argmax(gated, axis=1)
+    runs = np.flatnonzero(gated.any(axis=1) & (opened_at > 0) & (opened_at < 39))
+    assert runs.size > 10
+    exact = exact_log_evidence(*path, 0.005, direction)
+    log_e = risk_difference_log_evidence(*path, 0.005, direction)
+    at_opening = log_e[runs, opened_at[runs]]
+    assert at_opening == pytest.approx(exact[runs, opened_at[runs]], abs=1e-9)
+    after = log_e[runs, opened_at[runs] + 1] - exact[runs, opened_at[runs] + 1]
+    assert np.abs(after).max() > 1e-6
 
 
 def test_test_rate_reads_the_looks_before_the_last() -> None:
