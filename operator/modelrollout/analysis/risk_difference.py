@@ -42,9 +42,9 @@ sign there: ``d < 0`` asks whether the candidate is better by at least ``|d|``.
 
 The benchmark (`make bench-stats`) measures the cost against the two-sample oracle SPRT for +1
 and +5 pp errors (benchmarks/README.md; the hand-over took 8-10% off the median requests to a
-rollback at 1 rps, where the gate opens late); a candidate exactly at the margin is rolled back (or
-passed) in at most alpha of the runs for stable rates from 0.1% to 5%
-(``tests/unit/analysis/test_analysis_risk_difference.py``).
+rollback at 1 rps, where the gate opens late, and costs a look at 1000 rps with a 5% canary); a
+candidate exactly at the margin is rolled back (or passed) in at most alpha of the runs for
+stable rates from 0.1% to 5% (``tests/unit/analysis/test_analysis_risk_difference.py``).
 """
 
 from __future__ import annotations
