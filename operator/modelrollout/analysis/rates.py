@@ -28,7 +28,7 @@ from .evidence import (
 )
 from .fixed import chi_square, g_test, two_proportion_z
 from .fixed_decisions import decision_moment, effect_gated_verdict, one_sided_verdict
-from .risk_difference import risk_difference_log_evidence
+from .risk_difference import final_log_evidence, risk_difference_log_evidence
 from .risk_difference_interval import risk_difference_confidence_sequence
 from .types import Margin, MetricTest, RateSample, TestConfig
 
@@ -90,7 +90,10 @@ def rate_log_evidence(
     )
 
 
-def _path(sample: RateSample) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+Path = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+
+
+def _path(sample: RateSample) -> Path:
     """The four cumulative counts at each look, oldest first, ending with ``sample`` itself.
 
     Earlier looks with unusable or inconsistent counts are left out: a path over fewer looks is
@@ -115,12 +118,32 @@ def _consistent(look: RateSample) -> bool:
     )
 
 
-def _effect(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, tuple[float, float]]:
-    """Effect on the margin's own scale, with a confidence sequence for it."""
+def _final_evidence(sample: RateSample, path: Path, margin: Margin, alpha: float) -> tuple[float, float]:
+    """Both log e-values at the sample's own look: along ``path`` for an absolute margin (whose
+    likelihood-ratio grid is then needed at two looks, not all), from the last counts otherwise."""
+    if margin.absolute is not None:
+        fail = final_log_evidence(*path, margin.absolute, "greater")
+        within = final_log_evidence(*path, margin.absolute, "less")
+        return float(fail), float(within)
+    counts = (
+        sample.stable_events,
+        sample.stable_exposure,
+        sample.candidate_events,
+        sample.candidate_exposure,
+    )
+    evidence = rate_log_evidence(*counts, margin, alpha)
+    return float(evidence.fail_log_e), float(evidence.pass_log_e)
+
+
+def _effect(
+    sample: RateSample, path: Path, margin: Margin, alpha: float
+) -> tuple[float, tuple[float, float]]:
+    """Effect on the margin's own scale, with a confidence sequence for it (along ``path`` for an
+    absolute margin)."""
     stable_rate = sample.stable_events / sample.stable_exposure
     candidate_rate = sample.candidate_events / sample.candidate_exposure
     if margin.absolute is not None:
-        low, high = risk_difference_confidence_sequence(*_path(sample), alpha)
+        low, high = risk_difference_confidence_sequence(*path, alpha)
         return candidate_rate - stable_rate, (float(low), float(high))
     low, high = rate_ratio_confidence_sequence(
         sample.candidate_events,
@@ -272,13 +295,13 @@ def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricT
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    evidence = rate_log_evidence(*_path(sample), margin, config.alpha)
-    effect, interval = _effect(sample, margin, config.alpha)
+    path = _path(sample)
+    fail_log_e, pass_log_e = _final_evidence(sample, path, margin, config.alpha)
+    effect, interval = _effect(sample, path, margin, config.alpha)
     comparison = (
         f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
         f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): "
     )
-    fail_log_e, pass_log_e = float(evidence.fail_log_e[-1]), float(evidence.pass_log_e[-1])
     return sequential_result(
-        base, fail_log_e, pass_log_e, evidence.log_threshold, effect, interval, comparison
+        base, fail_log_e, pass_log_e, -math.log(config.alpha), effect, interval, comparison
     )

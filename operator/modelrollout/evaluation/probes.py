@@ -303,8 +303,9 @@ def _rate_path(answers: Answers) -> RateSample:
     Event counters appear at their first increment: with requests present, absent is zero.
     """
     keys = [f"{name}/{role}" for name in ("events", "requests") for role in (STABLE, CANDIDATE)]
-    times = samples.look_times(*(_ranges(answers, key) for key in keys))
-    running = {key: samples.running_totals(_ranges(answers, key), times) for key in keys}
+    ranges = {key: _ranges(answers, key) for key in keys}
+    times = samples.look_times(*ranges.values())
+    running = {key: samples.running_totals(ranges[key], times) for key in keys}
     looks = [
         RateSample(
             stable_events=running[f"events/{STABLE}"][index],
