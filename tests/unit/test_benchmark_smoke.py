@@ -23,6 +23,18 @@ def test_quick_run_reports_every_method_and_target() -> None:
     assert scenarios["latency +50%"]["methods"][ORACLE]["rollback_rate"] == 1.0
     text = markdown(results, "test")
     assert "1/3 reachable" in text and ORACLE_STABLE_KNOWN in text
+    assert "tuned to keep the margin" in text
+    assert scenarios["A/A drift"]["margin_tuned_baselines"] is None, "drift has no single margin pair"
+
+
+def test_margin_tuned_baselines_are_never_looser_than_the_a_a_tuned_ones() -> None:
+    """A candidate on the margin is a harder null than A/A, so its threshold can only be stricter."""
+    results = run(40, 200, seed=5, cells=(Cell(1.0, 0.5),))
+    for name in ("latency +20%", "errors +5 pp"):
+        scenario = results["cells"][0]["scenarios"][name]
+        for method, tuned in scenario["margin_tuned_baselines"].items():
+            a_a = scenario["methods"][method]
+            assert tuned["rollback_rate"] <= a_a["rollback_rate"], (name, method)
 
 
 def test_two_sample_oracle_is_never_faster_than_the_one_told_the_stable() -> None:
