@@ -45,6 +45,8 @@ class Scenario:
     """Shift of the candidate's prediction score in standard deviations."""
     beyond_margin: bool = False
     """True where a rollback is the right outcome (the effect exceeds the spec's tolerance)."""
+    stable_error_rate: float = BASE_ERROR_RATE
+    """Only the checks of whether a tuned threshold carries over change it."""
 
     @property
     def is_null(self) -> bool:
@@ -111,11 +113,11 @@ def simulate(cell: Cell, scenario: Scenario, runs: int, seed: int, looks: int = 
     expected = cell.requests_per_second * INTERVAL_SECONDS
     requests_stable = generator.poisson(expected * (1 - cell.candidate_weight), shape)
     requests_candidate = generator.poisson(expected * cell.candidate_weight, shape)
-    candidate_error_rate = BASE_ERROR_RATE + scenario.error_increase
+    candidate_error_rate = scenario.stable_error_rate + scenario.error_increase
     return Streams(
         requests_stable=requests_stable,
         requests_candidate=requests_candidate,
-        errors_stable=generator.binomial(requests_stable, BASE_ERROR_RATE),
+        errors_stable=generator.binomial(requests_stable, scenario.stable_error_rate),
         errors_candidate=generator.binomial(requests_candidate, candidate_error_rate),
         latency_stable=generator.multinomial(requests_stable, latency_bucket_probabilities(1.0)),
         latency_candidate=generator.multinomial(

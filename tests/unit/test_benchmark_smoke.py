@@ -25,6 +25,14 @@ def test_quick_run_reports_every_method_and_target() -> None:
     assert "1/3 reachable" in text and ORACLE_STABLE_KNOWN in text
     assert "tuned to keep the margin" in text
     assert scenarios["A/A drift"]["margin_tuned_baselines"] is None, "drift has no single margin pair"
+    checks = results["cells"][0]["margin_carry_over"]
+    assert set(checks) == {
+        "latency, 240 looks",
+        "errors, 240 looks",
+        "errors, stable rate 0.1%",
+        "errors, stable rate 5%",
+    }
+    assert "carry over" in text
 
 
 def test_margin_tuned_baselines_are_never_looser_than_the_a_a_tuned_ones() -> None:
