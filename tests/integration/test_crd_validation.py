@@ -2,7 +2,7 @@
 names the field and the problem, a good one is stored and defaulted exactly as pydantic reads it,
 `kubectl explain` has text, and `kubectl get` shows the printer columns.
 
-Every invalid spec is a small JSON merge patch of one valid spec (`tests/unit/api/samples.py`),
+Every invalid spec is a small JSON merge patch of one valid spec (`tests/fixtures/specs.py`),
 applied server-side by the real kubectl; `tests/unit/api/test_spec_rules.py` puts the same patches
 through pydantic, so the operator and `kubectl apply` give the same answer.
 """
@@ -21,7 +21,8 @@ import yaml
 
 from modelrollout.api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus
 from modelrollout_dev import LocalCluster
-from tests.unit.api.samples import BASE_SPEC, INVALID, Invalid, merge_patch
+
+from ..fixtures.specs import BASE_SPEC, INVALID, Invalid, merge_patch
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "modelrollout.io_modelrollouts.yaml"

@@ -18,7 +18,7 @@ from modelrollout.api.v1alpha1 import (
 )
 from modelrollout.api.v1alpha1 import crd_rules as rules
 
-from .samples import BASE_SPEC, INVALID, Invalid, auth, fixed_metric, one_step, only_metric, patched
+from ...fixtures.specs import BASE_SPEC, INVALID, Invalid, auth, fixed_metric, one_step, only_metric, patched
 
 UNBREAKABLE_TODAY = set(rules.STRATEGY_BLOCKS_FOR_TYPE) if len(StrategyType) == 1 else set()
 """With one strategy type, no block can be set for another type."""

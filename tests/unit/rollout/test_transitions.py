@@ -8,7 +8,6 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-from rollout_world import T0, World, events, make_spec, ready, status_at
 
 from modelrollout.api.v1alpha1 import MetricResult, ModelRolloutSpec, ModelRolloutStatus, Verdict
 from modelrollout.rollout import (
@@ -22,6 +21,8 @@ from modelrollout.rollout import (
     UpstreamState,
     decide,
 )
+
+from ...fixtures.rollout_world import T0, World, events, make_spec, ready, status_at
 
 STEPS: list[dict[str, Any]] = [
     {"setWeight": 20},

@@ -7,8 +7,6 @@ import random
 from collections import Counter
 from datetime import timedelta
 
-from rollout_world import T0, World, drive, events, make_spec, of_type, ready
-
 from modelrollout.api.v1alpha1 import ModelRolloutStatus, Verdict
 from modelrollout.rollout import (
     ActionVerb,
@@ -21,6 +19,8 @@ from modelrollout.rollout import (
     RolloutOutcome,
     decide,
 )
+
+from ...fixtures.rollout_world import T0, World, drive, events, make_spec, of_type, ready
 
 STEPS = [
     {"setWeight": 10},

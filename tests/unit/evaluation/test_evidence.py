@@ -4,19 +4,6 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from evaluation_fleet import (
-    ERRORS,
-    INTERVAL,
-    LATENCY,
-    START,
-    Rollout,
-    Version,
-    analysis,
-    fleet_source,
-    interval_ends,
-    request,
-)
-
 from modelrollout.api.v1alpha1 import (
     AnalysisMethod,
     DriftStatistic,
@@ -29,6 +16,19 @@ from modelrollout.api.v1alpha1 import (
 from modelrollout.evaluation import evaluate_interval, first_interval_end
 from modelrollout.metrics import RangeSeries, StaticSource, TemplateContext, render
 from modelrollout.metrics import queries as defaults
+
+from ...fixtures.evaluation_fleet import (
+    ERRORS,
+    INTERVAL,
+    LATENCY,
+    START,
+    Rollout,
+    Version,
+    analysis,
+    fleet_source,
+    interval_ends,
+    request,
+)
 
 FIRST_END = first_interval_end(START, INTERVAL)
 AT = FIRST_END + timedelta(seconds=INTERVAL * 9)

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from evaluation_fleet import (
+from modelrollout.api.v1alpha1 import Verdict
+from modelrollout.evaluation import evaluate_interval, evaluate_intervals, first_interval_end
+
+from ...fixtures.evaluation_fleet import (
     ERRORS,
     INTERVAL,
     LATENCY,
@@ -16,9 +19,6 @@ from evaluation_fleet import (
     moment,
     request,
 )
-
-from modelrollout.api.v1alpha1 import Verdict
-from modelrollout.evaluation import evaluate_interval, evaluate_intervals, first_interval_end
 
 FIRST_END = first_interval_end(START, INTERVAL)
 AT = FIRST_END + timedelta(seconds=INTERVAL * 9)

@@ -12,7 +12,6 @@ from typing import Any
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from rollout_world import World, make_spec, ready
 
 from modelrollout.api.v1alpha1 import ModelRolloutStatus, Phase, Verdict
 from modelrollout.rollout import (
@@ -28,6 +27,8 @@ from modelrollout.rollout import (
     UpstreamState,
     decide,
 )
+
+from ...fixtures.rollout_world import World, make_spec, ready
 
 STEPS = [
     {"setWeight": 10},

@@ -5,7 +5,6 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from rollout_world import T0, make_spec, status_at
 
 from modelrollout.api.v1alpha1 import Condition, ConditionType, Outcome, Reason
 from modelrollout.rollout import (
@@ -21,6 +20,8 @@ from modelrollout.rollout import (
     analysis_window,
 )
 from modelrollout.rollout.conditions import put_condition
+
+from ...fixtures.rollout_world import T0, make_spec, status_at
 
 
 @pytest.mark.parametrize(

@@ -7,12 +7,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from evaluation_fleet import INTERVAL, START, Rollout, Version, fleet_source
 
 from modelrollout.api.v1alpha1 import ModelRolloutSpec, Verdict
 from modelrollout.cli import backtest as cli
 from modelrollout.cli.main import main
 from modelrollout.evaluation import first_interval_end
+
+from ...fixtures.evaluation_fleet import INTERVAL, START, Rollout, Version, fleet_source
 
 FIRST_END = first_interval_end(START, INTERVAL)
 END = START + timedelta(minutes=40)
