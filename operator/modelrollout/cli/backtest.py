@@ -24,14 +24,8 @@ from typing import Any, TextIO
 import yaml
 from pydantic import ValidationError
 
-from ..api.v1alpha1 import KIND, ModelRolloutSpec, PrometheusSpec, Verdict
-from ..evaluation import (
-    EvaluationResult,
-    evaluate_interval,
-    first_interval_end,
-    request_for_step,
-    rfc3339,
-)
+from ..api.v1alpha1 import KIND, ModelRolloutSpec, PrometheusSpec, Verdict, format_timestamp
+from ..evaluation import EvaluationResult, evaluate_interval, first_interval_end, request_for_step
 from ..metrics import MetricSource, PrometheusCredentials, new_metric_source
 
 EXIT_PASS, EXIT_FAIL, EXIT_INCONCLUSIVE, EXIT_ERROR = 0, 1, 2, 3
@@ -62,7 +56,7 @@ class BacktestReport:
         return {
             "outcome": str(self.outcome),
             "action": self.action,
-            "decided_at": rfc3339(self.decided_at) if self.decided_at else None,
+            "decided_at": format_timestamp(self.decided_at) if self.decided_at else None,
             "decisions": [_decision_json(result) for result in self.decisions],
         }
 
@@ -222,7 +216,7 @@ def _spec_address(rollout: Rollout) -> str:
 
 def _decision_json(result: EvaluationResult) -> dict[str, Any]:
     return {
-        "time": rfc3339(result.evaluated_at),
+        "time": format_timestamp(result.evaluated_at),
         "verdict": str(result.verdict),
         "score": result.judgement.score,
         "intervals": result.intervals,
@@ -235,9 +229,10 @@ def _decision_json(result: EvaluationResult) -> dict[str, Any]:
 def _print_text(report: BacktestReport, out: TextIO) -> None:
     for result in report.decisions:
         print(
-            f"{rfc3339(result.evaluated_at)}  {result.verdict:<12}  {result.judgement.explanation}", file=out
+            f"{format_timestamp(result.evaluated_at)}  {result.verdict:<12}  {result.judgement.explanation}",
+            file=out,
         )
         for metric in result.metrics:
             print(f"    {metric.name:<20} {metric.verdict:<12} {metric.explanation}", file=out)
-    decided = rfc3339(report.decided_at) if report.decided_at else "-"
+    decided = format_timestamp(report.decided_at) if report.decided_at else "-"
     print(f"outcome: {report.outcome}  action: {report.action}  decided at: {decided}", file=out)

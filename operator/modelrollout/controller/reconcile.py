@@ -16,6 +16,7 @@ from ..api.v1alpha1 import (
     ModelRolloutStatus,
     Phase,
     Reason,
+    format_timestamp,
 )
 from ..k8s import KubeClient, KubeError, NotFound, with_conflict_retry
 from ..rollout import (
@@ -51,10 +52,6 @@ APPLY_RETRY_MAX_SECONDS = 60.0
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
-
-
-def _rfc3339(moment: datetime) -> str:
-    return moment.replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
 @dataclass
@@ -218,7 +215,6 @@ def _with_condition(
     """A copy of `status` with one condition set by the state machine's own rule (the transition
     time moves only when the condition's status does)."""
     conditions = [condition.model_copy() for condition in status.conditions]
-    put_condition(
-        conditions, kind, value, reason, message[:1000], _rfc3339(now), status.observed_generation or 0
-    )
+    at = format_timestamp(now, whole_seconds=True)
+    put_condition(conditions, kind, value, reason, message[:1000], at, status.observed_generation or 0)
     return status.model_copy(update={"conditions": conditions})

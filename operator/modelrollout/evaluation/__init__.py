@@ -5,15 +5,9 @@ answers into samples and tests (`analysis`), and the tests into a judged verdict
 per-metric evidence status shows.
 """
 
+from ..api.v1alpha1 import align, first_interval_end
 from .evaluate import evaluate_interval, evaluate_intervals, metric_result
-from .request import (
-    EvaluationRequest,
-    EvaluationResult,
-    align,
-    first_interval_end,
-    request_for_step,
-    rfc3339,
-)
+from .request import EvaluationRequest, EvaluationResult, request_for_step
 
 __all__ = [
     "EvaluationRequest",
@@ -24,5 +18,4 @@ __all__ = [
     "first_interval_end",
     "metric_result",
     "request_for_step",
-    "rfc3339",
 ]

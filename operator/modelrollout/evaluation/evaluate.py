@@ -14,10 +14,10 @@ from collections.abc import Mapping, Sequence
 
 from ..analysis import judge
 from ..analysis.types import JudgedMetric, MetricTest, ScoreThresholds
-from ..api.v1alpha1 import MetricResult
+from ..api.v1alpha1 import MetricResult, first_interval_end
 from ..metrics import BatchedQuerier, MetricSource, MetricSourceError, Query, QueryOutcome, RangeQuery
 from .probes import Answer, Probe, inconclusive, plan
-from .request import EvaluationRequest, EvaluationResult, first_interval_end
+from .request import EvaluationRequest, EvaluationResult
 
 QUERY_FAILED = "query failed"
 """The method name of a metric whose query failed this interval."""

@@ -1,14 +1,13 @@
 """What one analysis interval is asked to evaluate, and what it answers.
 
-Time is cut into intervals aligned to whole multiples of `analysis.interval` since the epoch, so
-the operator (whenever its timer fires, and after a restart) and a backtest see exactly the same
-windows. The evidence at an evaluation time `at` is every complete interval from the first one
+Time is cut into intervals aligned to whole multiples of `analysis.interval` since the epoch
+(`api.v1alpha1.interval_grid`, which `rollout` shares), so the operator (whenever its timer
+fires, and after a restart) and a backtest see exactly the same windows. The evidence at an evaluation time `at` is every complete interval from the first one
 that starts at or after the analysis start up to `at`.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,29 +18,10 @@ from ..api.v1alpha1 import (
     MetricResult,
     ModelRolloutSpec,
     Verdict,
+    align,
+    format_timestamp,
     parse_duration,
 )
-
-
-def align(moment: datetime, interval: float) -> datetime:
-    """The latest whole multiple of `interval` seconds (since the epoch) at or before `moment`."""
-    return _from_seconds(math.floor(moment.timestamp() / interval) * interval)
-
-
-def first_interval_end(started_at: datetime, interval: float) -> datetime:
-    """End of the first complete interval after `started_at`; nothing before it counts."""
-    first_start = math.ceil(started_at.timestamp() / interval) * interval
-    return _from_seconds(first_start + interval)
-
-
-def rfc3339(moment: datetime) -> str:
-    """UTC with a `Z`, whole seconds unless the moment has a fraction (status and CLI format)."""
-    text = moment.astimezone(UTC).isoformat()
-    return text.replace("+00:00", "Z")
-
-
-def _from_seconds(seconds: float) -> datetime:
-    return datetime.fromtimestamp(seconds, tz=UTC)
 
 
 @dataclass(frozen=True)
@@ -76,7 +56,7 @@ class EvaluationRequest:
     def deadline(self) -> datetime:
         """When the evidence stops growing and the last look (`final`) happens."""
         seconds = parse_duration(self.max_duration or self.analysis.max_duration)
-        return _from_seconds(self.started_at.timestamp() + seconds)
+        return datetime.fromtimestamp(self.started_at.timestamp() + seconds, tz=UTC)
 
     @property
     def final(self) -> bool:
@@ -155,8 +135,8 @@ class EvaluationResult:
         return AnalysisStatus(
             verdict=self.verdict,
             score=self.judgement.score,
-            started_at=rfc3339(self.request.started_at),
-            last_run=rfc3339(self.evaluated_at),
+            started_at=format_timestamp(self.request.started_at),
+            last_run=format_timestamp(self.evaluated_at),
             runs=self.intervals,
             message=self.judgement.explanation,
             metrics=list(self.metrics),

@@ -13,7 +13,7 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from ..api.v1alpha1 import GROUP, PLURAL, VERSION
+from ..api.v1alpha1 import GROUP, PLURAL, VERSION, format_timestamp
 
 T = TypeVar("T")
 Obj = dict[str, Any]
@@ -173,8 +173,8 @@ class KubeClient:
             "source": {"component": component},
             "reportingComponent": component,
             "reportingInstance": component,
-            "firstTimestamp": now.isoformat().replace("+00:00", "Z"),
-            "lastTimestamp": now.isoformat().replace("+00:00", "Z"),
+            "firstTimestamp": format_timestamp(now),
+            "lastTimestamp": format_timestamp(now),
             "count": 1,
         }
         _call(lambda: self._core.create_namespaced_event(meta["namespace"], body))

@@ -1,9 +1,9 @@
 """When the controller should run an analysis interval, and over which window.
 
 Windows start when the analysis step started and end on whole multiples of `analysis.interval`
-since the epoch, as the evaluation layer aligns them (`evaluation.align`): every rollout sharing
-an interval asks Prometheus for the same windows (one batched query), and the `backtest` CLI,
-replaying the same grid, sees the windows the operator saw. The first window may be shorter than
+since the epoch (`api.v1alpha1.interval_grid`, the grid the evaluation layer queries on): every
+rollout sharing an interval asks Prometheus for the same windows (one batched query), and the
+`backtest` CLI, replaying the same grid, sees the windows the operator saw. The first window may be shorter than
 an interval (the step rarely starts on the grid). The final look is the first grid point at or
 after the step's deadline (`maxDuration`): its window is judged before `decide` applies
 `onInconclusive`, so a verdict reached in the last stretch of evidence is never lost.
@@ -11,14 +11,15 @@ after the step's deadline (`maxDuration`): its window is judged before `decide` 
 
 from __future__ import annotations
 
-import math
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 from ..api.v1alpha1 import (
     CanaryStep,
     ModelRolloutSpec,
     ModelRolloutStatus,
     Phase,
+    align,
+    align_up,
     parse_duration,
     parse_timestamp,
     utc,
@@ -76,7 +77,7 @@ def analysis_final_look(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> d
     span = _analysis_span(spec, status)
     if span is None:
         return None
-    return _grid_at_or_after(span[1], parse_duration(spec.analysis.interval))
+    return align_up(span[1], parse_duration(spec.analysis.interval))
 
 
 def analysis_window(
@@ -92,7 +93,7 @@ def analysis_window(
         raise ValueError("no analysis step is running")
     started, deadline = span
     interval = parse_duration(spec.analysis.interval)
-    end = min(_grid_at_or_before(utc(now), interval), _grid_at_or_after(deadline, interval))
+    end = min(align(utc(now), interval), align_up(deadline, interval))
     return started, max(end, started)
 
 
@@ -103,15 +104,7 @@ def next_window_end(spec: ModelRolloutSpec, status: ModelRolloutStatus, now: dat
     if final_look is None or utc(now) >= final_look:
         return None
     interval = parse_duration(spec.analysis.interval)
-    return min(_grid_at_or_before(utc(now), interval) + timedelta(seconds=interval), final_look)
-
-
-def _grid_at_or_before(moment: datetime, interval: float) -> datetime:
-    return datetime.fromtimestamp(math.floor(moment.timestamp() / interval) * interval, tz=UTC)
-
-
-def _grid_at_or_after(moment: datetime, interval: float) -> datetime:
-    return datetime.fromtimestamp(math.ceil(moment.timestamp() / interval) * interval, tz=UTC)
+    return min(align(utc(now), interval) + timedelta(seconds=interval), final_look)
 
 
 def analysis_due(spec: ModelRolloutSpec, status: ModelRolloutStatus, now: datetime) -> bool:

@@ -44,6 +44,5 @@ def test_evaluation_exports() -> None:
         "first_interval_end",
         "metric_result",
         "request_for_step",
-        "rfc3339",
     }
     assert all(hasattr(evaluation, name) for name in evaluation.__all__)

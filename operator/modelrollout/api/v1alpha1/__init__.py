@@ -18,6 +18,7 @@ from .enums import (
     UpstreamFailurePolicy,
     Verdict,
 )
+from .interval_grid import align, align_up, first_interval_end
 from .spec import (
     AnalysisSpec,
     ApiModel,
@@ -116,6 +117,9 @@ __all__ = [
     "UpstreamFailurePolicy",
     "Verdict",
     "VersionSpec",
+    "align",
+    "align_up",
+    "first_interval_end",
     "format_duration",
     "format_timestamp",
     "parse_duration",
