@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from modelrollout.api.v1alpha1 import ModelRolloutSpec
-from modelrollout.controller.analysis_runner import AnalysisBatcher
+from modelrollout.controller.analysis_batcher import AnalysisBatcher
 from modelrollout.evaluation import EvaluationResult, request_for_step
 from modelrollout.k8s import kubeconfig_client
 from modelrollout.metrics import MetricSourceError, PrometheusCredentials, PrometheusSource

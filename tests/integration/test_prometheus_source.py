@@ -269,7 +269,7 @@ def test_the_controller_batches_rollouts_that_ask_within_its_window(
     asking further apart than the window, one per template each."""
     import asyncio
 
-    from modelrollout.controller.analysis_runner import AnalysisBatcher
+    from modelrollout.controller.analysis_batcher import AnalysisBatcher
 
     prometheus = prometheus_factory.backfilled("# EOF\n")
     spec = AnalysisSpec(

@@ -18,7 +18,7 @@ import kopf
 
 from ..api.v1alpha1 import GROUP, PLURAL, VERSION
 from ..k8s import KubeClient
-from .analysis_runner import AnalysisBatcher, analysis_request, observation
+from .analysis_batcher import AnalysisBatcher, analysis_request, observation
 from .finalize import StableNotReady, finalize
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings

@@ -30,8 +30,7 @@ from .actions import (
 )
 from .conditions import ConditionStatus, put_condition
 from .machine import decide
-from .timing import analysis_deadline, analysis_due, analysis_final_look, analysis_window
-from .types import (
+from .observations import (
     ActionVerb,
     AnalysisObservation,
     DeploymentState,
@@ -41,6 +40,7 @@ from .types import (
     RolloutOutcome,
     UpstreamState,
 )
+from .timing import analysis_deadline, analysis_due, analysis_final_look, analysis_window
 
 __all__ = [
     "Action",

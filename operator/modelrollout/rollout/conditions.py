@@ -10,7 +10,7 @@ from typing import Literal
 
 from ..api.v1alpha1 import Condition, ConditionType, Outcome, Phase, Reason, Verdict, format_timestamp
 from . import history
-from ._run import Run
+from ._decision_state import Run
 
 __all__ = ["put_condition", "refresh_conditions"]
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..api.v1alpha1 import Phase
 from . import history
-from ._run import Run
+from ._decision_state import Run
 from .actions import Action, ApplyWeights, EnsureVersion, PruneVersions, RetireVersion
 
 __all__ = ["converge"]

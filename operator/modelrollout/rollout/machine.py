@@ -23,7 +23,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, Outcome, Phase, Reason
-from ._run import (
+from ._decision_state import (
     ACTIVE_PHASES,
     DEPENDENCY_POLL_SECONDS,
     PROBLEM_RECHECK_SECONDS,
@@ -35,9 +35,9 @@ from .actions import Decision
 from .conditions import refresh_conditions
 from .effects import converge, stable_template
 from .manual import fresh_action, take_action
+from .observations import Observations
 from .steps import progress
 from .transitions import release_candidate, start_rollout, supersede
-from .types import Observations
 
 __all__ = ["decide"]
 

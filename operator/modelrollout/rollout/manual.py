@@ -7,7 +7,8 @@ kept for later: a `promote` typed during a rollback must not promote the next ro
 from __future__ import annotations
 
 from ..api.v1alpha1 import ActionRecord, Outcome, Phase, Reason, format_timestamp
-from ._run import Run
+from ._decision_state import Run
+from .observations import ActionVerb, ManualAction
 from .transitions import (
     abort_unstarted,
     complete_step,
@@ -16,7 +17,6 @@ from .transitions import (
     start_promoting,
     start_rollback,
 )
-from .types import ActionVerb, ManualAction
 
 __all__ = ["fresh_action", "take_action"]
 

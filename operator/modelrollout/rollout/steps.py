@@ -21,7 +21,7 @@ from ..api.v1alpha1 import (
     parse_duration,
     parse_timestamp,
 )
-from ._run import (
+from ._decision_state import (
     DEPENDENCY_POLL_SECONDS,
     FINAL_LOOK_POLL_SECONDS,
     MAX_STEP_WEIGHT,
@@ -29,6 +29,7 @@ from ._run import (
     WAIT_POLL_SECONDS,
     Run,
 )
+from .observations import AnalysisObservation
 from .timing import analysis_final_look, next_window_end
 from .transitions import (
     complete_step,
@@ -37,7 +38,6 @@ from .transitions import (
     finish_rollback,
     start_rollback,
 )
-from .types import AnalysisObservation
 
 __all__ = ["progress"]
 

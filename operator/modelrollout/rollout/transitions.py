@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from ..api.v1alpha1 import AnalysisStatus, CanaryStep, Outcome, Phase, Reason, format_timestamp
 from . import history
-from ._run import WAIT_POLL_SECONDS, Run
+from ._decision_state import WAIT_POLL_SECONDS, Run
 
 __all__ = [
     "abort_unstarted",

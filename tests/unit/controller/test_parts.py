@@ -104,7 +104,7 @@ def _result(final: bool, source_failed: bool, verdict: str = "Inconclusive") -> 
 
 
 def test_an_outage_at_the_final_look_is_not_a_look() -> None:
-    from modelrollout.controller.analysis_runner import observation
+    from modelrollout.controller.analysis_batcher import observation
 
     assert observation(_result(final=True, source_failed=True)) is None  # type: ignore[arg-type]
     assert observation(_result(final=False, source_failed=True)) is not None  # type: ignore[arg-type]
@@ -113,7 +113,7 @@ def test_an_outage_at_the_final_look_is_not_a_look() -> None:
 
 def test_a_fail_at_the_final_look_counts_even_if_another_metrics_query_failed() -> None:
     """Rolling back is always safe; only an Inconclusive caused by the outage is held back."""
-    from modelrollout.controller.analysis_runner import observation
+    from modelrollout.controller.analysis_batcher import observation
 
     failed = observation(_result(final=True, source_failed=True, verdict="Fail"))  # type: ignore[arg-type]
 
@@ -166,7 +166,7 @@ def test_a_rotated_token_replaces_the_source_and_namespaces_keep_their_own() -> 
     import asyncio
 
     from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
-    from modelrollout.controller.analysis_runner import AnalysisBatcher
+    from modelrollout.controller.analysis_batcher import AnalysisBatcher
     from modelrollout.evaluation import EvaluationRequest
     from modelrollout.metrics import PrometheusSource
 

@@ -7,7 +7,7 @@ from prometheus_client import start_http_server
 
 from ..k8s import kubeconfig_client
 from . import handlers
-from .analysis_runner import AnalysisBatcher
+from .analysis_batcher import AnalysisBatcher
 from .reconcile import Reconciler
 from .settings import OperatorSettings
 

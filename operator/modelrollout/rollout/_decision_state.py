@@ -21,8 +21,8 @@ from ..api.v1alpha1 import (
     utc,
 )
 from .actions import EmitEvent, RecordLineage
+from .observations import Observations
 from .timing import canary_steps
-from .types import Observations
 
 WAIT_POLL_SECONDS = 5.0
 """How soon to look again while waiting for a Deployment (the controller may also be woken by
