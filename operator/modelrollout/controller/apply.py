@@ -20,7 +20,7 @@ from ..rollout import (
     RetireVersion,
     RolloutOutcome,
 )
-from ..traffic import TrafficRouter
+from ..traffic import Provider
 from .workloads import build_deployment, deployment_name
 
 log = logging.getLogger("modelrollout.apply")
@@ -33,7 +33,7 @@ class ApplyError(RuntimeError):
 @dataclass
 class Applier:
     client: KubeClient
-    router: TrafficRouter
+    provider: Provider
     body: dict[str, Any]
     spec: ModelRolloutSpec
     deployments: dict[str, dict[str, Any]]
@@ -97,7 +97,7 @@ class Applier:
         current.setdefault("spec", {})["replicas"] = replicas
 
     def _weights(self, action: ApplyWeights) -> None:
-        plan = self.router.replica_plan(dict(action.weights), self.spec.replicas)
+        plan = self.provider.replica_plan(dict(action.weights), self.spec.replicas)
         # Grow first, shrink second: the stable never drops before the candidate has its pods.
         ordered = sorted(plan.items(), key=lambda item: item[1] <= self._current(item[0]))
         for version, replicas in ordered:

@@ -29,7 +29,7 @@ from ..rollout import (
     decide,
     put_condition,
 )
-from ..traffic import router_for
+from ..traffic import new_provider
 from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
 from .observe import (
@@ -78,7 +78,7 @@ class Reconciler:
             return None
         spec = loaded.spec
         self._post_staged_events(loaded)
-        router = router_for(spec.strategy.traffic.provider)
+        router = new_provider(spec.strategy.traffic.provider)
         deployments = deployments_by_version(self.client, loaded.namespace, loaded.name)
         action, action_problem = manual_action(loaded.body)
         if action_problem:

@@ -1,12 +1,14 @@
 """Where metric values come from: the `MetricSource` interface, its providers and batching.
 
-One file per provider (`prometheus`, `static`, `unavailable`), a factory, PromQL templates with escaping, the
-default queries of each metric type (`queries`, which documents the conventional metric names)
-and `BatchedQuerier`, which sends each distinct query once for a whole fleet of rollouts.
+One file per provider (`prometheus`, `static`, `unavailable`, `nop`), a factory, PromQL templates
+with escaping, the default queries of each metric type (`queries`, which documents the
+conventional metric names) and `BatchedQuerier`, which sends each distinct query once for a
+whole fleet of rollouts.
 """
 
 from .batch import MAX_POINTS_PER_QUERY, BatchedQuerier, InstantQuery, Query, QueryOutcome, RangeQuery
 from .factory import new_metric_source
+from .nop import NopSource
 from .prometheus import PrometheusCredentials, PrometheusSource
 from .source import MetricSource, MetricSourceError, Point, RangeSeries, Series
 from .static import SourceCall, StaticSource
@@ -19,6 +21,7 @@ __all__ = [
     "InstantQuery",
     "MetricSource",
     "MetricSourceError",
+    "NopSource",
     "Point",
     "PrometheusCredentials",
     "PrometheusSource",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from ..api.v1alpha1 import PrometheusSpec, parse_duration
+from .nop import NopSource
 from .prometheus import PrometheusCredentials, PrometheusSource
 from .source import MetricSource
-from .static import StaticSource
+
+__all__ = ["new_metric_source"]
 
 
 def new_metric_source(
@@ -16,11 +18,11 @@ def new_metric_source(
 ) -> MetricSource:
     """The source for `spec`; `address` overrides the spec's (a backtest pointed elsewhere).
 
-    Without a Prometheus the no-op source answers every query with no data, so an analysis
-    that lists metrics stays Inconclusive instead of passing on nothing.
+    Without a Prometheus the no-op source (`NopSource`) answers every query with no data, so an
+    analysis that lists metrics stays Inconclusive instead of passing on nothing.
     """
     if spec is None and address is None:
-        return StaticSource()
+        return NopSource()
     return PrometheusSource(
         address or (spec.address if spec else ""),
         timeout=parse_duration(spec.timeout) if spec else 10.0,

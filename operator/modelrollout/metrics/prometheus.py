@@ -9,7 +9,6 @@ because the analysis must tell "Prometheus could not answer" from "Prometheus fo
 from __future__ import annotations
 
 import contextlib
-import math
 import os
 import tempfile
 import weakref
@@ -23,7 +22,7 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
-from .source import MetricSourceError, Point, RangeSeries, Series
+from .source import MetricSourceError, Point, RangeSeries, Series, check_step
 
 _RETRY_STATUSES = (502, 503, 504)
 """Transient gateway answers worth one more try within the same interval."""
@@ -90,8 +89,7 @@ class PrometheusSource:
         return _instant_series(result, promql)
 
     def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[RangeSeries]:
-        if not math.isfinite(step) or step <= 0:
-            raise MetricSourceError(f"invalid step {step!r}: must be a positive number of seconds")
+        check_step(step)
         params = self._params(start=start.timestamp(), end=end.timestamp())
         # custom_query_range rounds start/end to whole seconds; passing them as params keeps
         # the caller's exact (aligned) times, which the fan-out relies on.

@@ -10,6 +10,7 @@ whether it is reachable at all. Two outcomes must never be confused by callers:
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +22,13 @@ Point = tuple[float, float]
 
 class MetricSourceError(Exception):
     """The source could not answer; carries a message a person can act on."""
+
+
+def check_step(step: float) -> None:
+    """MetricSourceError for a range query's step that is not a positive number of seconds, so
+    every source refuses it alike (and before any request is sent)."""
+    if not math.isfinite(step) or step <= 0:
+        raise MetricSourceError(f"invalid step {step!r}: must be a positive number of seconds")
 
 
 @dataclass(frozen=True)

@@ -2,17 +2,16 @@
 
 Like httpx's MockTransport, it replaces the network rather than patching a client: tests hand it
 the series each PromQL text should return and read back the queries it was asked (`calls`).
-Empty, it is the no-op source: every query matches nothing, so every analysis is Inconclusive.
+The no-op source of a rollout without Prometheus is `NopSource`, not an empty one of these.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Collection, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
-from .source import MetricSourceError, RangeSeries, Series
+from .source import MetricSourceError, RangeSeries, Series, check_step
 
 LOOKBACK_SECONDS = 300.0
 """An instant query sees the latest point at most this old, as Prometheus' default lookback."""
@@ -65,8 +64,7 @@ class StaticSource:
     def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[RangeSeries]:
         self.calls.append(SourceCall(promql, start=start, end=end, step=step))
         self._raise_if_failing(promql)
-        if not math.isfinite(step) or step <= 0:
-            raise MetricSourceError(f"invalid step {step!r}: must be a positive number of seconds")
+        check_step(step)
         low, high = start.timestamp(), end.timestamp()
         found: list[RangeSeries] = []
         for series in self._series.get(promql, ()):

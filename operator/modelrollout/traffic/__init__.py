@@ -1,18 +1,18 @@
-"""Traffic routers: how a ModelRollout's weights become replicas and routes."""
+"""Traffic providers: how a ModelRollout's weights become replicas and routes."""
 
-from .factory import router_for
-from .nop import NopRouter
-from .replicas import ReplicaRouter
-from .router import RouteClient, RouteTarget, TrafficRouter, apportion, check_weights, replica_share
+from .factory import new_provider
+from .nop import NopProvider
+from .provider import Provider, RouteClient, RouteTarget, apportion, check_weights, replica_share
+from .replicas import ReplicaProvider
 
 __all__ = [
-    "NopRouter",
-    "ReplicaRouter",
+    "NopProvider",
+    "Provider",
+    "ReplicaProvider",
     "RouteClient",
     "RouteTarget",
-    "TrafficRouter",
     "apportion",
     "check_weights",
+    "new_provider",
     "replica_share",
-    "router_for",
 ]

@@ -1,23 +1,30 @@
-"""Picks the traffic router for `spec.strategy.traffic.provider`."""
+"""Picks the traffic provider for `spec.strategy.traffic.provider`, or the no-op."""
 
 from __future__ import annotations
 
 from ..api.v1alpha1 import TrafficProvider
-from .replicas import ReplicaRouter
-from .router import TrafficRouter
+from .nop import NopProvider
+from .provider import Provider
+from .replicas import ReplicaProvider
 
-__all__ = ["router_for"]
+__all__ = ["new_provider"]
 
-_ROUTERS: dict[TrafficProvider, TrafficRouter] = {
-    TrafficProvider.REPLICAS: ReplicaRouter(),
+_PROVIDERS: dict[TrafficProvider, Provider] = {
+    TrafficProvider.REPLICAS: ReplicaProvider(),
 }
-"""Routers hold no state, so one instance per provider serves every ModelRollout."""
+"""Providers hold no state, so one instance per provider serves every ModelRollout."""
+
+_NO_TRAFFIC_MANAGEMENT = NopProvider()
 
 
-def router_for(provider: TrafficProvider) -> TrafficRouter:
-    """LookupError names the provider when no router implements it (the CRD enum should have
-    refused it already)."""
+def new_provider(provider: TrafficProvider | None) -> Provider:
+    """The provider implementing `provider`; None asks for no traffic management (`NopProvider`),
+    which the CRD does not offer (its enum lists only real providers) but tests and callers that
+    route traffic themselves do. LookupError names the provider when none implements it (the CRD
+    enum should have refused it already)."""
+    if provider is None:
+        return _NO_TRAFFIC_MANAGEMENT
     try:
-        return _ROUTERS[provider]
+        return _PROVIDERS[provider]
     except KeyError:
-        raise LookupError(f"no traffic router for provider {provider!r}") from None
+        raise LookupError(f"no traffic provider for {provider!r}") from None

@@ -1,18 +1,19 @@
 """No traffic management: every version with a weight runs at full size and the Service spreads
 requests over all their pods. For tests of the controller and for users who route traffic
-themselves; weights only decide which versions run."""
+themselves; weights only decide which versions run. `new_provider(None)` returns it: the CRD's
+enum has no value for it, since it lists only the providers that manage traffic."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .router import RouteClient, RouteTarget, check_weights, replica_share
+from .provider import RouteClient, RouteTarget, check_weights, replica_share
 
-__all__ = ["NopRouter"]
+__all__ = ["NopProvider"]
 
 
-class NopRouter:
-    """`TrafficRouter` that routes nothing."""
+class NopProvider:
+    """`Provider` that routes nothing."""
 
     @property
     def provider(self) -> str:

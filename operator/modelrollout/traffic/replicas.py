@@ -20,13 +20,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..api.v1alpha1 import TrafficProvider
-from .router import RouteClient, RouteTarget, apportion, check_weights, replica_share
+from .provider import RouteClient, RouteTarget, apportion, check_weights, replica_share
 
-__all__ = ["ReplicaRouter"]
+__all__ = ["ReplicaProvider"]
 
 
-class ReplicaRouter:
-    """`TrafficRouter` for `provider: replicas`."""
+class ReplicaProvider:
+    """`Provider` for `provider: replicas`."""
 
     @property
     def provider(self) -> str:

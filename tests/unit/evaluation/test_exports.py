@@ -13,6 +13,7 @@ def test_metrics_exports() -> None:
         "InstantQuery",
         "MetricSource",
         "MetricSourceError",
+        "NopSource",
         "Point",
         "PrometheusCredentials",
         "PrometheusSource",

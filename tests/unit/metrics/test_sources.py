@@ -1,4 +1,4 @@
-"""The static source (the test seam and the no-op), the factory, and the Prometheus source's
+"""The static source (the test seam), the no-op source, the factory, and the Prometheus source's
 failure modes that need no server: every failure is a MetricSourceError, never an empty answer."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from modelrollout.api.v1alpha1 import PrometheusSpec
 from modelrollout.metrics import (
     MetricSource,
     MetricSourceError,
+    NopSource,
     PrometheusCredentials,
     PrometheusSource,
     RangeSeries,
@@ -74,9 +75,18 @@ def test_the_static_source_records_every_query() -> None:
 def test_without_prometheus_the_factory_gives_the_no_op_source() -> None:
     source = new_metric_source(None)
 
-    assert isinstance(source, StaticSource)
+    assert isinstance(source, NopSource)
     assert source.is_online()
     assert source.query("anything", T0) == []
+
+
+def test_the_no_op_source_matches_nothing_and_refuses_a_bad_step() -> None:
+    source = NopSource()
+
+    assert isinstance(source, MetricSource)
+    assert source.query_range("anything", T0, at(60), 30) == []
+    with pytest.raises(MetricSourceError, match="invalid step"):
+        source.query_range("anything", T0, at(60), 0)
 
 
 def test_the_factory_builds_a_prometheus_source_from_the_spec() -> None:

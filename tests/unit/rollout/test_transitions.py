@@ -685,7 +685,7 @@ CASES = [
 def _deployments(case: Case) -> dict[str, DeploymentState]:
     if case.deployments != PLAN:
         return dict(case.deployments)
-    plan = World(case.spec).router.replica_plan(case.status.weights, case.spec.replicas)
+    plan = World(case.spec).provider.replica_plan(case.status.weights, case.spec.replicas)
     return ready(**plan)
 
 
@@ -733,5 +733,5 @@ def test_promoting_holds_the_stable() -> None:
 
 def _observe_plan(status: ModelRolloutStatus) -> Any:
     world = World(SPEC)
-    world.deployments = ready(**world.router.replica_plan(status.weights, SPEC.replicas))
+    world.deployments = ready(**world.provider.replica_plan(status.weights, SPEC.replicas))
     return world.observe(status)

@@ -1,4 +1,4 @@
-"""Weights to replicas: the rounding of the `replicas` router at its edges, and the factory."""
+"""Weights to replicas: the rounding of the `replicas` provider at its edges, and the factory."""
 
 from __future__ import annotations
 
@@ -12,16 +12,16 @@ from hypothesis import strategies as st
 
 from modelrollout.api.v1alpha1 import TrafficProvider
 from modelrollout.traffic import (
-    NopRouter,
-    ReplicaRouter,
+    NopProvider,
+    Provider,
+    ReplicaProvider,
     RouteTarget,
-    TrafficRouter,
     apportion,
+    new_provider,
     replica_share,
-    router_for,
 )
 
-ROUTER = ReplicaRouter()
+PROVIDER = ReplicaProvider()
 
 # (total, candidate weight) -> (stable replicas, candidate replicas)
 PLANS = {
@@ -34,7 +34,7 @@ PLANS = {
 
 @pytest.mark.parametrize(("total", "weight"), sorted(PLANS))
 def test_replica_plan_rounding(total: int, weight: int) -> None:
-    plan = ROUTER.replica_plan({"v7": 100 - weight, "v8": weight}, total)
+    plan = PROVIDER.replica_plan({"v7": 100 - weight, "v8": weight}, total)
     assert (plan["v7"], plan["v8"]) == PLANS[(total, weight)]
 
 
@@ -43,7 +43,7 @@ def test_replica_plan_rounding(total: int, weight: int) -> None:
     [(3, 5, 33), (3, 50, 33), (3, 99, 67), (10, 5, 10), (10, 50, 50), (1, 50, 50), (1, 100, 100), (3, 0, 0)],
 )
 def test_effective_weight_is_the_replica_ratio(total: int, weight: int, effective: int) -> None:
-    shares = ROUTER.effective_weights({"v7": 100 - weight, "v8": weight}, total)
+    shares = PROVIDER.effective_weights({"v7": 100 - weight, "v8": weight}, total)
     assert shares["v8"] == effective
     assert sum(shares.values()) == 100
 
@@ -57,7 +57,7 @@ def test_effective_weight_is_the_replica_ratio(total: int, weight: int, effectiv
 def test_every_weighted_version_runs_and_the_total_holds(total: int, weights: list[int]) -> None:
     scaled = _to_percent(weights)
     named = {f"v{i}": weight for i, weight in enumerate(scaled)}
-    plan = ROUTER.replica_plan(named, total)
+    plan = PROVIDER.replica_plan(named, total)
     weighted = [v for v, w in named.items() if w > 0]
     assert all(plan[v] >= 1 for v in weighted)
     assert all(plan[v] == 0 for v, w in named.items() if w == 0)
@@ -66,7 +66,7 @@ def test_every_weighted_version_runs_and_the_total_holds(total: int, weights: li
 
 @given(total=st.integers(min_value=1, max_value=1000), weight=st.integers(min_value=0, max_value=100))
 def test_the_candidate_share_is_within_one_replica_of_its_weight(total: int, weight: int) -> None:
-    plan = ROUTER.replica_plan({"v7": 100 - weight, "v8": weight}, total)
+    plan = PROVIDER.replica_plan({"v7": 100 - weight, "v8": weight}, total)
     if total >= 2:
         assert abs(plan["v8"] - total * weight / 100) <= 1
     if 0 < weight < 100:
@@ -76,12 +76,12 @@ def test_the_candidate_share_is_within_one_replica_of_its_weight(total: int, wei
 @pytest.mark.parametrize("weights", [{"v7": 90, "v8": 20}, {"v7": 101, "v8": -1}, {"v7": 50}])
 def test_weights_must_add_up(weights: Mapping[str, int]) -> None:
     with pytest.raises(ValueError, match="weights must"):
-        ROUTER.replica_plan(weights, 3)
+        PROVIDER.replica_plan(weights, 3)
 
 
 def test_total_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
-        ROUTER.replica_plan({"v7": 100}, 0)
+        PROVIDER.replica_plan({"v7": 100}, 0)
 
 
 def test_apportion_gives_ties_to_the_first_listed() -> None:
@@ -92,14 +92,14 @@ def test_apportion_gives_ties_to_the_first_listed() -> None:
 
 
 def test_nop_runs_every_weighted_version_at_full_size() -> None:
-    router = NopRouter()
-    assert router.replica_plan({"v7": 95, "v8": 5}, 3) == {"v7": 3, "v8": 3}
-    assert router.replica_plan({"v7": 100, "v8": 0}, 3) == {"v7": 3, "v8": 0}
-    assert router.effective_weights({"v7": 95, "v8": 5}, 3) == {"v7": 50, "v8": 50}
+    provider = NopProvider()
+    assert provider.replica_plan({"v7": 95, "v8": 5}, 3) == {"v7": 3, "v8": 3}
+    assert provider.replica_plan({"v7": 100, "v8": 0}, 3) == {"v7": 3, "v8": 0}
+    assert provider.effective_weights({"v7": 95, "v8": 5}, 3) == {"v7": 50, "v8": 50}
 
 
 class RecordingClient:
-    """A RouteClient that records calls; the replicas and nop routers must make none."""
+    """A RouteClient that records calls; the replicas and nop providers must make none."""
 
     def __init__(self) -> None:
         self.calls: list[tuple[str, Any]] = []
@@ -111,24 +111,35 @@ class RecordingClient:
         self.calls.append(("delete", (api_version, kind, name)))
 
 
-@pytest.mark.parametrize("router", [ReplicaRouter(), NopRouter()], ids=["replicas", "none"])
-def test_routers_without_route_objects_touch_nothing(router: TrafficRouter) -> None:
+@pytest.mark.parametrize("provider", [ReplicaProvider(), NopProvider()], ids=["replicas", "none"])
+def test_providers_without_route_objects_touch_nothing(provider: Provider) -> None:
     client = RecordingClient()
     target = RouteTarget(namespace="ml", rollout="fraud-scorer", service="fraud-scorer", model="fraud-scorer")
 
     async def exercise() -> None:
-        await router.reconcile(client, target)
-        await router.set_routes(client, target, {"v7": 80, "v8": 20})
-        await router.finalize(client, target, "v7")
+        await provider.reconcile(client, target)
+        await provider.set_routes(client, target, {"v7": 80, "v8": 20})
+        await provider.finalize(client, target, "v7")
 
     asyncio.run(exercise())
     assert client.calls == []
 
 
 def test_factory_picks_by_provider() -> None:
-    router = router_for(TrafficProvider.REPLICAS)
-    assert isinstance(router, ReplicaRouter)
-    assert router.provider == "replicas"
+    provider = new_provider(TrafficProvider.REPLICAS)
+    assert isinstance(provider, ReplicaProvider)
+    assert provider.provider == "replicas"
+
+
+def test_factory_gives_the_no_op_when_no_traffic_management_is_asked_for() -> None:
+    provider = new_provider(None)
+    assert isinstance(provider, NopProvider)
+    assert provider.provider == "none"
+
+
+def test_every_provider_the_api_offers_has_an_implementation() -> None:
+    for offered in TrafficProvider:
+        assert new_provider(offered).provider == offered.value
 
 
 def _to_percent(raw: list[int]) -> list[int]:

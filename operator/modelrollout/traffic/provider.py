@@ -1,4 +1,4 @@
-"""The traffic router interface: how a set of weights becomes replicas and routes.
+"""The traffic provider interface: how a set of weights becomes replicas and routes.
 
 Every provider answers two questions. `replica_plan` (pure) says how many replicas each version
 runs for given weights: the controller scales the Deployments to it and `decide` waits for it.
@@ -6,6 +6,10 @@ runs for given weights: the controller scales the Deployments to it and `decide`
 a VirtualService...) through a `RouteClient`; for providers without route objects they do
 nothing. The controller adapts its `k8s/` wrappers to `RouteClient`, so this package imports no
 Kubernetes client and a test can pass a fake.
+
+A provider is what `spec.strategy.traffic.provider` names; `modelrollout.router` is something
+else, the model router data plane (interleaving, bandits, shadow calls), which a provider may one
+day drive. `TrafficProvider` is the API's enum of the names.
 """
 
 from __future__ import annotations
@@ -16,9 +20,9 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 __all__ = [
+    "Provider",
     "RouteClient",
     "RouteTarget",
-    "TrafficRouter",
     "apportion",
     "check_weights",
     "replica_share",
@@ -26,7 +30,7 @@ __all__ = [
 
 
 class RouteClient(Protocol):
-    """The I/O a router may do: route objects in the ModelRollout's namespace, owned by it."""
+    """The I/O a provider may do: route objects in the ModelRollout's namespace, owned by it."""
 
     async def apply_route(self, manifest: Mapping[str, Any]) -> None:
         """Create or update (server-side apply) the object `manifest` describes."""
@@ -39,7 +43,7 @@ class RouteClient(Protocol):
 
 @dataclass(frozen=True)
 class RouteTarget:
-    """What a router routes for: one ModelRollout and the Service its clients call."""
+    """What a provider routes for: one ModelRollout and the Service its clients call."""
 
     namespace: str
     rollout: str
@@ -48,12 +52,12 @@ class RouteTarget:
     model: str
 
 
-class TrafficRouter(Protocol):
+class Provider(Protocol):
     """One traffic provider (Flagger's router shape: reconcile, set routes, finalize)."""
 
     @property
     def provider(self) -> str:
-        """The `spec.strategy.traffic.provider` value this router implements."""
+        """The `spec.strategy.traffic.provider` value this provider implements."""
         ...
 
     def replica_plan(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
