@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 
@@ -29,4 +30,39 @@ def deployment_state(deployment: dict[str, Any]) -> dict[str, int | bool]:
         "updated": int(status.get("updatedReplicas", 0) or 0),
         "total": int(status.get("replicas", 0) or 0),
         "current": int(status.get("observedGeneration", 0) or 0) >= int(generation or 0),
+    }
+
+
+def event_body(
+    involved: dict[str, Any],
+    event_type: str,
+    reason: str,
+    message: str,
+    component: str,
+    name: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A core/v1 Event on `involved`; without `name` the apiserver generates one (so each post is
+    a new Event), with it a second post of the same name is a 409."""
+    meta = involved["metadata"]
+    naming = {"name": name} if name else {"generateName": f"{meta['name']}."}
+    return {
+        "metadata": {**naming, "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": involved["apiVersion"],
+            "kind": involved["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        },
+        "reason": reason,
+        "message": message[:1024],
+        "type": event_type,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": component,
+        "firstTimestamp": now.isoformat().replace("+00:00", "Z"),
+        "lastTimestamp": now.isoformat().replace("+00:00", "Z"),
+        "count": 1,
     }
