@@ -14,7 +14,15 @@ from ..api.v1alpha1 import (
 )
 from ..k8s import KubeClient, KubeError, deployment_state, owner_reference
 from ..lineage import DependencyGraph, RolloutNode
-from ..rollout import DeploymentState, ManualAction, UpstreamState
+from ..rollout import (
+    AnalysisObservation,
+    DeploymentState,
+    ManualAction,
+    Observations,
+    ReplicaPlan,
+    UpstreamState,
+)
+from ..traffic import Provider
 from .workloads import build_deployment, deployment_name
 
 
@@ -52,6 +60,46 @@ def load(body: dict[str, Any]) -> Loaded:
         where = ".".join(str(part) for part in first["loc"])
         return Loaded(body, None, status, f"spec.{where}: {first['msg']}")
     return Loaded(body, spec, status)
+
+
+@dataclass(frozen=True)
+class Observed:
+    """One look at the world: what `decide` reads, and what the reconcile needs besides."""
+
+    observations: Observations
+    deployments: dict[str, dict[str, Any]]
+    """The rollout's Deployments by version, as listed: the `Applier` starts from them."""
+    action: ManualAction | None
+    """The pending manual action, parsed (also in `observations`): cleared once status records it."""
+    action_problem: str | None
+    """Why the action annotation does not parse: warned about and removed, never applied."""
+
+
+def observe(
+    client: KubeClient, loaded: Loaded, provider: Provider, analysis: AnalysisObservation | None
+) -> Observed:
+    """Everything `decide` needs from outside spec and status, read from the apiserver (the
+    Deployments, the Service, a dry-run of a candidate not yet created, other ModelRollouts)
+    and the annotations; `analysis` is the interval the caller has judged, if one was due."""
+    spec = loaded.spec
+    if spec is None:
+        raise ValueError("observe needs a spec that parses")
+    deployments = deployments_by_version(client, loaded.namespace, loaded.name)
+    action, action_problem = manual_action(loaded.body)
+    weights = dict(loaded.status.weights)
+    observations = Observations(
+        generation=loaded.generation,
+        deployments=deployment_states(deployments),
+        replica_plan=ReplicaPlan(weights=weights, replicas=provider.replica_plan(weights, spec.replicas))
+        if weights
+        else None,
+        service_exists=client.service_exists(loaded.namespace, spec.service),
+        template_error=template_error(client, loaded, deployments),
+        action=action,
+        analysis=analysis,
+        upstream=upstream_state(client, loaded),
+    )
+    return Observed(observations, deployments, action, action_problem)
 
 
 def deployments_by_version(

@@ -24,23 +24,13 @@ from ..rollout import (
     ConditionStatus,
     Decision,
     EmitEvent,
-    Observations,
-    ReplicaPlan,
     decide,
     put_condition,
 )
 from ..traffic import new_provider
 from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
-from .observe import (
-    Loaded,
-    deployment_states,
-    deployments_by_version,
-    load,
-    manual_action,
-    template_error,
-    upstream_state,
-)
+from .observe import Loaded, load, observe
 from .outbox import ANNOTATION_PENDING_EVENTS, StagedEvents, due_events, staged_events, status_digest
 from .status_patch import merge_patch
 
@@ -78,27 +68,26 @@ class Reconciler:
             return None
         spec = loaded.spec
         self._post_staged_events(loaded)
-        router = new_provider(spec.strategy.traffic.provider)
-        deployments = deployments_by_version(self.client, loaded.namespace, loaded.name)
-        action, action_problem = manual_action(loaded.body)
-        if action_problem:
-            self._reject_action(loaded, action_problem)
-        observations = Observations(
-            generation=loaded.generation,
-            deployments=deployment_states(deployments),
-            replica_plan=ReplicaPlan(
-                weights=dict(loaded.status.weights),
-                replicas=router.replica_plan(dict(loaded.status.weights), spec.replicas),
-            )
-            if loaded.status.weights
-            else None,
-            service_exists=self.client.service_exists(loaded.namespace, spec.service),
-            template_error=template_error(self.client, loaded, deployments),
-            action=action,
-            analysis=analysis,
-            upstream=upstream_state(self.client, loaded),
-        )
-        decision: Decision = decide(spec, loaded.status, observations, now)
+        provider = new_provider(spec.strategy.traffic.provider)
+        observed = observe(self.client, loaded, provider, analysis)
+        if observed.action_problem:
+            self._reject_action(loaded, observed.action_problem)
+        decision = decide(spec, loaded.status, observed.observations, now)
+        applier = Applier(self.client, provider, loaded.body, spec, observed.deployments)
+        status, requeue_after = self._apply(loaded, decision, applier, now)
+        action = observed.action
+        if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
+            self._clear_action(loaded)
+        export_status(loaded.namespace, loaded.name, spec.model, status)
+        return requeue_after
+
+    def _apply(
+        self, loaded: Loaded, decision: Decision, applier: Applier, now: datetime
+    ) -> tuple[ModelRolloutStatus, float | None]:
+        """Write the decided status (lineage merged, Events staged), change the cluster, announce:
+        in that order (see `rollout`). An apply the apiserver refuses becomes a Degraded
+        ApplyFailed condition and one Warning Event, retried with backoff. Returns the status
+        written and when to look again."""
         status = with_lineage(decision.status, decision.actions)
         key = f"{loaded.namespace}/{loaded.name}"
         failing = self.apply_failures.get(key)
@@ -109,7 +98,6 @@ class Reconciler:
                 status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, failing[0], now
             )
         events = [action for action in decision.actions if isinstance(action, EmitEvent)]
-        applier = Applier(self.client, router, loaded.body, spec, deployments)
         self._stage_events(loaded, status, events)
         self._write_status(loaded, status)
         requeue_after = decision.requeue_after
@@ -133,10 +121,7 @@ class Reconciler:
         if events:
             applier.announce(StagedEvents(status_digest(status), tuple(events)).named(loaded.name))
             self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, None)
-        if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
-            self._clear_action(loaded)
-        export_status(loaded.namespace, loaded.name, spec.model, status)
-        return requeue_after
+        return status, requeue_after
 
     # -- writing ------------------------------------------------------------------------------
     def _write_status(

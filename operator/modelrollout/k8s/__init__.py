@@ -1,13 +1,19 @@
 """Thin typed wrappers over the kubernetes client: the one seam unit tests replace.
 
 Everything crosses this boundary as plain dicts (the JSON the apiserver speaks), so the layers
-above never see kubernetes model classes.
+above never see kubernetes model classes. `KubeClient` is the Protocol the operator codes
+against; `kubeconfig_client()` returns the real one, `FakeKubeClient` is the in-memory one.
 """
 
-from ._client import KubeClient, KubeError, NotFound, kubeconfig_client, with_conflict_retry
+from ._client import ApiKubeClient, kubeconfig_client
 from ._objects import deployment_state, owner_reference
+from ._protocol import KubeClient, KubeError, NotFound, with_conflict_retry
+from .fake import FakeKubeClient, KubeCall
 
 __all__ = [
+    "ApiKubeClient",
+    "FakeKubeClient",
+    "KubeCall",
     "KubeClient",
     "KubeError",
     "NotFound",

@@ -1,10 +1,9 @@
-"""Calls the operator makes, nothing more: ModelRollouts, Deployments, Services, Secrets, Events."""
+"""The `KubeClient` the operator runs with: the kubernetes client, its errors wrapped."""
 
 from __future__ import annotations
 
 import base64
 import contextlib
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TypeVar
@@ -13,22 +12,11 @@ from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
 
-from ..api.v1alpha1 import GROUP, PLURAL, VERSION, format_timestamp
+from ..api.v1alpha1 import GROUP, PLURAL, VERSION
+from ._objects import event_body
+from ._protocol import KubeClient, KubeError, NotFound, Obj
 
 T = TypeVar("T")
-Obj = dict[str, Any]
-
-
-class KubeError(RuntimeError):
-    def __init__(self, status: int, reason: str, message: str) -> None:
-        super().__init__(f"{status} {reason}: {message}")
-        self.status = status
-        self.reason = reason
-        self.message = message
-
-
-class NotFound(KubeError):
-    pass
 
 
 def _wrap(error: ApiException) -> KubeError:
@@ -50,20 +38,8 @@ def _call(fn: Callable[[], T]) -> T:
         raise _wrap(error) from None
 
 
-def with_conflict_retry(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> T:
-    """Retry on 409 Conflict: another writer (an HPA, a person, our previous run) got there first."""
-    for attempt in range(attempts):
-        try:
-            return fn()
-        except KubeError as error:
-            if error.status != 409 or attempt == attempts - 1:
-                raise
-            time.sleep(delay * (attempt + 1))
-    raise AssertionError("unreachable")
-
-
-class KubeClient:
-    """Synchronous; the controller calls it from a worker thread."""
+class ApiKubeClient:
+    """`KubeClient` over the kubernetes client; its errors become `KubeError`s."""
 
     def __init__(self, api_client: Any) -> None:
         self._api = api_client
@@ -152,32 +128,8 @@ class KubeClient:
         component: str = "modelrollout-operator",
         name: str | None = None,
     ) -> None:
-        """A core/v1 Event on the object, as `kubectl describe` and `kubectl get events` show it.
-        With `name`, posting the same Event twice is a 409 (KubeError) instead of a second Event."""
-        meta = involved["metadata"]
-        now = datetime.now(UTC)
-        naming = {"name": name} if name else {"generateName": f"{meta['name']}."}
-        body = {
-            "metadata": {**naming, "namespace": meta["namespace"]},
-            "involvedObject": {
-                "apiVersion": involved["apiVersion"],
-                "kind": involved["kind"],
-                "name": meta["name"],
-                "namespace": meta["namespace"],
-                "uid": meta.get("uid"),
-                "resourceVersion": meta.get("resourceVersion"),
-            },
-            "reason": reason,
-            "message": message[:1024],
-            "type": event_type,
-            "source": {"component": component},
-            "reportingComponent": component,
-            "reportingInstance": component,
-            "firstTimestamp": format_timestamp(now),
-            "lastTimestamp": format_timestamp(now),
-            "count": 1,
-        }
-        _call(lambda: self._core.create_namespaced_event(meta["namespace"], body))
+        body = event_body(involved, event_type, reason, message, component, name, datetime.now(UTC))
+        _call(lambda: self._core.create_namespaced_event(body["metadata"]["namespace"], body))
 
 
 def kubeconfig_client(kubeconfig: str | None = None) -> KubeClient:
@@ -187,4 +139,4 @@ def kubeconfig_client(kubeconfig: str | None = None) -> KubeClient:
     except k8s_config.ConfigException:
         k8s_config.load_incluster_config()
         api_client = k8s.ApiClient()
-    return KubeClient(api_client)
+    return ApiKubeClient(api_client)

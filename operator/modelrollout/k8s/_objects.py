@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
+
+from ..api.v1alpha1 import format_timestamp
 
 
 def owner_reference(owner: dict[str, Any], controller: bool = True) -> dict[str, Any]:
@@ -29,4 +32,39 @@ def deployment_state(deployment: dict[str, Any]) -> dict[str, int | bool]:
         "updated": int(status.get("updatedReplicas", 0) or 0),
         "total": int(status.get("replicas", 0) or 0),
         "current": int(status.get("observedGeneration", 0) or 0) >= int(generation or 0),
+    }
+
+
+def event_body(
+    involved: dict[str, Any],
+    event_type: str,
+    reason: str,
+    message: str,
+    component: str,
+    name: str | None,
+    now: datetime,
+) -> dict[str, Any]:
+    """A core/v1 Event on `involved`; without `name` the apiserver generates one (so each post is
+    a new Event), with it a second post of the same name is a 409."""
+    meta = involved["metadata"]
+    naming = {"name": name} if name else {"generateName": f"{meta['name']}."}
+    return {
+        "metadata": {**naming, "namespace": meta["namespace"]},
+        "involvedObject": {
+            "apiVersion": involved["apiVersion"],
+            "kind": involved["kind"],
+            "name": meta["name"],
+            "namespace": meta["namespace"],
+            "uid": meta.get("uid"),
+            "resourceVersion": meta.get("resourceVersion"),
+        },
+        "reason": reason,
+        "message": message[:1024],
+        "type": event_type,
+        "source": {"component": component},
+        "reportingComponent": component,
+        "reportingInstance": component,
+        "firstTimestamp": format_timestamp(now),
+        "lastTimestamp": format_timestamp(now),
+        "count": 1,
     }

@@ -1,0 +1,114 @@
+"""The calls the operator makes to the apiserver, as a Protocol, and the errors they raise.
+
+Two implementations: `ApiKubeClient` (the kubernetes client, for the operator and the
+integration tests) and `FakeKubeClient` (in memory, for unit tests). Everything crosses as
+plain dicts, the JSON the apiserver speaks.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, Protocol, TypeVar
+
+T = TypeVar("T")
+Obj = dict[str, Any]
+
+
+class KubeError(RuntimeError):
+    def __init__(self, status: int, reason: str, message: str) -> None:
+        super().__init__(f"{status} {reason}: {message}")
+        self.status = status
+        self.reason = reason
+        self.message = message
+
+
+class NotFound(KubeError):
+    pass
+
+
+def with_conflict_retry(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> T:
+    """Retry on 409 Conflict: another writer (an HPA, a person, our previous run) got there first."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except KubeError as error:
+            if error.status != 409 or attempt == attempts - 1:
+                raise
+            time.sleep(delay * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
+class KubeClient(Protocol):
+    """Synchronous; the controller calls it from a worker thread. Every failure is a `KubeError`
+    (`NotFound` for a 404), never an exception of the kubernetes client."""
+
+    # -- ModelRollouts --------------------------------------------------------------------
+    def get_rollout(self, namespace: str, name: str) -> Obj:
+        """Each reconcile starts from a fresh read, not kopf's cached body, so it decides on the
+        status the previous reconcile wrote."""
+        ...
+
+    def list_rollouts(self, namespace: str) -> list[Obj]:
+        """The namespace's ModelRollouts: the `dependsOn` graph spans them."""
+        ...
+
+    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
+        """A JSON merge patch of the status subresource: the reconcile's one write of what it
+        decided (None removes a key)."""
+        ...
+
+    def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
+        """A JSON merge patch of the main resource: the operator only touches its annotations
+        (a consumed manual action, Events staged across a crash)."""
+        ...
+
+    # -- Deployments ------------------------------------------------------------------------
+    def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
+        """The Deployments of one rollout's versions, found by label, not by name: a version's
+        Deployment is whatever carries its labels."""
+        ...
+
+    def create_deployment(self, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
+        """A version's Deployment; with `dry_run` the apiserver validates (and admission checks)
+        a candidate's template without storing anything, so a bad template is reported before
+        any traffic moves. An existing name is a 409."""
+        ...
+
+    def patch_deployment(self, namespace: str, name: str, patch: Obj) -> Obj:
+        """On deletion of a ModelRollout: the stable is freed from its owner and set to full
+        size, so garbage collection keeps it serving."""
+        ...
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        """Through the scale subresource, the same door an HPA uses: how the `replicas` traffic
+        provider sets weights."""
+        ...
+
+    def delete_deployment(self, namespace: str, name: str) -> None:
+        """Prunes a version the rollout no longer needs; one already gone is no error."""
+        ...
+
+    # -- Services, Secrets, Events --------------------------------------------------------
+    def service_exists(self, namespace: str, name: str) -> bool:
+        """The Service the spec names: without it no version gets traffic, so a rollout waits."""
+        ...
+
+    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
+        """One key of a Secret, decoded: Prometheus credentials, read at evaluation time so a
+        rotated token is picked up. A missing Secret or key is `NotFound`."""
+        ...
+
+    def create_event(
+        self,
+        involved: Obj,
+        event_type: str,
+        reason: str,
+        message: str,
+        component: str = "modelrollout-operator",
+        name: str | None = None,
+    ) -> None:
+        """A core/v1 Event on the object, as `kubectl describe` and `kubectl get events` show it.
+        With `name`, posting the same Event twice is a 409 (KubeError) instead of a second Event,
+        which is how a transition is announced exactly once across crashes."""
+        ...

@@ -1,0 +1,394 @@
+"""An in-memory `KubeClient`: a tiny apiserver for unit tests of the controller.
+
+Like httpx's MockTransport (and `metrics.StaticSource`), it replaces the cluster rather than
+patching a client: the operator's code runs unchanged against a store of plain objects that
+behaves the way the apiserver does where the operator depends on it:
+
+- objects by (kind, namespace, name); `metadata.resourceVersion` moves on every write that
+  changes something (a no-op write stores nothing, as on the apiserver); `metadata.generation`
+  moves when anything outside `metadata` and `status` of a ModelRollout or Deployment changes;
+- patches are JSON merge patches (None deletes a key, lists are replaced; the real client sends
+  Deployment patches as strategic merge patches, which agree on everything the operator sends);
+  a patch carrying a `metadata.resourceVersion` other than the current one is a 409 (a stale
+  write), as is creating a name that exists, or posting a named Event twice;
+- ModelRollouts and Deployments have a status subresource: the main resource's writes leave
+  `status` alone, the status writes touch nothing else;
+- `create_deployment(dry_run=True)` validates (a little: names, images, the selector) and
+  stores nothing.
+
+Beyond the `KubeClient` calls, which are recorded in `calls`, the test's own hands: `add`,
+`edit`, `delete` and friends (not recorded) set up the world as a person with kubectl would;
+`fail` makes the next call(s) of a method raise; `settle_deployments` plays the Deployment
+controller. No garbage collection, admission, or watch: what the operator does not rely on.
+"""
+
+from __future__ import annotations
+
+import base64
+import copy
+import itertools
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any
+
+from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
+from ._objects import event_body
+from ._protocol import KubeClient, KubeError, NotFound, Obj
+
+__all__ = ["FakeKubeClient", "KubeCall"]
+
+_RESOURCES = {
+    KIND: f"{PLURAL}.{GROUP}",
+    "Deployment": "deployments.apps",
+    "Service": "services",
+    "Secret": "secrets",
+    "Event": "events",
+}
+"""How the apiserver names each kind in its messages (`deployments.apps "x" not found`)."""
+
+_WITH_STATUS = frozenset({KIND, "Deployment"})
+"""Kinds with a status subresource and a `metadata.generation`."""
+
+_NOT_SPEC = ("metadata", "status")
+"""What a write may change without moving `metadata.generation`."""
+
+_STALE = "the object has been modified; please apply your changes to the latest version and try again"
+
+_CALLS = frozenset(name for name in vars(KubeClient) if not name.startswith("_"))
+"""The methods of the Protocol: what `calls` records and `fail` can break."""
+
+
+@dataclass(frozen=True)
+class KubeCall:
+    """One `KubeClient` call the code under test made: the method and its arguments by name
+    (copies, so later changes to the caller's dicts do not rewrite history)."""
+
+    method: str
+    args: Mapping[str, Any]
+
+
+@dataclass
+class _Failure:
+    error: KubeError
+    times: int | None
+    where: Callable[[KubeCall], bool] | None
+
+
+class FakeKubeClient:
+    """A `KubeClient` over an in-memory store; see the module docstring for what it models."""
+
+    def __init__(self) -> None:
+        self._store: dict[tuple[str, str, str], Obj] = {}
+        self._versions = itertools.count(1)
+        self._uids = itertools.count(1)
+        self._failures: dict[str, list[_Failure]] = {}
+        self.calls: list[KubeCall] = []
+        """Every `KubeClient` call, in order, failed ones included."""
+
+    # -- the test's hands (not recorded) --------------------------------------------------------
+    def add(self, body: Obj) -> Obj:
+        """Store any object as given, `status` included (so a test can start from a stored
+        state), with uid, resourceVersion and generation filled in. 409 if it exists."""
+        meta = body["metadata"]
+        key = (body["kind"], meta.get("namespace", ""), meta["name"])
+        if key in self._store:
+            raise self._conflict_exists(key)
+        stored = copy.deepcopy(body)
+        stored["metadata"].setdefault("uid", f"uid-{next(self._uids)}")
+        stored["metadata"]["resourceVersion"] = str(next(self._versions))
+        if key[0] in _WITH_STATUS:
+            stored["metadata"].setdefault("generation", 1)
+        self._store[key] = stored
+        return copy.deepcopy(stored)
+
+    def add_rollout(self, namespace: str, name: str, spec: Obj, **metadata: Any) -> Obj:
+        """A ModelRollout as `kubectl apply` creates it: no status yet."""
+        meta = {"name": name, "namespace": namespace, **metadata}
+        return self.add({"apiVersion": f"{GROUP}/{VERSION}", "kind": KIND, "metadata": meta, "spec": spec})
+
+    def add_service(self, namespace: str, name: str) -> Obj:
+        return self.add(
+            {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace}}
+        )
+
+    def add_secret(self, namespace: str, name: str, values: Mapping[str, str]) -> Obj:
+        """A Secret whose `data` holds `values` base64-encoded, as the apiserver stores them."""
+        data = {key: base64.b64encode(value.encode()).decode() for key, value in values.items()}
+        meta = {"name": name, "namespace": namespace}
+        return self.add({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "data": data})
+
+    def get(self, kind: str, namespace: str, name: str) -> Obj:
+        return copy.deepcopy(self._find((kind, namespace, name)))
+
+    def objects(self, kind: str, namespace: str | None = None) -> list[Obj]:
+        """Every stored object of `kind` (in `namespace`), by name as the apiserver lists them."""
+        found = [
+            obj
+            for (stored_kind, stored_namespace, _), obj in sorted(self._store.items())
+            if stored_kind == kind and namespace in (None, stored_namespace)
+        ]
+        return copy.deepcopy(found)
+
+    def events(self, namespace: str | None = None) -> list[Obj]:
+        """The Events posted, oldest first."""
+        return sorted(self.objects("Event", namespace), key=lambda e: int(e["metadata"]["resourceVersion"]))
+
+    def edit(self, kind: str, namespace: str, name: str, patch: Obj) -> Obj:
+        """`kubectl patch --type=merge` by a person (or an HPA): the main resource, not recorded."""
+        return self._patch((kind, namespace, name), patch)
+
+    def delete(self, kind: str, namespace: str, name: str) -> None:
+        """Gone at once: no finalizers, and no garbage collection of what it owned."""
+        self._find((kind, namespace, name))
+        del self._store[(kind, namespace, name)]
+
+    def fail(
+        self,
+        method: str,
+        error: KubeError,
+        *,
+        times: int | None = 1,
+        where: Callable[[KubeCall], bool] | None = None,
+    ) -> None:
+        """The next `times` calls of `method` (every call while `times` is None, until `heal`)
+        raise `error` instead of doing anything; `where` picks which calls count, e.g.
+        `where=lambda call: not call.args["dry_run"]`."""
+        if method not in _CALLS:
+            raise ValueError(f"{method!r} is not a KubeClient method")
+        self._failures.setdefault(method, []).append(_Failure(error, times, where))
+
+    def heal(self, method: str | None = None) -> None:
+        """Forget the failures set for `method` (every method when None)."""
+        if method is None:
+            self._failures.clear()
+        else:
+            self._failures.pop(method, None)
+
+    def calls_to(self, method: str) -> list[KubeCall]:
+        return [call for call in self.calls if call.method == method]
+
+    def settle_deployments(self, namespace: str | None = None) -> None:
+        """Play the Deployment controller (kube-controller-manager with kwok's pods): every
+        Deployment's status catches up with its spec, all replicas updated, ready and available.
+        Zero counts are left out of the status, as the apiserver serves them."""
+        for key, deployment in self._store.items():
+            if key[0] != "Deployment" or namespace not in (None, key[1]):
+                continue
+            replicas = int(deployment["spec"].get("replicas", 0) or 0)
+            counts = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+            status: Obj = {"observedGeneration": deployment["metadata"]["generation"]}
+            status.update({field: replicas for field in counts if replicas})
+            if deployment.get("status") != status:
+                deployment["status"] = status
+                deployment["metadata"]["resourceVersion"] = str(next(self._versions))
+
+    # -- KubeClient: ModelRollouts --------------------------------------------------------------
+    def get_rollout(self, namespace: str, name: str) -> Obj:
+        self._record("get_rollout", namespace=namespace, name=name)
+        return self.get(KIND, namespace, name)
+
+    def list_rollouts(self, namespace: str) -> list[Obj]:
+        self._record("list_rollouts", namespace=namespace)
+        return self.objects(KIND, namespace)
+
+    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
+        self._record("patch_rollout_status", namespace=namespace, name=name, status=status)
+        return self._patch((KIND, namespace, name), {"status": status}, subresource="status")
+
+    def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
+        self._record("patch_rollout", namespace=namespace, name=name, patch=patch)
+        return self._patch((KIND, namespace, name), patch)
+
+    # -- KubeClient: Deployments ----------------------------------------------------------------
+    def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
+        self._record("list_deployments", namespace=namespace, label_selector=label_selector)
+        selects = _selector(label_selector)
+        return [
+            d for d in self.objects("Deployment", namespace) if selects(d["metadata"].get("labels") or {})
+        ]
+
+    def create_deployment(self, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
+        self._record("create_deployment", namespace=namespace, body=body, dry_run=dry_run)
+        stored = copy.deepcopy(body)
+        stored.pop("status", None)
+        stored["metadata"].setdefault("namespace", namespace)
+        stored.setdefault("spec", {}).setdefault("replicas", 1)
+        _validate_deployment(namespace, stored)
+        if dry_run:
+            key = ("Deployment", namespace, stored["metadata"]["name"])
+            if key in self._store:
+                raise self._conflict_exists(key)
+            return stored
+        return self.add(stored)
+
+    def patch_deployment(self, namespace: str, name: str, patch: Obj) -> Obj:
+        self._record("patch_deployment", namespace=namespace, name=name, patch=patch)
+        return self._patch(("Deployment", namespace, name), patch)
+
+    def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
+        self._record("scale_deployment", namespace=namespace, name=name, replicas=replicas)
+        self._patch(("Deployment", namespace, name), {"spec": {"replicas": replicas}})
+
+    def delete_deployment(self, namespace: str, name: str) -> None:
+        self._record("delete_deployment", namespace=namespace, name=name)
+        self._store.pop(("Deployment", namespace, name), None)
+
+    # -- KubeClient: Services, Secrets, Events --------------------------------------------------
+    def service_exists(self, namespace: str, name: str) -> bool:
+        self._record("service_exists", namespace=namespace, name=name)
+        return ("Service", namespace, name) in self._store
+
+    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
+        self._record("read_secret_value", namespace=namespace, name=name, key=key)
+        data = self._find(("Secret", namespace, name)).get("data") or {}
+        if key not in data:
+            raise NotFound(404, "NotFound", f"key {key!r} not in Secret {namespace}/{name}")
+        return base64.b64decode(data[key]).decode()
+
+    def create_event(
+        self,
+        involved: Obj,
+        event_type: str,
+        reason: str,
+        message: str,
+        component: str = "modelrollout-operator",
+        name: str | None = None,
+    ) -> None:
+        self._record(
+            "create_event",
+            involved=involved,
+            event_type=event_type,
+            reason=reason,
+            message=message,
+            component=component,
+            name=name,
+        )
+        body = event_body(involved, event_type, reason, message, component, name, datetime.now(UTC))
+        meta = body["metadata"]
+        if "name" not in meta:
+            meta["name"] = f"{meta.pop('generateName')}{next(self._uids):05x}"
+        self.add({"apiVersion": "v1", "kind": "Event", **body})
+
+    # -- the store ------------------------------------------------------------------------------
+    def _record(self, method: str, **args: Any) -> None:
+        call = KubeCall(method, copy.deepcopy(args))
+        self.calls.append(call)
+        for failure in self._failures.get(method, []):
+            if failure.where is not None and not failure.where(call):
+                continue
+            if failure.times is not None:
+                failure.times -= 1
+                if failure.times == 0:
+                    self._failures[method].remove(failure)
+            raise failure.error
+
+    def _find(self, key: tuple[str, str, str]) -> Obj:
+        try:
+            return self._store[key]
+        except KeyError:
+            raise NotFound(404, "NotFound", f"{_name(key)} not found") from None
+
+    def _conflict_exists(self, key: tuple[str, str, str]) -> KubeError:
+        return KubeError(409, "AlreadyExists", f"{_name(key)} already exists")
+
+    def _patch(self, key: tuple[str, str, str], patch: Obj, subresource: str | None = None) -> Obj:
+        stored = self._find(key)
+        patch = copy.deepcopy(patch)
+        wanted = (patch.get("metadata") or {}).pop("resourceVersion", None)
+        if wanted is not None and wanted != stored["metadata"]["resourceVersion"]:
+            raise KubeError(409, "Conflict", f"Operation cannot be fulfilled on {_name(key)}: {_STALE}")
+        if key[0] in _WITH_STATUS:
+            # A subresource write sees only its part; the main resource's leaves status alone.
+            patch = {"status": patch.get("status")} if subresource == "status" else _without(patch, "status")
+        updated = copy.deepcopy(stored)
+        _merge(updated, patch)
+        if updated == stored:
+            return copy.deepcopy(stored)
+        if key[0] in _WITH_STATUS and _without(updated, *_NOT_SPEC) != _without(stored, *_NOT_SPEC):
+            updated["metadata"]["generation"] = int(stored["metadata"].get("generation", 1)) + 1
+        updated["metadata"]["resourceVersion"] = str(next(self._versions))
+        self._store[key] = updated
+        return copy.deepcopy(updated)
+
+
+def _name(key: tuple[str, str, str]) -> str:
+    """An object as the apiserver's messages name it: `deployments.apps "x"`."""
+    return f'{_RESOURCES.get(key[0], key[0])} "{key[2]}"'
+
+
+def _without(obj: Obj, *keys: str) -> Obj:
+    return {key: value for key, value in obj.items() if key not in keys}
+
+
+def _merge(target: Obj, patch: Obj) -> None:
+    """RFC 7386 in place: objects merge, None deletes, anything else (lists too) replaces."""
+    for key, value in patch.items():
+        if value is None:
+            target.pop(key, None)
+        elif isinstance(value, dict):
+            if not isinstance(target.get(key), dict):
+                target[key] = {}
+            _merge(target[key], value)
+        else:
+            target[key] = copy.deepcopy(value)
+
+
+def _selector(text: str) -> Callable[[Mapping[str, str]], bool]:
+    """Equality-based label selectors: `a=b`, `a==b`, `a!=b`, `a`, `!a`, comma-separated (all must
+    hold). Set-based ones (`in`, `notin`) are a 400 here: the operator does not send them."""
+    requirements: list[tuple[str, str, str]] = []  # (key, operator, value)
+    for raw in filter(None, (part.strip() for part in text.split(","))):
+        if " in " in raw or " notin " in raw or "(" in raw:
+            raise KubeError(400, "BadRequest", f"set-based selector {raw!r} not supported by the fake")
+        for operator in ("!=", "==", "="):
+            if operator in raw:
+                key, value = (side.strip() for side in raw.split(operator, 1))
+                requirements.append((key, "!=" if operator == "!=" else "=", value))
+                break
+        else:
+            negated = raw.startswith("!")
+            requirements.append((raw.lstrip("!").strip(), "!exists" if negated else "exists", ""))
+
+    def holds(labels: Mapping[str, str], key: str, operator: str, value: str) -> bool:
+        if operator == "exists":
+            return key in labels
+        if operator == "!exists":
+            return key not in labels
+        return (labels.get(key) == value) == (operator == "=")
+
+    return lambda labels: all(holds(labels, *requirement) for requirement in requirements)
+
+
+def _validate_deployment(namespace: str, body: Obj) -> None:
+    """The few checks of apps/v1 validation a test is likely to meet (422 Invalid)."""
+    meta = body["metadata"]
+    if meta["namespace"] != namespace:
+        raise KubeError(
+            400,
+            "BadRequest",
+            "the namespace of the provided object does not match the namespace sent on the request",
+        )
+    problems = [] if meta.get("name") else ["metadata.name: Required value"]
+    spec = body["spec"]
+    template_labels = (spec.get("template", {}).get("metadata") or {}).get("labels") or {}
+    wanted = (spec.get("selector") or {}).get("matchLabels") or {}
+    if not wanted or any(template_labels.get(k) != v for k, v in wanted.items()):
+        problems.append(
+            "spec.template.metadata.labels: Invalid value: `selector` does not match template `labels`"
+        )
+    containers = ((spec.get("template") or {}).get("spec") or {}).get("containers") or []
+    if not containers:
+        problems.append("spec.template.spec.containers: Required value")
+    for index, container in enumerate(containers):
+        if not container.get("image"):
+            problems.append(f"spec.template.spec.containers[{index}].image: Required value")
+    if problems:
+        name = meta.get("name", "")
+        raise KubeError(422, "Invalid", f'Deployment.apps "{name}" is invalid: {", ".join(problems)}')
+
+
+if TYPE_CHECKING:
+
+    def _satisfies_the_protocol(fake: FakeKubeClient) -> KubeClient:
+        return fake
