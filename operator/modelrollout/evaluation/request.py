@@ -12,7 +12,7 @@ import math
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..analysis.types import Judgement
+from ..analysis import Judgement
 from ..api.v1alpha1 import (
     AnalysisSpec,
     AnalysisStatus,
