@@ -28,9 +28,7 @@ from typing import Final
 import numpy as np
 from scipy import stats
 
-from modelrollout.analysis.drift import drift_distances
-from modelrollout.analysis.histogram import bucket_representatives
-from modelrollout.analysis.latency_evidence import binned_margin
+from modelrollout.analysis import binned_margin, bucket_representatives, drift_distances
 
 from .methods import RolloutSpec
 from .simulate import LATENCY_EDGES, PREDICTION_EDGES, Family, Streams

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field
 import numpy as np
 from scipy import optimize
 
-from modelrollout.analysis.drift import corrected_distances
-from modelrollout.analysis.drift_bounds import drift_bounds
-from modelrollout.analysis.latency_evidence import latency_log_evidence
-from modelrollout.analysis.rates import rate_log_evidence
-from modelrollout.analysis.types import Margin
+from modelrollout.analysis import (
+    Margin,
+    corrected_distances,
+    drift_bounds,
+    latency_log_evidence,
+    rate_log_evidence,
+)
 from modelrollout.api.v1alpha1 import DriftStatistic
 
 from .simulate import (

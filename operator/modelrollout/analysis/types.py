@@ -51,7 +51,9 @@ class Margin:
 
 
 @dataclass(frozen=True)
-class TestConfig:
+class AssessConfig:
+    """How a metric is assessed: the method, its level, and where the analysis window stands."""
+
     method: AnalysisMethod = AnalysisMethod.SEQUENTIAL
     alpha: float = 0.05
     min_samples: int = 200

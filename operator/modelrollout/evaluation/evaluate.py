@@ -12,8 +12,7 @@ import math
 import sys
 from collections.abc import Mapping, Sequence
 
-from ..analysis import judge
-from ..analysis.types import JudgedMetric, MetricTest, ScoreThresholds
+from ..analysis import JudgedMetric, MetricTest, ScoreThresholds, judge
 from ..api.v1alpha1 import MetricResult, first_interval_end
 from ..metrics import BatchedQuerier, MetricSource, MetricSourceError, Query, QueryOutcome, RangeQuery
 from .probes import Answer, Probe, inconclusive, plan

@@ -11,8 +11,17 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
-from ..analysis import check_threshold, test_drift, test_latency, test_rate
-from ..analysis.types import HistogramSample, Margin, MetricTest, RateSample, TestConfig
+from ..analysis import (
+    AssessConfig,
+    HistogramSample,
+    Margin,
+    MetricTest,
+    RateSample,
+    assess_drift,
+    assess_latency,
+    assess_rate,
+    check_threshold,
+)
 from ..api.v1alpha1 import DriftStatistic, MetricSpec, MetricType, Verdict
 from ..metrics import (
     InstantQuery,
@@ -121,9 +130,9 @@ class _Planner:
             for role, version in self.versions.items()
         }
 
-    def _config(self, metric: MetricSpec) -> TestConfig:
+    def _config(self, metric: MetricSpec) -> AssessConfig:
         analysis = self.request.analysis
-        return TestConfig(
+        return AssessConfig(
             method=analysis.method,
             alpha=analysis.alpha,
             min_samples=analysis.min_samples,
@@ -166,7 +175,7 @@ class _Planner:
             sample = self._histograms(answers, sums)
             if isinstance(sample, MetricTest):
                 return sample
-            return test_latency(sample, _margin(metric), self._config(metric))
+            return assess_latency(sample, _margin(metric), self._config(metric))
 
         return Probe(metric, measure, slices)
 
@@ -199,7 +208,7 @@ class _Planner:
             exposure = {role: samples.total(_ranges(answers, f"requests/{role}")) for role in self.versions}
             if (missing := self._missing(exposure)) is not None:
                 return missing
-            return test_rate(_rate_path(answers), _margin(metric), self._config(metric))
+            return assess_rate(_rate_path(answers), _margin(metric), self._config(metric))
 
         return Probe(metric, measure, slices)
 
@@ -222,7 +231,7 @@ class _Planner:
             if isinstance(sample, MetricTest):
                 return sample
             analysis = self.request.analysis
-            return test_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
+            return assess_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
 
         return Probe(metric, measure, slices)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..analysis.types import Judgement
+from ..analysis import Judgement
 from ..api.v1alpha1 import (
     AnalysisSpec,
     AnalysisStatus,

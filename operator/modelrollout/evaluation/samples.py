@@ -12,7 +12,7 @@ import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
-from ..analysis.types import HistogramSample
+from ..analysis import HistogramSample
 from ..metrics import RangeSeries, Series
 
 BUCKET_LABEL = "le"

@@ -83,10 +83,10 @@ def _normal_histogram(shift: float, n: int, seed: int) -> tuple[float, ...]:
 
 def test_drift_fails_beyond_the_limit_and_passes_within() -> None:
     stable = _normal_histogram(0.0, 20_000, 1)
-    same = analysis.test_drift(
+    same = analysis.assess_drift(
         HistogramSample(EDGES, stable, _normal_histogram(0.0, 2_000, 2)), DriftStatistic.PSI, 0.2, 200
     )
-    shifted = analysis.test_drift(
+    shifted = analysis.assess_drift(
         HistogramSample(EDGES, stable, _normal_histogram(0.2, 2_000, 3)), DriftStatistic.PSI, 0.2, 200
     )
     assert same.verdict == Verdict.PASS
@@ -102,13 +102,13 @@ def test_an_estimate_above_the_limit_needs_certain_drift_to_fail() -> None:
     stable = (40.0, 80.0, 120.0, 160.0, 200.0)
     # Shares 0.2 each for the stable; the candidate's tilt gives PSI about 0.4, on 200 requests each.
     candidate = (10.0, 30.0, 70.0, 130.0, 200.0)
-    few = analysis.test_drift(HistogramSample(edges, stable, candidate), DriftStatistic.PSI, 0.2, 100)
+    few = analysis.assess_drift(HistogramSample(edges, stable, candidate), DriftStatistic.PSI, 0.2, 100)
     assert few.effect is not None and few.effect > 0.2
     assert few.interval is not None and few.interval[0] == 0.0
     assert few.verdict == Verdict.INCONCLUSIVE
     assert "still collecting" in few.explanation
     scaled = tuple(100 * c for c in candidate)
-    many = analysis.test_drift(
+    many = analysis.assess_drift(
         HistogramSample(edges, tuple(100 * c for c in stable), scaled), DriftStatistic.PSI, 0.2, 100
     )
     assert many.interval is not None and many.interval[0] > 0
@@ -118,7 +118,7 @@ def test_an_estimate_above_the_limit_needs_certain_drift_to_fail() -> None:
 def test_drift_with_too_few_observations_is_inconclusive_not_fail() -> None:
     stable = _normal_histogram(0.0, 20_000, 1)
     tiny = _normal_histogram(0.4, 50, 4)
-    result = analysis.test_drift(HistogramSample(EDGES, stable, tiny), DriftStatistic.PSI, 0.2, 200)
+    result = analysis.assess_drift(HistogramSample(EDGES, stable, tiny), DriftStatistic.PSI, 0.2, 200)
     assert result.verdict == Verdict.INCONCLUSIVE
     assert result.samples_candidate == 50
 
@@ -128,8 +128,8 @@ def test_noise_floor_keeps_small_identical_samples_under_the_limit() -> None:
     probabilities = np.full(10, 0.1)
     stable = rng.multinomial(200, probabilities, size=2000).astype(float)
     candidate = rng.multinomial(200, probabilities, size=2000).astype(float)
-    raw = analysis.drift.drift_distances(DriftStatistic.PSI, EDGES, stable, candidate)
-    corrected = analysis.drift.corrected_distances(DriftStatistic.PSI, EDGES, stable, candidate)
+    raw = analysis.drift_distances(DriftStatistic.PSI, EDGES, stable, candidate)
+    corrected = analysis.corrected_distances(DriftStatistic.PSI, EDGES, stable, candidate)
     assert np.mean(raw) == pytest.approx(9 * (2 / 200), rel=0.15)
     assert np.mean(corrected) < 0.03
     assert np.mean(corrected > 0.2) < 0.01
@@ -138,9 +138,9 @@ def test_noise_floor_keeps_small_identical_samples_under_the_limit() -> None:
 
 def test_unusable_histograms_are_inconclusive() -> None:
     nan_counts = (float("nan"),) * len(EDGES)
-    result = analysis.test_drift(HistogramSample(EDGES, nan_counts, nan_counts), DriftStatistic.KS, 0.1, 10)
+    result = analysis.assess_drift(HistogramSample(EDGES, nan_counts, nan_counts), DriftStatistic.KS, 0.1, 10)
     assert result.verdict == Verdict.INCONCLUSIVE
-    bad_edges = analysis.test_drift(
+    bad_edges = analysis.assess_drift(
         HistogramSample((1.0, 0.5, math.inf), (1, 2, 3), (1, 2, 3)), DriftStatistic.KS, 0.1, 1
     )
     assert bad_edges.verdict == Verdict.INCONCLUSIVE

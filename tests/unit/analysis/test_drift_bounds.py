@@ -7,8 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from modelrollout.analysis.drift import drift_distances
-from modelrollout.analysis.drift_bounds import drift_bounds
+from modelrollout.analysis import drift_bounds, drift_distances
 from modelrollout.api.v1alpha1 import DriftStatistic
 
 EDGES = (-2.0, -1.5, -1.0, -0.5, 0.0, 0.5, 1.0, 1.5, 2.0, math.inf)

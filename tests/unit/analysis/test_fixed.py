@@ -9,7 +9,7 @@ import pytest
 from scipy import stats
 
 from modelrollout import analysis
-from modelrollout.analysis.fixed import Alternative
+from modelrollout.analysis.fixed.classical import Alternative
 
 BUCKET_VALUES = np.log([0.0035, 0.007, 0.016, 0.035, 0.07, 0.16, 0.35, 0.7, 1.6, 3.5, 7.1, 14.1])
 CANDIDATE_BUCKETS = np.array([0, 3, 10, 40, 120, 90, 30, 8, 2, 1, 0, 1], dtype=float)

@@ -9,10 +9,10 @@ import pytest
 from scipy import stats
 
 from modelrollout import analysis
-from modelrollout.analysis.fixed import Alternative
-from modelrollout.analysis.fixed_decisions import mann_whitney_relative_effect, superiority_at_margin
-from modelrollout.analysis.histogram import bucket_counts, bucket_representatives, to_buckets
-from modelrollout.analysis.types import HistogramSample, JudgedMetric, Margin, RateSample, TestConfig
+from modelrollout.analysis.fixed import mann_whitney_relative_effect, superiority_at_margin
+from modelrollout.analysis.fixed.classical import Alternative
+from modelrollout.analysis.histograms import bucket_counts, bucket_representatives, to_buckets
+from modelrollout.analysis.types import AssessConfig, HistogramSample, JudgedMetric, Margin, RateSample
 from modelrollout.api.v1alpha1 import AnalysisMethod, FixedTest, Verdict
 from modelrollout.evaluation.evaluate import metric_result
 
@@ -22,8 +22,8 @@ LATENCY_TESTS = (FixedTest.WELCH, FixedTest.MANN_WHITNEY)
 RATE_TESTS = (FixedTest.TWO_PROPORTION_Z, FixedTest.CHI_SQUARE, FixedTest.G_TEST)
 
 
-def _fixed(test: FixedTest | None, final: bool = True) -> TestConfig:
-    return TestConfig(method=AnalysisMethod.FIXED, final=final, fixed_test=test)
+def _fixed(test: FixedTest | None, final: bool = True) -> AssessConfig:
+    return AssessConfig(method=AnalysisMethod.FIXED, final=final, fixed_test=test)
 
 
 def _cumulative(scale: float, n: int, seed: int, edges: tuple[float, ...] = EDGES) -> tuple[float, ...]:
@@ -85,26 +85,26 @@ def test_each_latency_test_decides_at_the_final_look(
     test: FixedTest, scale: float, expected: Verdict
 ) -> None:
     sample = _latency(scale)
-    early = analysis.test_latency(sample, Margin(relative=0.1), _fixed(test, final=False))
-    final = analysis.test_latency(sample, Margin(relative=0.1), _fixed(test))
+    early = analysis.assess_latency(sample, Margin(relative=0.1), _fixed(test, final=False))
+    final = analysis.assess_latency(sample, Margin(relative=0.1), _fixed(test))
     assert early.verdict == Verdict.INCONCLUSIVE and "decided only at the final look" in early.explanation
     assert early.p_value == final.p_value
     assert final.verdict == expected
-    assert final.method == analysis.latency.FIXED_METHODS[test]
+    assert final.method == analysis.assess.latency.FIXED_METHODS[test]
     assert "Cohen's d" in final.explanation
 
 
 @pytest.mark.parametrize("test", LATENCY_TESTS)
 def test_each_latency_test_fails_on_an_absolute_margin_too(test: FixedTest) -> None:
-    result = analysis.test_latency(_latency(1.5), Margin(absolute=0.005), _fixed(test))
+    result = analysis.assess_latency(_latency(1.5), Margin(absolute=0.005), _fixed(test))
     assert result.verdict == Verdict.FAIL
 
 
 def test_mann_whitney_reports_the_relative_effect_and_welch_the_slowdown() -> None:
     sample = _latency(1.5)
-    welch = analysis.test_latency(sample, Margin(relative=0.1), _fixed(None))
-    ranks = analysis.test_latency(sample, Margin(relative=0.1), _fixed(FixedTest.MANN_WHITNEY))
-    assert welch.method == analysis.latency.FIXED_METHODS[FixedTest.WELCH]  # the default
+    welch = analysis.assess_latency(sample, Margin(relative=0.1), _fixed(None))
+    ranks = analysis.assess_latency(sample, Margin(relative=0.1), _fixed(FixedTest.MANN_WHITNEY))
+    assert welch.method == analysis.assess.latency.FIXED_METHODS[FixedTest.WELCH]  # the default
     assert welch.effect is not None and welch.effect > 0.2
     assert ranks.effect is not None and 0.6 < ranks.effect < 1
     assert ranks.interval is not None and ranks.interval[0] <= ranks.effect <= ranks.interval[1]
@@ -113,7 +113,7 @@ def test_mann_whitney_reports_the_relative_effect_and_welch_the_slowdown() -> No
 def test_mann_whitney_false_fails_at_the_margin_stay_near_alpha() -> None:
     """The hardest null: a candidate exactly as slow as the margin allows."""
     fails = [
-        analysis.test_latency(
+        analysis.assess_latency(
             HistogramSample(EDGES, _cumulative(1.0, 20_000, seed), _cumulative(1.1, 5_000, seed + 1000)),
             Margin(relative=0.1),
             _fixed(FixedTest.MANN_WHITNEY),
@@ -138,11 +138,11 @@ def _direct_cohens_d(sample: HistogramSample) -> float:
 
 
 @pytest.mark.parametrize(
-    "config", [TestConfig(), _fixed(FixedTest.WELCH), _fixed(FixedTest.MANN_WHITNEY)], ids=str
+    "config", [AssessConfig(), _fixed(FixedTest.WELCH), _fixed(FixedTest.MANN_WHITNEY)], ids=str
 )
-def test_cohens_d_and_hedges_g_are_filled_for_latency_in_both_methods(config: TestConfig) -> None:
+def test_cohens_d_and_hedges_g_are_filled_for_latency_in_both_methods(config: AssessConfig) -> None:
     sample = _latency(1.3)
-    result = analysis.test_latency(sample, Margin(relative=0.1), config)
+    result = analysis.assess_latency(sample, Margin(relative=0.1), config)
     expected = _direct_cohens_d(sample)
     assert result.cohens_d == pytest.approx(expected, rel=1e-10)
     degrees = 120_000 - 2
@@ -153,14 +153,14 @@ def test_cohens_d_and_hedges_g_are_filled_for_latency_in_both_methods(config: Te
 def test_effect_sizes_are_absent_without_spread_and_for_rates() -> None:
     one_bucket = (0.0, 0.0, 0.0, 0.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0, 50.0)
     sample = HistogramSample(EDGES, one_bucket, one_bucket)
-    result = analysis.test_latency(sample, Margin(relative=0.1), TestConfig(min_samples=10))
+    result = analysis.assess_latency(sample, Margin(relative=0.1), AssessConfig(min_samples=10))
     assert (result.cohens_d, result.hedges_g) == (None, None)
-    rate = analysis.test_rate(RateSample(100, 10_000, 100, 10_000), Margin(absolute=0.01), TestConfig())
+    rate = analysis.assess_rate(RateSample(100, 10_000, 100, 10_000), Margin(absolute=0.01), AssessConfig())
     assert (rate.cohens_d, rate.hedges_g) == (None, None)
 
 
 def test_status_carries_the_effect_sizes() -> None:
-    result = analysis.test_latency(_latency(1.3), Margin(relative=0.1), TestConfig())
+    result = analysis.assess_latency(_latency(1.3), Margin(relative=0.1), AssessConfig())
     status = metric_result(JudgedMetric(name="latency", result=result))
     assert (status.cohens_d, status.hedges_g) == (result.cohens_d, result.hedges_g)
     wire = status.model_dump(by_alias=True, exclude_none=True)
@@ -179,17 +179,17 @@ EQUAL = RateSample(1_000, 100_000, 1_000, 100_000)
 def test_each_rate_test_decides_at_the_final_look(
     test: FixedTest, sample: RateSample, expected: Verdict
 ) -> None:
-    early = analysis.test_rate(sample, Margin(absolute=0.005), _fixed(test, final=False))
-    final = analysis.test_rate(sample, Margin(absolute=0.005), _fixed(test))
+    early = analysis.assess_rate(sample, Margin(absolute=0.005), _fixed(test, final=False))
+    final = analysis.assess_rate(sample, Margin(absolute=0.005), _fixed(test))
     assert early.verdict == Verdict.INCONCLUSIVE and "decided only at the final look" in early.explanation
     assert final.verdict == expected
-    assert final.method == analysis.rates.FIXED_METHODS[test]
+    assert final.method == analysis.assess.rate.FIXED_METHODS[test]
     assert final.interval is not None and final.p_value is not None
 
 
 @pytest.mark.parametrize("test", [FixedTest.CHI_SQUARE, FixedTest.G_TEST])
 def test_homogeneity_tests_fail_on_relative_margins_too(test: FixedTest) -> None:
-    result = analysis.test_rate(WORSE, Margin(relative=0.5), _fixed(test))
+    result = analysis.assess_rate(WORSE, Margin(relative=0.5), _fixed(test))
     assert result.verdict == Verdict.FAIL
     assert result.effect == pytest.approx(2.0)
     assert "two-sided, no margin" in result.explanation
@@ -197,8 +197,8 @@ def test_homogeneity_tests_fail_on_relative_margins_too(test: FixedTest) -> None
 
 def test_chi_square_p_value_is_scipys_and_g_is_the_likelihood_ratio() -> None:
     table = [[300, 9_700], [100, 9_900]]
-    chi = analysis.test_rate(WORSE, Margin(absolute=0.005), _fixed(FixedTest.CHI_SQUARE))
-    g = analysis.test_rate(WORSE, Margin(absolute=0.005), _fixed(FixedTest.G_TEST))
+    chi = analysis.assess_rate(WORSE, Margin(absolute=0.005), _fixed(FixedTest.CHI_SQUARE))
+    g = analysis.assess_rate(WORSE, Margin(absolute=0.005), _fixed(FixedTest.G_TEST))
     assert chi.p_value == pytest.approx(stats.chi2_contingency(table, correction=False).pvalue, rel=1e-8)
     likelihood_ratio = stats.chi2_contingency(table, correction=False, lambda_="log-likelihood")
     assert g.p_value == pytest.approx(likelihood_ratio.pvalue, rel=1e-8)
@@ -207,19 +207,19 @@ def test_chi_square_p_value_is_scipys_and_g_is_the_likelihood_ratio() -> None:
 @pytest.mark.parametrize("test", [FixedTest.CHI_SQUARE, FixedTest.G_TEST])
 def test_the_margin_gates_the_homogeneity_tests(test: FixedTest) -> None:
     """Significant but inside the margin passes; beyond it but not significant stays open."""
-    inside = analysis.test_rate(
+    inside = analysis.assess_rate(
         RateSample(1_000, 100_000, 1_200, 100_000), Margin(relative=0.5), _fixed(test)
     )
     assert inside.p_value is not None and inside.p_value < 0.01
     assert inside.verdict == Verdict.PASS
-    unclear = analysis.test_rate(RateSample(2, 400, 6, 400), Margin(absolute=0.005), _fixed(test))
+    unclear = analysis.assess_rate(RateSample(2, 400, 6, 400), Margin(absolute=0.005), _fixed(test))
     assert unclear.p_value is not None and unclear.p_value > 0.05
     assert unclear.verdict == Verdict.INCONCLUSIVE
 
 
 @pytest.mark.parametrize("test", [FixedTest.CHI_SQUARE, FixedTest.G_TEST])
 def test_no_events_anywhere_is_a_pass_with_p_one(test: FixedTest) -> None:
-    result = analysis.test_rate(RateSample(0, 5_000, 0, 5_000), Margin(absolute=0.005), _fixed(test))
+    result = analysis.assess_rate(RateSample(0, 5_000, 0, 5_000), Margin(absolute=0.005), _fixed(test))
     assert (result.verdict, result.p_value, result.effect) == (Verdict.PASS, 1.0, 0.0)
 
 
@@ -228,7 +228,7 @@ def test_homogeneity_tests_a_a_false_fail_rate_stays_under_alpha(test: FixedTest
     rng = np.random.default_rng(7)
     errors = rng.binomial(5_000, 0.01, (400, 2))
     fails = [
-        analysis.test_rate(
+        analysis.assess_rate(
             RateSample(float(s), 5_000, float(c), 5_000), Margin(absolute=0.002), _fixed(test)
         ).verdict
         == Verdict.FAIL
@@ -241,8 +241,8 @@ def test_homogeneity_tests_a_a_false_fail_rate_stays_under_alpha(test: FixedTest
 
 
 def test_a_test_that_does_not_fit_the_metric_is_inconclusive_not_an_error() -> None:
-    latency = analysis.test_latency(_latency(1.5), Margin(relative=0.1), _fixed(FixedTest.G_TEST))
-    rate = analysis.test_rate(WORSE, Margin(absolute=0.005), _fixed(FixedTest.MANN_WHITNEY))
+    latency = analysis.assess_latency(_latency(1.5), Margin(relative=0.1), _fixed(FixedTest.G_TEST))
+    rate = analysis.assess_rate(WORSE, Margin(absolute=0.005), _fixed(FixedTest.MANN_WHITNEY))
     for result in (latency, rate):
         assert result.verdict == Verdict.INCONCLUSIVE
         assert "does not fit" in result.explanation

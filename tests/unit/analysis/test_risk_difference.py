@@ -13,19 +13,19 @@ import numpy as np
 import pytest
 from scipy import optimize, stats
 
-from modelrollout.analysis.rates import rate_log_evidence, test_rate
-from modelrollout.analysis.risk_difference import (
+from modelrollout.analysis import assess_rate, rate_log_evidence
+from modelrollout.analysis.sequential import risk_difference_confidence_sequence
+from modelrollout.analysis.sequential.risk_difference import (
     SCORE_WEIGHT,
     Direction,
     exact_log_evidence,
-    final_log_evidence,
     least_favourable_rate,
     restricted_rate,
+    risk_difference_final_log_evidence,
     risk_difference_log_evidence,
     score_log_evidence,
 )
-from modelrollout.analysis.risk_difference_interval import risk_difference_confidence_sequence
-from modelrollout.analysis.types import Margin, RateSample, TestConfig
+from modelrollout.analysis.types import AssessConfig, Margin, RateSample
 from modelrollout.api.v1alpha1 import Verdict
 
 ALPHA = 0.05
@@ -184,11 +184,11 @@ def test_the_confidence_sequence_covers_the_true_difference_at_every_look_checke
 
 
 def test_an_interval_past_the_margin_comes_with_a_fail_and_one_inside_with_a_pass() -> None:
-    config = TestConfig(min_samples=200)
-    worse = test_rate(RateSample(150, 15_000, 300, 15_000), Margin(absolute=0.005), config)
+    config = AssessConfig(min_samples=200)
+    worse = assess_rate(RateSample(150, 15_000, 300, 15_000), Margin(absolute=0.005), config)
     assert worse.interval is not None and worse.interval[0] > 0.005
     assert worse.verdict == Verdict.FAIL
-    same = test_rate(RateSample(150, 15_000, 152, 15_000), Margin(absolute=0.005), config)
+    same = assess_rate(RateSample(150, 15_000, 152, 15_000), Margin(absolute=0.005), config)
     assert same.interval is not None and same.interval[1] < 0.005
     assert same.verdict == Verdict.PASS
 
@@ -209,7 +209,9 @@ def test_the_last_look_alone_matches_the_whole_path(direction: Direction, rps: f
     everywhere = risk_difference_log_evidence(*path, 0.005, direction)
     for look in (0, 7, 39):
         prefix = [c[:, : look + 1] for c in path]
-        assert final_log_evidence(*prefix, 0.005, direction) == pytest.approx(everywhere[:, look], abs=1e-9)
+        assert risk_difference_final_log_evidence(*prefix, 0.005, direction) == pytest.approx(
+            everywhere[:, look], abs=1e-9
+        )
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -253,16 +255,16 @@ def test_the_hand_over_waits_for_the_look_after_the_gate_opens(direction: Direct
     assert np.abs(after).max() > 1e-6
 
 
-def test_test_rate_reads_the_looks_before_the_last() -> None:
+def test_assess_rate_reads_the_looks_before_the_last() -> None:
     """The operator passes the whole window: the verdict is the path's, not the last counts'."""
     path = _path(1.0, 0.5, 0.05, seed=44)
     run = int(np.argmax(np.isfinite(score_log_evidence(*path, 0.005, "greater")).any(axis=1)))
     looks = [RateSample(*(float(c[run, look]) for c in path)) for look in range(40)]
     sample = RateSample(*(float(c[run, -1]) for c in path), earlier=tuple(looks[:-1]))
     expected = float(rate_log_evidence(*(c[run] for c in path), Margin(absolute=0.005), ALPHA).fail_log_e[-1])
-    result = test_rate(sample, Margin(absolute=0.005), TestConfig(min_samples=1))
+    result = assess_rate(sample, Margin(absolute=0.005), AssessConfig(min_samples=1))
     assert result.e_value == pytest.approx(math.exp(expected), rel=1e-9)
-    alone = test_rate(
-        RateSample(*(float(c[run, -1]) for c in path)), Margin(absolute=0.005), TestConfig(min_samples=1)
+    alone = assess_rate(
+        RateSample(*(float(c[run, -1]) for c in path)), Margin(absolute=0.005), AssessConfig(min_samples=1)
     )
     assert alone.e_value != pytest.approx(result.e_value, rel=1e-6)

@@ -1,6 +1,6 @@
 """The sequential tests: seeded A/A calibration under a look every interval, and their verdicts.
 
-The calibration runs the same vectorised evidence functions `test_rate` and `test_latency` call,
+The calibration runs the same vectorised evidence functions `assess_rate` and `assess_latency` call,
 over 60 looks of 30-second intervals, at 1 rps and 1000 rps.
 """
 
@@ -13,9 +13,8 @@ import pytest
 from scipy import stats
 
 from modelrollout import analysis
-from modelrollout.analysis.latency_evidence import latency_log_evidence
-from modelrollout.analysis.rates import rate_log_evidence
-from modelrollout.analysis.types import HistogramSample, Margin, RateSample, TestConfig
+from modelrollout.analysis import latency_log_evidence, rate_log_evidence
+from modelrollout.analysis.types import AssessConfig, HistogramSample, Margin, RateSample
 from modelrollout.api.v1alpha1 import AnalysisMethod, Verdict
 
 ALPHA = 0.05
@@ -111,7 +110,7 @@ def test_absolute_margin_holds_at_the_boundary_for_rare_and_common_events(stable
     assert float((passed.pass_log_e >= passed.log_threshold).any(axis=1).mean()) <= ALPHA
 
 
-CONFIG = TestConfig(min_samples=200)
+CONFIG = AssessConfig(min_samples=200)
 
 
 @pytest.mark.parametrize(
@@ -124,20 +123,20 @@ CONFIG = TestConfig(min_samples=200)
     ],
 )
 def test_rate_without_usable_data_is_inconclusive(sample: RateSample) -> None:
-    result = analysis.test_rate(sample, Margin(absolute=0.005), CONFIG)
+    result = analysis.assess_rate(sample, Margin(absolute=0.005), CONFIG)
     assert result.verdict == Verdict.INCONCLUSIVE
     assert result.explanation
 
 
 def test_rate_below_min_samples_is_inconclusive_even_when_terrible() -> None:
-    result = analysis.test_rate(RateSample(10, 10_000, 150, 150), Margin(absolute=0.005), CONFIG)
+    result = analysis.assess_rate(RateSample(10, 10_000, 150, 150), Margin(absolute=0.005), CONFIG)
     assert result.verdict == Verdict.INCONCLUSIVE
     assert result.candidate == 1.0 and result.samples_candidate == 150
     assert "minSamples" in result.explanation
 
 
 def test_rate_fails_a_clear_regression_and_fills_every_field() -> None:
-    result = analysis.test_rate(RateSample(100, 10_000, 60, 1_000), Margin(absolute=0.005), CONFIG)
+    result = analysis.assess_rate(RateSample(100, 10_000, 60, 1_000), Margin(absolute=0.005), CONFIG)
     assert result.verdict == Verdict.FAIL
     assert result.stable == pytest.approx(0.01) and result.candidate == pytest.approx(0.06)
     assert result.effect == pytest.approx(0.05)
@@ -148,26 +147,26 @@ def test_rate_fails_a_clear_regression_and_fills_every_field() -> None:
 
 
 def test_rate_passes_early_when_clearly_within_the_margin() -> None:
-    result = analysis.test_rate(RateSample(1_000, 100_000, 95, 10_000), Margin(absolute=0.005), CONFIG)
+    result = analysis.assess_rate(RateSample(1_000, 100_000, 95, 10_000), Margin(absolute=0.005), CONFIG)
     assert result.verdict == Verdict.PASS
     assert result.e_value is not None and result.e_value < 1
 
 
 def test_rate_inside_the_margin_never_fails() -> None:
-    result = analysis.test_rate(RateSample(1_000, 100_000, 130, 10_000), Margin(relative=0.5), CONFIG)
+    result = analysis.assess_rate(RateSample(1_000, 100_000, 130, 10_000), Margin(relative=0.5), CONFIG)
     assert result.verdict != Verdict.FAIL
 
 
 def test_rate_fails_even_when_the_stable_has_seen_no_errors() -> None:
-    result = analysis.test_rate(RateSample(0, 300, 150, 300), Margin(absolute=0.005), CONFIG)
+    result = analysis.assess_rate(RateSample(0, 300, 150, 300), Margin(absolute=0.005), CONFIG)
     assert result.verdict == Verdict.FAIL
 
 
 def test_fixed_rate_decides_only_at_the_final_look() -> None:
     sample = RateSample(100, 10_000, 60, 1_000)
-    early = analysis.test_rate(sample, Margin(absolute=0.005), TestConfig(method=AnalysisMethod.FIXED))
-    final = analysis.test_rate(
-        sample, Margin(absolute=0.005), TestConfig(method=AnalysisMethod.FIXED, final=True)
+    early = analysis.assess_rate(sample, Margin(absolute=0.005), AssessConfig(method=AnalysisMethod.FIXED))
+    final = analysis.assess_rate(
+        sample, Margin(absolute=0.005), AssessConfig(method=AnalysisMethod.FIXED, final=True)
     )
     assert early.verdict == Verdict.INCONCLUSIVE and early.p_value is not None and early.p_value < 1e-6
     assert final.verdict == Verdict.FAIL and final.method == "two-proportion z"
@@ -183,7 +182,7 @@ def test_latency_verdicts_and_fields(scale: float, expected: Verdict) -> None:
     stable, stable_sum = _histogram(1.0, 100_000, 1)
     candidate, candidate_sum = _histogram(scale, 10_000, 2)
     sample = HistogramSample(EDGES, stable, candidate, stable_sum, candidate_sum)
-    result = analysis.test_latency(sample, Margin(relative=0.1), CONFIG)
+    result = analysis.assess_latency(sample, Margin(relative=0.1), CONFIG)
     assert result.verdict == expected
     assert result.stable == pytest.approx(0.1 * math.exp(1.645 * 0.5), rel=0.1)
     assert result.effect is not None and result.effect == pytest.approx(scale - 1, abs=0.03)
@@ -196,13 +195,13 @@ def test_fixed_latency_uses_the_binned_margin() -> None:
     stable, _ = _histogram(1.0, 100_000, 1)
     inside, _ = _histogram(1.05, 10_000, 3)
     outside, _ = _histogram(1.3, 10_000, 4)
-    final = TestConfig(method=AnalysisMethod.FIXED, final=True)
+    final = AssessConfig(method=AnalysisMethod.FIXED, final=True)
     assert (
-        analysis.test_latency(HistogramSample(EDGES, stable, inside), Margin(relative=0.1), final).verdict
+        analysis.assess_latency(HistogramSample(EDGES, stable, inside), Margin(relative=0.1), final).verdict
         != Verdict.FAIL
     )
     assert (
-        analysis.test_latency(HistogramSample(EDGES, stable, outside), Margin(relative=0.1), final).verdict
+        analysis.assess_latency(HistogramSample(EDGES, stable, outside), Margin(relative=0.1), final).verdict
         == Verdict.FAIL
     )
 
@@ -217,7 +216,7 @@ def test_fixed_latency_uses_the_binned_margin() -> None:
     ],
 )
 def test_latency_without_usable_data_is_inconclusive(sample: HistogramSample) -> None:
-    assert analysis.test_latency(sample, Margin(relative=0.1), CONFIG).verdict == Verdict.INCONCLUSIVE
+    assert analysis.assess_latency(sample, Margin(relative=0.1), CONFIG).verdict == Verdict.INCONCLUSIVE
 
 
 def test_threshold_checks_are_flagger_compatible_but_no_data_is_not_a_failure() -> None:
@@ -232,7 +231,8 @@ def test_threshold_checks_are_flagger_compatible_but_no_data_is_not_a_failure() 
 @pytest.mark.parametrize(("rps", "median"), [(1.0, 0.1), (1000.0, 0.1), (1000.0, 0.3)])
 def test_the_p95_bounds_cover_the_true_p95_at_every_look(rps: float, median: float) -> None:
     """Over 250 runs of 60 looks, the share of runs whose bounds ever miss stays under alpha."""
-    from modelrollout.analysis.histogram import Buckets, quantile_confidence_interval
+    from modelrollout.analysis.histograms import Buckets
+    from modelrollout.analysis.sequential import quantile_confidence_interval
 
     rng = np.random.default_rng(95)
     truth = median * math.exp(0.5 * stats.norm.ppf(0.95))

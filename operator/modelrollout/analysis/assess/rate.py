@@ -1,42 +1,46 @@
-"""Rates per request (errors, slow requests, log error patterns): non-inferiority tests.
+"""Assessing a rate per request (errors, slow requests, log error patterns): non-inferiority.
 
 The hypothesis is always about how much worse the candidate may be (the `Margin`):
 Fail needs evidence that the candidate is worse than the margin allows, Pass needs evidence that
 it is not, anything in between keeps collecting. A relative margin is a bound on the rate ratio,
-which the conditional binomial of :mod:`.evidence` tests exactly. An absolute margin
-``p_c <= p_s + d`` depends on the stable's unknown rate: :mod:`.risk_difference` tests both sides
-of it against the whole composite null (likelihood ratios against the least favourable pair on
-the margin, averaged over alternatives), so no share of alpha goes to bounding that rate.
+which the conditional binomial of :mod:`..sequential.rate_ratio` tests exactly. An absolute margin
+``p_c <= p_s + d`` depends on the stable's unknown rate: :mod:`..sequential.risk_difference` tests
+both sides of it against the whole composite null (likelihood ratios against the least favourable
+pair on the margin, averaged over alternatives), so no share of alpha goes to bounding that rate.
 """
 
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from typing import Final
 
 import numpy as np
 import numpy.typing as npt
 
-from ..api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType, Verdict
-from ._common import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
-from .evidence import (
-    as_float_arrays,
-    conditional_log_evidence,
-    null_share,
-    rate_ratio_confidence_sequence,
+from ...api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType, Verdict
+from ..fixed import (
+    chi_square,
+    decision_moment,
+    effect_gated_verdict,
+    g_test,
+    one_sided_verdict,
+    two_proportion_z,
 )
-from .fixed import chi_square, g_test, two_proportion_z
-from .fixed_decisions import decision_moment, effect_gated_verdict, one_sided_verdict
-from .risk_difference import final_log_evidence, risk_difference_log_evidence
-from .risk_difference_interval import risk_difference_confidence_sequence
-from .types import Margin, MetricTest, RateSample, TestConfig
+from ..sequential import (
+    rate_log_evidence,
+    rate_ratio_confidence_sequence,
+    risk_difference_confidence_sequence,
+    risk_difference_final_log_evidence,
+)
+from ..types import AssessConfig, Margin, MetricTest, RateSample
+from ._results import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
 
-__all__ = ["RateEvidence", "rate_log_evidence", "test_rate"]
+__all__ = ["assess_rate"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (conditional binomial)"
 ABSOLUTE_SEQUENTIAL_METHOD: Final = "mixture SPRT (risk difference against the least favourable pair)"
-"""The method for an absolute margin (see :mod:`.risk_difference`)."""
+"""The method for an absolute margin (see :mod:`..sequential.risk_difference`)."""
 FIXED_METHODS: Final = {
     FixedTest.TWO_PROPORTION_Z: "two-proportion z",
     FixedTest.CHI_SQUARE: "chi-square (2x2, gated by the margin)",
@@ -44,50 +48,6 @@ FIXED_METHODS: Final = {
 }
 """The classical tests that fit rates; the two-proportion z-test is the default."""
 FloatArray = npt.NDArray[np.float64]
-ArrayLike = npt.ArrayLike
-
-
-@dataclass(frozen=True)
-class RateEvidence:
-    """Both one-sided log e-values (arrays shaped like the counts) and the common threshold."""
-
-    fail_log_e: FloatArray
-    """Log evidence that the candidate is worse than the margin allows."""
-    pass_log_e: FloatArray
-    """Log evidence that it is within the margin."""
-    log_threshold: float
-    """Either side decides once its log e-value reaches this, ``log 1/alpha``."""
-
-
-def rate_log_evidence(
-    stable_events: ArrayLike,
-    stable_exposure: ArrayLike,
-    candidate_events: ArrayLike,
-    candidate_exposure: ArrayLike,
-    margin: Margin,
-    alpha: float,
-) -> RateEvidence:
-    """The sequential evidence both ways at every look, for many runs at once.
-
-    Counts are cumulative along the last axis, the looks of one analysis in order: the test for an
-    absolute margin depends on the path (see :mod:`.risk_difference`), the conditional binomial
-    only on the counts at each look.
-    """
-    x_s, n_s, x_c, n_c = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
-    if margin.absolute is not None:
-        return RateEvidence(
-            fail_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "greater"),
-            pass_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "less"),
-            log_threshold=float(-np.log(alpha)),
-        )
-    share = null_share(1 + (margin.relative or 0.0), n_c, n_s)
-    width = np.abs(share - null_share(1.0, n_c, n_s))
-    total = x_s + x_c
-    return RateEvidence(
-        fail_log_e=conditional_log_evidence(x_c, total, share, "greater", width),
-        pass_log_e=conditional_log_evidence(x_c, total, share, "less", width),
-        log_threshold=float(-np.log(alpha)),
-    )
 
 
 Path = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
@@ -122,8 +82,8 @@ def _final_evidence(sample: RateSample, path: Path, margin: Margin, alpha: float
     """Both log e-values at the sample's own look: along ``path`` for an absolute margin (whose
     likelihood-ratio grid is then needed at two looks, not all), from the last counts otherwise."""
     if margin.absolute is not None:
-        fail = final_log_evidence(*path, margin.absolute, "greater")
-        within = final_log_evidence(*path, margin.absolute, "less")
+        fail = risk_difference_final_log_evidence(*path, margin.absolute, "greater")
+        within = risk_difference_final_log_evidence(*path, margin.absolute, "less")
         return float(fail), float(within)
     counts = (
         sample.stable_events,
@@ -170,12 +130,12 @@ def _effect_text(effect: float, margin: Margin) -> str:
     return "n/a" if math.isinf(effect) else f"{100 * effect:+.3g}%"
 
 
-def _chosen_test(config: TestConfig) -> FixedTest:
+def _chosen_test(config: AssessConfig) -> FixedTest:
     """The test ``fixedTest`` names, or the type's default (first in ``FIXED_TESTS``)."""
     return config.fixed_test or FIXED_TESTS[MetricType.ERROR_RATE][0]
 
 
-def _fixed(sample: RateSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
+def _fixed(sample: RateSample, margin: Margin, config: AssessConfig, base: MetricTest) -> MetricTest:
     """The classical test ``fixedTest`` names, decided at the final look.
 
     The interval is the z-test's (on the margin's scale) whichever test decides.
@@ -216,12 +176,12 @@ def _fixed(sample: RateSample, margin: Margin, config: TestConfig, base: MetricT
 
 
 def _homogeneity(
-    sample: RateSample, margin: Margin, config: TestConfig, chosen: FixedTest
+    sample: RateSample, margin: Margin, config: AssessConfig, chosen: FixedTest
 ) -> tuple[Verdict, float, float, str]:
     """Chi-square or G on the 2x2 table of events and non-events: verdict, effect, p, a reading.
 
     Both tests are two-sided and know no margin, so the margin gates the observed effect (see
-    :func:`.fixed_decisions.effect_gated_verdict` for what that guarantees and what not); the
+    :func:`..fixed.non_inferiority.effect_gated_verdict` for what that guarantees and what not); the
     effect is the plain observed one, on the margin's scale.
     """
     table = [
@@ -246,7 +206,7 @@ def _homogeneity(
     return effect_gated_verdict(result.pvalue, beyond, config), effect, result.pvalue, reading
 
 
-def test_rate(sample: RateSample, margin: Margin, config: TestConfig) -> MetricTest:
+def assess_rate(sample: RateSample, margin: Margin, config: AssessConfig) -> MetricTest:
     """Non-inferiority of the candidate's event rate (events per request) against the stable's.
 
     Sequential: a mixture SPRT on the conditional binomial (on the risk difference for an absolute

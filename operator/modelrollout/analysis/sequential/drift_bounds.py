@@ -1,21 +1,12 @@
 """Anytime-valid bounds on a drift distance, from confidence sequences of the bucket shares.
 
-Why bounds and not the plug-in distance: the operator looks at the histograms every interval, and
-a plug-in distance compared with a limit at every look rolls back a candidate whose true drift is
-inside the limit far more often than alpha (our benchmark measured 6-9% at PSI 0.06 against a
-limit of 0.2 at 1 rps), while a noisy estimate can also pass a candidate that really drifts.
+A plug-in distance compared with a limit at every look rolls back candidates whose true drift is
+inside the limit far more often than alpha. Here every bucket's share (for KS and Wasserstein,
+every cumulative share at an edge) of each version gets a confidence sequence, alpha split over
+them all; each distance is a sum or maximum of convex per-bucket terms, so its extremes over the
+boxes of shares bound the true distance at every look at once.
 
-The construction: a confidence sequence for every bucket's share (or, for KS and Wasserstein,
-every cumulative share at an edge) of each version, the beta-binomial mixture of
-:func:`.evidence.binomial_confidence_sequence`, with alpha split equally over all of them
-(Bonferroni). With probability at least ``1 - alpha`` every true share lies in its box at every
-look at once. Each distance is a sum (or a maximum) of per-bucket terms ``f(p, q)`` that are
-convex, zero where ``p == q`` and grow as ``p`` and ``q`` move apart, so over a box a term is
-smallest at the corner nearest the diagonal (zero when the box touches it) and largest at one of
-its four corners. Summing those per-bucket extremes gives a lower and an upper bound of the true
-distance that hold, on that event, at every look: Fail once the lower bound exceeds the limit,
-Pass once the upper bound is within it. The shares' sum-to-one constraint is dropped, which only
-widens the bounds, so they stay valid.
+Proof and measured figures: docs/statistics.md#drift-bounds
 
 References
 ----------
@@ -33,16 +24,14 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from ..api.v1alpha1 import DriftStatistic
-from .evidence import binomial_confidence_sequence
+from ...api.v1alpha1 import DriftStatistic
+from ..histograms import PSI_FLOOR
+from .mixtures import binomial_confidence_sequence
 
-__all__ = ["PSI_FLOOR", "drift_bounds"]
+__all__ = ["drift_bounds"]
 
 FloatArray = npt.NDArray[np.float64]
 Term = Callable[[FloatArray, FloatArray], FloatArray]
-
-PSI_FLOOR: Final = 1e-4
-"""Smallest bucket share PSI uses: an empty bucket would otherwise make it infinite."""
 
 
 def _psi_term(p: FloatArray, q: FloatArray) -> FloatArray:
@@ -110,7 +99,7 @@ def drift_bounds(
     """Lower and upper ``1 - alpha`` confidence-sequence bounds of the true distance.
 
     ``*_buckets`` are per-bucket counts ``(..., buckets)`` (the +Inf bucket last), as in
-    :func:`.drift.drift_distances`; vectorised over the leading axes so the benchmark runs the
+    :func:`..histograms.distances.drift_distances`; vectorised over the leading axes so the benchmark runs the
     same code on every run and look. NaN where either histogram is empty.
     """
     stable = np.asarray(stable_buckets, dtype=np.float64)

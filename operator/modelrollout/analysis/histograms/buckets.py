@@ -1,4 +1,4 @@
-"""Reading Prometheus histograms: bucket counts, survival shares, quantiles and their bounds.
+"""Reading Prometheus histograms: bucket counts, survival shares and quantiles.
 
 Prometheus keeps cumulative counts per upper edge (`le`), the last edge `+Inf`. Everything the
 tests need comes from those counts: the share of requests slower than an edge is a count (tested
@@ -16,15 +16,12 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from .evidence import binomial_confidence_sequence
-
 __all__ = [
     "Buckets",
     "bucket_counts",
     "bucket_representatives",
     "latency_at_share",
     "quantile",
-    "quantile_confidence_interval",
     "survival_share",
     "survival_shares",
     "to_buckets",
@@ -173,26 +170,3 @@ def quantile(buckets: Buckets, q: float) -> float:
     if buckets.total <= 0:
         return math.nan
     return _quantile_of_fractions(buckets.edges, buckets.cumulative / buckets.total, q)
-
-
-def quantile_confidence_interval(buckets: Buckets, q: float, alpha: float) -> tuple[float, float]:
-    """Bounds on the q-quantile valid at every look, at bucket resolution: both are edges.
-
-    Each edge's cumulative share gets a confidence sequence (alpha split over the edges). On the
-    event that every true share lies in its sequence, an edge whose upper share bound is below
-    ``q`` lies below the quantile, and an edge whose lower share bound reaches ``q`` lies at or
-    above it; so the largest edge of the first kind (0 without one) and the smallest of the
-    second (+inf without one) bound it. Interpolating inside a bucket, as `histogram_quantile`
-    does for the estimate, would give narrower bounds that the data does not support.
-    """
-    if buckets.total <= 0:
-        return (0.0, math.inf)
-    per_edge_alpha = alpha / max(1, buckets.edges.size)
-    low_cdf, high_cdf = binomial_confidence_sequence(buckets.cumulative, buckets.total, per_edge_alpha)
-    # No monotone clean-up of the bounds is needed: the largest certified-below edge and the
-    # smallest certified-above edge are the same with it or without it.
-    below = buckets.edges[high_cdf < q]
-    at_or_above = buckets.edges[low_cdf >= q]
-    lower = float(below[-1]) if below.size else 0.0
-    upper = float(at_or_above[0]) if at_or_above.size else math.inf
-    return (lower, upper)

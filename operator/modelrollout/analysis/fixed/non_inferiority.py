@@ -5,7 +5,7 @@ that takes a margin answers it with two one-sided tests at the margin. Chi-squar
 homogeneity are two-sided and know no margin, so for them the margin gates the observed effect,
 as Kayenta's judge gates its Mann-Whitney test with an effect-size threshold. Mann-Whitney needs
 the margin on its own scale, the relative effect, which this module reads off the stable's
-histogram the way :func:`.latency_evidence.binned_margin` does for the binned mean.
+histogram the way :func:`..histograms.margin.binned_margin` does for the binned mean.
 
 References
 ----------
@@ -25,11 +25,10 @@ import numpy as np
 import numpy.typing as npt
 from scipy import stats
 
-from ..api.v1alpha1 import Verdict
-from .fixed import Alternative, FixedTestResult, cohens_d, hedges_g
-from .histogram import Buckets, bucket_counts
-from .latency_evidence import binned_margin
-from .types import Margin, TestConfig
+from ...api.v1alpha1 import Verdict
+from ..histograms import Buckets, binned_margin, bucket_counts
+from ..types import AssessConfig, Margin
+from .classical import Alternative, FixedTestResult, cohens_d, hedges_g
 
 __all__ = [
     "binned_effect_sizes",
@@ -43,12 +42,12 @@ __all__ = [
 FloatArray = npt.NDArray[np.float64]
 
 
-def decision_moment(config: TestConfig) -> str:
+def decision_moment(config: AssessConfig) -> str:
     """Says in an explanation whether this look is the one a fixed-horizon test decides at."""
     return "final look" if config.final else "decided only at the final look"
 
 
-def one_sided_verdict(worse_p: float, within_p: float, config: TestConfig) -> Verdict:
+def one_sided_verdict(worse_p: float, within_p: float, config: AssessConfig) -> Verdict:
     """Two one-sided tests at the margin, read once at the final look; Fail is read first.
 
     Each side is a level-alpha test of its own null, so a candidate exactly at the margin is
@@ -63,7 +62,7 @@ def one_sided_verdict(worse_p: float, within_p: float, config: TestConfig) -> Ve
     return Verdict.INCONCLUSIVE
 
 
-def effect_gated_verdict(p_value: float, beyond_margin: bool, config: TestConfig) -> Verdict:
+def effect_gated_verdict(p_value: float, beyond_margin: bool, config: AssessConfig) -> Verdict:
     """A two-sided test of "the versions differ" made into a rollout decision by the margin.
 
     At the final look: Fail when the test rejects at alpha and the observed effect is beyond the
@@ -101,7 +100,7 @@ def superiority_at_margin(stable: Buckets, margin: Margin) -> float:
     request lands in a slower bucket than a stable one a little more often; how much more depends
     on where the stable's mass sits against the edges (a 10% slowdown barely moves requests across
     edges 2.5x apart). The relative effect is linear in the bucket shares, so it moves by the
-    binned-mean shift of the stable's placements, which :func:`.latency_evidence.binned_margin`
+    binned-mean shift of the stable's placements, which :func:`..histograms.margin.binned_margin`
     computes from the stable's (interpolated) histogram shifted by the margin and binned again.
     """
     placements = _placements_among(bucket_counts(np.append(stable.cumulative, stable.total)))
@@ -119,7 +118,7 @@ def mann_whitney_relative_effect(
     """Mann-Whitney's relative effect on binned data, tested against any ``null_effect``.
 
     The effect is the chance that a candidate request lands in a slower bucket than a stable one,
-    ties counted half: ``U / (n_c n_s)`` of :func:`.fixed.mann_whitney_u`. That test's variance
+    ties counted half: ``U / (n_c n_s)`` of :func:`.classical.mann_whitney_u`. That test's variance
     holds only when both versions share one distribution, its null of 1/2. A null at the margin
     is a pair of different distributions, so the variance here is Brunner and Munzel's, from the
     placements (where each request stands among the other version's), with their Satterthwaite

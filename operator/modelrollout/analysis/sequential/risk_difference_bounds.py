@@ -12,8 +12,8 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .evidence import as_float_arrays
-from .risk_difference import Direction, final_log_evidence
+from .mixtures import as_float_arrays
+from .risk_difference import Direction, risk_difference_final_log_evidence
 
 __all__ = ["risk_difference_confidence_sequence"]
 
@@ -50,7 +50,7 @@ def risk_difference_confidence_sequence(
         low, high = np.full(x_s.shape[:-1], -1.0 + 1e-6), np.full(x_s.shape[:-1], 1.0 - 1e-6)
         for _ in range(_INTERVAL_STEPS):
             middle = (low + high) / 2
-            log_e = final_log_evidence(x_s, n_s, x_c, n_c, middle[..., None], direction)
+            log_e = risk_difference_final_log_evidence(x_s, n_s, x_c, n_c, middle[..., None], direction)
             rejected = log_e >= log_threshold
             if direction == "greater":
                 low, high = np.where(rejected, middle, low), np.where(rejected, high, middle)

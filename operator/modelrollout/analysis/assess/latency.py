@@ -1,13 +1,14 @@
-"""Latency from Prometheus histograms: non-inferiority of the candidate's latency.
+"""Assessing latency from Prometheus histograms: non-inferiority of the candidate's latency.
 
 Why not simply compare means or quantiles: the default buckets are 2-2.5x apart, so a 10%
 slowdown moves few requests across any edge. What does move, in a known way, is the share of
 requests slower than a fixed edge ``e``: if the candidate's latencies are the stable's scaled by
 ``1 + margin``, that share becomes ``S_s(e / (1 + margin))``, read from the stable's own
 histogram. The margin thus becomes a bound on a ratio of two rates, tested exactly like an error
-rate; the binned mean of log latency, with the margin put on the same binned scale, joins it (see
-:mod:`.latency_evidence`). The reported effect is the slowdown that the slow-request shares at the
-tested edge imply; p95 of each version, with confidence bounds, is reported beside it.
+rate; the binned mean of log latency, with the margin put on the same binned scale, joins it
+(see :mod:`..sequential.latency_evidence`). The reported effect is the slowdown that the
+slow-request shares at the tested edge imply; p95 of each version, with confidence bounds, is
+reported beside it.
 """
 
 from __future__ import annotations
@@ -19,32 +20,31 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from ..api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType
-from ._common import as_count, collecting, format_number, inconclusive, sequential_result
-from .evidence import rate_ratio_confidence_sequence
-from .fixed import welch_t
-from .fixed_decisions import (
+from ...api.v1alpha1 import FIXED_TESTS, AnalysisMethod, FixedTest, MetricType
+from ..fixed import (
     binned_effect_sizes,
     decision_moment,
     mann_whitney_relative_effect,
     one_sided_verdict,
     superiority_at_margin,
+    welch_t,
 )
-from .histogram import (
+from ..histograms import (
     Buckets,
+    binned_margin,
     bucket_counts,
     bucket_representatives,
     latency_at_share,
     quantile,
-    quantile_confidence_interval,
     survival_share,
     to_buckets,
     valid_histogram,
 )
-from .latency_evidence import binned_margin, latency_log_evidence
-from .types import HistogramSample, Margin, MetricTest, TestConfig
+from ..sequential import latency_log_evidence, quantile_confidence_interval, rate_ratio_confidence_sequence
+from ..types import AssessConfig, HistogramSample, Margin, MetricTest
+from ._results import as_count, collecting, format_number, inconclusive, sequential_result
 
-__all__ = ["test_latency"]
+__all__ = ["assess_latency"]
 
 SEQUENTIAL_METHOD: Final = "mixture SPRT (slow-request share and binned log mean)"
 FIXED_METHODS: Final = {
@@ -114,12 +114,12 @@ def _cohens_d_text(base: MetricTest) -> str:
     return "n/a" if base.cohens_d is None else f"{base.cohens_d:+.2f}"
 
 
-def _chosen_test(config: TestConfig) -> FixedTest:
+def _chosen_test(config: AssessConfig) -> FixedTest:
     """The test ``fixedTest`` names, or the type's default (first in ``FIXED_TESTS``)."""
     return config.fixed_test or FIXED_TESTS[MetricType.LATENCY][0]
 
 
-def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
+def _fixed(sample: HistogramSample, margin: Margin, config: AssessConfig, base: MetricTest) -> MetricTest:
     """The classical test ``fixedTest`` names, on the binned latencies, decided at the final look."""
     chosen = _chosen_test(config)
     if chosen == FixedTest.MANN_WHITNEY:
@@ -129,7 +129,7 @@ def _fixed(sample: HistogramSample, margin: Margin, config: TestConfig, base: Me
     return replace(base, explanation=f"fixedTest {chosen} does not fit a latency metric: nothing was tested.")
 
 
-def _welch(sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest) -> MetricTest:
+def _welch(sample: HistogramSample, margin: Margin, config: AssessConfig, base: MetricTest) -> MetricTest:
     """Welch t on binned log latency (or latency, for an absolute margin) at the final look."""
     representatives = bucket_representatives(sample.edges)
     relative = margin.absolute is None
@@ -163,13 +163,13 @@ def _welch(sample: HistogramSample, margin: Margin, config: TestConfig, base: Me
 
 
 def _mann_whitney(
-    sample: HistogramSample, margin: Margin, config: TestConfig, base: MetricTest
+    sample: HistogramSample, margin: Margin, config: AssessConfig, base: MetricTest
 ) -> MetricTest:
     """Mann-Whitney's relative effect against the one a slowdown exactly at the margin gives.
 
     Why the null moves instead of the data: binned latencies cannot be shifted back by the margin
     without spreading counts across buckets by some assumed shape within a bucket. Moving the
-    null (:func:`.fixed_decisions.superiority_at_margin`) makes that assumption once, on the
+    null (:func:`..fixed.non_inferiority.superiority_at_margin`) makes that assumption once, on the
     stable's histogram, exactly as Welch's binned margin does. Ranks ignore the scale, so log or
     not makes no difference; the kind of margin (relative or absolute) does, and the shifted
     stable carries it. The effect reported is the relative effect itself (1/2: no change).
@@ -199,7 +199,7 @@ def _mann_whitney(
     )
 
 
-def test_latency(sample: HistogramSample, margin: Margin, config: TestConfig) -> MetricTest:
+def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig) -> MetricTest:
     """Non-inferiority of the candidate's latency from cumulative histogram buckets.
 
     ``stable``/``candidate`` are the p95 latencies in seconds; ``effect`` is the latency change

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import math
 
-from ..api.v1alpha1 import Verdict
-from ._common import format_number, inconclusive
-from .types import MetricTest
+from ...api.v1alpha1 import Verdict
+from ..types import MetricTest
+from ._results import format_number, inconclusive
 
 __all__ = ["check_threshold"]
 

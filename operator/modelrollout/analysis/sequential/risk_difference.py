@@ -1,50 +1,14 @@
 """Evidence on ``p_c - p_s`` against an absolute margin ``m``, whatever the stable's rate.
 
-Both hypotheses are composite: "worse" (Fail) is tested against the null ``p_c <= p_s + m`` and
-"within" (Pass) against ``p_c >= p_s + m``, each for *every* stable rate ``p_s``, which the
-operator does not know. Bounding ``p_s`` with a confidence sequence (what :mod:`.rates` did
-before) pays twice: a share of alpha for the sequence, and its least favourable end, which at
-1 rps (a stable that sees 0.15 errors per interval) is a stable rate near zero, where nothing the
-candidate does can beat the margin. This module avoids both.
+"Worse" (Fail) is tested against the null ``p_c <= p_s + m`` and "within" (Pass) against
+``p_c >= p_s + m``, each for every stable rate ``p_s``, which the operator does not know. An
+average of likelihood ratios, each alternative against its projection onto the margin, is an
+e-value for that whole composite null, so no share of alpha goes to bounding ``p_s`` (the exact
+part). A mixture SPRT on the observed difference (the score part) joins once both versions have
+events enough, handed over at a look fixed before its outcomes, so the e-value depends on the
+path of looks. :mod:`.risk_difference_bounds` inverts these tests into the interval status shows.
 
-Exact part: for one alternative pair ``q = (q_s, q_c)`` on the far side of the margin, take the
-pair ``p*`` on the margin closest to it in Kullback-Leibler divergence, given the two versions'
-request counts (the reverse information projection of Grünwald, de Heide and Koolen's "Safe
-testing"). Then ``q(data) / p*(data)`` has expectation at most 1 under every pair in the null,
-not only under ``p*``: along the margin the expectation is ``(1 + a_s t)^n_s (1 + a_c t)^n_c``
-for a shift ``t`` of both rates, log-concave in ``t`` with its maximum of 1 at ``t = 0`` exactly
-when ``p*`` is the projection; and every pair inside the null reaches the margin by moving each
-rate in the direction that raises the expectation (for Fail: the stable's down, the
-candidate's up), so it is at most 1 there too. A fixed-weight average of such ratios over a grid
-of alternatives (stable rates from 0.01% to 50%, distances from the margin of a quarter of it to
-50 pp) is therefore an e-value for the whole null, with no nuisance bound at all. The ratio is a
-function of the cumulative counts, so the operator keeps no state; the projection uses the
-looks' own request counts, which assumes the traffic split is constant within an analysis step,
-the same assumption as the conditional binomial's exposures.
-
-Asymptotic part: the grid is coarse where data are plentiful (at 1000 rps the ratios are sharp
-enough that the nearest grid point costs a look), so a score e-value fills in: the mixture SPRT
-of :func:`.evidence.gaussian_log_evidence` on the observed risk difference less the margin, with
-the variance at the restricted maximum-likelihood pair on the margin (Farrington and Manning's
-score variance, which keeps the level of non-inferiority z-tests at modest counts). It is valid
-only asymptotically, so it takes part only once both versions expect at least
-``SCORE_MIN_EVENTS`` events and non-events at that pair. Until then its share of the average is
-not wasted on an e-value of 1: it follows the exact part, and is handed over to the score's
-growth at a look chosen before that look's outcomes are seen (:func:`_handover`,
-:func:`_combine`). That makes the e-value depend on the looks before, not only on the cumulative
-counts; the operator and the backtest pass the whole path of looks, which the range queries
-return anyway, so nothing is kept between intervals.
-
-The interval shown in status is the confidence sequence these tests give when inverted (the
-differences ``d`` that neither side rejects at ``alpha / 2``, :mod:`.risk_difference_interval`),
-so it excludes the margin only when the evidence there is decisive. The margin may have either
-sign there: ``d < 0`` asks whether the candidate is better by at least ``|d|``.
-
-The benchmark (`make bench-stats`) measures the cost against the two-sample oracle SPRT for +1
-and +5 pp errors (benchmarks/README.md; the hand-over took 8-10% off the median requests to a
-rollback at 1 rps, where the gate opens late, and costs a look at 1000 rps with a 5% canary); a
-candidate exactly at the margin is rolled back (or passed) in at most alpha of the runs for
-stable rates from 0.1% to 5% (``tests/unit/analysis/test_analysis_risk_difference.py``).
+Proof, the earlier construction and measured cost: docs/statistics.md#risk-difference
 """
 
 from __future__ import annotations
@@ -57,7 +21,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from .evidence import as_float_arrays, gaussian_log_evidence
+from .mixtures import as_float_arrays, gaussian_log_evidence
 
 __all__ = [
     "EXCESS_GRID_POINTS",
@@ -66,9 +30,9 @@ __all__ = [
     "STABLE_RATE_GRID",
     "Direction",
     "exact_log_evidence",
-    "final_log_evidence",
     "least_favourable_rate",
     "restricted_rate",
+    "risk_difference_final_log_evidence",
     "risk_difference_log_evidence",
     "score_log_evidence",
 ]
@@ -346,7 +310,7 @@ def risk_difference_log_evidence(
     return np.asarray(np.where(served, log_e, 0.0).reshape(shape), dtype=np.float64)
 
 
-def final_log_evidence(
+def risk_difference_final_log_evidence(
     stable_events: ArrayLike,
     stable_exposure: ArrayLike,
     candidate_events: ArrayLike,

@@ -1,9 +1,12 @@
 """Sequential evidence on latency histograms, vectorised for the operator and the benchmark.
 
 Two views of the same histograms, averaged into one e-value: the share of requests slower than
-one well-placed bucket edge (an exact count test, see :mod:`.evidence`) and the binned mean of
+one well-placed bucket edge (an exact count test, see :mod:`.rate_ratio`) and the binned mean of
 log latency (a mixture SPRT that sees every bucket). Both need the margin translated onto their
-own scale, which is done with the stable's histogram shifted by the margin.
+own scale, which is done with the stable's histogram shifted by the margin
+(:mod:`..histograms.margin`).
+
+Why the edge share, and the measured effect of the constants: docs/statistics.md#latency-evidence
 """
 
 from __future__ import annotations
@@ -15,9 +18,10 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
-from .evidence import conditional_log_evidence, gaussian_log_evidence, null_share
-from .histogram import bucket_representatives, survival_shares
-from .types import Margin
+from ..histograms import binned_margin, bucket_representatives, slower_at_margin
+from ..types import Margin
+from .mixtures import gaussian_log_evidence
+from .rate_ratio import conditional_log_evidence, null_share
 
 __all__ = [
     "EDGE_WEIGHT",
@@ -25,9 +29,7 @@ __all__ = [
     "MIN_MEAN_REQUESTS",
     "MIN_TAIL_REQUESTS",
     "LatencyEvidence",
-    "binned_margin",
     "latency_log_evidence",
-    "shifted_latencies",
 ]
 
 FloatArray = npt.NDArray[np.float64]
@@ -38,20 +40,16 @@ MIN_MEAN_REQUESTS: Final = 20
 """Requests per version before the binned-mean test (a central-limit argument) takes part.
 
 The binned log latencies are bounded (a dozen bucket values), so their mean is close to normal
-early. In the statistics benchmark (benchmarks/README.md) a candidate exactly at the +10% margin
-was rolled back in at most 2.1% of the runs at 1 rps with this gate (1.9% with 30), and a +50%
-slowdown at a 5% canary after a median 27 candidate requests instead of 32."""
+early; the rollbacks this gate allowed at the margin, measured: docs/statistics.md#latency-evidence."""
 MEAN_PRIOR_SCALE: Final = 2.0
 """Scale of the binned-mean test's prior on the excess over the margin, in binned margins."""
 EDGE_WEIGHT: Final = 0.25
 """Weight of the edge-count e-value in the average (the binned mean's is the rest).
 
 Any fixed weights give a valid e-value; these favour the binned mean, which sees every bucket
-and reached a rollback in 5-15% fewer candidate requests than an equal average at 1 rps in the
-statistics benchmark (latency +20% and +50%, every canary weight), while the exact edge count
-keeps a quarter of the say so that a distribution the binned mean describes badly still has a
-test that does not lean on the central limit theorem. At 1000 rps both decide at the first look
-whatever the weights."""
+and reached a rollback sooner at 1 rps (docs/statistics.md#latency-evidence), while the exact edge
+count keeps a quarter of the say so that a distribution the binned mean describes badly still has
+a test that does not lean on the central limit theorem."""
 _TAIL_SHARE_RANGE: Final = (0.005, 0.7)
 
 
@@ -70,32 +68,6 @@ class LatencyEvidence:
     """Log evidence that the candidate is slower than the margin allows."""
     pass_log_e: FloatArray
     """Log evidence that it is not."""
-
-
-def shifted_latencies(margin: Margin, latencies: FloatArray) -> FloatArray:
-    """The stable latencies that a slowdown exactly at the margin maps onto ``latencies``."""
-    if margin.absolute is not None:
-        return np.asarray(latencies - margin.absolute, dtype=np.float64)
-    return np.asarray(latencies / (1 + (margin.relative or 0.0)), dtype=np.float64)
-
-
-def _slower_at_margin(
-    edges: FloatArray, stable_cumulative: FloatArray, stable_total: FloatArray, margin: Margin
-) -> FloatArray:
-    """The stable's share slower than each edge once slowed down exactly by the margin.
-
-    An edge the slowdown maps to zero or below (an absolute margin past it) has every request
-    slower than it.
-    """
-    shifted = shifted_latencies(margin, edges)
-    return np.asarray(
-        np.where(
-            shifted > 0,
-            survival_shares(edges, stable_cumulative, stable_total, np.maximum(shifted, 1e-12)),
-            1.0,
-        ),
-        dtype=np.float64,
-    )
 
 
 def _edge_log_evidence(
@@ -119,7 +91,7 @@ def _edge_log_evidence(
     above = stable_total[..., None] - stable_cumulative
     with np.errstate(divide="ignore", invalid="ignore"):
         shares = above / stable_total[..., None]
-        at_margin = _slower_at_margin(edges, stable_cumulative, stable_total, margin)
+        at_margin = slower_at_margin(edges, stable_cumulative, stable_total, margin)
         ratios = at_margin / shares
         worth = shares * np.log(np.maximum(ratios, 1.0)) ** 2 + 1e-12 * shares
     usable = (
@@ -213,28 +185,3 @@ def latency_log_evidence(
         fail_log_e=np.asarray(np.logaddexp(on_edge + edge.fail_log_e, on_mean + mean_fail), dtype=np.float64),
         pass_log_e=np.asarray(np.logaddexp(on_edge + edge.pass_log_e, on_mean + mean_pass), dtype=np.float64),
     )
-
-
-def binned_margin(
-    edges: FloatArray,
-    stable_cumulative: FloatArray,
-    stable_total: FloatArray,
-    margin: Margin,
-    values: FloatArray,
-) -> FloatArray:
-    """How much a slowdown exactly at the margin moves the binned mean of ``values``.
-
-    Why not simply ``log(1 + margin)``: with buckets 2-2.5x apart the binned mean of log latency
-    does not move one for one with a scale change; depending on where the stable's mass sits
-    against the edges a 5% slowdown can move it by more than 10%. Shifting the stable's own
-    (interpolated) distribution by the margin and binning it again gives the margin on the scale
-    the test measures. ``edges`` are the finite edges, ``values`` one per bucket (+Inf last).
-    """
-    slower = _slower_at_margin(edges, stable_cumulative, stable_total, margin)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        stable_below = stable_cumulative / np.asarray(stable_total)[..., None]
-    ones = np.ones((*np.shape(stable_total), 1))
-    zeros = np.zeros_like(ones)
-    at_margin = np.diff(np.concatenate((zeros, 1 - slower, ones), axis=-1), axis=-1)
-    as_is = np.diff(np.concatenate((zeros, stable_below, ones), axis=-1), axis=-1)
-    return np.asarray(((at_margin - as_is) * values).sum(axis=-1), dtype=np.float64)

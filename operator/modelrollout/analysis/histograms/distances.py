@@ -1,4 +1,4 @@
-"""Distribution drift between the versions' histograms (predictions or one feature).
+"""Drift distances between the versions' histograms (predictions or one feature).
 
 The distances work on the bucket counts Prometheus already holds, so no raw predictions leave
 the model servers. All are zero for identical histograms and symmetric in the two versions (PSI
@@ -6,7 +6,8 @@ is symmetric too, being a symmetrised KL divergence); Jensen-Shannon, Hellinger,
 the chi-square distance are bounded by 1, PSI and Wasserstein-1 are not.
 
 A distance computed from few requests is mostly noise (PSI of two samples of 100 from the same
-distribution is about ``(buckets - 1) / 100`` on its own), hence the minimum-count rule.
+distribution is about ``(buckets - 1) / 100`` on its own), hence the noise floor taken off here
+and the minimum-count rule of the drift assessment.
 """
 
 from __future__ import annotations
@@ -19,12 +20,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from ..api.v1alpha1 import DriftStatistic, Verdict
-from ._common import as_count, format_number, inconclusive
-from .drift_bounds import PSI_FLOOR, drift_bounds
-from .fixed import g_test
-from .histogram import bucket_counts, valid_histogram
-from .types import HistogramSample, MetricTest
+from ...api.v1alpha1 import DriftStatistic
+from .buckets import bucket_counts
 
 __all__ = [
     "PSI_FLOOR",
@@ -32,11 +29,12 @@ __all__ = [
     "drift_distance",
     "drift_distances",
     "noise_floor",
-    "test_drift",
 ]
 
 FloatArray = npt.NDArray[np.float64]
 
+PSI_FLOOR: Final = 1e-4
+"""Smallest bucket share PSI uses: an empty bucket would otherwise make it infinite."""
 _ROUNDING: Final = 1e-14
 
 
@@ -181,84 +179,3 @@ def drift_distance(
     stable = bucket_counts(stable_counts)
     candidate = bucket_counts(candidate_counts)
     return float(drift_distances(statistic, edges, stable, candidate))
-
-
-def _binned_mean(edges: Sequence[float], counts: FloatArray) -> float:
-    """Mean with each bucket at its midpoint (first bucket at its edge, +Inf at the last edge)."""
-    finite = np.asarray(edges[:-1], dtype=np.float64)
-    lower = np.concatenate(([finite[0]], finite[:-1]))
-    points = np.concatenate(((lower + finite) / 2, [finite[-1]]))
-    return float(np.dot(points, counts) / counts.sum())
-
-
-def test_drift(
-    sample: HistogramSample,
-    statistic: DriftStatistic,
-    max_distance: float,
-    min_count: int,
-    alpha: float = 0.05,
-) -> MetricTest:
-    """Fail when the distance, less its sampling noise, exceeds the limit and drift is certain.
-
-    Inconclusive (never Fail) while either version has fewer than ``min_count`` observations.
-    ``stable``/``candidate`` are the binned means, ``effect`` the noise-corrected distance and
-    ``interval`` a ``1 - alpha`` confidence sequence of the true distance
-    (:func:`.drift_bounds.drift_bounds`), valid at every look.
-
-    The limit is the spec's, applied to the point estimate; but a rollback also needs the
-    confidence sequence to exclude zero, i.e. anytime-valid evidence that the versions' histograms
-    differ at all. Without that gate the estimate alone, looked at every interval, crossed a
-    limit of 0.2 for 6-9% of candidates whose true PSI was 0.06 at 1 rps (our benchmark); with
-    it a candidate identical to the stable is rolled back with probability at most alpha however
-    often the operator looks. An estimate above the limit without that evidence is Inconclusive.
-    Bounding the distance itself above the limit would be stricter still, but needs tens of
-    thousands of observations per version with ten buckets, far too slow at low traffic.
-    A G-test of homogeneity is quoted in the explanation for context; it is not put in
-    ``p_value`` because the verdict is the limit's, not the test's (the judge corrects p-values).
-    """
-    method = f"{statistic.value} drift"
-    problem = valid_histogram(sample.edges, sample.stable_counts) or valid_histogram(
-        sample.edges, sample.candidate_counts
-    )
-    if problem is not None:
-        return inconclusive(method, f"No usable histogram: {problem}.")
-    stable = bucket_counts(sample.stable_counts)
-    candidate = bucket_counts(sample.candidate_counts)
-    samples_stable, samples_candidate = as_count(stable.sum()), as_count(candidate.sum())
-    if min(stable.sum(), candidate.sum()) < max(min_count, 1):
-        return inconclusive(
-            method,
-            f"{min(samples_stable, samples_candidate)} observations in the smaller version, fewer than"
-            f" the {min_count} needed for a stable distance: still collecting.",
-            samples_stable,
-            samples_candidate,
-        )
-    raw = drift_distance(statistic, sample.edges, sample.stable_counts, sample.candidate_counts)
-    distance = float(corrected_distances(statistic, sample.edges, stable, candidate))
-    homogeneity = g_test(np.stack([stable, candidate]))
-    lower, upper = drift_bounds(statistic, sample.edges, stable, candidate, alpha)
-    verdict, comparison, gate = Verdict.PASS, "within", ""
-    if distance > max_distance and lower > 0:
-        verdict, comparison, gate = Verdict.FAIL, "above", "; the versions differ beyond doubt"
-    elif distance > max_distance:
-        verdict, comparison = Verdict.INCONCLUSIVE, "above"
-        gate = "; not yet beyond doubt that the versions differ at all: still collecting"
-    stable_mean = _binned_mean(sample.edges, stable)
-    candidate_mean = _binned_mean(sample.edges, candidate)
-    return MetricTest(
-        verdict=verdict,
-        method=method,
-        stable=stable_mean,
-        candidate=candidate_mean,
-        effect=distance,
-        interval=(float(lower), float(upper)),
-        samples_stable=samples_stable,
-        samples_candidate=samples_candidate,
-        explanation=(
-            f"{statistic.value} {format_number(distance)} after sampling noise ({format_number(raw)} raw)"
-            f" {comparison} the limit {format_number(max_distance)}; true distance between"
-            f" {format_number(float(lower))} and {format_number(float(upper))} with {100 * (1 - alpha):g}%"
-            f" confidence at any look{gate} (binned mean {format_number(candidate_mean)} vs"
-            f" {format_number(stable_mean)}, G-test p = {homogeneity.pvalue:.3g})."
-        ),
-    )

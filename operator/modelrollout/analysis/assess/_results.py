@@ -8,8 +8,8 @@ from dataclasses import replace
 import numpy as np
 import numpy.typing as npt
 
-from ..api.v1alpha1 import Verdict
-from .types import MetricTest
+from ...api.v1alpha1 import Verdict
+from ..types import MetricTest
 
 __all__ = [
     "MAX_E_VALUE",

@@ -1,22 +1,15 @@
-"""Anytime-valid evidence on counts: the numerical core shared by the tests and the benchmark.
+"""Anytime-valid evidence on the candidate/stable rate ratio: the conditional binomial.
 
-Why a conditional binomial: when requests reach each version as Poisson streams (or as one
-stream split at random by the traffic weights), each event (an error, a slow request) belongs to
-the candidate with probability ``theta = r * n_c / (r * n_c + n_s)``, where ``r`` is the ratio of
-the candidate's rate to the stable's and ``n_*`` are the exposures. The stable's own rate drops
-out, so a non-inferiority hypothesis on the ratio becomes a hypothesis on ``theta`` alone, and a
-mixture of likelihood ratios over ``theta`` is a test martingale under it. The statistic is a
-function of the cumulative counts only, so it can be recomputed from scratch at every look: the
-operator keeps no state, and Ville's inequality bounds the chance that it ever crosses ``1/alpha``.
-For Bernoulli requests (errors out of requests) the true conditional law of the candidate's share
-is hypergeometric-like and narrower than the binomial, which makes the construction conservative.
+Given both versions' exposures, each event (an error, a slow request) belongs to the candidate
+with a probability that depends on the rate ratio alone, so the stable's unknown rate drops out
+of a non-inferiority hypothesis on the ratio. A beta mixture of likelihood ratios on that share
+is a function of the cumulative counts, recomputed at every look with no state kept, and valid
+however often the operator looks (Ville's inequality).
 
-Every function here is vectorised over numpy arrays so the benchmark runs the very same code on
-thousands of simulated streams at once.
+Proof and references: docs/statistics.md#rate-ratio
 
 References
 ----------
-Robbins, H. (1970). Statistical methods related to the law of the iterated logarithm.
 Howard, Ramdas, McAuliffe, Sekhon (2021). Time-uniform, nonparametric, nonasymptotic confidence
 sequences. Annals of Statistics 49(2).
 Lindon, Malek (2022). Anytime-valid inference for multinomial count data. NeurIPS.
@@ -24,7 +17,6 @@ Lindon, Malek (2022). Anytime-valid inference for multinomial count data. NeurIP
 
 from __future__ import annotations
 
-import math
 from typing import Final, Literal
 
 import numpy as np
@@ -34,10 +26,7 @@ from scipy import special
 __all__ = [
     "MARGIN_SPREADS",
     "MIXTURE_CONCENTRATIONS",
-    "as_float_arrays",
-    "binomial_confidence_sequence",
     "conditional_log_evidence",
-    "gaussian_log_evidence",
     "mixture_concentrations",
     "null_share",
     "rate_ratio_confidence_sequence",
@@ -55,11 +44,6 @@ sample size, and the operator sees anything from tens of events (1 rps, a 5% can
 of thousands (1000 rps, slow-request counts)."""
 _MAX_CONCENTRATION: Final = 1e7
 _BISECTION_STEPS: Final = 48
-
-
-def as_float_arrays(*values: ArrayLike) -> tuple[FloatArray, ...]:
-    """Counts (or rates, margins) as float arrays of one broadcast shape, for the vectorised tests."""
-    return tuple(np.asarray(v, dtype=np.float64) for v in np.broadcast_arrays(*values))
 
 
 def null_share(ratio: ArrayLike, candidate_exposure: ArrayLike, stable_exposure: ArrayLike) -> FloatArray:
@@ -199,67 +183,3 @@ def rate_ratio_confidence_sequence(
     low = np.where(lower <= -11.9, 0.0, np.exp(lower))
     high = np.where(upper >= 11.9, np.inf, np.exp(upper))
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-
-
-def binomial_confidence_sequence(
-    events: ArrayLike, exposure: ArrayLike, alpha: float
-) -> tuple[FloatArray, FloatArray]:
-    """A ``1 - alpha`` confidence sequence for one version's event rate (events per request).
-
-    The beta-binomial mixture martingale (Robbins 1970) inverted by bisection; valid at every
-    look. Used for the bounds of quantiles and of drift distances.
-    """
-    x = np.asarray(events, dtype=np.float64)
-    n = np.asarray(exposure, dtype=np.float64)
-    x, n = np.broadcast_arrays(x, n)
-    n = np.maximum(n, x)
-    # Under the uniform prior every count 0..n has marginal probability 1/(n + 1); a rate p is
-    # rejected where that exceeds the binomial probability of the count by 1/alpha.
-    log_choose = special.gammaln(n + 1) - special.gammaln(x + 1) - special.gammaln(n - x + 1)
-    log_bound = -np.log1p(n) - log_choose + float(np.log(alpha))
-    estimate = np.where(n > 0, x / np.maximum(n, 1e-300), 0.5)
-
-    def boundary(toward_zero: bool) -> FloatArray:
-        inside = estimate.copy()
-        outside = np.zeros_like(estimate) if toward_zero else np.ones_like(estimate)
-        for _ in range(_BISECTION_STEPS):
-            middle = (inside + outside) / 2
-            rejected = special.xlogy(x, middle) + special.xlog1py(n - x, -middle) <= log_bound
-            outside = np.where(rejected, middle, outside)
-            inside = np.where(rejected, inside, middle)
-        return inside
-
-    low = np.where(n > 0, boundary(True), 0.0)
-    high = np.where(n > 0, boundary(False), 1.0)
-    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-
-
-def gaussian_log_evidence(
-    difference: ArrayLike, variance: ArrayLike, prior_scale: ArrayLike, direction: Direction
-) -> FloatArray:
-    """Log e-value against ``mean <= 0`` ("greater") or ``>= 0`` ("less") for a running mean.
-
-    The mixture SPRT of Johari, Pekelis and Walsh (2017, "Always valid inference") with a
-    half-normal prior of scale ``prior_scale`` on the alternative side: for an estimate
-    ``difference`` with variance ``variance`` the likelihood ratio integrates in closed form to
-    ``2 sqrt(V / (V + tau^2)) exp(d^2 tau^2 / (2 V (V + tau^2))) Phi(d tau / sqrt(V (V + tau^2)))``.
-    It is exact for Gaussian data and valid asymptotically (central limit) for means of bounded
-    data such as binned log latencies; 0 where the variance is unknown.
-    """
-    d = np.asarray(difference, dtype=np.float64)
-    v = np.asarray(variance, dtype=np.float64)
-    tau2 = np.asarray(prior_scale, dtype=np.float64) ** 2
-    if direction == "less":
-        d = -d
-    usable = np.isfinite(d) & np.isfinite(v) & (v > 0) & np.isfinite(tau2) & (tau2 > 0)
-    v = np.where(usable, v, 1.0)
-    d = np.where(usable, d, 0.0)
-    tau2 = np.where(usable, tau2, 1.0)
-    with np.errstate(divide="ignore"):
-        log_e = (
-            math.log(2)
-            + 0.5 * np.log(v / (v + tau2))
-            + d**2 * tau2 / (2 * v * (v + tau2))
-            + special.log_ndtr(d * np.sqrt(tau2) / np.sqrt(v * (v + tau2)))
-        )
-    return np.asarray(np.where(usable, log_e, 0.0), dtype=np.float64)

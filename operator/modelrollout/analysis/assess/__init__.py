@@ -1,0 +1,13 @@
+"""Assessing one metric: a sample of both versions turned into a metric verdict.
+
+One module per metric kind (event rate, latency histogram, drift, threshold), each choosing the
+sequential or the fixed-horizon test and filling every field status shows. Missing or too little
+data is Inconclusive, never a Fail.
+"""
+
+from .drift import assess_drift
+from .latency import assess_latency
+from .rate import assess_rate
+from .threshold import check_threshold
+
+__all__ = ["assess_drift", "assess_latency", "assess_rate", "check_threshold"]
