@@ -9,7 +9,9 @@ import pytest
 
 from modelrollout_dev import LocalCluster
 
-from .harness import REPO, Env, Given, OperatorProcess
+from .env import Env
+from .given import Given
+from .processes import REPO, OperatorProcess
 
 OPERATOR_NAMESPACE = "modelrollout-system"
 OPERATOR_ACCOUNT = "modelrollout-operator"

@@ -9,7 +9,11 @@ import pytest
 
 from modelrollout_dev.manifests import pod_template
 
-from .harness import Given, Sampler, base_spec, ready_endpoints_by_version, ready_replicas, wait_for
+from .env import ready_endpoints_by_version, ready_replicas
+from .given import Given
+from .processes import Sampler
+from .specs import base_spec
+from .when import wait_for
 
 pytestmark = [pytest.mark.cluster]
 

@@ -8,7 +8,10 @@ from typing import Any
 
 import pytest
 
-from .harness import Env, Given, conditions, create_service, spec_for_model
+from .env import Env, conditions
+from .given import Given
+from .kubectl import create_service
+from .specs import spec_for_model
 
 pytestmark = [pytest.mark.cluster]
 

@@ -14,17 +14,11 @@ import pytest
 
 from modelrollout_dev.manifests import pod_template
 
-from .harness import (
-    Env,
-    Given,
-    When,
-    base_spec,
-    conditions,
-    create_service,
-    delete_service,
-    spec_for_model,
-    wait_for_rollout,
-)
+from .env import Env, conditions
+from .given import Given
+from .kubectl import create_service, delete_service
+from .specs import base_spec, spec_for_model
+from .when import When, wait_for_rollout
 
 pytestmark = [pytest.mark.cluster]
 

@@ -10,7 +10,10 @@ import pytest
 
 from modelrollout_dev.model_traffic import Behaviour
 
-from .harness import Given, annotate_action, base_spec, scale_deployment, wait_for
+from .given import Given
+from .kubectl import annotate_action, scale_deployment
+from .specs import base_spec
+from .when import wait_for
 
 pytestmark = [pytest.mark.cluster]
 

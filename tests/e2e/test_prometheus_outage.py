@@ -7,7 +7,8 @@ import pytest
 
 from modelrollout_dev.model_traffic import Behaviour
 
-from .harness import Given, base_spec
+from .given import Given
+from .specs import base_spec
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 

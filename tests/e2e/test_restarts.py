@@ -17,7 +17,10 @@ import pytest
 
 from modelrollout_dev.model_traffic import Behaviour
 
-from .harness import Given, Then, When, base_spec
+from .given import Given
+from .specs import base_spec
+from .then import Then
+from .when import When
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 

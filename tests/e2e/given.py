@@ -1,0 +1,60 @@
+"""Given: the objects a test starts from (the model's Service, simulated traffic scraped by a real
+Prometheus, the ModelRollouts), applied without waiting; When waits."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modelrollout_dev import PrometheusServer
+from modelrollout_dev.model_traffic import Behaviour, ModelTraffic, ready_pods_reader
+
+from .env import Env
+from .kubectl import create_service
+from .when import When
+
+
+class Given:
+    def __init__(self, env: Env) -> None:
+        self.env = env
+
+    def service(self) -> Given:
+        create_service(self.env, self.env.model)
+        return self
+
+    def model_traffic(self, behaviours: dict[str, Behaviour], rps: float = 1000.0) -> Given:
+        """Simulated clients calling the Service, scraped by a real Prometheus every second."""
+        env = self.env
+        traffic = ModelTraffic(
+            namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours,
+            ready_pods=ready_pods_reader(
+                lambda *a: env.cluster.kubectl(*a), env.namespace, env.model
+            ),
+        ).start()  # fmt: skip
+        env.traffic = traffic
+        env.prometheus = PrometheusServer(targets=[traffic.target]).start()
+        return self
+
+    def analysis(self, metrics: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
+        assert self.env.prometheus is not None, "call model_traffic() first"
+        analysis = {
+            "interval": "5s", "minSamples": 100, "maxDuration": "60s",
+            "prometheus": {"address": self.env.prometheus.url}, "metrics": metrics,
+        }  # fmt: skip
+        analysis.update(options)
+        return analysis
+
+    def rollout(self, spec: dict[str, Any], name: str | None = None) -> When:
+        self.apply(spec, name)
+        return When(self.env)
+
+    def apply(self, spec: dict[str, Any], name: str | None = None) -> Given:
+        body = {
+            "apiVersion": "modelrollout.io/v1alpha1", "kind": "ModelRollout",
+            "metadata": {"name": name or self.env.name, "namespace": self.env.namespace}, "spec": spec,
+        }  # fmt: skip
+        self.env.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
+        return self
+
+    def when(self) -> When:
+        return When(self.env)

@@ -1,0 +1,55 @@
+"""Then: assertions only, on the status read once when Then is made (When has already waited for
+the state) and on the Deployments and Events read as each assertion runs."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from .env import Env, conditions
+
+
+class Then:
+    def __init__(self, env: Env) -> None:
+        self.env = env
+        self.status = env.status() if env.name else {}
+
+    def phase(self, expected: str) -> Then:
+        assert self.status.get("phase") == expected, self.status
+        return self
+
+    def stable_version(self, expected: str) -> Then:
+        assert self.status.get("stableVersion") == expected, self.status
+        return self
+
+    def candidate_weight(self, expected: int) -> Then:
+        assert self.status.get("candidateWeight") == expected, self.status
+        return self
+
+    def replicas(self, expected: dict[str, int]) -> Then:
+        actual = self.env.replicas()
+        assert {k: actual.get(k) for k in expected} == expected, actual
+        return self
+
+    def condition(self, kind: str, status: str, reason: str | None = None) -> Then:
+        found = conditions(self.status)
+        assert kind in found, self.status.get("conditions")
+        assert found[kind]["status"] == status, found[kind]
+        if reason is not None:
+            assert found[kind]["reason"] == reason, found[kind]
+        return self
+
+    def event(self, reason: str) -> Then:
+        reasons = self.env.event_reasons()
+        assert reason in reasons, reasons
+        return self
+
+    def lineage_outcomes(self, expected: dict[str, str]) -> Then:
+        outcomes = {e["version"]: e["outcome"] for e in self.status.get("lineage", [])}
+        assert {k: outcomes.get(k) for k in expected} == expected, self.status.get("lineage")
+        return self
+
+    def that(self, check: Callable[[dict[str, Any]], Any], what: str) -> Then:
+        assert check(self.status), f"{what}: {json.dumps(self.status)[:2000]}"
+        return self

@@ -1,0 +1,137 @@
+"""When: what a test does to the rollout and its surroundings, and the waits for the state that
+follows. Every wait is here, so Then only asserts on a state already reached."""
+
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+from .env import Env
+from .kubectl import annotate_action
+from .processes import RolloutWatch
+from .then import Then
+
+
+def wait_for(predicate: Callable[[], Any], timeout: float, what: str, interval: float = 0.25) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = predicate()
+        if last:
+            return last
+        time.sleep(interval)
+    raise AssertionError(f"timed out after {timeout:.0f}s waiting for {what} (last: {last!r})")
+
+
+def wait_for_rollout(
+    env: Env,
+    predicate: Callable[[dict[str, Any]], Any],
+    what: str,
+    timeout: float = 60,
+    name: str | None = None,
+) -> None:
+    """`When.wait_for_status` for any ModelRollout of the test; a timeout shows its status and the
+    operator's log tail, as `wait_for_phase` does."""
+    try:
+        wait_for(lambda: predicate(env.status(name)), timeout, what)
+    except AssertionError as error:
+        raise AssertionError(
+            f"{error}\nstatus: {json.dumps(env.status(name), indent=1)[:3000]}\n"
+            f"operator log tail:\n{env.operator.log()[-4000:]}"
+        ) from None
+
+
+class When:
+    def __init__(self, env: Env) -> None:
+        self.env = env
+
+    # -- waits ----------------------------------------------------------------------------------
+    def wait_for_phase(self, *phases: str, timeout: float = 90, name: str | None = None) -> When:
+        def reached(status: dict[str, Any]) -> str | None:
+            phase = status.get("phase")
+            return phase if phase in phases else None
+
+        wait_for_rollout(self.env, reached, f"phase in {phases}", timeout, name)
+        return self
+
+    def wait_for_status(
+        self, predicate: Callable[[dict[str, Any]], Any], what: str, timeout: float = 90
+    ) -> When:
+        wait_for(lambda: predicate(self.env.status()), timeout, what)
+        return self
+
+    def wait_for_step(self, step: int, timeout: float = 60) -> When:
+        return self.wait_for_status(lambda s: (s.get("currentStep") or 0) >= step, f"step {step}", timeout)
+
+    def wait_for_status_of(
+        self, name: str, predicate: Callable[[dict[str, Any]], Any], what: str, timeout: float = 90
+    ) -> When:
+        wait_for_rollout(self.env, predicate, f"{name}: {what}", timeout, name)
+        return self
+
+    def sleep(self, seconds: float) -> When:
+        time.sleep(seconds)
+        return self
+
+    # -- changes to the rollouts ------------------------------------------------------------------
+    def action(self, verb: str) -> When:
+        return self.action_on(self.env.name, verb)
+
+    def action_on(self, name: str, verb: str) -> When:
+        nonce = uuid.uuid4().hex[:8]
+        annotate_action(self.env, f"{verb}:{nonce}", name)
+        return self
+
+    def patch_spec(self, patch: dict[str, Any]) -> When:
+        return self.patch_spec_of(self.env.name, patch)
+
+    def patch_spec_of(self, name: str, patch: dict[str, Any]) -> When:
+        self.env.cluster.kubectl(
+            "patch", "modelrollout", name, "-n", self.env.namespace, "--type=merge",
+            "-p", json.dumps({"spec": patch}),
+        )  # fmt: skip
+        return self
+
+    def delete_rollout(self) -> When:
+        self.env.cluster.kubectl("delete", "modelrollout", self.env.name, "-n", self.env.namespace, "--wait=true",
+                                 "--timeout=60s")  # fmt: skip
+        return self
+
+    # -- the operator and Prometheus going down and coming back ---------------------------------
+    def kill_operator(self) -> When:
+        self.env.operator.kill()
+        return self
+
+    def kill_operator_when(
+        self, predicate: Callable[[dict[str, Any]], Any], what: str, timeout: float = 60
+    ) -> When:
+        """SIGKILL the operator the moment a status matching `predicate` is written: a watch sees
+        the write within milliseconds, usually before the operator has applied the actions that
+        follow it. The status left behind (nobody writes it any more) is kept as
+        `env.extra["status_at_kill"]` for Then to check that the phase really was caught."""
+        with RolloutWatch(self.env.cluster, self.env.namespace, self.env.name) as watch:
+            watch.wait_until(predicate, timeout, what)
+            self.env.operator.kill()
+        self.env.extra["status_at_kill"] = self.env.status()
+        return self
+
+    def start_operator(self) -> When:
+        self.env.operator.start()
+        return self
+
+    def stop_prometheus(self) -> When:
+        """An outage: Prometheus killed, its data kept for when it comes back on the same URL."""
+        assert self.env.prometheus is not None
+        self.env.prometheus.stop()
+        return self
+
+    def start_prometheus(self) -> When:
+        assert self.env.prometheus is not None
+        self.env.prometheus.start()
+        return self
+
+    def then(self) -> Then:
+        return Then(self.env)
