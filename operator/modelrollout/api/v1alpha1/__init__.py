@@ -1,5 +1,15 @@
 """`modelrollout.io/v1alpha1`: the ModelRollout resource."""
 
+from ._model import ApiModel
+from .analysis_spec import (
+    AnalysisSpec,
+    MetricSpec,
+    PrometheusAuth,
+    PrometheusSpec,
+    ScoreThresholdsSpec,
+    SecretKeyRef,
+    ThresholdRange,
+)
 from .crd_rules import FIXED_TESTS
 from .durations import DURATION_PATTERN, format_duration, parse_duration
 from .enums import (
@@ -20,21 +30,13 @@ from .enums import (
 )
 from .interval_grid import align, align_up, first_interval_end
 from .spec import (
-    AnalysisSpec,
-    ApiModel,
     CanaryStep,
     CanaryStrategy,
     Dependency,
-    MetricSpec,
     ModelRolloutSpec,
     PauseStep,
-    PrometheusAuth,
-    PrometheusSpec,
-    ScoreThresholdsSpec,
-    SecretKeyRef,
     StepAnalysis,
     StrategySpec,
-    ThresholdRange,
     TrafficSpec,
     VersionSpec,
 )

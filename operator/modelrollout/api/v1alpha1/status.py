@@ -6,8 +6,8 @@ from typing import Any, Literal
 
 from pydantic import Field
 
+from ._model import ApiModel
 from .enums import Phase, Verdict
-from .spec import ApiModel
 
 HISTORY_LIMIT = 20
 """`status.history` keeps the last 20 rollouts."""
