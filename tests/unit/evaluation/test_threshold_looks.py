@@ -155,3 +155,13 @@ def test_a_guardrail_failure_counts_before_min_samples() -> None:
 
     assert result.verdict is Verdict.FAIL, result.explanation
     assert (result.stable, result.candidate, result.samples_candidate) == (5e8, 2e9, 3)
+
+
+def test_a_query_with_two_values_at_a_look_is_inconclusive_with_the_reason() -> None:
+    times = interval_ends(FIRST_END, look(3))
+    data = StaticSource({QUERY: [RangeSeries({"pod": pod}, tuple((t, BAD) for t in times)) for pod in "ab"]})
+
+    (result,) = evaluate_interval(request(ROLLOUT, analysis(CUSTOM), look(3)), data).metrics
+
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "returned 2 series; it must return one" in result.explanation
