@@ -58,10 +58,10 @@ class PrometheusSpec(ApiModel):
 
 
 DEFAULT_FAILURE_THRESHOLD = 3
-"""Failed looks that fail a `custom` or `resource` check when `failureThreshold` is unset: two
-bad scrapes in a row are noise a guardrail should ride out, a third is a pattern (Flagger's
-examples use 5-10 at 1m, Argo's `failureLimit: 3`); at the default 30s interval a real breach
-still rolls back within 1.5 minutes."""
+"""Failed looks that fail a `custom` or `resource` check when `failureThreshold` is unset. One or
+two bad scrapes in a step are noise a guardrail should ride out, a third is a pattern; at the
+default 30s interval a sustained breach still fails within 1.5 minutes (Flagger's examples count
+5 to 10 failed checks at 1m intervals)."""
 
 
 class ThresholdRange(ApiModel):
