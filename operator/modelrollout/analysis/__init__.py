@@ -8,7 +8,7 @@ passed between them. The vectorised evidence functions are public so the benchma
 the operator runs. Proofs, references and measured figures: docs/statistics.md.
 """
 
-from .assess import assess_drift, assess_latency, assess_rate, check_threshold
+from .assess import assess_drift, assess_latency, assess_rate, assess_threshold, check_threshold
 from .fixed import (
     EffectSize,
     FixedTestResult,
@@ -64,6 +64,7 @@ __all__ = [
     "assess_drift",
     "assess_latency",
     "assess_rate",
+    "assess_threshold",
     "binned_margin",
     "bucket_representatives",
     "check_threshold",

@@ -8,6 +8,7 @@ whole answer is that version's (queries rendered per version from the user's tem
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 
@@ -20,11 +21,10 @@ from ..analysis import (
     assess_drift,
     assess_latency,
     assess_rate,
-    check_threshold,
+    assess_threshold,
 )
 from ..api.v1alpha1 import DriftStatistic, MetricSpec, MetricType, Verdict
 from ..metrics import (
-    InstantQuery,
     Query,
     RangeQuery,
     RangeSeries,
@@ -243,18 +243,8 @@ class _Planner:
             return settled(metric, inconclusive("threshold", "a custom metric needs `query`"))
         if bounds is None or (bounds.min is None and bounds.max is None):
             return settled(metric, inconclusive("threshold", "a custom metric needs `thresholdRange`"))
-        at = self.request.evaluated_at
-        query = InstantQuery(render(metric.query, self._context(self.request.candidate_version)), at)
-
-        def measure(answers: Answers) -> MetricTest:
-            answer = _instants(answers, CANDIDATE)
-            if len(answer) > 1:
-                return inconclusive(
-                    "threshold", f"the query returned {len(answer)} series; it must return one"
-                )
-            return check_threshold(samples.single_value(answer), bounds.min, bounds.max)
-
-        return Probe(metric, measure, {CANDIDATE: Slice(query)})
+        promql = render(metric.query, self._context(self.request.candidate_version))
+        return self._threshold_probe(metric, {CANDIDATE: promql}, bounds.min, bounds.max)
 
     def _resource(self, metric: MetricSpec) -> Probe:
         bounds = metric.threshold_range
@@ -262,7 +252,7 @@ class _Planner:
         maximum = metric.max if metric.max is not None else (bounds.max if bounds else None)
         if minimum is None and maximum is None:
             return settled(metric, inconclusive("threshold", "a resource metric needs `max`"))
-        at, request = self.request.evaluated_at, self.request
+        request = self.request
         series = metric.metric_name or defaults.CPU_METRIC
 
         def promql(version: str) -> str:
@@ -270,14 +260,52 @@ class _Planner:
                 return render(metric.query, self._context(version))
             return defaults.pod_resource(series, request.namespace, request.name, version, self.interval)
 
-        slices = {role: Slice(InstantQuery(promql(version), at)) for role, version in self.versions.items()}
+        # The stable's usage is context for a reader, never part of the check.
+        values = {role: promql(version) for role, version in self.versions.items()}
+        return self._threshold_probe(metric, values, minimum, maximum)
+
+    def _threshold_probe(
+        self, metric: MetricSpec, values: Mapping[str, str], minimum: float | None, maximum: float | None
+    ) -> Probe:
+        """Every look of the step from one range query per version, so the failed looks are
+        counted afresh at each evaluation; the request counter gates the Pass on `minSamples`."""
+        slices = {f"values/{role}": Slice(self._range(promql)) for role, promql in values.items()}
+        slices |= self._batched("requests", defaults.requests(defaults.REQUESTS_METRIC, self.interval))
+        window = self.range_template
+        looks = samples.look_grid(window.start.timestamp(), window.end.timestamp(), window.step)
+        min_samples = self.request.analysis.min_samples
 
         def measure(answers: Answers) -> MetricTest:
-            result = check_threshold(samples.single_value(_instants(answers, CANDIDATE)), minimum, maximum)
-            # The stable's usage is context for a reader, never part of the check.
-            return replace(result, stable=samples.single_value(_instants(answers, STABLE)))
+            per_look = {role: samples.values_at(_ranges(answers, f"values/{role}"), looks) for role in values}
+            candidate = per_look[CANDIDATE]
+            if candidate is None:
+                returned = len(_ranges(answers, f"values/{CANDIDATE}"))
+                return inconclusive("threshold", f"the query returned {returned} series; it must return one")
+            stable = per_look.get(STABLE)
+            requests = self._candidate_requests(answers)
+            result = assess_threshold(
+                candidate,
+                minimum,
+                maximum,
+                failure_threshold=metric.failed_looks_to_fail,
+                candidate_requests=math.inf if requests is None else requests,
+                min_samples=min_samples,
+                stable=stable[-1] if stable else None,
+            )
+            if requests is not None:
+                return result
+            unknown = f"No {defaults.REQUESTS_METRIC} series for this model, so minSamples is not applied."
+            return replace(result, explanation=f"{result.explanation} {unknown}")
 
         return Probe(metric, measure, slices)
+
+    def _candidate_requests(self, answers: Answers) -> float | None:
+        """The candidate's requests in the step: none yet (0) when only the stable's series
+        exists, unknown (None) when the model has no request series at all."""
+        counts = {role: samples.total(_ranges(answers, f"requests/{role}")) for role in self.versions}
+        if counts[CANDIDATE] is not None:
+            return counts[CANDIDATE]
+        return None if counts[STABLE] is None else 0.0
 
 
 def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
@@ -329,7 +357,3 @@ def _rate_path(answers: Answers) -> RateSample:
 
 def _ranges(answers: Answers, key: str) -> list[RangeSeries]:
     return [series for series in answers.get(key, []) if isinstance(series, RangeSeries)]
-
-
-def _instants(answers: Answers, key: str) -> list[Series]:
-    return [series for series in answers.get(key, []) if isinstance(series, Series)]

@@ -13,7 +13,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 
 from ..analysis import HistogramSample
-from ..metrics import RangeSeries, Series
+from ..metrics import RangeSeries
 
 BUCKET_LABEL = "le"
 
@@ -87,10 +87,30 @@ def histogram(
     )
 
 
-def single_value(answer: Sequence[Series]) -> float | None:
-    """The value of a query that must yield one number; None when empty or NaN."""
-    finite = [series.value for series in answer if math.isfinite(series.value)]
-    return finite[0] if len(finite) == 1 else None
+def look_grid(start: float, end: float, step: float) -> list[float]:
+    """The times a range query from ``start`` to ``end`` evaluates at: one look per interval."""
+    count = math.floor((end - start) / step + 1e-9) + 1
+    return [start + index * step for index in range(max(0, count))]
+
+
+def values_at(answer: Sequence[RangeSeries], looks: Sequence[float]) -> list[float | None] | None:
+    """The one value of a must-yield-one-number query at each look; None at a look where it
+    has none (no point, or NaN). The whole result is None when some look holds more than one
+    value: the query does not yield one number."""
+    per_look: dict[float, list[float]] = defaultdict(list)
+    for series in answer:
+        for time, value in series.points:
+            if math.isfinite(value):
+                per_look[_look_key(time)].append(value)
+    found = [per_look.get(_look_key(time), []) for time in looks]
+    if any(len(values) > 1 for values in found):
+        return None
+    return [values[0] if values else None for values in found]
+
+
+def _look_key(time: float) -> float:
+    """Times to the millisecond, Prometheus' resolution, so float noise never splits a look."""
+    return round(time, 3)
 
 
 def _monotone(values: Iterable[float]) -> tuple[float, ...]:

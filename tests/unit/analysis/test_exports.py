@@ -22,6 +22,7 @@ def test_analysis_exports() -> None:
         "assess_drift",
         "assess_latency",
         "assess_rate",
+        "assess_threshold",
         "binned_margin",
         "bucket_representatives",
         "check_threshold",

@@ -48,6 +48,9 @@ def test_the_base_spec_is_valid() -> None:
         ),
         pytest.param(patched(only_metric(type="resource", max=0.8)), id="resource-max"),
         pytest.param(patched(only_metric(type="resource", thresholdRange={"max": 2})), id="resource-range"),
+        pytest.param(
+            patched(only_metric(type="resource", max=0.8, failureThreshold=1)), id="resource-one-look"
+        ),
         pytest.param(patched(only_metric(type="errorPattern")), id="error-pattern"),
         pytest.param(
             patched(only_metric(type="errorPattern", patterns=["OOMKilled", "CUDA error: out of memory"])),

@@ -118,7 +118,8 @@ def test_final_is_the_look_at_max_duration_and_a_step_may_shorten_it() -> None:
 def test_a_custom_query_is_rendered_for_the_candidate_and_checked_against_its_range() -> None:
     template = 'sum(rate(business_total{namespace="{{namespace}}", version="{{version}}"}[{{interval}}]))'
     rendered = render(template, context("v2"))
-    source = StaticSource({rendered: [RangeSeries({}, ((AT.timestamp(), 0.8),))]})
+    every_look = interval_ends(FIRST_END, AT)
+    source = StaticSource({rendered: [RangeSeries({}, tuple((t, 0.8) for t in every_look))]})
     passing = MetricSpec(
         name="biz", type=MetricType.CUSTOM, query=template, threshold_range=ThresholdRange(min=0.5)
     )
@@ -129,7 +130,8 @@ def test_a_custom_query_is_rendered_for_the_candidate_and_checked_against_its_ra
 
     assert (ok.verdict, ok.candidate) == (Verdict.PASS, 0.8)
     assert low.verdict is Verdict.FAIL
-    assert source.calls[0].promql == rendered and source.calls[0].at == AT
+    (call, *_) = [call for call in source.calls if call.promql == rendered]
+    assert (call.end, call.step) == (AT, INTERVAL), "every look of the step up to the evaluation"
 
 
 def test_a_custom_query_without_result_is_inconclusive() -> None:
@@ -155,13 +157,14 @@ def test_a_bad_template_is_inconclusive_with_the_reason() -> None:
 def test_a_resource_guardrail_checks_the_busiest_candidate_pod_and_shows_the_stable() -> None:
     spec = MetricSpec(name="cpu", type=MetricType.RESOURCE, max=1.5)
     cpu = defaults.CPU_METRIC
+    every_look = interval_ends(FIRST_END, AT)
     source = StaticSource(
         {
             defaults.pod_resource(cpu, "team-a", "fraud", "v1", INTERVAL): [
-                RangeSeries({}, ((AT.timestamp(), 0.7),))
+                RangeSeries({}, tuple((t, 0.7) for t in every_look))
             ],
             defaults.pod_resource(cpu, "team-a", "fraud", "v2", INTERVAL): [
-                RangeSeries({}, ((AT.timestamp(), 2.0),))
+                RangeSeries({}, tuple((t, 2.0) for t in every_look))
             ],
         }
     )

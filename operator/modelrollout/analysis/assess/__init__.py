@@ -8,6 +8,6 @@ data is Inconclusive, never a Fail.
 from .drift import assess_drift
 from .latency import assess_latency
 from .rate import assess_rate
-from .threshold import check_threshold
+from .threshold import assess_threshold, check_threshold
 
-__all__ = ["assess_drift", "assess_latency", "assess_rate", "check_threshold"]
+__all__ = ["assess_drift", "assess_latency", "assess_rate", "assess_threshold", "check_threshold"]

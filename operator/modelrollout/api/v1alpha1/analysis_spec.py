@@ -57,6 +57,13 @@ class PrometheusSpec(ApiModel):
     """A CA bundle (PEM) to verify the Prometheus server with."""
 
 
+DEFAULT_FAILURE_THRESHOLD = 3
+"""Failed looks that fail a `custom` or `resource` check when `failureThreshold` is unset. One or
+two bad scrapes in a step are noise a guardrail should ride out, a third is a pattern; at the
+default 30s interval a sustained breach still fails within 1.5 minutes (Flagger's examples count
+5 to 10 failed checks at 1m intervals)."""
+
+
 class ThresholdRange(ApiModel):
     """Flagger-compatible bounds on a custom query's value (the candidate's)."""
 
@@ -107,6 +114,13 @@ class MetricSpec(ApiModel):
     """Drift distance for `drift` metrics."""
     max: float | None = None
     """Largest allowed drift distance (or resource usage for `resource`)."""
+    failure_threshold: int | None = Field(default=None, ge=1, le=100)
+    """For `custom` and `resource`: how many failed looks (one per interval, value outside the
+    bounds) within the analysis step fail the metric, like Flagger's `threshold` (Argo's
+    `failureLimit: N` is `failureThreshold: N+1`). Default 3; 1 decides on the first bad look.
+    A look without a value (empty or NaN) is never a failure. The check passes once it has had
+    this many looks with a value, the latest one is within the bounds and the candidate has
+    `minSamples` requests."""
     critical: bool = False
     """A failure of a critical metric fails the analysis whatever the other metrics say."""
     weight: float = Field(default=1.0, ge=0, le=100)
@@ -127,6 +141,8 @@ class MetricSpec(ApiModel):
             not patterned or self.type == MetricType.ERROR_PATTERN, rules.PATTERNS_ONLY_FOR_ERROR_PATTERN
         )
         _require(not patterned or self.query is None, rules.PATTERNS_NOT_WITH_QUERY)
+        counted = self.failure_threshold is None or self.type in rules.THRESHOLD_CHECK_TYPES
+        _require(counted, rules.FAILURE_THRESHOLD_ONLY_FOR_THRESHOLD_CHECKS)
         bounded = self.max is not None or self.threshold_range is not None
         _require(self.type != MetricType.RESOURCE or bounded, rules.RESOURCE_NEEDS_BOUND)
         margins = (self.max_relative_increase, self.max_absolute_increase)
@@ -136,6 +152,11 @@ class MetricSpec(ApiModel):
         fitting = rules.FIXED_TESTS.get(self.type, ())
         _require(self.fixed_test is None or self.fixed_test in fitting, rules.FIXED_TEST_FITS_TYPE)
         return self
+
+    @property
+    def failed_looks_to_fail(self) -> int:
+        """`failureThreshold`, or its default when unset."""
+        return self.failure_threshold or DEFAULT_FAILURE_THRESHOLD
 
 
 class ScoreThresholdsSpec(ApiModel):

@@ -27,6 +27,8 @@ NAME_MAX_LENGTH = 63
 
 MARGIN_METRIC_TYPES = (MetricType.LATENCY, MetricType.ERROR_RATE)
 """Metric types compared between versions, which need a non-inferiority margin."""
+THRESHOLD_CHECK_TYPES = (MetricType.CUSTOM, MetricType.RESOURCE)
+"""Metric types that check the candidate's value against bounds at each look (`failureThreshold`)."""
 
 FIXED_TESTS: dict[MetricType, tuple[FixedTest, ...]] = {
     MetricType.LATENCY: (FixedTest.WELCH, FixedTest.MANN_WHITNEY),
@@ -258,6 +260,12 @@ RESOURCE_NEEDS_BOUND = CelRule(
     field_path=".max",
     reason="FieldValueRequired",
 )
+FAILURE_THRESHOLD_ONLY_FOR_THRESHOLD_CHECKS = CelRule(
+    rule=f"!has(self.failureThreshold) || self.type in {_quoted(tuple(t.value for t in THRESHOLD_CHECK_TYPES))}",
+    message="failureThreshold applies to custom and resource metrics only",
+    field_path=".failureThreshold",
+    reason="FieldValueForbidden",
+)
 MARGIN_REQUIRED = CelRule(
     rule=(
         f"!(self.type in {_quoted(tuple(t.value for t in MARGIN_METRIC_TYPES))}) || "
@@ -376,6 +384,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         PATTERNS_ONLY_FOR_ERROR_PATTERN,
         PATTERNS_NOT_WITH_QUERY,
         RESOURCE_NEEDS_BOUND,
+        FAILURE_THRESHOLD_ONLY_FOR_THRESHOLD_CHECKS,
         MARGIN_REQUIRED,
         ONE_MARGIN,
         FIXED_TEST_FITS_TYPE,
