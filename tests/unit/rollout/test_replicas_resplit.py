@@ -96,3 +96,21 @@ def test_a_promoted_candidate_is_the_stable_and_takes_the_whole_size() -> None:
     after = rescaled(world, status, 7)
     assert sizes(world) == {"v7": 0, "v8": 7}
     unchanged_progress(status, after)
+
+
+def test_promoting_grows_the_candidate_to_the_new_total_while_the_stable_is_held() -> None:
+    world = World(make_spec(STEPS, replicas=4), deployments=ready(v7=4))
+    status, _ = drive(world, status_at("Promoted", candidate=None), until=lambda s: s.current_step == 1)
+    world.extra["action"] = ManualAction(verb=ActionVerb.PROMOTE_FULL, nonce="1")
+    promoting = world.step(status, settle=False).status
+    del world.extra["action"]
+    assert (promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 4})
+
+    world.spec = world.spec.model_copy(update={"replicas": 8})
+    world.generation += 1
+    still_promoting = world.step(promoting, settle=False).status
+    assert (still_promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 8})
+
+    world.settle()
+    status, _ = drive(world, still_promoting)
+    assert (status.phase, status.stable_version, sizes(world)) == (Phase.PROMOTED, "v8", {"v7": 0, "v8": 8})
