@@ -13,10 +13,30 @@ from ...fixtures.rollout_world import World, drive, events, make_spec, of_type, 
 STEPS = [{"setWeight": 25}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]
 
 
-def rescaled(world: World, status: ModelRolloutStatus, replicas: int) -> ModelRolloutStatus:
-    """The HPA writes `spec.replicas` (a new generation); one reconcile, pods settle."""
+def paused_at_25_percent() -> tuple[World, ModelRolloutStatus]:
+    """Four replicas, the rollout paused by its step at 25%: stable 3, candidate 1."""
+    world = World(make_spec(STEPS, replicas=4), deployments=ready(v7=4))
+    status, _ = drive(world, status_at("Promoted", candidate=None), until=lambda s: s.current_step == 1)
+    return world, status
+
+
+def acted(world: World, status: ModelRolloutStatus, verb: ActionVerb) -> ModelRolloutStatus:
+    """One reconcile taking a manual action; pods do not settle yet."""
+    world.extra["action"] = ManualAction(verb=verb, nonce="1")
+    decided = world.step(status, settle=False).status
+    del world.extra["action"]
+    return decided
+
+
+def resize(world: World, replicas: int) -> None:
+    """The HPA writes `spec.replicas` through the scale subresource (a new generation)."""
     world.spec = world.spec.model_copy(update={"replicas": replicas})
     world.generation += 1
+
+
+def rescaled(world: World, status: ModelRolloutStatus, replicas: int) -> ModelRolloutStatus:
+    """A new size, one reconcile, pods settle."""
+    resize(world, replicas)
     decision = world.step(status)
     assert events(decision) == [], "a new size is not a transition"
     assert of_type(decision, RecordLineage) == [], "nor a fact for the lineage"
@@ -34,8 +54,7 @@ def unchanged_progress(before: ModelRolloutStatus, after: ModelRolloutStatus) ->
 
 
 def test_progressing_splits_the_new_total_by_the_weights_at_the_same_step() -> None:
-    world = World(make_spec(STEPS, replicas=4), deployments=ready(v7=4))
-    status, _ = drive(world, status_at("Promoted", candidate=None), until=lambda s: s.current_step == 1)
+    world, status = paused_at_25_percent()
     assert (status.phase, sizes(world)) == (Phase.PAUSED, {"v7": 3, "v8": 1})
 
     grown = rescaled(world, status, 8)
@@ -60,11 +79,8 @@ def test_a_running_analysis_keeps_its_clock_when_the_size_moves() -> None:
 
 
 def test_an_aborted_candidate_stays_at_zero_whatever_the_size() -> None:
-    world = World(make_spec(STEPS, replicas=4), deployments=ready(v7=4))
-    status, _ = drive(world, status_at("Promoted", candidate=None), until=lambda s: s.current_step == 1)
-    world.extra["action"] = ManualAction(verb=ActionVerb.ABORT, nonce="1")
-    status, _ = drive(world, status)
-    del world.extra["action"]
+    world, status = paused_at_25_percent()
+    status, _ = drive(world, acted(world, status, ActionVerb.ABORT))
     assert (status.phase, sizes(world)) == (Phase.ROLLED_BACK, {"v7": 4, "v8": 0})
 
     for replicas in (9, 2, 5):
@@ -75,11 +91,8 @@ def test_an_aborted_candidate_stays_at_zero_whatever_the_size() -> None:
 
 
 def test_a_size_set_while_rolling_back_goes_all_to_the_stable() -> None:
-    world = World(make_spec(STEPS, replicas=4), deployments=ready(v7=4))
-    status, _ = drive(world, status_at("Promoted", candidate=None), until=lambda s: s.current_step == 1)
-    world.extra["action"] = ManualAction(verb=ActionVerb.ABORT, nonce="1")
-    rolling_back = world.step(status, settle=False).status
-    del world.extra["action"]
+    world, status = paused_at_25_percent()
+    rolling_back = acted(world, status, ActionVerb.ABORT)
     assert rolling_back.phase == Phase.ROLLING_BACK
 
     status, _ = drive(world, rescaled(world, rolling_back, 6))
@@ -87,10 +100,8 @@ def test_a_size_set_while_rolling_back_goes_all_to_the_stable() -> None:
 
 
 def test_a_promoted_candidate_is_the_stable_and_takes_the_whole_size() -> None:
-    world = World(make_spec(STEPS, replicas=4), deployments=ready(v7=4))
-    status, _ = drive(world, status_at("Promoted", candidate=None), until=lambda s: s.current_step == 1)
-    world.extra["action"] = ManualAction(verb=ActionVerb.PROMOTE_FULL, nonce="1")
-    status, _ = drive(world, status)
+    world, status = paused_at_25_percent()
+    status, _ = drive(world, acted(world, status, ActionVerb.PROMOTE_FULL))
     assert (status.phase, status.stable_version, sizes(world)) == (Phase.PROMOTED, "v8", {"v7": 0, "v8": 4})
 
     after = rescaled(world, status, 7)
@@ -99,15 +110,11 @@ def test_a_promoted_candidate_is_the_stable_and_takes_the_whole_size() -> None:
 
 
 def test_promoting_grows_the_candidate_to_the_new_total_while_the_stable_is_held() -> None:
-    world = World(make_spec(STEPS, replicas=4), deployments=ready(v7=4))
-    status, _ = drive(world, status_at("Promoted", candidate=None), until=lambda s: s.current_step == 1)
-    world.extra["action"] = ManualAction(verb=ActionVerb.PROMOTE_FULL, nonce="1")
-    promoting = world.step(status, settle=False).status
-    del world.extra["action"]
+    world, status = paused_at_25_percent()
+    promoting = acted(world, status, ActionVerb.PROMOTE_FULL)
     assert (promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 4})
 
-    world.spec = world.spec.model_copy(update={"replicas": 8})
-    world.generation += 1
+    resize(world, 8)
     still_promoting = world.step(promoting, settle=False).status
     assert (still_promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 8})
 
