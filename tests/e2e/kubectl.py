@@ -30,3 +30,26 @@ def annotate_action(env: Env, text: str, name: str | None = None) -> None:
         "annotate", "modelrollout", name or env.name, "-n", env.namespace,
         f"modelrollout.io/action={text}", "--overwrite",
     )  # fmt: skip
+
+
+def scale_rollout(env: Env, replicas: int) -> None:
+    """`kubectl scale` on the ModelRollout: a write to its scale subresource."""
+    env.cluster.kubectl("scale", "modelrollout", env.name, "-n", env.namespace, f"--replicas={replicas}")
+
+
+def autoscale_rollout(env: Env, min_replicas: int, max_replicas: int) -> None:
+    """An autoscaling/v2 HorizontalPodAutoscaler on the ModelRollout (its scale subresource), on
+    CPU; created or changed. Without metrics-server the HPA controller reads no CPU: it only
+    holds the rollout's `spec.replicas` inside [minReplicas, maxReplicas]."""
+    body = {
+        "apiVersion": "autoscaling/v2", "kind": "HorizontalPodAutoscaler",
+        "metadata": {"name": env.name, "namespace": env.namespace},
+        "spec": {
+            "scaleTargetRef": {"apiVersion": "modelrollout.io/v1alpha1", "kind": "ModelRollout", "name": env.name},
+            "minReplicas": min_replicas, "maxReplicas": max_replicas,
+            "metrics": [{"type": "Resource", "resource": {
+                "name": "cpu", "target": {"type": "Utilization", "averageUtilization": 70},
+            }}],
+        },
+    }  # fmt: skip
+    env.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .env import Env
-from .kubectl import annotate_action
+from .kubectl import annotate_action, autoscale_rollout, scale_rollout
 from .processes import RolloutWatch
 from .then import Then
 
@@ -72,6 +72,18 @@ class When:
         wait_for_rollout(self.env, predicate, f"{name}: {what}", timeout, name)
         return self
 
+    def wait_for_replicas(self, expected: dict[str, int], timeout: float = 60) -> When:
+        """The Deployments named in `expected` at those sizes, and the rollout's scale status
+        (`status.replicas`) at their sum."""
+
+        def reached() -> bool:
+            actual = self.env.replicas()
+            scaled = self.env.status().get("replicas") == sum(expected.values())
+            return scaled and {name: actual.get(name) for name in expected} == expected
+
+        wait_for(reached, timeout, f"Deployments at {expected}")
+        return self
+
     def sleep(self, seconds: float) -> When:
         time.sleep(seconds)
         return self
@@ -93,6 +105,16 @@ class When:
             "patch", "modelrollout", name, "-n", self.env.namespace, "--type=merge",
             "-p", json.dumps({"spec": patch}),
         )  # fmt: skip
+        return self
+
+    def scale(self, replicas: int) -> When:
+        """`kubectl scale modelrollout`."""
+        scale_rollout(self.env, replicas)
+        return self
+
+    def autoscale(self, min_replicas: int, max_replicas: int) -> When:
+        """Create or change the HPA on the ModelRollout (see `kubectl.autoscale_rollout`)."""
+        autoscale_rollout(self.env, min_replicas, max_replicas)
         return self
 
     def delete_rollout(self) -> When:

@@ -7,7 +7,6 @@ from typing import Any
 
 from ..api.v1alpha1 import (
     ANNOTATION_ACTION,
-    LABEL_ROLLOUT,
     LABEL_VERSION,
     ModelRolloutSpec,
     ModelRolloutStatus,
@@ -23,7 +22,7 @@ from ..rollout import (
     UpstreamState,
 )
 from ..traffic import Provider
-from .workloads import build_deployment, deployment_name
+from .workloads import build_deployment, deployment_name, rollout_selector
 
 
 @dataclass(frozen=True)
@@ -105,7 +104,7 @@ def observe(
 def deployments_by_version(
     client: KubeClient, namespace: str, rollout_name: str
 ) -> dict[str, dict[str, Any]]:
-    found = client.list_deployments(namespace, f"{LABEL_ROLLOUT}={rollout_name}")
+    found = client.list_deployments(namespace, rollout_selector(rollout_name))
     return {
         d["metadata"]["labels"][LABEL_VERSION]: d for d in found if LABEL_VERSION in d["metadata"]["labels"]
     }

@@ -32,6 +32,7 @@ from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
 from .observe import Loaded, load, observe
 from .outbox import ANNOTATION_PENDING_EVENTS, StagedEvents, due_events, staged_events, status_digest
+from .scale import with_scale_status
 from .status_patch import merge_patch
 
 log = logging.getLogger("modelrollout.reconcile")
@@ -118,6 +119,10 @@ class Reconciler:
         else:
             if self.apply_failures.pop(key, None) is not None:
                 requeue_after = 1.0  # the next reconcile writes status without the stale ApplyFailed
+            # The scale subresource's side, from the Deployments as this apply left them.
+            scaled = with_scale_status(status, applier.deployments, loaded.name)
+            self._write_status(loaded, scaled, previous=status)
+            status = scaled
         if events:
             applier.announce(StagedEvents(status_digest(status), tuple(events)).named(loaded.name))
             self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, None)

@@ -23,6 +23,12 @@ def version_labels(rollout_name: str, model: str, version: str) -> dict[str, str
     return {LABEL_ROLLOUT: rollout_name, LABEL_MODEL: model, LABEL_VERSION: version}
 
 
+def rollout_selector(rollout_name: str) -> str:
+    """The label selector of every version's Deployments and pods of one rollout (and so the
+    scale subresource's `status.selector`)."""
+    return f"{LABEL_ROLLOUT}={rollout_name}"
+
+
 def selector_labels(rollout_name: str, version: str) -> dict[str, str]:
     return {LABEL_ROLLOUT: rollout_name, LABEL_VERSION: version}
 

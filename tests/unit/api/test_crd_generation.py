@@ -87,7 +87,24 @@ def test_names_scope_and_version() -> None:
     }
     [version] = spec["versions"]
     assert (version["name"], version["served"], version["storage"]) == ("v1alpha1", True, True)
-    assert version["subresources"] == {"status": {}}
+    assert version["subresources"]["status"] == {}
+
+
+def test_the_scale_subresource_lets_an_hpa_size_the_rollout(schema: Node) -> None:
+    """`kubectl scale` and a HorizontalPodAutoscaler read and write the ModelRollout's scale: the
+    total replicas the operator splits between the versions, and a selector for their pods."""
+    [version] = build_crd()["spec"]["versions"]
+    assert version["subresources"]["scale"] == {
+        "specReplicasPath": ".spec.replicas",
+        "statusReplicasPath": ".status.replicas",
+        "labelSelectorPath": ".status.selector",
+    }
+    nodes = dict(walk(schema))
+    assert nodes[".spec.replicas"]["type"] == "integer"
+    assert nodes[".status.replicas"]["type"] == "integer"
+    assert nodes[".status.selector"]["type"] == "string"
+    columns = {column["name"]: column for column in version["additionalPrinterColumns"]}
+    assert (columns["Replicas"]["jsonPath"], columns["Replicas"].get("priority")) == (".status.replicas", 1)
 
 
 def test_printer_columns() -> None:

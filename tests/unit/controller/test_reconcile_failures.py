@@ -31,8 +31,10 @@ def test_a_conflict_on_a_write_is_retried_and_the_write_goes_through() -> None:
 
     pending = cluster.step()
 
-    first, second = cluster.client.calls_to("patch_rollout_status")
+    first, second, sized = cluster.client.calls_to("patch_rollout_status")
     assert first.args == second.args, "the same status patch, sent again"
+    scale = {"replicas": 4, "selector": "modelrollout.io/rollout=fraud-scorer"}
+    assert sized.args["status"] == scale, "then the size the apply left, for the scale subresource"
     assert pending["phase"] == "Pending" and pending["weights"] == {"v1": 100}
     assert cluster.replicas() == {STABLE: 4}, "and the apply after it went on"
 

@@ -50,8 +50,19 @@ PRINTER_COLUMNS = (
     _column("Service", ".spec.service", "string", "The Service clients call.", priority=1),
     _column("Strategy", ".spec.strategy.type", "string", "The rollout strategy.", priority=1),
     _column("Message", ".status.message", "string", "What the operator is doing or waiting for.", priority=1),
+    _column("Replicas", ".status.replicas", "integer", "Replicas of every version together.", priority=1),
 )
 """`kubectl get modelrollouts` columns; priority 1 ones appear with `-o wide`."""
+
+
+SCALE_SUBRESOURCE = {
+    "specReplicasPath": ".spec.replicas",
+    "statusReplicasPath": ".status.replicas",
+    "labelSelectorPath": ".status.selector",
+}
+"""`modelrollouts/scale`: an HPA (or `kubectl scale`) aims at the ModelRollout, whose name stays,
+rather than at a version's Deployment, which a promotion retires. The operator splits
+`spec.replicas` between the versions and writes `status.replicas` and `status.selector`."""
 
 
 def openapi_schema(rules: Mapping[str, tuple[CelRule, ...]] = RULES) -> Schema:
@@ -102,7 +113,7 @@ def build_crd() -> dict[str, Any]:
                     "name": VERSION,
                     "served": True,
                     "storage": True,
-                    "subresources": {"status": {}},
+                    "subresources": {"status": {}, "scale": dict(SCALE_SUBRESOURCE)},
                     "additionalPrinterColumns": [dict(column) for column in PRINTER_COLUMNS],
                     "schema": {"openAPIV3Schema": openapi_schema()},
                 }

@@ -135,7 +135,10 @@ class ModelRolloutSpec(ApiModel):
     service: str = Field(pattern=NAME_PATTERN, max_length=63)
     """The Service clients call. It must select `modelrollout.io/model: <model>`."""
     replicas: int = Field(default=3, ge=1, le=1000)
-    """Total replicas split between the versions by the `replicas` traffic provider."""
+    """Total replicas split between the versions by their weights (the `replicas` traffic
+    provider); an aborted or rolled-back candidate gets none. The scale subresource's replicas: a
+    HorizontalPodAutoscaler aimed at the ModelRollout, or `kubectl scale`, sets it, and the
+    operator splits the new total at once without changing the rollout's step."""
     stable: VersionSpec
     """The version that is safe to serve."""
     candidate: VersionSpec | None = None

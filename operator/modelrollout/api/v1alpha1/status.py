@@ -162,6 +162,14 @@ class ModelRolloutStatus(ApiModel):
     """Candidate's share of traffic in percent (a scalar for printer columns)."""
     weights: dict[str, int] = Field(default_factory=dict)
     """Share of traffic per version, in percent."""
+    replicas: int | None = Field(default=None, ge=0)
+    """Replicas of this rollout across its versions: the `spec.replicas` of every version's
+    Deployment, summed as the operator's last reconcile left them. The scale subresource's current
+    replicas (`kubectl scale`, HPA): equal to `spec.replicas` at rest, above it while Promoting
+    holds the old stable at its size, and counting a version still being retired."""
+    selector: str | None = None
+    """The label selector (`modelrollout.io/rollout=<name>`) of every version's pods of this
+    rollout: what an HPA averages its pod metrics over."""
     current_step: int | None = None
     """Index of the step being executed; equal to the number of steps once all are done."""
     step_started_at: str | None = None
