@@ -8,9 +8,9 @@ same rules with the same messages, so a spec loaded by the operator or the CLI g
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel, MetricName
@@ -79,11 +79,36 @@ class CanaryStep(ApiModel):
         return self
 
 
+IntOrPercent = Annotated[int | str, WithJsonSchema({"x-kubernetes-int-or-string": True}, mode="validation")]
+"""A count of replicas or a percent of them (`1`, `"25%"`), as in a Deployment's rollingUpdate."""
+
+
 class CanaryStrategy(ApiModel):
     """Move traffic to the candidate in steps, judging it on the way."""
 
     steps: list[CanaryStep] = Field(min_length=1, max_length=50)
     """The steps, in order. After the last one the candidate is promoted."""
+    max_surge: IntOrPercent = "25%"
+    """How many replicas above `spec.replicas` may run while capacity moves between versions: a
+    count or a percent of `spec.replicas` (rounded up), as in a Deployment. The version that
+    grows gets its new pods first, within this surge."""
+    max_unavailable: IntOrPercent = 0
+    """How many replicas below `spec.replicas` the available pods may drop while capacity moves:
+    a count or a percent (rounded down). 0, the default, means the version that shrinks gives a
+    pod up only once the growing version has a new one Available, so the stable never serves
+    below the capacity its weight needs. maxSurge and maxUnavailable are not both 0."""
+
+    @field_validator("max_surge", "max_unavailable")
+    @classmethod
+    def _int_or_percent(cls, value: int | str) -> int | str:
+        _require(rules.is_int_or_percent(value), rules.INT_OR_PERCENT)
+        return value
+
+    @model_validator(mode="after")
+    def _can_move(self) -> Self:
+        zero = rules.is_zero_int_or_percent
+        _require(not (zero(self.max_surge) and zero(self.max_unavailable)), rules.SURGE_OR_UNAVAILABLE)
+        return self
 
 
 class TrafficSpec(ApiModel):
@@ -154,6 +179,11 @@ class ModelRolloutSpec(ApiModel):
     """A lasting pause: no step advances while true."""
     revision_history_limit: int = Field(default=2, ge=0, le=10)
     """Old stable Deployments kept at zero replicas for a quick revert."""
+    progress_deadline: str = Field(default="10m", pattern=DURATION_PATTERN, max_length=32)
+    """How long capacity may take to move (a weight step, the promotion) before the candidate,
+    still not Available at its planned size, is Degraded (`ProgressDeadlineExceeded`) and
+    `analysis.onFailure` applies: rollback, or pause with the stable at the capacity its weight
+    needs. Like a Deployment's progressDeadlineSeconds (600)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
