@@ -16,12 +16,17 @@ ever add capacity to the stable, and a failing candidate should leave traffic at
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
-from ..api.v1alpha1 import CanaryStrategy, format_timestamp, parse_duration, parse_timestamp
+from ..api.v1alpha1 import (
+    CanaryStrategy,
+    format_timestamp,
+    parse_duration,
+    parse_timestamp,
+    resolve_int_or_percent,
+)
 from ._decision_state import Run
 from .observations import DeploymentState
 
@@ -29,14 +34,6 @@ __all__ = ["Move", "deadline_passed", "move_capacity", "next_stage", "surge_limi
 
 _DEFAULTS = CanaryStrategy.model_fields
 """`maxSurge` / `maxUnavailable` defaults, for a spec without a canary block."""
-
-
-def resolve(value: int | str, total: int, *, round_up: bool) -> int:
-    """A count, or a percent of `total` (surge rounds up, unavailability down, as a Deployment)."""
-    if isinstance(value, int):
-        return value
-    share = int(value.rstrip("%")) * total / 100
-    return math.ceil(share) if round_up else math.floor(share)
 
 
 def surge_limits(strategy: CanaryStrategy | None, total: int) -> tuple[int, int]:
@@ -47,8 +44,8 @@ def surge_limits(strategy: CanaryStrategy | None, total: int) -> tuple[int, int]
     unavailable_value = (
         strategy.max_unavailable if strategy is not None else _DEFAULTS["max_unavailable"].default
     )
-    surge = resolve(surge_value, total, round_up=True)
-    unavailable = min(resolve(unavailable_value, total, round_up=False), total)
+    surge = resolve_int_or_percent(surge_value, total, round_up=True)
+    unavailable = min(resolve_int_or_percent(unavailable_value, total, round_up=False), total)
     if surge == 0 and unavailable == 0:
         unavailable = 1
     return surge, unavailable

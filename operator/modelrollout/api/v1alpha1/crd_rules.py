@@ -13,11 +13,11 @@ stays far below its budget.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
 from .durations import DURATION_PATTERN
 from .enums import AnalysisMethod, FixedTest, MetricType, StrategyType
+from .int_or_percent import cel_is_int_or_percent, cel_is_zero
 
 INTERVAL_MIN = "5s"
 """Shortest `analysis.interval`: below it Prometheus' scrape interval dominates every sample."""
@@ -302,43 +302,14 @@ def _fixed_test_fits_type() -> CelRule:
 
 # --- spec.strategy.canary (CanaryStrategy) -------------------------------------------------------
 
-PERCENT_PATTERN = r"^[0-9]{1,4}%$"
-"""A percent of replicas in `maxSurge` / `maxUnavailable` (the integer form is checked apart)."""
-_ZERO_PERCENT = r"^0+%$"
-
-
-def is_int_or_percent(value: int | str) -> bool:
-    """A count from 0 or a percent string: what a Deployment's rollingUpdate accepts."""
-    if isinstance(value, int):
-        return 0 <= value <= 10_000
-    return re.fullmatch(PERCENT_PATTERN, value) is not None
-
-
-def is_zero_int_or_percent(value: int | str) -> bool:
-    return value == 0 or (isinstance(value, str) and re.fullmatch(_ZERO_PERCENT, value) is not None)
-
-
-def _int_or_percent(field: str) -> str:
-    value = f"self.{field}"
-    return (
-        f"(!has({value}) || (type({value}) == int ? ({value} >= 0 && {value} <= 10000) : "
-        f"string({value}).matches(r'{PERCENT_PATTERN}')))"
-    )
-
-
-def _zero(field: str) -> str:
-    value = f"self.{field}"
-    return f"(type({value}) == int ? {value} == 0 : string({value}).matches(r'{_ZERO_PERCENT}'))"
-
-
 INT_OR_PERCENT = CelRule(
-    rule=f"{_int_or_percent('maxSurge')} && {_int_or_percent('maxUnavailable')}",
+    rule=f"{cel_is_int_or_percent('maxSurge')} && {cel_is_int_or_percent('maxUnavailable')}",
     message="maxSurge and maxUnavailable are a count of replicas (0..10000) or a percent such as '25%'",
 )
 SURGE_OR_UNAVAILABLE = CelRule(
     rule=(
         "!has(self.maxSurge) || !has(self.maxUnavailable) || "
-        f"!({_zero('maxSurge')} && {_zero('maxUnavailable')})"
+        f"!({cel_is_zero('maxSurge')} && {cel_is_zero('maxUnavailable')})"
     ),
     message="maxSurge and maxUnavailable must not both be 0: capacity could never move",
     field_path=".maxUnavailable",

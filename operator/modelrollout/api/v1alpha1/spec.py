@@ -8,9 +8,9 @@ same rules with the same messages, so a spec loaded by the operator or the CLI g
 
 from __future__ import annotations
 
-from typing import Annotated, Any, Self
+from typing import Any, Self
 
-from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 
 from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel, MetricName
@@ -22,6 +22,7 @@ from .enums import (
     TrafficProvider,
     UpstreamFailurePolicy,
 )
+from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
 
 
 class VersionSpec(ApiModel):
@@ -79,10 +80,6 @@ class CanaryStep(ApiModel):
         return self
 
 
-IntOrPercent = Annotated[int | str, WithJsonSchema({"x-kubernetes-int-or-string": True}, mode="validation")]
-"""A count of replicas or a percent of them (`1`, `"25%"`), as in a Deployment's rollingUpdate."""
-
-
 class CanaryStrategy(ApiModel):
     """Move traffic to the candidate in steps, judging it on the way."""
 
@@ -101,13 +98,13 @@ class CanaryStrategy(ApiModel):
     @field_validator("max_surge", "max_unavailable")
     @classmethod
     def _int_or_percent(cls, value: int | str) -> int | str:
-        _require(rules.is_int_or_percent(value), rules.INT_OR_PERCENT)
+        _require(is_int_or_percent(value), rules.INT_OR_PERCENT)
         return value
 
     @model_validator(mode="after")
     def _can_move(self) -> Self:
-        zero = rules.is_zero_int_or_percent
-        _require(not (zero(self.max_surge) and zero(self.max_unavailable)), rules.SURGE_OR_UNAVAILABLE)
+        both_zero = is_zero(self.max_surge) and is_zero(self.max_unavailable)
+        _require(not both_zero, rules.SURGE_OR_UNAVAILABLE)
         return self
 
 
