@@ -97,12 +97,11 @@ class Applier:
         current.setdefault("spec", {})["replicas"] = replicas
 
     def _weights(self, action: ApplyWeights) -> None:
-        plan = self.provider.replica_plan(dict(action.weights), self.spec.replicas)
-        # Grow first, shrink second: the stable never drops before the candidate has its pods.
-        ordered = sorted(plan.items(), key=lambda item: item[1] <= self._current(item[0]))
+        """The sizes `decide` staged (it waits for Available pods between stages). Growing
+        before shrinking is only a safety net for a partial apply: a crash after the first
+        scale leaves more capacity, never less."""
+        ordered = sorted(action.replicas.items(), key=lambda item: item[1] <= self._current(item[0]))
         for version, replicas in ordered:
-            if version in action.hold:
-                replicas = max(replicas, self._current(version))
             self._scale(version, replicas)
 
     def _current(self, version: str) -> int:

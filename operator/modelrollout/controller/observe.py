@@ -18,7 +18,6 @@ from ..rollout import (
     DeploymentState,
     ManualAction,
     Observations,
-    ReplicaPlan,
     UpstreamState,
 )
 from ..traffic import Provider
@@ -85,13 +84,10 @@ def observe(
         raise ValueError("observe needs a spec that parses")
     deployments = deployments_by_version(client, loaded.namespace, loaded.name)
     action, action_problem = manual_action(loaded.body)
-    weights = dict(loaded.status.weights)
     observations = Observations(
         generation=loaded.generation,
         deployments=deployment_states(deployments),
-        replica_plan=ReplicaPlan(weights=weights, replicas=provider.replica_plan(weights, spec.replicas))
-        if weights
-        else None,
+        replica_plan=lambda weights: provider.replica_plan(weights, spec.replicas),
         service_exists=client.service_exists(loaded.namespace, spec.service),
         template_error=template_error(client, loaded, deployments),
         action=action,

@@ -27,7 +27,7 @@ from __future__ import annotations
 import base64
 import copy
 import itertools
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
@@ -168,15 +168,19 @@ class FakeKubeClient:
     def calls_to(self, method: str) -> list[KubeCall]:
         return [call for call in self.calls if call.method == method]
 
-    def settle_deployments(self, namespace: str | None = None) -> None:
+    def settle_deployments(self, namespace: str | None = None, unready: Collection[str] = ()) -> None:
         """Play the Deployment controller (kube-controller-manager with kwok's pods): every
-        Deployment's status catches up with its spec, all replicas updated, ready and available.
-        Zero counts are left out of the status, as the apiserver serves them."""
+        Deployment's status catches up with its spec, all replicas updated, ready and available,
+        except that the pods of the Deployments named in `unready` never become Ready (a
+        nodeSelector no node matches). Zero counts are left out of the status, as the apiserver
+        serves them."""
         for key, deployment in self._store.items():
             if key[0] != "Deployment" or namespace not in (None, key[1]):
                 continue
             replicas = int(deployment["spec"].get("replicas", 0) or 0)
-            counts = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+            counts: tuple[str, ...] = ("replicas", "updatedReplicas", "readyReplicas", "availableReplicas")
+            if key[2] in unready:
+                counts = ("replicas", "updatedReplicas")
             status: Obj = {"observedGeneration": deployment["metadata"]["generation"]}
             status.update({field: replicas for field in counts if replicas})
             if deployment.get("status") != status:

@@ -2,8 +2,8 @@
 
 The controller's side of the contract, once per reconcile:
 1. Observe: the owned Deployments by version, the Service, a dry-run of a not-yet-created
-   candidate, the action annotation (`ManualAction.parse`), the `dependsOn` state, and the plan
-   `ReplicaPlan(status.weights, router.replica_plan(status.weights, spec.replicas))`.
+   candidate, the action annotation (`ManualAction.parse`), the `dependsOn` state, and the
+   planner `lambda weights: router.replica_plan(weights, spec.replicas)`.
 2. If `analysis_due(spec, status, now)`, run one interval over `analysis_window(...)` and pass
    the judgement with `evaluated_at` = the window's end. Windows end on the epoch's grid of
    `analysis.interval`; the last ends at `analysis_final_look`, and `decide` applies
@@ -36,7 +36,7 @@ from .observations import (
     DeploymentState,
     ManualAction,
     Observations,
-    ReplicaPlan,
+    ReplicaPlanner,
     RolloutOutcome,
     UpstreamState,
 )
@@ -56,7 +56,7 @@ __all__ = [
     "Observations",
     "PruneVersions",
     "RecordLineage",
-    "ReplicaPlan",
+    "ReplicaPlanner",
     "RetireVersion",
     "RolloutOutcome",
     "UpstreamState",

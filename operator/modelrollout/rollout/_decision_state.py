@@ -27,6 +27,9 @@ from .timing import canary_steps
 WAIT_POLL_SECONDS = 5.0
 """How soon to look again while waiting for a Deployment (the controller may also be woken by
 the Deployment's own events; this bounds the wait when it is not)."""
+CAPACITY_POLL_SECONDS = 2.0
+"""How soon to look again while capacity moves: each stage waits for new pods to be Available,
+which takes seconds, and a move of several stages should not take several `WAIT_POLL_SECONDS`."""
 DEPENDENCY_POLL_SECONDS = 15.0
 """How soon to look again while an upstream model blocks or cascades."""
 FINAL_LOOK_POLL_SECONDS = 1.0
@@ -66,6 +69,9 @@ class Run:
         self.problem: Problem | None = None
         self.reason: Reason | None = None
         """Why the rollout is where it is, for the Progressing condition."""
+        self.capacity: dict[str, int] | None = None
+        """Replicas per version while capacity moves (`capacity.move_capacity`); None: the plan
+        for `status.weights`."""
         self.events: list[EmitEvent] = []
         self.lineage: list[RecordLineage] = []
         self._requeues: list[float] = []
@@ -131,16 +137,19 @@ class Run:
         self.status.message = message
         self.reason = reason
 
-    def set_candidate_weight(self, candidate_weight: int) -> None:
+    def weights_for(self, candidate_weight: int) -> dict[str, int]:
         """Weights always name the stable first (the traffic router gives ties to it) and sum
-        to 100; `candidateWeight` mirrors the candidate's share for printer columns."""
+        to 100."""
         candidate = self.candidate
         if candidate is None:
-            self.status.weights = {self.stable: 100}
-            self.status.candidate_weight = 0
-            return
-        self.status.weights = {self.stable: 100 - candidate_weight, candidate: candidate_weight}
-        self.status.candidate_weight = candidate_weight
+            return {self.stable: 100}
+        return {self.stable: 100 - candidate_weight, candidate: candidate_weight}
+
+    def set_candidate_weight(self, candidate_weight: int) -> None:
+        """The weights served from now on; `candidateWeight` mirrors the candidate's share for
+        printer columns."""
+        self.status.weights = self.weights_for(candidate_weight)
+        self.status.candidate_weight = candidate_weight if self.candidate is not None else 0
 
     def requeue(self, seconds: float) -> None:
         self._requeues.append(max(seconds, 1.0))

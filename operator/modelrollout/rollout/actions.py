@@ -38,14 +38,15 @@ class EnsureVersion:
 
 @dataclass(frozen=True)
 class ApplyWeights:
-    """Route `weights` (percent per version, summing to 100): the traffic router sets its routes
-    and the controller scales each named version to `router.replica_plan(weights, spec.replicas)`.
+    """Route `weights` (percent per version, summing to 100: `status.weights`, the weights
+    served) and scale each version in `replicas` to its count.
 
-    Versions in `hold` keep at least their current `spec.replicas` while the others move: in
-    Promoting the old stable keeps serving until the candidate is Available at full size."""
+    `replicas` is the router's plan for `weights`, or while capacity moves to new weights, the
+    stage `decide` wants now (`rollout.capacity`): the growing version surged, the shrinking one
+    still at its size until the new pods are Available."""
 
     weights: Mapping[str, int]
-    hold: tuple[str, ...] = ()
+    replicas: Mapping[str, int]
 
 
 @dataclass(frozen=True)

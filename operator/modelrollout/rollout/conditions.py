@@ -164,7 +164,11 @@ def _degraded(run: Run, stable_serving: bool) -> tuple[ConditionStatus, Reason, 
     if candidate is not None and status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
         entry = history.running_entry(status, candidate) or (status.history[-1] if status.history else None)
         if entry is not None and entry.outcome != Outcome.ABORTED.value:
-            return "True", Reason.ROLLED_BACK, f"{candidate} rolled back: {entry.reason or 'failed'}"
+            deadline = entry.reason == Reason.PROGRESS_DEADLINE_EXCEEDED.value
+            reason = Reason.PROGRESS_DEADLINE_EXCEEDED if deadline else Reason.ROLLED_BACK
+            return "True", reason, f"{candidate} rolled back: {entry.reason or 'failed'}"
     if status.phase == Phase.PAUSED and run.reason in (Reason.PAUSED_ON_FAILURE, Reason.UPSTREAM_FAILED):
         return "True", run.reason, status.message
+    if status.phase == Phase.PAUSED and status.paused_reason == Reason.PROGRESS_DEADLINE_EXCEEDED.value:
+        return "True", Reason.PROGRESS_DEADLINE_EXCEEDED, status.message
     return "False", Reason.HEALTHY, "nothing needs attention"

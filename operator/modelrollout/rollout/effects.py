@@ -3,7 +3,8 @@
 Level-triggered: each call compares the wanted world with the observed Deployments and asks only
 for the difference, so a converged rollout yields no action and an HPA that scales an aborted
 candidate back up is undone on the next look. While a problem stands, only a change of weights
-(a rollback) touches the cluster.
+(a rollback) touches the cluster. While capacity moves to new weights the sizes are the stage
+`rollout.capacity` chose, not the plan for the weights served.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from ..api.v1alpha1 import Phase
 from . import history
 from ._decision_state import Run
 from .actions import Action, ApplyWeights, EnsureVersion, PruneVersions, RetireVersion
+from .capacity import next_stage, surge_limits
 
 __all__ = ["converge"]
 
@@ -30,15 +32,25 @@ def converge(run: Run) -> list[Action]:
     actions: list[Action] = []
     if touch:
         actions.extend(_ensure(run))
-    hold = (run.stable,) if run.status.phase == Phase.PROMOTING else ()
-    if weights != run.before.weights or (touch and _drifted(run, weights, hold)):
-        actions.append(ApplyWeights(weights=dict(weights), hold=hold))
+    replicas = run.capacity if run.capacity is not None else _served_capacity(run)
+    if replicas is not None and (weights != run.before.weights or (touch and _drifted(run, replicas))):
+        actions.append(ApplyWeights(weights=dict(weights), replicas=dict(replicas)))
     if touch:
         actions.extend(_retire(run))
         prune = _prune(run)
         if prune is not None:
             actions.append(prune)
     return actions
+
+
+def _served_capacity(run: Run) -> Mapping[str, int] | None:
+    """The plan for the weights served. While a candidate runs, reaching it is staged too (a
+    move abandoned by a pause, an HPA's change undone): surge first, never a dip."""
+    plan = run.observations.planned_replicas(run.status.weights)
+    if plan is None or run.status.phase not in _CANDIDATE_RUNS:
+        return plan
+    deployments = {version: run.observations.deployment(version) for version in plan}
+    return next_stage(plan, deployments, *surge_limits(run.spec.strategy.canary, sum(plan.values())))
 
 
 def stable_template(run: Run) -> Mapping[str, Any] | None:
@@ -77,20 +89,13 @@ def _ensure(run: Run) -> list[Action]:
     return actions
 
 
-def _drifted(run: Run, weights: Mapping[str, int], hold: tuple[str, ...]) -> bool:
-    """A Deployment whose size differs from the plan for these weights (a held version may be
-    larger). Without a plan for them, re-applying is the only way to get one."""
-    plan = run.observations.planned_replicas(weights)
-    if plan is None:
-        return True
-    for version in weights:
+def _drifted(run: Run, replicas: Mapping[str, int]) -> bool:
+    """A Deployment whose size differs from what this call wants (an HPA, a person, a move)."""
+    for version, wanted in replicas.items():
         deployment = run.observations.deployment(version)
-        planned = plan.get(version, 0)
-        if version in hold:
-            continue
-        if deployment.exists and deployment.replicas != planned:
+        if deployment.exists and deployment.replicas != wanted:
             return True
-        if not deployment.exists and planned > 0:
+        if not deployment.exists and wanted > 0:
             return True
     return False
 

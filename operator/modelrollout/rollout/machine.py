@@ -63,6 +63,8 @@ def decide(
         progress(run)
     else:
         _settle(run)
+    if run.capacity is None:
+        run.status.progress_started_at = None  # the deadline counts only while capacity moves
     refresh_conditions(run)
     actions = converge(run)
     return Decision(

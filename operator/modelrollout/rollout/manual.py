@@ -7,7 +7,7 @@ kept for later: a `promote` typed during a rollback must not promote the next ro
 from __future__ import annotations
 
 from ..api.v1alpha1 import ActionRecord, Outcome, Phase, Reason, format_timestamp
-from ._decision_state import Run
+from ._decision_state import MAX_STEP_WEIGHT, Run
 from .observations import ActionVerb, ManualAction
 from .transitions import (
     abort_unstarted,
@@ -57,6 +57,10 @@ def _apply(run: Run, action: ManualAction) -> str:
         start_promoting(run, Reason.PROMOTED_MANUALLY, "promoted by a user")
         return "promoting: remaining steps skipped"
     index = run.status.current_step or 0
+    step = run.steps[index] if index < len(run.steps) else None
+    if step is not None and step.set_weight is not None:
+        # The person skips the wait for capacity, as for a pause: the step's weight is served now.
+        run.set_candidate_weight(min(step.set_weight, MAX_STEP_WEIGHT))
     complete_step(run, "promoted by a user")
     return f"step {index + 1} completed"
 
@@ -107,4 +111,7 @@ def _resume(run: Run) -> str:
     if paused in (Reason.PAUSED_INCONCLUSIVE.value, Reason.PAUSED_ON_FAILURE.value):
         enter_step(run, run.status.current_step or 0)
         return "resumed: analysis restarted"
+    if paused == Reason.PROGRESS_DEADLINE_EXCEEDED.value:
+        enter_step(run, run.status.current_step or 0)
+        return "resumed: the capacity move restarted with a new progressDeadline"
     return "ignored: not paused by a step, a user or an analysis"

@@ -7,7 +7,7 @@ anything up itself, so a test can state the whole world in a few lines.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
@@ -20,7 +20,7 @@ __all__ = [
     "DeploymentState",
     "ManualAction",
     "Observations",
-    "ReplicaPlan",
+    "ReplicaPlanner",
     "RolloutOutcome",
     "UpstreamState",
 ]
@@ -146,16 +146,10 @@ class UpstreamState:
     """`dependsOn` models that no ModelRollout in the namespace declares."""
 
 
-@dataclass(frozen=True)
-class ReplicaPlan:
-    """What the traffic router makes of a set of weights:
-    `ReplicaPlan(status.weights, router.replica_plan(status.weights, spec.replicas))`.
-
-    The weights travel with the counts so `decide` can tell a plan for the weights it just set
-    from a plan for older ones; it only trusts the former when it waits for a Deployment."""
-
-    weights: Mapping[str, int]
-    replicas: Mapping[str, int]
+ReplicaPlanner = Callable[[Mapping[str, int]], Mapping[str, int]]
+"""What the traffic router makes of a set of weights: replicas per version, i.e.
+`lambda weights: router.replica_plan(weights, spec.replicas)`. `decide` plans the weights it
+moves to as well as those it serves, so it can stage a move in the call that starts it."""
 
 
 @dataclass(frozen=True)
@@ -166,8 +160,8 @@ class Observations:
     """`metadata.generation` of the ModelRollout (becomes `status.observedGeneration`)."""
     deployments: Mapping[str, DeploymentState] = field(default_factory=dict)
     """Every Deployment the ModelRollout owns, by version; an absent version has no Deployment."""
-    replica_plan: ReplicaPlan | None = None
-    """The traffic router's replica counts for the weights of the status passed to `decide`."""
+    replica_plan: ReplicaPlanner | None = None
+    """The traffic router's replica counts for any weights; None only in tests that need none."""
     service_exists: bool = True
     template_error: str | None = None
     """The message of a failed server-side dry-run of the candidate's template."""
@@ -179,9 +173,6 @@ class Observations:
         return self.deployments.get(version, MISSING_DEPLOYMENT)
 
     def planned_replicas(self, weights: Mapping[str, int]) -> Mapping[str, int] | None:
-        """The plan, if it was made for exactly these weights; a plan for other weights says
-        nothing about them, so `decide` then waits for the next look."""
-        plan = self.replica_plan
-        if plan is None or dict(plan.weights) != dict(weights):
-            return None
-        return plan.replicas
+        """Replicas per version for `weights` (None without a planner: `decide` then waits)."""
+        planner = self.replica_plan
+        return dict(planner(weights)) if planner is not None and weights else None

@@ -22,13 +22,14 @@ from ..api.v1alpha1 import (
     parse_timestamp,
 )
 from ._decision_state import (
+    CAPACITY_POLL_SECONDS,
     DEPENDENCY_POLL_SECONDS,
     FINAL_LOOK_POLL_SECONDS,
     MAX_STEP_WEIGHT,
     PROBLEM_RECHECK_SECONDS,
-    WAIT_POLL_SECONDS,
     Run,
 )
+from .capacity import deadline_passed, move_capacity
 from .observations import AnalysisObservation
 from .timing import analysis_final_look, next_window_end
 from .transitions import (
@@ -42,7 +43,12 @@ from .transitions import (
 __all__ = ["progress"]
 
 _STICKY_PAUSES = frozenset(
-    {Reason.PAUSED_BY_USER.value, Reason.PAUSED_INCONCLUSIVE.value, Reason.PAUSED_ON_FAILURE.value}
+    {
+        Reason.PAUSED_BY_USER.value,
+        Reason.PAUSED_INCONCLUSIVE.value,
+        Reason.PAUSED_ON_FAILURE.value,
+        Reason.PROGRESS_DEADLINE_EXCEEDED.value,
+    }
 )
 """Pauses that last until `resume` (or `promote`); a step pause is handled by its step."""
 
@@ -67,17 +73,20 @@ def progress(run: Run) -> None:
 
 
 def _promote_when_ready(run: Run) -> None:
+    """Capacity moves to the candidate like any other move; the stable gives its last pods up
+    once the candidate is Available at full size, and only then is the candidate the stable."""
     candidate = run.candidate
     if candidate is None:
         return
-    plan = run.observations.planned_replicas(run.status.weights)
-    planned = plan.get(candidate) if plan is not None else None
-    if planned is not None and run.observations.deployment(candidate).ready_for(planned):
+    move = move_capacity(run, {run.stable: 0, candidate: 100}, candidate)
+    if move.done:
         finish_promotion(run)
         return
-    size = f"{planned} replicas" if planned is not None else "full size"
-    run.note(Reason.WAITING_FOR_CANDIDATE, f"waiting for {candidate} to be Available at {size}")
-    run.requeue(WAIT_POLL_SECONDS)
+    if deadline_passed(run):
+        _on_progress_deadline(run, f"promoting {candidate}: {move.waiting_for}")
+        return
+    run.note(Reason.WAITING_FOR_CANDIDATE, f"promoting: waiting for {move.waiting_for}")
+    run.requeue(CAPACITY_POLL_SECONDS)
 
 
 def _cascade(run: Run) -> bool:
@@ -148,28 +157,45 @@ def _resume_phase(run: Run, index: int, message: str) -> None:
 
 
 def _set_weight(run: Run, index: int, weight: int) -> str | None:
-    """Shifts traffic, then waits until the candidate is Available at the planned size."""
+    """Moves capacity to the step's weight (surge first, see `capacity`); the weight counts as
+    served, and the step completes, once the Deployments are at the plan for it."""
     candidate = run.candidate
     if candidate is None:
         return None
     target = min(weight, MAX_STEP_WEIGHT)
-    if run.status.candidate_weight != target:
-        run.set_candidate_weight(target)
-        _resume_phase(run, index, f"{describe_step(run, index)}: {candidate} at {target}%")
-        run.reason = Reason.WAITING_FOR_CANDIDATE
-        run.requeue(WAIT_POLL_SECONDS)
+    growing = candidate if target >= run.status.candidate_weight else run.stable
+    move = move_capacity(run, run.weights_for(target), growing)
+    if move.done:
+        if run.status.candidate_weight != target:
+            run.set_candidate_weight(target)
+            _resume_phase(run, index, f"{describe_step(run, index)}: {candidate} at {target}%")
+        return f"{candidate} Available at {target}%"
+    if deadline_passed(run):
+        _on_progress_deadline(run, f"{describe_step(run, index)}: {move.waiting_for}")
         return None
-    plan = run.observations.planned_replicas(run.status.weights)
-    planned = plan.get(candidate) if plan is not None else None
-    if planned is not None and run.observations.deployment(candidate).ready_for(planned):
-        return f"{candidate} Available at {target}% ({planned} replicas)"
-    size = f"{planned} replicas" if planned is not None else f"{target}%"
     _resume_phase(
-        run, index, f"{describe_step(run, index)}: waiting for {candidate} to be Available at {size}"
+        run,
+        index,
+        f"{describe_step(run, index)}: moving {candidate} to {target}%, waiting for {move.waiting_for}",
     )
     run.reason = Reason.WAITING_FOR_CANDIDATE
-    run.requeue(WAIT_POLL_SECONDS)
+    run.requeue(CAPACITY_POLL_SECONDS)
     return None
+
+
+def _on_progress_deadline(run: Run, waiting: str) -> None:
+    """The move did not reach its plan in time: Degraded, and `onFailure` decides. A rollback
+    returns all capacity to the stable; a pause keeps the stable at the capacity of the weights
+    it serves (the move's stage is dropped) until a person resumes, which restarts the step."""
+    message = f"progressDeadline {run.spec.progress_deadline} exceeded: {waiting}"
+    reason = Reason.PROGRESS_DEADLINE_EXCEEDED
+    run.capacity = None
+    run.status.progress_started_at = None
+    if run.spec.analysis.on_failure == FailurePolicy.ROLLBACK:
+        start_rollback(run, reason, message, Outcome.ROLLED_BACK)
+        return
+    run.status.paused_reason = reason.value
+    run.set_phase(Phase.PAUSED, reason, f"{message}; waiting for a person", warning=True)
 
 
 def _pause(run: Run, index: int, step: CanaryStep) -> str | None:
@@ -292,5 +318,6 @@ def _sticky_message(run: Run, reason: Reason, index: int) -> str:
         Reason.PAUSED_BY_USER: "paused by a user",
         Reason.PAUSED_INCONCLUSIVE: "paused: the analysis reached no verdict",
         Reason.PAUSED_ON_FAILURE: "paused: the analysis failed",
+        Reason.PROGRESS_DEADLINE_EXCEEDED: "paused: capacity did not move within progressDeadline",
     }.get(reason, "paused")
     return f"{describe_step(run, index)}: {why}; resume, promote or abort"

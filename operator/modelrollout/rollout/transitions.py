@@ -78,8 +78,8 @@ def complete_step(run: Run, how: str) -> None:
 
 
 def start_promoting(run: Run, reason: Reason, how: str) -> None:
-    """The candidate goes to 100% while the stable is held at its size (ApplyWeights.hold)
-    until the candidate is Available at full size."""
+    """Capacity moves to the candidate (`capacity`); the weights stay those served until the
+    candidate is Available at full size and `finish_promotion` makes it the stable."""
     candidate = run.candidate
     if candidate is None:
         return
@@ -87,7 +87,6 @@ def start_promoting(run: Run, reason: Reason, how: str) -> None:
     status.current_step = len(run.steps)
     status.step_started_at = format_timestamp(run.now)
     status.paused_reason = None
-    run.set_candidate_weight(100)
     if reason == Reason.PROMOTED_MANUALLY:
         history.decide_entry(status, candidate, Outcome.PROGRESSING, reason.value)
     run.set_phase(Phase.PROMOTING, reason, f"{how}: promoting {candidate} to full size")

@@ -74,6 +74,12 @@ def test_the_base_spec_is_valid() -> None:
         ),
         pytest.param(patched({"analysis": {"scoreThresholds": {"marginal": 75}}}), id="marginal-only"),
         pytest.param(patched({"analysis": {"scoreThresholds": {"pass": 90}}}), id="pass-only"),
+        pytest.param(
+            patched({"strategy": {"canary": {"maxSurge": 2, "maxUnavailable": "10%"}}}), id="surge-count"
+        ),
+        pytest.param(
+            patched({"strategy": {"canary": {"maxSurge": "0%", "maxUnavailable": 1}}}), id="no-surge"
+        ),
     ],
 )
 def test_valid_specs_parse(spec: dict[str, Any]) -> None:

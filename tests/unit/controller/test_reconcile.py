@@ -34,32 +34,40 @@ def test_a_good_canary_goes_from_pending_through_its_steps_to_promoted() -> None
     assert cluster.events() == []
 
     started = cluster.step(Verdict.PASS)
-    assert (started["phase"], started["currentStep"], started["candidateWeight"]) == ("Progressing", 0, 25)
-    assert cluster.replicas() == {STABLE: 3, CANDIDATE: 1}
+    assert (started["phase"], started["currentStep"], started["candidateWeight"]) == ("Progressing", 0, 0)
+    assert cluster.replicas() == {STABLE: 4, CANDIDATE: 1}, "surge first: v1 keeps 4 until v2 is Available"
     assert cluster.events() == [("Normal", "RolloutStarted")]
     assert _lineage(started) == {"v1": "Stable", "v2": "Progressing"}
 
     analysing = cluster.step(Verdict.PASS)
-    assert (analysing["phase"], analysing["currentStep"]) == ("Progressing", 1)
+    assert (analysing["phase"], analysing["currentStep"], analysing["candidateWeight"]) == (
+        "Progressing",
+        1,
+        25,
+    )
+    assert cluster.replicas() == {STABLE: 3, CANDIDATE: 1}, "v2's pod is Available: v1 gives one up"
     assert cluster.condition("Progressing")["reason"] == "AnalysisInconclusive", "collecting evidence"
 
     passed = cluster.step(Verdict.PASS)
     assert (passed["currentStep"], passed["candidateWeight"], passed["analysis"]["verdict"]) == (
         2,
-        50,
+        25,
         "Pass",
     )
-    assert cluster.replicas() == {STABLE: 2, CANDIDATE: 2}
+    assert cluster.replicas() == {STABLE: 3, CANDIDATE: 2}, "moving to 50%: the candidate surges first"
     assert cluster.events()[-2:] == [("Normal", "AnalysisPassed"), ("Normal", "StepCompleted")]
 
     paused = cluster.step(Verdict.PASS)
     assert (paused["phase"], paused["currentStep"], paused["pausedReason"]) == ("Paused", 3, "PausedByStep")
+    assert (paused["candidateWeight"], cluster.replicas()) == (50, {STABLE: 2, CANDIDATE: 2})
     assert cluster.requeues[-1] == 10.0, "the next look when the pause ends"
     assert cluster.step(Verdict.PASS)["phase"] == "Paused", "5 of its 10 seconds"
 
     promoting = cluster.step(Verdict.PASS)
-    assert (promoting["phase"], promoting["weights"]) == ("Promoting", {"v1": 0, "v2": 100})
-    assert cluster.replicas() == {STABLE: 2, CANDIDATE: 4}, "surge first: the stable is held meanwhile"
+    assert (promoting["phase"], promoting["weights"]) == ("Promoting", {"v1": 50, "v2": 50})
+    assert cluster.replicas() == {STABLE: 2, CANDIDATE: 3}, "surge first: the stable is held meanwhile"
+    cluster.step(Verdict.PASS)
+    assert cluster.replicas() == {STABLE: 1, CANDIDATE: 4}, "one stable pod per candidate pod Available"
 
     promoted = cluster.step(Verdict.PASS)
     assert (promoted["phase"], promoted["stableVersion"], promoted["weights"]) == (
@@ -126,7 +134,7 @@ def test_abort_rolls_back_and_keeps_the_candidate_at_zero_when_scaled_by_hand() 
     assert rolling_back["lastAction"] == {
         "verb": "abort",
         "nonce": "n1",
-        "at": "2030-01-01T00:00:15Z",
+        "at": "2030-01-01T00:00:20Z",  # one more reconcile for the move: surge, then shrink
         "result": "aborted",
     }
     assert "modelrollout.io/action" not in cluster.rollout()["metadata"]["annotations"], "consumed once"

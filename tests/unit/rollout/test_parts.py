@@ -12,7 +12,6 @@ from modelrollout.rollout import (
     DeploymentState,
     ManualAction,
     Observations,
-    ReplicaPlan,
     RolloutOutcome,
     analysis_deadline,
     analysis_due,
@@ -60,12 +59,12 @@ def test_ready_for_a_size(state: DeploymentState, desired: int, expected: bool) 
     assert state.ready_for(desired) is expected
 
 
-def test_a_plan_only_counts_for_its_own_weights() -> None:
-    observed = Observations(
-        generation=1, replica_plan=ReplicaPlan(weights={"v7": 80, "v8": 20}, replicas={"v7": 2, "v8": 1})
-    )
+def test_the_planner_plans_any_weights() -> None:
+    """`decide` plans the weights it moves to as well as those it serves."""
+    plans = {(80, 20): {"v7": 2, "v8": 1}, (50, 50): {"v7": 2, "v8": 1}, (0, 100): {"v7": 0, "v8": 3}}
+    observed = Observations(generation=1, replica_plan=lambda weights: plans[tuple(weights.values())])
     assert observed.planned_replicas({"v7": 80, "v8": 20}) == {"v7": 2, "v8": 1}
-    assert observed.planned_replicas({"v7": 50, "v8": 50}) is None
+    assert observed.planned_replicas({"v7": 0, "v8": 100}) == {"v7": 0, "v8": 3}
     assert Observations(generation=1).planned_replicas({"v7": 100}) is None
 
 

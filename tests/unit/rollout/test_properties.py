@@ -139,8 +139,10 @@ def check_decision(
         if status.phase in (Phase.PROGRESSING, Phase.PAUSED):
             assert status.weights[stable] >= 1, "the stable keeps traffic until promotion"
     for action in decision.actions:
-        if isinstance(action, ApplyWeights) and action.weights.get(stable, 100) == 0:
-            assert status.phase == Phase.PROMOTING and stable in action.hold
+        manual = status.last_action != before.last_action  # a person may skip the wait
+        if isinstance(action, ApplyWeights) and status.phase in _MOVING and not manual:
+            now, after = _available(observed, action.replicas)
+            assert after >= min(now, world.spec.replicas), "surge first: no Available pod given up early"
         if isinstance(action, RetireVersion):
             assert action.version not in (stable, status.candidate_version)
         if isinstance(action, PruneVersions):
@@ -156,6 +158,19 @@ def check_decision(
     replay = decide(world.spec, restarted, observed, world.now)
     assert replay.status.model_dump(mode="json") == status.model_dump(mode="json")
     assert replay.actions == decision.actions
+
+
+_MOVING = (Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING)
+"""Phases in which capacity moves surge first (a rollback moves at once, towards the stable)."""
+
+
+def _available(observed: Observations, replicas: dict[str, int] | Any) -> tuple[int, int]:
+    """Available pods of the named versions now, and once scaled to `replicas` (a pod given up
+    is one fewer; new pods are not Available yet)."""
+    states = {version: observed.deployment(version) for version in replicas}
+    now = sum(min(s.available_replicas, s.replicas) for s in states.values() if s.exists)
+    after = sum(min(s.available_replicas, s.replicas, replicas[v]) for v, s in states.items() if s.exists)
+    return now, after
 
 
 def check_stable_serves(world: World, status: ModelRolloutStatus) -> None:

@@ -112,11 +112,13 @@ def test_a_promoted_candidate_is_the_stable_and_takes_the_whole_size() -> None:
 def test_promoting_grows_the_candidate_to_the_new_total_while_the_stable_is_held() -> None:
     world, status = paused_at_25_percent()
     promoting = acted(world, status, ActionVerb.PROMOTE_FULL)
-    assert (promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 4})
+    # Surge first: the candidate grows by maxSurge (25% of 4, one pod) while the stable is held.
+    assert (promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 2})
 
     resize(world, 8)
     still_promoting = world.step(promoting, settle=False).status
-    assert (still_promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 8})
+    # The new total's surge (25% of 8, two pods) allows 10 pods: the held stable's 3 and 7.
+    assert (still_promoting.phase, sizes(world)) == (Phase.PROMOTING, {"v7": 3, "v8": 7})
 
     world.settle()
     status, _ = drive(world, still_promoting)

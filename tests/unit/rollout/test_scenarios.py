@@ -83,8 +83,9 @@ def test_the_stable_serves_throughout_a_promotion() -> None:
         serving = world.deployments[status.stable_version or "v7"]
         assert serving.replicas >= 1
         for weights in of_type(decision, ApplyWeights):
-            if weights.weights.get("v7") == 0:
-                assert "v7" in weights.hold
+            assert weights.replicas.get("v7", 0) + world.deployments["v8"].available_replicas >= 3, (
+                "the stable gives a pod up only for an Available candidate pod"
+            )
         world.settle()
         world.now += timedelta(seconds=30)
         world.judge(status, Verdict.PASS)
@@ -158,7 +159,7 @@ def test_promote_full_skips_the_remaining_steps() -> None:
 
 def test_a_new_candidate_supersedes_the_running_one() -> None:
     world, status = started_world()
-    status, _ = drive(world, status, verdict=Verdict.PASS, until=lambda s: s.current_step == 2)
+    status, _ = drive(world, status, verdict=Verdict.PASS, until=lambda s: (s.current_step or 0) >= 2)
     world.spec = make_spec(STEPS, candidate="v9", analysis=ANALYSIS)
     status, decisions = drive(world, status, verdict=Verdict.PASS)
     assert status.stable_version == "v9"
@@ -215,9 +216,9 @@ def test_prune_waits_for_zero() -> None:
 
 
 def test_analysis_windows_follow_the_interval_grid() -> None:
-    """The analysis step starts at T0+5 s, off the 30 s grid (T0 is on it); its deadline is
-    T0+185 s (maxDuration 3m), off the grid too. Windows all start at the step's start and end on
-    the epoch's grid points after it, the first one 25 s long; the last ends at the final look,
+    """The analysis step starts at T0+2 s (once the candidate's pod is Available), off the 30 s
+    grid (T0 is on it); its deadline is T0+182 s (maxDuration 3m), off the grid too. Windows all
+    start at the step's start and end on the epoch's grid points after it, the first one 28 s long; the last ends at the final look,
     T0+210 s, the first grid point at or after the deadline. onInconclusive applies only once that
     window is judged, in the same reconcile."""
     world, status = started_world()
@@ -236,7 +237,7 @@ def test_analysis_windows_follow_the_interval_grid() -> None:
 
     status, _ = drive(world, status, verdict=judge, until=paused_inconclusive)
     assert T0.timestamp() % 30 == 0
-    assert [start for start, _ in seen] == [5.0] * 7
+    assert [start for start, _ in seen] == [2.0] * 7
     assert [end for _, end in seen] == [30.0, 60.0, 90.0, 120.0, 150.0, 180.0, 210.0]
     assert decided_at == [210.0]
     assert status.analysis is not None and status.analysis.last_run == "2030-01-01T00:03:30Z"

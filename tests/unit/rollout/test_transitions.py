@@ -112,10 +112,10 @@ CASES = [
         ),
         "Progressing",
         expect_step=0,
-        expect_weight=20,
+        expect_weight=0,  # served once the candidate is Available (surge first)
         expect_events=("RolloutStarted",),
         expect_actions=("EnsureVersion", "ApplyWeights"),
-        expect_requeue=5.0,
+        expect_requeue=2.0,
     ),
     Case(
         "stable not Available: candidate waits",
@@ -195,7 +195,7 @@ CASES = [
         expect_step=0,
         expect_weight=20,
         expect_actions=(),
-        expect_requeue=5.0,
+        expect_requeue=2.0,
     ),
     Case(
         "setWeight: candidate Available -> next step",
@@ -217,10 +217,12 @@ CASES = [
     Case(
         "setWeight 100 before the end is served at 99",
         status_at("Progressing", weight=0),
-        "Progressing",
+        "Paused",
         spec=spec_with(steps=[{"setWeight": 100}, {"pause": {}}]),
+        deployments=ready(v7=1, v8=2),  # at the plan for 99%: the move is done
         expect_weight=99,
-        expect_step=0,
+        expect_step=1,
+        expect_events=("StepCompleted", "PausedByStep"),
         expect_actions=("ApplyWeights",),
     ),
     # pause.
@@ -389,10 +391,10 @@ CASES = [
         status_at("Progressing", step=4, weight=50),
         "Promoting",
         expect_step=5,
-        expect_weight=100,
+        expect_weight=50,  # served until the candidate is Available at full size
         expect_events=("StepCompleted", "StepCompleted"),
         expect_actions=("ApplyWeights",),
-        expect_requeue=5.0,
+        expect_requeue=2.0,
     ),
     Case(
         "Promoting: candidate not yet at full size",
@@ -510,7 +512,7 @@ CASES = [
         "Progressing",
         spec=spec_with(candidate="v9"),
         expect_step=0,
-        expect_weight=20,
+        expect_weight=0,
         expect_events=("Superseded", "RolloutStarted"),
         expect_actions=("EnsureVersion", "ApplyWeights", "RetireVersion"),
     ),
@@ -529,7 +531,7 @@ CASES = [
         spec=spec_with(candidate="v9"),
         deployments=ready(v7=3, v8=0),
         expect_step=0,
-        expect_weight=20,
+        expect_weight=0,
         expect_events=("RolloutStarted",),
         expect_actions=("EnsureVersion", "ApplyWeights", "PruneVersions"),
     ),
@@ -559,7 +561,7 @@ CASES = [
         status_at("Paused", step=3, weight=20, paused_reason="PausedByStep"),
         "Promoting",
         observe=action(ActionVerb.PROMOTE_FULL),
-        expect_weight=100,
+        expect_weight=20,
         expect_step=5,
         expect_events=("PromotedManually",),
         expect_actions=("ApplyWeights",),
@@ -626,11 +628,11 @@ CASES = [
     Case(
         "resume a pause step: next step",
         status_at("Paused", step=3, weight=20, paused_reason="PausedByStep"),
-        "Progressing",
+        "Promoting",  # 50% of 3 replicas is the plan of 20% (2 + 1): the last step is done at once
         observe=action(ActionVerb.RESUME),
-        expect_step=4,
+        expect_step=5,
         expect_weight=50,
-        expect_events=("StepCompleted", "Resumed"),
+        expect_events=("StepCompleted", "Resumed", "StepCompleted", "StepCompleted"),
     ),
     Case(
         "resume after an inconclusive analysis restarts it",
@@ -649,7 +651,7 @@ CASES = [
         deployments=ready(v7=3, v8=0),
         observe=action(ActionVerb.RETRY),
         expect_step=0,
-        expect_weight=20,
+        expect_weight=0,
         expect_events=("RolloutStarted",),
     ),
     Case(
@@ -727,8 +729,8 @@ def test_promoting_holds_the_stable() -> None:
     before = status_at("Progressing", step=4, weight=50)
     decision = decide(SPEC, before, _observe_plan(before), T0)
     (weights,) = [a for a in decision.actions if isinstance(a, ApplyWeights)]
-    assert dict(weights.weights) == {"v7": 0, "v8": 100}
-    assert weights.hold == ("v7",)
+    assert dict(weights.weights) == {"v7": 50, "v8": 50}, "the weights served until promoted"
+    assert dict(weights.replicas) == {"v7": 2, "v8": 2}, "the candidate surges, the stable is held"
 
 
 def _observe_plan(status: ModelRolloutStatus) -> Any:

@@ -28,6 +28,7 @@ from .enums import (
     UpstreamFailurePolicy,
     Verdict,
 )
+from .int_or_percent import resolve_int_or_percent
 from .interval_grid import align, align_up, first_interval_end
 from .spec import (
     CanaryStep,
@@ -126,5 +127,6 @@ __all__ = [
     "format_timestamp",
     "parse_duration",
     "parse_timestamp",
+    "resolve_int_or_percent",
     "utc",
 ]

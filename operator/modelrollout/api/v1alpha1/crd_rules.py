@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 from .durations import DURATION_PATTERN
 from .enums import AnalysisMethod, FixedTest, MetricType, StrategyType
+from .int_or_percent import cel_is_int_or_percent, cel_is_zero
 
 INTERVAL_MIN = "5s"
 """Shortest `analysis.interval`: below it Prometheus' scrape interval dominates every sample."""
@@ -307,6 +308,21 @@ def _fixed_test_fits_type() -> CelRule:
     )
 
 
+# --- spec.strategy.canary (CanaryStrategy) -------------------------------------------------------
+
+INT_OR_PERCENT = CelRule(
+    rule=f"{cel_is_int_or_percent('maxSurge')} && {cel_is_int_or_percent('maxUnavailable')}",
+    message="maxSurge and maxUnavailable are a count of replicas (0..10000) or a percent such as '25%'",
+)
+SURGE_OR_UNAVAILABLE = CelRule(
+    rule=(
+        "!has(self.maxSurge) || !has(self.maxUnavailable) || "
+        f"!({cel_is_zero('maxSurge')} && {cel_is_zero('maxUnavailable')})"
+    ),
+    message="maxSurge and maxUnavailable must not both be 0: capacity could never move",
+    field_path=".maxUnavailable",
+)
+
 FIXED_TEST_FITS_TYPE = _fixed_test_fits_type()
 """Generated from `FIXED_TESTS`, so the message lists exactly the tests that are implemented."""
 
@@ -368,6 +384,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
     ),
     "StrategySpec": STRATEGY_BLOCKS_FOR_TYPE,
     "CanaryStep": (STEP_EXACTLY_ONE,),
+    "CanaryStrategy": (INT_OR_PERCENT, SURGE_OR_UNAVAILABLE),
     "AnalysisSpec": (
         INTERVAL_BOUNDS,
         MAX_DURATION_COVERS_INTERVAL,

@@ -111,7 +111,7 @@ class _Converter:
             self._object(node)
         elif kind == "array":
             node["items"] = self.convert(node["items"])
-        elif kind is None:
+        elif kind is None and not node.get("x-kubernetes-int-or-string"):
             raise ValueError(f"schema node without a type cannot be structural: {node}")
         if definition is not None and definition in self._rules:
             node["x-kubernetes-validations"] = [rule.to_schema() for rule in self._rules[definition]]

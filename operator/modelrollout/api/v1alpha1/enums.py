@@ -178,6 +178,10 @@ class Reason(StrEnum):
     """A paused rollout goes on at its current step (a pause expired or was lifted)."""
     STEP_COMPLETED = "StepCompleted"
     WAITING_FOR_CANDIDATE = "WaitingForCandidate"
+    """Capacity is moving: the growing version's new pods are not all Available yet."""
+    PROGRESS_DEADLINE_EXCEEDED = "ProgressDeadlineExceeded"
+    """Degraded=True: capacity did not reach the plan within `spec.progressDeadline` (the
+    candidate is not Available at its planned size); `analysis.onFailure` applies."""
     PAUSED_BY_STEP = "PausedByStep"
     PAUSED_BY_USER = "PausedByUser"
     PAUSED_INCONCLUSIVE = "PausedInconclusive"

@@ -22,6 +22,7 @@ from .enums import (
     TrafficProvider,
     UpstreamFailurePolicy,
 )
+from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
 
 
 class VersionSpec(ApiModel):
@@ -84,6 +85,27 @@ class CanaryStrategy(ApiModel):
 
     steps: list[CanaryStep] = Field(min_length=1, max_length=50)
     """The steps, in order. After the last one the candidate is promoted."""
+    max_surge: IntOrPercent = "25%"
+    """How many replicas above `spec.replicas` may run while capacity moves between versions: a
+    count or a percent of `spec.replicas` (rounded up), as in a Deployment. The version that
+    grows gets its new pods first, within this surge."""
+    max_unavailable: IntOrPercent = 0
+    """How many replicas below `spec.replicas` the available pods may drop while capacity moves:
+    a count or a percent (rounded down). 0, the default, means the version that shrinks gives a
+    pod up only once the growing version has a new one Available, so the stable never serves
+    below the capacity its weight needs. maxSurge and maxUnavailable are not both 0."""
+
+    @field_validator("max_surge", "max_unavailable")
+    @classmethod
+    def _int_or_percent(cls, value: int | str) -> int | str:
+        _require(is_int_or_percent(value), rules.INT_OR_PERCENT)
+        return value
+
+    @model_validator(mode="after")
+    def _can_move(self) -> Self:
+        both_zero = is_zero(self.max_surge) and is_zero(self.max_unavailable)
+        _require(not both_zero, rules.SURGE_OR_UNAVAILABLE)
+        return self
 
 
 class TrafficSpec(ApiModel):
@@ -157,6 +179,11 @@ class ModelRolloutSpec(ApiModel):
     """A lasting pause: no step advances while true."""
     revision_history_limit: int = Field(default=2, ge=0, le=10)
     """Old stable Deployments kept at zero replicas for a quick revert."""
+    progress_deadline: str = Field(default="10m", pattern=DURATION_PATTERN, max_length=32)
+    """How long capacity may take to move (a weight step, the promotion) before the candidate,
+    still not Available at its planned size, is Degraded (`ProgressDeadlineExceeded`) and
+    `analysis.onFailure` applies: rollback, or pause with the stable at the capacity its weight
+    needs. Like a Deployment's progressDeadlineSeconds (600)."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:

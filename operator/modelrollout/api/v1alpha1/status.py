@@ -176,6 +176,9 @@ class ModelRolloutStatus(ApiModel):
     """When the current step started (RFC 3339); pause durations count from here."""
     rollout_started_at: str | None = None
     """When the current rollout started (RFC 3339)."""
+    progress_started_at: str | None = None
+    """When the capacity move under way (a weight step, the promotion) started (RFC 3339):
+    `spec.progressDeadline` counts from here, across restarts. Unset when no move is under way."""
     paused_reason: str | None = None
     """Why the rollout is paused (a condition reason), while it is."""
     analysis: AnalysisStatus | None = None
