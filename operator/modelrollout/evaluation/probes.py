@@ -34,7 +34,7 @@ from ..metrics import (
     render,
 )
 from ..metrics import queries as defaults
-from . import samples
+from . import checks, samples
 from .request import EvaluationRequest
 
 Answer = Sequence[RangeSeries | Series]
@@ -147,8 +147,15 @@ class _Planner:
             return None
         return inconclusive("no data", f"no data for {' and '.join(absent)}: no data is not zero")
 
-    def _histograms(self, answers: Answers, sums: Mapping[str, float | None]) -> HistogramSample | MetricTest:
-        """Both versions' buckets as one sample, or the Inconclusive result saying what is missing."""
+    def _histograms(
+        self, answers: Answers, sums: Mapping[str, float | None], user_query: str | None = None
+    ) -> HistogramSample | MetricTest:
+        """Both versions' buckets as one sample, or the Inconclusive result saying what is missing.
+        A user's query (`user_query`, as rendered) must return `le`-labelled bucket counts."""
+        if user_query is not None:
+            answered = [series for role in self.versions for series in _ranges(answers, f"buckets/{role}")]
+            if (problem := checks.bucket_shape_problem(answered)) is not None:
+                return checks.shape_invalid(problem, user_query)
         buckets = {role: samples.bucket_totals(_ranges(answers, f"buckets/{role}")) for role in self.versions}
         if (missing := self._missing(buckets)) is not None:
             return missing
@@ -172,7 +179,7 @@ class _Planner:
 
         def measure(answers: Answers) -> MetricTest:
             sums = {role: samples.total(_ranges(answers, f"sum/{role}")) for role in self.versions}
-            sample = self._histograms(answers, sums)
+            sample = self._histograms(answers, sums, _user_query(metric, slices))
             if isinstance(sample, MetricTest):
                 return sample
             return assess_latency(sample, _margin(metric), self._config(metric))
@@ -181,34 +188,76 @@ class _Planner:
 
     def _error_rate(self, metric: MetricSpec) -> Probe:
         requests = metric.metric_name or defaults.REQUESTS_METRIC
-        errors = (
-            self._per_version_range("events", metric.query)
-            if metric.query
-            else self._batched("events", defaults.request_errors(requests, self.interval))
+        if metric.query:
+            return self._rate_probe(metric, self._per_version_range("events", metric.query), requests)
+        chosen = metric.errors
+        errors = defaults.error_series(
+            requests, chosen.selector if chosen else None, chosen.metric_name if chosen else None
         )
-        return self._rate_probe(metric, errors, requests)
+        increases = self._batched("events", defaults.grouped_increase(errors, self.interval))
+        return self._rate_probe(metric, increases, requests, events_series=errors)
 
     def _error_pattern(self, metric: MetricSpec) -> Probe:
-        hits = (
-            self._per_version_range("events", metric.query)
-            if metric.query
-            else self._batched(
-                "events",
-                defaults.log_pattern_hits(
-                    metric.metric_name or defaults.LOG_PATTERN_METRIC, metric.patterns, self.interval
-                ),
-            )
-        )
-        return self._rate_probe(metric, hits, defaults.REQUESTS_METRIC)
+        requests = metric.request_metric_name or defaults.REQUESTS_METRIC
+        if metric.query:
+            return self._rate_probe(metric, self._per_version_range("events", metric.query), requests)
+        counter = metric.metric_name or defaults.LOG_PATTERN_METRIC
+        hits = defaults.log_pattern_hits(counter, metric.patterns, self.interval)
+        # The counter existing for the model is enough: a chosen pattern never logged is zero hits.
+        return self._rate_probe(metric, self._batched("events", hits), requests, events_series=counter)
 
-    def _rate_probe(self, metric: MetricSpec, events: dict[str, Slice], requests_metric: str) -> Probe:
-        slices = {**events, **self._batched("requests", defaults.requests(requests_metric, self.interval))}
+    def _present(self, name: str, series: str) -> dict[str, Slice]:
+        """Whether the model has `series` at all within the presence lookback, asked once for the
+        fleet (the answer is grouped by namespace and model)."""
+        query = InstantQuery(defaults.series_presence(series), self.request.evaluated_at)
+        labels = {"namespace": self.request.namespace, "model": self.request.model}
+        return {f"present/{name}": Slice(query, labels)}
+
+    def _rate_probe(
+        self,
+        metric: MetricSpec,
+        events: dict[str, Slice],
+        requests_metric: str,
+        *,
+        events_series: str | None = None,
+    ) -> Probe:
+        """Events per request. `events_series` is the default query's event series, whose presence
+        for the model tells zero events from a misnamed series; None for a user's query, whose
+        answer must hold a series (a count of 0 is fine) for at least one version."""
+        exposure_slices = self._batched("requests", defaults.requests(requests_metric, self.interval))
+        slices = {**events, **exposure_slices, **self._present("requests", requests_metric)}
+        if events_series is not None:
+            slices.update(self._present("events", events_series))
+        where = f"model {self.request.namespace}/{self.request.model}"
+        lookback = (
+            f"{where} (either version, or any version in the last {defaults.PRESENCE_LOOKBACK / 3600:g}h)"
+        )
 
         def measure(answers: Answers) -> MetricTest:
             exposure = {role: samples.total(_ranges(answers, f"requests/{role}")) for role in self.versions}
+            if all(value is None for value in exposure.values()) and not answers.get("present/requests"):
+                return checks.not_found(
+                    requests_metric, lookback, exposure_slices[f"requests/{STABLE}"].query.promql
+                )
             if (missing := self._missing(exposure)) is not None:
                 return missing
-            return assess_rate(_rate_path(answers), _margin(metric), self._config(metric))
+            counted = [series for role in self.versions for series in _ranges(answers, f"events/{role}")]
+            query = events[f"events/{CANDIDATE}"].query.promql
+            if events_series is None:
+                if (problem := checks.count_shape_problem(counted)) is not None:
+                    return checks.shape_invalid(problem, query)
+                if not counted:
+                    return checks.not_found("from the query", f"{where}: neither version returned one", query)
+            elif not counted and not answers.get("present/events"):
+                return checks.not_found(events_series, lookback, query)
+            path = _rate_path(answers)
+            result = assess_rate(path, _margin(metric), self._config(metric))
+            looks = (*path.earlier, path)
+            return checks.hold_if_silent(
+                result,
+                (f"{STABLE} ({self.versions[STABLE]})", [look.stable_exposure for look in looks]),
+                (f"{CANDIDATE} ({self.versions[CANDIDATE]})", [look.candidate_exposure for look in looks]),
+            )
 
         return Probe(metric, measure, slices)
 
@@ -227,7 +276,7 @@ class _Planner:
         )
 
         def measure(answers: Answers) -> MetricTest:
-            sample = self._histograms(answers, {})
+            sample = self._histograms(answers, {}, _user_query(metric, slices))
             if isinstance(sample, MetricTest):
                 return sample
             analysis = self.request.analysis
@@ -300,6 +349,11 @@ def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
         else:
             probes.append(planner.probe(metric))
     return probes
+
+
+def _user_query(metric: MetricSpec, slices: Mapping[str, Slice]) -> str | None:
+    """The candidate's rendered query when the metric has a query of its own, for messages."""
+    return slices[f"buckets/{CANDIDATE}"].query.promql if metric.query else None
 
 
 def _margin(metric: MetricSpec) -> Margin:

@@ -208,6 +208,17 @@ FIXED_TEST_NEEDS_FIXED_METHOD = CelRule(
     reason="FieldValueForbidden",
 )
 
+
+def _forbidden(field_path: str, rule: str, message: str) -> CelRule:
+    """A rule refusing a field where it does not apply."""
+    return CelRule(rule=rule, message=message, field_path=field_path, reason="FieldValueForbidden")
+
+
+ERROR_SERIES_EXACTLY_ONE = CelRule(
+    rule="has(self.selector) != has(self.metricName)",
+    message="errors takes exactly one of selector (matchers on the request counter) or metricName (a counter of its own)",
+)
+
 # --- spec.analysis.metrics[*] (MetricSpec) -------------------------------------------------------
 
 CUSTOM_NEEDS_QUERY = CelRule(
@@ -251,6 +262,21 @@ PATTERNS_NOT_WITH_QUERY = CelRule(
     message="patterns select series of the default query; with a query of your own, match the patterns in it",
     field_path=".patterns",
     reason="FieldValueForbidden",
+)
+ERRORS_ONLY_FOR_ERROR_RATE = _forbidden(
+    ".errors",
+    f"!has(self.errors) || self.type == '{MetricType.ERROR_RATE.value}'",
+    "errors applies to errorRate metrics only",
+)
+ERRORS_NOT_WITH_QUERY = _forbidden(
+    ".errors",
+    "!has(self.errors) || !has(self.query)",
+    "errors selects the series of the default query; with a query of your own, select the errors in it",
+)
+REQUEST_METRIC_ONLY_FOR_ERROR_PATTERN = _forbidden(
+    ".requestMetricName",
+    f"!has(self.requestMetricName) || self.type == '{MetricType.ERROR_PATTERN.value}'",
+    "requestMetricName applies to errorPattern metrics only (errorRate takes its request counter from metricName)",
 )
 RESOURCE_NEEDS_BOUND = CelRule(
     rule=f"self.type != '{MetricType.RESOURCE.value}' || has(self.max) || has(self.thresholdRange)",
@@ -375,11 +401,15 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         STATISTIC_ONLY_FOR_DRIFT,
         PATTERNS_ONLY_FOR_ERROR_PATTERN,
         PATTERNS_NOT_WITH_QUERY,
+        ERRORS_ONLY_FOR_ERROR_RATE,
+        ERRORS_NOT_WITH_QUERY,
+        REQUEST_METRIC_ONLY_FOR_ERROR_PATTERN,
         RESOURCE_NEEDS_BOUND,
         MARGIN_REQUIRED,
         ONE_MARGIN,
         FIXED_TEST_FITS_TYPE,
     ),
+    "ErrorSeriesSpec": (ERROR_SERIES_EXACTLY_ONE,),
     "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),
     "PrometheusAuth": (BASIC_AUTH_PAIRED, ONE_AUTH_KIND),
     "ScoreThresholdsSpec": (SCORE_THRESHOLDS_ORDERED,),
