@@ -165,6 +165,25 @@ class _Planner:
             return inconclusive("no data", "the versions share no +Inf bucket: no total count")
         return sample
 
+    def _held_if_silent(self, answers: Answers, result: MetricTest) -> MetricTest:
+        """`result`, held at Inconclusive when a version stopped reporting (`checks`). A version's
+        requests are its `requests` answer, or for histograms the `+Inf` bucket's."""
+        keys = {
+            role: f"requests/{role}" if f"requests/{role}" in answers else f"buckets/{role}"
+            for role in self.versions
+        }
+        counts = {
+            role: [s for s in _ranges(answers, key) if s.labels.get("le", "+Inf") == "+Inf"]
+            for role, key in keys.items()
+        }
+        times = samples.look_times(*counts.values())
+        stable, candidate = (samples.running_totals(counts[role], times) for role in (STABLE, CANDIDATE))
+        return checks.hold_if_silent(
+            result,
+            (f"{STABLE} ({self.versions[STABLE]})", stable),
+            (f"{CANDIDATE} ({self.versions[CANDIDATE]})", candidate),
+        )
+
     # -- comparison types ----------------------------------------------------------------------
 
     def _latency(self, metric: MetricSpec) -> Probe:
@@ -182,7 +201,9 @@ class _Planner:
             sample = self._histograms(answers, sums, _user_query(metric, slices))
             if isinstance(sample, MetricTest):
                 return sample
-            return assess_latency(sample, _margin(metric), self._config(metric))
+            return self._held_if_silent(
+                answers, assess_latency(sample, _margin(metric), self._config(metric))
+            )
 
         return Probe(metric, measure, slices)
 
@@ -250,13 +271,8 @@ class _Planner:
                     return checks.not_found("from the query", f"{where}: neither version returned one", query)
             elif not counted and not answers.get("present/events"):
                 return checks.not_found(events_series, lookback, query)
-            path = _rate_path(answers)
-            result = assess_rate(path, _margin(metric), self._config(metric))
-            looks = (*path.earlier, path)
-            return checks.hold_if_silent(
-                result,
-                (f"{STABLE} ({self.versions[STABLE]})", [look.stable_exposure for look in looks]),
-                (f"{CANDIDATE} ({self.versions[CANDIDATE]})", [look.candidate_exposure for look in looks]),
+            return self._held_if_silent(
+                answers, assess_rate(_rate_path(answers), _margin(metric), self._config(metric))
             )
 
         return Probe(metric, measure, slices)
@@ -280,7 +296,8 @@ class _Planner:
             if isinstance(sample, MetricTest):
                 return sample
             analysis = self.request.analysis
-            return assess_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
+            result = assess_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
+            return self._held_if_silent(answers, result)
 
         return Probe(metric, measure, slices)
 
@@ -361,24 +378,13 @@ def _margin(metric: MetricSpec) -> Margin:
 
 
 def _rate_path(answers: Answers) -> RateSample:
-    """The cumulative counts at the last look, with every earlier look of the window behind it.
-
-    Event counters appear at their first increment: with requests present, absent is zero.
-    """
-    keys = [f"{name}/{role}" for name in ("events", "requests") for role in (STABLE, CANDIDATE)]
-    ranges = {key: _ranges(answers, key) for key in keys}
-    times = samples.look_times(*ranges.values())
-    running = {key: samples.running_totals(ranges[key], times) for key in keys}
-    looks = [
-        RateSample(
-            stable_events=running[f"events/{STABLE}"][index],
-            stable_exposure=running[f"requests/{STABLE}"][index],
-            candidate_events=running[f"events/{CANDIDATE}"][index],
-            candidate_exposure=running[f"requests/{CANDIDATE}"][index],
+    return samples.rate_path(
+        *(
+            _ranges(answers, f"{name}/{role}")
+            for role in (STABLE, CANDIDATE)
+            for name in ("events", "requests")
         )
-        for index in range(len(times))
-    ]
-    return replace(looks[-1], earlier=tuple(looks[:-1]))
+    )
 
 
 def _ranges(answers: Answers, key: str) -> list[RangeSeries]:

@@ -157,25 +157,36 @@ def test_a_query_of_the_wrong_shape_is_a_configuration_error(
     assert words in result.explanation and 'version="v2"' in result.explanation, "names the query"
 
 
-def test_a_candidate_that_stops_reporting_is_held_inconclusive_never_passed_on_frozen_counts() -> None:
-    # Given a healthy candidate that reported 1000 requests per interval, then went silent for
-    # the last three intervals while the stable kept serving
+@pytest.mark.parametrize(
+    ("metric", "template"),
+    [
+        (ERRORS, defaults.requests(defaults.REQUESTS_METRIC, INTERVAL)),
+        (LATENCY, defaults.histogram_buckets(defaults.LATENCY_METRIC, INTERVAL)),
+    ],
+    ids=["errorRate", "latency"],
+)
+def test_a_candidate_that_stops_reporting_is_held_inconclusive_never_passed_on_frozen_counts(
+    metric: MetricSpec, template: str
+) -> None:
+    # Given a healthy candidate that reported 1000 requests per interval, then went silent (its
+    # series stale) for the last three intervals while the stable kept serving
     rollout = Rollout("team-a", "fraud")
     source = fleet.fleet_source([rollout], FIRST_END, AT)
-    key = defaults.requests(defaults.REQUESTS_METRIC, INTERVAL)
     silent_from = AT.timestamp() - 2 * INTERVAL
-    source._series[key] = [
+    source._series[template] = [
         replace(series, points=tuple(p for p in series.points if p[0] < silent_from))
         if series.labels["version"] == "v2"
         else series
-        for series in source._series[key]
+        for series in source._series[template]
     ]
 
-    (errors,) = evaluate_interval(request(rollout, analysis(ERRORS), AT), source).metrics
+    # When the interval is evaluated
+    (result,) = evaluate_interval(request(rollout, analysis(metric), AT), source).metrics
 
-    assert errors.verdict is Verdict.INCONCLUSIVE
-    assert "candidate (v2) stopped reporting" in errors.explanation
-    assert "last 3 interval(s)" in errors.explanation
+    # Then the metric names the silent version and does not pass on its frozen counts
+    assert result.verdict is Verdict.INCONCLUSIVE
+    assert "candidate (v2) stopped reporting" in result.explanation
+    assert "last 3 interval(s)" in result.explanation
 
 
 def test_a_small_canary_with_empty_intervals_is_not_silent() -> None:
