@@ -127,8 +127,9 @@ class ModelTraffic:
         for value in predictions:
             scores.observe(float(value))
         self.requests.labels(*labels, "success").inc(n - errors)
-        if errors:
-            self.requests.labels(*labels, "error").inc(errors)
+        # Exported from the first request, at 0 if need be, as a client library does for labels
+        # known up front: the analysis tells "no errors yet" from "no such series" by it.
+        self.requests.labels(*labels, "error").inc(errors)
         self.served[version] = self.served.get(version, 0) + n
 
 

@@ -40,6 +40,10 @@ class Traffic:
         self.port = free_port()
         self._stop = threading.Event()
         self.requests.labels("team-a", "fraud", HOSTILE_VERSION, "success").inc(3)
+        for model in MODELS:
+            # The error series exist at 0, as a client library exports them once the labels are
+            # known: no error is then zero errors, not a series that does not exist.
+            self.requests.labels("team-a", model, "v1", "error")
 
     def run(self) -> None:
         while not self._stop.wait(0.1):
@@ -119,7 +123,9 @@ def test_one_batched_query_serves_every_rollout(scraped: PrometheusSource) -> No
 
     results = evaluate_intervals(requests, querier)
 
-    assert querier.executed == 2, "errors and requests: one range query each for the three rollouts"
+    assert querier.executed == 4, (
+        "errors and requests: one range query each, and one presence query each, for the three rollouts"
+    )
     counted = {r.request.model: r.metrics[0].samples_candidate or 0 for r in results}
     assert [r.intervals for r in results] == [3, 3, 3]
     for model, rate in MODELS.items():

@@ -3,6 +3,9 @@
 Rules, in order:
 
 * dry-run metrics are tested and shown but never decide;
+* a deciding metric with a configuration error (its series does not exist, or its query has the
+  wrong shape) blocks a Pass whatever the score: it is not evidence of health, and no threshold
+  may count it as tolerable. A Fail proved by the other metrics still stands;
 * a Fail backed by a statistical test must survive Holm's correction across the deciding metrics'
   Fail evidence (``p = 1/e`` for sequential e-values: by Ville's inequality it is an anytime-valid
   p-value, so the correction stays valid under peeking); otherwise it becomes Inconclusive;
@@ -176,12 +179,19 @@ def judge(
         verdict = Verdict.PASS
     else:
         verdict = Verdict.INCONCLUSIVE
+    misconfigured = [metric for metric in deciding if metric.result.configuration_error is not None]
+    blocked = ""
+    if verdict == Verdict.PASS and misconfigured:
+        verdict = Verdict.INCONCLUSIVE
+        blocked = (
+            f" Held as Inconclusive: {_names(misconfigured)} cannot be measured (a configuration error)."
+        )
     score = _score(deciding)
     corrected = iter(deciding)
     ordered = tuple(metric if metric.dry_run else next(corrected) for metric in metrics)
     return Judgement(
         verdict=verdict,
         score=score,
-        explanation=_explain(verdict, deciding, dry_run, score) + bounds,
+        explanation=_explain(verdict, deciding, dry_run, score) + bounds + blocked,
         metrics=ordered,
     )

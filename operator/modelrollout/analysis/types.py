@@ -84,6 +84,9 @@ class MetricTest:
     samples_stable: int = 0
     samples_candidate: int = 0
     explanation: str = ""
+    configuration_error: str | None = None
+    """A `Reason` value (`MetricNotFound`, `MetricShapeInvalid`) when the query is wrong rather
+    than the candidate undecided: the verdict is Inconclusive and the judge never passes on it."""
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,9 @@ done about it (`action`): `promote` on Pass, `onFailure` on Fail, `onInconclusiv
 `decided_at` is when that action would have happened (null for `continue`).
 
 Exit status: 0 Pass, 1 Fail, 2 Inconclusive, 3 error (bad input, Prometheus unreachable at the
-start). A query failing within one interval is not an error: that interval is Inconclusive.
+start, or a configuration error: a deciding metric's series does not exist or its query returns
+the wrong shape; the message names the metric and the query). A query failing within one
+interval is not an error: that interval is Inconclusive.
 """
 
 from __future__ import annotations
@@ -166,6 +168,11 @@ def backtest(
     moment = first_interval_end(start, template.interval)
     while moment <= end:
         result = evaluate_interval(replace(template, at=moment), source)
+        if result.configuration_error is not None and not result.decisive:
+            # Not a verdict to report: the spec is wrong, and so would be every later interval.
+            raise BacktestError(
+                f"configuration error at {format_timestamp(moment)}: {result.configuration_error}"
+            )
         report.decisions.append(result)
         if result.decisive or result.final:
             report.outcome = result.verdict

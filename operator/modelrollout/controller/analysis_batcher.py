@@ -43,8 +43,12 @@ def observation(result: EvaluationResult) -> AnalysisObservation | None:
     instead of applying onInconclusive, so an outage can neither roll back nor promote. A Fail
     another metric proved in the same interval still counts, since a rollback is always safe;
     so does a Pass, which the judge gives with a deciding metric's query failing only when score
-    thresholds make that metric's verdict irrelevant (the score passes even if it failed)."""
-    if result.source_failed and result.final and result.verdict is Verdict.INCONCLUSIVE:
+    thresholds make that metric's verdict irrelevant (the score passes even if it failed).
+    A configuration error (a deciding metric's series does not exist, or its query has the wrong
+    shape) holds the step the same way: only a person fixing the spec can end it, and the judge
+    never passes it."""
+    held = result.source_failed or result.configuration_error is not None
+    if held and result.final and result.verdict is Verdict.INCONCLUSIVE:
         return None
     return AnalysisObservation(
         verdict=result.verdict,

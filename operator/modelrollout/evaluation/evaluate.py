@@ -4,6 +4,8 @@ The controller calls `evaluate_intervals` once per tick with every rollout due, 
 queries are sent once for all of them; the backtest calls `evaluate_interval` one aligned
 interval at a time. Both run this code, which is why a backtest replays what the operator did.
 A query that fails makes its metric Inconclusive with the reason; it never passes or fails it.
+A metric whose series does not exist or whose query has the wrong shape is a configuration error
+(`checks`): Inconclusive, and `EvaluationResult.configuration_error` says which and why.
 """
 
 from __future__ import annotations
@@ -15,8 +17,9 @@ from collections.abc import Mapping, Sequence
 from ..analysis import JudgedMetric, MetricTest, ScoreThresholds, judge
 from ..api.v1alpha1 import MetricResult, first_interval_end
 from ..metrics import BatchedQuerier, MetricSource, MetricSourceError, Query, QueryOutcome, RangeQuery
-from .probes import Answer, Probe, inconclusive, plan
+from .probes import plan
 from .request import EvaluationRequest, EvaluationResult
+from .slices import Answer, Probe, inconclusive
 
 QUERY_FAILED = "query failed"
 """The method name of a metric whose query failed this interval."""
@@ -108,6 +111,7 @@ def metric_result(metric: JudgedMetric) -> MetricResult:
         samples_stable=test.samples_stable,
         samples_candidate=test.samples_candidate,
         dry_run=metric.dry_run,
+        configuration_error=test.configuration_error,
         explanation=test.explanation or f"{test.method}: {test.verdict}",
     )
 

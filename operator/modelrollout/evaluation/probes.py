@@ -9,8 +9,8 @@ whole answer is that version's (queries rendered per version from the user's tem
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Callable, Mapping
+from dataclasses import replace
 
 from ..analysis import (
     AssessConfig,
@@ -23,53 +23,18 @@ from ..analysis import (
     assess_rate,
     assess_threshold,
 )
-from ..api.v1alpha1 import DriftStatistic, MetricSpec, MetricType, Verdict
+from ..api.v1alpha1 import DriftStatistic, MetricSpec, MetricType
 from ..metrics import (
-    Query,
+    InstantQuery,
     RangeQuery,
-    RangeSeries,
-    Series,
     TemplateContext,
     TemplateError,
     render,
 )
 from ..metrics import queries as defaults
-from . import samples
+from . import checks, samples
 from .request import EvaluationRequest
-
-Answer = Sequence[RangeSeries | Series]
-Answers = Mapping[str, Answer]
-"""Slice name -> the series of that slice."""
-Measure = Callable[[Answers], MetricTest]
-
-STABLE, CANDIDATE = "stable", "candidate"
-
-
-@dataclass(frozen=True)
-class Slice:
-    query: Query
-    labels: Mapping[str, str] | None = None
-    """Labels a series must carry to belong here; None: the whole answer does."""
-
-
-@dataclass(frozen=True)
-class Probe:
-    metric: MetricSpec
-    measure: Measure
-    slices: Mapping[str, Slice] = field(default_factory=dict)
-
-
-def inconclusive(method: str, explanation: str) -> MetricTest:
-    return MetricTest(verdict=Verdict.INCONCLUSIVE, method=method, explanation=explanation)
-
-
-def settled(metric: MetricSpec, result: MetricTest) -> Probe:
-    """A probe that needs no query: its result is known at planning time."""
-
-    def measure(_: Answers) -> MetricTest:
-        return result
-
-    return Probe(metric, measure)
+from .slices import CANDIDATE, STABLE, Answers, Probe, Slice, inconclusive, ranges, settled
 
 
 class _Planner:
@@ -147,9 +112,16 @@ class _Planner:
             return None
         return inconclusive("no data", f"no data for {' and '.join(absent)}: no data is not zero")
 
-    def _histograms(self, answers: Answers, sums: Mapping[str, float | None]) -> HistogramSample | MetricTest:
-        """Both versions' buckets as one sample, or the Inconclusive result saying what is missing."""
-        buckets = {role: samples.bucket_totals(_ranges(answers, f"buckets/{role}")) for role in self.versions}
+    def _histograms(
+        self, answers: Answers, sums: Mapping[str, float | None], user_query: str | None = None
+    ) -> HistogramSample | MetricTest:
+        """Both versions' buckets as one sample, or the Inconclusive result saying what is missing.
+        A user's query (`user_query`, as rendered) must return `le`-labelled bucket counts."""
+        if user_query is not None:
+            answered = [series for role in self.versions for series in ranges(answers, f"buckets/{role}")]
+            if (problem := checks.bucket_shape_problem(answered)) is not None:
+                return checks.shape_invalid(problem, user_query)
+        buckets = {role: samples.bucket_totals(ranges(answers, f"buckets/{role}")) for role in self.versions}
         if (missing := self._missing(buckets)) is not None:
             return missing
         stable, candidate = buckets[STABLE] or {}, buckets[CANDIDATE] or {}
@@ -157,6 +129,25 @@ class _Planner:
         if sample is None:
             return inconclusive("no data", "the versions share no +Inf bucket: no total count")
         return sample
+
+    def _held_if_silent(self, answers: Answers, result: MetricTest) -> MetricTest:
+        """`result`, held at Inconclusive when a version stopped reporting (`checks`). A version's
+        requests are its `requests` answer, or for histograms the `+Inf` bucket's."""
+        keys = {
+            role: f"requests/{role}" if f"requests/{role}" in answers else f"buckets/{role}"
+            for role in self.versions
+        }
+        counts = {
+            role: [s for s in ranges(answers, key) if s.labels.get("le", "+Inf") == "+Inf"]
+            for role, key in keys.items()
+        }
+        times = samples.look_times(*counts.values())
+        stable, candidate = (samples.running_totals(counts[role], times) for role in (STABLE, CANDIDATE))
+        return checks.hold_if_silent(
+            result,
+            (f"{STABLE} ({self.versions[STABLE]})", stable),
+            (f"{CANDIDATE} ({self.versions[CANDIDATE]})", candidate),
+        )
 
     # -- comparison types ----------------------------------------------------------------------
 
@@ -171,44 +162,83 @@ class _Planner:
             }
 
         def measure(answers: Answers) -> MetricTest:
-            sums = {role: samples.total(_ranges(answers, f"sum/{role}")) for role in self.versions}
-            sample = self._histograms(answers, sums)
+            sums = {role: samples.total(ranges(answers, f"sum/{role}")) for role in self.versions}
+            sample = self._histograms(answers, sums, _user_query(metric, slices))
             if isinstance(sample, MetricTest):
                 return sample
-            return assess_latency(sample, _margin(metric), self._config(metric))
+            return self._held_if_silent(
+                answers, assess_latency(sample, _margin(metric), self._config(metric))
+            )
 
         return Probe(metric, measure, slices)
 
     def _error_rate(self, metric: MetricSpec) -> Probe:
         requests = metric.metric_name or defaults.REQUESTS_METRIC
-        errors = (
-            self._per_version_range("events", metric.query)
-            if metric.query
-            else self._batched("events", defaults.request_errors(requests, self.interval))
+        if metric.query:
+            return self._rate_probe(metric, self._per_version_range("events", metric.query), requests)
+        chosen = metric.errors
+        errors = defaults.error_series(
+            requests, chosen.selector if chosen else None, chosen.metric_name if chosen else None
         )
-        return self._rate_probe(metric, errors, requests)
+        increases = self._batched("events", defaults.grouped_increase(errors, self.interval))
+        return self._rate_probe(metric, increases, requests, events_series=errors)
 
     def _error_pattern(self, metric: MetricSpec) -> Probe:
-        hits = (
-            self._per_version_range("events", metric.query)
-            if metric.query
-            else self._batched(
-                "events",
-                defaults.log_pattern_hits(
-                    metric.metric_name or defaults.LOG_PATTERN_METRIC, metric.patterns, self.interval
-                ),
-            )
-        )
-        return self._rate_probe(metric, hits, defaults.REQUESTS_METRIC)
+        requests = metric.request_metric_name or defaults.REQUESTS_METRIC
+        if metric.query:
+            return self._rate_probe(metric, self._per_version_range("events", metric.query), requests)
+        counter = metric.metric_name or defaults.LOG_PATTERN_METRIC
+        hits = defaults.log_pattern_hits(counter, metric.patterns, self.interval)
+        # The counter existing for the model is enough: a chosen pattern never logged is zero hits.
+        return self._rate_probe(metric, self._batched("events", hits), requests, events_series=counter)
 
-    def _rate_probe(self, metric: MetricSpec, events: dict[str, Slice], requests_metric: str) -> Probe:
-        slices = {**events, **self._batched("requests", defaults.requests(requests_metric, self.interval))}
+    def _present(self, name: str, series: str) -> dict[str, Slice]:
+        """Whether the model has `series` at all within the presence lookback, asked once for the
+        fleet (the answer is grouped by namespace and model)."""
+        query = InstantQuery(defaults.series_presence(series), self.request.evaluated_at)
+        labels = {"namespace": self.request.namespace, "model": self.request.model}
+        return {f"present/{name}": Slice(query, labels)}
+
+    def _rate_probe(
+        self,
+        metric: MetricSpec,
+        events: dict[str, Slice],
+        requests_metric: str,
+        *,
+        events_series: str | None = None,
+    ) -> Probe:
+        """Events per request. `events_series` is the default query's event series, whose presence
+        for the model tells zero events from a misnamed series; None for a user's query, whose
+        answer must hold a series (a count of 0 is fine) for at least one version."""
+        exposure_slices = self._batched("requests", defaults.requests(requests_metric, self.interval))
+        slices = {**events, **exposure_slices, **self._present("requests", requests_metric)}
+        if events_series is not None:
+            slices.update(self._present("events", events_series))
+        where = f"model {self.request.namespace}/{self.request.model}"
+        lookback = (
+            f"{where} (either version, or any version in the last {defaults.PRESENCE_LOOKBACK / 3600:g}h)"
+        )
 
         def measure(answers: Answers) -> MetricTest:
-            exposure = {role: samples.total(_ranges(answers, f"requests/{role}")) for role in self.versions}
+            exposure = {role: samples.total(ranges(answers, f"requests/{role}")) for role in self.versions}
+            if all(value is None for value in exposure.values()) and not answers.get("present/requests"):
+                return checks.not_found(
+                    requests_metric, lookback, exposure_slices[f"requests/{STABLE}"].query.promql
+                )
             if (missing := self._missing(exposure)) is not None:
                 return missing
-            return assess_rate(_rate_path(answers), _margin(metric), self._config(metric))
+            counted = [series for role in self.versions for series in ranges(answers, f"events/{role}")]
+            query = events[f"events/{CANDIDATE}"].query.promql
+            if events_series is None:
+                if (problem := checks.count_shape_problem(counted)) is not None:
+                    return checks.shape_invalid(problem, query)
+                if not counted:
+                    return checks.not_found("from the query", f"{where}: neither version returned one", query)
+            elif not counted and not answers.get("present/events"):
+                return checks.not_found(events_series, lookback, query)
+            return self._held_if_silent(
+                answers, assess_rate(_rate_path(answers), _margin(metric), self._config(metric))
+            )
 
         return Probe(metric, measure, slices)
 
@@ -227,11 +257,12 @@ class _Planner:
         )
 
         def measure(answers: Answers) -> MetricTest:
-            sample = self._histograms(answers, {})
+            sample = self._histograms(answers, {}, _user_query(metric, slices))
             if isinstance(sample, MetricTest):
                 return sample
             analysis = self.request.analysis
-            return assess_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
+            result = assess_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
+            return self._held_if_silent(answers, result)
 
         return Probe(metric, measure, slices)
 
@@ -276,10 +307,10 @@ class _Planner:
         min_samples = self.request.analysis.min_samples
 
         def measure(answers: Answers) -> MetricTest:
-            per_look = {role: samples.values_at(_ranges(answers, f"values/{role}"), looks) for role in values}
+            per_look = {role: samples.values_at(ranges(answers, f"values/{role}"), looks) for role in values}
             candidate = per_look[CANDIDATE]
             if candidate is None:
-                returned = len(_ranges(answers, f"values/{CANDIDATE}"))
+                returned = len(ranges(answers, f"values/{CANDIDATE}"))
                 return inconclusive("threshold", f"the query returned {returned} series; it must return one")
             stable = per_look.get(STABLE)
             requests = self._candidate_requests(answers)
@@ -302,7 +333,7 @@ class _Planner:
     def _candidate_requests(self, answers: Answers) -> float | None:
         """The candidate's requests in the step: none yet (0) when only the stable's series
         exists, unknown (None) when the model has no request series at all."""
-        counts = {role: samples.total(_ranges(answers, f"requests/{role}")) for role in self.versions}
+        counts = {role: samples.total(ranges(answers, f"requests/{role}")) for role in self.versions}
         if counts[CANDIDATE] is not None:
             return counts[CANDIDATE]
         return None if counts[STABLE] is None else 0.0
@@ -330,30 +361,20 @@ def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
     return probes
 
 
+def _user_query(metric: MetricSpec, slices: Mapping[str, Slice]) -> str | None:
+    """The candidate's rendered query when the metric has a query of its own, for messages."""
+    return slices[f"buckets/{CANDIDATE}"].query.promql if metric.query else None
+
+
 def _margin(metric: MetricSpec) -> Margin:
     return Margin(relative=metric.max_relative_increase, absolute=metric.max_absolute_increase)
 
 
 def _rate_path(answers: Answers) -> RateSample:
-    """The cumulative counts at the last look, with every earlier look of the window behind it.
-
-    Event counters appear at their first increment: with requests present, absent is zero.
-    """
-    keys = [f"{name}/{role}" for name in ("events", "requests") for role in (STABLE, CANDIDATE)]
-    ranges = {key: _ranges(answers, key) for key in keys}
-    times = samples.look_times(*ranges.values())
-    running = {key: samples.running_totals(ranges[key], times) for key in keys}
-    looks = [
-        RateSample(
-            stable_events=running[f"events/{STABLE}"][index],
-            stable_exposure=running[f"requests/{STABLE}"][index],
-            candidate_events=running[f"events/{CANDIDATE}"][index],
-            candidate_exposure=running[f"requests/{CANDIDATE}"][index],
+    return samples.rate_path(
+        *(
+            ranges(answers, f"{name}/{role}")
+            for role in (STABLE, CANDIDATE)
+            for name in ("events", "requests")
         )
-        for index in range(len(times))
-    ]
-    return replace(looks[-1], earlier=tuple(looks[:-1]))
-
-
-def _ranges(answers: Answers, key: str) -> list[RangeSeries]:
-    return [series for series in answers.get(key, []) if isinstance(series, RangeSeries)]
+    )

@@ -126,6 +126,14 @@ class EvaluationResult:
         return self.judgement.verdict
 
     @property
+    def configuration_error(self) -> str | None:
+        """What is wrong with the deciding metrics' queries ("<metric>: <explanation naming the
+        query>", one per metric), or None. Such an interval's Inconclusive says nothing about the
+        candidate either: the controller holds the step, the backtest exits 3."""
+        wrong = [m for m in self.metrics if m.configuration_error is not None and not m.dry_run]
+        return "; ".join(f"{m.name}: {m.explanation}" for m in wrong) or None
+
+    @property
     def decisive(self) -> bool:
         """Pass or Fail: the analysis step ends here whatever time is left."""
         return self.verdict is not Verdict.INCONCLUSIVE

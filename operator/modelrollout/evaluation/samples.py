@@ -11,8 +11,9 @@ from __future__ import annotations
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 
-from ..analysis import HistogramSample
+from ..analysis import HistogramSample, RateSample
 from ..metrics import RangeSeries
 
 BUCKET_LABEL = "le"
@@ -53,6 +54,32 @@ def look_times(*answers: Sequence[RangeSeries]) -> list[float]:
             if math.isfinite(value)
         }
     )
+
+
+def rate_path(
+    stable_events: Sequence[RangeSeries],
+    stable_requests: Sequence[RangeSeries],
+    candidate_events: Sequence[RangeSeries],
+    candidate_requests: Sequence[RangeSeries],
+) -> RateSample:
+    """The cumulative counts at the last look, with every earlier look of the window behind it.
+
+    Event counters appear at their first increment: with requests present (and the event series
+    known to exist for the model, which the caller checks), absent is zero.
+    """
+    answers = (stable_events, stable_requests, candidate_events, candidate_requests)
+    times = look_times(*answers)
+    running = [running_totals(answer, times) for answer in answers]
+    looks = [
+        RateSample(
+            stable_events=running[0][index],
+            stable_exposure=running[1][index],
+            candidate_events=running[2][index],
+            candidate_exposure=running[3][index],
+        )
+        for index in range(len(times))
+    ]
+    return replace(looks[-1], earlier=tuple(looks[:-1]))
 
 
 def bucket_totals(answer: Sequence[RangeSeries]) -> dict[float, float] | None:

@@ -15,11 +15,18 @@ Every model server (our router included) is expected to label its series with `n
 | custom        | the user's `query`                               | the candidate's value vs threshold |
 
 * Requests are one counter, `model_requests_total`, with an `outcome` label (`success` or
-  `error`): the error rate is `{outcome="error"}` over all requests. A version whose requests are
-  present but whose error series is absent has had zero errors (counters appear at the first
-  increment); a version without requests has no data.
+  `error`): the error rate is `{outcome="error"}` over all requests. `errors` in the spec names
+  other errors: matchers on the request counter (`{code=~"5.."}`) or a counter of their own.
+* Absent series are not zeros. A version whose requests are present but whose error series is
+  absent has had zero errors only when the model has that error series at all (for either
+  version in the window, or any version within `PRESENCE_LOOKBACK`): counters appear at their
+  first increment. Without it the series is misnamed or its labels differ, a configuration
+  error (`series_presence` asks, one instant query per series text for the whole fleet). The
+  same holds for the request counter when neither version has requests. A version without
+  requests has no data.
 * `metricName` is the histogram's base name for latency and drift (`<base>_bucket`, `<base>_sum`),
-  the requests counter for errorRate, the pattern counter for errorPattern and the container
+  the requests counter for errorRate, the pattern counter for errorPattern (whose request
+  counter is `requestMetricName`) and the container
   series for resource (a name ending in `_total` is a CPU-seconds counter and taken as a rate; any
   other name is a gauge such as `container_memory_working_set_bytes`, taken at its maximum).
 * Drift of one feature instead of the predictions: point `metricName` at that feature's histogram.
@@ -59,6 +66,12 @@ LOG_PATTERN_METRIC = "model_log_pattern_total"
 PATTERN_LABEL = "pattern"
 CPU_METRIC = "container_cpu_usage_seconds_total"
 
+PRESENCE_LOOKBACK = 86_400.0
+"""How far back a series counts as existing for a model (a day): an error counter that exists
+for the stable, or for any version in the last day, makes a version without it a version with
+zero errors; one that never existed is misnamed."""
+PRESENCE_LABELS = ("namespace", "model")
+
 
 def grouped_increase(series: str, interval: float, *, by_bucket: bool = False) -> str:
     """Increase of `series` (a name, optionally with matchers) per interval, grouped for fan-out."""
@@ -78,17 +91,39 @@ def requests(metric: str, interval: float) -> str:
     return grouped_increase(metric, interval)
 
 
+def error_series(requests_metric: str, selector: str | None = None, metric_name: str | None = None) -> str:
+    """The errors of errorRate: a counter of their own, matchers on the request counter, or by
+    default `{outcome="error"}` on the request counter."""
+    if metric_name:
+        return metric_name
+    if selector:
+        return f"{requests_metric}{selector}"
+    return f'{requests_metric}{{{OUTCOME_LABEL}="{escape_label_value(ERROR_OUTCOME)}"}}'
+
+
 def request_errors(metric: str, interval: float) -> str:
-    matcher = f'{OUTCOME_LABEL}="{escape_label_value(ERROR_OUTCOME)}"'
-    return grouped_increase(f"{metric}{{{matcher}}}", interval)
+    """The default errors (`{outcome="error"}` on the request counter) per interval."""
+    return grouped_increase(error_series(metric), interval)
+
+
+def log_pattern_series(metric: str, patterns: Sequence[str] | None) -> str:
+    """The chosen log patterns' counter series (all when None), each pattern matched literally."""
+    if not patterns:
+        return metric
+    alternatives = "|".join(escape_regex_literal(pattern) for pattern in patterns)
+    return f'{metric}{{{PATTERN_LABEL}=~"{alternatives}"}}'
 
 
 def log_pattern_hits(metric: str, patterns: Sequence[str] | None, interval: float) -> str:
     """Hits of the chosen log patterns (all when None), each pattern matched literally."""
-    if not patterns:
-        return grouped_increase(metric, interval)
-    alternatives = "|".join(escape_regex_literal(pattern) for pattern in patterns)
-    return grouped_increase(f'{metric}{{{PATTERN_LABEL}=~"{alternatives}"}}', interval)
+    return grouped_increase(log_pattern_series(metric, patterns), interval)
+
+
+def series_presence(series: str) -> str:
+    """Which models have `series` at all over `PRESENCE_LOOKBACK`: one instant query per series
+    text for the whole fleet, fanned out by (namespace, model) like the increases."""
+    labels = ", ".join(PRESENCE_LABELS)
+    return f"group by ({labels}) (last_over_time({series}[{format_duration(PRESENCE_LOOKBACK)}]))"
 
 
 def pod_resource(metric: str, namespace: str, name: str, version: str, interval: float) -> str:

@@ -30,6 +30,8 @@ _PROBLEM_REASONS = frozenset(
         Reason.DEPENDENCY_CYCLE,
         Reason.DEPENDENCY_NOT_FOUND,
         Reason.STABLE_UNAVAILABLE,
+        Reason.METRIC_NOT_FOUND,
+        Reason.METRIC_SHAPE_INVALID,
     }
 )
 """Degraded reasons that no phase transition announces: they get an Event of their own."""
@@ -154,12 +156,32 @@ def _analysis(run: Run) -> tuple[ConditionStatus, Reason, str]:
     return "Unknown", Reason.ANALYSIS_INCONCLUSIVE, message
 
 
+def _misconfigured_metric(run: Run) -> tuple[ConditionStatus, Reason, str] | None:
+    """Degraded while the analysis under way has a metric whose query is wrong (its series does
+    not exist, or its answer has the wrong shape): the step cannot pass until a person fixes the
+    spec, so it is said where people look, and announced once."""
+    analysis = run.status.analysis
+    if analysis is None or run.status.phase not in (Phase.PROGRESSING, Phase.PAUSED):
+        return None
+    wrong = [metric for metric in analysis.metrics if metric.configuration_error]
+    if not wrong:
+        return None
+    try:
+        reason = Reason(wrong[0].configuration_error or Reason.METRIC_NOT_FOUND)
+    except ValueError:
+        reason = Reason.METRIC_NOT_FOUND
+    message = "; ".join(f"metric {metric.name}: {metric.explanation}" for metric in wrong)
+    return "True", reason, message
+
+
 def _degraded(run: Run, stable_serving: bool) -> tuple[ConditionStatus, Reason, str]:
     status = run.status
     if run.problem is not None:
         return "True", run.problem.reason, run.problem.message
     if not stable_serving and status.phase != Phase.PENDING:
         return "True", Reason.STABLE_UNAVAILABLE, f"the stable version {run.stable} has no available replica"
+    if (misconfigured := _misconfigured_metric(run)) is not None:
+        return misconfigured
     candidate = run.candidate
     if candidate is not None and status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
         entry = history.running_entry(status, candidate) or (status.history[-1] if status.history else None)

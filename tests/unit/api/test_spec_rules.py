@@ -56,6 +56,24 @@ def test_the_base_spec_is_valid() -> None:
             patched(only_metric(type="errorPattern", patterns=["OOMKilled", "CUDA error: out of memory"])),
             id="error-pattern-chosen",
         ),
+        pytest.param(
+            patched(
+                only_metric(type="errorRate", maxAbsoluteIncrease=0.01, errors={"selector": '{code=~"5.."}'})
+            ),
+            id="errors-by-selector",
+        ),
+        pytest.param(
+            patched(
+                only_metric(
+                    type="errorRate", maxAbsoluteIncrease=0.01, errors={"metricName": "x_errors_total"}
+                )
+            ),
+            id="errors-by-counter",
+        ),
+        pytest.param(
+            patched(only_metric(type="errorPattern", requestMetricName="x_requests_total")),
+            id="error-pattern-request-counter",
+        ),
         pytest.param(patched({"strategy": {"canary": None}, "candidate": None}), id="no-candidate-no-steps"),
         pytest.param(patched(auth(username="user", password="pass")), id="basic-auth"),
         pytest.param(patched(auth(bearerToken="token")), id="bearer-token"),

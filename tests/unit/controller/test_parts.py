@@ -196,3 +196,25 @@ def test_a_rotated_token_replaces_the_source_and_namespaces_keep_their_own() -> 
     assert isinstance(tokens["a"], PrometheusSource) and isinstance(tokens["b"], PrometheusSource)
     assert tokens["a"]._client.headers == {"Authorization": "Bearer two"}
     assert tokens["b"]._client.headers == {"Authorization": "Bearer other"}
+
+
+def test_a_configuration_error_at_the_final_look_holds_the_step_even_with_onInconclusive_promote() -> None:
+    """Like an outage: a metric whose series does not exist says nothing about the candidate,
+    so the final look is not taken and onInconclusive (promote here) never applies."""
+    from dataclasses import replace
+
+    from modelrollout.api.v1alpha1 import MetricResult, Verdict
+    from modelrollout.controller.analysis_batcher import observation
+
+    wrong = MetricResult(
+        name="errors",
+        verdict=Verdict.INCONCLUSIVE,
+        configuration_error="MetricNotFound",
+        explanation="MetricNotFound: no series x_errors_total ... Query: sum(increase(x_errors_total[30s]))",
+    )
+    result = replace(_result(final=True, source_failed=False), metrics=(wrong,))  # type: ignore[type-var]
+
+    assert observation(result) is None  # type: ignore[arg-type]
+    assert observation(replace(result, final=False)) is not None  # type: ignore[arg-type]
+    dry = wrong.model_copy(update={"dry_run": True})
+    assert observation(replace(result, metrics=(dry,))) is not None, "a dry-run metric never decides"  # type: ignore[arg-type]

@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from modelrollout.api.v1alpha1 import Verdict
 from modelrollout.evaluation import evaluate_interval, evaluate_intervals, first_interval_end
+from modelrollout.metrics import SourceCall
 
 from ...fixtures.evaluation_fleet import (
     ERRORS,
@@ -35,8 +36,10 @@ def test_three_rollouts_cost_one_query_per_template_and_each_gets_its_own_data()
 
     results = evaluate_intervals([request(r, spec, AT) for r in rollouts], source)
 
-    assert len(source.calls) == 4, "buckets, sum, requests, errors: once each for the whole fleet"
-    assert all(call.step == INTERVAL for call in source.calls)
+    ranges, presences = _split(source.calls)
+    assert len(ranges) == 4, "buckets, sum, requests, errors: once each for the whole fleet"
+    assert all(call.step == INTERVAL for call in ranges)
+    assert len(presences) == 2, "whether requests and errors exist at all: once each for the fleet"
     errors = [next(m for m in result.metrics if m.name == "errors") for result in results]
     assert [m.samples_candidate for m in errors] == [10_000, 5_000, 2_000]
     assert errors[1].verdict is Verdict.FAIL
@@ -55,7 +58,8 @@ def test_rollouts_that_started_at_different_times_share_one_query_and_count_thei
 
     first, second = evaluate_intervals([request(early, spec, AT), late_request], source)
 
-    assert len(source.calls) == 2
+    ranges, presences = _split(source.calls)
+    assert (len(ranges), len(presences)) == (2, 2)
     assert (first.intervals, second.intervals) == (10, 3)
     assert first.metrics[0].samples_candidate == 10_000
     assert second.metrics[0].samples_candidate == 3_000
@@ -69,8 +73,10 @@ def test_the_evaluation_time_is_aligned_down_to_the_interval() -> None:
 
     assert result.evaluated_at == AT
     assert result.evaluated_at.timestamp() % INTERVAL == 0
-    assert {call.end for call in source.calls} == {AT}
-    assert {call.start for call in source.calls} == {moment(START.timestamp() + 50)}
+    ranges, presences = _split(source.calls)
+    assert {call.end for call in ranges} == {AT}
+    assert {call.start for call in ranges} == {moment(START.timestamp() + 50)}
+    assert {call.at for call in presences} == {AT}
 
 
 def test_before_the_first_complete_interval_nothing_is_queried_and_all_is_inconclusive() -> None:
@@ -97,3 +103,8 @@ def test_a_restarted_evaluation_sees_the_same_evidence() -> None:
     again = evaluate_interval(request(rollout, spec, AT), fleet_source([rollout], FIRST_END, AT))
 
     assert once.metrics == again.metrics
+
+
+def _split(calls: list[SourceCall]) -> tuple[list[SourceCall], list[SourceCall]]:
+    """Range queries (the increases) and instant queries (whether a series exists at all)."""
+    return [c for c in calls if c.at is None], [c for c in calls if c.at is not None]

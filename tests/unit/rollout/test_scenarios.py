@@ -17,6 +17,7 @@ from modelrollout.rollout import (
     RecordLineage,
     RetireVersion,
     RolloutOutcome,
+    analysis_window,
     decide,
 )
 
@@ -255,3 +256,33 @@ def test_a_problem_appearing_later_is_announced_once() -> None:
 
     assert ("Warning", "ServiceNotFound") in events(first)
     assert ("Warning", "ServiceNotFound") not in events(again)
+
+
+def test_a_metric_that_does_not_exist_is_degraded_with_one_warning_and_never_promotes() -> None:
+    from modelrollout.api.v1alpha1 import MetricResult
+    from modelrollout.rollout import AnalysisObservation
+
+    world, status = started_world()
+    status, _ = drive(world, status, until=lambda s: s.current_step == 1)
+    wrong = MetricResult(
+        name="errors",
+        verdict=Verdict.INCONCLUSIVE,
+        configuration_error="MetricNotFound",
+        explanation="MetricNotFound: no series x_errors_total. Query: sum(increase(x_errors_total[30s]))",
+    )
+    warnings = []
+    for _ in range(4):
+        world.now += timedelta(seconds=30)
+        _, end = analysis_window(world.spec, status, world.now)
+        world.extra["analysis"] = AnalysisObservation(
+            verdict=Verdict.INCONCLUSIVE, evaluated_at=end, metrics=(wrong,), message="held"
+        )
+        decision = world.step(status)
+        status = decision.status
+        warnings += [e for e in events(decision) if e == ("Warning", "MetricNotFound")]
+
+    degraded = next(c for c in status.conditions if c.type == "Degraded")
+    assert (degraded.status, degraded.reason) == ("True", "MetricNotFound")
+    assert "metric errors" in degraded.message and "x_errors_total[30s]" in degraded.message
+    assert len(warnings) == 1, "announced on the transition, not every interval"
+    assert status.phase.value == "Progressing" and status.current_step == 1

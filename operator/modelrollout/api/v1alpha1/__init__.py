@@ -3,6 +3,7 @@
 from ._model import ApiModel
 from .analysis_spec import (
     AnalysisSpec,
+    ErrorSeriesSpec,
     MetricSpec,
     PrometheusAuth,
     PrometheusSpec,
@@ -93,6 +94,7 @@ __all__ = [
     "ConditionType",
     "Dependency",
     "DriftStatistic",
+    "ErrorSeriesSpec",
     "FailurePolicy",
     "FixedTest",
     "HistoryEntry",

@@ -79,6 +79,29 @@ class ThresholdRange(ApiModel):
         return self
 
 
+METRIC_NAME_PATTERN = r"^[a-zA-Z_:][a-zA-Z0-9_:]*$"
+
+
+class ErrorSeriesSpec(ApiModel):
+    """Where an `errorRate` metric finds the errors: exactly one of `selector` or `metricName`.
+
+    Unset, the errors are `{outcome="error"}` on the request counter (`metricName`, by default
+    `model_requests_total`).
+    """
+
+    selector: str | None = Field(default=None, pattern=r"^\{.+\}$", max_length=1024)
+    """Label matchers, in braces, that pick the errors out of the request counter, e.g.
+    `{outcome="error"}` or `{code=~"5.."}`."""
+    metric_name: str | None = Field(default=None, pattern=METRIC_NAME_PATTERN, max_length=200)
+    """A counter of its own holding the errors (e.g. `fraud_request_errors_total`), labelled
+    with `namespace`, `model` and `version` like the request counter."""
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Self:
+        _require((self.selector is None) != (self.metric_name is None), rules.ERROR_SERIES_EXACTLY_ONE)
+        return self
+
+
 class MetricSpec(ApiModel):
     """One metric the candidate is judged on."""
 
@@ -91,8 +114,16 @@ class MetricSpec(ApiModel):
     query: str | None = Field(default=None, max_length=4096)
     """PromQL template overriding the type's default. Variables: `{{model}}`, `{{version}}`,
     `{{namespace}}`, `{{interval}}`, `{{name}}`; values are escaped."""
-    metric_name: str | None = Field(default=None, pattern=r"^[a-zA-Z_:][a-zA-Z0-9_:]*$", max_length=200)
-    """Base metric name for the type's default queries (e.g. `model_request_duration_seconds`)."""
+    metric_name: str | None = Field(default=None, pattern=METRIC_NAME_PATTERN, max_length=200)
+    """Base metric name for the type's default queries (e.g. `model_request_duration_seconds`):
+    the histogram for `latency` and `drift`, the request counter for `errorRate`, the pattern
+    counter for `errorPattern`, the container series for `resource`."""
+    errors: ErrorSeriesSpec | None = None
+    """For `errorRate`: where the errors are, a selector on the request counter or a counter of
+    their own; `{outcome="error"}` on the request counter when unset."""
+    request_metric_name: str | None = Field(default=None, pattern=METRIC_NAME_PATTERN, max_length=200)
+    """For `errorPattern`: the request counter the pattern hits are divided by
+    (`model_requests_total` when unset)."""
     patterns: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
         default=None, min_length=1, max_length=32
     )
@@ -143,6 +174,13 @@ class MetricSpec(ApiModel):
         _require(not patterned or self.query is None, rules.PATTERNS_NOT_WITH_QUERY)
         counted = self.failure_threshold is None or self.type in rules.THRESHOLD_CHECK_TYPES
         _require(counted, rules.FAILURE_THRESHOLD_ONLY_FOR_THRESHOLD_CHECKS)
+        errors = self.errors is not None
+        _require(not errors or self.type == MetricType.ERROR_RATE, rules.ERRORS_ONLY_FOR_ERROR_RATE)
+        _require(not errors or self.query is None, rules.ERRORS_NOT_WITH_QUERY)
+        _require(
+            self.request_metric_name is None or self.type == MetricType.ERROR_PATTERN,
+            rules.REQUEST_METRIC_ONLY_FOR_ERROR_PATTERN,
+        )
         bounded = self.max is not None or self.threshold_range is not None
         _require(self.type != MetricType.RESOURCE or bounded, rules.RESOURCE_NEEDS_BOUND)
         margins = (self.max_relative_increase, self.max_absolute_increase)

@@ -17,7 +17,8 @@ from typing import Any
 import yaml
 
 from . import GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
-from .crd_rules import ROOT_RULES, RULES, CelRule
+from .cel import CelRule
+from .crd_rules import ROOT_RULES, RULES
 from .crd_schema import Schema, model_names, structural_schema
 from .spec import ModelRolloutSpec
 from .status import ModelRolloutStatus

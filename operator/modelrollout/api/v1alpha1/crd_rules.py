@@ -13,72 +13,20 @@ stays far below its budget.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
-from .durations import DURATION_PATTERN
-from .enums import AnalysisMethod, FixedTest, MetricType, StrategyType
+from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as crd_rules.X)
+from .analysis_rules import ANALYSIS_RULES
+from .cel import CelRule as CelRule
+from .cel import given_durations
+from .enums import StrategyType
 from .int_or_percent import cel_is_int_or_percent, cel_is_zero
 
-INTERVAL_MIN = "5s"
-"""Shortest `analysis.interval`: below it Prometheus' scrape interval dominates every sample."""
-INTERVAL_MAX = "1h"
-"""Longest `analysis.interval`: beyond it a rollout takes days to reach a verdict."""
 NAME_MAX_LENGTH = 63
 """`metadata.name` becomes the value of the label `modelrollout.io/rollout`."""
-
-MARGIN_METRIC_TYPES = (MetricType.LATENCY, MetricType.ERROR_RATE)
-"""Metric types compared between versions, which need a non-inferiority margin."""
-THRESHOLD_CHECK_TYPES = (MetricType.CUSTOM, MetricType.RESOURCE)
-"""Metric types that check the candidate's value against bounds at each look (`failureThreshold`)."""
-
-FIXED_TESTS: dict[MetricType, tuple[FixedTest, ...]] = {
-    MetricType.LATENCY: (FixedTest.WELCH, FixedTest.MANN_WHITNEY),
-    MetricType.ERROR_RATE: (FixedTest.TWO_PROPORTION_Z, FixedTest.CHI_SQUARE, FixedTest.G_TEST),
-    MetricType.ERROR_PATTERN: (FixedTest.TWO_PROPORTION_Z, FixedTest.CHI_SQUARE, FixedTest.G_TEST),
-}
-"""The classical tests that fit each metric type, its default (used when `fixedTest` is unset)
-first. Types not listed have no fixed-horizon comparison between versions."""
-
-
-@dataclass(frozen=True)
-class CelRule:
-    """One `x-kubernetes-validations` entry."""
-
-    rule: str
-    message: str
-    """Shown by `kubectl apply` after the field path; pydantic raises the same text."""
-    field_path: str | None = None
-    """Where the apiserver reports the error, relative to `self` (e.g. `.candidate.version`)."""
-    reason: str | None = None
-    """`FieldValueRequired` or `FieldValueForbidden`; Invalid when None. (Not `FieldValueDuplicate`:
-    the apiserver prints that one without the message.)"""
-
-    def to_schema(self) -> dict[str, str]:
-        entry = {"rule": self.rule, "message": self.message}
-        if self.field_path is not None:
-            entry["fieldPath"] = self.field_path
-        if self.reason is not None:
-            entry["reason"] = self.reason
-        return entry
 
 
 def strategy_block(strategy: StrategyType) -> str:
     """The `spec.strategy` field holding the settings of a strategy type (`Canary` -> `canary`)."""
     return strategy.value[0].lower() + strategy.value[1:]
-
-
-def _quoted(values: tuple[str, ...]) -> str:
-    return "[" + ", ".join(f"'{value}'" for value in values) + "]"
-
-
-def _given_durations(check: str, *fields: str) -> str:
-    """`check` on duration strings, skipped when one is absent or malformed.
-
-    A malformed duration already fails the field's `pattern` with a clear message; without the
-    guard, `duration()` would add a "type conversion error" for every rule that reads it.
-    """
-    present = " && ".join(f"has({field}) && {field}.matches(r'{DURATION_PATTERN}')" for field in fields)
-    return f"!({present}) || ({check})"
 
 
 # --- spec (ModelRolloutSpec) ---------------------------------------------------------------------
@@ -140,7 +88,7 @@ STEP_MAX_DURATION_COVERS_INTERVAL = CelRule(
     rule=(
         f"!({_CANARY_STEPS}) || !has(self.analysis) || self.strategy.canary.steps.all(s, "
         "!has(s.analysis) || "
-        + _given_durations(
+        + given_durations(
             "duration(s.analysis.maxDuration) >= duration(self.analysis.interval)",
             "s.analysis.maxDuration",
             "self.analysis.interval",
@@ -171,143 +119,6 @@ STEP_EXACTLY_ONE = CelRule(
     message="a step sets exactly one of setWeight, pause and analysis",
 )
 
-# --- spec.analysis (AnalysisSpec) ----------------------------------------------------------------
-
-INTERVAL_BOUNDS = CelRule(
-    rule=_given_durations(
-        f"duration(self.interval) >= duration('{INTERVAL_MIN}') && "
-        f"duration(self.interval) <= duration('{INTERVAL_MAX}')",
-        "self.interval",
-    ),
-    message=f"interval must be between {INTERVAL_MIN} and {INTERVAL_MAX}",
-    field_path=".interval",
-)
-MAX_DURATION_COVERS_INTERVAL = CelRule(
-    rule=_given_durations(
-        "duration(self.maxDuration) >= duration(self.interval)", "self.maxDuration", "self.interval"
-    ),
-    message="maxDuration must be at least interval",
-    field_path=".maxDuration",
-)
-METRIC_NAMES_UNIQUE = CelRule(
-    rule="!has(self.metrics) || self.metrics.all(m, self.metrics.exists_one(n, n.name == m.name))",
-    message="metric names must be unique",
-    field_path=".metrics",
-)
-PROMETHEUS_FOR_METRICS = CelRule(
-    rule="!has(self.metrics) || size(self.metrics) == 0 || has(self.prometheus)",
-    message="prometheus is required when metrics are listed",
-    field_path=".prometheus",
-    reason="FieldValueRequired",
-)
-
-FIXED_TEST_NEEDS_FIXED_METHOD = CelRule(
-    rule=(
-        f"(has(self.method) && self.method == '{AnalysisMethod.FIXED.value}') || "
-        "!has(self.metrics) || self.metrics.all(m, !has(m.fixedTest))"
-    ),
-    message="a metric's fixedTest applies only when analysis.method is fixed",
-    field_path=".metrics",
-    reason="FieldValueForbidden",
-)
-
-# --- spec.analysis.metrics[*] (MetricSpec) -------------------------------------------------------
-
-CUSTOM_NEEDS_QUERY = CelRule(
-    rule=f"self.type != '{MetricType.CUSTOM.value}' || has(self.query)",
-    message="a custom metric needs a query",
-    field_path=".query",
-    reason="FieldValueRequired",
-)
-CUSTOM_NEEDS_THRESHOLD_RANGE = CelRule(
-    rule=f"self.type != '{MetricType.CUSTOM.value}' || has(self.thresholdRange)",
-    message="a custom metric needs a thresholdRange",
-    field_path=".thresholdRange",
-    reason="FieldValueRequired",
-)
-DRIFT_NEEDS_STATISTIC = CelRule(
-    rule=f"self.type != '{MetricType.DRIFT.value}' || has(self.statistic)",
-    message="a drift metric needs a statistic",
-    field_path=".statistic",
-    reason="FieldValueRequired",
-)
-DRIFT_NEEDS_MAX = CelRule(
-    rule=f"self.type != '{MetricType.DRIFT.value}' || has(self.max)",
-    message="a drift metric needs max, the largest allowed distance",
-    field_path=".max",
-    reason="FieldValueRequired",
-)
-STATISTIC_ONLY_FOR_DRIFT = CelRule(
-    rule=f"!has(self.statistic) || self.type == '{MetricType.DRIFT.value}'",
-    message="statistic applies to drift metrics only",
-    field_path=".statistic",
-    reason="FieldValueForbidden",
-)
-PATTERNS_ONLY_FOR_ERROR_PATTERN = CelRule(
-    rule=f"!has(self.patterns) || self.type == '{MetricType.ERROR_PATTERN.value}'",
-    message="patterns apply to errorPattern metrics only",
-    field_path=".patterns",
-    reason="FieldValueForbidden",
-)
-PATTERNS_NOT_WITH_QUERY = CelRule(
-    rule="!has(self.patterns) || !has(self.query)",
-    message="patterns select series of the default query; with a query of your own, match the patterns in it",
-    field_path=".patterns",
-    reason="FieldValueForbidden",
-)
-RESOURCE_NEEDS_BOUND = CelRule(
-    rule=f"self.type != '{MetricType.RESOURCE.value}' || has(self.max) || has(self.thresholdRange)",
-    message="a resource metric needs max (the largest allowed usage) or a thresholdRange",
-    field_path=".max",
-    reason="FieldValueRequired",
-)
-FAILURE_THRESHOLD_ONLY_FOR_THRESHOLD_CHECKS = CelRule(
-    rule=f"!has(self.failureThreshold) || self.type in {_quoted(tuple(t.value for t in THRESHOLD_CHECK_TYPES))}",
-    message="failureThreshold applies to custom and resource metrics only",
-    field_path=".failureThreshold",
-    reason="FieldValueForbidden",
-)
-MARGIN_REQUIRED = CelRule(
-    rule=(
-        f"!(self.type in {_quoted(tuple(t.value for t in MARGIN_METRIC_TYPES))}) || "
-        "has(self.maxRelativeIncrease) || has(self.maxAbsoluteIncrease)"
-    ),
-    message="latency and errorRate metrics need maxRelativeIncrease or maxAbsoluteIncrease",
-    field_path=".maxRelativeIncrease",
-    reason="FieldValueRequired",
-)
-ONE_MARGIN = CelRule(
-    rule="!(has(self.maxRelativeIncrease) && has(self.maxAbsoluteIncrease))",
-    message="set either maxRelativeIncrease or maxAbsoluteIncrease, not both",
-    field_path=".maxAbsoluteIncrease",
-    reason="FieldValueForbidden",
-)
-
-
-def _spoken(words: list[str], last: str) -> str:
-    """`a`, `a or b`, `a, b or c`: a list as a sentence says it."""
-    return words[0] if len(words) == 1 else f"{', '.join(words[:-1])} {last} {words[-1]}"
-
-
-def _fixed_test_fits_type() -> CelRule:
-    allowed = " || ".join(
-        f"(self.type == '{kind.value}' && self.fixedTest in {_quoted(tuple(t.value for t in tests))})"
-        for kind, tests in FIXED_TESTS.items()
-    )
-    types_by_tests: dict[tuple[FixedTest, ...], list[str]] = {}
-    for kind, tests in FIXED_TESTS.items():
-        types_by_tests.setdefault(tests, []).append(kind.value)
-    fits = "; ".join(
-        f"{_spoken([t.value for t in tests], 'or')} for {_spoken(kinds, 'and')}"
-        for tests, kinds in types_by_tests.items()
-    )
-    return CelRule(
-        rule=f"!has(self.fixedTest) || {allowed}",
-        message=f"fixedTest must fit the metric type: {fits}",
-        field_path=".fixedTest",
-    )
-
-
 # --- spec.strategy.canary (CanaryStrategy) -------------------------------------------------------
 
 INT_OR_PERCENT = CelRule(
@@ -321,45 +132,6 @@ SURGE_OR_UNAVAILABLE = CelRule(
     ),
     message="maxSurge and maxUnavailable must not both be 0: capacity could never move",
     field_path=".maxUnavailable",
-)
-
-FIXED_TEST_FITS_TYPE = _fixed_test_fits_type()
-"""Generated from `FIXED_TESTS`, so the message lists exactly the tests that are implemented."""
-
-# --- thresholdRange (ThresholdRange) -------------------------------------------------------------
-
-THRESHOLD_RANGE_BOUNDED = CelRule(
-    rule="has(self.min) || has(self.max)",
-    message="thresholdRange needs min, max or both",
-    reason="FieldValueRequired",
-)
-THRESHOLD_RANGE_ORDERED = CelRule(
-    rule="!has(self.min) || !has(self.max) || self.min <= self.max",
-    message="thresholdRange.min must not exceed thresholdRange.max",
-    field_path=".min",
-)
-
-# --- spec.analysis.scoreThresholds (ScoreThresholdsSpec) -----------------------------------------
-
-SCORE_THRESHOLDS_ORDERED = CelRule(
-    rule="!has(self.marginal) || self.marginal <= (has(self.pass) ? self.pass : 100)",
-    message="scoreThresholds.marginal must not exceed scoreThresholds.pass",
-    field_path=".marginal",
-)
-
-# --- spec.analysis.prometheus.auth (PrometheusAuth) ----------------------------------------------
-
-BASIC_AUTH_PAIRED = CelRule(
-    rule="has(self.username) == has(self.password)",
-    message="username and password are set together",
-    field_path=".password",
-    reason="FieldValueRequired",
-)
-ONE_AUTH_KIND = CelRule(
-    rule="!has(self.bearerToken) || !has(self.username)",
-    message="use either bearerToken or username/password, not both",
-    field_path=".bearerToken",
-    reason="FieldValueForbidden",
 )
 
 # --- the whole object ----------------------------------------------------------------------------
@@ -385,29 +157,6 @@ RULES: dict[str, tuple[CelRule, ...]] = {
     "StrategySpec": STRATEGY_BLOCKS_FOR_TYPE,
     "CanaryStep": (STEP_EXACTLY_ONE,),
     "CanaryStrategy": (INT_OR_PERCENT, SURGE_OR_UNAVAILABLE),
-    "AnalysisSpec": (
-        INTERVAL_BOUNDS,
-        MAX_DURATION_COVERS_INTERVAL,
-        METRIC_NAMES_UNIQUE,
-        PROMETHEUS_FOR_METRICS,
-        FIXED_TEST_NEEDS_FIXED_METHOD,
-    ),
-    "MetricSpec": (
-        CUSTOM_NEEDS_QUERY,
-        CUSTOM_NEEDS_THRESHOLD_RANGE,
-        DRIFT_NEEDS_STATISTIC,
-        DRIFT_NEEDS_MAX,
-        STATISTIC_ONLY_FOR_DRIFT,
-        PATTERNS_ONLY_FOR_ERROR_PATTERN,
-        PATTERNS_NOT_WITH_QUERY,
-        RESOURCE_NEEDS_BOUND,
-        FAILURE_THRESHOLD_ONLY_FOR_THRESHOLD_CHECKS,
-        MARGIN_REQUIRED,
-        ONE_MARGIN,
-        FIXED_TEST_FITS_TYPE,
-    ),
-    "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),
-    "PrometheusAuth": (BASIC_AUTH_PAIRED, ONE_AUTH_KIND),
-    "ScoreThresholdsSpec": (SCORE_THRESHOLDS_ORDERED,),
+    **ANALYSIS_RULES,
 }
 """CEL rules by the name of the pydantic model (the `$defs` key) whose schema carries them."""

@@ -16,7 +16,7 @@ from pydantic import BaseModel
 from pydantic.json_schema import GenerateJsonSchema, NoDefault
 from pydantic_core import core_schema
 
-from .crd_rules import CelRule
+from .cel import CelRule
 
 Schema = dict[str, Any]
 

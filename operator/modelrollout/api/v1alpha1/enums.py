@@ -205,5 +205,11 @@ class Reason(StrEnum):
     """The `modelrollout.io/action` annotation did not parse; it was removed unapplied."""
     INVALID_SPEC = "InvalidSpec"
     """The stored spec does not parse (written before a validation rule existed)."""
+    METRIC_NOT_FOUND = "MetricNotFound"
+    """Degraded=True: a metric's series does not exist (misnamed, or its labels differ); the
+    metric can never pass until the spec is fixed, and the analysis step holds."""
+    METRIC_SHAPE_INVALID = "MetricShapeInvalid"
+    """Degraded=True: a metric's query returns the wrong shape (no `le` label where histogram
+    buckets are needed, a ratio where counts are needed); as MetricNotFound, it never passes."""
     APPLY_FAILED = "ApplyFailed"
     """The apiserver refused a change the operator made (quota, admission, conflict)."""

@@ -69,6 +69,9 @@ class MetricResult(ApiModel):
     """Requests (or observations) of the candidate version the evidence rests on."""
     dry_run: bool = False
     """The metric was measured and shown but did not decide."""
+    configuration_error: str | None = Field(default=None, max_length=64)
+    """`MetricNotFound` or `MetricShapeInvalid` when the metric's query is wrong rather than the
+    candidate undecided: it can never pass, and `explanation` names the query."""
     explanation: str = ""
     """One sentence a person can read."""
 
