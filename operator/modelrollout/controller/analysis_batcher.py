@@ -108,8 +108,15 @@ class AnalysisBatcher:
         return await future
 
     async def _flush_soon(self) -> None:
-        await asyncio.sleep(self.batch_window)
-        pending, self._pending = self._pending, []
+        """Evaluate batches until nothing waits. A request that arrived while a batch was being
+        evaluated found this task running and started none, so it is served by the next round
+        here rather than by whichever rollout asks next (an interval late, or never)."""
+        while self._pending:
+            await asyncio.sleep(self.batch_window)
+            pending, self._pending = self._pending, []
+            await self._evaluate(pending)
+
+    async def _evaluate(self, pending: list[_Pending]) -> None:
         groups: dict[tuple[str, ...], list[_Pending]] = {}
         for item in pending:
             groups.setdefault(item.source_key, []).append(item)

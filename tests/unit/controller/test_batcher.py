@@ -1,0 +1,86 @@
+"""The analysis batcher never leaves a request waiting for another rollout to ask.
+
+A request that arrives while a batch is being evaluated used to wait until some later request
+started the next flush: with one rollout due per interval, that is a whole interval late, and with
+none, forever. The Prometheus here is a loopback HTTP server that answers every query slowly and
+with no data, so the first batch is still being evaluated when the second request arrives.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+import time
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+
+from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
+from modelrollout.controller.analysis_batcher import AnalysisBatcher
+from modelrollout.evaluation import EvaluationRequest
+
+QUERY_SECONDS = 0.3
+"""How long the slow Prometheus takes to answer one query."""
+T0 = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+class _SlowEmptyPrometheus(BaseHTTPRequestHandler):
+    def _answer(self) -> None:
+        time.sleep(QUERY_SECONDS)
+        kind = "matrix" if "query_range" in self.path else "vector"
+        body = json.dumps({"status": "success", "data": {"resultType": kind, "result": []}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = _answer
+    do_POST = _answer
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+@pytest.fixture
+def slow_prometheus() -> Iterator[str]:
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowEmptyPrometheus)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _request(address: str, name: str) -> EvaluationRequest:
+    analysis = AnalysisSpec(
+        prometheus=PrometheusSpec(address=address),
+        metrics=[MetricSpec(name="errors", type=MetricType.ERROR_RATE, max_absolute_increase=0.01)],
+    )
+    return EvaluationRequest(
+        "ns", name, name, "v1", "v2", analysis, started_at=T0, at=T0 + timedelta(minutes=5)
+    )
+
+
+def test_a_request_arriving_during_a_flush_is_served_without_another_request(slow_prometheus: str) -> None:
+    batcher = AnalysisBatcher(client=None, batch_window=0.05)  # type: ignore[arg-type]  # no Secrets named
+
+    async def scenario() -> tuple[float, float]:
+        started = time.monotonic()
+        first = asyncio.create_task(batcher.evaluate(_request(slow_prometheus, "first")))
+        await asyncio.sleep(0.05 + QUERY_SECONDS / 2)  # the first batch is being evaluated now
+        assert batcher._flush is not None and not batcher._flush.done()
+        second = asyncio.create_task(batcher.evaluate(_request(slow_prometheus, "second")))
+        await asyncio.wait_for(first, timeout=30)
+        first_done = time.monotonic() - started
+        await asyncio.wait_for(second, timeout=10)  # no third request ever comes
+        return first_done, time.monotonic() - started
+
+    first_done, second_done = asyncio.run(scenario())
+    # The second request needs its own batch after the first: at most one more evaluation's time.
+    assert second_done <= 2 * first_done + 1.0
