@@ -17,7 +17,6 @@ from ..analysis import (
     HistogramSample,
     Margin,
     MetricTest,
-    RateSample,
     assess_drift,
     assess_latency,
     assess_rate,
@@ -34,7 +33,19 @@ from ..metrics import (
 from ..metrics import queries as defaults
 from . import checks, samples
 from .request import EvaluationRequest
-from .slices import CANDIDATE, STABLE, Answers, Probe, Slice, inconclusive, ranges, settled
+from .slices import (
+    CANDIDATE,
+    STABLE,
+    Answers,
+    Probe,
+    Slice,
+    candidate_query,
+    inconclusive,
+    ranges,
+    rate_path,
+    settled,
+    user_query,
+)
 
 
 class _Planner:
@@ -113,15 +124,25 @@ class _Planner:
         return inconclusive("no data", f"no data for {' and '.join(absent)}: no data is not zero")
 
     def _histograms(
-        self, answers: Answers, sums: Mapping[str, float | None], user_query: str | None = None
+        self,
+        answers: Answers,
+        sums: Mapping[str, float | None],
+        user_query: str | None = None,
+        *,
+        default_series: tuple[str, str] | None = None,
     ) -> HistogramSample | MetricTest:
         """Both versions' buckets as one sample, or the Inconclusive result saying what is missing.
-        A user's query (`user_query`, as rendered) must return `le`-labelled bucket counts."""
+        A user's query (`user_query`, as rendered) must return `le`-labelled bucket counts; the
+        default query's bucket series (`default_series`: the series and the query as sent) must
+        exist for the model (`present/buckets`), or the histogram is misnamed rather than quiet."""
         if user_query is not None:
             answered = [series for role in self.versions for series in ranges(answers, f"buckets/{role}")]
             if (problem := checks.bucket_shape_problem(answered)) is not None:
                 return checks.shape_invalid(problem, user_query)
         buckets = {role: samples.bucket_totals(ranges(answers, f"buckets/{role}")) for role in self.versions}
+        absent = all(value is None for value in buckets.values()) and not answers.get("present/buckets")
+        if default_series is not None and absent:
+            return checks.not_found(default_series[0], self._lookback(), default_series[1])
         if (missing := self._missing(buckets)) is not None:
             return missing
         stable, candidate = buckets[STABLE] or {}, buckets[CANDIDATE] or {}
@@ -159,11 +180,15 @@ class _Planner:
             slices = {
                 **self._batched("buckets", defaults.histogram_buckets(base, self.interval)),
                 **self._batched("sum", defaults.histogram_sum(base, self.interval)),
+                **self._present("buckets", f"{base}_bucket"),
             }
+        default_series = None if metric.query else (f"{base}_bucket", candidate_query(slices))
 
         def measure(answers: Answers) -> MetricTest:
             sums = {role: samples.total(ranges(answers, f"sum/{role}")) for role in self.versions}
-            sample = self._histograms(answers, sums, _user_query(metric, slices))
+            sample = self._histograms(
+                answers, sums, user_query(metric, slices), default_series=default_series
+            )
             if isinstance(sample, MetricTest):
                 return sample
             return self._held_if_silent(
@@ -192,6 +217,14 @@ class _Planner:
         # The counter existing for the model is enough: a chosen pattern never logged is zero hits.
         return self._rate_probe(metric, self._batched("events", hits), requests, events_series=counter)
 
+    def _lookback(self) -> str:
+        """Where a series was looked for before it is called absent, for messages."""
+        hours = defaults.PRESENCE_LOOKBACK / 3600
+        return (
+            f"model {self.request.namespace}/{self.request.model} "
+            f"(either version, or any version in the last {hours:g}h)"
+        )
+
     def _present(self, name: str, series: str) -> dict[str, Slice]:
         """Whether the model has `series` at all within the presence lookback, asked once for the
         fleet (the answer is grouped by namespace and model)."""
@@ -215,9 +248,7 @@ class _Planner:
         if events_series is not None:
             slices.update(self._present("events", events_series))
         where = f"model {self.request.namespace}/{self.request.model}"
-        lookback = (
-            f"{where} (either version, or any version in the last {defaults.PRESENCE_LOOKBACK / 3600:g}h)"
-        )
+        lookback = self._lookback()
 
         def measure(answers: Answers) -> MetricTest:
             exposure = {role: samples.total(ranges(answers, f"requests/{role}")) for role in self.versions}
@@ -237,7 +268,7 @@ class _Planner:
             elif not counted and not answers.get("present/events"):
                 return checks.not_found(events_series, lookback, query)
             return self._held_if_silent(
-                answers, assess_rate(_rate_path(answers), _margin(metric), self._config(metric))
+                answers, assess_rate(rate_path(answers), _margin(metric), self._config(metric))
             )
 
         return Probe(metric, measure, slices)
@@ -247,17 +278,18 @@ class _Planner:
         if metric.max is None:
             return settled(metric, inconclusive(str(statistic), "a drift metric needs `max`"))
         max_distance = metric.max
-        slices = (
-            self._per_version_range("buckets", metric.query)
-            if metric.query
-            else self._batched(
-                "buckets",
-                defaults.histogram_buckets(metric.metric_name or defaults.PREDICTION_METRIC, self.interval),
-            )
-        )
+        base = metric.metric_name or defaults.PREDICTION_METRIC
+        if metric.query:
+            slices = self._per_version_range("buckets", metric.query)
+        else:
+            slices = {
+                **self._batched("buckets", defaults.histogram_buckets(base, self.interval)),
+                **self._present("buckets", f"{base}_bucket"),
+            }
+        default_series = None if metric.query else (f"{base}_bucket", candidate_query(slices))
 
         def measure(answers: Answers) -> MetricTest:
-            sample = self._histograms(answers, {}, _user_query(metric, slices))
+            sample = self._histograms(answers, {}, user_query(metric, slices), default_series=default_series)
             if isinstance(sample, MetricTest):
                 return sample
             analysis = self.request.analysis
@@ -361,20 +393,5 @@ def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
     return probes
 
 
-def _user_query(metric: MetricSpec, slices: Mapping[str, Slice]) -> str | None:
-    """The candidate's rendered query when the metric has a query of its own, for messages."""
-    return slices[f"buckets/{CANDIDATE}"].query.promql if metric.query else None
-
-
 def _margin(metric: MetricSpec) -> Margin:
     return Margin(relative=metric.max_relative_increase, absolute=metric.max_absolute_increase)
-
-
-def _rate_path(answers: Answers) -> RateSample:
-    return samples.rate_path(
-        *(
-            ranges(answers, f"{name}/{role}")
-            for role in (STABLE, CANDIDATE)
-            for name in ("events", "requests")
-        )
-    )

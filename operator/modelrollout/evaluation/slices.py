@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..analysis import MetricTest
+from ..analysis import MetricTest, RateSample
 from ..api.v1alpha1 import MetricSpec, Verdict
 from ..metrics import Query, RangeSeries, Series
+from . import samples
 
 Answer = Sequence[RangeSeries | Series]
 Answers = Mapping[str, Answer]
@@ -47,3 +48,24 @@ def settled(metric: MetricSpec, result: MetricTest) -> Probe:
 
 def ranges(answers: Answers, key: str) -> list[RangeSeries]:
     return [series for series in answers.get(key, []) if isinstance(series, RangeSeries)]
+
+
+def candidate_query(slices: Mapping[str, Slice]) -> str:
+    """The candidate's bucket query as sent, for messages."""
+    return slices[f"buckets/{CANDIDATE}"].query.promql
+
+
+def user_query(metric: MetricSpec, slices: Mapping[str, Slice]) -> str | None:
+    """The candidate's rendered query when the metric has a query of its own, for messages."""
+    return candidate_query(slices) if metric.query else None
+
+
+def rate_path(answers: Answers) -> RateSample:
+    """Both versions' events and requests at every look of the window."""
+    return samples.rate_path(
+        *(
+            ranges(answers, f"{name}/{role}")
+            for role in (STABLE, CANDIDATE)
+            for name in ("events", "requests")
+        )
+    )

@@ -39,7 +39,7 @@ def test_three_rollouts_cost_one_query_per_template_and_each_gets_its_own_data()
     ranges, presences = _split(source.calls)
     assert len(ranges) == 4, "buckets, sum, requests, errors: once each for the whole fleet"
     assert all(call.step == INTERVAL for call in ranges)
-    assert len(presences) == 2, "whether requests and errors exist at all: once each for the fleet"
+    assert len(presences) == 3, "whether requests, errors and latency buckets exist at all: once each"
     errors = [next(m for m in result.metrics if m.name == "errors") for result in results]
     assert [m.samples_candidate for m in errors] == [10_000, 5_000, 2_000]
     assert errors[1].verdict is Verdict.FAIL

@@ -194,3 +194,50 @@ def test_a_small_canary_with_empty_intervals_is_not_silent() -> None:
     assert silent_looks([2, 1, 2, 0, 0, 0], [30, 28, 31, 29, 30, 30]) == 0
     assert silent_looks([200, 100, 200, 0, 0, 0], [30, 28, 31, 29, 30, 30]) == 3
     assert silent_looks([200, 100, 200, 0, 0, 0], [30, 28, 31, 0, 0, 0]) == 0, "both silent: no traffic"
+
+
+@pytest.mark.parametrize(
+    ("metric", "series"),
+    [
+        (
+            MetricSpec(
+                name="latency",
+                type=MetricType.LATENCY,
+                metric_name="fraud_latency_seconds",
+                max_relative_increase=0.1,
+            ),
+            "fraud_latency_seconds_bucket",
+        ),
+        (
+            MetricSpec(name="drift", type=MetricType.DRIFT, statistic="psi", max=0.2),
+            "model_prediction_bucket",
+        ),
+    ],
+    ids=["latency", "drift"],
+)
+def test_a_histogram_that_exists_for_no_version_is_a_configuration_error(
+    metric: MetricSpec, series: str
+) -> None:
+    # Given a model with requests and latency series, but not the histogram the metric names
+    rollout = Rollout("team-a", "fraud")
+    source = fleet.fleet_source([rollout], FIRST_END, AT)
+
+    # When the interval is evaluated
+    (result,) = evaluate_interval(request(rollout, analysis(metric), AT), source).metrics
+
+    # Then it is a configuration error naming the series, not an undecided "no data"
+    assert (result.verdict, result.configuration_error) == (Verdict.INCONCLUSIVE, "MetricNotFound")
+    assert f"no series {series}" in result.explanation
+
+
+def test_a_histogram_the_model_had_before_is_no_data_for_a_quiet_window() -> None:
+    # Given a model whose latency series exist within the lookback but not in the window
+    rollout = Rollout("team-a", "fraud", candidate=Version(requests=0), stable=Version(requests=0))
+    source = fleet.fleet_source(
+        [Rollout("team-a", "other")], FIRST_END, AT, known_models=(("team-a", "fraud"),)
+    )
+
+    (result,) = evaluate_interval(request(rollout, analysis(LATENCY), AT), source).metrics
+
+    assert result.configuration_error is None
+    assert "no data for stable (v1) and candidate (v2)" in result.explanation
