@@ -105,6 +105,8 @@ def written_status() -> dict[str, Any]:
             "candidateWeight": 25,
             "weights": {"v7": 75, "v8": 25},
             "currentStep": 2,
+            "replicas": 4,
+            "selector": "modelrollout.io/rollout=columns",
             "analysis": {
                 "verdict": "Pass",
                 "runs": 3,
@@ -155,8 +157,8 @@ def test_status_keeps_what_the_operator_writes_and_feeds_the_columns(
     assert table[1].split()[:8] == ["columns", "fraud-scorer", "v7", "v8", "Progressing", "25", "2", "Pass"]
 
     wide = cluster.kubectl("get", "mro", "columns", "-n", namespace, "-o", "wide").stdout.splitlines()
-    assert wide[0].split()[-3:] == ["SERVICE", "STRATEGY", "MESSAGE"]
-    assert wide[1].split()[-5:] == ["fraud-scorer", "Canary", "analysing", "step", "2"]
+    assert wide[0].split()[-4:] == ["SERVICE", "STRATEGY", "REPLICAS", "MESSAGE"]
+    assert wide[1].split()[-6:] == ["fraud-scorer", "Canary", "4", "analysing", "step", "2"]
 
 
 @pytest.mark.cluster

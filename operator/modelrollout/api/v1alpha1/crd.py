@@ -50,8 +50,8 @@ PRINTER_COLUMNS = (
     _column("Age", ".metadata.creationTimestamp", "date", "Time since the ModelRollout was created."),
     _column("Service", ".spec.service", "string", "The Service clients call.", priority=1),
     _column("Strategy", ".spec.strategy.type", "string", "The rollout strategy.", priority=1),
-    _column("Message", ".status.message", "string", "What the operator is doing or waiting for.", priority=1),
     _column("Replicas", ".status.replicas", "integer", "Replicas of every version together.", priority=1),
+    _column("Message", ".status.message", "string", "What the operator is doing or waiting for.", priority=1),
 )
 """`kubectl get modelrollouts` columns; priority 1 ones appear with `-o wide`."""
 
