@@ -34,6 +34,7 @@ def analysis_request(
         at=end,
         step=status.current_step,
         stable_version=status.stable_version,
+        presence_at=now,
     )
 
 

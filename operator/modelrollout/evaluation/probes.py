@@ -228,7 +228,7 @@ class _Planner:
     def _present(self, name: str, series: str) -> dict[str, Slice]:
         """Whether the model has `series` at all within the presence lookback, asked once for the
         fleet (the answer is grouped by namespace and model)."""
-        query = InstantQuery(defaults.series_presence(series), self.request.evaluated_at)
+        query = InstantQuery(defaults.series_presence(series), self.request.presence_checked_at)
         labels = {"namespace": self.request.namespace, "model": self.request.model}
         return {f"present/{name}": Slice(query, labels)}
 

@@ -43,6 +43,10 @@ class EvaluationRequest:
     """Names of `analysis.metrics` this step runs (a step's `analysis.metrics`); None runs all."""
     max_duration: str | None = None
     """The step's override of `analysis.maxDuration`."""
+    presence_at: datetime | None = None
+    """When to ask whether a series exists at all (aligned like `at`); None: at `at`. The operator
+    passes the present: a final look judged after an outage reads a window Prometheus never saw,
+    and a series that exists now proves its name right however late it appeared."""
 
     @property
     def interval(self) -> float:
@@ -51,6 +55,10 @@ class EvaluationRequest:
     @property
     def evaluated_at(self) -> datetime:
         return align(self.at, self.interval)
+
+    @property
+    def presence_checked_at(self) -> datetime:
+        return align(self.presence_at or self.at, self.interval)
 
     @property
     def deadline(self) -> datetime:
@@ -72,6 +80,7 @@ def request_for_step(
     at: datetime,
     step: int | None = None,
     stable_version: str | None = None,
+    presence_at: datetime | None = None,
 ) -> EvaluationRequest:
     """The request for a ModelRollout at canary step `step` (None: all metrics, spec maxDuration).
 
@@ -102,6 +111,7 @@ def request_for_step(
         at=at,
         metrics=metrics,
         max_duration=max_duration,
+        presence_at=presence_at,
     )
 
 

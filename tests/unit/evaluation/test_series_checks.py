@@ -241,3 +241,23 @@ def test_a_histogram_the_model_had_before_is_no_data_for_a_quiet_window() -> Non
 
     assert result.configuration_error is None
     assert "no data for stable (v1) and candidate (v2)" in result.explanation
+
+
+def test_a_past_window_asks_for_the_series_as_of_now() -> None:
+    # Given a model whose series Prometheus first saw after the window (it was down throughout)
+    rollout = Rollout("team-a", "fraud", candidate=Version(requests=0), stable=Version(requests=0))
+    later = fleet.moment(AT.timestamp() + 2 * INTERVAL)
+    series = fleet.fleet_series([Rollout("team-a", "other")], FIRST_END, AT)
+    seen_later = [RangeSeries(LABELS, ((later.timestamp(), 1.0),))]
+    for name in (defaults.REQUESTS_METRIC, defaults.error_series(defaults.REQUESTS_METRIC)):
+        series[defaults.series_presence(name)] = seen_later
+    source = StaticSource(series)  # type: ignore[arg-type]
+
+    # When the final look over that past window is judged at the window's end, and as of now
+    then = evaluate_interval(request(rollout, analysis(ERRORS), AT), source).metrics[0]
+    now = evaluate_interval(request(rollout, analysis(ERRORS), AT, presence_at=later), source).metrics[0]
+
+    # Then only the window's end finds no series; as of now the name is proven right: no data
+    assert then.configuration_error == "MetricNotFound"
+    assert now.configuration_error is None
+    assert "no data for stable (v1) and candidate (v2)" in now.explanation
