@@ -170,19 +170,26 @@ class _Planner:
             (f"{CANDIDATE} ({self.versions[CANDIDATE]})", candidate),
         )
 
+    def _histogram_slices(
+        self, metric: MetricSpec, base: str
+    ) -> tuple[dict[str, Slice], tuple[str, str] | None]:
+        """The bucket slices of a histogram metric: the user's query per version, or the default
+        query batched with the check that its series exists (returned as series and query)."""
+        if metric.query:
+            return self._per_version_range("buckets", metric.query), None
+        slices = {
+            **self._batched("buckets", defaults.histogram_buckets(base, self.interval)),
+            **self._present("buckets", f"{base}_bucket"),
+        }
+        return slices, (f"{base}_bucket", candidate_query(slices))
+
     # -- comparison types ----------------------------------------------------------------------
 
     def _latency(self, metric: MetricSpec) -> Probe:
         base = metric.metric_name or defaults.LATENCY_METRIC
-        if metric.query:
-            slices = self._per_version_range("buckets", metric.query)
-        else:
-            slices = {
-                **self._batched("buckets", defaults.histogram_buckets(base, self.interval)),
-                **self._batched("sum", defaults.histogram_sum(base, self.interval)),
-                **self._present("buckets", f"{base}_bucket"),
-            }
-        default_series = None if metric.query else (f"{base}_bucket", candidate_query(slices))
+        slices, default_series = self._histogram_slices(metric, base)
+        if not metric.query:
+            slices.update(self._batched("sum", defaults.histogram_sum(base, self.interval)))
 
         def measure(answers: Answers) -> MetricTest:
             sums = {role: samples.total(ranges(answers, f"sum/{role}")) for role in self.versions}
@@ -278,15 +285,9 @@ class _Planner:
         if metric.max is None:
             return settled(metric, inconclusive(str(statistic), "a drift metric needs `max`"))
         max_distance = metric.max
-        base = metric.metric_name or defaults.PREDICTION_METRIC
-        if metric.query:
-            slices = self._per_version_range("buckets", metric.query)
-        else:
-            slices = {
-                **self._batched("buckets", defaults.histogram_buckets(base, self.interval)),
-                **self._present("buckets", f"{base}_bucket"),
-            }
-        default_series = None if metric.query else (f"{base}_bucket", candidate_query(slices))
+        slices, default_series = self._histogram_slices(
+            metric, metric.metric_name or defaults.PREDICTION_METRIC
+        )
 
         def measure(answers: Answers) -> MetricTest:
             sample = self._histograms(answers, {}, user_query(metric, slices), default_series=default_series)
