@@ -20,7 +20,6 @@ from ..rollout import (
     RetireVersion,
     RolloutOutcome,
 )
-from ..traffic import Provider
 from .workloads import build_deployment, deployment_name
 
 log = logging.getLogger("modelrollout.apply")
@@ -33,7 +32,6 @@ class ApplyError(RuntimeError):
 @dataclass
 class Applier:
     client: KubeClient
-    provider: Provider
     body: dict[str, Any]
     spec: ModelRolloutSpec
     deployments: dict[str, dict[str, Any]]

@@ -74,7 +74,7 @@ class Reconciler:
         if observed.action_problem:
             self._reject_action(loaded, observed.action_problem)
         decision = decide(spec, loaded.status, observed.observations, now)
-        applier = Applier(self.client, provider, loaded.body, spec, observed.deployments)
+        applier = Applier(self.client, loaded.body, spec, observed.deployments)
         status, requeue_after = self._apply(loaded, decision, applier, now)
         action = observed.action
         if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
