@@ -33,9 +33,11 @@ ANNOTATION_PENDING_EVENTS = "modelrollout.io/pending-events"
 def status_digest(status: ModelRolloutStatus) -> str:
     """The same for a status as written and as read back (both pass through the pydantic model,
     which fills the same defaults and normalises numbers). `status.kopf` is kopf's, changed
-    behind our back, so it is left out."""
+    behind our back, and `replicas`/`selector` are written after the apply (`controller.scale`),
+    so all three are left out: a crash between the two writes still finds the Events due."""
     dumped = status.model_dump(by_alias=True, exclude_none=True, mode="json")
-    dumped.pop("kopf", None)
+    for later in ("kopf", "replicas", "selector"):
+        dumped.pop(later, None)
     canonical = json.dumps(dumped, sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()[:32]
 

@@ -55,3 +55,15 @@ def test_a_staged_event_keeps_its_name_so_posting_it_again_is_a_conflict() -> No
     assert not {name for name, _ in first} & {
         name for name, _ in StagedEvents(status_digest(other), tuple(EVENTS)).named("fraud-scorer")
     }
+
+
+def test_events_stay_due_after_the_scale_status_written_after_the_apply() -> None:
+    # The transition's status is written, the Deployments scaled, then status.replicas/selector
+    # written: a crash before the Events are posted must still find them due, under the same names.
+    scaled = PROMOTING.model_copy(update={"replicas": 8, "selector": "modelrollout.io/rollout=r"})
+    annotation = staged_events(PROMOTING, EVENTS)
+
+    assert list(due_events(annotation, scaled).events) == EVENTS
+    assert due_events(annotation, scaled).named("r") == StagedEvents(
+        status_digest(PROMOTING), tuple(EVENTS)
+    ).named("r")
