@@ -20,7 +20,7 @@ from ..rollout import (
     RetireVersion,
     RolloutOutcome,
 )
-from .workloads import build_deployment, deployment_name
+from .workloads import build_deployment, listed_name
 
 log = logging.getLogger("modelrollout.apply")
 
@@ -35,6 +35,8 @@ class Applier:
     body: dict[str, Any]
     spec: ModelRolloutSpec
     deployments: dict[str, dict[str, Any]]
+    kept_on_delete: frozenset[str] = frozenset()
+    """Versions created without an ownerReference (`ownership.versions_kept_on_delete`)."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
@@ -77,7 +79,7 @@ class Applier:
             model=self.spec.model,
             version=action.version,
             template=dict(action.template),
-            owner=owner_reference(self.body),
+            owner=None if action.version in self.kept_on_delete else owner_reference(self.body),
         )
         try:
             self.deployments[action.version] = self.client.create_deployment(self.namespace, body)
@@ -90,7 +92,7 @@ class Applier:
             return
         if int(current.get("spec", {}).get("replicas", 0) or 0) == replicas:
             return
-        name = deployment_name(self.name, version)
+        name = listed_name(current)
         with_conflict_retry(lambda: self.client.scale_deployment(self.namespace, name, replicas))
         current.setdefault("spec", {})["replicas"] = replicas
 
@@ -112,7 +114,8 @@ class Applier:
     def _prune(self, action: PruneVersions) -> None:
         for version in list(self.deployments):
             if version not in action.keep:
-                self.client.delete_deployment(self.namespace, deployment_name(self.name, version))
+                name = listed_name(self.deployments[version])
+                self.client.delete_deployment(self.namespace, name)
                 del self.deployments[version]
 
     def _event(self, action: EmitEvent, name: str) -> None:

@@ -1,6 +1,7 @@
 """Deleting a ModelRollout never takes the stable down: the stable's Deployment is scaled to full
 size, freed from the ModelRollout's ownership (so garbage collection keeps it) and keeps serving;
-only then are the other versions' Deployments deleted."""
+only then are the other versions' Deployments deleted. Every Deployment is one listed by the
+rollout's labels and addressed by its own name, so another rollout's is never touched."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import time
 
 from ..k8s import KubeClient, with_conflict_retry
 from .observe import Loaded, deployment_states, deployments_by_version
-from .workloads import deployment_name
+from .workloads import listed_name
 
 
 class StableNotReady(Exception):
@@ -22,7 +23,7 @@ def finalize(client: KubeClient, loaded: Loaded, deadline: float) -> str:
     if stable is None or stable not in deployments:
         return "no stable Deployment to keep"
     replicas = spec.replicas if spec else max(1, int(deployments[stable]["spec"].get("replicas") or 1))
-    name = deployment_name(loaded.name, stable)
+    name = listed_name(deployments[stable])
     with_conflict_retry(
         lambda: client.patch_deployment(
             loaded.namespace, name, {"metadata": {"ownerReferences": None}, "spec": {"replicas": replicas}}
@@ -38,8 +39,8 @@ def finalize(client: KubeClient, loaded: Loaded, deadline: float) -> str:
         # other versions instead (they keep serving; a person deletes them once the stable is up).
         for version in others:
             orphan = {"metadata": {"ownerReferences": None}}
-            client.patch_deployment(loaded.namespace, deployment_name(loaded.name, version), orphan)
+            client.patch_deployment(loaded.namespace, listed_name(deployments[version]), orphan)
         return f"stable {stable} has no available replica: {', '.join(others) or 'nothing'} left running, orphaned"
     for version in others:
-        client.delete_deployment(loaded.namespace, deployment_name(loaded.name, version))
+        client.delete_deployment(loaded.namespace, listed_name(deployments[version]))
     return f"stable {stable} kept at {replicas} replicas; other versions deleted"

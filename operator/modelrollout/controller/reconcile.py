@@ -32,6 +32,7 @@ from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
 from .observe import Loaded, load, observe
 from .outbox import ANNOTATION_PENDING_EVENTS, StagedEvents, due_events, staged_events, status_digest
+from .ownership import free_kept_versions, versions_kept_on_delete
 from .scale import with_scale_status
 from .status_patch import merge_patch
 
@@ -74,7 +75,8 @@ class Reconciler:
         if observed.action_problem:
             self._reject_action(loaded, observed.action_problem)
         decision = decide(spec, loaded.status, observed.observations, now)
-        applier = Applier(self.client, loaded.body, spec, observed.deployments)
+        kept = versions_kept_on_delete(decision.status)
+        applier = Applier(self.client, loaded.body, spec, observed.deployments, kept_on_delete=kept)
         status, requeue_after = self._apply(loaded, decision, applier, now)
         action = observed.action
         if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
@@ -99,6 +101,9 @@ class Reconciler:
                 status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, failing[0], now
             )
         events = [action for action in decision.actions if isinstance(action, EmitEvent)]
+        # Before the status that names a version stable (or promoting): garbage collection must
+        # never find an owner to follow to the Deployment that serves (`ownership`).
+        free_kept_versions(self.client, loaded.body, applier.deployments, applier.kept_on_delete)
         self._stage_events(loaded, status, events)
         self._write_status(loaded, status)
         requeue_after = decision.requeue_after

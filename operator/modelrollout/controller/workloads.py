@@ -19,6 +19,13 @@ def deployment_name(rollout_name: str, version: str) -> str:
     return f"{rollout_name}-{version}"
 
 
+def listed_name(deployment: dict[str, Any]) -> str:
+    """The name of a version's Deployment as listed by its labels. The operator addresses a
+    Deployment by the name it carries, never by `deployment_name`: that name may belong to
+    another rollout's version (`a` + `b-c` and `a-b` + `c` both give `a-b-c`)."""
+    return str(deployment["metadata"]["name"])
+
+
 def version_labels(rollout_name: str, model: str, version: str) -> dict[str, str]:
     return {LABEL_ROLLOUT: rollout_name, LABEL_MODEL: model, LABEL_VERSION: version}
 
