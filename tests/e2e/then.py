@@ -11,9 +11,9 @@ from .env import Env, conditions
 
 
 class Then:
-    def __init__(self, env: Env) -> None:
+    def __init__(self, env: Env, status: dict[str, Any] | None = None) -> None:
         self.env = env
-        self.status = env.status() if env.name else {}
+        self.status = status if status is not None else env.status() if env.name else {}
 
     def phase(self, expected: str) -> Then:
         assert self.status.get("phase") == expected, self.status
@@ -30,6 +30,15 @@ class Then:
     def replicas(self, expected: dict[str, int]) -> Then:
         actual = self.env.replicas()
         assert {k: actual.get(k) for k in expected} == expected, actual
+        return self
+
+    def deployment_available(self, name: str, replicas: int) -> Then:
+        """The Deployment exists, is Available, and has `replicas` available pods."""
+        deployments = self.env.deployments()
+        assert name in deployments, f"Deployment {name} is gone; left: {sorted(deployments)}"
+        status = deployments[name].get("status") or {}
+        available = {c["type"]: c["status"] for c in status.get("conditions", [])}.get("Available")
+        assert (available, status.get("availableReplicas")) == ("True", replicas), json.dumps(status)
         return self
 
     def condition(self, kind: str, status: str, reason: str | None = None) -> Then:

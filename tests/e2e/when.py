@@ -122,7 +122,65 @@ class When:
                                  "--timeout=60s")  # fmt: skip
         return self
 
+    def delete_rollout_in_foreground(self, name: str) -> When:
+        """`kubectl delete --cascade=foreground`, not waited for: garbage collection deletes every
+        dependent (each Deployment with an ownerReference to it) while the ModelRollout waits
+        for the operator's finalizer."""
+        self.env.cluster.kubectl("delete", "modelrollout", name, "-n", self.env.namespace, "--cascade=foreground",
+                                 "--wait=false")  # fmt: skip
+        return self
+
+    def wait_for_rollout_gone(self, name: str, timeout: float = 60) -> When:
+        def gone() -> bool:
+            found = self.env.cluster.kubectl(
+                "get", "modelrollout", name, "-n", self.env.namespace, check=False
+            )
+            return found.returncode != 0 and "NotFound" in found.stderr
+
+        wait_for(gone, timeout, f"ModelRollout {name} to be deleted")
+        return self
+
+    def delete_rollout_past_its_finalizer(self, name: str) -> When:
+        """A person removing the finalizer by hand (as when the operator is down and a delete
+        hangs), then deleting: the ModelRollout goes at once, and only garbage collection acts."""
+        remove = json.dumps([{"op": "remove", "path": "/metadata/finalizers"}])
+        namespace = self.env.namespace
+        self.env.cluster.kubectl("patch", "modelrollout", name, "-n", namespace, "--type=json", "-p", remove)
+        self.env.cluster.kubectl(
+            "delete", "modelrollout", name, "-n", namespace, "--wait=true", "--timeout=30s"
+        )
+        return self
+
+    def wait_for_garbage_collector(self, timeout: float = 90) -> When:
+        """Until garbage collection follows ownerReferences to ModelRollouts: it learns a new CRD
+        at its next resync (every 30 s in kube-controller-manager), so a session's first test
+        could otherwise delete before it acts. A ConfigMap owned by a ModelRollout that does not
+        exist is deleted once it does (at once in a session that installed the CRD long ago)."""
+        owner = {"apiVersion": "modelrollout.io/v1alpha1", "kind": "ModelRollout", "name": "absent",
+                 "uid": str(uuid.uuid4())}  # fmt: skip
+        meta = {"name": "gc-probe", "namespace": self.env.namespace, "ownerReferences": [owner]}
+        probe = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta}
+        self.env.cluster.kubectl("apply", "-f", "-", input=json.dumps(probe))
+
+        def collected() -> bool:
+            found = self.env.cluster.kubectl(
+                "get", "configmap", "gc-probe", "-n", self.env.namespace, check=False
+            )
+            return found.returncode != 0 and "NotFound" in found.stderr
+
+        wait_for(collected, timeout, "garbage collection of a ModelRollout's dependent")
+        return self
+
+    def wait_for_deployment_gone(self, name: str, timeout: float = 30) -> When:
+        wait_for(lambda: name not in self.env.deployments(), timeout, f"Deployment {name} to be deleted")
+        return self
+
     # -- the operator and Prometheus going down and coming back ---------------------------------
+    def stop_operator(self) -> When:
+        """SIGTERM, waited for: the operator is down, whatever happens next."""
+        self.env.operator.stop()
+        return self
+
     def kill_operator(self) -> When:
         self.env.operator.kill()
         return self
@@ -157,3 +215,7 @@ class When:
 
     def then(self) -> Then:
         return Then(self.env)
+
+    def then_rollouts_gone(self) -> Then:
+        """Then, on a namespace whose ModelRollouts were deleted: no status to read."""
+        return Then(self.env, status={})
