@@ -20,6 +20,7 @@ from ..rollout import (
     RetireVersion,
     RolloutOutcome,
 )
+from .ownership import name_taken
 from .workloads import build_deployment, listed_name
 
 log = logging.getLogger("modelrollout.apply")
@@ -84,7 +85,12 @@ class Applier:
         try:
             self.deployments[action.version] = self.client.create_deployment(self.namespace, body)
         except KubeError as error:
-            raise ApplyError(f"creating Deployment {body['metadata']['name']}: {error.message}") from error
+            name = body["metadata"]["name"]
+            if error.status == 409:
+                raise ApplyError(
+                    name_taken(self.client, self.namespace, name, self.name, action.version)
+                ) from error
+            raise ApplyError(f"creating Deployment {name}: {error.message}") from error
 
     def _scale(self, version: str, replicas: int) -> None:
         current = self.deployments.get(version)

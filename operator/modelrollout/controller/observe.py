@@ -21,6 +21,7 @@ from ..rollout import (
     UpstreamState,
 )
 from ..traffic import Provider
+from .ownership import name_taken
 from .workloads import build_deployment, deployment_name, rollout_selector
 
 
@@ -152,8 +153,9 @@ def template_error(client: KubeClient, loaded: Loaded, existing: dict[str, dict[
     try:
         client.create_deployment(loaded.namespace, body, dry_run=True)
     except KubeError as error:
-        if error.status == 409:  # exists under another owner: the apply step reports it
-            return f"Deployment {deployment_name(loaded.name, spec.candidate.version)} exists already"
+        if error.status == 409:  # the name is taken: never adopted (see `ownership`)
+            name = deployment_name(loaded.name, spec.candidate.version)
+            return name_taken(client, loaded.namespace, name, loaded.name, spec.candidate.version)
         return f"candidate template rejected by the apiserver: {error.message}"
     return None
 

@@ -1,5 +1,6 @@
-"""Which Deployments may carry an ownerReference to their ModelRollout, and freeing the ones that
-may not.
+"""Who owns what: which Deployments may carry an ownerReference to their ModelRollout (and
+freeing the ones that may not), which ModelRollout may act for a model, and whose a Deployment
+name is.
 
 Garbage collection follows ownerReferences whatever the finalizer does: `kubectl delete
 --cascade=foreground` deletes the dependents together with the owner, and a finalizer removed
@@ -15,7 +16,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api.v1alpha1 import ModelRolloutStatus, Phase
+from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, ModelRolloutStatus, Phase
 from ..k8s import KubeClient, with_conflict_retry
 
 
@@ -56,3 +57,47 @@ def _free(client: KubeClient, deployment: dict[str, Any]) -> dict[str, Any]:
     meta = deployment["metadata"]
     patch = {"metadata": {"ownerReferences": None}}
     return with_conflict_retry(lambda: client.patch_deployment(meta["namespace"], meta["name"], patch))
+
+
+CLAIM_RECHECK_SECONDS = 30.0
+"""How soon a rollout refused for a claim looks again (the other one may be gone by then)."""
+
+
+def earlier_claimant(rollout: dict[str, Any], rollouts: list[dict[str, Any]]) -> str | None:
+    """The name of the ModelRollout of the same namespace that claimed `rollout`'s `spec.model`
+    first (by creationTimestamp, the name breaking a tie: the apiserver's timestamps have whole
+    seconds), if any. The user's Service selects pods by the model label, so two rollouts of one
+    model would split its traffic: only the first acts. One being deleted still counts (its
+    finalizer is handing its stable over)."""
+    model = (rollout.get("spec") or {}).get("model")
+    mine = _claim_order(rollout)
+    earlier = sorted(
+        _claim_order(other)
+        for other in rollouts
+        if other["metadata"]["name"] != rollout["metadata"]["name"]
+        and (other.get("spec") or {}).get("model") == model
+        and _claim_order(other) < mine
+    )
+    return earlier[0][1] if earlier else None
+
+
+def _claim_order(rollout: dict[str, Any]) -> tuple[str, str]:
+    meta = rollout["metadata"]
+    return str(meta.get("creationTimestamp") or ""), str(meta["name"])
+
+
+def name_taken(client: KubeClient, namespace: str, name: str, rollout: str, version: str) -> str:
+    """Why the Deployment name `name` that version `version` of `rollout` wanted is not its to
+    use, naming the holder by its labels. The operator never adopts it: creating is refused by
+    the apiserver (the name exists), and everything else acts on Deployments listed by labels."""
+    managed = client.list_deployments(namespace, LABEL_ROLLOUT)
+    labels = next((d["metadata"].get("labels") or {} for d in managed if d["metadata"]["name"] == name), None)
+    if labels is None:
+        holder = "a Deployment not made by a ModelRollout"
+    else:
+        holder = f"ModelRollout {labels[LABEL_ROLLOUT]} (version {labels.get(LABEL_VERSION, '?')})"
+    return (
+        f"Deployment {name} already exists and belongs to {holder}, not to version {version} of "
+        f"ModelRollout {rollout}: it is never adopted, scaled or deleted. Rename this ModelRollout "
+        "or the version (names join as <rollout>-<version>)"
+    )

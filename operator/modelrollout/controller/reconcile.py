@@ -32,7 +32,7 @@ from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
 from .observe import Loaded, load, observe
 from .outbox import ANNOTATION_PENDING_EVENTS, StagedEvents, due_events, staged_events, status_digest
-from .ownership import free_kept_versions, versions_kept_on_delete
+from .ownership import CLAIM_RECHECK_SECONDS, earlier_claimant, free_kept_versions, versions_kept_on_delete
 from .scale import with_scale_status
 from .status_patch import merge_patch
 
@@ -69,6 +69,15 @@ class Reconciler:
             self._write_invalid(loaded, loaded.spec_error or "invalid spec", now)
             return None
         spec = loaded.spec
+        claimant = earlier_claimant(loaded.body, self.client.list_rollouts(loaded.namespace))
+        if claimant is not None:
+            message = (
+                f"spec.model {spec.model!r} is rolled out by ModelRollout {claimant}, created first: "
+                f"this one creates and scales nothing until {claimant} is deleted or names another "
+                "model (the Service selects pods by model, so both would serve behind it)"
+            )
+            self._refuse(loaded, Reason.MODEL_CLAIMED, message, now)
+            return CLAIM_RECHECK_SECONDS
         self._post_staged_events(loaded)
         provider = new_provider(spec.strategy.traffic.provider)
         observed = observe(self.client, loaded, provider, analysis)
@@ -158,6 +167,15 @@ class Reconciler:
         if loaded.status.phase is Phase.PENDING and loaded.status.stable_version is None:
             status = status.model_copy(update={"phase": Phase.FAILED})
         self._write_status(loaded, status)
+
+    def _refuse(self, loaded: Loaded, reason: Reason, message: str, now: datetime) -> None:
+        """Degraded with `reason`, announced by one Warning Event when it appears; nothing else
+        written, nothing in the cluster touched."""
+        previous = next((c for c in loaded.status.conditions if c.type == ConditionType.DEGRADED), None)
+        status = _with_condition(loaded.status, ConditionType.DEGRADED, "True", reason, message, now)
+        self._write_status(loaded, status.model_copy(update={"observed_generation": loaded.generation}))
+        if previous is None or (previous.status, previous.reason) != ("True", reason.value):
+            self._event(loaded, "Warning", reason, message)
 
     def _clear_action(self, loaded: Loaded) -> None:
         self._set_annotation(loaded, ANNOTATION_ACTION, None)

@@ -211,5 +211,8 @@ class Reason(StrEnum):
     METRIC_SHAPE_INVALID = "MetricShapeInvalid"
     """Degraded=True: a metric's query returns the wrong shape (no `le` label where histogram
     buckets are needed, a ratio where counts are needed); as MetricNotFound, it never passes."""
+    MODEL_CLAIMED = "ModelClaimed"
+    """Degraded=True: an earlier ModelRollout of the namespace rolls out the same `spec.model`;
+    this one creates and scales nothing until that one is gone."""
     APPLY_FAILED = "ApplyFailed"
     """The apiserver refused a change the operator made (quota, admission, conflict)."""
