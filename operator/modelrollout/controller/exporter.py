@@ -22,6 +22,15 @@ METRIC_EVIDENCE = Gauge(
     (*_LABELS, "metric", "kind"),
 )
 
+_LABEL_NAMES: tuple[tuple[Gauge, tuple[str, ...]], ...] = (
+    (CANDIDATE_WEIGHT, _LABELS),
+    (PHASE, (*_LABELS, "phase")),
+    (VERDICT, (*_LABELS, "verdict")),
+    (METRIC_VALUE, (*_LABELS, "metric", "side")),
+    (METRIC_EVIDENCE, (*_LABELS, "metric", "kind")),
+)
+"""Each gauge with its label names in order (what `Gauge.remove` takes)."""
+
 
 def export_status(namespace: str, rollout: str, model: str, status: ModelRolloutStatus) -> None:
     labels = (namespace, rollout, model)
@@ -44,3 +53,17 @@ def export_status(namespace: str, rollout: str, model: str, status: ModelRollout
             METRIC_EVIDENCE.labels(*labels, metric.name, "e_value").set(metric.e_value)
         if metric.p_value is not None:
             METRIC_EVIDENCE.labels(*labels, metric.name, "p_value").set(metric.p_value)
+
+
+def forget_rollout(namespace: str, rollout: str) -> None:
+    """Remove every series of a deleted rollout (whatever model or metric it named), so `/metrics`
+    does not show it forever in its last phase."""
+    for gauge, label_names in _LABEL_NAMES:
+        label_sets = {
+            tuple(sample.labels[name] for name in label_names)
+            for family in gauge.collect()
+            for sample in family.samples
+            if sample.labels.get("namespace") == namespace and sample.labels.get("rollout") == rollout
+        }
+        for labels in label_sets:
+            gauge.remove(*labels)

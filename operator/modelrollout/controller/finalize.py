@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 
 from ..k8s import KubeClient, with_conflict_retry
+from .exporter import forget_rollout
 from .observe import Loaded, deployment_states, deployments_by_version
 from .workloads import listed_name
 
@@ -17,6 +18,13 @@ class StableNotReady(Exception):
 
 
 def finalize(client: KubeClient, loaded: Loaded, deadline: float) -> str:
+    """Hand the stable over and delete the rest; once done, the rollout's gauges go too."""
+    message = _hand_over(client, loaded, deadline)
+    forget_rollout(loaded.namespace, loaded.name)
+    return message
+
+
+def _hand_over(client: KubeClient, loaded: Loaded, deadline: float) -> str:
     spec = loaded.spec
     stable = loaded.status.stable_version or (spec.stable.version if spec else None)
     deployments = deployments_by_version(client, loaded.namespace, loaded.name)

@@ -19,6 +19,7 @@ import kopf
 from ..api.v1alpha1 import GROUP, PLURAL, VERSION
 from ..k8s import KubeClient
 from .analysis_batcher import AnalysisBatcher, analysis_request, observation
+from .exporter import forget_rollout
 from .finalize import StableNotReady, finalize
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings
@@ -37,7 +38,10 @@ class Runtime:
 
     async def reconcile_once(self, namespace: str, name: str) -> float | None:
         loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
-        if loaded is None or loaded.body["metadata"].get("deletionTimestamp"):
+        if loaded is None:
+            forget_rollout(namespace, name)  # gone without our finalizer (removed by hand)
+            return None
+        if loaded.body["metadata"].get("deletionTimestamp"):
             return None
         now = now_utc()
         analysis = None

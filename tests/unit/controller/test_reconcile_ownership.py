@@ -8,12 +8,9 @@ they make is what proves "freed before the status names it stable"."""
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 from modelrollout.api.v1alpha1 import KIND, LABEL_MODEL, LABEL_ROLLOUT, LABEL_VERSION
-from modelrollout.controller.finalize import StableNotReady, finalize
-from modelrollout.controller.observe import load
 from modelrollout.k8s import KubeCall, owner_reference
 
 from ...fixtures.fake_cluster import CANDIDATE, NAME, NAMESPACE, STABLE, FakeCluster, at, rollout_spec
@@ -105,16 +102,6 @@ def test_rollback_and_undo_leave_every_stable_free() -> None:
     assert _owners(cluster, STABLE) == []
 
 
-def _finalize(cluster: FakeCluster) -> str:
-    """The finalizer as kopf retries it, the Deployments catching up between two tries."""
-    for _ in range(5):
-        try:
-            return finalize(cluster.client, load(cluster.rollout()), time.monotonic() + 5)
-        except StableNotReady:
-            cluster.client.settle_deployments()
-    raise AssertionError("the stable never became ready")
-
-
 def _labelled(name: str, rollout: str, version: str, replicas: int) -> dict[str, Any]:
     labels = {LABEL_ROLLOUT: rollout, LABEL_MODEL: rollout, LABEL_VERSION: version}
     return {
@@ -134,7 +121,7 @@ def test_the_finalizer_acts_on_the_deployments_it_lists_never_on_a_name_it_compu
     cluster.client.add(_labelled("fraud-scorer-v2-old", "fraud-scorer-v2", "old", 3))
     cluster.client.settle_deployments()
 
-    message = _finalize(cluster)
+    message = cluster.finalize()
 
     assert "kept" in message
     names = {d["metadata"]["name"] for d in cluster.client.objects("Deployment")}
