@@ -32,6 +32,12 @@ class Then:
         assert {k: actual.get(k) for k in expected} == expected, actual
         return self
 
+    def deployments(self, expected: set[str]) -> Then:
+        """Exactly these Deployments in the namespace."""
+        actual = set(self.env.deployments())
+        assert actual == expected, sorted(actual)
+        return self
+
     def deployment_available(self, name: str, replicas: int) -> Then:
         """The Deployment exists, is Available, and has `replicas` available pods."""
         deployments = self.env.deployments()

@@ -216,6 +216,10 @@ class When:
     def then(self) -> Then:
         return Then(self.env)
 
+    def then_of(self, name: str) -> Then:
+        """Then, on another ModelRollout of the test than `env.name`."""
+        return Then(self.env, status=self.env.status(name))
+
     def then_rollouts_gone(self) -> Then:
         """Then, on a namespace whose ModelRollouts were deleted: no status to read."""
         return Then(self.env, status={})
