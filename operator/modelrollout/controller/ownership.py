@@ -9,7 +9,9 @@ guarantee "deleting a ModelRollout never takes the stable down" cannot rest on t
 the stable's Deployment carries no ownerReference at all. A candidate keeps its own, so garbage
 collection cleans it up when the finalizer is bypassed; once it is being promoted it takes over
 the stable's capacity, and from then on it is freed too, before the status that says so is
-written (a crash in between leaves a free Deployment, never a stable with an owner).
+written (a crash in between leaves a free Deployment, never a stable with an owner). Nothing
+is ever given an owner back: a candidate whose promotion is undone, and old stables kept at zero
+for a revert, stay free; the finalizer deletes them, garbage collection alone would not.
 """
 
 from __future__ import annotations

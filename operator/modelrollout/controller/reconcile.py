@@ -173,7 +173,8 @@ class Reconciler:
         written, nothing in the cluster touched."""
         previous = next((c for c in loaded.status.conditions if c.type == ConditionType.DEGRADED), None)
         status = _with_condition(loaded.status, ConditionType.DEGRADED, "True", reason, message, now)
-        self._write_status(loaded, status.model_copy(update={"observed_generation": loaded.generation}))
+        update = {"message": message, "observed_generation": loaded.generation}
+        self._write_status(loaded, status.model_copy(update=update))
         if previous is None or (previous.status, previous.reason) != ("True", reason.value):
             self._event(loaded, "Warning", reason, message)
 
