@@ -76,8 +76,9 @@ class KubeClient(Protocol):
         ...
 
     def patch_deployment(self, namespace: str, name: str, patch: Obj) -> Obj:
-        """On deletion of a ModelRollout: the stable is freed from its owner and set to full
-        size, so garbage collection keeps it serving."""
+        """Frees a Deployment from its owner: the stable (and a candidate being promoted) on any
+        reconcile that finds it owned, and on deletion of a ModelRollout the stable, set to full
+        size too, so garbage collection keeps it serving."""
         ...
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
