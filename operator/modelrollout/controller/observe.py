@@ -120,9 +120,16 @@ def deployment_states(deployments: dict[str, dict[str, Any]]) -> dict[str, Deplo
     return states
 
 
+def pending_action(body: dict[str, Any]) -> str | None:
+    """The action annotation's text as read (None when there is none): what is parsed, and the
+    value that clearing it must still find, so an action written meanwhile is not wiped."""
+    text = (body["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION)
+    return str(text) if text else None
+
+
 def manual_action(body: dict[str, Any]) -> tuple[ManualAction | None, str | None]:
     """The pending action annotation, or the message explaining why it does not parse."""
-    text = (body["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION)
+    text = pending_action(body)
     if not text:
         return None, None
     try:
