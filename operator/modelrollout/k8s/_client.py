@@ -75,6 +75,19 @@ class ApiKubeClient:
             )
         )
 
+    def patch_rollout_json(self, namespace: str, name: str, operations: list[Obj]) -> Obj:
+        return _call(
+            lambda: self._custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                operations,
+                _content_type="application/json-patch+json",
+            )
+        )
+
     # -- Deployments ------------------------------------------------------------------------
     def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
         listed = _call(

@@ -10,7 +10,9 @@ behaves the way the apiserver does where the operator depends on it:
 - patches are JSON merge patches (None deletes a key, lists are replaced; the real client sends
   Deployment patches as strategic merge patches, which agree on everything the operator sends);
   a patch carrying a `metadata.resourceVersion` other than the current one is a 409 (a stale
-  write), as is creating a name that exists, or posting a named Event twice;
+  write), as is creating a name that exists, or posting a named Event twice; a ModelRollout also
+  takes JSON patches (RFC 6902: test, add, replace, remove), a failed `test` or a missing path
+  being a 422 that writes nothing;
 - ModelRollouts and Deployments have a status subresource: the main resource's writes leave
   `status` alone, the status writes touch nothing else;
 - `create_deployment(dry_run=True)` validates (a little: names, images, the selector) and
@@ -54,6 +56,9 @@ _NOT_SPEC = ("metadata", "status")
 """What a write may change without moving `metadata.generation`."""
 
 _STALE = "the object has been modified; please apply your changes to the latest version and try again"
+
+_REJECTED = "the server rejected our request due to an error in our request"
+"""The apiserver's whole message for a JSON patch it cannot apply (a failed `test` included)."""
 
 _CALLS = frozenset(name for name in vars(KubeClient) if not name.startswith("_"))
 """The methods of the Protocol: what `calls` records and `fail` can break."""
@@ -204,6 +209,20 @@ class FakeKubeClient:
         self._record("patch_rollout", namespace=namespace, name=name, patch=patch)
         return self._patch((KIND, namespace, name), patch)
 
+    def patch_rollout_json(self, namespace: str, name: str, operations: list[Obj]) -> Obj:
+        self._record("patch_rollout_json", namespace=namespace, name=name, operations=operations)
+        key = (KIND, namespace, name)
+        stored = self._find(key)
+        updated = copy.deepcopy(stored)
+        for operation in operations:
+            _apply_operation(updated, operation)
+        # The main resource's write leaves status alone, as a merge patch does.
+        updated = {
+            **_without(updated, "status"),
+            **({"status": stored["status"]} if "status" in stored else {}),
+        }
+        return self._store_write(key, stored, updated)
+
     # -- KubeClient: Deployments ----------------------------------------------------------------
     def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
         self._record("list_deployments", namespace=namespace, label_selector=label_selector)
@@ -307,6 +326,11 @@ class FakeKubeClient:
             patch = {"status": patch.get("status")} if subresource == "status" else _without(patch, "status")
         updated = copy.deepcopy(stored)
         _merge(updated, patch)
+        return self._store_write(key, stored, updated)
+
+    def _store_write(self, key: tuple[str, str, str], stored: Obj, updated: Obj) -> Obj:
+        """Store `updated` in place of `stored`: a new resourceVersion (and generation when the
+        spec changed), or nothing at all when nothing changed."""
         if updated == stored:
             return copy.deepcopy(stored)
         if key[0] in _WITH_STATUS and _without(updated, *_NOT_SPEC) != _without(stored, *_NOT_SPEC):
@@ -336,6 +360,29 @@ def _merge(target: Obj, patch: Obj) -> None:
             _merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
+
+
+def _apply_operation(target: Obj, operation: Obj) -> None:
+    """One RFC 6902 operation in place. What the apiserver refuses (a failed `test`, a missing
+    path) is its 422, whose message says no more than this one."""
+    op, path = operation["op"], operation["path"]
+    *parents, last = [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:]]
+    node: Any = target
+    for part in parents:
+        node = node.get(part) if isinstance(node, dict) else None
+    refused = KubeError(422, "Unprocessable Entity", _REJECTED)
+    if not isinstance(node, dict):
+        raise refused
+    if op == "add":
+        node[last] = copy.deepcopy(operation["value"])
+    elif op not in ("test", "remove", "replace"):
+        raise KubeError(400, "BadRequest", f"JSON patch operation {op!r} not supported by the fake")
+    elif last not in node or (op == "test" and node[last] != operation["value"]):
+        raise refused
+    elif op == "remove":
+        del node[last]
+    elif op == "replace":
+        node[last] = copy.deepcopy(operation["value"])
 
 
 def _selector(text: str) -> Callable[[Mapping[str, str]], bool]:
