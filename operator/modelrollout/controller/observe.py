@@ -159,6 +159,8 @@ def template_error(client: KubeClient, loaded: Loaded, existing: dict[str, dict[
     try:
         client.create_deployment(loaded.namespace, body, dry_run=True)
     except KubeError as error:
+        if error.status == 0:  # no answer at all: nothing is known about the template yet
+            raise
         if error.status == 409:  # exists under another owner: the apply step reports it
             return f"Deployment {deployment_name(loaded.name, spec.candidate.version)} exists already"
         return f"candidate template rejected by the apiserver: {error.message}"
