@@ -66,6 +66,14 @@ def _written_action(cluster: FakeCluster) -> str | None:
     return annotations.get(ANNOTATION_ACTION)
 
 
+def _assert_aborted_promptly(cluster: FakeCluster, took: float) -> None:
+    status = cluster.status()
+    assert status["phase"] in ("RollingBack", "RolledBack"), status
+    assert status["lastAction"]["verb"] == "abort" and status["lastAction"]["result"] == "aborted"
+    assert _written_action(cluster) is None, "the action was consumed"
+    assert took < PROMPT_SECONDS, f"the abort took {took:.1f}s"
+
+
 async def _timed(awaitable: Awaitable[T], within: float) -> tuple[T, float]:
     started = time.monotonic()
     result = await asyncio.wait_for(awaitable, within)
@@ -83,11 +91,7 @@ def test_an_abort_pending_at_the_read_is_applied_without_asking_prometheus(
         _timed(runtime.reconcile_once(NAMESPACE, NAME, lambda: _written_action(cluster)), PROMPT_SECONDS)
     )
 
-    status = cluster.status()
-    assert status["phase"] in ("RollingBack", "RolledBack"), status
-    assert status["lastAction"]["verb"] == "abort" and status["lastAction"]["result"] == "aborted"
-    assert _written_action(cluster) is None, "the action was consumed"
-    assert took < PROMPT_SECONDS
+    _assert_aborted_promptly(cluster, took)
 
 
 def test_an_abort_written_while_prometheus_black_holes_the_analysis_is_applied_at_once(
@@ -108,11 +112,7 @@ def test_an_abort_written_while_prometheus_black_holes_the_analysis_is_applied_a
 
     took = asyncio.run(scenario())
 
-    status = cluster.status()
-    assert status["phase"] in ("RollingBack", "RolledBack"), status
-    assert status["lastAction"]["verb"] == "abort" and status["lastAction"]["result"] == "aborted"
-    assert _written_action(cluster) is None, "the action was consumed"
-    assert took < PROMPT_SECONDS
+    _assert_aborted_promptly(cluster, took)
 
 
 def test_an_analysis_against_a_black_holed_prometheus_is_no_evidence_within_its_deadline(
