@@ -11,7 +11,7 @@ from typing import Any, TypeVar
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
-from urllib3.exceptions import HTTPError, TimeoutError
+from urllib3 import exceptions as urllib3_errors
 
 from ..api.v1alpha1 import GROUP, PLURAL, VERSION
 from ._objects import event_body
@@ -37,9 +37,11 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
     except ApiException as error:
         raise _wrap(error) from None
-    except TimeoutError as error:  # before HTTPError: it is one
+    except urllib3_errors.TimeoutError as error:  # before HTTPError: it is one
         raise KubeError(0, "Timeout", f"the apiserver did not answer in time: {error}") from None
-    except HTTPError as error:  # urllib3 gave up: no answer at all (a timeout retried, a refusal)
+    except (
+        urllib3_errors.HTTPError
+    ) as error:  # urllib3 gave up: no answer at all (a timeout retried, a refusal)
         raise KubeError(0, "Unreachable", f"the apiserver did not answer: {error}") from None
 
 
