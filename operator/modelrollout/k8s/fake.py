@@ -35,6 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
+from ._json_patch import apply_json_patch
 from ._objects import event_body
 from ._protocol import KubeClient, KubeError, NotFound, Obj
 
@@ -56,9 +57,6 @@ _NOT_SPEC = ("metadata", "status")
 """What a write may change without moving `metadata.generation`."""
 
 _STALE = "the object has been modified; please apply your changes to the latest version and try again"
-
-_REJECTED = "the server rejected our request due to an error in our request"
-"""The apiserver's whole message for a JSON patch it cannot apply (a failed `test` included)."""
 
 _CALLS = frozenset(name for name in vars(KubeClient) if not name.startswith("_"))
 """The methods of the Protocol: what `calls` records and `fail` can break."""
@@ -214,8 +212,7 @@ class FakeKubeClient:
         key = (KIND, namespace, name)
         stored = self._find(key)
         updated = copy.deepcopy(stored)
-        for operation in operations:
-            _apply_operation(updated, operation)
+        apply_json_patch(updated, operations)
         # The main resource's write leaves status alone, as a merge patch does.
         updated = {
             **_without(updated, "status"),
@@ -360,29 +357,6 @@ def _merge(target: Obj, patch: Obj) -> None:
             _merge(target[key], value)
         else:
             target[key] = copy.deepcopy(value)
-
-
-def _apply_operation(target: Obj, operation: Obj) -> None:
-    """One RFC 6902 operation in place. What the apiserver refuses (a failed `test`, a missing
-    path) is its 422, whose message says no more than this one."""
-    op, path = operation["op"], operation["path"]
-    *parents, last = [part.replace("~1", "/").replace("~0", "~") for part in path.split("/")[1:]]
-    node: Any = target
-    for part in parents:
-        node = node.get(part) if isinstance(node, dict) else None
-    refused = KubeError(422, "Unprocessable Entity", _REJECTED)
-    if not isinstance(node, dict):
-        raise refused
-    if op == "add":
-        node[last] = copy.deepcopy(operation["value"])
-    elif op not in ("test", "remove", "replace"):
-        raise KubeError(400, "BadRequest", f"JSON patch operation {op!r} not supported by the fake")
-    elif last not in node or (op == "test" and node[last] != operation["value"]):
-        raise refused
-    elif op == "remove":
-        del node[last]
-    elif op == "replace":
-        node[last] = copy.deepcopy(operation["value"])
 
 
 def _selector(text: str) -> Callable[[Mapping[str, str]], bool]:
