@@ -6,10 +6,14 @@ Steps are `setWeight` and `pause` wherever the analysis is not the point, so eac
 
 from __future__ import annotations
 
+import time
+from datetime import datetime
+
 import pytest
 
 from modelrollout_dev.model_traffic import Behaviour
 
+from ..fixtures.black_hole import black_hole
 from .given import Given
 from .kubectl import annotate_action, scale_deployment
 from .specs import base_spec
@@ -195,3 +199,34 @@ def test_an_invalid_action_is_warned_about_and_removed_unapplied(given: Given) -
     then.replicas({STABLE: 3, CANDIDATE: 1})
     warnings = [e for e in given.env.events() if e["reason"] == "InvalidAction" and e["type"] == "Warning"]
     assert warnings and "explode" in warnings[0]["message"], warnings
+
+
+def test_an_abort_is_applied_within_seconds_while_prometheus_never_answers(given: Given) -> None:
+    with black_hole() as silent_prometheus:
+        # given a canary at its analysis step whose Prometheus accepts connections and never
+        # answers: each query waits its 20 s timeout, twice, and one interval sends several
+        given.service()
+        analysis = {
+            "interval": "5s", "maxDuration": "60s",
+            "prometheus": {"address": silent_prometheus, "timeout": "20s"},
+            "metrics": [{"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.01}],
+        }  # fmt: skip
+        spec = base_spec(given.env, steps=[{"setWeight": 50}, {"analysis": {}}], analysis=analysis)
+        when = (
+            given.rollout(spec)
+            .wait_for_status(_at(1, 50, "Progressing"), "the analysis step at 50%", timeout=60)
+            .sleep(12)
+        )  # an interval has ended: its analysis waits on Prometheus now
+
+        # when the user aborts
+        written = time.time()
+        when.action("abort").wait_for_phase("RolledBack", timeout=60)
+
+    # then the abort was applied at once, not after the analysis gave up
+    then = when.then()
+    then.phase("RolledBack").candidate_weight(0).replicas({STABLE: 4, CANDIDATE: 0})
+    then.that(lambda s: s["lastAction"]["result"] == "aborted", "the abort was taken")
+    then.that(
+        lambda s: datetime.fromisoformat(s["lastAction"]["at"]).timestamp() - written < 5,
+        "within 5 s of the annotation",
+    )

@@ -2,19 +2,51 @@
 
 Each rollout's reconcile asks for its interval; requests arriving within `batch_window` seconds
 are evaluated together, so N rollouts on one Prometheus send one query per metric template.
+
+A batch against one Prometheus ends within `analysis_deadline` of its query timeout, however the
+server behaves (one that accepts connections and never answers included); what is not answered by
+then is no evidence this interval, and the step holds. The queries run on the batcher's own
+threads, so a Prometheus that holds them never holds up the Kubernetes calls of a reconcile.
 """
 
 from __future__ import annotations
 
 import asyncio
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from ..api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus, PrometheusSpec, SecretKeyRef, Verdict
+from ..api.v1alpha1 import (
+    ModelRolloutSpec,
+    ModelRolloutStatus,
+    PrometheusSpec,
+    SecretKeyRef,
+    Verdict,
+    parse_duration,
+)
 from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals, request_for_step
 from ..k8s import KubeClient, KubeError
-from ..metrics import MetricSource, PrometheusCredentials, UnavailableSource, new_metric_source
+from ..metrics import (
+    BatchedQuerier,
+    MetricSource,
+    PrometheusCredentials,
+    UnavailableSource,
+    new_metric_source,
+)
 from ..rollout import AnalysisObservation, analysis_due, analysis_window
+
+ANALYSIS_DEADLINE_TIMEOUTS = 3
+"""One batch against one Prometheus may take this many query timeouts: a query that times out is
+tried twice (two timeouts), and the third leaves the batch's other queries room on a server that
+is slow but answering."""
+
+
+def analysis_deadline(spec: PrometheusSpec | None) -> float:
+    """Seconds one analysis tick may take against `spec`'s Prometheus (30 s at the default 10 s
+    query timeout; without a Prometheus nothing is queried and the bound is never reached)."""
+    timeout = parse_duration(spec.timeout if spec is not None else "10s")
+    return ANALYSIS_DEADLINE_TIMEOUTS * timeout
 
 
 def analysis_request(
@@ -83,6 +115,11 @@ class AnalysisBatcher:
     """The credentials each source was made with: a rotated token replaces the source instead
     of adding one, so a long-running operator keeps one session (and CA file) per spec."""
     _flush: asyncio.Task[None] | None = None
+    _threads: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="modelrollout-analysis")
+    )
+    """The analysis' own threads: a query held past the deadline keeps one of these, never one of
+    the default pool the Kubernetes calls run on."""
 
     async def evaluate(self, request: EvaluationRequest) -> EvaluationResult:
         spec = request.analysis.prometheus
@@ -121,19 +158,35 @@ class AnalysisBatcher:
         groups: dict[tuple[str, ...], list[_Pending]] = {}
         for item in pending:
             groups.setdefault(item.source_key, []).append(item)
-        for key, items in groups.items():
-            try:
-                results = await asyncio.to_thread(
-                    evaluate_intervals, [i.request for i in items], self._sources[key]
-                )
-            except Exception as error:  # a bug must not leave reconciles waiting forever
-                for item in items:
-                    if not item.future.done():
-                        item.future.set_exception(error)
-                continue
-            for item, result in zip(items, results, strict=True):
-                if not item.future.done():  # its daemon may have been cancelled meanwhile
-                    item.future.set_result(result)
+        # Concurrently: a silent Prometheus holds up only the rollouts that use it.
+        await asyncio.gather(*(self._evaluate_group(key, items) for key, items in groups.items()))
+
+    async def _evaluate_group(self, key: tuple[str, ...], items: list[_Pending]) -> None:
+        requests = [item.request for item in items]
+        spec = requests[0].analysis.prometheus
+        deadline = analysis_deadline(spec)
+        # The querier sends no query after the deadline, so a thread left behind ends soon after.
+        querier = BatchedQuerier(self._sources[key], deadline=time.monotonic() + deadline)
+        work = asyncio.get_running_loop().run_in_executor(
+            self._threads, evaluate_intervals, requests, querier
+        )
+        try:
+            results = await asyncio.wait_for(work, deadline)
+        except TimeoutError:
+            address = spec.address if spec is not None else "none"
+            late = UnavailableSource(
+                f"the analysis did not finish within {deadline:g}s (Prometheus at {address} answers "
+                "too slowly or not at all): no evidence this interval"
+            )
+            results = evaluate_intervals(requests, late)
+        except Exception as error:  # a bug must not leave reconciles waiting forever
+            for item in items:
+                if not item.future.done():
+                    item.future.set_exception(error)
+            return
+        for item, result in zip(items, results, strict=True):
+            if not item.future.done():  # its daemon may have been cancelled meanwhile
+                item.future.set_result(result)
 
     def _credentials(self, namespace: str, spec: PrometheusSpec | None) -> PrometheusCredentials | None:
         """Secrets named by the spec, read at evaluation time so a rotated token is picked up.

@@ -11,16 +11,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import kopf
 
-from ..api.v1alpha1 import GROUP, PLURAL, VERSION
+from ..api.v1alpha1 import ANNOTATION_ACTION, GROUP, PLURAL, VERSION
+from ..evaluation import EvaluationResult
 from ..k8s import KubeClient
 from .analysis_batcher import AnalysisBatcher, analysis_request, observation
 from .exporter import forget_rollout
 from .finalize import StableNotReady, finalize
+from .observe import pending_action
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings
 
@@ -36,7 +39,13 @@ class Runtime:
     reconciler: Reconciler
     batcher: AnalysisBatcher
 
-    async def reconcile_once(self, namespace: str, name: str) -> float | None:
+    async def reconcile_once(
+        self, namespace: str, name: str, written_action: Callable[[], str | None] = lambda: None
+    ) -> float | None:
+        """One reconcile. A manual action goes first: one pending at the read is decided without
+        asking Prometheus (the step holds this tick), and one written while an analysis is being
+        evaluated (`written_action` reads the watched copy of the object) ends that wait and is
+        decided on a fresh read, so a slow or silent Prometheus never delays an abort."""
         loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
         if loaded is None:
             forget_rollout(namespace, name)  # gone without our finalizer (removed by hand)
@@ -45,16 +54,37 @@ class Runtime:
             return None
         now = now_utc()
         analysis = None
-        if loaded.spec is not None:
+        request = None
+        if loaded.spec is not None and not pending_action(loaded.body):
             request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
-            if request is not None:
-                try:
-                    analysis = observation(await self.batcher.evaluate(request))
-                except Exception:
-                    # A broken evaluation is no evidence either way: the step holds and the
-                    # next tick tries again (never a rollback or promotion on an error).
-                    log.exception("analysis of %s/%s failed", namespace, name)
+        if request is not None:
+            evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
+            if not await self._ends_before_an_action(evaluation, written_action):
+                evaluation.cancel()  # the batcher leaves a cancelled request's result unset
+                return await self._reconcile_without_analysis(namespace, name)
+            try:
+                analysis = observation(evaluation.result())
+            except Exception:
+                # A broken evaluation is no evidence either way: the step holds and the
+                # next tick tries again (never a rollback or promotion on an error).
+                log.exception("analysis of %s/%s failed", namespace, name)
         return await asyncio.to_thread(self.reconciler.reconcile, loaded, analysis, now)
+
+    async def _ends_before_an_action(
+        self, evaluation: asyncio.Future[EvaluationResult], written_action: Callable[[], str | None]
+    ) -> bool:
+        """Waits for the evaluation; False as soon as a manual action is written instead."""
+        while not evaluation.done():
+            await asyncio.wait({evaluation}, timeout=self.settings.reconcile.poll_seconds)
+            if not evaluation.done() and written_action():
+                return False
+        return True
+
+    async def _reconcile_without_analysis(self, namespace: str, name: str) -> float | None:
+        loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
+        if loaded is None or loaded.body["metadata"].get("deletionTimestamp"):
+            return None
+        return await asyncio.to_thread(self.reconciler.reconcile, loaded, None, now_utc())
 
 
 @kopf.on.startup()
@@ -82,7 +112,9 @@ async def rollout_daemon(
         seen_version = meta.get("resourceVersion")
         started = time.monotonic()
         try:
-            delay = await runtime.reconcile_once(namespace, name)
+            delay = await runtime.reconcile_once(
+                namespace, name, lambda: (meta.get("annotations") or {}).get(ANNOTATION_ACTION)
+            )
             failures = 0
         except Exception:
             failures += 1

@@ -20,12 +20,19 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
     parser.add_argument("--metrics-port", type=int, default=0, help="serve the operator's /metrics here")
     parser.add_argument("--health-port", type=int, default=0, help="serve /healthz here")
     parser.add_argument("--resync-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--kube-request-timeout",
+        type=float,
+        default=30.0,
+        help="seconds one Kubernetes API call may wait for the apiserver",
+    )
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace NAME (repeatable) or --all-namespaces")
     settings = OperatorSettings(
         namespaces=list(args.namespace),
         kubeconfig=args.kubeconfig,
+        kube_request_timeout_seconds=args.kube_request_timeout,
         metrics_port=args.metrics_port,
         health_port=args.health_port,
     )

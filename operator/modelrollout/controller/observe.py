@@ -121,9 +121,16 @@ def deployment_states(deployments: dict[str, dict[str, Any]]) -> dict[str, Deplo
     return states
 
 
+def pending_action(body: dict[str, Any]) -> str | None:
+    """The action annotation's text as read (None when there is none): what is parsed, and the
+    value that clearing it must still find, so an action written meanwhile is not wiped."""
+    text = (body["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION)
+    return str(text) if text else None
+
+
 def manual_action(body: dict[str, Any]) -> tuple[ManualAction | None, str | None]:
     """The pending action annotation, or the message explaining why it does not parse."""
-    text = (body["metadata"].get("annotations") or {}).get(ANNOTATION_ACTION)
+    text = pending_action(body)
     if not text:
         return None, None
     try:
@@ -153,6 +160,8 @@ def template_error(client: KubeClient, loaded: Loaded, existing: dict[str, dict[
     try:
         client.create_deployment(loaded.namespace, body, dry_run=True)
     except KubeError as error:
+        if error.status == 0:  # no answer at all: nothing is known about the template yet
+            raise
         if error.status == 409:  # the name is taken: never adopted (see `ownership`)
             name = deployment_name(loaded.name, spec.candidate.version)
             return name_taken(client, loaded.namespace, name, loaded.name, spec.candidate.version)

@@ -30,7 +30,7 @@ from ..rollout import (
 from ..traffic import new_provider
 from .apply import Applier, ApplyError, with_lineage
 from .exporter import export_status
-from .observe import Loaded, load, observe
+from .observe import Loaded, load, observe, pending_action
 from .outbox import ANNOTATION_PENDING_EVENTS, StagedEvents, due_events, staged_events, status_digest
 from .ownership import CLAIM_RECHECK_SECONDS, earlier_claimant, free_kept_versions, versions_kept_on_delete
 from .scale import with_scale_status
@@ -88,8 +88,19 @@ class Reconciler:
         applier = Applier(self.client, loaded.body, spec, observed.deployments, kept_on_delete=kept)
         status, requeue_after = self._apply(loaded, decision, applier, now)
         action = observed.action
-        if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
-            self._clear_action(loaded)
+        taken = status.last_action
+        if (
+            action is not None
+            and taken is not None
+            and (taken.verb, taken.nonce) == (action.verb.value, action.nonce)
+        ):
+            repeated = taken == loaded.status.last_action  # the record stands: nothing was applied
+            if self._clear_action(loaded) and repeated:
+                message = (
+                    f"action {pending_action(loaded.body)!r} ignored: already applied at {taken.at} "
+                    f"({taken.result}); write a new nonce to repeat it"
+                )
+                self._event(loaded, "Warning", Reason.ACTION_IGNORED, message)
         export_status(loaded.namespace, loaded.name, spec.model, status)
         return requeue_after
 
@@ -178,8 +189,27 @@ class Reconciler:
         if previous is None or (previous.status, previous.reason) != ("True", reason.value):
             self._event(loaded, "Warning", reason, message)
 
-    def _clear_action(self, loaded: Loaded) -> None:
-        self._set_annotation(loaded, ANNOTATION_ACTION, None)
+    def _clear_action(self, loaded: Loaded) -> bool:
+        """Removes the action annotation only while it holds the text this reconcile read: an
+        action a person wrote meanwhile stays for the next reconcile (a `test` op makes the
+        apiserver check it). False when the annotation changed and was left alone."""
+        text = pending_action(loaded.body)
+        if text is None:
+            return True
+        path = "/metadata/annotations/" + ANNOTATION_ACTION.replace("~", "~0").replace("/", "~1")
+        operations = [{"op": "test", "path": path, "value": text}, {"op": "remove", "path": path}]
+        try:
+            self.client.patch_rollout_json(loaded.namespace, loaded.name, operations)
+        except NotFound:
+            return True
+        except KubeError as error:
+            if error.status not in (409, 422):
+                raise
+            log.info(
+                "%s/%s: a new action was written meanwhile; it is read next", loaded.namespace, loaded.name
+            )
+            return False
+        return True
 
     def _set_annotation(self, loaded: Loaded, key: str, value: str | None) -> None:
         patch = {"metadata": {"annotations": {key: value}}}
@@ -203,11 +233,14 @@ class Reconciler:
         self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, None)
 
     def _reject_action(self, loaded: Loaded, message: str) -> None:
+        """One Warning per invalid action written: the note only keeps a clear that keeps failing
+        from warning on every tick, and is dropped once the annotation is gone."""
         key = f"{loaded.namespace}/{loaded.name}"
         if self.failed_action_notes.get(key) != message:
             self.failed_action_notes[key] = message
             self._event(loaded, "Warning", Reason.INVALID_ACTION, message)
-        self._clear_action(loaded)
+        if self._clear_action(loaded):
+            self.failed_action_notes.pop(key, None)
 
     def _event(
         self, loaded: Loaded, kind: str, reason: Reason, message: str, name: str | None = None

@@ -35,6 +35,10 @@ class OperatorSettings:
     """Namespaces to watch; empty means all (cluster-wide RBAC needed)."""
     kubeconfig: str | None = None
     """A kubeconfig file; None: $KUBECONFIG, then the in-cluster ServiceAccount."""
+    kube_request_timeout_seconds: float = 30.0
+    """How long one call of the operator's Kubernetes client waits for the apiserver (urllib3
+    retries a read that timed out up to three times): past it the reconcile fails and is retried
+    with backoff, so a hung apiserver connection never holds a rollout's daemon for good."""
     metrics_port: int = 0
     """Port of the operator's own /metrics (0: not served)."""
     health_port: int = 0

@@ -13,7 +13,7 @@ from .settings import OperatorSettings
 
 
 def run(settings: OperatorSettings) -> int:
-    client = kubeconfig_client(settings.kubeconfig)
+    client = kubeconfig_client(settings.kubeconfig, settings.kube_request_timeout_seconds)
     runtime = handlers.Runtime(
         settings=settings,
         client=client,

@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
 from kubernetes.client.exceptions import ApiException
+from urllib3 import exceptions as urllib3_errors
 
 from ..api.v1alpha1 import GROUP, PLURAL, VERSION
 from ._objects import event_body
@@ -36,12 +37,25 @@ def _call(fn: Callable[[], T]) -> T:
         return fn()
     except ApiException as error:
         raise _wrap(error) from None
+    except urllib3_errors.TimeoutError as error:  # before HTTPError: it is one
+        raise KubeError(0, "Timeout", f"the apiserver did not answer in time: {error}") from None
+    except (
+        urllib3_errors.HTTPError
+    ) as error:  # urllib3 gave up: no answer at all (a timeout retried, a refusal)
+        raise KubeError(0, "Unreachable", f"the apiserver did not answer: {error}") from None
+
+
+DEFAULT_REQUEST_TIMEOUT = 30.0
+"""Seconds one call may wait for the apiserver (`OperatorSettings.kube_request_timeout_seconds`)."""
 
 
 class ApiKubeClient:
-    """`KubeClient` over the kubernetes client; its errors become `KubeError`s."""
+    """`KubeClient` over the kubernetes client; its errors become `KubeError`s. Every call is sent
+    with `_request_timeout`, so an apiserver that accepts the connection and never answers ends
+    the call in a `KubeError` (the reconcile fails and is retried) instead of holding it forever."""
 
-    def __init__(self, api_client: Any) -> None:
+    def __init__(self, api_client: Any, request_timeout: float = DEFAULT_REQUEST_TIMEOUT) -> None:
+        self._timeout = request_timeout
         self._api = api_client
         self._custom = k8s.CustomObjectsApi(api_client)
         self._apps = k8s.AppsV1Api(api_client)
@@ -54,45 +68,79 @@ class ApiKubeClient:
     # -- ModelRollouts --------------------------------------------------------------------
     def get_rollout(self, namespace: str, name: str) -> Obj:
         return _call(
-            lambda: self._custom.get_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL, name)
+            lambda: self._custom.get_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, name, _request_timeout=self._timeout
+            )
         )
 
     def list_rollouts(self, namespace: str) -> list[Obj]:
-        body = _call(lambda: self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL))
+        body = _call(
+            lambda: self._custom.list_namespaced_custom_object(
+                GROUP, VERSION, namespace, PLURAL, _request_timeout=self._timeout
+            )
+        )
         return list(body.get("items", []))
 
     def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
         return _call(
             lambda: self._custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, PLURAL, name, {"status": status}
+                GROUP, VERSION, namespace, PLURAL, name, {"status": status}, _request_timeout=self._timeout
             )
         )
 
     def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
         return _call(
             lambda: self._custom.patch_namespaced_custom_object(
-                GROUP, VERSION, namespace, PLURAL, name, patch
+                GROUP, VERSION, namespace, PLURAL, name, patch, _request_timeout=self._timeout
+            )
+        )
+
+    def patch_rollout_json(self, namespace: str, name: str, operations: list[Obj]) -> Obj:
+        return _call(
+            lambda: self._custom.patch_namespaced_custom_object(
+                GROUP,
+                VERSION,
+                namespace,
+                PLURAL,
+                name,
+                operations,
+                _content_type="application/json-patch+json",
+                _request_timeout=self._timeout,
             )
         )
 
     # -- Deployments ------------------------------------------------------------------------
     def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
         listed = _call(
-            lambda: self._apps.list_namespaced_deployment(namespace, label_selector=label_selector)
+            lambda: self._apps.list_namespaced_deployment(
+                namespace, label_selector=label_selector, _request_timeout=self._timeout
+            )
         )
         return [self._plain(d) for d in listed.items]
 
     def create_deployment(self, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
         kwargs = {"dry_run": "All"} if dry_run else {}
-        return self._plain(_call(lambda: self._apps.create_namespaced_deployment(namespace, body, **kwargs)))
+        return self._plain(
+            _call(
+                lambda: self._apps.create_namespaced_deployment(
+                    namespace, body, _request_timeout=self._timeout, **kwargs
+                )
+            )
+        )
 
     def patch_deployment(self, namespace: str, name: str, patch: Obj) -> Obj:
-        return self._plain(_call(lambda: self._apps.patch_namespaced_deployment(name, namespace, patch)))
+        return self._plain(
+            _call(
+                lambda: self._apps.patch_namespaced_deployment(
+                    name, namespace, patch, _request_timeout=self._timeout
+                )
+            )
+        )
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
         _call(
             lambda: self._apps.patch_namespaced_deployment_scale(
-                name, namespace, {"spec": {"replicas": replicas}}
+                name, namespace, {"spec": {"replicas": replicas}}, _request_timeout=self._timeout
             )
         )
 
@@ -100,20 +148,22 @@ class ApiKubeClient:
         with contextlib.suppress(NotFound):
             _call(
                 lambda: self._apps.delete_namespaced_deployment(
-                    name, namespace, propagation_policy="Background"
+                    name, namespace, propagation_policy="Background", _request_timeout=self._timeout
                 )
             )
 
     # -- Services, Secrets, Events --------------------------------------------------------
     def service_exists(self, namespace: str, name: str) -> bool:
         try:
-            _call(lambda: self._core.read_namespaced_service(name, namespace))
+            _call(lambda: self._core.read_namespaced_service(name, namespace, _request_timeout=self._timeout))
         except NotFound:
             return False
         return True
 
     def read_secret_value(self, namespace: str, name: str, key: str) -> str:
-        secret = _call(lambda: self._core.read_namespaced_secret(name, namespace))
+        secret = _call(
+            lambda: self._core.read_namespaced_secret(name, namespace, _request_timeout=self._timeout)
+        )
         data = (secret.data or {}).get(key)
         if data is None:
             raise NotFound(404, "NotFound", f"key {key!r} not in Secret {namespace}/{name}")
@@ -129,14 +179,20 @@ class ApiKubeClient:
         name: str | None = None,
     ) -> None:
         body = event_body(involved, event_type, reason, message, component, name, datetime.now(UTC))
-        _call(lambda: self._core.create_namespaced_event(body["metadata"]["namespace"], body))
+        _call(
+            lambda: self._core.create_namespaced_event(
+                body["metadata"]["namespace"], body, _request_timeout=self._timeout
+            )
+        )
 
 
-def kubeconfig_client(kubeconfig: str | None = None) -> KubeClient:
+def kubeconfig_client(
+    kubeconfig: str | None = None, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
+) -> KubeClient:
     """From a kubeconfig file (or $KUBECONFIG), else the in-cluster ServiceAccount."""
     try:
         api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
     except k8s_config.ConfigException:
         k8s_config.load_incluster_config()
         api_client = k8s.ApiClient()
-    return ApiKubeClient(api_client)
+    return ApiKubeClient(api_client, request_timeout)

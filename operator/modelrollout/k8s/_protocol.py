@@ -63,6 +63,12 @@ class KubeClient(Protocol):
         (a consumed manual action, Events staged across a crash)."""
         ...
 
+    def patch_rollout_json(self, namespace: str, name: str, operations: list[Obj]) -> Obj:
+        """A JSON patch (RFC 6902) of the main resource. Its `test` operations make the write
+        conditional: a value changed since it was read is a 422 and nothing is written, so
+        clearing the action annotation removes only the action that was read."""
+        ...
+
     # -- Deployments ------------------------------------------------------------------------
     def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
         """The Deployments of one rollout's versions, found by label, not by name: a version's

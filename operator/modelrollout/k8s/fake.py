@@ -10,7 +10,9 @@ behaves the way the apiserver does where the operator depends on it:
 - patches are JSON merge patches (None deletes a key, lists are replaced; the real client sends
   Deployment patches as strategic merge patches, which agree on everything the operator sends);
   a patch carrying a `metadata.resourceVersion` other than the current one is a 409 (a stale
-  write), as is creating a name that exists, or posting a named Event twice;
+  write), as is creating a name that exists, or posting a named Event twice; a ModelRollout also
+  takes JSON patches (RFC 6902: test, add, replace, remove), a failed `test` or a missing path
+  being a 422 that writes nothing;
 - ModelRollouts and Deployments have a status subresource: the main resource's writes leave
   `status` alone, the status writes touch nothing else;
 - `create_deployment(dry_run=True)` validates (a little: names, images, the selector) and
@@ -33,6 +35,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
+from ._json_patch import apply_json_patch
 from ._objects import event_body
 from ._protocol import KubeClient, KubeError, NotFound, Obj
 
@@ -204,6 +207,19 @@ class FakeKubeClient:
         self._record("patch_rollout", namespace=namespace, name=name, patch=patch)
         return self._patch((KIND, namespace, name), patch)
 
+    def patch_rollout_json(self, namespace: str, name: str, operations: list[Obj]) -> Obj:
+        self._record("patch_rollout_json", namespace=namespace, name=name, operations=operations)
+        key = (KIND, namespace, name)
+        stored = self._find(key)
+        updated = copy.deepcopy(stored)
+        apply_json_patch(updated, operations)
+        # The main resource's write leaves status alone, as a merge patch does.
+        updated = {
+            **_without(updated, "status"),
+            **({"status": stored["status"]} if "status" in stored else {}),
+        }
+        return self._store_write(key, stored, updated)
+
     # -- KubeClient: Deployments ----------------------------------------------------------------
     def list_deployments(self, namespace: str, label_selector: str) -> list[Obj]:
         self._record("list_deployments", namespace=namespace, label_selector=label_selector)
@@ -307,6 +323,11 @@ class FakeKubeClient:
             patch = {"status": patch.get("status")} if subresource == "status" else _without(patch, "status")
         updated = copy.deepcopy(stored)
         _merge(updated, patch)
+        return self._store_write(key, stored, updated)
+
+    def _store_write(self, key: tuple[str, str, str], stored: Obj, updated: Obj) -> Obj:
+        """Store `updated` in place of `stored`: a new resourceVersion (and generation when the
+        spec changed), or nothing at all when nothing changed."""
         if updated == stored:
             return copy.deepcopy(stored)
         if key[0] in _WITH_STATUS and _without(updated, *_NOT_SPEC) != _without(stored, *_NOT_SPEC):

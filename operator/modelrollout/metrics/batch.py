@@ -9,6 +9,7 @@ one query per template per interval.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,12 +44,17 @@ QueryOutcome = list[RangeSeries] | list[Series] | MetricSourceError
 class BatchedQuerier:
     """Runs a batch of queries against one source with each distinct query sent once.
 
-    `executed` counts the requests actually sent, which is what batching is judged by.
+    `executed` counts the requests actually sent, which is what batching is judged by. Past
+    `deadline` (a `time.monotonic()` value) no query is sent: each fails at once, so a batch
+    against a server that holds every query ends soon after the caller stopped waiting for it.
     """
 
-    def __init__(self, source: MetricSource, *, max_points: int = MAX_POINTS_PER_QUERY) -> None:
+    def __init__(
+        self, source: MetricSource, *, max_points: int = MAX_POINTS_PER_QUERY, deadline: float | None = None
+    ) -> None:
         self.source = source
         self.max_points = max_points
+        self.deadline = deadline
         self.executed = 0
 
     def fetch(self, queries: Iterable[Query]) -> dict[Query, QueryOutcome]:
@@ -69,7 +75,15 @@ class BatchedQuerier:
                 )
         return outcomes
 
+    def _late(self) -> MetricSourceError | None:
+        if self.deadline is None or time.monotonic() < self.deadline:
+            return None
+        return MetricSourceError("not sent: the analysis ran out of time")
+
     def _instant(self, query: InstantQuery) -> QueryOutcome:
+        late = self._late()
+        if late is not None:
+            return late
         self.executed += 1
         try:
             return self.source.query(query.promql, query.at)
@@ -85,6 +99,9 @@ class BatchedQuerier:
         chunk_start = start
         while chunk_start <= end:
             chunk_end = min(end, chunk_start + chunk - timedelta(seconds=step))
+            late = self._late()
+            if late is not None:
+                return late
             self.executed += 1
             try:
                 answer = self.source.query_range(promql, chunk_start, chunk_end, step)

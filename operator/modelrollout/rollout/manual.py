@@ -1,7 +1,10 @@
 """Manual actions from the `modelrollout.io/action` annotation, each applied once.
 
-An action that does not fit the current phase is recorded as ignored (with why) rather than
-kept for later: a `promote` typed during a rollback must not promote the next rollout.
+An action that does not fit the current phase is recorded as ignored (with why, and a Warning
+Event) rather than kept for later: a `promote` typed during a rollback must not promote the next
+rollout. `abort` is the exception to "once per nonce": applying it again is always safe, so an
+`abort` whose verb and nonce were used before still aborts whatever is rolling out now (a bare
+`abort` typed for the second candidate must not be taken for the first one's).
 """
 
 from __future__ import annotations
@@ -21,13 +24,19 @@ from .transitions import (
 __all__ = ["fresh_action", "take_action"]
 
 _STEPPING = frozenset({Phase.PROGRESSING, Phase.PAUSED})
+_IGNORED = "ignored"
+"""How the result of an action that changed nothing begins."""
 
 
 def fresh_action(run: Run) -> ManualAction | None:
-    """The annotation's action unless it is the one already recorded in `status.lastAction`."""
+    """The annotation's action unless it is the one already recorded in `status.lastAction`
+    (an abort is fresh again while there is something to abort)."""
     action = run.observations.action
     last = run.status.last_action
-    if action is None or (last is not None and last.verb == action.verb.value and last.nonce == action.nonce):
+    if action is None:
+        return None
+    repeated = last is not None and last.verb == action.verb.value and last.nonce == action.nonce
+    if repeated and not (action.verb == ActionVerb.ABORT and _abortable(run)):
         return None
     return action
 
@@ -37,6 +46,9 @@ def take_action(run: Run, action: ManualAction) -> None:
     run.status.last_action = ActionRecord(
         verb=action.verb.value, nonce=action.nonce, at=format_timestamp(run.now), result=result
     )
+    if result.startswith(_IGNORED):
+        written = action.verb.value + (f":{action.nonce}" if action.nonce else "")
+        run.event(Reason.ACTION_IGNORED, f"action {written!r} {result}", warning=True)
 
 
 def _apply(run: Run, action: ManualAction) -> str:
@@ -65,6 +77,14 @@ def _apply(run: Run, action: ManualAction) -> str:
     return f"step {index + 1} completed"
 
 
+def _abortable(run: Run) -> bool:
+    """A rollout is under way, or the spec names a candidate that has not started."""
+    if run.status.phase in (*_STEPPING, Phase.PROMOTING):
+        return True
+    desired = run.desired_candidate()
+    return run.status.phase != Phase.ROLLING_BACK and desired is not None and run.candidate != desired
+
+
 def _abort(run: Run) -> str:
     phase = run.status.phase
     if phase in (*_STEPPING, Phase.PROMOTING):
@@ -73,7 +93,10 @@ def _abort(run: Run) -> str:
     if phase == Phase.ROLLING_BACK:
         return "ignored: already rolling back"
     desired = run.desired_candidate()
-    if run.candidate is None and desired is not None:
+    if desired is not None and run.candidate != desired:
+        # Not started yet, or the spec has just replaced a finished candidate with it.
+        if run.candidate is not None:
+            release_candidate(run)
         abort_unstarted(run, desired)
         return "aborted before the rollout started"
     return "ignored: no rollout to abort"

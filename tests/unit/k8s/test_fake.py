@@ -270,3 +270,32 @@ def test_settling_plays_the_deployment_controller() -> None:
     client.scale_deployment(NS, "d", 0)
     client.settle_deployments()
     assert client.get("Deployment", NS, "d")["status"] == {"observedGeneration": 3}
+
+
+def test_a_json_patch_applies_only_while_its_test_holds() -> None:
+    client = FakeKubeClient()
+    client.add_rollout(
+        NS, "r", {"model": "m"}, annotations={"modelrollout.io/action": "abort:2", "keep": "1"}
+    )
+    client.patch_rollout_status(NS, "r", {"phase": "Paused"})
+    path = "/metadata/annotations/modelrollout.io~1action"
+    rv = _version(client.get_rollout(NS, "r"))[0]
+
+    for read in ("promote:1", "abort:2"):  # a stale read, then the current value
+        clear = [{"op": "test", "path": path, "value": read}, {"op": "remove", "path": path}]
+        if read == "promote:1":
+            with pytest.raises(KubeError) as refused:  # as the apiserver answers: 422, nothing written
+                client.patch_rollout_json(NS, "r", clear)
+            assert refused.value.status == 422
+            assert refused.value.message == "the server rejected our request due to an error in our request"
+            assert _version(client.get_rollout(NS, "r"))[0] == rv
+        else:
+            cleared = client.patch_rollout_json(NS, "r", clear)
+            assert cleared["metadata"]["annotations"] == {"keep": "1"} and _version(cleared) == (rv + 1, 1)
+            assert cleared["status"] == {"phase": "Paused"}, "the main resource's write leaves status alone"
+
+    with pytest.raises(KubeError) as gone:
+        client.patch_rollout_json(NS, "r", [{"op": "remove", "path": path}])
+    assert gone.value.status == 422, "removing what is not there is refused too"
+    added = client.patch_rollout_json(NS, "r", [{"op": "add", "path": path, "value": "pause:3"}])
+    assert added["metadata"]["annotations"]["modelrollout.io/action"] == "pause:3"

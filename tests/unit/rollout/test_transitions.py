@@ -657,12 +657,26 @@ CASES = [
     Case(
         "the same nonce is not applied twice",
         status_at(
-            "Progressing", weight=20, lastAction={"verb": "abort", "nonce": "1", "at": "2030-01-01T00:00:00Z"}
+            "Progressing",
+            weight=20,
+            lastAction={"verb": "promote", "nonce": "1", "at": "2030-01-01T00:00:00Z"},
         ),
         "Paused",
-        observe=action(ActionVerb.ABORT),
+        observe=action(ActionVerb.PROMOTE),
         expect_step=1,
         expect_events=("StepCompleted", "PausedByStep"),
+    ),
+    Case(
+        # Applying an abort again is always safe, and a rollout is under way: its nonce does not
+        # save it (a bare `abort` written for the second rollout reads like the first one's).
+        "an abort with a used nonce still aborts what is rolling out",
+        status_at(
+            "Progressing", weight=20, lastAction={"verb": "abort", "nonce": "1", "at": "2030-01-01T00:00:00Z"}
+        ),
+        "RollingBack",
+        observe=action(ActionVerb.ABORT),
+        expect_weight=0,
+        expect_events=("Aborted",),
     ),
     Case(
         "promote ignored while spec.paused",
@@ -671,7 +685,7 @@ CASES = [
         spec=spec_with(paused=True),
         observe=action(ActionVerb.PROMOTE),
         expect_step=0,
-        expect_events=("PausedByUser",),
+        expect_events=("ActionIgnored", "PausedByUser"),
     ),
     Case(
         "promote ignored after a rollback",
@@ -679,7 +693,7 @@ CASES = [
         "RolledBack",
         deployments=ready(v7=3, v8=0),
         observe=action(ActionVerb.PROMOTE),
-        expect_events=(),
+        expect_events=("ActionIgnored",),
     ),
 ]
 

@@ -13,6 +13,11 @@ INTERVAL_MIN = "5s"
 """Shortest `analysis.interval`: below it Prometheus' scrape interval dominates every sample."""
 INTERVAL_MAX = "1h"
 """Longest `analysis.interval`: beyond it a rollout takes days to reach a verdict."""
+PROMETHEUS_TIMEOUT_MIN = "1s"
+"""Shortest query `timeout`: below it a healthy Prometheus under load already times out."""
+PROMETHEUS_TIMEOUT_MAX = "60s"
+"""Longest query `timeout`: an analysis tick may take three of them, and waiting longer only holds
+the step on a server that is not answering."""
 MARGIN_METRIC_TYPES = (MetricType.LATENCY, MetricType.ERROR_RATE)
 """Metric types compared between versions, which need a non-inferiority margin."""
 THRESHOLD_CHECK_TYPES = (MetricType.CUSTOM, MetricType.RESOURCE)
@@ -204,6 +209,18 @@ SCORE_THRESHOLDS_ORDERED = CelRule(
     field_path=".marginal",
 )
 
+# --- spec.analysis.prometheus (PrometheusSpec) --------------------------------------------------
+
+PROMETHEUS_TIMEOUT_BOUNDS = CelRule(
+    rule=given_durations(
+        f"duration(self.timeout) >= duration('{PROMETHEUS_TIMEOUT_MIN}') && "
+        f"duration(self.timeout) <= duration('{PROMETHEUS_TIMEOUT_MAX}')",
+        "self.timeout",
+    ),
+    message=f"timeout must be between {PROMETHEUS_TIMEOUT_MIN} and {PROMETHEUS_TIMEOUT_MAX}",
+    field_path=".timeout",
+)
+
 # --- spec.analysis.prometheus.auth (PrometheusAuth) ----------------------------------------------
 
 BASIC_AUTH_PAIRED = CelRule(
@@ -246,6 +263,7 @@ ANALYSIS_RULES: dict[str, tuple[CelRule, ...]] = {
     ),
     "ErrorSeriesSpec": (ERROR_SERIES_EXACTLY_ONE,),
     "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),
+    "PrometheusSpec": (PROMETHEUS_TIMEOUT_BOUNDS,),
     "PrometheusAuth": (BASIC_AUTH_PAIRED, ONE_AUTH_KIND),
     "ScoreThresholdsSpec": (SCORE_THRESHOLDS_ORDERED,),
 }

@@ -48,13 +48,20 @@ class PrometheusSpec(ApiModel):
     address: str = Field(pattern=r"^https?://", max_length=2048)
     """Base URL of the Prometheus HTTP API, e.g. `http://prometheus.monitoring:9090`."""
     timeout: str = Field(default="10s", pattern=DURATION_PATTERN, max_length=32)
-    """Timeout of one query; a timeout makes the interval Inconclusive, never a failure."""
+    """Timeout of one query, 1s to 60s; a timeout makes the interval Inconclusive, never a
+    failure. One analysis interval ends within three timeouts however Prometheus behaves."""
     auth: PrometheusAuth | None = None
     """Credentials for a protected Prometheus."""
     insecure_skip_verify: bool = False
     """Skip TLS certificate verification (testing only)."""
     ca_secret: SecretKeyRef | None = None
     """A CA bundle (PEM) to verify the Prometheus server with."""
+
+    @model_validator(mode="after")
+    def _bounded_timeout(self) -> Self:
+        bounds = (parse_duration(rules.PROMETHEUS_TIMEOUT_MIN), parse_duration(rules.PROMETHEUS_TIMEOUT_MAX))
+        _require(bounds[0] <= parse_duration(self.timeout) <= bounds[1], rules.PROMETHEUS_TIMEOUT_BOUNDS)
+        return self
 
 
 DEFAULT_FAILURE_THRESHOLD = 3

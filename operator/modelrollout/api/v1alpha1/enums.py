@@ -203,6 +203,9 @@ class Reason(StrEnum):
     NO_CANDIDATE = "NoCandidate"
     INVALID_ACTION = "InvalidAction"
     """The `modelrollout.io/action` annotation did not parse; it was removed unapplied."""
+    ACTION_IGNORED = "ActionIgnored"
+    """A manual action parsed but was not applied: it does not fit the phase (`status.lastAction`
+    says why), or its verb and nonce were applied before; it was removed."""
     INVALID_SPEC = "InvalidSpec"
     """The stored spec does not parse (written before a validation rule existed)."""
     METRIC_NOT_FOUND = "MetricNotFound"
