@@ -61,10 +61,15 @@ class ApiKubeClient:
         body = _call(lambda: self._custom.list_namespaced_custom_object(GROUP, VERSION, namespace, PLURAL))
         return list(body.get("items", []))
 
-    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
+    def patch_rollout_status(
+        self, namespace: str, name: str, status: Obj, resource_version: str | None = None
+    ) -> Obj:
+        body: Obj = {"status": status}
+        if resource_version is not None:  # a merge patch's resourceVersion is a precondition
+            body["metadata"] = {"resourceVersion": resource_version}
         return _call(
             lambda: self._custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, PLURAL, name, {"status": status}
+                GROUP, VERSION, namespace, PLURAL, name, body
             )
         )
 

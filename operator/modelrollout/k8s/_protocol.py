@@ -53,14 +53,19 @@ class KubeClient(Protocol):
         """The namespace's ModelRollouts: the `dependsOn` graph spans them."""
         ...
 
-    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
+    def patch_rollout_status(
+        self, namespace: str, name: str, status: Obj, resource_version: str | None = None
+    ) -> Obj:
         """A JSON merge patch of the status subresource: the reconcile's one write of what it
-        decided (None removes a key)."""
+        decided (None removes a key). With `resource_version` (the one the status was computed
+        from) the write is refused with a 409 once anyone else has written since, so a stale
+        writer (a deposed leader, a slow tick) cannot overwrite a newer status."""
         ...
 
     def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
         """A JSON merge patch of the main resource: the operator only touches its annotations
-        (a consumed manual action, Events staged across a crash)."""
+        (a consumed manual action, Events staged across a crash). A `metadata.resourceVersion`
+        in the patch is a precondition: a 409 if the object has moved on."""
         ...
 
     # -- Deployments ------------------------------------------------------------------------

@@ -196,9 +196,20 @@ class FakeKubeClient:
         self._record("list_rollouts", namespace=namespace)
         return self.objects(KIND, namespace)
 
-    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
-        self._record("patch_rollout_status", namespace=namespace, name=name, status=status)
-        return self._patch((KIND, namespace, name), {"status": status}, subresource="status")
+    def patch_rollout_status(
+        self, namespace: str, name: str, status: Obj, resource_version: str | None = None
+    ) -> Obj:
+        self._record(
+            "patch_rollout_status",
+            namespace=namespace,
+            name=name,
+            status=status,
+            resource_version=resource_version,
+        )
+        patch: Obj = {"status": status}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
+        return self._patch((KIND, namespace, name), patch, subresource="status")
 
     def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
         self._record("patch_rollout", namespace=namespace, name=name, patch=patch)
