@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+
 import kopf
 from prometheus_client import start_http_server
 
-from ..k8s import kubeconfig_client
+from ..k8s import KubeClient, kubeconfig_client
 from . import handlers
 from .analysis_batcher import AnalysisBatcher
+from .leader import LeaderElector, default_identity
 from .reconcile import Reconciler
 from .settings import OperatorSettings
+
+log = logging.getLogger("modelrollout.startup")
 
 
 def run(settings: OperatorSettings) -> int:
@@ -22,6 +29,8 @@ def run(settings: OperatorSettings) -> int:
     )
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
+    if settings.leader_election.enabled:
+        lead(client, settings)
     kopf.run(
         standalone=True,
         namespaces=settings.namespaces,
@@ -30,3 +39,22 @@ def run(settings: OperatorSettings) -> int:
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port else None,
     )
     return 0
+
+
+def lead(client: KubeClient, settings: OperatorSettings) -> None:
+    """Before kopf starts (so a follower watches, writes and finalizes nothing): wait for the
+    Lease, then keep renewing it on a thread. Leadership lost means this process may already be
+    out of date: it exits at once, non-zero, like controller-runtime, and its Deployment starts
+    it again as a follower. No graceful stop, which would let daemons act for seconds more."""
+    election = settings.leader_election
+    assert election.namespace is not None
+    elector = LeaderElector(client, election, election.identity or default_identity(), election.namespace)
+    elector.acquire()
+
+    def hold() -> None:
+        reason = elector.renew_until_lost()
+        log.critical("%s stops acting: %s", elector.identity, reason)
+        logging.shutdown()
+        os._exit(1)
+
+    threading.Thread(target=hold, name="leader-lease", daemon=True).start()

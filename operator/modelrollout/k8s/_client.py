@@ -38,6 +38,10 @@ def _call(fn: Callable[[], T]) -> T:
         raise _wrap(error) from None
 
 
+def _timeout(seconds: float | None) -> dict[str, Any]:
+    return {} if seconds is None else {"_request_timeout": max(0.1, seconds)}
+
+
 class ApiKubeClient:
     """`KubeClient` over the kubernetes client; its errors become `KubeError`s."""
 
@@ -46,6 +50,7 @@ class ApiKubeClient:
         self._custom = k8s.CustomObjectsApi(api_client)
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
+        self._coordination = k8s.CoordinationV1Api(api_client)
 
     def _plain(self, obj: Any) -> Obj:
         result: Obj = self._api.sanitize_for_serialization(obj)
@@ -108,6 +113,26 @@ class ApiKubeClient:
                     name, namespace, propagation_policy="Background"
                 )
             )
+
+    # -- Leases (leader election) ---------------------------------------------------------------
+    def get_lease(self, namespace: str, name: str, timeout: float | None = None) -> Obj:
+        return self._plain(
+            _call(lambda: self._coordination.read_namespaced_lease(name, namespace, **_timeout(timeout)))
+        )
+
+    def create_lease(self, namespace: str, body: Obj, timeout: float | None = None) -> Obj:
+        return self._plain(
+            _call(lambda: self._coordination.create_namespaced_lease(namespace, body, **_timeout(timeout)))
+        )
+
+    def replace_lease(self, namespace: str, name: str, body: Obj, timeout: float | None = None) -> Obj:
+        return self._plain(
+            _call(
+                lambda: self._coordination.replace_namespaced_lease(
+                    name, namespace, body, **_timeout(timeout)
+                )
+            )
+        )
 
     # -- Services, Secrets, Events --------------------------------------------------------
     def service_exists(self, namespace: str, name: str) -> bool:

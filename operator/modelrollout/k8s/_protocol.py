@@ -94,6 +94,22 @@ class KubeClient(Protocol):
         """Prunes a version the rollout no longer needs; one already gone is no error."""
         ...
 
+    # -- Leases (leader election) ---------------------------------------------------------------
+    def get_lease(self, namespace: str, name: str, timeout: float | None = None) -> Obj:
+        """The coordination.k8s.io/v1 Lease replicas elect their leader with; `NotFound` before
+        the first replica creates it. `timeout` (seconds) bounds the call, so a leader whose
+        renewal hangs still notices its renew deadline."""
+        ...
+
+    def create_lease(self, namespace: str, body: Obj, timeout: float | None = None) -> Obj:
+        """The first replica to find no Lease creates it; a rival that created it first is a 409."""
+        ...
+
+    def replace_lease(self, namespace: str, name: str, body: Obj, timeout: float | None = None) -> Obj:
+        """A whole-object update conditional on the body's `metadata.resourceVersion`: a 409 if
+        another replica wrote the Lease since it was read (it won)."""
+        ...
+
     # -- Services, Secrets, Events --------------------------------------------------------
     def service_exists(self, namespace: str, name: str) -> bool:
         """The Service the spec names: without it no version gets traffic, so a rollout waits."""
