@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from ..k8s import KubeClient, KubeError, NotFound
-from .leader_lease import LeaseRecord, may_take, read_lease, taken_lease
+from .leader_lease import LeaseRecord, expires_at, may_take, read_lease, taken_lease
 from .settings import LeaderElectionSettings
 
 log = logging.getLogger("modelrollout.leader")
@@ -46,6 +46,8 @@ class LeaderElector:
     monotonic: Callable[[], float] = time.monotonic
     held_since: float | None = field(default=None, init=False)
     """Monotonic time of the last successful write of the Lease as its holder."""
+    seen: LeaseRecord | None = field(default=None, init=False)
+    """The Lease as last read."""
 
     def try_take(self, timeout: float | None = None) -> bool:
         """One attempt to take or renew the Lease; False when another replica holds it or won
@@ -55,7 +57,7 @@ class LeaderElector:
             body = self.client.get_lease(self.namespace, name, timeout=timeout)
         except NotFound:
             body = None
-        record: LeaseRecord | None = read_lease(body) if body is not None else None
+        record = self.seen = read_lease(body) if body is not None else None
         now = self.clock()
         if record is not None and not may_take(record, self.identity, now):
             return False
@@ -74,7 +76,9 @@ class LeaderElector:
         return True
 
     def acquire(self) -> None:
-        """Blocks until this replica holds the Lease, trying every retry period."""
+        """Blocks until this replica holds the Lease, trying every retry period, and at the
+        moment the holder's Lease expires if that comes sooner (a take-over within the lease
+        duration of the last renewal, plus the time of one call)."""
         waiting_logged = False
         while True:
             started = self.monotonic()
@@ -92,7 +96,14 @@ class LeaderElector:
                 log.warning(
                     "cannot read the Lease %s/%s: %s", self.namespace, self.settings.lease_name, error
                 )
-            self.sleep(self.settings.retry_period_seconds)
+            self.sleep(self._until_next_try())
+
+    def _until_next_try(self) -> float:
+        wait = self.settings.retry_period_seconds
+        expiry = expires_at(self.seen) if self.seen is not None else None
+        if expiry is not None:
+            wait = min(wait, max(0.0, (expiry - self.clock()).total_seconds()) + 0.01)
+        return wait
 
     def renew_until_lost(self) -> str:
         """Renews every retry period while leading; returns why leadership ended: a rival holds
