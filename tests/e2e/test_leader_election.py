@@ -1,6 +1,7 @@
 """Two operator replicas, one actor: the replicas elect a leader with a Lease, only the leader
 reconciles, and when the leader is killed (SIGKILL) the other takes over within the lease
-duration plus one retry period of the kill and finishes the rollout exactly once.
+duration plus one retry period of the kill and finishes the rollout exactly once. A leader
+stopped gracefully releases the Lease.
 
 Short lease timings (3 s / 2 s / 0.5 s) keep it quick. The follower waits for the Lease before
 kopf starts, so a follower that never logged "leads" watched, wrote and finalized nothing.
@@ -96,3 +97,7 @@ def test_only_the_leader_acts_and_the_follower_takes_over_a_killed_leader_once(g
     then.phase("Promoted").stable_version("v2").replicas({"fraud-scorer-v2": 4, "fraud-scorer-v1": 0})
     then.that(lambda s: [(h["candidate"], h["outcome"]) for h in s["history"]] == [("v2", "Promoted")],
               "one rollout in the history, promoted")  # fmt: skip
+
+    when.stop_operator(follower)  # gracefully, as in a rolling update
+
+    when.then().lease_holder(None, transitions=1)  # handed over at once, not left to expire

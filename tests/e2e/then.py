@@ -50,8 +50,9 @@ class Then:
         assert {k: outcomes.get(k) for k in expected} == expected, self.status.get("lineage")
         return self
 
-    def lease_holder(self, identity: str, transitions: int) -> Then:
-        """The leader election Lease names `identity`, after `transitions` changes of holder."""
+    def lease_holder(self, identity: str | None, transitions: int) -> Then:
+        """The leader election Lease names `identity` (None: released), after `transitions`
+        changes of holder."""
         spec = lease(self.env)
         assert (spec.get("holderIdentity"), spec.get("leaseTransitions", 0)) == (identity, transitions), spec
         return self

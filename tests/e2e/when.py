@@ -153,6 +153,11 @@ class When:
                  f"{identity} holding the Lease", interval=0.1)  # fmt: skip
         return self
 
+    def stop_operator(self, operator: OperatorProcess) -> When:
+        """SIGTERM, and wait for the process to end: a graceful stop (a rolling update)."""
+        operator.stop()
+        return self
+
     def start_operator(self) -> When:
         self.env.operator.start()
         return self

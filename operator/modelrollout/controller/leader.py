@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -48,6 +49,9 @@ class LeaderElector:
     """Monotonic time of the last successful write of the Lease as its holder."""
     seen: LeaseRecord | None = field(default=None, init=False)
     """The Lease as last read."""
+    released: bool = field(default=False, init=False)
+    """Set by `release`: renewing ends, and nothing takes the Lease back."""
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def try_take(self, timeout: float | None = None) -> bool:
         """One attempt to take or renew the Lease; False when another replica holds it or won
@@ -118,7 +122,10 @@ class LeaderElector:
             if left <= 0:
                 return f"no renewal of the Lease within the renew deadline ({deadline:g}s)"
             try:
-                renewed = self.try_take(timeout=left)
+                with self._lock:
+                    if self.released:
+                        return "released"
+                    renewed = self.try_take(timeout=left)
             except Exception as error:  # transient, until the deadline says otherwise
                 log.warning("renewing the Lease failed: %s", error)
                 continue
@@ -127,3 +134,20 @@ class LeaderElector:
             if self.monotonic() - self.held_since > deadline:
                 return f"the renewal came after the renew deadline ({deadline:g}s)"
             self.held_since = attempt
+
+    def release(self) -> None:
+        """On a graceful stop, once nothing acts any more: hand the Lease over at once (an empty
+        holder, as client-go's ReleaseOnCancel), so a follower takes it at its next try instead
+        of waiting out the lease duration. A failure leaves the Lease to expire."""
+        with self._lock:
+            self.released = True
+            try:
+                body = self.client.get_lease(self.namespace, self.settings.lease_name)
+                if read_lease(body).holder != self.identity:
+                    return
+                spec = {**body["spec"], "holderIdentity": None, "leaseDurationSeconds": 1}
+                self.client.replace_lease(self.namespace, self.settings.lease_name, {**body, "spec": spec})
+            except Exception as error:
+                log.warning("could not release the Lease: %s", error)
+                return
+        log.info("%s released the Lease", self.identity)

@@ -79,16 +79,17 @@ class Reconciler:
         between: reload and decide again, dropping the analysis observation (it was requested
         for the old status; the next tick asks again)."""
         now = now or now_utc()
-        for _ in range(STALE_READ_ATTEMPTS):
+        for attempt in range(1, STALE_READ_ATTEMPTS + 1):
             try:
                 return self._reconcile(loaded, analysis, now)
             except StaleRead:
-                log.info("%s/%s changed since it was read; reloading", loaded.namespace, loaded.name)
+                log.info("%s/%s changed since it was read (%d)", loaded.namespace, loaded.name, attempt)
+            if attempt < STALE_READ_ATTEMPTS:
                 reloaded = self.load(loaded.namespace, loaded.name)
                 if reloaded is None:
                     return None
                 loaded, analysis = reloaded, None
-        return 0.0
+        return 0.0  # the next tick reads it again
 
     def _reconcile(self, loaded: Loaded, analysis: AnalysisObservation | None, now: datetime) -> float | None:
         if loaded.spec is None:

@@ -29,8 +29,7 @@ def run(settings: OperatorSettings) -> int:
     )
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
-    if settings.leader_election.enabled:
-        lead(client, settings)
+    elector = lead(client, settings) if settings.leader_election.enabled else None
     kopf.run(
         standalone=True,
         namespaces=settings.namespaces,
@@ -38,10 +37,12 @@ def run(settings: OperatorSettings) -> int:
         memo=kopf.Memo(runtime=runtime),
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port else None,
     )
+    if elector is not None:  # kopf stopped gracefully: nothing acts any more
+        elector.release()
     return 0
 
 
-def lead(client: KubeClient, settings: OperatorSettings) -> None:
+def lead(client: KubeClient, settings: OperatorSettings) -> LeaderElector:
     """Before kopf starts (so a follower watches, writes and finalizes nothing): wait for the
     Lease, then keep renewing it on a thread. Leadership lost means this process may already be
     out of date: it exits at once, non-zero, like controller-runtime, and its Deployment starts
@@ -53,8 +54,11 @@ def lead(client: KubeClient, settings: OperatorSettings) -> None:
 
     def hold() -> None:
         reason = elector.renew_until_lost()
+        if elector.released:
+            return
         log.critical("%s stops acting: %s", elector.identity, reason)
         logging.shutdown()
         os._exit(1)
 
     threading.Thread(target=hold, name="leader-lease", daemon=True).start()
+    return elector

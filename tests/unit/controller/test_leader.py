@@ -168,3 +168,15 @@ def test_the_flags_set_the_election_and_refuse_timings_that_overlap() -> None:
     assert parse_settings(["-n", "team"]).leader_election.enabled is False
     with pytest.raises(SystemExit):
         parse_settings(["-n", "team", "--leader-elect", "--leader-elect-renew-deadline", "20"])
+
+
+def test_a_released_lease_is_taken_at_the_next_try_and_never_renewed_again() -> None:
+    client, clocks = FakeKubeClient(), Clocks()
+    leader, follower = elector(client, clocks, "a"), elector(client, clocks, "b")
+    leader.acquire()
+
+    leader.release()
+
+    assert leader.renew_until_lost() == "released", "no renewal takes it back"
+    assert follower.try_take() is True, "at once, not after the lease duration"
+    assert clocks.seconds == SETTINGS.retry_period_seconds

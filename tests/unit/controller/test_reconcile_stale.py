@@ -4,7 +4,8 @@ instead of sending its stale status anyway (a deposed leader, a second replica, 
 
 from __future__ import annotations
 
-from modelrollout.controller.reconcile import Reconciler
+from modelrollout.controller.reconcile import STALE_READ_ATTEMPTS, Reconciler
+from modelrollout.k8s import KubeError
 
 from ...fixtures.fake_cluster import NAME, NAMESPACE, FakeCluster, at, rollout_spec
 
@@ -32,3 +33,19 @@ def test_a_stale_writer_gets_a_409_and_does_not_overwrite_the_newer_status() -> 
     assert made[made.index(first) + 1].method == "get_rollout", "refused, so it reloaded"
     assert writes == [first], "and found nothing to write, instead of sending its stale status anyway"
     assert cluster.replicas() == replicas
+
+
+def test_a_rollout_that_changes_under_every_write_is_not_applied_and_looked_at_again_soon() -> None:
+    cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
+    cluster.step()
+    conflict = KubeError(409, "Conflict", "the object has been modified")
+    cluster.client.fail("patch_rollout_status", conflict, times=None)
+    before, calls = cluster.status(), len(cluster.client.calls)
+
+    requeue = cluster.reconcile()
+
+    assert requeue == 0.0, "the next tick comes at once (the daemon's minimum delay)"
+    loads = [call for call in cluster.client.calls[calls:] if call.method == "get_rollout"]
+    assert len(loads) == STALE_READ_ATTEMPTS, "one read per attempt, a bounded number of attempts"
+    assert cluster.status() == before
+    assert cluster.client.calls_to("create_deployment")[-1].args["dry_run"] is True, "nothing applied"
