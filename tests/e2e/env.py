@@ -20,6 +20,9 @@ class Env:
     cluster: LocalCluster
     namespace: str
     operator: OperatorProcess
+    """The operator under test (with leader election: the replica that leads first)."""
+    followers: list[OperatorProcess] = field(default_factory=list)
+    """Further replicas of the operator, waiting for the leader's Lease."""
     prometheus: PrometheusServer | None = None
     traffic: ModelTraffic | None = None
     name: str = "fraud-scorer"
@@ -60,6 +63,18 @@ class Env:
         ]  # fmt: skip
         mine.sort(key=lambda e: int(e["metadata"]["resourceVersion"]))
         return [(e["reason"], e.get("message", "")) for e in mine]
+
+
+LEASE_NAMESPACE, LEASE_NAME = "modelrollout-system", "modelrollout-operator"
+"""The leader election Lease of the installed operator (manifests/install/rbac.yaml grants it)."""
+
+
+def lease(env: Env) -> dict[str, Any]:
+    """The leader election Lease's spec ({} while there is none)."""
+    out = env.cluster.kubectl(
+        "get", "lease", LEASE_NAME, "-n", LEASE_NAMESPACE, "-o", "json", "--ignore-not-found"
+    )  # fmt: skip
+    return dict(json.loads(out.stdout).get("spec") or {}) if out.stdout.strip() else {}
 
 
 def conditions(status: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -31,13 +31,15 @@ class OperatorProcess:
     kubeconfig: Path
     log_path: Path
     proc: subprocess.Popen[bytes] | None = None
+    args: tuple[str, ...] = ()
+    """More flags, e.g. leader election for a second replica."""
 
     def start(self) -> None:
         log = self.log_path.open("ab")
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "modelrollout", "--namespace", self.namespace,
-             "--kubeconfig", str(self.kubeconfig), "--resync-seconds", "2"],
+             "--kubeconfig", str(self.kubeconfig), "--resync-seconds", "2", *self.args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=REPO,
         )  # fmt: skip
         log.close()

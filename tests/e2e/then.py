@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .env import Env, conditions
+from .env import Env, conditions, lease
 
 
 class Then:
@@ -63,6 +63,13 @@ class Then:
     def lineage_outcomes(self, expected: dict[str, str]) -> Then:
         outcomes = {e["version"]: e["outcome"] for e in self.status.get("lineage", [])}
         assert {k: outcomes.get(k) for k in expected} == expected, self.status.get("lineage")
+        return self
+
+    def lease_holder(self, identity: str | None, transitions: int) -> Then:
+        """The leader election Lease names `identity` (None: released), after `transitions`
+        changes of holder."""
+        spec = lease(self.env)
+        assert (spec.get("holderIdentity"), spec.get("leaseTransitions", 0)) == (identity, transitions), spec
         return self
 
     def that(self, check: Callable[[dict[str, Any]], Any], what: str) -> Then:

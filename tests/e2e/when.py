@@ -9,9 +9,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .env import Env
+from .env import Env, lease
 from .kubectl import annotate_action, autoscale_rollout, scale_rollout
-from .processes import RolloutWatch
+from .processes import OperatorProcess, RolloutWatch
 from .then import Then
 
 
@@ -82,6 +82,10 @@ class When:
             return scaled and {name: actual.get(name) for name in expected} == expected
 
         wait_for(reached, timeout, f"Deployments at {expected}")
+        return self
+
+    def wait_for_log(self, operator: OperatorProcess, text: str, timeout: float = 15) -> When:
+        wait_for(lambda: text in operator.log(), timeout, f"{text!r} in {operator.log_path.name}")
         return self
 
     def sleep(self, seconds: float) -> When:
@@ -195,7 +199,21 @@ class When:
         with RolloutWatch(self.env.cluster, self.env.namespace, self.env.name) as watch:
             watch.wait_until(predicate, timeout, what)
             self.env.operator.kill()
+            self.env.extra["killed_at"] = time.time()
         self.env.extra["status_at_kill"] = self.env.status()
+        return self
+
+    def wait_for_lease_holder(self, identity: str, timeout: float = 20) -> When:
+        """Until the leader election Lease names `identity` as its holder; the Lease as the
+        former holder left it is kept as `env.extra["lease_before"]`."""
+        self.env.extra["lease_before"] = lease(self.env)
+        wait_for(lambda: lease(self.env).get("holderIdentity") == identity, timeout,
+                 f"{identity} holding the Lease", interval=0.1)  # fmt: skip
+        return self
+
+    def stop_operator(self, operator: OperatorProcess) -> When:
+        """SIGTERM, and wait for the process to end: a graceful stop (a rolling update)."""
+        operator.stop()
         return self
 
     def start_operator(self) -> When:

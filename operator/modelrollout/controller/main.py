@@ -7,7 +7,9 @@ import logging
 import os
 import sys
 
-from .settings import OperatorSettings
+from .settings import LeaderElectionSettings, OperatorSettings
+
+SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
 
 def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
@@ -26,9 +28,41 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         default=30.0,
         help="seconds one Kubernetes API call may wait for the apiserver",
     )
+    election = LeaderElectionSettings()
+    parser.add_argument(
+        "--leader-elect", action="store_true", help="act only while holding the leader Lease (replicas > 1)"
+    )
+    parser.add_argument(
+        "--leader-election-namespace",
+        help="namespace of the Lease (default: the operator's own, else the first --namespace)",
+    )
+    parser.add_argument("--leader-election-id", default=election.lease_name, help="name of the Lease")
+    parser.add_argument("--leader-election-identity", help="this replica in the Lease (default: host-pid)")
+    parser.add_argument("--leader-elect-lease-duration", type=float, default=election.lease_duration_seconds)
+    parser.add_argument("--leader-elect-renew-deadline", type=float, default=election.renew_deadline_seconds)
+    parser.add_argument("--leader-elect-retry-period", type=float, default=election.retry_period_seconds)
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace NAME (repeatable) or --all-namespaces")
+    if args.leader_elect:
+        election = LeaderElectionSettings(
+            enabled=True,
+            namespace=args.leader_election_namespace or _own_namespace() or next(iter(args.namespace), None),
+            lease_name=args.leader_election_id,
+            identity=args.leader_election_identity,
+            lease_duration_seconds=args.leader_elect_lease_duration,
+            renew_deadline_seconds=args.leader_elect_renew_deadline,
+            retry_period_seconds=args.leader_elect_retry_period,
+        )
+        if election.namespace is None:
+            parser.error("--leader-elect with --all-namespaces needs --leader-election-namespace")
+        if (
+            not 0
+            < election.retry_period_seconds
+            < election.renew_deadline_seconds
+            < election.lease_duration_seconds
+        ):
+            parser.error("leader election needs 0 < retry period < renew deadline < lease duration")
     settings = OperatorSettings(
         namespaces=list(args.namespace),
         kubeconfig=args.kubeconfig,
@@ -37,7 +71,20 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         health_port=args.health_port,
     )
     settings.reconcile.resync_seconds = args.resync_seconds
+    settings.leader_election = election
     return settings
+
+
+def _own_namespace() -> str | None:
+    """The namespace the operator runs in: POD_NAMESPACE (the downward API), else the one its
+    in-cluster ServiceAccount token belongs to; None when run outside a cluster."""
+    if os.environ.get("POD_NAMESPACE"):
+        return os.environ["POD_NAMESPACE"]
+    try:
+        with open(SERVICE_ACCOUNT_NAMESPACE) as file:
+            return file.read().strip() or None
+    except OSError:
+        return None
 
 
 def main(argv: list[str] | None = None) -> int:

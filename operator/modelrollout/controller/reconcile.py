@@ -18,7 +18,7 @@ from ..api.v1alpha1 import (
     Reason,
     format_timestamp,
 )
-from ..k8s import KubeClient, KubeError, NotFound, with_conflict_retry
+from ..k8s import KubeClient, KubeError, NotFound
 from ..rollout import (
     AnalysisObservation,
     ConditionStatus,
@@ -40,6 +40,16 @@ log = logging.getLogger("modelrollout.reconcile")
 
 APPLY_RETRY_MAX_SECONDS = 60.0
 """Longest wait between two attempts at a change the apiserver keeps refusing."""
+
+STALE_READ_ATTEMPTS = 3
+"""How many times one reconcile reloads and decides again after a write is refused because the
+rollout changed since it was read; then the next tick tries."""
+
+
+class StaleRead(Exception):
+    """A write refused with 409: the rollout moved on after this reconcile read it, so what it
+    computed is stale and must be computed again from a fresh read, never sent without the
+    precondition."""
 
 
 def now_utc() -> datetime:
@@ -63,8 +73,26 @@ class Reconciler:
     def reconcile(
         self, loaded: Loaded, analysis: AnalysisObservation | None, now: datetime | None = None
     ) -> float | None:
-        """Returns seconds until the next look is needed regardless of changes (None: on change)."""
+        """Returns seconds until the next look is needed regardless of changes (None: on change).
+
+        Every write to the ModelRollout carries the resourceVersion of the read it was computed
+        from (followed through the reconcile's own writes). A 409 means someone else wrote in
+        between: reload and decide again, dropping the analysis observation (it was requested
+        for the old status; the next tick asks again)."""
         now = now or now_utc()
+        for attempt in range(1, STALE_READ_ATTEMPTS + 1):
+            try:
+                return self._reconcile(loaded, analysis, now)
+            except StaleRead:
+                log.info("%s/%s changed since it was read (%d)", loaded.namespace, loaded.name, attempt)
+            if attempt < STALE_READ_ATTEMPTS:
+                reloaded = self.load(loaded.namespace, loaded.name)
+                if reloaded is None:
+                    return None
+                loaded, analysis = reloaded, None
+        return 0.0  # the next tick reads it again
+
+    def _reconcile(self, loaded: Loaded, analysis: AnalysisObservation | None, now: datetime) -> float | None:
         if loaded.spec is None:
             self._write_invalid(loaded, loaded.spec_error or "invalid spec", now)
             return None
@@ -168,7 +196,13 @@ class Reconciler:
         patch = merge_patch(old, new)
         if not patch:
             return
-        with_conflict_retry(lambda: self.client.patch_rollout_status(loaded.namespace, loaded.name, patch))
+        try:
+            written = self.client.patch_rollout_status(
+                loaded.namespace, loaded.name, patch, resource_version=_read_version(loaded)
+            )
+        except KubeError as error:
+            raise _stale_or(error) from None
+        _follow_own_write(loaded, written)
 
     def _write_invalid(self, loaded: Loaded, message: str, now: datetime) -> None:
         """A stored spec that no longer parses: say so, touch nothing (traffic stays as it is)."""
@@ -212,11 +246,14 @@ class Reconciler:
         return True
 
     def _set_annotation(self, loaded: Loaded, key: str, value: str | None) -> None:
-        patch = {"metadata": {"annotations": {key: value}}}
+        patch = {"metadata": {"annotations": {key: value}, "resourceVersion": _read_version(loaded)}}
         try:
-            self.client.patch_rollout(loaded.namespace, loaded.name, patch)
+            written = self.client.patch_rollout(loaded.namespace, loaded.name, patch)
         except NotFound:
-            pass
+            return
+        except KubeError as error:
+            raise _stale_or(error) from None
+        _follow_own_write(loaded, written)
 
     def _stage_events(self, loaded: Loaded, status: ModelRolloutStatus, events: list[EmitEvent]) -> None:
         """Before the status write, so a crash after it still gets the Events out (`outbox`)."""
@@ -249,6 +286,24 @@ class Reconciler:
             self.client.create_event(loaded.body, kind, str(reason), message, name=name)
         except KubeError:
             pass
+
+
+def _read_version(loaded: Loaded) -> str | None:
+    """The precondition of the next write: the resourceVersion this reconcile's view is from."""
+    version = loaded.body["metadata"].get("resourceVersion")
+    return None if version is None else str(version)
+
+
+def _stale_or(error: KubeError) -> Exception:
+    return StaleRead(str(error)) if error.status == 409 else error
+
+
+def _follow_own_write(loaded: Loaded, written: dict[str, object]) -> None:
+    """After a write of our own, the object's new resourceVersion is still our view (nothing but
+    our write came between), so the reconcile's next write is checked against it."""
+    metadata = written.get("metadata")
+    if isinstance(metadata, dict) and metadata.get("resourceVersion") is not None:
+        loaded.body["metadata"]["resourceVersion"] = metadata["resourceVersion"]
 
 
 def _with_condition(

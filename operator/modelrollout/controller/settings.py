@@ -30,6 +30,30 @@ class FinalizerSettings:
 
 
 @dataclass
+class LeaderElectionSettings:
+    """Timings as client-go's (and controller-runtime's) defaults; renew deadline < lease
+    duration, so a leader that cannot renew stops before any other replica may take over."""
+
+    enabled: bool = False
+    """Elect a leader among replicas with a Lease; off: this process acts alone, at once."""
+    namespace: str | None = None
+    """Namespace of the Lease; None: the operator's own (POD_NAMESPACE or the ServiceAccount's),
+    else the first watched namespace."""
+    lease_name: str = "modelrollout-operator"
+    """Name of the Lease; replicas that should exclude each other share it."""
+    identity: str | None = None
+    """This replica's name in the Lease; None: hostname and pid."""
+    lease_duration_seconds: float = 15.0
+    """How long a Lease nobody renews keeps its holder: a follower waits this long after the
+    last renewal before it takes over (rounded up to whole seconds in the Lease)."""
+    renew_deadline_seconds: float = 10.0
+    """A leader that has not renewed for this long stops acting (the process exits non-zero and
+    its Deployment restarts it as a follower)."""
+    retry_period_seconds: float = 2.0
+    """How often the leader renews and a follower tries to take the Lease."""
+
+
+@dataclass
 class OperatorSettings:
     namespaces: list[str] = field(default_factory=list)
     """Namespaces to watch; empty means all (cluster-wide RBAC needed)."""
@@ -46,3 +70,4 @@ class OperatorSettings:
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     finalizer: FinalizerSettings = field(default_factory=FinalizerSettings)
+    leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+import os
+import threading
+
 import kopf
 from prometheus_client import start_http_server
 
-from ..k8s import kubeconfig_client
+from ..k8s import KubeClient, kubeconfig_client
 from . import handlers
 from .analysis_batcher import AnalysisBatcher
+from .leader import LeaderElector, default_identity
 from .reconcile import Reconciler
 from .settings import OperatorSettings
+
+log = logging.getLogger("modelrollout.startup")
 
 
 def run(settings: OperatorSettings) -> int:
@@ -22,6 +29,7 @@ def run(settings: OperatorSettings) -> int:
     )
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
+    elector = lead(client, settings) if settings.leader_election.enabled else None
     kopf.run(
         standalone=True,
         namespaces=settings.namespaces,
@@ -29,4 +37,28 @@ def run(settings: OperatorSettings) -> int:
         memo=kopf.Memo(runtime=runtime),
         liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port else None,
     )
+    if elector is not None:  # kopf stopped gracefully: nothing acts any more
+        elector.release()
     return 0
+
+
+def lead(client: KubeClient, settings: OperatorSettings) -> LeaderElector:
+    """Before kopf starts (so a follower watches, writes and finalizes nothing): wait for the
+    Lease, then keep renewing it on a thread. Leadership lost means this process may already be
+    out of date: it exits at once, non-zero, like controller-runtime, and its Deployment starts
+    it again as a follower. No graceful stop, which would let daemons act for seconds more."""
+    election = settings.leader_election
+    assert election.namespace is not None
+    elector = LeaderElector(client, election, election.identity or default_identity(), election.namespace)
+    elector.acquire()
+
+    def hold() -> None:
+        reason = elector.renew_until_lost()
+        if elector.released:
+            return
+        log.critical("%s stops acting: %s", elector.identity, reason)
+        logging.shutdown()
+        os._exit(1)
+
+    threading.Thread(target=hold, name="leader-lease", daemon=True).start()
+    return elector

@@ -60,6 +60,7 @@ class ApiKubeClient:
         self._custom = k8s.CustomObjectsApi(api_client)
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
+        self._coordination = k8s.CoordinationV1Api(api_client)
 
     def _plain(self, obj: Any) -> Obj:
         result: Obj = self._api.sanitize_for_serialization(obj)
@@ -81,10 +82,15 @@ class ApiKubeClient:
         )
         return list(body.get("items", []))
 
-    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
+    def patch_rollout_status(
+        self, namespace: str, name: str, status: Obj, resource_version: str | None = None
+    ) -> Obj:
+        body: Obj = {"status": status}
+        if resource_version is not None:  # a merge patch's resourceVersion is a precondition
+            body["metadata"] = {"resourceVersion": resource_version}
         return _call(
             lambda: self._custom.patch_namespaced_custom_object_status(
-                GROUP, VERSION, namespace, PLURAL, name, {"status": status}, _request_timeout=self._timeout
+                GROUP, VERSION, namespace, PLURAL, name, body, _request_timeout=self._timeout
             )
         )
 
@@ -151,6 +157,39 @@ class ApiKubeClient:
                     name, namespace, propagation_policy="Background", _request_timeout=self._timeout
                 )
             )
+
+    # -- Leases (leader election) ---------------------------------------------------------------
+    def _lease_timeout(self, seconds: float | None) -> dict[str, Any]:
+        """The leader's renewals pass what is left before their renew deadline; anything else
+        waits as long as every other call."""
+        return {"_request_timeout": self._timeout if seconds is None else max(0.1, seconds)}
+
+    def get_lease(self, namespace: str, name: str, timeout: float | None = None) -> Obj:
+        return self._plain(
+            _call(
+                lambda: self._coordination.read_namespaced_lease(
+                    name, namespace, **self._lease_timeout(timeout)
+                )
+            )
+        )
+
+    def create_lease(self, namespace: str, body: Obj, timeout: float | None = None) -> Obj:
+        return self._plain(
+            _call(
+                lambda: self._coordination.create_namespaced_lease(
+                    namespace, body, **self._lease_timeout(timeout)
+                )
+            )
+        )
+
+    def replace_lease(self, namespace: str, name: str, body: Obj, timeout: float | None = None) -> Obj:
+        return self._plain(
+            _call(
+                lambda: self._coordination.replace_namespaced_lease(
+                    name, namespace, body, **self._lease_timeout(timeout)
+                )
+            )
+        )
 
     # -- Services, Secrets, Events --------------------------------------------------------
     def service_exists(self, namespace: str, name: str) -> bool:

@@ -53,14 +53,19 @@ class KubeClient(Protocol):
         """The namespace's ModelRollouts: the `dependsOn` graph spans them."""
         ...
 
-    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
+    def patch_rollout_status(
+        self, namespace: str, name: str, status: Obj, resource_version: str | None = None
+    ) -> Obj:
         """A JSON merge patch of the status subresource: the reconcile's one write of what it
-        decided (None removes a key)."""
+        decided (None removes a key). With `resource_version` (the one the status was computed
+        from) the write is refused with a 409 once anyone else has written since, so a stale
+        writer (a deposed leader, a slow tick) cannot overwrite a newer status."""
         ...
 
     def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
         """A JSON merge patch of the main resource: the operator only touches its annotations
-        (a consumed manual action, Events staged across a crash)."""
+        (a consumed manual action, Events staged across a crash). A `metadata.resourceVersion`
+        in the patch is a precondition: a 409 if the object has moved on."""
         ...
 
     def patch_rollout_json(self, namespace: str, name: str, operations: list[Obj]) -> Obj:
@@ -94,6 +99,22 @@ class KubeClient(Protocol):
 
     def delete_deployment(self, namespace: str, name: str) -> None:
         """Prunes a version the rollout no longer needs; one already gone is no error."""
+        ...
+
+    # -- Leases (leader election) ---------------------------------------------------------------
+    def get_lease(self, namespace: str, name: str, timeout: float | None = None) -> Obj:
+        """The coordination.k8s.io/v1 Lease replicas elect their leader with; `NotFound` before
+        the first replica creates it. `timeout` (seconds) bounds the call, so a leader whose
+        renewal hangs still notices its renew deadline."""
+        ...
+
+    def create_lease(self, namespace: str, body: Obj, timeout: float | None = None) -> Obj:
+        """The first replica to find no Lease creates it; a rival that created it first is a 409."""
+        ...
+
+    def replace_lease(self, namespace: str, name: str, body: Obj, timeout: float | None = None) -> Obj:
+        """A whole-object update conditional on the body's `metadata.resourceVersion`: a 409 if
+        another replica wrote the Lease since it was read (it won)."""
         ...
 
     # -- Services, Secrets, Events --------------------------------------------------------

@@ -47,6 +47,7 @@ _RESOURCES = {
     "Service": "services",
     "Secret": "secrets",
     "Event": "events",
+    "Lease": "leases.coordination.k8s.io",
 }
 """How the apiserver names each kind in its messages (`deployments.apps "x" not found`)."""
 
@@ -199,9 +200,20 @@ class FakeKubeClient:
         self._record("list_rollouts", namespace=namespace)
         return self.objects(KIND, namespace)
 
-    def patch_rollout_status(self, namespace: str, name: str, status: Obj) -> Obj:
-        self._record("patch_rollout_status", namespace=namespace, name=name, status=status)
-        return self._patch((KIND, namespace, name), {"status": status}, subresource="status")
+    def patch_rollout_status(
+        self, namespace: str, name: str, status: Obj, resource_version: str | None = None
+    ) -> Obj:
+        self._record(
+            "patch_rollout_status",
+            namespace=namespace,
+            name=name,
+            status=status,
+            resource_version=resource_version,
+        )
+        patch: Obj = {"status": status}
+        if resource_version is not None:
+            patch["metadata"] = {"resourceVersion": resource_version}
+        return self._patch((KIND, namespace, name), patch, subresource="status")
 
     def patch_rollout(self, namespace: str, name: str, patch: Obj) -> Obj:
         self._record("patch_rollout", namespace=namespace, name=name, patch=patch)
@@ -253,6 +265,30 @@ class FakeKubeClient:
     def delete_deployment(self, namespace: str, name: str) -> None:
         self._record("delete_deployment", namespace=namespace, name=name)
         self._store.pop(("Deployment", namespace, name), None)
+
+    # -- KubeClient: Leases -------------------------------------------------------------------------
+    def get_lease(self, namespace: str, name: str, timeout: float | None = None) -> Obj:
+        self._record("get_lease", namespace=namespace, name=name, timeout=timeout)
+        return self.get("Lease", namespace, name)
+
+    def create_lease(self, namespace: str, body: Obj, timeout: float | None = None) -> Obj:
+        self._record("create_lease", namespace=namespace, body=body, timeout=timeout)
+        stored = copy.deepcopy(body)
+        stored["metadata"].pop("resourceVersion", None)
+        stored["metadata"]["namespace"] = namespace
+        return self.add({**stored, "kind": "Lease"})
+
+    def replace_lease(self, namespace: str, name: str, body: Obj, timeout: float | None = None) -> Obj:
+        """An update (PUT): the body replaces the object, if its resourceVersion is the stored one."""
+        self._record("replace_lease", namespace=namespace, name=name, body=body, timeout=timeout)
+        key = ("Lease", namespace, name)
+        stored = self._find(key)
+        if body["metadata"].get("resourceVersion") != stored["metadata"]["resourceVersion"]:
+            raise KubeError(409, "Conflict", f"Operation cannot be fulfilled on {_name(key)}: {_STALE}")
+        updated = copy.deepcopy(body)
+        updated["metadata"] = {**stored["metadata"], "resourceVersion": str(next(self._versions))}
+        self._store[key] = updated
+        return copy.deepcopy(updated)
 
     # -- KubeClient: Services, Secrets, Events --------------------------------------------------
     def service_exists(self, namespace: str, name: str) -> bool:

@@ -213,7 +213,10 @@ def test_calls_are_recorded_with_copies_of_their_arguments() -> None:
 
     assert client.calls == [
         KubeCall("scale_deployment", {"namespace": NS, "name": "d", "replicas": 2}),
-        KubeCall("patch_rollout_status", {"namespace": NS, "name": "r", "status": {"phase": "Pending"}}),
+        KubeCall(
+            "patch_rollout_status",
+            {"namespace": NS, "name": "r", "status": {"phase": "Pending"}, "resource_version": None},
+        ),
     ], "the test's own hands (add, edit, get) are not recorded"
     assert [call.method for call in client.calls_to("scale_deployment")] == ["scale_deployment"]
 
@@ -244,6 +247,24 @@ def test_an_injected_failure_hits_the_calls_it_names_as_often_as_asked() -> None
     assert client.service_exists(NS, "svc") is False
     with pytest.raises(ValueError):
         client.fail("get_pods", quota)
+
+
+def test_a_status_write_from_a_stale_read_is_a_409_and_stores_nothing() -> None:
+    client = FakeKubeClient()
+    read = client.add_rollout(NS, "r", {"model": "m"})
+    newer = client.patch_rollout_status(NS, "r", {"phase": "Progressing"})
+
+    with pytest.raises(KubeError) as refused:
+        client.patch_rollout_status(NS, "r", {"phase": "Pending"}, resource_version=_rv(read))
+
+    assert refused.value.status == 409
+    assert client.get_rollout(NS, "r") == newer
+    current = client.patch_rollout_status(NS, "r", {"phase": "Paused"}, resource_version=_rv(newer))
+    assert current["status"] == {"phase": "Paused"}
+
+
+def _rv(obj: dict[str, Any]) -> str:
+    return str(obj["metadata"]["resourceVersion"])
 
 
 def test_a_conflict_injected_once_is_retried_away() -> None:
