@@ -180,11 +180,6 @@ class When:
         return self
 
     # -- the operator and Prometheus going down and coming back ---------------------------------
-    def stop_operator(self) -> When:
-        """SIGTERM, waited for: the operator is down, whatever happens next."""
-        self.env.operator.stop()
-        return self
-
     def kill_operator(self) -> When:
         self.env.operator.kill()
         return self
@@ -211,9 +206,10 @@ class When:
                  f"{identity} holding the Lease", interval=0.1)  # fmt: skip
         return self
 
-    def stop_operator(self, operator: OperatorProcess) -> When:
-        """SIGTERM, and wait for the process to end: a graceful stop (a rolling update)."""
-        operator.stop()
+    def stop_operator(self, operator: OperatorProcess | None = None) -> When:
+        """SIGTERM, and wait for the process to end: a graceful stop (a rolling update); the
+        operator is down, whatever happens next. Without `operator`, the test's own."""
+        (operator or self.env.operator).stop()
         return self
 
     def start_operator(self) -> When:

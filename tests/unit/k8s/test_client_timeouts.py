@@ -47,6 +47,9 @@ CALLS: dict[str, Callable[[KubeClient], Any]] = {
     "service_exists": lambda c: c.service_exists("ns", "s"),
     "read_secret_value": lambda c: c.read_secret_value("ns", "s", "k"),
     "create_event": lambda c: c.create_event(ROLLOUT, "Normal", "Test", "a message"),
+    "get_lease": lambda c: c.get_lease("ns", "l"),
+    "create_lease": lambda c: c.create_lease("ns", {"metadata": {"name": "l"}}),
+    "replace_lease": lambda c: c.replace_lease("ns", "l", {"metadata": {"name": "l"}}),
 }
 
 
