@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 
 from ..api.v1alpha1 import (
     ANNOTATION_ACTION,
+    MESSAGE_MAX_LENGTH,
     ConditionType,
     ModelRolloutStatus,
     Phase,
     Reason,
+    bounded_status,
+    cut,
     format_timestamp,
 )
 from ..k8s import KubeClient, KubeError, NotFound, with_conflict_retry
@@ -40,6 +43,16 @@ log = logging.getLogger("modelrollout.reconcile")
 APPLY_RETRY_MAX_SECONDS = 60.0
 """Longest wait between two attempts at a change the apiserver keeps refusing."""
 
+REFUSED_STATUS_CODES = frozenset({400, 413, 422})
+"""A status write answered with one of these will be refused again as it is (bad request, too
+large, invalid: a schema or size limit); a retry cannot help, a person must be told."""
+STATUS_RETRY_SECONDS = 30.0
+"""When to try again after a refused status write (the decision may change meanwhile)."""
+
+
+class StatusRefused(RuntimeError):
+    """The apiserver refused a status write; reported, and this reconcile stops before the apply."""
+
 
 def now_utc() -> datetime:
     return datetime.now(UTC)
@@ -49,6 +62,8 @@ def now_utc() -> datetime:
 class Reconciler:
     client: KubeClient
     failed_action_notes: dict[str, str] = field(default_factory=dict)
+    refused_status_notes: dict[str, str] = field(default_factory=dict)
+    """Per rollout: the refusal of its last status write, while it stands (announced once)."""
     apply_failures: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Per rollout: the message of an apply failure that still stands, and how many reconciles
     in a row hit it (for backoff)."""
@@ -65,7 +80,10 @@ class Reconciler:
         """Returns seconds until the next look is needed regardless of changes (None: on change)."""
         now = now or now_utc()
         if loaded.spec is None:
-            self._write_invalid(loaded, loaded.spec_error or "invalid spec", now)
+            try:
+                self._write_invalid(loaded, loaded.spec_error or "invalid spec", now)
+            except StatusRefused:
+                return STATUS_RETRY_SECONDS
             return None
         spec = loaded.spec
         self._post_staged_events(loaded)
@@ -75,7 +93,10 @@ class Reconciler:
             self._reject_action(loaded, observed.action_problem)
         decision = decide(spec, loaded.status, observed.observations, now)
         applier = Applier(self.client, loaded.body, spec, observed.deployments)
-        status, requeue_after = self._apply(loaded, decision, applier, now)
+        try:
+            status, requeue_after = self._apply(loaded, decision, applier, now)
+        except StatusRefused:
+            return STATUS_RETRY_SECONDS
         action = observed.action
         if action is not None and status.last_action is not None and status.last_action.nonce == action.nonce:
             self._clear_action(loaded)
@@ -89,7 +110,7 @@ class Reconciler:
         in that order (see `rollout`). An apply the apiserver refuses becomes a Degraded
         ApplyFailed condition and one Warning Event, retried with backoff. Returns the status
         written and when to look again."""
-        status = with_lineage(decision.status, decision.actions)
+        status = bounded_status(with_lineage(decision.status, decision.actions))
         key = f"{loaded.namespace}/{loaded.name}"
         failing = self.apply_failures.get(key)
         if failing is not None:
@@ -137,13 +158,46 @@ class Reconciler:
             if previous is not None
             else loaded.body.get("status") or {}
         )
-        new = status.model_dump(by_alias=True, exclude_none=True, mode="json")
+        new = bounded_status(status).model_dump(by_alias=True, exclude_none=True, mode="json")
         if "kopf" in old:
             new["kopf"] = old["kopf"]
         patch = merge_patch(old, new)
         if not patch:
             return
-        with_conflict_retry(lambda: self.client.patch_rollout_status(loaded.namespace, loaded.name, patch))
+        key = f"{loaded.namespace}/{loaded.name}"
+        try:
+            with_conflict_retry(
+                lambda: self.client.patch_rollout_status(loaded.namespace, loaded.name, patch)
+            )
+        except KubeError as error:
+            if error.status not in REFUSED_STATUS_CODES:
+                raise
+            self._report_refused_status(loaded, error)
+            raise StatusRefused(str(error)) from error
+        self.refused_status_notes.pop(key, None)
+
+    def _report_refused_status(self, loaded: Loaded, error: KubeError) -> None:
+        """A refused status write must reach a person, not only the log: a Warning Event (once
+        while the same refusal stands) and, in a patch small enough to pass any limit, the
+        Degraded condition alone. The condition is best effort: a patch refused even then
+        leaves the Event to tell."""
+        key = f"{loaded.namespace}/{loaded.name}"
+        message = cut(f"the apiserver refused the status write: {error}", MESSAGE_MAX_LENGTH)
+        log.warning("%s: %s", key, message)
+        if self.refused_status_notes.get(key) == message:
+            return
+        self.refused_status_notes[key] = message
+        self._event(loaded, "Warning", Reason.STATUS_WRITE_REJECTED, message)
+        degraded = _with_condition(
+            loaded.status, ConditionType.DEGRADED, "True", Reason.STATUS_WRITE_REJECTED, message, now_utc()
+        )
+        conditions = [
+            c.model_dump(by_alias=True, exclude_none=True, mode="json") for c in degraded.conditions
+        ]
+        try:
+            self.client.patch_rollout_status(loaded.namespace, loaded.name, {"conditions": conditions})
+        except KubeError as refused:
+            log.warning("%s: the Degraded condition was refused too: %s", key, refused)
 
     def _write_invalid(self, loaded: Loaded, message: str, now: datetime) -> None:
         """A stored spec that no longer parses: say so, touch nothing (traffic stays as it is)."""
@@ -206,5 +260,6 @@ def _with_condition(
     time moves only when the condition's status does)."""
     conditions = [condition.model_copy() for condition in status.conditions]
     at = format_timestamp(now, whole_seconds=True)
-    put_condition(conditions, kind, value, reason, message[:1000], at, status.observed_generation or 0)
+    message = cut(message, MESSAGE_MAX_LENGTH)
+    put_condition(conditions, kind, value, reason, message, at, status.observed_generation or 0)
     return status.model_copy(update={"conditions": conditions})

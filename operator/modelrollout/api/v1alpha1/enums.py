@@ -213,3 +213,7 @@ class Reason(StrEnum):
     buckets are needed, a ratio where counts are needed); as MetricNotFound, it never passes."""
     APPLY_FAILED = "ApplyFailed"
     """The apiserver refused a change the operator made (quota, admission, conflict)."""
+    STATUS_WRITE_REJECTED = "StatusWriteRejected"
+    """Degraded=True: the apiserver refused the status the operator decided (a 400, 413 or 422:
+    a schema or size limit). Nothing was changed in the cluster for that decision; the operator
+    retries with backoff, and the condition clears with the next status written."""
