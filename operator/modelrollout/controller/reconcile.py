@@ -46,6 +46,8 @@ APPLY_RETRY_MAX_SECONDS = 60.0
 REFUSED_STATUS_CODES = frozenset({400, 413, 422})
 """A status write answered with one of these will be refused again as it is (bad request, too
 large, invalid: a schema or size limit); a retry cannot help, a person must be told."""
+ETCD_TOO_LARGE = "request is too large"
+"""etcd's words for an object past its limit, which the apiserver passes on as a 500."""
 STATUS_RETRY_SECONDS = 30.0
 """When to try again after a refused status write (the decision may change meanwhile)."""
 
@@ -170,7 +172,7 @@ class Reconciler:
                 lambda: self.client.patch_rollout_status(loaded.namespace, loaded.name, patch)
             )
         except KubeError as error:
-            if error.status not in REFUSED_STATUS_CODES:
+            if error.status not in REFUSED_STATUS_CODES and ETCD_TOO_LARGE not in error.message:
                 raise
             self._report_refused_status(loaded, error)
             raise StatusRefused(str(error)) from error

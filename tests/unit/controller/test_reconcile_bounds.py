@@ -6,6 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import pytest
+
 from modelrollout.api.v1alpha1 import KIND, MetricResult, Verdict
 from modelrollout.k8s import KubeError
 from modelrollout.rollout import AnalysisObservation
@@ -114,10 +116,17 @@ def test_a_refused_status_write_becomes_a_warning_and_a_degraded_condition() -> 
     assert set(minimal.args["status"]) == {"conditions"}, "only the condition, so it fits"
 
 
-def test_a_status_write_refused_again_is_warned_about_once() -> None:
+@pytest.mark.parametrize(
+    "refused",
+    [
+        KubeError(413, "RequestEntityTooLarge", "request entity too large"),
+        KubeError(500, "InternalError", "etcdserver: request is too large"),
+    ],
+    ids=["apiserver-413", "etcd-limit"],
+)
+def test_a_status_write_refused_again_is_warned_about_once(refused: KubeError) -> None:
     cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
     cluster.run_until(at("Progressing", 1))
-    refused = KubeError(413, "RequestEntityTooLarge", "request entity too large")
     cluster.client.fail(
         "patch_rollout_status",
         refused,
