@@ -123,7 +123,7 @@ class Reconciler:
             )
         events = [action for action in decision.actions if isinstance(action, EmitEvent)]
         self._stage_events(loaded, status, events)
-        self._write_status(loaded, status)
+        self._write_status(loaded, status, now=now)
         requeue_after = decision.requeue_after
         try:
             applier.apply(decision.actions)
@@ -136,7 +136,7 @@ class Reconciler:
                 failed = _with_condition(
                     status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, message, now
                 )
-                self._write_status(loaded, failed, previous=status)
+                self._write_status(loaded, failed, previous=status, now=now)
                 self._event(loaded, "Warning", Reason.APPLY_FAILED, message)
             requeue_after = min(APPLY_RETRY_MAX_SECONDS, 2.0**attempts)
         else:
@@ -144,7 +144,7 @@ class Reconciler:
                 requeue_after = 1.0  # the next reconcile writes status without the stale ApplyFailed
             # The scale subresource's side, from the Deployments as this apply left them.
             scaled = with_scale_status(status, applier.deployments, loaded.name)
-            self._write_status(loaded, scaled, previous=status)
+            self._write_status(loaded, scaled, previous=status, now=now)
             status = scaled
         if events:
             applier.announce(StagedEvents(status_digest(status), tuple(events)).named(loaded.name))
@@ -153,7 +153,11 @@ class Reconciler:
 
     # -- writing ------------------------------------------------------------------------------
     def _write_status(
-        self, loaded: Loaded, status: ModelRolloutStatus, previous: ModelRolloutStatus | None = None
+        self,
+        loaded: Loaded,
+        status: ModelRolloutStatus,
+        previous: ModelRolloutStatus | None = None,
+        now: datetime | None = None,
     ) -> None:
         old = (
             previous.model_dump(by_alias=True, exclude_none=True, mode="json")
@@ -174,11 +178,11 @@ class Reconciler:
         except KubeError as error:
             if error.status not in REFUSED_STATUS_CODES and ETCD_TOO_LARGE not in error.message:
                 raise
-            self._report_refused_status(loaded, error)
+            self._report_refused_status(loaded, error, now or now_utc())
             raise StatusRefused(str(error)) from error
         self.refused_status_notes.pop(key, None)
 
-    def _report_refused_status(self, loaded: Loaded, error: KubeError) -> None:
+    def _report_refused_status(self, loaded: Loaded, error: KubeError, now: datetime) -> None:
         """A refused status write must reach a person, not only the log: a Warning Event (once
         while the same refusal stands) and, in a patch small enough to pass any limit, the
         Degraded condition alone. The condition is best effort: a patch refused even then
@@ -191,7 +195,7 @@ class Reconciler:
         self.refused_status_notes[key] = message
         self._event(loaded, "Warning", Reason.STATUS_WRITE_REJECTED, message)
         degraded = _with_condition(
-            loaded.status, ConditionType.DEGRADED, "True", Reason.STATUS_WRITE_REJECTED, message, now_utc()
+            loaded.status, ConditionType.DEGRADED, "True", Reason.STATUS_WRITE_REJECTED, message, now
         )
         conditions = [
             c.model_dump(by_alias=True, exclude_none=True, mode="json") for c in degraded.conditions
@@ -208,7 +212,7 @@ class Reconciler:
         ).model_copy(update={"message": message, "observed_generation": loaded.generation})
         if loaded.status.phase is Phase.PENDING and loaded.status.stable_version is None:
             status = status.model_copy(update={"phase": Phase.FAILED})
-        self._write_status(loaded, status)
+        self._write_status(loaded, status, now=now)
 
     def _clear_action(self, loaded: Loaded) -> None:
         self._set_annotation(loaded, ANNOTATION_ACTION, None)
