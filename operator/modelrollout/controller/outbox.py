@@ -11,6 +11,14 @@ happened, and the transition (if it still holds) is decided and announced again.
 Each staged Event is posted under a name made of the status digest and its place in the
 batch, so posting it again (a crash after the POST, before the annotation was cleared) is a
 conflict rather than a second Event: every transition is announced exactly once.
+
+The annotation is bounded: at most `PENDING_EVENTS_MAX` Events, each message cut to
+`PENDING_EVENT_MESSAGE_MAX_LENGTH` characters, so a transition quoting a huge error can never
+push the object towards etcd's limit (or the apiserver's 256 KiB for all annotations). What this
+costs is small and only after a crash between the status write and the posting: the Events of
+that one transition past the first eight are not posted (one transition emits two or three),
+and the recovered ones carry the start of their message. The newest are the ones left out, so
+the staged ones keep their place in the batch and the names they are posted under.
 """
 
 from __future__ import annotations
@@ -21,7 +29,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.v1alpha1 import ModelRolloutStatus, Reason
+from ..api.v1alpha1 import (
+    PENDING_EVENT_MESSAGE_MAX_LENGTH,
+    PENDING_EVENTS_MAX,
+    ModelRolloutStatus,
+    Reason,
+    cut,
+)
 from ..rollout import EmitEvent
 
 __all__ = ["ANNOTATION_PENDING_EVENTS", "StagedEvents", "due_events", "staged_events", "status_digest"]
@@ -43,9 +57,14 @@ def status_digest(status: ModelRolloutStatus) -> str:
 
 
 def staged_events(status: ModelRolloutStatus, events: Sequence[EmitEvent]) -> str:
-    """The annotation value staging `events` for the status about to be written."""
-    rows = [[event.type, str(event.reason), event.message] for event in events]
-    return json.dumps({"status": status_digest(status), "events": rows}, separators=(",", ":"))
+    """The annotation value staging `events` for the status about to be written: the first
+    `PENDING_EVENTS_MAX`, messages cut (see the module docstring)."""
+    rows = [
+        [event.type, str(event.reason), cut(event.message, PENDING_EVENT_MESSAGE_MAX_LENGTH)]
+        for event in events[:PENDING_EVENTS_MAX]
+    ]
+    staged = {"status": status_digest(status), "events": rows}
+    return json.dumps(staged, separators=(",", ":"), ensure_ascii=False)
 
 
 @dataclass(frozen=True)

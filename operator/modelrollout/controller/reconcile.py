@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 
 from ..api.v1alpha1 import (
     ANNOTATION_ACTION,
+    MESSAGE_MAX_LENGTH,
     ConditionType,
     ModelRolloutStatus,
     Phase,
     Reason,
+    bounded_status,
+    cut,
     format_timestamp,
 )
 from ..k8s import KubeClient, KubeError, NotFound
@@ -52,6 +55,19 @@ class StaleRead(Exception):
     precondition."""
 
 
+REFUSED_STATUS_CODES = frozenset({400, 413, 422})
+"""A status write answered with one of these will be refused again as it is (bad request, too
+large, invalid: a schema or size limit); a retry cannot help, a person must be told."""
+ETCD_TOO_LARGE = "request is too large"
+"""etcd's words for an object past its limit, which the apiserver passes on as a 500."""
+STATUS_RETRY_SECONDS = 30.0
+"""When to try again after a refused status write (the decision may change meanwhile)."""
+
+
+class StatusRefused(RuntimeError):
+    """The apiserver refused a status write; reported, and this reconcile stops before the apply."""
+
+
 def now_utc() -> datetime:
     return datetime.now(UTC)
 
@@ -60,6 +76,8 @@ def now_utc() -> datetime:
 class Reconciler:
     client: KubeClient
     failed_action_notes: dict[str, str] = field(default_factory=dict)
+    refused_status_notes: dict[str, str] = field(default_factory=dict)
+    """Per rollout: the refusal of its last status write, while it stands (announced once)."""
     apply_failures: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Per rollout: the message of an apply failure that still stands, and how many reconciles
     in a row hit it (for backoff)."""
@@ -83,6 +101,8 @@ class Reconciler:
         for attempt in range(1, STALE_READ_ATTEMPTS + 1):
             try:
                 return self._reconcile(loaded, analysis, now)
+            except StatusRefused:  # reported as an Event and a condition: a retry cannot help now
+                return STATUS_RETRY_SECONDS
             except StaleRead:
                 log.info("%s/%s changed since it was read (%d)", loaded.namespace, loaded.name, attempt)
             if attempt < STALE_READ_ATTEMPTS:
@@ -139,7 +159,7 @@ class Reconciler:
         in that order (see `rollout`). An apply the apiserver refuses becomes a Degraded
         ApplyFailed condition and one Warning Event, retried with backoff. Returns the status
         written and when to look again."""
-        status = with_lineage(decision.status, decision.actions)
+        status = bounded_status(with_lineage(decision.status, decision.actions))
         key = f"{loaded.namespace}/{loaded.name}"
         failing = self.apply_failures.get(key)
         if failing is not None:
@@ -153,7 +173,7 @@ class Reconciler:
         # never find an owner to follow to the Deployment that serves (`ownership`).
         free_kept_versions(self.client, loaded.body, applier.deployments, applier.kept_on_delete)
         self._stage_events(loaded, status, events)
-        self._write_status(loaded, status)
+        self._write_status(loaded, status, now=now)
         requeue_after = decision.requeue_after
         try:
             applier.apply(decision.actions)
@@ -166,7 +186,7 @@ class Reconciler:
                 failed = _with_condition(
                     status, ConditionType.DEGRADED, "True", Reason.APPLY_FAILED, message, now
                 )
-                self._write_status(loaded, failed, previous=status)
+                self._write_status(loaded, failed, previous=status, now=now)
                 self._event(loaded, "Warning", Reason.APPLY_FAILED, message)
             requeue_after = min(APPLY_RETRY_MAX_SECONDS, 2.0**attempts)
         else:
@@ -174,7 +194,7 @@ class Reconciler:
                 requeue_after = 1.0  # the next reconcile writes status without the stale ApplyFailed
             # The scale subresource's side, from the Deployments as this apply left them.
             scaled = with_scale_status(status, applier.deployments, loaded.name)
-            self._write_status(loaded, scaled, previous=status)
+            self._write_status(loaded, scaled, previous=status, now=now)
             status = scaled
         if events:
             applier.announce(StagedEvents(status_digest(status), tuple(events)).named(loaded.name))
@@ -183,26 +203,63 @@ class Reconciler:
 
     # -- writing ------------------------------------------------------------------------------
     def _write_status(
-        self, loaded: Loaded, status: ModelRolloutStatus, previous: ModelRolloutStatus | None = None
+        self,
+        loaded: Loaded,
+        status: ModelRolloutStatus,
+        previous: ModelRolloutStatus | None = None,
+        now: datetime | None = None,
     ) -> None:
         old = (
             previous.model_dump(by_alias=True, exclude_none=True, mode="json")
             if previous is not None
             else loaded.body.get("status") or {}
         )
-        new = status.model_dump(by_alias=True, exclude_none=True, mode="json")
+        new = bounded_status(status).model_dump(by_alias=True, exclude_none=True, mode="json")
         if "kopf" in old:
             new["kopf"] = old["kopf"]
         patch = merge_patch(old, new)
         if not patch:
             return
+        key = f"{loaded.namespace}/{loaded.name}"
         try:
             written = self.client.patch_rollout_status(
                 loaded.namespace, loaded.name, patch, resource_version=_read_version(loaded)
             )
         except KubeError as error:
-            raise _stale_or(error) from None
+            if error.status not in REFUSED_STATUS_CODES and ETCD_TOO_LARGE not in error.message:
+                raise _stale_or(error) from None
+            self._report_refused_status(loaded, error, now or now_utc())
+            raise StatusRefused(str(error)) from error
+        self.refused_status_notes.pop(key, None)
         _follow_own_write(loaded, written)
+
+    def _report_refused_status(self, loaded: Loaded, error: KubeError, now: datetime) -> None:
+        """A refused status write must reach a person, not only the log: a Warning Event (once
+        while the same refusal stands) and, in a patch small enough to pass any limit, the
+        Degraded condition alone. The condition is best effort: a patch refused even then
+        leaves the Event to tell."""
+        key = f"{loaded.namespace}/{loaded.name}"
+        message = cut(f"the apiserver refused the status write: {error}", MESSAGE_MAX_LENGTH)
+        log.warning("%s: %s", key, message)
+        if self.refused_status_notes.get(key) == message:
+            return
+        self.refused_status_notes[key] = message
+        self._event(loaded, "Warning", Reason.STATUS_WRITE_REJECTED, message)
+        degraded = _with_condition(
+            loaded.status, ConditionType.DEGRADED, "True", Reason.STATUS_WRITE_REJECTED, message, now
+        )
+        conditions = [
+            c.model_dump(by_alias=True, exclude_none=True, mode="json") for c in degraded.conditions
+        ]
+        try:
+            self.client.patch_rollout_status(
+                loaded.namespace,
+                loaded.name,
+                {"conditions": conditions},
+                resource_version=_read_version(loaded),
+            )
+        except KubeError as refused:
+            log.warning("%s: the Degraded condition was refused too: %s", key, refused)
 
     def _write_invalid(self, loaded: Loaded, message: str, now: datetime) -> None:
         """A stored spec that no longer parses: say so, touch nothing (traffic stays as it is)."""
@@ -211,7 +268,7 @@ class Reconciler:
         ).model_copy(update={"message": message, "observed_generation": loaded.generation})
         if loaded.status.phase is Phase.PENDING and loaded.status.stable_version is None:
             status = status.model_copy(update={"phase": Phase.FAILED})
-        self._write_status(loaded, status)
+        self._write_status(loaded, status, now=now)
 
     def _refuse(self, loaded: Loaded, reason: Reason, message: str, now: datetime) -> None:
         """Degraded with `reason`, announced by one Warning Event when it appears; nothing else
@@ -318,5 +375,6 @@ def _with_condition(
     time moves only when the condition's status does)."""
     conditions = [condition.model_copy() for condition in status.conditions]
     at = format_timestamp(now, whole_seconds=True)
-    put_condition(conditions, kind, value, reason, message[:1000], at, status.observed_generation or 0)
+    message = cut(message, MESSAGE_MAX_LENGTH)
+    put_condition(conditions, kind, value, reason, message, at, status.observed_generation or 0)
     return status.model_copy(update={"conditions": conditions})

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..api.v1alpha1 import format_timestamp
+from ..api.v1alpha1 import MESSAGE_MAX_LENGTH, cut, format_timestamp
 
 
 def owner_reference(owner: dict[str, Any], controller: bool = True) -> dict[str, Any]:
@@ -59,7 +59,7 @@ def event_body(
             "resourceVersion": meta.get("resourceVersion"),
         },
         "reason": reason,
-        "message": message[:1024],
+        "message": cut(message, MESSAGE_MAX_LENGTH),
         "type": event_type,
         "source": {"component": component},
         "reportingComponent": component,

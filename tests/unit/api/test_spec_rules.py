@@ -188,3 +188,13 @@ def test_marginal_defaults_to_pass() -> None:
 
     thresholds = spec.analysis.score_thresholds
     assert thresholds is not None and thresholds.fail_below == 90
+
+
+def test_parameters_are_short_scalars_under_short_names() -> None:
+    """The CRD bounds each value (`maxLength`, `maxProperties: 0`, `maxItems: 0`); CEL cannot read
+    such a map, so a name's length is checked here only, and the operator reports InvalidSpec."""
+    flat = {"learningRate": 0.01, "epochs": 30, "frozen": True, "artefact": "s3://" + "a" * 251, "none": None}
+    ModelRolloutSpec.model_validate(patched({"candidate": {"parameters": flat}}))
+    for parameters in ({"n" * 64: 1}, {"optimizer": {"name": "adam"}}, {"artefact": "a" * 257}):
+        with pytest.raises(ValidationError, match="parameters maps names of at most 63 characters"):
+            ModelRolloutSpec.model_validate(patched({"candidate": {"parameters": parameters}}))

@@ -67,3 +67,21 @@ def test_events_stay_due_after_the_scale_status_written_after_the_apply() -> Non
     assert due_events(annotation, scaled).named("r") == StagedEvents(
         status_digest(PROMOTING), tuple(EVENTS)
     ).named("r")
+
+
+def test_the_annotation_stays_small_whatever_the_events_say() -> None:
+    """Past the cap the newest Events of a transition are not staged (the first keep their
+    names), and each staged message is cut: the annotation stays a few KiB."""
+    flood = [
+        EmitEvent(type="Warning", reason=Reason.METRIC_NOT_FOUND, message=f"{index}: " + "<" * 200_000)
+        for index in range(50)
+    ]
+
+    annotation = staged_events(PROMOTING, flood)
+
+    assert len(annotation.encode()) <= 8 * 1024, len(annotation.encode())
+    due = due_events(annotation, PROMOTING)
+    assert [event.message.split(":")[0] for event in due.events] == [str(index) for index in range(8)]
+    assert all(len(event.message) <= 512 and event.message.endswith("…") for event in due.events)
+    posted_at_once = StagedEvents(due.digest, tuple(flood)).named("fraud-scorer")
+    assert [name for name, _ in due.named("fraud-scorer")] == [name for name, _ in posted_at_once[:8]]

@@ -31,6 +31,14 @@ from .enums import (
 )
 from .int_or_percent import resolve_int_or_percent
 from .interval_grid import align, align_up, first_interval_end
+from .limits import (
+    MESSAGE_MAX_LENGTH,
+    PENDING_EVENT_MESSAGE_MAX_LENGTH,
+    PENDING_EVENTS_MAX,
+    STATUS_MAX_BYTES,
+    cut,
+    stored_size,
+)
 from .spec import (
     CanaryStep,
     CanaryStrategy,
@@ -53,6 +61,7 @@ from .status import (
     MetricResult,
     ModelRolloutStatus,
 )
+from .status_bounds import bounded_status
 from .timestamps import format_timestamp, parse_timestamp, utc
 
 GROUP = "modelrollout.io"
@@ -79,9 +88,13 @@ __all__ = [
     "LABEL_ROLLOUT",
     "LABEL_VERSION",
     "LINEAGE_LIMIT",
+    "MESSAGE_MAX_LENGTH",
+    "PENDING_EVENTS_MAX",
+    "PENDING_EVENT_MESSAGE_MAX_LENGTH",
     "PLURAL",
     "SHORT_NAMES",
     "SINGULAR",
+    "STATUS_MAX_BYTES",
     "VERSION",
     "ActionRecord",
     "AnalysisMethod",
@@ -124,11 +137,14 @@ __all__ = [
     "VersionSpec",
     "align",
     "align_up",
+    "bounded_status",
+    "cut",
     "first_interval_end",
     "format_duration",
     "format_timestamp",
     "parse_duration",
     "parse_timestamp",
     "resolve_int_or_percent",
+    "stored_size",
     "utc",
 ]

@@ -96,7 +96,7 @@ class ErrorSeriesSpec(ApiModel):
     `model_requests_total`).
     """
 
-    selector: str | None = Field(default=None, pattern=r"^\{.+\}$", max_length=1024)
+    selector: str | None = Field(default=None, pattern=r"^\{.+\}$", max_length=512)
     """Label matchers, in braces, that pick the errors out of the request counter, e.g.
     `{outcome="error"}` or `{code=~"5.."}`."""
     metric_name: str | None = Field(default=None, pattern=METRIC_NAME_PATTERN, max_length=200)
@@ -118,9 +118,9 @@ class MetricSpec(ApiModel):
     """`latency` and `errorRate` are compared between versions with sequential tests, `drift`
     compares prediction histograms, `custom` checks a PromQL value against `thresholdRange`,
     `resource` guards CPU/memory of the candidate's pods, `errorPattern` counts log patterns."""
-    query: str | None = Field(default=None, max_length=4096)
-    """PromQL template overriding the type's default. Variables: `{{model}}`, `{{version}}`,
-    `{{namespace}}`, `{{interval}}`, `{{name}}`; values are escaped."""
+    query: str | None = Field(default=None, max_length=1024)
+    """PromQL template overriding the type's default (at most 1024 characters). Variables:
+    `{{model}}`, `{{version}}`, `{{namespace}}`, `{{interval}}`, `{{name}}`; values are escaped."""
     metric_name: str | None = Field(default=None, pattern=METRIC_NAME_PATTERN, max_length=200)
     """Base metric name for the type's default queries (e.g. `model_request_duration_seconds`):
     the histogram for `latency` and `drift`, the request counter for `errorRate`, the pattern
@@ -131,11 +131,11 @@ class MetricSpec(ApiModel):
     request_metric_name: str | None = Field(default=None, pattern=METRIC_NAME_PATTERN, max_length=200)
     """For `errorPattern`: the request counter the pattern hits are divided by
     (`model_requests_total` when unset)."""
-    patterns: list[Annotated[str, Field(min_length=1, max_length=200)]] | None = Field(
-        default=None, min_length=1, max_length=32
+    patterns: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(
+        default=None, min_length=1, max_length=16
     )
     """For `errorPattern`: the values of the counter's `pattern` label to count (each matched
-    literally); every pattern when absent."""
+    literally; at most 16, each at most 64 characters); every pattern when absent."""
     threshold_range: ThresholdRange | None = None
     """Bounds for `custom` (and optionally any metric's candidate value)."""
     max_relative_increase: float | None = Field(default=None, ge=0, le=10)

@@ -35,6 +35,7 @@ _KEY_ORDER = (
     "exclusiveMaximum",
     "minItems",
     "maxItems",
+    "maxProperties",
     "items",
     "x-kubernetes-list-type",
     "properties",
@@ -111,7 +112,7 @@ class _Converter:
             self._object(node)
         elif kind == "array":
             node["items"] = self.convert(node["items"])
-        elif kind is None and not node.get("x-kubernetes-int-or-string"):
+        elif kind is None and not _untyped_allowed(node):
             raise ValueError(f"schema node without a type cannot be structural: {node}")
         if definition is not None and definition in self._rules:
             node["x-kubernetes-validations"] = [rule.to_schema() for rule in self._rules[definition]]
@@ -136,6 +137,12 @@ class _Converter:
             node["additionalProperties"] = self.convert(extra)
         else:
             node["x-kubernetes-preserve-unknown-fields"] = True
+
+
+def _untyped_allowed(node: Schema) -> bool:
+    """A structural schema may leave out the type of an int-or-string, and of a node that keeps
+    any JSON value (`x-kubernetes-preserve-unknown-fields`), which CEL then reads as `dyn`."""
+    return bool(node.get("x-kubernetes-int-or-string") or node.get("x-kubernetes-preserve-unknown-fields"))
 
 
 def _boolean_exclusive_bounds(node: Schema) -> None:

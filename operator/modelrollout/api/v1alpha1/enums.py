@@ -219,3 +219,8 @@ class Reason(StrEnum):
     this one creates and scales nothing until that one is gone."""
     APPLY_FAILED = "ApplyFailed"
     """The apiserver refused a change the operator made (quota, admission, conflict)."""
+    STATUS_WRITE_REJECTED = "StatusWriteRejected"
+    """Degraded=True: the apiserver refused the status the operator decided (a 400, 413 or 422:
+    a schema or size limit; or etcd's "request is too large"). Nothing was changed in the
+    cluster for that decision; the operator retries after 30 s, and the condition clears with
+    the next status written."""

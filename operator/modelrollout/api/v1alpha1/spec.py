@@ -8,9 +8,9 @@ same rules with the same messages, so a spec loaded by the operator or the CLI g
 
 from __future__ import annotations
 
-from typing import Any, Self
+from typing import Annotated, Any, Self
 
-from pydantic import BaseModel, Field, field_validator, model_validator
+from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel, MetricName
@@ -23,6 +23,38 @@ from .enums import (
     UpstreamFailurePolicy,
 )
 from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
+from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
+
+PARAMETERS_MESSAGE = (
+    f"parameters maps names of at most {PARAMETER_KEY_MAX_LENGTH} characters to numbers, booleans or "
+    f"strings of at most {PARAMETER_VALUE_MAX_LENGTH} characters"
+)
+
+ParameterValue = Annotated[
+    Any,
+    WithJsonSchema(
+        {
+            "description": "A number, a boolean or a string of at most 256 characters.",
+            "maxLength": PARAMETER_VALUE_MAX_LENGTH,
+            "maxProperties": 0,
+            "maxItems": 0,
+            "x-kubernetes-preserve-unknown-fields": True,
+        }
+    ),
+]
+"""Any JSON value to the CRD's structure (the only way to admit both numbers and strings), held to
+a short scalar by validations that apply to one kind each: `maxLength` to a string,
+`maxProperties: 0` to an object, `maxItems: 0` to a list. CEL cannot read such a map, so the
+length of a name is the operator's check alone (`VersionSpec`: an InvalidSpec condition)."""
+
+
+def is_short_scalar_parameter(name: str, value: Any) -> bool:
+    """What `VersionSpec.parameters` admits: the CRD's checks of a value, and a short name."""
+    if len(name) > PARAMETER_KEY_MAX_LENGTH:
+        return False
+    if isinstance(value, str):
+        return len(value) <= PARAMETER_VALUE_MAX_LENGTH
+    return not isinstance(value, dict | list) or not value
 
 
 class VersionSpec(ApiModel):
@@ -34,8 +66,17 @@ class VersionSpec(ApiModel):
     template: dict[str, Any] | None = None
     """The PodTemplateSpec of this version (free-form here; checked by a server-side dry-run).
     For the stable version it is required only if its Deployment does not exist yet."""
-    parameters: dict[str, Any] | None = None
-    """Training parameters, artefact URI, data snapshot...: recorded as-is in the lineage."""
+    parameters: dict[str, ParameterValue] | None = Field(default=None, max_length=PARAMETERS_MAX_KEYS)
+    """Training parameters, artefact URI, data snapshot...: recorded as-is in the lineage. At most
+    32 names of at most 63 characters, each a number, a boolean or a string of at most 256
+    characters."""
+
+    @field_validator("parameters")
+    @classmethod
+    def _short_scalars(cls, parameters: dict[str, Any] | None) -> dict[str, Any] | None:
+        if parameters is not None and not all(is_short_scalar_parameter(k, v) for k, v in parameters.items()):
+            raise ValueError(PARAMETERS_MESSAGE)
+        return parameters
 
 
 class PauseStep(ApiModel):
@@ -49,9 +90,10 @@ class StepAnalysis(ApiModel):
     """Judge the candidate at the current weights before the next step."""
 
     metrics: list[MetricName] | None = Field(
-        default=None, min_length=1, max_length=32, json_schema_extra={"x-kubernetes-list-type": "set"}
+        default=None, min_length=1, max_length=16, json_schema_extra={"x-kubernetes-list-type": "set"}
     )
-    """Names of `spec.analysis.metrics` to run at this step, each once; all of them when omitted."""
+    """Names of `spec.analysis.metrics` to run at this step, each once (at most 16); all of them
+    when omitted."""
     max_duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """Overrides `spec.analysis.maxDuration` for this step."""
 
@@ -83,8 +125,8 @@ class CanaryStep(ApiModel):
 class CanaryStrategy(ApiModel):
     """Move traffic to the candidate in steps, judging it on the way."""
 
-    steps: list[CanaryStep] = Field(min_length=1, max_length=50)
-    """The steps, in order. After the last one the candidate is promoted."""
+    steps: list[CanaryStep] = Field(min_length=1, max_length=32)
+    """The steps, in order (at most 32). After the last one the candidate is promoted."""
     max_surge: IntOrPercent = "25%"
     """How many replicas above `spec.replicas` may run while capacity moves between versions: a
     count or a percent of `spec.replicas` (rounded up), as in a Deployment. The version that
