@@ -142,9 +142,11 @@ def evaluate(cluster: LocalCluster, namespace: str, spec: ModelRolloutSpec) -> E
     return asyncio.run(batcher.evaluate(request))
 
 
-def create_secret(cluster: LocalCluster, namespace: str, name: str, **data: str) -> None:
+def create_secret(cluster: LocalCluster, namespace: str, name: str, *sources: str, **data: str) -> None:
+    """A Secret labelled for Prometheus (the operator uses no other) from literals or `sources`."""
     literals = [f"--from-literal={key}={value}" for key, value in data.items()]
-    cluster.kubectl("create", "secret", "generic", name, "-n", namespace, *literals)
+    cluster.kubectl("create", "secret", "generic", name, "-n", namespace, *sources, *literals)
+    cluster.kubectl("label", "secret", name, "-n", namespace, "modelrollout.io/prometheus-credentials=true")
 
 
 @pytest.mark.cluster
@@ -154,9 +156,7 @@ def test_the_operator_reads_prometheus_auth_and_ca_from_secrets(
     # given the password and the CA in Secrets of the rollout's namespace
     create_secret(cluster, namespace, "prom-auth", user=USER, password=PASSWORD)
     ca_file = secured.data_dir / "tls" / "ca.crt"
-    cluster.kubectl(
-        "create", "secret", "generic", "prom-ca", "-n", namespace, f"--from-file=ca.crt={ca_file}"
-    )
+    create_secret(cluster, namespace, "prom-ca", f"--from-file=ca.crt={ca_file}")
     spec = rollout_spec(
         {
             "address": secured.url,

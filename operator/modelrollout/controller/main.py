@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from ..metrics import PrometheusPolicy
 from .settings import OperatorSettings
 
 
@@ -20,6 +21,18 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
     parser.add_argument("--metrics-port", type=int, default=0, help="serve the operator's /metrics here")
     parser.add_argument("--health-port", type=int, default=0, help="serve /healthz here")
     parser.add_argument("--resync-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--allow-insecure-prometheus",
+        action="store_true",
+        help="let a spec set insecureSkipVerify (credentials then go over unverified TLS)",
+    )
+    parser.add_argument(
+        "--prometheus-allowed-url",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="query only Prometheus addresses under PREFIX (repeatable); Secrets then need no label",
+    )
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace NAME (repeatable) or --all-namespaces")
@@ -30,6 +43,10 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         health_port=args.health_port,
     )
     settings.reconcile.resync_seconds = args.resync_seconds
+    settings.analysis.prometheus = PrometheusPolicy(
+        allow_insecure=args.allow_insecure_prometheus,
+        allowed_url_prefixes=tuple(args.prometheus_allowed_url),
+    )
     return settings
 
 

@@ -219,6 +219,14 @@ ONE_AUTH_KIND = CelRule(
     reason="FieldValueForbidden",
 )
 
+# --- spec.analysis.prometheus (PrometheusSpec) ---------------------------------------------------
+
+AUTH_NEEDS_HTTPS = CelRule(
+    rule="!has(self.auth) || self.address.startsWith('https://')",
+    message="auth credentials are sent only over https: the address must start with https://",
+    field_path=".address",
+)
+
 ANALYSIS_RULES: dict[str, tuple[CelRule, ...]] = {
     "AnalysisSpec": (
         INTERVAL_BOUNDS,
@@ -247,6 +255,7 @@ ANALYSIS_RULES: dict[str, tuple[CelRule, ...]] = {
     "ErrorSeriesSpec": (ERROR_SERIES_EXACTLY_ONE,),
     "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),
     "PrometheusAuth": (BASIC_AUTH_PAIRED, ONE_AUTH_KIND),
+    "PrometheusSpec": (AUTH_NEEDS_HTTPS,),
     "ScoreThresholdsSpec": (SCORE_THRESHOLDS_ORDERED,),
 }
 """The rules above by the name of the pydantic model whose schema carries them (see `crd_rules.RULES`)."""

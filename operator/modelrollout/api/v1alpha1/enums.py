@@ -211,5 +211,10 @@ class Reason(StrEnum):
     METRIC_SHAPE_INVALID = "MetricShapeInvalid"
     """Degraded=True: a metric's query returns the wrong shape (no `le` label where histogram
     buckets are needed, a ratio where counts are needed); as MetricNotFound, it never passes."""
+    PROMETHEUS_REFUSED = "PrometheusRefused"
+    """Degraded=True: the operator will not query the spec's Prometheus as configured
+    (credentials over plain http, `insecureSkipVerify` without the operator's flag, an address
+    outside its allow-list, a link-local or metadata address, a Secret not labelled
+    `modelrollout.io/prometheus-credentials: "true"`); nothing was sent, and the step holds."""
     APPLY_FAILED = "ApplyFailed"
     """The apiserver refused a change the operator made (quota, admission, conflict)."""
