@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -30,9 +32,31 @@ def operator_kubeconfig(cluster: LocalCluster) -> Path:
     )
 
 
+def namespaced_operator_kubeconfig(cluster: LocalCluster, namespace: str, path: Path) -> Path:
+    """A ServiceAccount of the test's own with the namespaced RBAC for `namespace` only
+    (`python -m modelrollout_dev.rbac`), so the operator really runs with nothing cluster-wide."""
+    account = "namespaced-operator"
+    manifests = subprocess.run(
+        [sys.executable, "-m", "modelrollout_dev.rbac", "--namespace", namespace,
+         "--service-account", f"{namespace}/{account}"],
+        capture_output=True, text=True, check=True, cwd=REPO,
+    ).stdout  # fmt: skip
+    cluster.kubectl("apply", "-f", "-", input=manifests)
+    return cluster.service_account_kubeconfig(namespace, account, path)
+
+
 @pytest.fixture
-def env(cluster: LocalCluster, namespace: str, operator_kubeconfig: Path, tmp_path: Path) -> Iterator[Env]:
-    operator = OperatorProcess(cluster, namespace, operator_kubeconfig, tmp_path / "operator.log")
+def env(
+    request: pytest.FixtureRequest,
+    cluster: LocalCluster,
+    namespace: str,
+    operator_kubeconfig: Path,
+    tmp_path: Path,
+) -> Iterator[Env]:
+    kubeconfig = operator_kubeconfig
+    if request.node.get_closest_marker("namespaced_operator") is not None:
+        kubeconfig = namespaced_operator_kubeconfig(cluster, namespace, tmp_path / "operator.kubeconfig")
+    operator = OperatorProcess(cluster, namespace, kubeconfig, tmp_path / "operator.log")
     operator.start()
     environment = Env(cluster=cluster, namespace=namespace, operator=operator)
     try:

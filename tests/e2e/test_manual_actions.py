@@ -78,6 +78,7 @@ def test_promote_completes_an_indefinite_pause_step(given: Given) -> None:
     then.event("StepCompleted")
 
 
+@pytest.mark.namespaced_operator  # and proves the namespaced RBAC is all a rollout needs
 def test_promote_full_goes_straight_to_promoted(given: Given) -> None:
     given.service()
     spec = base_spec(given.env, steps=[{"setWeight": 25}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}])

@@ -15,7 +15,7 @@ from modelrollout.api.v1alpha1 import ModelRolloutSpec
 from modelrollout.controller.analysis_batcher import AnalysisBatcher
 from modelrollout.evaluation import EvaluationResult, request_for_step
 from modelrollout.k8s import kubeconfig_client
-from modelrollout.metrics import MetricSourceError, PrometheusCredentials, PrometheusSource
+from modelrollout.metrics import MetricSourceError, PrometheusCredentials, PrometheusPolicy, PrometheusSource
 from modelrollout_dev import LocalCluster, PrometheusServer
 
 pytestmark = pytest.mark.prometheus
@@ -134,17 +134,23 @@ def rollout_spec(prometheus: dict[str, object]) -> ModelRolloutSpec:
     )
 
 
-def evaluate(cluster: LocalCluster, namespace: str, spec: ModelRolloutSpec) -> EvaluationResult:
+def evaluate(
+    cluster: LocalCluster, namespace: str, spec: ModelRolloutSpec, policy: PrometheusPolicy | None = None
+) -> EvaluationResult:
     request = request_for_step(
         spec, namespace=namespace, name="fraud", started_at=now() - timedelta(minutes=2), at=now(), step=1
     )
-    batcher = AnalysisBatcher(client=kubeconfig_client(str(cluster.kubeconfig)))
+    batcher = AnalysisBatcher(
+        client=kubeconfig_client(str(cluster.kubeconfig)), policy=policy or PrometheusPolicy()
+    )
     return asyncio.run(batcher.evaluate(request))
 
 
-def create_secret(cluster: LocalCluster, namespace: str, name: str, **data: str) -> None:
+def create_secret(cluster: LocalCluster, namespace: str, name: str, *sources: str, **data: str) -> None:
+    """A Secret labelled for Prometheus (the operator uses no other) from literals or `sources`."""
     literals = [f"--from-literal={key}={value}" for key, value in data.items()]
-    cluster.kubectl("create", "secret", "generic", name, "-n", namespace, *literals)
+    cluster.kubectl("create", "secret", "generic", name, "-n", namespace, *sources, *literals)
+    cluster.kubectl("label", "secret", name, "-n", namespace, "modelrollout.io/prometheus-credentials=true")
 
 
 @pytest.mark.cluster
@@ -154,9 +160,7 @@ def test_the_operator_reads_prometheus_auth_and_ca_from_secrets(
     # given the password and the CA in Secrets of the rollout's namespace
     create_secret(cluster, namespace, "prom-auth", user=USER, password=PASSWORD)
     ca_file = secured.data_dir / "tls" / "ca.crt"
-    cluster.kubectl(
-        "create", "secret", "generic", "prom-ca", "-n", namespace, f"--from-file=ca.crt={ca_file}"
-    )
+    create_secret(cluster, namespace, "prom-ca", f"--from-file=ca.crt={ca_file}")
     spec = rollout_spec(
         {
             "address": secured.url,
@@ -200,3 +204,50 @@ def test_a_secret_that_cannot_be_read_is_inconclusive_and_named(
     assert result.verdict == "Inconclusive"
     assert f"Secret {namespace}/prom-auth" in result.metrics[0].explanation
     assert "'password'" in result.metrics[0].explanation
+
+
+BASIC_AUTH = {
+    "username": {"name": "prom-auth", "key": "user"},
+    "password": {"name": "prom-auth", "key": "password"},
+}
+
+
+@pytest.mark.cluster
+def test_an_unlabelled_secret_is_never_sent_even_to_the_right_server(
+    cluster: LocalCluster, namespace: str, secured: PrometheusServer
+) -> None:
+    # given the right password and CA, in Secrets nobody labelled for Prometheus
+    literals = [f"--from-literal=user={USER}", f"--from-literal=password={PASSWORD}"]
+    cluster.kubectl("create", "secret", "generic", "prom-auth", "-n", namespace, *literals)
+    create_secret(cluster, namespace, "prom-ca", f"--from-file=ca.crt={secured.data_dir / 'tls' / 'ca.crt'}")
+    spec = rollout_spec(
+        {"address": secured.url, "auth": BASIC_AUTH, "caSecret": {"name": "prom-ca", "key": "ca.crt"}}
+    )
+
+    # when the operator evaluates an interval
+    result = evaluate(cluster, namespace, spec)
+
+    # then it refuses: a configuration error naming the Secret and the label, no query failure
+    (metric,) = result.metrics
+    assert metric.configuration_error == "PrometheusRefused" and not result.source_failed
+    assert f"Secret {namespace}/prom-auth" in metric.explanation
+    assert "modelrollout.io/prometheus-credentials" in metric.explanation
+
+
+@pytest.mark.cluster
+@pytest.mark.filterwarnings("ignore::urllib3.exceptions.InsecureRequestWarning")
+@pytest.mark.parametrize("allowed", [False, True], ids=["without-flag", "with-allow-insecure-prometheus"])
+def test_insecure_skip_verify_reaches_the_server_only_with_the_operators_flag(
+    cluster: LocalCluster, namespace: str, secured: PrometheusServer, allowed: bool
+) -> None:
+    create_secret(cluster, namespace, "prom-auth", user=USER, password=PASSWORD)
+    spec = rollout_spec({"address": secured.url, "auth": BASIC_AUTH, "insecureSkipVerify": True})
+
+    result = evaluate(cluster, namespace, spec, PrometheusPolicy(allow_insecure=allowed))
+
+    (metric,) = result.metrics
+    if allowed:  # the queries ran (and found no series: this Prometheus holds no data)
+        assert not result.source_failed and metric.configuration_error == "MetricNotFound", metric.explanation
+    else:
+        assert metric.configuration_error == "PrometheusRefused"
+        assert "--allow-insecure-prometheus" in metric.explanation

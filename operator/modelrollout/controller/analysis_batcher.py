@@ -21,6 +21,7 @@ from ..api.v1alpha1 import (
     ModelRolloutSpec,
     ModelRolloutStatus,
     PrometheusSpec,
+    Reason,
     SecretKeyRef,
     Verdict,
     parse_duration,
@@ -28,11 +29,14 @@ from ..api.v1alpha1 import (
 from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals, request_for_step
 from ..k8s import KubeClient, KubeError
 from ..metrics import (
+    CREDENTIALS_LABEL,
     BatchedQuerier,
     MetricSource,
     PrometheusCredentials,
+    PrometheusPolicy,
     UnavailableSource,
     new_metric_source,
+    refusal,
 )
 from ..rollout import AnalysisObservation, analysis_due, analysis_window
 
@@ -92,8 +96,13 @@ def observation(result: EvaluationResult) -> AnalysisObservation | None:
     )
 
 
-class CredentialsUnreadable(Exception):
-    """A Secret the Prometheus spec names cannot be read; the message says which and why."""
+class PrometheusUnusable(Exception):
+    """A Secret the Prometheus spec names cannot be read, or the operator refuses to query this
+    Prometheus as configured (then `configuration_error` says so); the message says which and why."""
+
+    def __init__(self, message: str, configuration_error: str | None = None) -> None:
+        super().__init__(message)
+        self.configuration_error = configuration_error
 
 
 @dataclass
@@ -107,6 +116,8 @@ class _Pending:
 class AnalysisBatcher:
     client: KubeClient
     batch_window: float = 0.2
+    policy: PrometheusPolicy = field(default_factory=PrometheusPolicy)
+    """Which Prometheus addresses the operator may call, and how (`metrics.access`)."""
     _pending: list[_Pending] = field(default_factory=list)
     _sources: dict[tuple[str, ...], MetricSource] = field(default_factory=dict)
     """One source per Prometheus spec, and per namespace when the spec names Secrets (the same
@@ -127,8 +138,8 @@ class AnalysisBatcher:
         key = (spec.address if spec else "", repr(spec), secret_scope)
         try:
             credentials = await asyncio.to_thread(self._credentials, request.namespace, spec)
-        except CredentialsUnreadable as error:
-            self._sources[key] = UnavailableSource(str(error))
+        except PrometheusUnusable as error:
+            self._sources[key] = UnavailableSource(str(error), error.configuration_error)
             self._fingerprints.pop(key, None)
         else:
             secrets = (
@@ -189,23 +200,42 @@ class AnalysisBatcher:
                 item.future.set_result(result)
 
     def _credentials(self, namespace: str, spec: PrometheusSpec | None) -> PrometheusCredentials | None:
-        """Secrets named by the spec, read at evaluation time so a rotated token is picked up.
+        """Secrets named by the spec, read at evaluation time so a rotated token is picked up,
+        once the operator's policy allows the address.
 
-        A Secret or key that cannot be read raises `CredentialsUnreadable`: sending the queries
-        without the credentials would only turn a clear cause into an opaque 401.
+        A Secret or key that cannot be read raises `PrometheusUnusable`: sending the queries
+        without the credentials would only turn a clear cause into an opaque 401. A refused
+        address or a Secret not labelled for Prometheus raises it as a configuration error.
         """
-        if spec is None or (spec.auth is None and spec.ca_secret is None):
+        if spec is None:
+            return None
+        if (refused := refusal(spec, self.policy)) is not None:
+            raise PrometheusUnusable(refused, Reason.PROMETHEUS_REFUSED.value)
+        if spec.auth is None and spec.ca_secret is None:
             return None
 
         def read(ref: SecretKeyRef | None) -> str | None:
             if ref is None:
                 return None
+            where = f"Secret {namespace}/{ref.name}"
             try:
-                return self.client.read_secret_value(namespace, ref.name, ref.key)
+                secret = self.client.read_secret(namespace, ref.name)
             except KubeError as error:
-                raise CredentialsUnreadable(
-                    f"cannot read key {ref.key!r} of Secret {namespace}/{ref.name} for Prometheus: {error}"
+                raise PrometheusUnusable(
+                    f"cannot read key {ref.key!r} of {where} for Prometheus: {error}"
                 ) from error
+            label, value = CREDENTIALS_LABEL
+            if not self.policy.allowed_url_prefixes and secret.labels.get(label) != value:
+                raise PrometheusUnusable(
+                    f'{Reason.PROMETHEUS_REFUSED}: {where} is not labelled {label}: "{value}"; the operator '
+                    "sends Prometheus only Secrets labelled for it (or runs with --prometheus-allowed-url)",
+                    Reason.PROMETHEUS_REFUSED.value,
+                )
+            if ref.key not in secret.data:
+                raise PrometheusUnusable(
+                    f"cannot read key {ref.key!r} of {where} for Prometheus: no such key"
+                )
+            return secret.data[ref.key]
 
         auth = spec.auth
         return PrometheusCredentials(

@@ -99,6 +99,10 @@ def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
     settings.persistence.finalizer = "modelrollout.io/finalizer"
+    # No namespace or CRD watches: with `--namespace` the operator serves exactly those names and
+    # needs no cluster-wide grant (manifests/install/rbac-namespaced.yaml); cluster-wide, the
+    # ModelRollout CRD is found at startup by discovery, which needs no grant either.
+    settings.scanning.disabled = True
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)  # type: ignore[arg-type]

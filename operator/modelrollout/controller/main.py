@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from ..metrics import PrometheusPolicy
 from .settings import LeaderElectionSettings, OperatorSettings
 
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -41,6 +42,18 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
     parser.add_argument("--leader-elect-lease-duration", type=float, default=election.lease_duration_seconds)
     parser.add_argument("--leader-elect-renew-deadline", type=float, default=election.renew_deadline_seconds)
     parser.add_argument("--leader-elect-retry-period", type=float, default=election.retry_period_seconds)
+    parser.add_argument(
+        "--allow-insecure-prometheus",
+        action="store_true",
+        help="let a spec set insecureSkipVerify (credentials then go over unverified TLS)",
+    )
+    parser.add_argument(
+        "--prometheus-allowed-url",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="query only Prometheus addresses under PREFIX (repeatable); Secrets then need no label",
+    )
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace NAME (repeatable) or --all-namespaces")
@@ -72,6 +85,10 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
     )
     settings.reconcile.resync_seconds = args.resync_seconds
     settings.leader_election = election
+    settings.analysis.prometheus = PrometheusPolicy(
+        allow_insecure=args.allow_insecure_prometheus,
+        allowed_url_prefixes=tuple(args.prometheus_allowed_url),
+    )
     return settings
 
 

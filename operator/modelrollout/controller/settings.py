@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from ..metrics import PrometheusPolicy
+
 
 @dataclass
 class ReconcileSettings:
@@ -20,6 +22,9 @@ class ReconcileSettings:
 class AnalysisSettings:
     batch_window_seconds: float = 0.2
     """Analysis requests arriving within this window share one round of Prometheus queries."""
+    prometheus: PrometheusPolicy = field(default_factory=PrometheusPolicy)
+    """Which Prometheus addresses a spec may name and how they are called
+    (`--allow-insecure-prometheus`, `--prometheus-allowed-url`)."""
 
 
 @dataclass

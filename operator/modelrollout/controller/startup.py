@@ -25,7 +25,9 @@ def run(settings: OperatorSettings) -> int:
         settings=settings,
         client=client,
         reconciler=Reconciler(client),
-        batcher=AnalysisBatcher(client, batch_window=settings.analysis.batch_window_seconds),
+        batcher=AnalysisBatcher(
+            client, batch_window=settings.analysis.batch_window_seconds, policy=settings.analysis.prometheus
+        ),
     )
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")

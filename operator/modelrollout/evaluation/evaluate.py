@@ -13,16 +13,27 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
+from dataclasses import replace
 
 from ..analysis import JudgedMetric, MetricTest, ScoreThresholds, judge
 from ..api.v1alpha1 import MetricResult, first_interval_end
-from ..metrics import BatchedQuerier, MetricSource, MetricSourceError, Query, QueryOutcome, RangeQuery
+from ..metrics import (
+    BatchedQuerier,
+    MetricSource,
+    MetricSourceError,
+    MetricSourceRefused,
+    Query,
+    QueryOutcome,
+    RangeQuery,
+)
 from .probes import plan
 from .request import EvaluationRequest, EvaluationResult
 from .slices import Answer, Probe, inconclusive
 
 QUERY_FAILED = "query failed"
 """The method name of a metric whose query failed this interval."""
+QUERY_REFUSED = "query refused"
+"""The method name of a metric whose query the operator refused to send (a configuration error)."""
 
 
 def evaluate_interval(request: EvaluationRequest, source: MetricSource | BatchedQuerier) -> EvaluationResult:
@@ -82,6 +93,10 @@ def _measure(probe: Probe, outcomes: Mapping[Query, QueryOutcome]) -> MetricTest
     answers: dict[str, Answer] = {}
     for name, piece in probe.slices.items():
         outcome = outcomes[piece.query]
+        if isinstance(outcome, MetricSourceRefused):
+            return replace(
+                inconclusive(QUERY_REFUSED, str(outcome)), configuration_error=outcome.configuration_error
+            )
         if isinstance(outcome, MetricSourceError):
             return inconclusive(QUERY_FAILED, f"could not query the metrics source: {outcome}")
         if piece.labels is None:

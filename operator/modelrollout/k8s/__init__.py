@@ -7,7 +7,7 @@ against; `kubeconfig_client()` returns the real one, `FakeKubeClient` is the in-
 
 from ._client import ApiKubeClient, kubeconfig_client
 from ._objects import deployment_state, owner_reference
-from ._protocol import KubeClient, KubeError, NotFound, with_conflict_retry
+from ._protocol import KubeClient, KubeError, NotFound, Secret, with_conflict_retry
 from .fake import FakeKubeClient, KubeCall
 
 __all__ = [
@@ -17,6 +17,7 @@ __all__ = [
     "KubeClient",
     "KubeError",
     "NotFound",
+    "Secret",
     "deployment_state",
     "kubeconfig_client",
     "owner_reference",

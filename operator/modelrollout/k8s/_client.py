@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -15,7 +14,7 @@ from urllib3 import exceptions as urllib3_errors
 
 from ..api.v1alpha1 import GROUP, PLURAL, VERSION
 from ._objects import event_body
-from ._protocol import KubeClient, KubeError, NotFound, Obj
+from ._protocol import KubeClient, KubeError, NotFound, Obj, Secret, decoded_secret
 
 T = TypeVar("T")
 
@@ -199,14 +198,11 @@ class ApiKubeClient:
             return False
         return True
 
-    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
+    def read_secret(self, namespace: str, name: str) -> Secret:
         secret = _call(
             lambda: self._core.read_namespaced_secret(name, namespace, _request_timeout=self._timeout)
         )
-        data = (secret.data or {}).get(key)
-        if data is None:
-            raise NotFound(404, "NotFound", f"key {key!r} not in Secret {namespace}/{name}")
-        return base64.b64decode(data).decode()
+        return decoded_secret(secret.metadata.labels, secret.data)
 
     def create_event(
         self,

@@ -7,8 +7,10 @@ plain dicts, the JSON the apiserver speaks.
 
 from __future__ import annotations
 
+import base64
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
 T = TypeVar("T")
@@ -25,6 +27,21 @@ class KubeError(RuntimeError):
 
 class NotFound(KubeError):
     pass
+
+
+@dataclass(frozen=True)
+class Secret:
+    """A Secret's labels and its keys decoded; the values never printed (repr hides them)."""
+
+    labels: Mapping[str, str]
+    """Who may use it: the operator sends Prometheus only Secrets labelled for that purpose."""
+    data: Mapping[str, str] = field(repr=False)
+
+
+def decoded_secret(labels: Mapping[str, str] | None, data: Mapping[str, str] | None) -> Secret:
+    """A `Secret` from the apiserver's labels and base64 `data`."""
+    values = {key: base64.b64decode(value).decode() for key, value in (data or {}).items()}
+    return Secret(labels=dict(labels or {}), data=values)
 
 
 def with_conflict_retry(fn: Callable[[], T], attempts: int = 5, delay: float = 0.2) -> T:
@@ -122,9 +139,9 @@ class KubeClient(Protocol):
         """The Service the spec names: without it no version gets traffic, so a rollout waits."""
         ...
 
-    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
-        """One key of a Secret, decoded: Prometheus credentials, read at evaluation time so a
-        rotated token is picked up. A missing Secret or key is `NotFound`."""
+    def read_secret(self, namespace: str, name: str) -> Secret:
+        """A Secret, its keys decoded: Prometheus credentials, read at evaluation time so a
+        rotated token is picked up, with their labels. A missing Secret is `NotFound`."""
         ...
 
     def create_event(

@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
 from ._json_patch import apply_json_patch
 from ._objects import event_body
-from ._protocol import KubeClient, KubeError, NotFound, Obj
+from ._protocol import KubeClient, KubeError, NotFound, Obj, Secret, decoded_secret
 
 __all__ = ["FakeKubeClient", "KubeCall"]
 
@@ -116,10 +116,12 @@ class FakeKubeClient:
             {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": namespace}}
         )
 
-    def add_secret(self, namespace: str, name: str, values: Mapping[str, str]) -> Obj:
+    def add_secret(
+        self, namespace: str, name: str, values: Mapping[str, str], labels: Mapping[str, str] | None = None
+    ) -> Obj:
         """A Secret whose `data` holds `values` base64-encoded, as the apiserver stores them."""
         data = {key: base64.b64encode(value.encode()).decode() for key, value in values.items()}
-        meta = {"name": name, "namespace": namespace}
+        meta: Obj = {"name": name, "namespace": namespace, **({"labels": dict(labels)} if labels else {})}
         return self.add({"apiVersion": "v1", "kind": "Secret", "metadata": meta, "data": data})
 
     def get(self, kind: str, namespace: str, name: str) -> Obj:
@@ -295,12 +297,10 @@ class FakeKubeClient:
         self._record("service_exists", namespace=namespace, name=name)
         return ("Service", namespace, name) in self._store
 
-    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
-        self._record("read_secret_value", namespace=namespace, name=name, key=key)
-        data = self._find(("Secret", namespace, name)).get("data") or {}
-        if key not in data:
-            raise NotFound(404, "NotFound", f"key {key!r} not in Secret {namespace}/{name}")
-        return base64.b64decode(data[key]).decode()
+    def read_secret(self, namespace: str, name: str) -> Secret:
+        self._record("read_secret", namespace=namespace, name=name)
+        secret = self._find(("Secret", namespace, name))
+        return decoded_secret(secret["metadata"].get("labels"), secret.get("data"))
 
     def create_event(
         self,

@@ -1,29 +1,34 @@
 """Where metric values come from: the `MetricSource` interface, its providers and batching.
 
-One file per provider (`prometheus`, `static`, `unavailable`, `nop`), a factory, PromQL templates
+One file per provider (`prometheus`, `static`, `unavailable`, `nop`), a factory, the operator's
+rules for which Prometheus it may call and how (`access`), PromQL templates
 with escaping, the default queries of each metric type (`queries`, which documents the
 conventional metric names) and `BatchedQuerier`, which sends each distinct query once for a
 whole fleet of rollouts.
 """
 
+from .access import CREDENTIALS_LABEL, PrometheusPolicy, refusal
 from .batch import MAX_POINTS_PER_QUERY, BatchedQuerier, InstantQuery, Query, QueryOutcome, RangeQuery
 from .factory import new_metric_source
 from .nop import NopSource
 from .prometheus import PrometheusCredentials, PrometheusSource
-from .source import MetricSource, MetricSourceError, Point, RangeSeries, Series
+from .source import MetricSource, MetricSourceError, MetricSourceRefused, Point, RangeSeries, Series
 from .static import SourceCall, StaticSource
 from .templates import TemplateContext, TemplateError, escape_label_value, escape_regex_literal, render
 from .unavailable import UnavailableSource
 
 __all__ = [
+    "CREDENTIALS_LABEL",
     "MAX_POINTS_PER_QUERY",
     "BatchedQuerier",
     "InstantQuery",
     "MetricSource",
     "MetricSourceError",
+    "MetricSourceRefused",
     "NopSource",
     "Point",
     "PrometheusCredentials",
+    "PrometheusPolicy",
     "PrometheusSource",
     "Query",
     "QueryOutcome",
@@ -38,5 +43,6 @@ __all__ = [
     "escape_label_value",
     "escape_regex_literal",
     "new_metric_source",
+    "refusal",
     "render",
 ]

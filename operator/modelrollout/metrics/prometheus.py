@@ -26,6 +26,10 @@ from .source import MetricSourceError, Point, RangeSeries, Series, check_step
 
 _RETRY_STATUSES = (502, 503, 504)
 """Transient gateway answers worth one more try within the same interval."""
+ERROR_TEXT_LIMIT = 300
+"""Characters of a server's error text kept in a `MetricSourceError`: enough for Prometheus' own
+messages, while whatever answers at the address (a proxy's HTML page, a 200 KB body) never fills
+the status, the Events and the logs it is copied into."""
 
 
 @dataclass(frozen=True)
@@ -121,7 +125,9 @@ class PrometheusSource:
         try:
             return request()
         except PrometheusApiClientException as error:
-            raise MetricSourceError(f"Prometheus at {self.address} rejected {promql!r}: {error}") from error
+            raise MetricSourceError(
+                f"Prometheus at {self.address} rejected {promql!r}: {_cut(str(error))}"
+            ) from error
         except requests.exceptions.SSLError as error:
             advice = (
                 " (name the CA that signs its certificate in caSecret, or set insecureSkipVerify)"
@@ -129,7 +135,7 @@ class PrometheusSource:
                 else ""
             )
             raise MetricSourceError(
-                f"Prometheus at {self.address} failed the TLS handshake{advice}: {_cause(error)}"
+                f"Prometheus at {self.address} failed the TLS handshake{advice}: {_cut(_cause(error))}"
             ) from error
         except requests.RequestException as error:
             if _timed_out(error):
@@ -137,12 +143,19 @@ class PrometheusSource:
                     f"Prometheus at {self.address} did not answer within {self.timeout:g}s"
                 ) from error
             raise MetricSourceError(
-                f"Prometheus at {self.address} is unreachable: {_cause(error)}"
+                f"Prometheus at {self.address} is unreachable: {_cut(_cause(error))}"
             ) from error
         except (ValueError, KeyError, TypeError) as error:
             raise MetricSourceError(
-                f"Prometheus at {self.address} sent a malformed answer: {error}"
+                f"Prometheus at {self.address} sent a malformed answer: {_cut(str(error))}"
             ) from error
+
+
+def _cut(text: str, limit: int = ERROR_TEXT_LIMIT) -> str:
+    """`text` shortened to `limit` characters, saying how much was left out."""
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}... ({len(text) - limit} more characters)"
 
 
 def _reason(error: requests.RequestException) -> object:

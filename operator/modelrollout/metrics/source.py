@@ -5,7 +5,8 @@ whether it is reachable at all. Two outcomes must never be confused by callers:
 
 * an empty list: the query ran and matched nothing. That is "no data", not zero.
 * `MetricSourceError`: the query could not be answered (unreachable, timeout, bad query). The
-  analysis treats it as Inconclusive, never as a pass and never as a failure.
+  analysis treats it as Inconclusive, never as a pass and never as a failure; its subclass
+  `MetricSourceRefused` is a configuration error the operator will not work around.
 """
 
 from __future__ import annotations
@@ -22,6 +23,17 @@ Point = tuple[float, float]
 
 class MetricSourceError(Exception):
     """The source could not answer; carries a message a person can act on."""
+
+
+class MetricSourceRefused(MetricSourceError):
+    """The operator will not query this source as the spec configures it (plain http with
+    credentials, an address outside the allow-list, an unlabelled Secret...). Unlike an outage it
+    ends only when a person fixes the spec or the operator's flags, so the analysis reports it as
+    a configuration error with `configuration_error` as the reason."""
+
+    def __init__(self, message: str, configuration_error: str) -> None:
+        super().__init__(message)
+        self.configuration_error = configuration_error
 
 
 def check_step(step: float) -> None:

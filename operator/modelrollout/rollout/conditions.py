@@ -32,6 +32,7 @@ _PROBLEM_REASONS = frozenset(
         Reason.STABLE_UNAVAILABLE,
         Reason.METRIC_NOT_FOUND,
         Reason.METRIC_SHAPE_INVALID,
+        Reason.PROMETHEUS_REFUSED,
     }
 )
 """Degraded reasons that no phase transition announces: they get an Event of their own."""

@@ -10,17 +10,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 
 import pytest
 
 from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
 from modelrollout.controller.analysis_batcher import AnalysisBatcher
 from modelrollout.evaluation import EvaluationRequest
+
+from ...fixtures.loopback import serving
 
 QUERY_SECONDS = 0.3
 """How long the slow Prometheus takes to answer one query."""
@@ -47,14 +48,8 @@ class _SlowEmptyPrometheus(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def slow_prometheus() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _SlowEmptyPrometheus)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serving(_SlowEmptyPrometheus) as url:
+        yield url
 
 
 def _request(address: str, name: str) -> EvaluationRequest:

@@ -9,6 +9,7 @@ from modelrollout.controller.apply import merge_lineage
 from modelrollout.controller.observe import deployment_states, load, manual_action
 from modelrollout.controller.status_patch import merge_patch
 from modelrollout.controller.workloads import build_deployment
+from modelrollout.k8s import Secret
 from modelrollout.rollout import ActionVerb, RecordLineage, RolloutOutcome
 
 T0 = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
@@ -153,13 +154,19 @@ def test_a_controller_condition_follows_the_state_machines_rule() -> None:
 
 
 class _Secrets:
-    """Stands in for the KubeClient's one call the batcher makes: reading a Secret's key."""
+    """Stands in for the KubeClient's one call the batcher makes: reading a Secret (each one
+    labelled for Prometheus)."""
 
     def __init__(self, values: dict[tuple[str, str, str], str]) -> None:
         self.values = values
 
-    def read_secret_value(self, namespace: str, name: str, key: str) -> str:
-        return self.values[(namespace, name, key)]
+    def read_secret(self, namespace: str, name: str) -> Secret:
+        data = {
+            key: value
+            for (ns, secret, key), value in self.values.items()
+            if (ns, secret) == (namespace, name)
+        }
+        return Secret(labels={"modelrollout.io/prometheus-credentials": "true"}, data=data)
 
 
 def test_a_rotated_token_replaces_the_source_and_namespaces_keep_their_own() -> None:
@@ -171,7 +178,7 @@ def test_a_rotated_token_replaces_the_source_and_namespaces_keep_their_own() -> 
     from modelrollout.metrics import PrometheusSource
 
     prometheus = PrometheusSpec.model_validate(
-        {"address": "http://127.0.0.1:9", "auth": {"bearerToken": {"name": "prom", "key": "token"}}}
+        {"address": "https://127.0.0.1:9", "auth": {"bearerToken": {"name": "prom", "key": "token"}}}
     )
     analysis = AnalysisSpec(
         prometheus=prometheus,

@@ -8,14 +8,17 @@ import modelrollout.metrics as metrics
 
 def test_metrics_exports() -> None:
     assert set(metrics.__all__) == {
+        "CREDENTIALS_LABEL",
         "MAX_POINTS_PER_QUERY",
         "BatchedQuerier",
         "InstantQuery",
         "MetricSource",
         "MetricSourceError",
+        "MetricSourceRefused",
         "NopSource",
         "Point",
         "PrometheusCredentials",
+        "PrometheusPolicy",
         "PrometheusSource",
         "Query",
         "QueryOutcome",
@@ -30,6 +33,7 @@ def test_metrics_exports() -> None:
         "escape_label_value",
         "escape_regex_literal",
         "new_metric_source",
+        "refusal",
         "render",
     }
     assert all(hasattr(metrics, name) for name in metrics.__all__)

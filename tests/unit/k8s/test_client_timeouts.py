@@ -45,7 +45,7 @@ CALLS: dict[str, Callable[[KubeClient], Any]] = {
     "scale_deployment": lambda c: c.scale_deployment("ns", "d", 1),
     "delete_deployment": lambda c: c.delete_deployment("ns", "d"),
     "service_exists": lambda c: c.service_exists("ns", "s"),
-    "read_secret_value": lambda c: c.read_secret_value("ns", "s", "k"),
+    "read_secret": lambda c: c.read_secret("ns", "s"),
     "create_event": lambda c: c.create_event(ROLLOUT, "Normal", "Test", "a message"),
     "get_lease": lambda c: c.get_lease("ns", "l"),
     "create_lease": lambda c: c.create_lease("ns", {"metadata": {"name": "l"}}),

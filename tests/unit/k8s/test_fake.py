@@ -52,6 +52,7 @@ def test_the_public_names_are_pinned() -> None:
         "KubeClient",
         "KubeError",
         "NotFound",
+        "Secret",
         "deployment_state",
         "kubeconfig_client",
         "owner_reference",
@@ -171,14 +172,14 @@ def test_a_missing_object_is_not_found_and_deleting_it_is_no_error() -> None:
     assert client.service_exists(NS, "svc")
 
 
-def test_secrets_are_read_by_key() -> None:
+def test_secrets_are_read_decoded_with_their_labels() -> None:
     client = FakeKubeClient()
-    client.add_secret(NS, "prom", {"token": "s3cret"})
-    assert client.read_secret_value(NS, "prom", "token") == "s3cret"
-    with pytest.raises(NotFound, match="password"):
-        client.read_secret_value(NS, "prom", "password")
+    client.add_secret(NS, "prom", {"token": "s3cret"}, labels={"team": "a"})
+    secret = client.read_secret(NS, "prom")
+    assert (secret.data, secret.labels) == ({"token": "s3cret"}, {"team": "a"})
+    assert "s3cret" not in repr(secret)
     with pytest.raises(NotFound):
-        client.read_secret_value(NS, "other", "token")
+        client.read_secret(NS, "other")
 
 
 def test_a_named_event_is_posted_once_and_unnamed_ones_every_time() -> None:

@@ -7,6 +7,8 @@ import random
 from collections import Counter
 from datetime import timedelta
 
+import pytest
+
 from modelrollout.api.v1alpha1 import ModelRolloutStatus, Verdict
 from modelrollout.rollout import (
     ActionVerb,
@@ -258,17 +260,32 @@ def test_a_problem_appearing_later_is_announced_once() -> None:
     assert ("Warning", "ServiceNotFound") not in events(again)
 
 
-def test_a_metric_that_does_not_exist_is_degraded_with_one_warning_and_never_promotes() -> None:
+@pytest.mark.parametrize(
+    ("reason", "explanation", "named"),
+    [
+        (
+            "MetricNotFound",
+            "MetricNotFound: no series x_errors_total. Query: sum(increase(x_errors_total[30s]))",
+            "x_errors_total[30s]",
+        ),
+        (
+            "PrometheusRefused",
+            "PrometheusRefused: credentials are sent only over https, and the address is http://prom:9090",
+            "http://prom:9090",
+        ),
+    ],
+)
+def test_a_metric_that_does_not_exist_is_degraded_with_one_warning_and_never_promotes(
+    reason: str, explanation: str, named: str
+) -> None:
+    """So is one whose Prometheus the operator refuses to query: both wait for a person."""
     from modelrollout.api.v1alpha1 import MetricResult
     from modelrollout.rollout import AnalysisObservation
 
     world, status = started_world()
     status, _ = drive(world, status, until=lambda s: s.current_step == 1)
     wrong = MetricResult(
-        name="errors",
-        verdict=Verdict.INCONCLUSIVE,
-        configuration_error="MetricNotFound",
-        explanation="MetricNotFound: no series x_errors_total. Query: sum(increase(x_errors_total[30s]))",
+        name="errors", verdict=Verdict.INCONCLUSIVE, configuration_error=reason, explanation=explanation
     )
     warnings = []
     for _ in range(4):
@@ -279,10 +296,10 @@ def test_a_metric_that_does_not_exist_is_degraded_with_one_warning_and_never_pro
         )
         decision = world.step(status)
         status = decision.status
-        warnings += [e for e in events(decision) if e == ("Warning", "MetricNotFound")]
+        warnings += [e for e in events(decision) if e == ("Warning", reason)]
 
     degraded = next(c for c in status.conditions if c.type == "Degraded")
-    assert (degraded.status, degraded.reason) == ("True", "MetricNotFound")
-    assert "metric errors" in degraded.message and "x_errors_total[30s]" in degraded.message
+    assert (degraded.status, degraded.reason) == ("True", reason)
+    assert "metric errors" in degraded.message and named in degraded.message
     assert len(warnings) == 1, "announced on the transition, not every interval"
     assert status.phase.value == "Progressing" and status.current_step == 1

@@ -236,6 +236,14 @@ ONE_AUTH_KIND = CelRule(
     reason="FieldValueForbidden",
 )
 
+# --- spec.analysis.prometheus (PrometheusSpec) ---------------------------------------------------
+
+AUTH_NEEDS_HTTPS = CelRule(
+    rule="!has(self.auth) || self.address.startsWith('https://')",
+    message="auth credentials are sent only over https: the address must start with https://",
+    field_path=".address",
+)
+
 ANALYSIS_RULES: dict[str, tuple[CelRule, ...]] = {
     "AnalysisSpec": (
         INTERVAL_BOUNDS,
@@ -263,7 +271,7 @@ ANALYSIS_RULES: dict[str, tuple[CelRule, ...]] = {
     ),
     "ErrorSeriesSpec": (ERROR_SERIES_EXACTLY_ONE,),
     "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),
-    "PrometheusSpec": (PROMETHEUS_TIMEOUT_BOUNDS,),
+    "PrometheusSpec": (PROMETHEUS_TIMEOUT_BOUNDS, AUTH_NEEDS_HTTPS),
     "PrometheusAuth": (BASIC_AUTH_PAIRED, ONE_AUTH_KIND),
     "ScoreThresholdsSpec": (SCORE_THRESHOLDS_ORDERED,),
 }

@@ -51,11 +51,19 @@ class PrometheusSpec(ApiModel):
     """Timeout of one query, 1s to 60s; a timeout makes the interval Inconclusive, never a
     failure. One analysis interval ends within three timeouts however Prometheus behaves."""
     auth: PrometheusAuth | None = None
-    """Credentials for a protected Prometheus."""
+    """Credentials for a protected Prometheus; sent only over https (the address must start with
+    `https://`), and read only from Secrets labelled `modelrollout.io/prometheus-credentials:
+    "true"` unless the operator runs with `--prometheus-allowed-url`."""
     insecure_skip_verify: bool = False
-    """Skip TLS certificate verification (testing only)."""
+    """Skip TLS certificate verification (testing only); refused unless the operator runs with
+    `--allow-insecure-prometheus`."""
     ca_secret: SecretKeyRef | None = None
-    """A CA bundle (PEM) to verify the Prometheus server with."""
+    """A CA bundle (PEM) to verify the Prometheus server with (a Secret labelled like `auth`'s)."""
+
+    @model_validator(mode="after")
+    def _credentials_over_https(self) -> Self:
+        _require(self.auth is None or self.address.startswith("https://"), rules.AUTH_NEEDS_HTTPS)
+        return self
 
     @model_validator(mode="after")
     def _bounded_timeout(self) -> Self:

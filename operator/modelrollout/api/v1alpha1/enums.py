@@ -217,6 +217,11 @@ class Reason(StrEnum):
     MODEL_CLAIMED = "ModelClaimed"
     """Degraded=True: an earlier ModelRollout of the namespace rolls out the same `spec.model`;
     this one creates and scales nothing until that one is gone."""
+    PROMETHEUS_REFUSED = "PrometheusRefused"
+    """Degraded=True: the operator will not query the spec's Prometheus as configured
+    (credentials over plain http, `insecureSkipVerify` without the operator's flag, an address
+    outside its allow-list, a link-local or metadata address, a Secret not labelled
+    `modelrollout.io/prometheus-credentials: "true"`); nothing was sent, and the step holds."""
     APPLY_FAILED = "ApplyFailed"
     """The apiserver refused a change the operator made (quota, admission, conflict)."""
     STATUS_WRITE_REJECTED = "StatusWriteRejected"
