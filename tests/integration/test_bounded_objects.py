@@ -26,7 +26,7 @@ from modelrollout.k8s import ApiKubeClient
 from modelrollout.metrics import PrometheusSource
 from modelrollout_dev import LocalCluster
 
-from ..fixtures.loopback_http import answering
+from ..fixtures.loopback import answering
 from ..fixtures.worst_case import STABLE, long_name, parameters, worst_case_spec
 from .test_crd_validation import manifest, rollouts  # noqa: F401  (the CRD installed, a namespace)
 

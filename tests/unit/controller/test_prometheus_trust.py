@@ -12,7 +12,6 @@ import asyncio
 import json
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -28,7 +27,7 @@ from modelrollout.evaluation import EvaluationRequest, EvaluationResult
 from modelrollout.k8s import FakeKubeClient
 from modelrollout.metrics import PrometheusPolicy
 
-from ...fixtures.loopback import serving
+from ...fixtures.loopback import Answering, serving
 
 NS = "team-a"
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
@@ -36,25 +35,10 @@ CREDENTIALS_LABEL = {"modelrollout.io/prometheus-credentials": "true"}
 REFUSED = "PrometheusRefused"
 
 
-class _Recorder(BaseHTTPRequestHandler):
+class _Recorder(Answering):
     """Records every request's Authorization header; answers with `reply` (status, body)."""
 
     seen: list[str | None] = []
-    reply: tuple[int, bytes] = (200, b"")
-
-    def do_GET(self) -> None:
-        _Recorder.seen.append(self.headers.get("Authorization"))
-        status, body = _Recorder.reply
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_POST = do_GET
-
-    def log_message(self, *_: object) -> None:
-        pass
 
 
 def _empty(kind: str = "vector") -> bytes:
