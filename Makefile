@@ -8,6 +8,9 @@ PY := $(VENV)/bin/python
 CACHE ?= $(HOME)/.cache/modelrollout
 DEPS_STAMP := $(VENV)/.deps-$(shell cat pyproject.toml constraints.txt 2>/dev/null | sha256sum | cut -c1-12)
 PYTEST_ARGS ?=
+# The unit tests are CPU-bound simulations and share nothing: one process per core. The cluster
+# tests share one control plane per session and stay in one process.
+UNIT_WORKERS ?= 2
 
 .PHONY: help
 help: ## List the targets
@@ -56,11 +59,12 @@ crds: $(DEPS_STAMP) ## Regenerate crds/ from the pydantic models
 
 .PHONY: test
 test: deps ## Unit, integration (real control plane, real Prometheus) and e2e tests
-	MODELROLLOUT_CACHE=$(CACHE) $(VENV)/bin/pytest tests -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider -n $(UNIT_WORKERS) $(PYTEST_ARGS)
+	MODELROLLOUT_CACHE=$(CACHE) $(VENV)/bin/pytest tests/integration tests/e2e -q -p no:cacheprovider $(PYTEST_ARGS)
 
 .PHONY: test-unit
 test-unit: $(DEPS_STAMP) ## Unit tests only (no cluster)
-	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider $(PYTEST_ARGS)
+	$(VENV)/bin/pytest tests/unit -q -p no:cacheprovider -n $(UNIT_WORKERS) $(PYTEST_ARGS)
 
 .PHONY: bench
 bench: bench-stats ## All benchmarks (results under benchmarks/)

@@ -44,8 +44,8 @@ def test_deleting_a_rollout_by_foreground_cascade_or_past_its_finalizer_keeps_th
         when.wait_for_status_of(name, _paused_at_half, "v2 paused at 50%", timeout=60)
 
     when.stop_operator()
-    when.delete_rollout_in_foreground(CASCADE).wait_for_deployment_gone(f"{CASCADE}-v2")
-    when.delete_rollout_past_its_finalizer(BYPASSED).wait_for_deployment_gone(f"{BYPASSED}-v2")
+    when.delete_rollout_in_foreground(CASCADE).wait_for_deployment_collected(f"{CASCADE}-v2")
+    when.delete_rollout_past_its_finalizer(BYPASSED).wait_for_deployment_collected(f"{BYPASSED}-v2")
     when.start_operator().wait_for_rollout_gone(CASCADE)
 
     then = when.then_rollouts_gone()

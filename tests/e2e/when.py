@@ -134,7 +134,7 @@ class When:
                                  "--wait=false")  # fmt: skip
         return self
 
-    def wait_for_rollout_gone(self, name: str, timeout: float = 60) -> When:
+    def wait_for_rollout_gone(self, name: str, timeout: float = 90) -> When:
         def gone() -> bool:
             found = self.env.cluster.kubectl(
                 "get", "modelrollout", name, "-n", self.env.namespace, check=False
@@ -175,8 +175,15 @@ class When:
         wait_for(collected, timeout, "garbage collection of a ModelRollout's dependent")
         return self
 
-    def wait_for_deployment_gone(self, name: str, timeout: float = 30) -> When:
-        wait_for(lambda: name not in self.env.deployments(), timeout, f"Deployment {name} to be deleted")
+    def wait_for_deployment_collected(self, name: str, timeout: float = 60) -> When:
+        """Until garbage collection has deleted the Deployment or begun to (a foreground delete
+        keeps it, marked, until kwok has removed its pods, which takes a while on a busy machine)."""
+
+        def collected() -> bool:
+            deployment = self.env.deployments().get(name)
+            return deployment is None or "deletionTimestamp" in deployment["metadata"]
+
+        wait_for(collected, timeout, f"Deployment {name} to be deleted by garbage collection")
         return self
 
     # -- the operator and Prometheus going down and coming back ---------------------------------
