@@ -88,7 +88,12 @@ class Runtime:
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, **_: Any) -> None:
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    runtime: Runtime = memo["runtime"]
+    # kopf's own calls (finalizers, its annotations, Events) are bounded as ours are, not by
+    # aiohttp's five minutes: a silent apiserver must not hold a deletion or a daemon's start.
+    settings.networking.request_timeout = runtime.settings.kube_request_timeout_seconds
+    settings.networking.connect_timeout = min(10.0, runtime.settings.kube_request_timeout_seconds)
     # Progress and diff-base in annotations: status stays ours, and the apiserver would prune
     # undeclared status fields anyway.
     settings.persistence.progress_storage = kopf.AnnotationsProgressStorage(prefix="modelrollout.io")

@@ -1,7 +1,11 @@
-"""The operator's trust flags reach the analysis' Prometheus policy; without them it allows least."""
+"""The operator's flags reach what they set: the analysis' Prometheus policy (without the trust
+flags it allows least), and kopf's own request timeouts."""
 
 from __future__ import annotations
 
+import kopf
+
+from modelrollout.controller.handlers import configure
 from modelrollout.controller.main import parse_settings
 
 
@@ -32,3 +36,19 @@ def test_the_flags_allow_insecure_tls_and_list_the_allowed_addresses() -> None:
     assert policy.allows("https://thanos.monitoring/api/v1") and not policy.allows(
         "https://thanos.monitoring"
     )
+
+
+def test_kopfs_own_api_calls_are_bounded_by_the_request_timeout_flag() -> None:
+    """kopf patches finalizers and its annotations itself: those calls wait no longer than ours
+    (aiohttp's default would be five minutes)."""
+    operator = parse_settings(["-n", "team-a", "--kube-request-timeout", "7"])
+    settings = kopf.OperatorSettings()
+    configure(settings=settings, memo=kopf.Memo(runtime=_Runtime(operator)))
+
+    assert settings.networking.request_timeout == 7
+    assert settings.networking.connect_timeout == 7
+
+
+class _Runtime:
+    def __init__(self, settings: object) -> None:
+        self.settings = settings
