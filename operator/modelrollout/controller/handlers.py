@@ -23,7 +23,7 @@ from ..k8s import KubeClient
 from .analysis_batcher import AnalysisBatcher, analysis_request, observation
 from .exporter import forget_rollout
 from .finalize import StableNotReady, finalize
-from .observe import pending_action
+from .observe import Loaded, pending_action
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings
 
@@ -46,11 +46,8 @@ class Runtime:
         asking Prometheus (the step holds this tick), and one written while an analysis is being
         evaluated (`written_action` reads the watched copy of the object) ends that wait and is
         decided on a fresh read, so a slow or silent Prometheus never delays an abort."""
-        loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
+        loaded = await self._load_live(namespace, name)
         if loaded is None:
-            forget_rollout(namespace, name)  # gone without our finalizer (removed by hand)
-            return None
-        if loaded.body["metadata"].get("deletionTimestamp"):
             return None
         now = now_utc()
         analysis = None
@@ -81,10 +78,20 @@ class Runtime:
         return True
 
     async def _reconcile_without_analysis(self, namespace: str, name: str) -> float | None:
-        loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
-        if loaded is None or loaded.body["metadata"].get("deletionTimestamp"):
+        loaded = await self._load_live(namespace, name)
+        if loaded is None:
             return None
         return await asyncio.to_thread(self.reconciler.reconcile, loaded, None, now_utc())
+
+    async def _load_live(self, namespace: str, name: str) -> Loaded | None:
+        """The rollout as stored, or None when there is nothing to reconcile: gone (its gauges
+        forgotten, since no finalizer ran if it was removed by hand) or being deleted (the
+        finalizer's turn)."""
+        loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
+        if loaded is None:
+            forget_rollout(namespace, name)
+            return None
+        return None if loaded.body["metadata"].get("deletionTimestamp") else loaded
 
 
 @kopf.on.startup()
