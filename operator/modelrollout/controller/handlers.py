@@ -1,6 +1,10 @@
 """kopf wiring, and the only module that imports kopf: a daemon per ModelRollout that reconciles
 on change and on time, and a finalizer that hands all traffic back to the stable on deletion.
 
+"On change" means a change the watch caches report for the rollout (`wakeups`): its own object
+(not our own writes), its Deployments, its Service, an upstream rollout. "On time" is the delay
+the reconcile asked for (a pause, the analysis clock), or else the slow safety resync.
+
 Why a daemon and not on.create/on.update handlers: the rollout is a long process with timers
 (pauses, analysis intervals); a daemon resumes after an operator restart by itself and keeps no
 handler progress in the object, so a SIGKILL at any point loses nothing.
@@ -12,7 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import kopf
@@ -26,6 +30,7 @@ from .finalize import StableNotReady, finalize
 from .observe import Loaded, pending_action
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings
+from .wakeups import Wakeups
 
 log = logging.getLogger("modelrollout.handlers")
 
@@ -38,6 +43,8 @@ class Runtime:
     client: KubeClient
     reconciler: Reconciler
     batcher: AnalysisBatcher
+    wakeups: Wakeups = field(default_factory=Wakeups)
+    """Where each daemon waits for a change to its objects (none reported without watch caches)."""
 
     async def reconcile_once(
         self, namespace: str, name: str, written_action: Callable[[], str | None] = lambda: None
@@ -123,29 +130,37 @@ async def rollout_daemon(
 ) -> None:
     runtime: Runtime = memo["runtime"]
     timing = runtime.settings.reconcile
+    wakeups = runtime.wakeups
+    wakeup = wakeups.register(namespace, name)
+    stopping = asyncio.ensure_future(_until_stopped(stopped))
     failures = 0
-    while not stopped:
-        seen_version = meta.get("resourceVersion")
-        started = time.monotonic()
-        try:
-            delay = await runtime.reconcile_once(
-                namespace, name, lambda: (meta.get("annotations") or {}).get(ANNOTATION_ACTION)
-            )
-            failures = 0
-        except Exception:
-            failures += 1
-            delay = min(60.0, 2.0**failures)
-            log.exception("reconcile of %s/%s failed; retrying in %.0fs", namespace, name, delay)
-        if failures:
-            wait = delay or 0.0  # back off: the object changing does not make a bug go away
-        else:
-            wait = timing.resync_seconds if delay is None else min(delay, timing.resync_seconds)
-        wait_until = started + max(timing.min_delay_seconds, wait)
-        while not stopped and time.monotonic() < wait_until:
-            await asyncio.sleep(timing.poll_seconds)
-            changed = meta.get("resourceVersion") != seen_version
-            if changed and not failures and time.monotonic() - started >= timing.min_delay_seconds:
-                break
+    try:
+        while not stopped:
+            started = time.monotonic()
+            wakeup.begin()  # a change from here on is one this reconcile may not have read
+            try:
+                delay = await runtime.reconcile_once(
+                    namespace, name, lambda: (meta.get("annotations") or {}).get(ANNOTATION_ACTION)
+                )
+                failures = 0
+            except Exception:
+                failures += 1
+                delay = min(60.0, 2.0**failures)
+                log.exception("reconcile of %s/%s failed; retrying in %.0fs", namespace, name, delay)
+            if failures:
+                wait = delay or 0.0  # back off: the object changing does not make a bug go away
+            else:
+                wait = timing.resync_seconds if delay is None else min(delay, timing.resync_seconds)
+            until = started + max(timing.min_delay_seconds, wait)
+            earliest = until if failures else started + timing.min_delay_seconds
+            await wakeups.sleep(namespace, name, wakeup, until, earliest, stopping)
+    finally:
+        stopping.cancel()
+        wakeups.forget(namespace, name)
+
+
+async def _until_stopped(stopped: kopf.DaemonStopped) -> None:
+    await stopped.wait()
 
 
 @kopf.on.delete(GROUP, VERSION, PLURAL)  # type: ignore[arg-type]

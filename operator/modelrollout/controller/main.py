@@ -8,7 +8,7 @@ import os
 import sys
 
 from ..metrics import PrometheusPolicy
-from .settings import LeaderElectionSettings, OperatorSettings
+from .settings import LeaderElectionSettings, OperatorSettings, ReconcileSettings
 
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
 
@@ -22,7 +22,12 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
     parser.add_argument("--metrics-port", type=int, default=0, help="serve the operator's /metrics here")
     parser.add_argument("--health-port", type=int, default=0, help="serve /healthz here")
-    parser.add_argument("--resync-seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--resync-seconds",
+        type=float,
+        default=ReconcileSettings().resync_seconds,
+        help="longest wait between two reconciles of a rollout when nothing changes (a safety net)",
+    )
     parser.add_argument(
         "--kube-request-timeout",
         type=float,

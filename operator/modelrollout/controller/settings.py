@@ -10,10 +10,16 @@ from ..metrics import PrometheusPolicy
 
 @dataclass
 class ReconcileSettings:
-    resync_seconds: float = 10.0
-    """Longest wait between two reconciles of one rollout when nothing changes."""
+    resync_seconds: float = 300.0
+    """Longest wait between two reconciles of one rollout when nothing changes: a safety net only,
+    since a change to its objects wakes it (watch caches) and its timers and analysis clock set
+    the delay it waits otherwise."""
     poll_seconds: float = 0.5
-    """How often a rollout's daemon checks its (in-memory) object for a change."""
+    """While an analysis is evaluated, how often the daemon checks its watched object for a manual
+    action that should end the wait."""
+    informer_sync_seconds: float = 30.0
+    """How long startup waits for the watch caches' first LIST before kopf starts anyway (reads
+    go to the apiserver until a cache is synced)."""
     min_delay_seconds: float = 0.5
     """Shortest wait between two reconciles, so a flapping object cannot spin the operator."""
 

@@ -1,4 +1,4 @@
-"""Start kopf with our runtime in its memo."""
+"""Start the watch caches, then kopf with our runtime in its memo."""
 
 from __future__ import annotations
 
@@ -9,18 +9,29 @@ import threading
 import kopf
 from prometheus_client import start_http_server
 
-from ..k8s import KubeClient, kubeconfig_client
+from ..k8s import CachedKubeClient, KubeClient, kubeconfig_client
 from . import handlers
 from .analysis_batcher import AnalysisBatcher
 from .leader import LeaderElector, default_identity
 from .reconcile import Reconciler
 from .settings import OperatorSettings
+from .wakeups import Wakeups
 
 log = logging.getLogger("modelrollout.startup")
 
 
 def run(settings: OperatorSettings) -> int:
-    client = kubeconfig_client(settings.kubeconfig, settings.kube_request_timeout_seconds)
+    api = kubeconfig_client(settings.kubeconfig, settings.kube_request_timeout_seconds)
+    if settings.metrics_port:
+        start_http_server(settings.metrics_port, addr="0.0.0.0")
+    elector = lead(api, settings) if settings.leader_election.enabled else None
+    # After the election: a follower watches nothing. Reads through `client` come from the
+    # caches once they have listed, from the apiserver until then.
+    client = CachedKubeClient(api, api, settings.namespaces)
+    wakeups = Wakeups(client)
+    client.start()
+    if not client.wait_synced(settings.reconcile.informer_sync_seconds):
+        log.warning("watch caches not synced yet: reconciles read from the apiserver until they are")
     runtime = handlers.Runtime(
         settings=settings,
         client=client,
@@ -28,17 +39,20 @@ def run(settings: OperatorSettings) -> int:
         batcher=AnalysisBatcher(
             client, batch_window=settings.analysis.batch_window_seconds, policy=settings.analysis.prometheus
         ),
+        wakeups=wakeups,
     )
-    if settings.metrics_port:
-        start_http_server(settings.metrics_port, addr="0.0.0.0")
-    elector = lead(client, settings) if settings.leader_election.enabled else None
-    kopf.run(
-        standalone=True,
-        namespaces=settings.namespaces,
-        clusterwide=not settings.namespaces,
-        memo=kopf.Memo(runtime=runtime),
-        liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz" if settings.health_port else None,
-    )
+    try:
+        kopf.run(
+            standalone=True,
+            namespaces=settings.namespaces,
+            clusterwide=not settings.namespaces,
+            memo=kopf.Memo(runtime=runtime),
+            liveness_endpoint=f"http://0.0.0.0:{settings.health_port}/healthz"
+            if settings.health_port
+            else None,
+        )
+    finally:
+        client.stop()
     if elector is not None:  # kopf stopped gracefully: nothing acts any more
         elector.release()
     return 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from kubernetes import client as k8s
 from kubernetes import config as k8s_config
@@ -15,6 +15,9 @@ from urllib3 import exceptions as urllib3_errors
 from ..api.v1alpha1 import GROUP, PLURAL, VERSION
 from ._objects import event_body
 from ._protocol import KubeClient, KubeError, NotFound, Obj, Secret, decoded_secret
+
+if TYPE_CHECKING:
+    from ._watch import WatchSource
 
 T = TypeVar("T")
 
@@ -60,6 +63,12 @@ class ApiKubeClient:
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
         self._coordination = k8s.CoordinationV1Api(api_client)
+
+    def watch_source(self, kind: str) -> WatchSource:
+        """LIST and WATCH of `kind` on the same connection settings, for `CachedKubeClient`."""
+        from ._watch import ApiWatchSource  # it calls through this module's error wrapping
+
+        return ApiWatchSource(self._api, kind, self._timeout)
 
     def _plain(self, obj: Any) -> Obj:
         result: Obj = self._api.sanitize_for_serialization(obj)
@@ -223,7 +232,7 @@ class ApiKubeClient:
 
 def kubeconfig_client(
     kubeconfig: str | None = None, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
-) -> KubeClient:
+) -> ApiKubeClient:
     """From a kubeconfig file (or $KUBECONFIG), else the in-cluster ServiceAccount."""
     try:
         api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
@@ -231,3 +240,9 @@ def kubeconfig_client(
         k8s_config.load_incluster_config()
         api_client = k8s.ApiClient()
     return ApiKubeClient(api_client, request_timeout)
+
+
+if TYPE_CHECKING:
+
+    def _satisfies_the_protocol(api: ApiKubeClient) -> KubeClient:
+        return api

@@ -21,7 +21,8 @@ behaves the way the apiserver does where the operator depends on it:
 Beyond the `KubeClient` calls, which are recorded in `calls`, the test's own hands: `add`,
 `edit`, `delete` and friends (not recorded) set up the world as a person with kubectl would;
 `fail` makes the next call(s) of a method raise; `settle_deployments` plays the Deployment
-controller. No garbage collection, admission, or watch: what the operator does not rely on.
+controller; `watch_source` serves every change as a watch event (`_fake_watch`). No garbage
+collection or admission: what the operator does not rely on.
 """
 
 from __future__ import annotations
@@ -35,10 +36,12 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
-from ._fake_rules import merge, selector, validate_deployment
+from ._fake_rules import merge, validate_deployment
+from ._fake_watch import FakeWatchSource, WatchLog
 from ._json_patch import apply_json_patch
 from ._objects import event_body
 from ._protocol import KubeClient, KubeError, NotFound, Obj, Secret, decoded_secret
+from ._selectors import selector
 
 __all__ = ["FakeKubeClient", "KubeCall"]
 
@@ -90,6 +93,12 @@ class FakeKubeClient:
         self._failures: dict[str, list[_Failure]] = {}
         self.calls: list[KubeCall] = []
         """Every `KubeClient` call, in order, failed ones included."""
+        self.watches = WatchLog()
+        """Every change as a watch event; `compact` it to make a watch from before it a 410."""
+
+    def watch_source(self, kind: str) -> FakeWatchSource:
+        """LIST and WATCH of `kind`, for an informer (the fake's side of `ApiWatchSource`)."""
+        return self.watches.source(kind)
 
     # -- the test's hands (not recorded) --------------------------------------------------------
     def add(self, body: Obj) -> Obj:
@@ -105,6 +114,7 @@ class FakeKubeClient:
         if key[0] in _WITH_STATUS:
             stored["metadata"].setdefault("generation", 1)
         self._store[key] = stored
+        self.watches.record("ADDED", stored)
         return copy.deepcopy(stored)
 
     def add_rollout(self, namespace: str, name: str, spec: Obj, **metadata: Any) -> Obj:
@@ -148,7 +158,7 @@ class FakeKubeClient:
     def delete(self, kind: str, namespace: str, name: str) -> None:
         """Gone at once: no finalizers, and no garbage collection of what it owned."""
         self._find((kind, namespace, name))
-        del self._store[(kind, namespace, name)]
+        self._forget((kind, namespace, name))
 
     def fail(
         self,
@@ -193,6 +203,7 @@ class FakeKubeClient:
             if deployment.get("status") != status:
                 deployment["status"] = status
                 deployment["metadata"]["resourceVersion"] = str(next(self._versions))
+                self.watches.record("MODIFIED", deployment)
 
     # -- KubeClient: ModelRollouts --------------------------------------------------------------
     def get_rollout(self, namespace: str, name: str) -> Obj:
@@ -267,7 +278,8 @@ class FakeKubeClient:
 
     def delete_deployment(self, namespace: str, name: str) -> None:
         self._record("delete_deployment", namespace=namespace, name=name)
-        self._store.pop(("Deployment", namespace, name), None)
+        if ("Deployment", namespace, name) in self._store:
+            self._forget(("Deployment", namespace, name))
 
     # -- KubeClient: Leases -------------------------------------------------------------------------
     def get_lease(self, namespace: str, name: str, timeout: float | None = None) -> Obj:
@@ -291,6 +303,7 @@ class FakeKubeClient:
         updated = copy.deepcopy(body)
         updated["metadata"] = {**stored["metadata"], "resourceVersion": str(next(self._versions))}
         self._store[key] = updated
+        self.watches.record("MODIFIED", updated)
         return copy.deepcopy(updated)
 
     # -- KubeClient: Services, Secrets, Events --------------------------------------------------
@@ -371,7 +384,14 @@ class FakeKubeClient:
             updated["metadata"]["generation"] = int(stored["metadata"].get("generation", 1)) + 1
         updated["metadata"]["resourceVersion"] = str(next(self._versions))
         self._store[key] = updated
+        self.watches.record("MODIFIED", updated)
         return copy.deepcopy(updated)
+
+    def _forget(self, key: tuple[str, str, str]) -> None:
+        """Gone from the store; watchers see it DELETED at a resourceVersion of its own."""
+        gone = self._store.pop(key)
+        gone["metadata"]["resourceVersion"] = str(next(self._versions))
+        self.watches.record("DELETED", gone)
 
 
 def _name(key: tuple[str, str, str]) -> str:

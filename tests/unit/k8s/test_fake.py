@@ -47,7 +47,15 @@ def _version(obj: dict[str, Any]) -> tuple[int, int]:
 def test_the_public_names_are_pinned() -> None:
     assert set(k8s.__all__) == {
         "ApiKubeClient",
+        "ApiWatchSource",
+        "CachedKubeClient",
+        "ChangeListener",
         "FakeKubeClient",
+        "Informer",
+        "InformerTiming",
+        "ObjectStore",
+        "WatchSource",
+        "WatchSources",
         "KubeCall",
         "KubeClient",
         "KubeError",
