@@ -33,6 +33,9 @@ NEEDED = [
     ("get", "services"),
     ("get", "secrets"),
     ("create", "events"),
+    ("watch", "deployments.apps"),
+    ("list", "services"),
+    ("watch", "services"),
 ]
 """What the operator calls in a namespace it serves (see the comments in rbac.yaml)."""
 
