@@ -156,7 +156,7 @@ async def rollout_daemon(
             await wakeups.sleep(namespace, name, wakeup, until, earliest, stopping)
     finally:
         stopping.cancel()
-        wakeups.forget(namespace, name)
+        wakeups.forget(namespace, name, wakeup)
 
 
 async def _until_stopped(stopped: kopf.DaemonStopped) -> None:

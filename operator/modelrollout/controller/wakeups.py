@@ -64,8 +64,11 @@ class Wakeups:
         wakeup = self._wakeups[(namespace, name)] = Wakeup()
         return wakeup
 
-    def forget(self, namespace: str, name: str) -> None:
-        """The daemon stops: nothing of it is kept."""
+    def forget(self, namespace: str, name: str, wakeup: Wakeup | None = None) -> None:
+        """The daemon stops: nothing of it is kept (unless `wakeup` is given and a newer daemon
+        of the same rollout has registered since)."""
+        if wakeup is not None and self._wakeups.get((namespace, name)) is not wakeup:
+            return
         self._wakeups.pop((namespace, name), None)
         if self._client is not None:
             self._client.forget_rollout(namespace, name)

@@ -279,23 +279,13 @@ class CachedKubeClient:
     def read_secret(self, namespace: str, name: str) -> Secret:
         return self._client.read_secret(namespace, name)
 
-    def create_event(
-        self,
-        involved: Obj,
-        event_type: str,
-        reason: str,
-        message: str,
-        component: str = "modelrollout-operator",
-        name: str | None = None,
-    ) -> None:
-        self._client.create_event(involved, event_type, reason, message, component, name)
-
     def patch_event(self, namespace: str, name: str, patch: Obj) -> Obj:
         result: Obj = self._delegate("patch_event")(namespace, name, patch)
         return result
 
     def __getattr__(self, name: str) -> Any:
-        """A `KubeClient` method this class does not know yet goes to the apiserver unchanged."""
+        """Any other `KubeClient` method (`create_event`, and those added later) goes to the
+        apiserver unchanged."""
         return self._delegate(name)
 
     def _delegate(self, name: str) -> Callable[..., Any]:

@@ -10,7 +10,7 @@ import time
 
 from modelrollout.api.v1alpha1 import ANNOTATION_ACTION, KIND, LABEL_ROLLOUT
 from modelrollout.controller.reconcile import Reconciler
-from modelrollout.controller.wakeups import Wakeups
+from modelrollout.controller.wakeups import Wakeup, Wakeups
 from modelrollout.k8s import CachedKubeClient, InformerTiming, KubeError
 
 from ...fixtures.fake_cluster import NAME, NAMESPACE, FakeCluster, at, rollout_spec
@@ -94,12 +94,25 @@ def test_after_a_write_refused_as_stale_the_next_read_asks_the_apiserver() -> No
     assert len(cluster.client.calls) == 2, "then the cache again"
 
 
+def _watched() -> tuple[FakeCluster, CachedKubeClient, Wakeups]:
+    """A rollout, the caches, and the wake-ups they feed."""
+    cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
+    cached = _cached(cluster)
+    return cluster, cached, Wakeups(cached)
+
+
+def _daemon_starts(wakeups: Wakeups) -> Wakeup:
+    """The rollout's daemon registers and begins a reconcile (in the event loop)."""
+    wakeup = wakeups.register(NAMESPACE, NAME)
+    wakeup.begin()
+    return wakeup
+
+
 def _woken(wakeups: Wakeups, cached: CachedKubeClient, change: object) -> bool:
     """Whether the daemon of the rollout would wake after `change()` and the watch events."""
 
     async def scenario() -> bool:
-        wakeup = wakeups.register(NAMESPACE, NAME)
-        wakeup.begin()
+        wakeup = _daemon_starts(wakeups)
         change()  # type: ignore[operator]
         _pump(cached)
         await asyncio.sleep(0)  # the informers' calls into the loop run
@@ -109,9 +122,7 @@ def _woken(wakeups: Wakeups, cached: CachedKubeClient, change: object) -> bool:
 
 
 def test_a_persons_change_wakes_the_rollout_and_its_own_status_write_does_not() -> None:
-    cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
-    cached = _cached(cluster)
-    wakeups = Wakeups(cached)
+    cluster, cached, wakeups = _watched()
 
     def write_status() -> None:
         cached.patch_rollout_status(NAMESPACE, NAME, {"message": "written by the reconcile"})
@@ -121,13 +132,10 @@ def test_a_persons_change_wakes_the_rollout_and_its_own_status_write_does_not() 
 
 
 def test_its_own_write_whose_answer_comes_after_its_watch_event_wakes_nobody() -> None:
-    cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
-    cached = _cached(cluster)
-    wakeups = Wakeups(cached)
+    cluster, cached, wakeups = _watched()
 
     async def scenario() -> bool:
-        wakeup = wakeups.register(NAMESPACE, NAME)
-        wakeup.begin()
+        wakeup = _daemon_starts(wakeups)
         # the apiserver stores the write and its watch event is handled before the answer is
         cluster.client.patch_rollout_status(NAMESPACE, NAME, {"message": "racing"})
         _pump(cached)
@@ -153,13 +161,10 @@ def test_a_change_to_its_deployments_or_its_service_wakes_the_rollout_and_others
 
 
 def test_a_sleeping_daemon_wakes_on_a_change_at_once_and_a_stopped_one_leaves_nothing() -> None:
-    cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
-    cached = _cached(cluster)
-    wakeups = Wakeups(cached)
+    cluster, cached, wakeups = _watched()
 
     async def scenario() -> float:
-        wakeup = wakeups.register(NAMESPACE, NAME)
-        wakeup.begin()
+        wakeup = _daemon_starts(wakeups)
         stopping: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         started = time.monotonic()
         sleeping = asyncio.create_task(

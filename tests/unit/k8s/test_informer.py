@@ -9,23 +9,10 @@ from typing import Any
 
 from modelrollout.k8s import FakeKubeClient, Informer, InformerTiming, ObjectStore
 
-NS = "team"
+from .test_fake import NS, _deployment
+
 PUMP = InformerTiming(watch_timeout_seconds=0.0)
 """A watch that delivers what is there and ends: the test drives the informer step by step."""
-
-
-def _deployment(name: str, labels: dict[str, str], replicas: int = 0) -> dict[str, Any]:
-    container = {"name": "model", "image": "m:1"}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": name, "namespace": NS, "labels": labels},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "template": {"metadata": {"labels": labels}, "spec": {"containers": [container]}},
-        },
-    }
 
 
 def _obj(name: str, version: str, **extra: Any) -> dict[str, Any]:
