@@ -48,12 +48,12 @@ def _runs(cluster: FakeCluster) -> int:
     return int((cluster.status().get("analysis") or {}).get("runs", 0))
 
 
-def _interval(cluster: FakeCluster, seconds: float) -> None:
-    """Reconciles five times an interval until the next verdict is taken (the ones between
+def _interval(cluster: FakeCluster, seconds: float, looks: int = 5) -> None:
+    """Reconciles `looks` times an interval until the next verdict is taken (the ones between
     decide nothing)."""
     runs = _runs(cluster)
-    for _ in range(12):
-        cluster.step(Verdict.INCONCLUSIVE, seconds=seconds / 5)
+    for _ in range(2 * looks + 2):
+        cluster.step(Verdict.INCONCLUSIVE, seconds=seconds / looks)
         if _runs(cluster) > runs:
             return
     raise AssertionError(f"no verdict taken in {seconds}s: {cluster.status()}")
@@ -114,7 +114,7 @@ def test_a_long_series_writes_its_count_every_thirty_minutes_of_its_clock() -> N
     cluster = _analysing(interval="60s", max_duration="2h")
 
     for _ in range(65):
-        _interval(cluster, 60)
+        _interval(cluster, 60, looks=1)
 
     patches = cluster.client.calls_to("patch_event")
     assert len(patches) == 2, "at about 30 and 60 minutes, not every interval"
