@@ -229,6 +229,19 @@ class ApiKubeClient:
             )
         )
 
+    def patch_event(self, namespace: str, name: str, patch: Obj) -> Obj:
+        return self._plain(
+            _call(
+                lambda: self._core.patch_namespaced_event(
+                    name,
+                    namespace,
+                    patch,
+                    _content_type="application/merge-patch+json",
+                    _request_timeout=self._timeout,
+                )
+            )
+        )
+
 
 def kubeconfig_client(
     kubeconfig: str | None = None, request_timeout: float = DEFAULT_REQUEST_TIMEOUT

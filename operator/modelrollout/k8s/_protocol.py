@@ -157,3 +157,9 @@ class KubeClient(Protocol):
         With `name`, posting the same Event twice is a 409 (KubeError) instead of a second Event,
         which is how a transition is announced exactly once across crashes."""
         ...
+
+    def patch_event(self, namespace: str, name: str, patch: Obj) -> Obj:
+        """A JSON merge patch of an Event posted before: the `count`, `lastTimestamp` and latest
+        message of a repeated announcement, so a verdict heard every interval stays one Event
+        (the core/v1 event series) instead of one Event per interval."""
+        ...

@@ -340,6 +340,10 @@ class FakeKubeClient:
             meta["name"] = f"{meta.pop('generateName')}{next(self._uids):05x}"
         self.add({"apiVersion": "v1", "kind": "Event", **body})
 
+    def patch_event(self, namespace: str, name: str, patch: Obj) -> Obj:
+        self._record("patch_event", namespace=namespace, name=name, patch=patch)
+        return self._patch(("Event", namespace, name), patch)
+
     # -- the store ------------------------------------------------------------------------------
     def _record(self, method: str, **args: Any) -> None:
         call = KubeCall(method, copy.deepcopy(args))

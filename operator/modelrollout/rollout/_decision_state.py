@@ -96,9 +96,9 @@ class Run:
         wanted = self.spec.candidate
         return wanted.parameters if wanted is not None and wanted.version == version else None
 
-    def event(self, reason: Reason, message: str, *, warning: bool = False) -> None:
+    def event(self, reason: Reason, message: str, *, warning: bool = False, repeats: bool = False) -> None:
         kind: Literal["Normal", "Warning"] = "Warning" if warning else "Normal"
-        self.events.append(EmitEvent(type=kind, reason=reason, message=message))
+        self.events.append(EmitEvent(type=kind, reason=reason, message=message, repeats=repeats))
 
     def record(self, version: str, outcome: Outcome, **facts: Any) -> None:
         self.lineage.append(RecordLineage(version=version, outcome=outcome, at=self.now, **facts))

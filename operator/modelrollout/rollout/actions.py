@@ -73,6 +73,11 @@ class EmitEvent:
     type: Literal["Normal", "Warning"]
     reason: Reason
     message: str
+    repeats: bool = False
+    """The same announcement comes again next interval, the rollout standing where it was (the
+    verdict of an analysis step that goes on): no transition, so the controller folds it into
+    one Event whose `count` grows, as Kubernetes' own event series do, instead of a new Event
+    (and an outbox entry) every interval. False: a transition, announced exactly once."""
 
 
 @dataclass(frozen=True)

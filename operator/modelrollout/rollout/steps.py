@@ -223,14 +223,15 @@ def _analysis(run: Run, index: int) -> str | None:
     _resume_phase(run, index, f"{describe_step(run, index)}: collecting evidence")
     run.reason = Reason.ANALYSIS_INCONCLUSIVE
     judged = _take_judgement(run)
+    final_look = _final_look_judged(run)
     if judged is not None:
-        _announce(run, judged)
+        _announce(run, judged, goes_on=judged.verdict == Verdict.INCONCLUSIVE and not final_look)
         if judged.verdict == Verdict.PASS:
             return f"analysis passed ({judged.message or 'all metrics pass'})"
         if judged.verdict == Verdict.FAIL:
             _on_failure(run, judged)
             return None
-    if _final_look_judged(run):
+    if final_look:
         return _on_inconclusive(run, index)
     next_end = next_window_end(run.spec, run.status, run.now)
     run.requeue((next_end - run.now).total_seconds() if next_end is not None else FINAL_LOOK_POLL_SECONDS)
@@ -277,18 +278,18 @@ def _take_judgement(run: Run) -> AnalysisObservation | None:
     return observed
 
 
-def _announce(run: Run, judged: AnalysisObservation) -> None:
+def _announce(run: Run, judged: AnalysisObservation, *, goes_on: bool) -> None:
+    """Every judgement is announced. One after which the step goes on is a repeat (the same
+    news every interval); its message holds no run count, since the message is what names the
+    Event series the controller folds repeats into (the count is the Event's own `count`)."""
     reason = {
         Verdict.PASS: Reason.ANALYSIS_PASSED,
         Verdict.FAIL: Reason.ANALYSIS_FAILED,
         Verdict.INCONCLUSIVE: Reason.ANALYSIS_INCONCLUSIVE,
     }[judged.verdict]
     score = f", score {judged.score:.0f}" if judged.score is not None else ""
-    runs = run.status.analysis.runs if run.status.analysis is not None else 0
-    message = f"analysis {judged.verdict.value} after {runs} interval(s){score}: {judged.message}".rstrip(
-        ": "
-    )
-    run.event(reason, message, warning=judged.verdict == Verdict.FAIL)
+    message = f"analysis {judged.verdict.value}{score}: {judged.message}".rstrip(": ")
+    run.event(reason, message, warning=judged.verdict == Verdict.FAIL, repeats=goes_on)
 
 
 def _on_failure(run: Run, judged: AnalysisObservation) -> None:

@@ -751,3 +751,28 @@ def _observe_plan(status: ModelRolloutStatus) -> Any:
     world = World(SPEC)
     world.deployments = ready(**world.provider.replica_plan(status.weights, SPEC.replicas))
     return world.observe(status)
+
+
+@pytest.mark.parametrize(
+    ("at", "verdict", "repeated"),
+    [
+        (35, Verdict.INCONCLUSIVE, {"AnalysisInconclusive": True}),
+        (300, Verdict.INCONCLUSIVE, {"AnalysisInconclusive": False, "PausedInconclusive": False}),
+        (35, Verdict.PASS, {"AnalysisPassed": False, "StepCompleted": False, "PausedByStep": False}),
+        (35, Verdict.FAIL, {"AnalysisFailed": False}),
+    ],
+    ids=["the step goes on", "the final look", "a pass", "a fail"],
+)
+def test_only_the_verdict_of_a_step_that_goes_on_is_a_repeat(
+    at: float, verdict: Verdict, repeated: dict[str, bool]
+) -> None:
+    """The controller folds a repeat into one Event whose count grows (`event_series`); every
+    other Event announces a transition. The message carries no run count: it names the series."""
+    world = World(SPEC, deployments=_deployments(Case("", status_at("Progressing", **ANALYSING), "")),
+                  now=T0 + timedelta(seconds=at), extra={"analysis": judged(verdict, at // 30 * 30)})  # fmt: skip
+    before = status_at("Progressing", **ANALYSING)
+    decision = decide(SPEC, before, world.observe(before), world.now)
+
+    emitted = [action for action in decision.actions if isinstance(action, EmitEvent)]
+    assert {str(event.reason): event.repeats for event in emitted} == repeated
+    assert all("interval" not in event.message for event in emitted if event.repeats)
