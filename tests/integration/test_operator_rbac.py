@@ -33,6 +33,7 @@ NEEDED = [
     ("get", "services"),
     ("get", "secrets"),
     ("create", "events"),
+    ("patch", "events"),
     ("watch", "deployments.apps"),
     ("list", "services"),
     ("watch", "services"),

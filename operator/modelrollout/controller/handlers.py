@@ -16,6 +16,7 @@ import asyncio
 import logging
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,13 +98,17 @@ class Runtime:
         loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
         if loaded is None:
             forget_rollout(namespace, name)
+            self.reconciler.forget(namespace, name)
             return None
         return None if loaded.body["metadata"].get("deletionTimestamp") else loaded
 
 
 @kopf.on.startup()
-def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
     runtime: Runtime = memo["runtime"]
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=runtime.settings.reconcile.workers, thread_name_prefix="reconcile")
+    )
     # kopf's own calls (finalizers, its annotations, Events) are bounded as ours are, not by
     # aiohttp's five minutes: a silent apiserver must not hold a deletion or a daemon's start.
     settings.networking.request_timeout = runtime.settings.kube_request_timeout_seconds

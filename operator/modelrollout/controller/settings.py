@@ -6,10 +6,15 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from ..metrics import PrometheusPolicy
+from .event_series import EventSeriesSettings
 
 
 @dataclass
 class ReconcileSettings:
+    workers: int = 16
+    """Threads the reconciles (and their Kubernetes calls) run on: at an analysis boundary every
+    due rollout writes its status at once, and the interpreter's default pool (cores + 4) would
+    queue them behind each other's round trips."""
     resync_seconds: float = 300.0
     """Longest wait between two reconciles of one rollout when nothing changes: a safety net only,
     since a change to its objects wakes it (watch caches) and its timers and analysis clock set
@@ -82,3 +87,4 @@ class OperatorSettings:
     analysis: AnalysisSettings = field(default_factory=AnalysisSettings)
     finalizer: FinalizerSettings = field(default_factory=FinalizerSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
+    events: EventSeriesSettings = field(default_factory=EventSeriesSettings)

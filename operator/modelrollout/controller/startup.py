@@ -35,7 +35,7 @@ def run(settings: OperatorSettings) -> int:
     runtime = handlers.Runtime(
         settings=settings,
         client=client,
-        reconciler=Reconciler(client),
+        reconciler=Reconciler(client, event_settings=settings.events),
         batcher=AnalysisBatcher(
             client, batch_window=settings.analysis.batch_window_seconds, policy=settings.analysis.prometheus
         ),

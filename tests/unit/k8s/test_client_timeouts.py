@@ -47,6 +47,7 @@ CALLS: dict[str, Callable[[KubeClient], Any]] = {
     "service_exists": lambda c: c.service_exists("ns", "s"),
     "read_secret": lambda c: c.read_secret("ns", "s"),
     "create_event": lambda c: c.create_event(ROLLOUT, "Normal", "Test", "a message"),
+    "patch_event": lambda c: c.patch_event("ns", "e", {"count": 2}),
     "get_lease": lambda c: c.get_lease("ns", "l"),
     "create_lease": lambda c: c.create_lease("ns", {"metadata": {"name": "l"}}),
     "replace_lease": lambda c: c.replace_lease("ns", "l", {"metadata": {"name": "l"}}),
