@@ -104,11 +104,17 @@ class Runtime:
 
 
 @kopf.on.startup()
-async def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+async def use_reconcile_threads(memo: kopf.Memo, **_: Any) -> None:
+    """The reconciles' pool (`ReconcileSettings.workers`), set in the loop kopf runs."""
     runtime: Runtime = memo["runtime"]
     asyncio.get_running_loop().set_default_executor(
         ThreadPoolExecutor(max_workers=runtime.settings.reconcile.workers, thread_name_prefix="reconcile")
     )
+
+
+@kopf.on.startup()
+def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> None:
+    runtime: Runtime = memo["runtime"]
     # kopf's own calls (finalizers, its annotations, Events) are bounded as ours are, not by
     # aiohttp's five minutes: a silent apiserver must not hold a deletion or a daemon's start.
     settings.networking.request_timeout = runtime.settings.kube_request_timeout_seconds
