@@ -352,6 +352,10 @@ class LocalCluster:
     def component_logs(self) -> dict[str, Path]:
         return {p.stem: p for p in (self.run_dir / "logs").glob("*.log")}
 
+    def pid(self, component: str) -> int:
+        """Process id of a component this object started (e.g. `kube-apiserver`), to read its /proc."""
+        return self._procs[component].pid
+
     def running(self) -> bool:
         return bool(self._procs) and all(proc.poll() is None for proc in self._procs.values())
 
