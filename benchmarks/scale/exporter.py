@@ -92,18 +92,21 @@ class SyntheticExporter:
         ]
         total = math.floor(requests)
         mean = traffic.median_latency * math.exp(traffic.latency_sigma**2 / 2)
-        lines = [
-            "# TYPE model_requests_total counter",
-            "# TYPE model_request_duration_seconds histogram",
+        # Each family's lines together, as the exposition format requires.
+        labelled = [
+            f'namespace="{self.namespace}",model="{model}",version="{version}"'
+            for model in self.models
+            for version in self.versions
         ]
-        for model in self.models:
-            for version in self.versions:
-                labels = f'namespace="{self.namespace}",model="{model}",version="{version}"'
-                lines.append(f'model_requests_total{{{labels},outcome="success"}} {total - errors}')
-                lines.append(f'model_requests_total{{{labels},outcome="error"}} {errors}')
-                for bound, count in zip(BUCKETS, cumulative, strict=True):
-                    lines.append(f'model_request_duration_seconds_bucket{{{labels},le="{bound}"}} {count}')
-                lines.append(f'model_request_duration_seconds_bucket{{{labels},le="+Inf"}} {total}')
-                lines.append(f"model_request_duration_seconds_sum{{{labels}}} {total * mean:.3f}")
-                lines.append(f"model_request_duration_seconds_count{{{labels}}} {total}")
+        lines = ["# TYPE model_requests_total counter"]
+        for labels in labelled:
+            lines.append(f'model_requests_total{{{labels},outcome="success"}} {total - errors}')
+            lines.append(f'model_requests_total{{{labels},outcome="error"}} {errors}')
+        lines.append("# TYPE model_request_duration_seconds histogram")
+        for labels in labelled:
+            for bound, count in zip(BUCKETS, cumulative, strict=True):
+                lines.append(f'model_request_duration_seconds_bucket{{{labels},le="{bound}"}} {count}')
+            lines.append(f'model_request_duration_seconds_bucket{{{labels},le="+Inf"}} {total}')
+            lines.append(f"model_request_duration_seconds_sum{{{labels}}} {total * mean:.3f}")
+            lines.append(f"model_request_duration_seconds_count{{{labels}}} {total}")
         return "\n".join(lines) + "\n"
