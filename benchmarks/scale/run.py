@@ -13,9 +13,6 @@ Phases, each exactly `intervals` analysis intervals long and aligned to the oper
 from __future__ import annotations
 
 import contextlib
-import os
-import subprocess
-import sys
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -23,8 +20,15 @@ from typing import Any
 
 from modelrollout_dev import LocalCluster, LocalClusterSettings, PrometheusServer, PrometheusSettings
 from modelrollout_dev.audit import OPERATOR_USER, audit_counts
-from modelrollout_dev.fleet import FleetSpec, create_fleet, statuses, wait_for
-from modelrollout_dev.tools import repo_root
+from modelrollout_dev.fleet import (
+    FleetSpec,
+    create_fleet,
+    install_operator,
+    start_operator,
+    statuses,
+    stop_operator,
+    wait_for,
+)
 
 from .exporter import SyntheticExporter
 from .loads import per_rollout_queries, query_per_rollout, status_patches
@@ -45,35 +49,6 @@ class Level:
     @property
     def settle_timeout(self) -> float:
         return 180.0 + self.rollouts * 0.6
-
-
-def _install_operator(cluster: LocalCluster, namespace: str, log_name: str) -> subprocess.Popen[bytes]:
-    root = repo_root()
-    cluster.kubectl("apply", "--server-side", "-f", str(root / "crds/modelrollout.io_modelrollouts.yaml"))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=60s"
-    )
-    cluster.kubectl("apply", "-f", str(root / "manifests/install/rbac.yaml"))
-    kubeconfig = cluster.service_account_kubeconfig(
-        "modelrollout-system", "modelrollout-operator", cluster.run_dir / "operator.kubeconfig"
-    )
-    cluster.kubectl("create", "namespace", namespace)
-    with (cluster.run_dir / "logs" / log_name).open("wb") as log:
-        return subprocess.Popen(
-            [sys.executable, "-m", "modelrollout", "--namespace", namespace, "--kubeconfig", str(kubeconfig)],
-            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=root,
-            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
-        )  # fmt: skip
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
 
 
 def _sleep_until(moment: float) -> None:
@@ -102,8 +77,10 @@ def run_level(level: Level, log: Any = print) -> dict[str, Any]:
         prometheus.start()
         stack.callback(prometheus.stop, remove=True)
         fleet = FleetSpec(namespace, n, prometheus.url, interval=f"{interval:.0f}s")
-        operator = _install_operator(cluster, namespace, "operator.log")
-        stack.callback(_stop, operator)
+        kubeconfig = install_operator(cluster)
+        cluster.kubectl("create", "namespace", namespace)
+        operator = start_operator(namespace, kubeconfig, cluster.run_dir / "logs" / "operator.log")
+        stack.callback(stop_operator, operator)
         apiserver_pid = cluster.pid("kube-apiserver")
         assert prometheus.pid is not None
         time.sleep(5.0)  # the operator's imports and login, so "idle" is a running operator
@@ -140,7 +117,7 @@ def run_level(level: Level, log: Any = print) -> dict[str, Any]:
         requests = audit_counts(cluster.audit_log, OPERATOR_USER, _utc(first), _utc(end))
         boundaries = [first + i * interval for i in range(level.intervals)]
         latencies, skipped = watch.latencies(boundaries, interval)
-        _stop(operator)
+        stop_operator(operator)
         last_statuses = statuses(cluster, namespace)
 
         # phase 2: the status floor

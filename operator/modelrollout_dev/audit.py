@@ -7,6 +7,7 @@ however long it streams: its entries share one auditID and are counted once, at 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -48,6 +49,24 @@ def format_counts(counts: Counter[tuple[str, str]], per: float = 1.0) -> str:
     """One line per (verb, resource), largest first, divided by `per` (e.g. the rollout count)."""
     rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
     return "\n".join(f"  {verb:>6} {resource:<40} {count / per:8.2f}" for (verb, resource), count in rows)
+
+
+def audit_policy(groups: tuple[str, ...]) -> dict[str, Any]:
+    """Metadata (who, verb, object, response code; no bodies) for `groups`, nothing for anyone
+    else; RequestReceived is omitted so each request is one line (a watch: two, one auditID)."""
+    rules: list[dict[str, Any]] = [{"level": "Metadata", "userGroups": list(groups)}] if groups else []
+    return {
+        "apiVersion": "audit.k8s.io/v1",
+        "kind": "Policy",
+        "omitStages": ["RequestReceived"],
+        "rules": [*rules, {"level": "None"}],
+    }
+
+
+def settings_fingerprint(groups: tuple[str, ...]) -> str:
+    """What a cluster auditing `groups` records beside its pid files (`recorded_running` compares it)."""
+    policy = audit_policy(groups)
+    return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
 
 
 def _entries(path: Path) -> Iterator[dict[str, Any]]:

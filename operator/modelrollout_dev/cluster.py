@@ -8,7 +8,6 @@ cluster does it. Every process is started with its own log and stopped by pid.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -21,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pki
+from .audit import audit_policy, settings_fingerprint
 from .kubeconfig import write_kubeconfig
 from .tools import ToolPaths, cache_dir, free_port, is_running, process_identity, stop_pid, tail
 
@@ -239,7 +239,9 @@ class LocalCluster:
         """The audit policy file and log flags; the policy's fingerprint is recorded beside the pid
         files, so `recorded_running` never takes a cluster started with other flags for this one."""
         settings = self.settings
-        (self.run_dir / "pids" / "settings.fingerprint").write_text(settings_fingerprint(settings) + "\n")
+        (self.run_dir / "pids" / "settings.fingerprint").write_text(
+            settings_fingerprint(settings.audited_groups) + "\n"
+        )
         if not settings.audited_groups:
             return []
         policy_file = self.run_dir / "audit-policy.json"
@@ -360,24 +362,6 @@ class LocalCluster:
         return bool(self._procs) and all(proc.poll() is None for proc in self._procs.values())
 
 
-def audit_policy(groups: tuple[str, ...]) -> dict[str, Any]:
-    """Metadata (who, verb, object, response code; no bodies) for `groups`, nothing for anyone
-    else; RequestReceived is omitted so each request is one line (a watch: two, one auditID)."""
-    rules: list[dict[str, Any]] = [{"level": "Metadata", "userGroups": list(groups)}] if groups else []
-    return {
-        "apiVersion": "audit.k8s.io/v1",
-        "kind": "Policy",
-        "omitStages": ["RequestReceived"],
-        "rules": [*rules, {"level": "None"}],
-    }
-
-
-def settings_fingerprint(settings: LocalClusterSettings) -> str:
-    """What `_audit_flags` records for a cluster started with `settings`."""
-    policy = audit_policy(settings.audited_groups)
-    return hashlib.sha256(json.dumps(policy, sort_keys=True).encode()).hexdigest()[:16]
-
-
 def _has_condition(obj: dict[str, Any], kind: str) -> bool:
     conditions = obj.get("status", {}).get("conditions", [])
     return any(c["type"] == kind and c["status"] == "True" for c in conditions)
@@ -390,7 +374,7 @@ def recorded_running(settings: LocalClusterSettings | None = None) -> bool:
     recorded_fingerprint = run_dir / "pids" / "settings.fingerprint"
     if not recorded_fingerprint.exists():  # started before the audit log existed, or never
         return False
-    if recorded_fingerprint.read_text().strip() != settings_fingerprint(settings):
+    if recorded_fingerprint.read_text().strip() != settings_fingerprint(settings.audited_groups):
         return False
     pids = list((run_dir / "pids").glob("*.pid")) if (run_dir / "pids").is_dir() else []
     recorded = [p.read_text().strip().partition(" ") for p in pids]

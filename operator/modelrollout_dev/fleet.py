@@ -9,13 +9,19 @@ one analysis per interval and whatever it reads and writes around it.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from .cluster import LocalCluster
 from .manifests import pod_template
+from .rbac import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE
+from .tools import repo_root, stop_pid
 
 CHUNK = 200
 """Objects per `kubectl apply`: bounded, so one call never holds thousands of objects in memory."""
@@ -119,3 +125,32 @@ def wait_for(probe: Callable[[], bool], timeout: float, what: str, every: float 
             raise TimeoutError(f"timed out after {timeout:.0f}s waiting for {what}")
         time.sleep(every)
     return time.monotonic() - t0
+
+
+def install_operator(cluster: LocalCluster) -> Path:
+    """The CRD and the cluster-wide RBAC; returns a kubeconfig holding only the operator's token."""
+    root = repo_root()
+    cluster.kubectl("apply", "--server-side", "-f", str(root / "crds/modelrollout.io_modelrollouts.yaml"))
+    cluster.kubectl(
+        "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=60s"
+    )
+    cluster.kubectl("apply", "-f", str(root / "manifests/install/rbac.yaml"))
+    return cluster.service_account_kubeconfig(
+        OPERATOR_NAMESPACE, OPERATOR_ACCOUNT, cluster.run_dir / "fleet-operator.kubeconfig"
+    )
+
+
+def start_operator(namespace: str, kubeconfig: Path, log_path: Path) -> subprocess.Popen[bytes]:
+    """The operator serving `namespace` with its default flags, as the kubeconfig's identity."""
+    with log_path.open("wb") as log:
+        return subprocess.Popen(
+            [sys.executable, "-m", "modelrollout", "--namespace", namespace, "--kubeconfig", str(kubeconfig)],
+            stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=repo_root(),
+            env={**os.environ, "KUBECONFIG": str(kubeconfig)},
+        )  # fmt: skip
+
+
+def stop_operator(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM, SIGKILL after 20 s (kopf cancels every rollout's daemon first)."""
+    stop_pid(process.pid, timeout=20)
+    process.poll()

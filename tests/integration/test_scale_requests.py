@@ -9,10 +9,8 @@ nothing else happens.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
+import uuid
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -20,10 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from modelrollout_dev import LocalCluster
+from modelrollout_dev import LocalCluster, fleet
 from modelrollout_dev.audit import OPERATOR_USER, audit_counts, format_counts
-from modelrollout_dev.fleet import FleetSpec, analysis_runs, create_fleet, statuses, wait_for
-from modelrollout_dev.tools import repo_root
 
 from ..conftest import PrometheusFactory
 
@@ -39,40 +35,16 @@ one window (a slow safety resync) is allowed if the others make up for it."""
 
 
 @pytest.fixture
-def operator_kubeconfig(cluster: LocalCluster) -> Path:
-    """The CRD, the cluster-wide RBAC and a kubeconfig holding only the operator's token."""
-    root = repo_root()
-    cluster.kubectl("apply", "--server-side", "-f", str(root / "crds/modelrollout.io_modelrollouts.yaml"))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=30s"
-    )
-    cluster.kubectl("apply", "-f", str(root / "manifests/install/rbac.yaml"))
-    return cluster.service_account_kubeconfig(
-        "modelrollout-system", "modelrollout-operator", cluster.run_dir / "scale-operator.kubeconfig"
-    )
-
-
-@pytest.fixture
-def operator(cluster: LocalCluster, operator_kubeconfig: Path, tmp_path: Path) -> Iterator[str]:
+def operator(cluster: LocalCluster, tmp_path: Path) -> Iterator[str]:
     """Yields the namespace an operator with default flags serves (its log in tmp_path)."""
-    namespace = f"scale-{os.getpid()}-{time.monotonic_ns() % 100000}"
+    namespace = f"scale-{uuid.uuid4().hex[:8]}"
+    kubeconfig = fleet.install_operator(cluster)
     cluster.kubectl("create", "namespace", namespace)
-    log = (tmp_path / "operator.log").open("wb")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "modelrollout", "--namespace", namespace, "--kubeconfig", str(operator_kubeconfig)],
-        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=repo_root(),
-        env={**os.environ, "KUBECONFIG": str(operator_kubeconfig)},
-    )  # fmt: skip
-    log.close()
+    process = fleet.start_operator(namespace, kubeconfig, tmp_path / "operator.log")
     try:
         yield namespace
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(timeout=5)
+        fleet.stop_operator(process)
         cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
@@ -82,15 +54,17 @@ def test_fifty_idle_rollouts_cost_at_most_1_2_requests_each_per_interval(
     namespace = operator
     prometheus = prometheus_factory.scraping([])
     # given 50 rollouts idling in a dryRun analysis step, analysed every 5 s
-    fleet = FleetSpec(namespace, ROLLOUTS, prometheus.url, interval=f"{INTERVAL:.0f}s", prefix="idle")
-    create_fleet(cluster, fleet, create_namespace=False)
+    rollouts = fleet.FleetSpec(
+        namespace, ROLLOUTS, prometheus.url, interval=f"{INTERVAL:.0f}s", prefix="idle"
+    )
+    fleet.create_fleet(cluster, rollouts, create_namespace=False)
 
     # when the operator has settled: every rollout analysed at least twice
     def settled() -> bool:
-        seen = statuses(cluster, namespace)
-        return len(seen) == ROLLOUTS and all(analysis_runs(s) >= 2 for s in seen.values())
+        seen = fleet.statuses(cluster, namespace)
+        return len(seen) == ROLLOUTS and all(fleet.analysis_runs(s) >= 2 for s in seen.values())
 
-    wait_for(settled, 60, "every rollout to have run its analysis twice", every=1.0)
+    fleet.wait_for(settled, 60, "every rollout to have run its analysis twice", every=1.0)
     start = datetime.now(UTC)
     time.sleep(WINDOWS * INTERVAL + 1.0)  # +1: the apiserver writes an entry when the response ends
 
