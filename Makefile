@@ -72,3 +72,10 @@ bench: bench-stats ## All benchmarks (results under benchmarks/)
 .PHONY: bench-stats
 bench-stats: $(DEPS_STAMP) ## Statistics simulator: our sequential test against the baselines
 	$(PY) -m benchmarks.stats --runs 1000 --out benchmarks/results/stats.json
+
+# Rollout counts of `make bench-scale` (e.g. SCALE_LEVELS=100,300,1000,3000 if the machine holds it).
+SCALE_LEVELS ?= 100,300,1000
+
+.PHONY: bench-scale
+bench-scale: deps ## Operator at 100/300/1,000 idle rollouts on the local control plane (minutes; not in CI)
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m benchmarks.scale --levels $(SCALE_LEVELS) --out benchmarks/results/scale.json

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from . import pki
+from .audit import audit_policy, settings_fingerprint
 from .kubeconfig import write_kubeconfig
 from .tools import ToolPaths, cache_dir, free_port, is_running, process_identity, stop_pid, tail
 
@@ -41,6 +42,13 @@ class LocalClusterSettings:
     """Seconds to wait for /readyz, the default ServiceAccount and the nodes."""
     detach: bool = False
     """Start components in their own session so they outlive this Python process (`make cluster-up`)."""
+    audited_groups: tuple[str, ...] = ("system:serviceaccounts:modelrollout-system",)
+    """Users in these groups have every request audited at level Metadata (to count the operator's
+    requests per verb and resource); everyone else's are not logged, so the audit log costs the
+    apiserver next to nothing. Empty: no audit log at all."""
+    audit_log_max_mb: int = 200
+    """Size at which the apiserver rotates the audit log (it keeps `audit_log_backups` old files)."""
+    audit_log_backups: int = 3
 
 
 @dataclass
@@ -59,6 +67,11 @@ class LocalCluster:
     @property
     def pki_dir(self) -> Path:
         return self.run_dir / "pki"
+
+    @property
+    def audit_log(self) -> Path:
+        """The apiserver's audit log (JSON lines; see `modelrollout_dev.audit` to read it)."""
+        return self.run_dir / "logs" / "audit.log"
 
     @property
     def kubeconfig(self) -> Path:
@@ -172,7 +185,7 @@ class LocalCluster:
             "--listen-metrics-urls=", "--unsafe-no-fsync=true", "--log-level=warn",
         ])  # fmt: skip
         self._spawn("kube-apiserver", [
-            str(self.tools.kube_apiserver),
+            str(self.tools.kube_apiserver), *self._audit_flags(),
             f"--etcd-servers=http://127.0.0.1:{etcd_port}",
             "--bind-address=127.0.0.1", f"--secure-port={api_port}", "--advertise-address=127.0.0.1",
             "--endpoint-reconciler-type=none",
@@ -221,6 +234,23 @@ class LocalCluster:
             f"--server-address=127.0.0.1:{free_port()}",
             *[f"--config={stages / f}" for f in sorted(os.listdir(stages)) if f.endswith(".yaml")],
         ])  # fmt: skip
+
+    def _audit_flags(self) -> list[str]:
+        """The audit policy file and log flags; the policy's fingerprint is recorded beside the pid
+        files, so `recorded_running` never takes a cluster started with other flags for this one."""
+        settings = self.settings
+        (self.run_dir / "pids" / "settings.fingerprint").write_text(
+            settings_fingerprint(settings.audited_groups) + "\n"
+        )
+        if not settings.audited_groups:
+            return []
+        policy_file = self.run_dir / "audit-policy.json"
+        policy_file.write_text(json.dumps(audit_policy(settings.audited_groups), indent=2))
+        return [
+            f"--audit-policy-file={policy_file}", f"--audit-log-path={self.audit_log}",
+            "--audit-log-format=json", f"--audit-log-maxsize={settings.audit_log_max_mb}",
+            f"--audit-log-maxbackup={settings.audit_log_backups}", "--audit-log-maxage=1",
+        ]  # fmt: skip
 
     def _apiserver_ready(self) -> bool:
         context = ssl.create_default_context(cafile=str(self.pki_dir / "ca.crt"))
@@ -324,6 +354,10 @@ class LocalCluster:
     def component_logs(self) -> dict[str, Path]:
         return {p.stem: p for p in (self.run_dir / "logs").glob("*.log")}
 
+    def pid(self, component: str) -> int:
+        """Process id of a component this object started (e.g. `kube-apiserver`), to read its /proc."""
+        return self._procs[component].pid
+
     def running(self) -> bool:
         return bool(self._procs) and all(proc.poll() is None for proc in self._procs.values())
 
@@ -335,7 +369,13 @@ def _has_condition(obj: dict[str, Any], kind: str) -> bool:
 
 def recorded_running(settings: LocalClusterSettings | None = None) -> bool:
     """Whether a detached cluster started by `make cluster-up` is still up."""
-    run_dir = cache_dir() / "run" / (settings or LocalClusterSettings()).name
+    settings = settings or LocalClusterSettings()
+    run_dir = cache_dir() / "run" / settings.name
+    recorded_fingerprint = run_dir / "pids" / "settings.fingerprint"
+    if not recorded_fingerprint.exists():  # started before the audit log existed, or never
+        return False
+    if recorded_fingerprint.read_text().strip() != settings_fingerprint(settings.audited_groups):
+        return False
     pids = list((run_dir / "pids").glob("*.pid")) if (run_dir / "pids").is_dir() else []
     recorded = [p.read_text().strip().partition(" ") for p in pids]
     return bool(recorded) and all(

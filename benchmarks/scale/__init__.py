@@ -1,0 +1,1 @@
+"""Scale benchmark: the operator with hundreds to thousands of idle rollouts (`make bench-scale`)."""

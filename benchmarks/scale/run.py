@@ -1,0 +1,192 @@
+"""One level of the scale benchmark: a fresh local control plane, one synthetic exporter, a real
+Prometheus, N idle rollouts and the operator with its default flags; then, with the operator
+stopped, the two reference loads on the same apiserver and Prometheus.
+
+Phases, each exactly `intervals` analysis intervals long and aligned to the operator's grid:
+1. operator: its requests (audit log), its CPU and RSS, the apiserver's and Prometheus' CPU,
+   PromQL queries, and when each status showed each boundary (a watch);
+2. status floor: one status PATCH per rollout per interval, the apiserver's CPU (Prometheus'
+   CPU here is its scrape-only floor);
+3. per-rollout queries: Prometheus' CPU and query count for Flagger-style queries.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from modelrollout_dev import LocalCluster, LocalClusterSettings, PrometheusServer, PrometheusSettings
+from modelrollout_dev.audit import OPERATOR_USER, audit_counts
+from modelrollout_dev.fleet import (
+    FleetSpec,
+    create_fleet,
+    install_operator,
+    start_operator,
+    statuses,
+    stop_operator,
+    wait_for,
+)
+
+from .exporter import SyntheticExporter
+from .loads import per_rollout_queries, query_per_rollout, status_patches
+from .probes import CpuMeter, RolloutWatch, boundary_after, percentile, prometheus_queries, rss_bytes
+
+PODS_PER_NODE = 200
+"""Fewer than a kwok node's 250 pods, so the scheduler never runs out of room."""
+
+
+@dataclass(frozen=True)
+class Level:
+    rollouts: int
+    intervals: int
+    interval: float = 30.0
+    """Seconds: every rollout's `analysis.interval`."""
+    scrape_interval: str = "5s"
+
+    @property
+    def settle_timeout(self) -> float:
+        return 180.0 + self.rollouts * 0.6
+
+
+def _sleep_until(moment: float) -> None:
+    time.sleep(max(0.0, moment - time.time()))
+
+
+def _utc(epoch: float) -> datetime:
+    return datetime.fromtimestamp(epoch, tz=UTC)
+
+
+def run_level(level: Level, log: Any = print) -> dict[str, Any]:
+    n, interval = level.rollouts, level.interval
+    namespace = f"bench-{n}"
+    settings = LocalClusterSettings(name=f"bench-scale-{n}", nodes=n // PODS_PER_NODE + 2)
+    cluster = LocalCluster(settings)
+    with contextlib.ExitStack() as stack:
+        log(f"[{n}] starting the control plane ({settings.nodes} kwok nodes)")
+        cluster.start()
+        stack.callback(cluster.stop, remove=True)
+        models = [FleetSpec(namespace, n, "").name(i) for i in range(n)]
+        exporter = SyntheticExporter(namespace, models).start()
+        stack.callback(exporter.stop)
+        prometheus = PrometheusServer(
+            PrometheusSettings(scrape_interval=level.scrape_interval), targets=[exporter.target]
+        )
+        prometheus.start()
+        stack.callback(prometheus.stop, remove=True)
+        fleet = FleetSpec(namespace, n, prometheus.url, interval=f"{interval:.0f}s")
+        kubeconfig = install_operator(cluster)
+        cluster.kubectl("create", "namespace", namespace)
+        operator = start_operator(namespace, kubeconfig, cluster.run_dir / "logs" / "operator.log")
+        stack.callback(stop_operator, operator)
+        apiserver_pid = cluster.pid("kube-apiserver")
+        assert prometheus.pid is not None
+        time.sleep(5.0)  # the operator's imports and login, so "idle" is a running operator
+        idle_rss = rss_bytes(operator.pid)
+        watch = RolloutWatch(cluster.api_client(), namespace).start()
+        stack.callback(watch.stop)
+
+        log(f"[{n}] creating {n} Services and ModelRollouts")
+        created = time.time()
+        create_fleet(cluster, fleet, create_namespace=False)
+        creation_seconds = time.time() - created
+        wait_for(lambda: len(watch.in_analysis) >= n, level.settle_timeout, f"{n} rollouts in analysis", 1.0)
+        to_analysis = max(watch.in_analysis.values()) - created
+        log(f"[{n}] every rollout in analysis after {to_analysis:.1f}s; waiting for a first analysis of each")
+        wait_for(
+            lambda: sum(1 for r in watch.runs.values() if r >= 1) >= n,
+            level.settle_timeout,
+            "a first run",
+            1.0,
+        )
+
+        # phase 1: the operator
+        first = boundary_after(time.time(), interval)
+        end = first + level.intervals * interval
+        _sleep_until(first)
+        log(f"[{n}] measuring the operator for {level.intervals} intervals of {interval:.0f}s")
+        meter = CpuMeter({"operator": operator.pid, "apiserver": apiserver_pid, "prometheus": prometheus.pid})
+        meter.start()
+        queries_before = prometheus_queries(prometheus.url)
+        _sleep_until(end)
+        used = meter.stop()
+        queries = prometheus_queries(prometheus.url) - queries_before
+        operator_rss = rss_bytes(operator.pid)
+        requests = audit_counts(cluster.audit_log, OPERATOR_USER, _utc(first), _utc(end))
+        boundaries = [first + i * interval for i in range(level.intervals)]
+        latencies, skipped = watch.latencies(boundaries, interval)
+        stop_operator(operator)
+        last_statuses = statuses(cluster, namespace)
+
+        # phase 2: the status floor
+        first = boundary_after(time.time(), interval)
+        _sleep_until(first)
+        log(f"[{n}] status floor: one status PATCH per rollout per interval")
+        floor_meter = CpuMeter({"apiserver": apiserver_pid, "prometheus": prometheus.pid}).start()
+        floor = status_patches(
+            cluster.api_client(), namespace, last_statuses, first, level.intervals, interval
+        )
+        floor_used = floor_meter.stop()
+
+        # phase 3: per-rollout queries
+        per_rollout = per_rollout_queries(namespace, models, interval)
+        first = boundary_after(time.time(), interval)
+        _sleep_until(first)
+        log(f"[{n}] per-rollout queries: {len(per_rollout)} per interval")
+        query_meter = CpuMeter({"prometheus": prometheus.pid}).start()
+        queries_before = prometheus_queries(prometheus.url)
+        asked = query_per_rollout(prometheus.url, per_rollout, first, level.intervals, interval)
+        query_used = query_meter.stop()
+        per_rollout_count = prometheus_queries(prometheus.url) - queries_before
+
+    per_interval = float(level.intervals)
+    per_rollout_interval = n * per_interval
+    return {
+        "level": asdict(level),
+        "rollouts": n,
+        "series": exporter.series,
+        "creation_seconds": creation_seconds,
+        "time_to_analysis_seconds": to_analysis,
+        "operator": {
+            "rss_idle_mb": idle_rss / 2**20,
+            "rss_mb": operator_rss / 2**20,
+            "rss_per_rollout_kb": (operator_rss - idle_rss) / 1024 / n,
+            "cpu_seconds_per_interval": used["operator"] / per_interval,
+            "cpu_ms_per_rollout_per_interval": 1000 * used["operator"] / per_rollout_interval,
+        },
+        "requests": {
+            "per_rollout_per_interval": sum(requests.values()) / per_rollout_interval,
+            "by_verb_resource": {
+                f"{verb} {resource}": count / per_rollout_interval
+                for (verb, resource), count in sorted(requests.items(), key=lambda item: -item[1])
+            },
+        },
+        "apiserver": {
+            "cpu_seconds_per_interval": used["apiserver"] / per_interval,
+            "floor_cpu_seconds_per_interval": floor_used["apiserver"] / per_interval,
+            "ratio_to_floor": used["apiserver"] / max(floor_used["apiserver"], 1e-9),
+            "floor_status_bytes": floor["status_bytes"],
+            "floor_failures": floor["failures"],
+        },
+        "latency": {
+            "p50_seconds": percentile(latencies, 0.5),
+            "p99_seconds": percentile(latencies, 0.99),
+            "max_seconds": max(latencies, default=None),
+            "written": len(latencies),
+            "skipped": skipped,
+            "watch_errors": watch.errors,
+        },
+        "promql": {
+            "queries_per_interval": queries / per_interval,
+            "prometheus_cpu_seconds_per_interval": used["prometheus"] / per_interval,
+            "scrape_only_cpu_seconds_per_interval": floor_used["prometheus"] / per_interval,
+            "per_rollout_mode": {
+                "queries_per_interval": per_rollout_count / per_interval,
+                "prometheus_cpu_seconds_per_interval": query_used["prometheus"] / per_interval,
+                "slowest_interval_seconds": asked["slowest_interval_seconds"],
+                "failures": asked["failures"],
+            },
+        },
+    }
