@@ -79,3 +79,37 @@ def test_a_request_arriving_during_a_flush_is_served_without_another_request(slo
     first_done, second_done = asyncio.run(scenario())
     # The second request needs its own batch after the first: at most one more evaluation's time.
     assert second_done <= 2 * first_done + 1.0
+
+
+class _CountingEmptyPrometheus(BaseHTTPRequestHandler):
+    range_queries: list[str] = []
+
+    def _answer(self) -> None:
+        kind = "matrix" if "query_range" in self.path else "vector"
+        if kind == "matrix":
+            type(self).range_queries.append(self.path)
+        body = json.dumps({"status": "success", "data": {"resultType": kind, "result": []}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    do_GET = _answer
+    do_POST = _answer
+
+    def log_message(self, *_: object) -> None:
+        pass
+
+
+def test_requests_of_one_tick_in_separate_batches_send_one_range_query_per_template() -> None:
+    _CountingEmptyPrometheus.range_queries = []
+    with serving(_CountingEmptyPrometheus) as url:
+        batcher = AnalysisBatcher(client=None, batch_window=0.01)  # type: ignore[arg-type]  # no Secrets named
+
+        async def scenario() -> None:
+            await batcher.evaluate(_request(url, "first"))
+            await batcher.evaluate(_request(url, "second"))  # a later batch of the same tick
+
+        asyncio.run(scenario())
+    assert len(_CountingEmptyPrometheus.range_queries) == 2, "requests and errors, once for the tick"
