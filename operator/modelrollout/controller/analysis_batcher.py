@@ -180,6 +180,20 @@ class AnalysisBatcher:
             groups.setdefault(item.source_key, []).append(item)
         # Concurrently: a silent Prometheus holds up only the rollouts that use it.
         await asyncio.gather(*(self._evaluate_group(key, items) for key, items in groups.items()))
+        self._forget_idle_stores(set(groups))
+
+    def _forget_idle_stores(self, used: set[tuple[str, ...]]) -> None:
+        """A store forgets only when it is used; one of a Prometheus no rollout names any more
+        is swept here, so what it held goes too (unless a late batch still holds it)."""
+        for key, store in list(self._stores.items()):
+            if key in used or not store.lock.acquire(blocking=False):
+                continue
+            try:
+                store.forget(store.clock())
+            finally:
+                store.lock.release()
+            if store.empty():
+                del self._stores[key]
 
     async def _evaluate_group(self, key: tuple[str, ...], items: list[_Pending]) -> None:
         requests = [item.request for item in items]

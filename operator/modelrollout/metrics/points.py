@@ -33,6 +33,7 @@ from typing import Generic, TypeVar
 from .source import RangeSeries, Series
 
 LabelKey = tuple[tuple[str, str], ...]
+FlatLabels = tuple[str, ...]
 Selector = tuple[tuple[str, str], ...]
 """Labels a series must carry, sorted by name; the empty selector takes every series."""
 
@@ -70,13 +71,21 @@ class LabelIndex(Generic[Labelled]):
         return index.get(tuple(value for _, value in selector), [])
 
 
-@dataclass
 class _Held:
-    """One series: a value per time of its table, and whether it has a point there."""
+    """One series: a value per time of its table, and whether it has a point there. Its labels
+    are kept as one flat tuple of interned strings (name, value, name, value, ...), which is also
+    its key in the table: a few hundred bytes less per series than a dict beside a key."""
 
-    labels: Mapping[str, str]
-    values: array[float]
-    present: bytearray
+    __slots__ = ("key", "present", "values")
+
+    def __init__(self, key: FlatLabels, values: array[float], present: bytearray) -> None:
+        self.key = key
+        self.values = values
+        self.present = present
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(zip(self.key[::2], self.key[1::2], strict=True))
 
 
 @dataclass
@@ -90,7 +99,7 @@ class PointTable:
 
     step: float
     times: array[float] = field(default_factory=lambda: array("d"))
-    series: dict[LabelKey, _Held] = field(default_factory=dict)
+    series: dict[FlatLabels, _Held] = field(default_factory=dict)
     low: datetime | None = None
     high: datetime | None = None
     unsettled: dict[datetime, float] = field(default_factory=dict)
@@ -104,7 +113,9 @@ class PointTable:
         self, start: datetime, end: datetime, now: float, settle: float
     ) -> list[tuple[datetime, datetime]]:
         """The spans to query so that `start`..`end` is held and every point in it that can
-        settle by now has: the older part not held, then from the first stale point on."""
+        settle by now has: the older part not held, then from the first stale point on. What is
+        held but no longer joins the window (a query unused for a while) is dropped here, so
+        the table always covers one contiguous span."""
         step = timedelta(seconds=self.step)
         if self.low is None or self.high is None or start > self.high + step:
             self.clear()
@@ -212,14 +223,13 @@ class PointTable:
             held.present.insert(at, 0)
 
     def _series(self, labels: Mapping[str, str]) -> _Held:
-        key = label_key(labels)
+        # One copy of each label string for the whole store: a thousand rollouts' series repeat
+        # a few dozen distinct names and values.
+        key = tuple(intern(text) for pair in sorted(labels.items()) for text in pair)
         held = self.series.get(key)
         if held is None:
             size = len(self.times)
-            # One copy of each label string for the whole store: a thousand rollouts' series repeat
-            # a few dozen distinct names and values.
-            shared = {intern(name): intern(value) for name, value in labels.items()}
-            held = self.series[key] = _Held(shared, array("d", bytes(8 * size)), bytearray(size))
+            held = self.series[key] = _Held(key, array("d", bytes(8 * size)), bytearray(size))
             self._index = None
         return held
 
@@ -299,3 +309,6 @@ class PointStore:
 
     def point_count(self) -> int:
         return sum(table.point_count() for table in self.tables.values())
+
+    def empty(self) -> bool:
+        return not self.tables and not self.instants

@@ -113,3 +113,18 @@ def test_requests_of_one_tick_in_separate_batches_send_one_range_query_per_templ
 
         asyncio.run(scenario())
     assert len(_CountingEmptyPrometheus.range_queries) == 2, "requests and errors, once for the tick"
+
+
+def test_the_store_of_a_prometheus_no_rollout_names_any_more_is_dropped() -> None:
+    from modelrollout.metrics import PointStore
+
+    batcher = AnalysisBatcher(client=None)  # type: ignore[arg-type]  # no Secrets named
+    now = [0.0]
+    store = PointStore(clock=lambda: now[0])
+    store.table("q", 30.0, [T0], now=0.0)
+    batcher._stores[("http://gone:9090", "spec", "")] = store
+    batcher._forget_idle_stores(set())
+    assert batcher._stores, "asked for a moment ago"
+    now[0] = 4 * 30.0
+    batcher._forget_idle_stores(set())
+    assert batcher._stores == {}
