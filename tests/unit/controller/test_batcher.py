@@ -28,10 +28,17 @@ QUERY_SECONDS = 0.3
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class _SlowEmptyPrometheus(BaseHTTPRequestHandler):
+class _EmptyPrometheus(BaseHTTPRequestHandler):
+    """Answers every query with no data after `delay` seconds; records the range queries."""
+
+    delay = 0.0
+    range_queries: list[str] = []
+
     def _answer(self) -> None:
-        time.sleep(QUERY_SECONDS)
+        time.sleep(self.delay)
         kind = "matrix" if "query_range" in self.path else "vector"
+        if kind == "matrix":
+            type(self).range_queries.append(self.path)
         body = json.dumps({"status": "success", "data": {"resultType": kind, "result": []}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -44,6 +51,10 @@ class _SlowEmptyPrometheus(BaseHTTPRequestHandler):
 
     def log_message(self, *_: object) -> None:
         pass
+
+
+class _SlowEmptyPrometheus(_EmptyPrometheus):
+    delay = QUERY_SECONDS
 
 
 @pytest.fixture
@@ -81,30 +92,9 @@ def test_a_request_arriving_during_a_flush_is_served_without_another_request(slo
     assert second_done <= 2 * first_done + 1.0
 
 
-class _CountingEmptyPrometheus(BaseHTTPRequestHandler):
-    range_queries: list[str] = []
-
-    def _answer(self) -> None:
-        kind = "matrix" if "query_range" in self.path else "vector"
-        if kind == "matrix":
-            type(self).range_queries.append(self.path)
-        body = json.dumps({"status": "success", "data": {"resultType": kind, "result": []}}).encode()
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    do_GET = _answer
-    do_POST = _answer
-
-    def log_message(self, *_: object) -> None:
-        pass
-
-
 def test_requests_of_one_tick_in_separate_batches_send_one_range_query_per_template() -> None:
-    _CountingEmptyPrometheus.range_queries = []
-    with serving(_CountingEmptyPrometheus) as url:
+    _EmptyPrometheus.range_queries = []
+    with serving(_EmptyPrometheus) as url:
         batcher = AnalysisBatcher(client=None, batch_window=0.01)  # type: ignore[arg-type]  # no Secrets named
 
         async def scenario() -> None:
@@ -112,7 +102,7 @@ def test_requests_of_one_tick_in_separate_batches_send_one_range_query_per_templ
             await batcher.evaluate(_request(url, "second"))  # a later batch of the same tick
 
         asyncio.run(scenario())
-    assert len(_CountingEmptyPrometheus.range_queries) == 2, "requests and errors, once for the tick"
+    assert len(_EmptyPrometheus.range_queries) == 2, "requests and errors, once for the tick"
 
 
 def test_the_store_of_a_prometheus_no_rollout_names_any_more_is_dropped() -> None:

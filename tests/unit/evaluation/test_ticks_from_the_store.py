@@ -50,6 +50,15 @@ def _tick(
     return results
 
 
+def _ticks(
+    prometheus: TickingPrometheus, store: PointStore, models: list[Model], ticks: range, started: int = 0
+) -> None:
+    """Every rollout of `models` due at each of `ticks`, in one batch per tick."""
+    for tick in ticks:
+        due = [_request(m, tick, started) for m in models]
+        _tick(prometheus, store, [due], wall(FIRST_END, tick * INTERVAL))
+
+
 def _fresh(models: list[Model], batches: list[list[EvaluationRequest]], at: float) -> list:  # type: ignore[type-arg]
     """Today's path: every window read whole, at the same wall times."""
     results = []
@@ -127,8 +136,7 @@ def test_after_a_restart_the_whole_window_is_read_once_then_only_the_newest_poin
     models = _fleet(5)
     prometheus = TickingPrometheus(models)
     store = PointStore(clock=lambda: prometheus.now)
-    for tick in range(6):
-        _tick(prometheus, store, [[_request(m, tick, 0) for m in models]], wall(FIRST_END, tick * INTERVAL))
+    _ticks(prometheus, store, models, range(6))
     restarted = PointStore(clock=lambda: prometheus.now)
     for tick, longest in ((6, 7), (7, 2)):
         before = len(prometheus.calls)
@@ -144,15 +152,11 @@ def test_the_series_of_rollouts_nobody_asks_for_any_more_are_forgotten() -> None
     models = _fleet(6)
     prometheus = TickingPrometheus(models)
     store = PointStore(clock=lambda: prometheus.now)
-    for tick in range(4):
-        _tick(prometheus, store, [[_request(m, tick, 0) for m in models]], wall(FIRST_END, tick * INTERVAL))
+    _ticks(prometheus, store, models, range(4))
     # Half the fleet is deleted: its series leave Prometheus' answers, and the analysis of the
     # rest starts anew, so the old points are older than every start still asked for.
     prometheus.models = models[:3]
-    for tick in range(4, 9):
-        _tick(
-            prometheus, store, [[_request(m, tick, 4) for m in models[:3]]], wall(FIRST_END, tick * INTERVAL)
-        )
+    _ticks(prometheus, store, models[:3], range(4, 9), started=4)
     held_models = {s.labels["model"] for table in store.tables.values() for s in table.series.values()}
     assert held_models == {m.model for m in models[:3]}
     assert all(len(table.times) <= 6 for table in store.tables.values())
