@@ -1,7 +1,12 @@
 """Runs the analysis intervals that are due, batched across every rollout the operator handles.
 
 Each rollout's reconcile asks for its interval; requests arriving within `batch_window` seconds
-are evaluated together, so N rollouts on one Prometheus send one query per metric template.
+are evaluated together, so N rollouts on one Prometheus send one query per metric template. One
+`PointStore` per Prometheus holds what earlier ticks read: a tick asks only for the newest
+interval (and the previous one again, for scrape lag), and a request arriving later in the same
+tick is answered from the store without a query, so the queries per interval do not depend on the
+number of rollouts nor on when in the tick each one asks. A request that arrives while a batch is
+being evaluated is served by the next round, right after it, never at the next boundary.
 
 A batch against one Prometheus ends within `analysis_deadline` of its query timeout, however the
 server behaves (one that accepts connections and never answers included); what is not answered by
@@ -32,6 +37,7 @@ from ..metrics import (
     CREDENTIALS_LABEL,
     BatchedQuerier,
     MetricSource,
+    PointStore,
     PrometheusCredentials,
     PrometheusPolicy,
     UnavailableSource,
@@ -125,6 +131,9 @@ class AnalysisBatcher:
     _fingerprints: dict[tuple[str, ...], int] = field(default_factory=dict)
     """The credentials each source was made with: a rotated token replaces the source instead
     of adding one, so a long-running operator keeps one session (and CA file) per spec."""
+    _stores: dict[tuple[str, ...], PointStore] = field(default_factory=dict)
+    """What each Prometheus answered in earlier ticks, by the same key as its source (a rotated
+    token replaces the source, not what the server holds)."""
     _flush: asyncio.Task[None] | None = None
     _threads: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="modelrollout-analysis")
@@ -171,13 +180,28 @@ class AnalysisBatcher:
             groups.setdefault(item.source_key, []).append(item)
         # Concurrently: a silent Prometheus holds up only the rollouts that use it.
         await asyncio.gather(*(self._evaluate_group(key, items) for key, items in groups.items()))
+        self._forget_idle_stores(set(groups))
+
+    def _forget_idle_stores(self, used: set[tuple[str, ...]]) -> None:
+        """A store forgets only when it is used; one of a Prometheus no rollout names any more
+        is swept here, so what it held goes too (unless a late batch still holds it)."""
+        for key, store in list(self._stores.items()):
+            if key in used or not store.lock.acquire(blocking=False):
+                continue
+            try:
+                store.forget(store.clock())
+            finally:
+                store.lock.release()
+            if store.empty():
+                del self._stores[key]
 
     async def _evaluate_group(self, key: tuple[str, ...], items: list[_Pending]) -> None:
         requests = [item.request for item in items]
         spec = requests[0].analysis.prometheus
         deadline = analysis_deadline(spec)
         # The querier sends no query after the deadline, so a thread left behind ends soon after.
-        querier = BatchedQuerier(self._sources[key], deadline=time.monotonic() + deadline)
+        store = self._stores.setdefault(key, PointStore())
+        querier = BatchedQuerier(self._sources[key], deadline=time.monotonic() + deadline, store=store)
         work = asyncio.get_running_loop().run_in_executor(
             self._threads, evaluate_intervals, requests, querier
         )

@@ -22,13 +22,13 @@ from ..metrics import (
     MetricSource,
     MetricSourceError,
     MetricSourceRefused,
-    Query,
     QueryOutcome,
     RangeQuery,
+    Selection,
 )
 from .probes import plan
 from .request import EvaluationRequest, EvaluationResult
-from .slices import Answer, Probe, inconclusive
+from .slices import Answer, Probe, Slice, inconclusive
 
 QUERY_FAILED = "query failed"
 """The method name of a metric whose query failed this interval."""
@@ -47,8 +47,10 @@ def evaluate_intervals(
     """Evaluate many rollouts at once, each distinct query sent once; results in request order."""
     querier = source if isinstance(source, BatchedQuerier) else BatchedQuerier(source)
     plans = [(request, *_plan(request)) for request in requests]
-    wanted = {piece.query for _, _, probes in plans for probe in probes for piece in probe.slices.values()}
-    outcomes = querier.fetch(wanted)
+    wanted = {
+        _selection(piece) for _, _, probes in plans for probe in probes for piece in probe.slices.values()
+    }
+    outcomes = querier.select(wanted)
     return [_conclude(request, intervals, probes, outcomes) for request, intervals, probes in plans]
 
 
@@ -62,8 +64,16 @@ def _plan(request: EvaluationRequest) -> tuple[int, list[Probe]]:
     return intervals, plan(request, RangeQuery(promql="", start=start, end=end, step=interval))
 
 
+def _selection(piece: Slice) -> Selection:
+    """The query and the labels of the series this slice reads (`()`: the whole answer)."""
+    return piece.query, tuple(sorted(piece.labels.items())) if piece.labels else ()
+
+
 def _conclude(
-    request: EvaluationRequest, intervals: int, probes: list[Probe], outcomes: Mapping[Query, QueryOutcome]
+    request: EvaluationRequest,
+    intervals: int,
+    probes: list[Probe],
+    outcomes: Mapping[Selection, QueryOutcome],
 ) -> EvaluationResult:
     judged = [
         JudgedMetric(
@@ -89,21 +99,17 @@ def _conclude(
     )
 
 
-def _measure(probe: Probe, outcomes: Mapping[Query, QueryOutcome]) -> MetricTest:
+def _measure(probe: Probe, outcomes: Mapping[Selection, QueryOutcome]) -> MetricTest:
     answers: dict[str, Answer] = {}
     for name, piece in probe.slices.items():
-        outcome = outcomes[piece.query]
+        outcome = outcomes[_selection(piece)]
         if isinstance(outcome, MetricSourceRefused):
             return replace(
                 inconclusive(QUERY_REFUSED, str(outcome)), configuration_error=outcome.configuration_error
             )
         if isinstance(outcome, MetricSourceError):
             return inconclusive(QUERY_FAILED, f"could not query the metrics source: {outcome}")
-        if piece.labels is None:
-            answers[name] = outcome
-        else:
-            wanted = piece.labels.items()
-            answers[name] = [s for s in outcome if all(s.labels.get(k) == v for k, v in wanted)]
+        answers[name] = outcome
     return probe.measure(answers)
 
 

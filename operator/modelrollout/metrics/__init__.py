@@ -3,14 +3,23 @@
 One file per provider (`prometheus`, `static`, `unavailable`, `nop`), a factory, the operator's
 rules for which Prometheus it may call and how (`access`), PromQL templates
 with escaping, the default queries of each metric type (`queries`, which documents the
-conventional metric names) and `BatchedQuerier`, which sends each distinct query once for a
-whole fleet of rollouts.
+conventional metric names), `BatchedQuerier`, which sends each distinct query once for a
+whole fleet of rollouts, and the `PointStore` it keeps across ticks (`points`).
 """
 
 from .access import CREDENTIALS_LABEL, PrometheusPolicy, refusal
-from .batch import MAX_POINTS_PER_QUERY, BatchedQuerier, InstantQuery, Query, QueryOutcome, RangeQuery
+from .batch import (
+    MAX_POINTS_PER_QUERY,
+    BatchedQuerier,
+    InstantQuery,
+    Query,
+    QueryOutcome,
+    RangeQuery,
+    Selection,
+)
 from .factory import new_metric_source
 from .nop import NopSource
+from .points import PointStore
 from .prometheus import PrometheusCredentials, PrometheusSource
 from .source import MetricSource, MetricSourceError, MetricSourceRefused, Point, RangeSeries, Series
 from .static import SourceCall, StaticSource
@@ -27,6 +36,7 @@ __all__ = [
     "MetricSourceRefused",
     "NopSource",
     "Point",
+    "PointStore",
     "PrometheusCredentials",
     "PrometheusPolicy",
     "PrometheusSource",
@@ -34,6 +44,7 @@ __all__ = [
     "QueryOutcome",
     "RangeQuery",
     "RangeSeries",
+    "Selection",
     "Series",
     "SourceCall",
     "StaticSource",

@@ -5,16 +5,23 @@ times but share a query text, step and evaluation time are served by ONE range q
 union of their windows; each gets back only the points inside its own window. Because the
 built-in queries carry no per-rollout filter, a fleet of rollouts with the same interval costs
 one query per template per interval.
+
+With a `PointStore` (the analysis batcher keeps one per Prometheus) range queries are keyed by
+(promql, step) alone and ask only for the points the store does not hold yet, normally the
+newest interval and the previous one again (`points` says why); each requester's answer is
+assembled from the store, picking its own series by label instead of scanning the fleet's.
 """
 
 from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import cast
 
+from .points import LabelIndex, PointStore, PointTable, Selector, label_key, series_labels
 from .source import MetricSource, MetricSourceError, RangeSeries, Series
 
 MAX_POINTS_PER_QUERY = 10_000
@@ -39,6 +46,8 @@ class InstantQuery:
 Query = RangeQuery | InstantQuery
 QueryOutcome = list[RangeSeries] | list[Series] | MetricSourceError
 """The series a query returned, or why it could not be answered."""
+Selection = tuple[Query, Selector]
+"""A query and the labels its wanted series carry (`()`: the whole answer)."""
 
 
 class BatchedQuerier:
@@ -47,18 +56,37 @@ class BatchedQuerier:
     `executed` counts the requests actually sent, which is what batching is judged by. Past
     `deadline` (a `time.monotonic()` value) no query is sent: each fails at once, so a batch
     against a server that holds every query ends soon after the caller stopped waiting for it.
+    With a `store`, what earlier batches read is reused and only the rest is asked.
     """
 
     def __init__(
-        self, source: MetricSource, *, max_points: int = MAX_POINTS_PER_QUERY, deadline: float | None = None
+        self,
+        source: MetricSource,
+        *,
+        max_points: int = MAX_POINTS_PER_QUERY,
+        deadline: float | None = None,
+        store: PointStore | None = None,
     ) -> None:
         self.source = source
         self.max_points = max_points
         self.deadline = deadline
+        self.store = store
         self.executed = 0
 
+    def select(self, wanted: Iterable[Selection]) -> dict[Selection, QueryOutcome]:
+        """Each query's series carrying its selection's labels, each distinct query sent once."""
+        wanted = set(wanted)
+        if self.store is not None:
+            return self._select_held(self.store, wanted)
+        outcomes = self.fetch(query for query, _ in wanted)
+        return _picked(outcomes, wanted)
+
     def fetch(self, queries: Iterable[Query]) -> dict[Query, QueryOutcome]:
+        """Every series of each query's answer (`select` picks a requester's own)."""
         wanted = set(queries)
+        if self.store is not None:
+            held = self._select_held(self.store, {(query, ()) for query in wanted})
+            return {query: held[(query, ())] for query in wanted}
         outcomes: dict[Query, QueryOutcome] = {}
         ranges: dict[tuple[str, float, datetime], list[RangeQuery]] = defaultdict(list)
         for query in wanted:
@@ -75,12 +103,82 @@ class BatchedQuerier:
                 )
         return outcomes
 
+    def _select_held(self, store: PointStore, wanted: set[Selection]) -> dict[Selection, QueryOutcome]:
+        wait = -1.0 if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+        if not store.lock.acquire(timeout=wait):
+            busy = MetricSourceError("not sent: the previous analysis is still waiting for this Prometheus")
+            return dict.fromkeys(wanted, busy)
+        try:
+            return self._select_locked(store, wanted)
+        finally:
+            store.lock.release()
+
+    def _select_locked(self, store: PointStore, wanted: set[Selection]) -> dict[Selection, QueryOutcome]:
+        now = store.clock()
+        ranges: dict[tuple[str, float], list[RangeQuery]] = defaultdict(list)
+        instants: set[InstantQuery] = set()
+        for query, _ in wanted:
+            if isinstance(query, InstantQuery):
+                instants.add(query)
+            else:
+                ranges[(query.promql, query.step)].append(query)
+        tables: dict[tuple[str, float], PointTable | MetricSourceError] = {}
+        for (promql, step), members in ranges.items():
+            table = store.table(promql, step, {member.start for member in members}, now)
+            start, end = min(m.start for m in members), max(m.end for m in members)
+            tables[(promql, step)] = self._refresh(store, table, promql, start, end, now)
+        picked: dict[InstantQuery, LabelIndex[Series] | MetricSourceError] = {}
+        for query in instants:
+            answer = self._held_instant(store, query, now)
+            picked[query] = (
+                answer if isinstance(answer, MetricSourceError) else LabelIndex(answer, series_labels)
+            )
+        store.forget(now)
+        outcomes: dict[Selection, QueryOutcome] = {}
+        for query, labels in wanted:
+            if isinstance(query, InstantQuery):
+                index = picked[query]
+                outcomes[(query, labels)] = (
+                    index if isinstance(index, MetricSourceError) else index.pick(labels)
+                )
+                continue
+            held = tables[(query.promql, query.step)]
+            outcomes[(query, labels)] = (
+                held if isinstance(held, MetricSourceError) else held.select(query.start, query.end, labels)
+            )
+        return outcomes
+
+    def _refresh(
+        self, store: PointStore, table: PointTable, promql: str, start: datetime, end: datetime, now: float
+    ) -> PointTable | MetricSourceError:
+        """`table` once it holds `start`..`end`, or why the missing part could not be read."""
+        settle = store.settle_for(table)
+        for low, high in table.missing(start, end, now, settle):
+            read_at = store.clock()
+            answer = self._range(promql, low, high, table.step)
+            if isinstance(answer, MetricSourceError):
+                return answer
+            table.store(low, high, answer, read_at, settle)
+        return table
+
+    def _held_instant(
+        self, store: PointStore, query: InstantQuery, now: float
+    ) -> list[Series] | MetricSourceError:
+        """The answer read earlier at the same `at` (one presence query per text per tick)."""
+        held = store.instant(query.promql, query.at, now)
+        if held is not None:
+            return held
+        answer = self._instant(query)
+        if not isinstance(answer, MetricSourceError):
+            store.keep_instant(query.promql, query.at, answer, now)
+        return answer
+
     def _late(self) -> MetricSourceError | None:
         if self.deadline is None or time.monotonic() < self.deadline:
             return None
         return MetricSourceError("not sent: the analysis ran out of time")
 
-    def _instant(self, query: InstantQuery) -> QueryOutcome:
+    def _instant(self, query: InstantQuery) -> list[Series] | MetricSourceError:
         late = self._late()
         if late is not None:
             return late
@@ -108,13 +206,28 @@ class BatchedQuerier:
             except MetricSourceError as error:
                 return error
             for series in answer:
-                points[_label_key(series.labels)].extend(series.points)
+                points[label_key(series.labels)].extend(series.points)
             chunk_start = chunk_end + timedelta(seconds=step)
         return [RangeSeries(labels=dict(key), points=tuple(sorted(values))) for key, values in points.items()]
 
 
-def _label_key(labels: Mapping[str, str]) -> tuple[tuple[str, str], ...]:
-    return tuple(sorted(labels.items()))
+def _picked(
+    outcomes: dict[Query, QueryOutcome], wanted: Iterable[Selection]
+) -> dict[Selection, QueryOutcome]:
+    """Each selection's series of its query's outcome, through one label index per query."""
+    indexes: dict[Query, LabelIndex[RangeSeries | Series] | MetricSourceError] = {}
+    picked: dict[Selection, QueryOutcome] = {}
+    for query, labels in wanted:
+        index = indexes.get(query)
+        if index is None:
+            outcome = outcomes[query]
+            index = indexes[query] = (
+                outcome if isinstance(outcome, MetricSourceError) else LabelIndex(outcome, series_labels)
+            )
+        picked[(query, labels)] = (
+            index if isinstance(index, MetricSourceError) else cast(QueryOutcome, index.pick(labels))
+        )
+    return picked
 
 
 def _within(merged: list[RangeSeries], query: RangeQuery) -> list[RangeSeries]:

@@ -28,10 +28,17 @@ QUERY_SECONDS = 0.3
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-class _SlowEmptyPrometheus(BaseHTTPRequestHandler):
+class _EmptyPrometheus(BaseHTTPRequestHandler):
+    """Answers every query with no data after `delay` seconds; records the range queries."""
+
+    delay = 0.0
+    range_queries: list[str] = []
+
     def _answer(self) -> None:
-        time.sleep(QUERY_SECONDS)
+        time.sleep(self.delay)
         kind = "matrix" if "query_range" in self.path else "vector"
+        if kind == "matrix":
+            type(self).range_queries.append(self.path)
         body = json.dumps({"status": "success", "data": {"resultType": kind, "result": []}}).encode()
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -44,6 +51,10 @@ class _SlowEmptyPrometheus(BaseHTTPRequestHandler):
 
     def log_message(self, *_: object) -> None:
         pass
+
+
+class _SlowEmptyPrometheus(_EmptyPrometheus):
+    delay = QUERY_SECONDS
 
 
 @pytest.fixture
@@ -79,3 +90,31 @@ def test_a_request_arriving_during_a_flush_is_served_without_another_request(slo
     first_done, second_done = asyncio.run(scenario())
     # The second request needs its own batch after the first: at most one more evaluation's time.
     assert second_done <= 2 * first_done + 1.0
+
+
+def test_requests_of_one_tick_in_separate_batches_send_one_range_query_per_template() -> None:
+    _EmptyPrometheus.range_queries = []
+    with serving(_EmptyPrometheus) as url:
+        batcher = AnalysisBatcher(client=None, batch_window=0.01)  # type: ignore[arg-type]  # no Secrets named
+
+        async def scenario() -> None:
+            await batcher.evaluate(_request(url, "first"))
+            await batcher.evaluate(_request(url, "second"))  # a later batch of the same tick
+
+        asyncio.run(scenario())
+    assert len(_EmptyPrometheus.range_queries) == 2, "requests and errors, once for the tick"
+
+
+def test_the_store_of_a_prometheus_no_rollout_names_any_more_is_dropped() -> None:
+    from modelrollout.metrics import PointStore
+
+    batcher = AnalysisBatcher(client=None)  # type: ignore[arg-type]  # no Secrets named
+    now = [0.0]
+    store = PointStore(clock=lambda: now[0])
+    store.table("q", 30.0, [T0], now=0.0)
+    batcher._stores[("http://gone:9090", "spec", "")] = store
+    batcher._forget_idle_stores(set())
+    assert batcher._stores, "asked for a moment ago"
+    now[0] = 4 * 30.0
+    batcher._forget_idle_stores(set())
+    assert batcher._stores == {}

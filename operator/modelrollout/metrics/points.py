@@ -1,0 +1,314 @@
+"""What the operator holds of Prometheus' answers between ticks, so a tick asks only for what is new.
+
+Every rollout sharing an interval reads the same batched range queries over a window that grows
+by one interval per tick. Re-reading each window whole costs Prometheus, the network and the
+JSON parser the window's length times the fleet's series (about 1.4 million points per query at
+1,000 rollouts and an hour); holding the answers costs memory, which a compact layout keeps to a
+few bytes per point. The store is only a cache: an empty one (after a restart) is filled from
+Prometheus on the first tick, so no verdict depends on what it held.
+
+Scrape lag: a point read at its own boundary may still miss the interval's last scrape. A point
+is settled only once it was read `settle` seconds (by default one step) after its timestamp;
+until then the next tick that can settle it reads it again, so a tick normally reads two points,
+the previous one again and the newest. A later request of the same tick reads nothing: a point
+that cannot settle yet would come back just as provisional.
+
+Memory stays bounded: points older than every window start asked in the last
+`retain_intervals` intervals are dropped (one dropped too early costs only a re-read), and so is
+a whole query nobody asked for in that time; the series of a deleted rollout therefore go away.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from array import array
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from sys import intern
+from typing import Generic, TypeVar
+
+from .source import RangeSeries, Series
+
+LabelKey = tuple[tuple[str, str], ...]
+FlatLabels = tuple[str, ...]
+Selector = tuple[tuple[str, str], ...]
+"""Labels a series must carry, sorted by name; the empty selector takes every series."""
+
+Labelled = TypeVar("Labelled")
+
+RETAIN_INTERVALS = 3
+"""Intervals a window start (or a whole query) is remembered after it was last asked for."""
+
+
+def label_key(labels: Mapping[str, str]) -> LabelKey:
+    return tuple(sorted(labels.items()))
+
+
+@dataclass
+class LabelIndex(Generic[Labelled]):
+    """Series by the values of some of their labels, built once per set of label names: a
+    thousand rollouts picking their own series each scan only their own."""
+
+    items: Sequence[Labelled]
+    labels_of: Callable[[Labelled], Mapping[str, str]]
+    _by_names: dict[tuple[str, ...], dict[tuple[str | None, ...], list[Labelled]]] = field(
+        default_factory=dict
+    )
+
+    def pick(self, selector: Selector) -> list[Labelled]:
+        if not selector:
+            return list(self.items)
+        names = tuple(name for name, _ in selector)
+        index = self._by_names.get(names)
+        if index is None:
+            index = self._by_names[names] = {}
+            for item in self.items:
+                labels = self.labels_of(item)
+                index.setdefault(tuple(labels.get(name) for name in names), []).append(item)
+        return index.get(tuple(value for _, value in selector), [])
+
+
+class _Held:
+    """One series: a value per time of its table, and whether it has a point there. Its labels
+    are kept as one flat tuple of interned strings (name, value, name, value, ...), which is also
+    its key in the table: a few hundred bytes less per series than a dict beside a key."""
+
+    __slots__ = ("key", "present", "values")
+
+    def __init__(self, key: FlatLabels, values: array[float], present: bytearray) -> None:
+        self.key = key
+        self.values = values
+        self.present = present
+
+    @property
+    def labels(self) -> dict[str, str]:
+        return dict(zip(self.key[::2], self.key[1::2], strict=True))
+
+
+@dataclass
+class PointTable:
+    """The held answers of one range query text at one step.
+
+    `times` is shared by every series (a batched query answers all of them on the same grid), so
+    a point costs 9 bytes: its value and a presence byte. `low`..`high` is the contiguous span of
+    grid points already queried, whether or not any series had a point there.
+    """
+
+    step: float
+    times: array[float] = field(default_factory=lambda: array("d"))
+    series: dict[FlatLabels, _Held] = field(default_factory=dict)
+    low: datetime | None = None
+    high: datetime | None = None
+    unsettled: dict[datetime, float] = field(default_factory=dict)
+    """Grid points read before they could settle, with the wall time they were read."""
+    starts: dict[datetime, float] = field(default_factory=dict)
+    """Window starts asked for, with the wall time each was last asked: what must stay held."""
+    asked: float = 0.0
+    _index: LabelIndex[_Held] | None = None
+
+    def missing(
+        self, start: datetime, end: datetime, now: float, settle: float
+    ) -> list[tuple[datetime, datetime]]:
+        """The spans to query so that `start`..`end` is held and every point in it that can
+        settle by now has: the older part not held, then from the first stale point on. What is
+        held but no longer joins the window (a query unused for a while) is dropped here, so
+        the table always covers one contiguous span."""
+        step = timedelta(seconds=self.step)
+        if self.low is None or self.high is None or start > self.high + step:
+            self.clear()
+            return [(start, end)]
+        spans: list[tuple[datetime, datetime]] = []
+        if start < self.low:
+            spans.append((start, self.low - step))
+        stale = [t for t in self.unsettled if start <= t <= end and now - t.timestamp() >= settle]
+        tail = min(stale, default=None)
+        if end > self.high:
+            tail = min(tail or self.high + step, self.high + step)
+        if tail is not None:
+            if spans and spans[-1][1] + step >= tail:
+                spans[-1] = (spans[-1][0], end)
+            else:
+                spans.append((tail, end))
+        return spans
+
+    def store(
+        self, start: datetime, end: datetime, answer: Sequence[RangeSeries], read_at: float, settle: float
+    ) -> None:
+        """Take `answer`, read at `read_at`, as the whole truth about `start`..`end`."""
+        low, high = start.timestamp(), end.timestamp()
+        fresh = sorted({t for s in answer for t, _ in s.points if low <= t <= high})
+        for moment in fresh:
+            self._add_time(moment)
+        first, last = bisect_left(self.times, low), bisect_right(self.times, high)
+        position = {self.times[i]: i for i in range(first, last)}
+        cleared = bytes(last - first)
+        for held in self.series.values():
+            held.present[first:last] = cleared
+        for series in answer:
+            held = self._series(series.labels)
+            for moment, value in series.points:
+                if low <= moment <= high:
+                    index = position[moment]
+                    held.values[index] = value
+                    held.present[index] = 1
+        gone = [key for key, held in self.series.items() if 1 not in held.present]
+        for key in gone:
+            del self.series[key]
+        if gone:
+            self._index = None
+        self.low = start if self.low is None else min(self.low, start)
+        self.high = end if self.high is None else max(self.high, end)
+        grid_point = start
+        while grid_point <= end:
+            if read_at - grid_point.timestamp() >= settle:
+                self.unsettled.pop(grid_point, None)
+            else:
+                self.unsettled[grid_point] = read_at
+            grid_point += timedelta(seconds=self.step)
+
+    def select(self, start: datetime, end: datetime, selector: Selector) -> list[RangeSeries]:
+        """The held series carrying `selector`'s labels, clipped to `start`..`end` (a series
+        without a point there is left out, as a range query would)."""
+        first, last = bisect_left(self.times, start.timestamp()), bisect_right(self.times, end.timestamp())
+        if self._index is None:
+            self._index = LabelIndex(list(self.series.values()), _labels_of)
+        found: list[RangeSeries] = []
+        times = self.times
+        for held in self._index.pick(selector):
+            present, values = held.present, held.values
+            points = tuple((times[i], values[i]) for i in range(first, last) if present[i])
+            if points:
+                found.append(RangeSeries(labels=held.labels, points=points))
+        return found
+
+    def forget_before(self, moment: datetime) -> None:
+        """Drop the points before `moment` and the series left without any."""
+        if self.low is None or moment <= self.low:
+            return
+        cut = bisect_left(self.times, moment.timestamp())
+        del self.times[:cut]
+        for held in self.series.values():
+            del held.values[:cut]
+            del held.present[:cut]
+        gone = [key for key, held in self.series.items() if 1 not in held.present]
+        for key in gone:
+            del self.series[key]
+        self._index = None
+        self.unsettled = {t: read for t, read in self.unsettled.items() if t >= moment}
+        if self.high is not None and moment > self.high:
+            self.clear()
+        else:
+            self.low = moment
+
+    def clear(self) -> None:
+        self.times = array("d")
+        self.series.clear()
+        self._index = None
+        self.unsettled.clear()
+        self.low = self.high = None
+
+    def point_count(self) -> int:
+        return len(self.times) * len(self.series)
+
+    def _add_time(self, moment: float) -> None:
+        at = bisect_left(self.times, moment)
+        if at < len(self.times) and self.times[at] == moment:
+            return
+        self.times.insert(at, moment)
+        for held in self.series.values():
+            held.values.insert(at, 0.0)
+            held.present.insert(at, 0)
+
+    def _series(self, labels: Mapping[str, str]) -> _Held:
+        # One copy of each label string for the whole store: a thousand rollouts' series repeat
+        # a few dozen distinct names and values.
+        key = tuple(intern(text) for pair in sorted(labels.items()) for text in pair)
+        held = self.series.get(key)
+        if held is None:
+            size = len(self.times)
+            held = self.series[key] = _Held(key, array("d", bytes(8 * size)), bytearray(size))
+            self._index = None
+        return held
+
+
+def _labels_of(held: _Held) -> Mapping[str, str]:
+    return held.labels
+
+
+def series_labels(series: RangeSeries | Series) -> Mapping[str, str]:
+    return series.labels
+
+
+@dataclass
+class _Instant:
+    at: datetime
+    answer: list[Series]
+    asked: float
+
+
+@dataclass
+class PointStore:
+    """The held answers of one Prometheus, kept by the analysis batcher across ticks.
+
+    `lock` is held by the one batch that reads and updates the store: a batch left running past
+    its deadline must not interleave with the next one.
+    """
+
+    settle: float | None = None
+    """Seconds after its timestamp a point must be read to be final; None: one step (an
+    analysis interval), which covers a scrape interval of up to half the analysis interval (the
+    rule of `queries`) plus Prometheus' own ingestion delay."""
+    retain_intervals: int = RETAIN_INTERVALS
+    clock: Callable[[], float] = time.time
+    """Wall time in unix seconds (tests pass their own)."""
+    tables: dict[tuple[str, float], PointTable] = field(default_factory=dict)
+    instants: dict[str, _Instant] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def settle_for(self, table: PointTable) -> float:
+        return table.step if self.settle is None else self.settle
+
+    def table(self, promql: str, step: float, starts: Iterable[datetime], now: float) -> PointTable:
+        """The table of `promql` at `step`, noting that `starts` are asked for now."""
+        table = self.tables.get((promql, step))
+        if table is None:
+            table = self.tables[(promql, step)] = PointTable(step)
+        table.asked = now
+        for start in starts:
+            table.starts[start] = now
+        return table
+
+    def instant(self, promql: str, at: datetime, now: float) -> list[Series] | None:
+        """The answer already read for `promql` at `at` (in an earlier batch of this tick)."""
+        held = self.instants.get(promql)
+        if held is None or held.at != at:
+            return None
+        held.asked = now
+        return held.answer
+
+    def keep_instant(self, promql: str, at: datetime, answer: list[Series], now: float) -> None:
+        self.instants[promql] = _Instant(at, answer, now)
+
+    def forget(self, now: float) -> None:
+        """Drop what nobody asked for in `retain_intervals` intervals: whole queries, window
+        starts, and the points older than every start still asked for."""
+        for key, table in list(self.tables.items()):
+            horizon = now - self.retain_intervals * table.step
+            if table.asked < horizon:
+                del self.tables[key]
+                continue
+            table.starts = {start: asked for start, asked in table.starts.items() if asked >= horizon}
+            if table.starts:
+                table.forget_before(min(table.starts))
+        longest = max((table.step for table in self.tables.values()), default=0.0)
+        horizon = now - self.retain_intervals * longest
+        self.instants = {text: held for text, held in self.instants.items() if held.asked >= horizon}
+
+    def point_count(self) -> int:
+        return sum(table.point_count() for table in self.tables.values())
+
+    def empty(self) -> bool:
+        return not self.tables and not self.instants
