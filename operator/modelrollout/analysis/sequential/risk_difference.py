@@ -74,12 +74,19 @@ def _rate_bounds(margin: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 
 def _root(decreasing: Callable[[FloatArray], FloatArray], low: FloatArray, high: FloatArray) -> FloatArray:
-    """Where a function decreasing on ``[low, high]`` crosses zero, by vectorised bisection."""
+    """Where a function decreasing on ``[low, high]`` crosses zero, by vectorised bisection.
+
+    The ends are updated in place: on the small arrays of one rollout the cost is numpy's per
+    call overhead, so every array a step would allocate is a call saved.
+    """
+    low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
+    middle = np.empty_like(low)
     for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2
+        np.add(low, high, out=middle)
+        middle /= 2
         above = decreasing(middle) > 0
-        low = np.where(above, middle, low)
-        high = np.where(above, high, middle)
+        np.copyto(low, middle, where=above)
+        np.copyto(high, middle, where=~above)
     return np.asarray((low + high) / 2, dtype=np.float64)
 
 
@@ -99,9 +106,12 @@ def restricted_rate(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
 
+    stable_misses, candidate_misses = n_s - x_s, n_c - x_c
+
     def score(p: FloatArray) -> FloatArray:
-        candidate = x_c / (p + m) - (n_c - x_c) / (1 - p - m)
-        return np.asarray(x_s / p - (n_s - x_s) / (1 - p) + candidate, dtype=np.float64)
+        rest = 1 - p
+        candidate = x_c / (p + m) - candidate_misses / (rest - m)
+        return np.asarray(x_s / p - stable_misses / rest + candidate, dtype=np.float64)
 
     return _root(score, *_rate_bounds(m))
 
@@ -125,8 +135,9 @@ def least_favourable_rate(
     )
 
     def condition(p: FloatArray) -> FloatArray:
-        worse = n_c * (q_c - p - m) / ((p + m) * (1 - p - m))
-        return np.asarray(n_s * (q_s - p) / (p * (1 - p)) + worse, dtype=np.float64)
+        rest, shifted = 1 - p, p + m
+        worse = n_c * (q_c - p - m) / (shifted * (rest - m))
+        return np.asarray(n_s * (q_s - p) / (p * rest) + worse, dtype=np.float64)
 
     floor, ceiling = _rate_bounds(m)
     low = np.maximum(np.minimum(q_s, q_c - m), floor)
@@ -183,17 +194,29 @@ def exact_log_evidence(
     return np.asarray(special.logsumexp(log_ratio, axis=0) - math.log(len(q_s)), dtype=np.float64)
 
 
-def _score(
-    x_s: FloatArray, n_s: FloatArray, x_c: FloatArray, n_c: FloatArray, m: FloatArray, direction: Direction
-) -> tuple[FloatArray, BoolArray]:
-    """The score part's log e-value ignoring its gate, and whether the gate is open."""
-    p = restricted_rate(x_s, n_s, x_c, n_c, m)
+def _opened(p: FloatArray, n_s: FloatArray, n_c: FloatArray, m: FloatArray) -> BoolArray:
+    """Whether the score part's gate is open at the restricted stable rate ``p``."""
     expected = np.minimum.reduce([n_s * p, n_s * (1 - p), n_c * (p + m), n_c * (1 - p - m)])
+    return np.asarray(expected >= SCORE_MIN_EVENTS, dtype=np.bool_)
+
+
+def _score(
+    x_s: FloatArray,
+    n_s: FloatArray,
+    x_c: FloatArray,
+    n_c: FloatArray,
+    m: FloatArray,
+    direction: Direction,
+    restricted: FloatArray | None = None,
+) -> tuple[FloatArray, BoolArray]:
+    """The score part's log e-value ignoring its gate, and whether the gate is open.
+    ``restricted`` is :func:`restricted_rate` of these counts when the caller has it already."""
+    p = restricted_rate(x_s, n_s, x_c, n_c, m) if restricted is None else restricted
     with np.errstate(divide="ignore", invalid="ignore"):
         variance = p * (1 - p) / n_s + (p + m) * (1 - p - m) / n_c
         excess = x_c / n_c - x_s / n_s - m
     log_e = gaussian_log_evidence(excess, variance, _scale(m), direction)
-    return log_e, np.asarray(expected >= SCORE_MIN_EVENTS, dtype=np.bool_)
+    return log_e, _opened(p, n_s, n_c, m)
 
 
 def score_log_evidence(
@@ -268,12 +291,18 @@ def _paths(*values: ArrayLike) -> tuple[FloatArray, ...]:
 
 
 def _parts(
-    x_s: FloatArray, n_s: FloatArray, x_c: FloatArray, n_c: FloatArray, m: FloatArray, direction: Direction
+    x_s: FloatArray,
+    n_s: FloatArray,
+    x_c: FloatArray,
+    n_c: FloatArray,
+    m: FloatArray,
+    direction: Direction,
+    restricted: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
     """Exact and (ungated) score log e-values, 0 where a version has no requests, and the gate."""
     served = (n_s > 0) & (n_c > 0)
     exact = np.where(served, exact_log_evidence(x_s, n_s, x_c, n_c, m, direction), 0.0)
-    score, opened = _score(x_s, n_s, x_c, n_c, m, direction)
+    score, opened = _score(x_s, n_s, x_c, n_c, m, direction, restricted)
     return np.asarray(exact, dtype=np.float64), score, np.asarray(opened & served, dtype=np.bool_)
 
 
@@ -328,13 +357,25 @@ def risk_difference_final_log_evidence(
     x_s, n_s, x_c, n_c, m = _paths(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
-    _, opened = _score(x_s, n_s, x_c, n_c, m, direction)
     served = (n_s > 0) & (n_c > 0)
-    tau = _handover(opened & served, _ready(n_s, n_c, m))[..., None]
+    ready = _ready(n_s, n_c, m)
     last = x_s.shape[-1] - 1
+    # The gate matters only before the first ready look (the hand-over is there at the latest),
+    # so the restricted rate, a bisection per look, is found there and at the last look only.
+    first_ready = np.where(ready.any(axis=-1), np.argmax(ready, axis=-1), last + 1)
+    span = max(1, int(first_ready.max(initial=0)))
+    columns = np.arange(span) if span > last else np.append(np.arange(span), last)
+    counts = [v[..., columns] for v in (x_s, n_s, x_c, n_c, m)]
+    restricted = restricted_rate(*counts)
+    gate = _opened(
+        restricted[..., :span], counts[1][..., :span], counts[3][..., :span], counts[4][..., :span]
+    )
+    tau = _handover(gate & served[..., :span], ready[..., :span])[..., None]
+    tau = np.where(tau >= span, np.where(span > last, last + 1, first_ready[..., None]), tau)
     pick = np.concatenate((np.maximum(tau - 1, 0), np.full_like(tau, last)), axis=-1)
     picked = [np.take_along_axis(v, pick, axis=-1) for v in (x_s, n_s, x_c, n_c, m)]
-    exact, score, _ = _parts(picked[0], picked[1], picked[2], picked[3], picked[4], direction)
+    restricted_at = np.take_along_axis(restricted, np.minimum(pick, columns.size - 1), axis=-1)
+    exact, score, _ = _parts(picked[0], picked[1], picked[2], picked[3], picked[4], direction, restricted_at)
     at_start = tau[..., 0] == 0
     log_e = _combine(
         exact[..., 1],

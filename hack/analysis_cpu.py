@@ -1,0 +1,169 @@
+"""CPU time of the analysis of one rollout per tick, the data path left out.
+
+Builds a fleet of rollouts whose latency histograms (12 buckets) and error counts are drawn at
+random for every interval of a 1-hour window (120 intervals at 30 s), answers the queries from
+memory, and times `evaluate_intervals` at the window's last look. Prints milliseconds of CPU per
+rollout and, with --profile, the hottest functions.
+
+    PYTHONPATH=$PWD/operator:$PWD python hack/analysis_cpu.py [--rollouts N] [--absolute] [--profile]
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import math
+import pstats
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+
+from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
+from modelrollout.evaluation import EvaluationRequest, evaluate_intervals, first_interval_end
+from modelrollout.metrics import RangeSeries, Series
+from modelrollout.metrics import queries as defaults
+
+INTERVAL = 30
+LOOKS = 120
+START = datetime(2025, 1, 1, 12, 0, 10, tzinfo=UTC)
+EDGES = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
+
+
+class MemorySource:
+    """Answers from prepared series at no cost: only the analysis is measured."""
+
+    def __init__(self, ranges: dict[str, list[RangeSeries]], presence: dict[str, list[Series]]) -> None:
+        self.ranges = ranges
+        self.presence = presence
+
+    def query(self, promql: str, at: datetime) -> list[Series]:
+        return self.presence.get(promql, [])
+
+    def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[RangeSeries]:
+        return self.ranges.get(promql, [])
+
+    def is_online(self) -> bool:
+        return True
+
+
+def _version_series(
+    rng: np.random.Generator,
+    labels: dict[str, str],
+    times: Sequence[float],
+    rps: float,
+    errors: float,
+    median: float,
+) -> dict[str, list[RangeSeries]]:
+    requests = rng.poisson(rps * INTERVAL, len(times)).astype(float)
+    failed = rng.binomial(requests.astype(np.int64), errors).astype(float)
+    finite = np.asarray(EDGES[:-1])
+    shares = 0.5 * np.asarray([math.erfc(-math.log(e / median) / (0.6 * math.sqrt(2))) for e in finite])
+    probabilities = np.diff(np.concatenate(([0.0], shares, [1.0])))
+    per_bucket = np.stack([rng.multinomial(int(n), probabilities) for n in requests]).astype(float)
+    cumulative = np.cumsum(per_bucket, axis=1)
+
+    def series(extra: dict[str, str], values: Sequence[float]) -> RangeSeries:
+        return RangeSeries({**labels, **extra}, tuple(zip(times, (float(v) for v in values), strict=True)))
+
+    buckets = [
+        series({"le": "+Inf" if edge == math.inf else repr(edge)}, cumulative[:, index])
+        for index, edge in enumerate(EDGES)
+    ]
+    return {
+        "buckets": buckets,
+        "sum": [series({}, requests * median * 1.2)],
+        "requests": [series({}, requests)],
+        "errors": [series({}, failed)],
+    }
+
+
+def fleet(rollouts: int, seed: int, absolute: bool) -> tuple[MemorySource, list[EvaluationRequest]]:
+    rng = np.random.default_rng(seed)
+    first = first_interval_end(START, INTERVAL)
+    at = first + timedelta(seconds=INTERVAL * (LOOKS - 1))
+    times = [first.timestamp() + INTERVAL * i for i in range(LOOKS)]
+    errors = MetricSpec(
+        name="errors",
+        type=MetricType.ERROR_RATE,
+        **({"max_absolute_increase": 0.005} if absolute else {"max_relative_increase": 0.2}),
+    )
+    latency = MetricSpec(name="latency", type=MetricType.LATENCY, max_relative_increase=0.1)
+    spec = AnalysisSpec(
+        interval=f"{INTERVAL}s",
+        max_duration="2h",
+        prometheus=PrometheusSpec(address="http://prometheus:9090"),
+        metrics=[latency, errors],
+    )
+    keys = {
+        "buckets": defaults.histogram_buckets(defaults.LATENCY_METRIC, INTERVAL),
+        "sum": defaults.histogram_sum(defaults.LATENCY_METRIC, INTERVAL),
+        "requests": defaults.requests(defaults.REQUESTS_METRIC, INTERVAL),
+        "errors": defaults.request_errors(defaults.REQUESTS_METRIC, INTERVAL),
+    }
+    ranges: dict[str, list[RangeSeries]] = {query: [] for query in keys.values()}
+    present: list[Series] = []
+    requests = []
+    for index in range(rollouts):
+        model = f"model-{index}"
+        present.append(Series({"namespace": "ns", "model": model}, 1.0, at.timestamp()))
+        rps = float(rng.choice([1.0, 10.0, 100.0]))
+        for version, share, error_rate in (("v1", 0.9, 0.01), ("v2", 0.1, float(rng.choice([0.01, 0.02])))):
+            labels = {"namespace": "ns", "model": model, "version": version}
+            made = _version_series(rng, labels, times, rps * share, error_rate, 0.1)
+            for name, found in made.items():
+                ranges[keys[name]].extend(found)
+        requests.append(
+            EvaluationRequest(
+                namespace="ns",
+                name=model,
+                model=model,
+                stable_version="v1",
+                candidate_version="v2",
+                analysis=spec,
+                started_at=START,
+                at=at,
+            )
+        )
+    presence = {
+        defaults.series_presence(name): present
+        for name in (
+            defaults.REQUESTS_METRIC,
+            f"{defaults.LATENCY_METRIC}_bucket",
+            defaults.error_series(defaults.REQUESTS_METRIC),
+        )
+    }
+    return MemorySource(ranges, presence), requests
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rollouts", type=int, default=50)
+    parser.add_argument("--absolute", action="store_true", help="an absolute error-rate margin")
+    parser.add_argument("--profile", action="store_true")
+    parser.add_argument("--seed", type=int, default=1)
+    arguments = parser.parse_args()
+    source, requests = fleet(arguments.rollouts, arguments.seed, arguments.absolute)
+    evaluate_intervals(requests[:1], source)  # imports and caches warmed outside the timing
+    profiler = cProfile.Profile() if arguments.profile else None
+    began = time.process_time()
+    if profiler is not None:
+        profiler.enable()
+    results = evaluate_intervals(requests, source)
+    if profiler is not None:
+        profiler.disable()
+    spent = time.process_time() - began
+    verdicts: dict[str, int] = {}
+    for result in results:
+        verdicts[str(result.verdict)] = verdicts.get(str(result.verdict), 0) + 1
+    print(
+        f"{1000 * spent / len(requests):.1f} ms CPU per rollout per tick ({len(requests)} rollouts, {verdicts})"
+    )
+    if profiler is not None:
+        pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+        pstats.Stats(profiler).sort_stats("cumulative").print_stats(40)
+
+
+if __name__ == "__main__":
+    main()

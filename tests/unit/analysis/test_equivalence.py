@@ -1,0 +1,256 @@
+"""Speed-ups of the analysis must not move a single result: outputs pinned from commit 412f7c8.
+
+`equivalence_412f7c8.json` holds seeded random inputs (rate paths of 1-120 looks, 12-bucket
+histograms, both kinds of margin, traffic from 1 to 100 rps) and what the analysis of 412f7c8
+returned for them: verdicts, e-values, intervals, effects and explanations. Every number must
+agree to 1e-12 relative; issue 24 changes the statistics on purpose, and re-records this file.
+
+Re-record (only on purpose): PYTHONPATH=operator:. python -m tests.unit.analysis.test_equivalence
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+
+from modelrollout.analysis import (
+    AssessConfig,
+    HistogramSample,
+    Margin,
+    MetricTest,
+    RateSample,
+    assess_latency,
+    assess_rate,
+    latency_log_evidence,
+    rate_log_evidence,
+)
+from modelrollout.analysis.histograms import latency_at_share, to_buckets
+from modelrollout.analysis.sequential import (
+    quantile_confidence_interval,
+    rate_ratio_confidence_sequence,
+    risk_difference_confidence_sequence,
+)
+
+RECORDED = Path(__file__).with_name("equivalence_412f7c8.json")
+TOLERANCE = 1e-12
+EDGES = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, math.inf)
+Case = dict[str, Any]
+
+
+def _rate_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    for looks, rps, stable_rate, candidate_rate, absolute in (
+        (120, 1.0, 0.01, 0.01, True),
+        (120, 10.0, 0.01, 0.02, True),
+        (120, 100.0, 0.01, 0.012, True),
+        (60, 100.0, 0.02, 0.01, True),
+        (40, 10.0, 0.0, 0.0, True),
+        (1, 100.0, 0.05, 0.05, True),
+        (7, 1.0, 0.1, 0.3, True),
+        (120, 1.0, 0.01, 0.01, False),
+        (120, 10.0, 0.01, 0.03, False),
+        (120, 100.0, 0.01, 0.01, False),
+        (5, 100.0, 0.0, 0.01, False),
+        (1, 10.0, 0.02, 0.02, False),
+    ):
+        stable_n = rng.poisson(rps * 0.9 * 30, looks).astype(float)
+        candidate_n = rng.poisson(rps * 0.1 * 30, looks).astype(float)
+        path = [
+            stable_n.cumsum(),
+            rng.binomial(stable_n.astype(np.int64), stable_rate).astype(float).cumsum(),
+            candidate_n.cumsum(),
+            rng.binomial(candidate_n.astype(np.int64), candidate_rate).astype(float).cumsum(),
+        ]
+        margin = {"absolute": 0.005} if absolute else {"relative": 0.2}
+        cases.append(
+            {
+                "stable_exposure": path[0].tolist(),
+                "stable_events": path[1].tolist(),
+                "candidate_exposure": path[2].tolist(),
+                "candidate_events": path[3].tolist(),
+                "margin": margin,
+                "min_samples": int(rng.choice([10, 200])),
+            }
+        )
+    return cases
+
+
+def _histogram_cases(rng: np.random.Generator) -> list[Case]:
+    cases = []
+    finite = np.asarray(EDGES[:-1])
+
+    def counts(n: int, median: float) -> list[float]:
+        shares = np.asarray([0.5 * math.erfc(-math.log(e / median) / (0.6 * math.sqrt(2))) for e in finite])
+        per_bucket = rng.multinomial(n, np.diff(np.concatenate(([0.0], shares, [1.0]))))
+        return np.cumsum(per_bucket).astype(float).tolist()
+
+    for requests, stable_median, candidate_median, margin in (
+        (300, 0.1, 0.1, {"relative": 0.1}),
+        (3000, 0.1, 0.13, {"relative": 0.1}),
+        (36000, 0.1, 0.1, {"relative": 0.1}),
+        (36000, 0.2, 0.25, {"relative": 0.1}),
+        (1200, 0.05, 0.05, {"absolute": 0.01}),
+        (12000, 0.3, 0.4, {"absolute": 0.05}),
+        (40, 0.1, 0.1, {"relative": 0.1}),
+        (100000, 1.0, 1.05, {"relative": 0.2}),
+    ):
+        cases.append(
+            {
+                "stable": counts(requests * 9, stable_median),
+                "candidate": counts(requests, candidate_median),
+                "margin": margin,
+            }
+        )
+    return cases
+
+
+def inputs() -> dict[str, list[Case]]:
+    rng = np.random.default_rng(22)
+    return {"rate": _rate_cases(rng), "latency": _histogram_cases(rng)}
+
+
+def _rate_sample(case: Case) -> RateSample:
+    looks = [
+        RateSample(*values)
+        for values in zip(
+            case["stable_events"],
+            case["stable_exposure"],
+            case["candidate_events"],
+            case["candidate_exposure"],
+            strict=True,
+        )
+    ]
+    return RateSample(
+        looks[-1].stable_events,
+        looks[-1].stable_exposure,
+        looks[-1].candidate_events,
+        looks[-1].candidate_exposure,
+        earlier=tuple(looks[:-1]),
+    )
+
+
+def _test_fields(result: MetricTest) -> Case:
+    return {
+        "verdict": str(result.verdict),
+        "method": result.method,
+        "stable": result.stable,
+        "candidate": result.candidate,
+        "effect": result.effect,
+        "interval": list(result.interval) if result.interval is not None else None,
+        "p_value": result.p_value,
+        "e_value": result.e_value,
+        "cohens_d": result.cohens_d,
+        "hedges_g": result.hedges_g,
+        "samples": [result.samples_stable, result.samples_candidate],
+        "explanation": result.explanation,
+    }
+
+
+def rate_outputs(case: Case) -> Case:
+    margin = Margin(**case["margin"])
+    config = AssessConfig(min_samples=case["min_samples"])
+    path = [
+        case[key] for key in ("stable_events", "stable_exposure", "candidate_events", "candidate_exposure")
+    ]
+    evidence = rate_log_evidence(*path, margin, 0.05)
+    last = [values[-1] for values in path]
+    if margin.absolute is not None:
+        low, high = risk_difference_confidence_sequence(*path, 0.05)
+    else:
+        low, high = rate_ratio_confidence_sequence(last[2], last[0], last[3], last[1], 0.05)
+    return {
+        "assess": _test_fields(assess_rate(_rate_sample(case), margin, config)),
+        "fail_log_e": evidence.fail_log_e.tolist(),
+        "pass_log_e": evidence.pass_log_e.tolist(),
+        "bounds": [float(low), float(high)],
+    }
+
+
+def latency_outputs(case: Case) -> Case:
+    margin = Margin(**case["margin"])
+    sample = HistogramSample(EDGES, tuple(case["stable"]), tuple(case["candidate"]))
+    stable, candidate = to_buckets(EDGES, case["stable"]), to_buckets(EDGES, case["candidate"])
+    evidence = latency_log_evidence(
+        stable.edges,
+        stable.cumulative,
+        np.asarray(stable.total),
+        candidate.cumulative,
+        np.asarray(candidate.total),
+        margin,
+    )
+    return {
+        "assess": _test_fields(assess_latency(sample, margin, AssessConfig())),
+        "edge_index": int(evidence.edge_index),
+        "null_ratio": float(evidence.null_ratio),
+        "fail_log_e": float(evidence.fail_log_e),
+        "pass_log_e": float(evidence.pass_log_e),
+        "p95_bounds": list(quantile_confidence_interval(candidate, 0.95, 0.05)),
+        "latency_at_shares": [latency_at_share(stable, share) for share in (0.001, 0.05, 0.3, 0.9, 1.0)],
+    }
+
+
+def _recorded() -> Case:
+    loaded: Case = json.loads(RECORDED.read_text())
+    return loaded
+
+
+def _assert_same(actual: object, expected: object, where: str) -> None:
+    if isinstance(expected, dict):
+        assert isinstance(actual, dict) and actual.keys() == expected.keys(), where
+        for key in expected:
+            _assert_same(actual[key], expected[key], f"{where}.{key}")
+    elif isinstance(expected, list):
+        assert isinstance(actual, list) and len(actual) == len(expected), where
+        for index, (got, wanted) in enumerate(zip(actual, expected, strict=True)):
+            _assert_same(got, wanted, f"{where}[{index}]")
+    elif isinstance(expected, float) and isinstance(actual, float):
+        if math.isnan(expected) or math.isinf(expected):
+            assert actual == expected or (math.isnan(actual) and math.isnan(expected)), where
+        else:
+            assert actual == pytest.approx(expected, rel=TOLERANCE, abs=1e-300), where
+    else:
+        assert actual == expected, where
+
+
+def test_the_recorded_inputs_are_the_seeded_ones() -> None:
+    assert _recorded()["inputs"] == json.loads(json.dumps(inputs()))
+
+
+@pytest.mark.parametrize("index", range(len(inputs()["rate"])))
+def test_rate_results_are_those_of_412f7c8(index: int) -> None:
+    recorded = _recorded()
+    case = recorded["inputs"]["rate"][index]
+    _assert_same(json.loads(json.dumps(rate_outputs(case))), recorded["rate"][index], f"rate[{index}]")
+
+
+@pytest.mark.parametrize("index", range(len(inputs()["latency"])))
+def test_latency_results_are_those_of_412f7c8(index: int) -> None:
+    recorded = _recorded()
+    case = recorded["inputs"]["latency"][index]
+    _assert_same(
+        json.loads(json.dumps(latency_outputs(case))), recorded["latency"][index], f"latency[{index}]"
+    )
+
+
+def record() -> None:
+    cases = inputs()
+    RECORDED.write_text(
+        json.dumps(
+            {
+                "inputs": cases,
+                "rate": [rate_outputs(case) for case in cases["rate"]],
+                "latency": [latency_outputs(case) for case in cases["latency"]],
+            },
+            indent=1,
+        )
+        + "\n"
+    )
+
+
+if __name__ == "__main__":
+    record()
