@@ -29,6 +29,12 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
     parser.add_argument(
         "--out", type=Path, default=None, help="JSON results; the markdown goes beside it (.md)"
     )
+    parser.add_argument(
+        "--method",
+        default="sequential",
+        choices=["sequential", "fixed"],
+        help="analysis.method of every rollout",
+    )
     parser.add_argument("--smoke", action="store_true", help="5 rollouts, 2 intervals of 5 s")
     return parser.parse_args(argv)
 
@@ -46,7 +52,9 @@ def main(argv: list[str] | None = None) -> int:
         levels = [SMOKE]
     else:
         counts = [int(part) for part in arguments.levels.split(",") if part.strip()]
-        levels = [Level(count, arguments.intervals, arguments.interval) for count in counts]
+        levels = [
+            Level(count, arguments.intervals, arguments.interval, method=arguments.method) for count in counts
+        ]
     results = {
         "command": "python -m benchmarks.scale " + shlex.join(sys.argv[1:] if argv is None else argv),
         "commit": _commit(),

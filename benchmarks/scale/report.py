@@ -67,7 +67,8 @@ def markdown(results: dict[str, Any]) -> str:
     header = "| | " + " | ".join(f"{r['rollouts']:,} rollouts" for r in levels) + " |"
     lines = [
         f"Scale benchmark ({results['command']}, operator at {results['commit']}, "
-        f"{levels[0]['level']['interval']:.0f} s interval, {levels[0]['level']['intervals']} intervals per phase)",
+        f"{levels[0]['level']['interval']:.0f} s interval, {levels[0]['level']['intervals']} intervals per phase, "
+        f"analysis.method {levels[0]['level'].get('method', 'sequential')})",
         "",
         header,
         "|---" * (len(levels) + 1) + "|",

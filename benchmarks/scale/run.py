@@ -45,6 +45,9 @@ class Level:
     interval: float = 30.0
     """Seconds: every rollout's `analysis.interval`."""
     scrape_interval: str = "5s"
+    method: str = "sequential"
+    """Every rollout's `analysis.method` (`fixed` separates the controller's costs from the
+    statistics')."""
 
     @property
     def settle_timeout(self) -> float:
@@ -76,7 +79,7 @@ def run_level(level: Level, log: Any = print) -> dict[str, Any]:
         )
         prometheus.start()
         stack.callback(prometheus.stop, remove=True)
-        fleet = FleetSpec(namespace, n, prometheus.url, interval=f"{interval:.0f}s")
+        fleet = FleetSpec(namespace, n, prometheus.url, interval=f"{interval:.0f}s", method=level.method)
         kubeconfig = install_operator(cluster)
         cluster.kubectl("create", "namespace", namespace)
         operator = start_operator(namespace, kubeconfig, cluster.run_dir / "logs" / "operator.log")

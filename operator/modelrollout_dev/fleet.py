@@ -34,6 +34,9 @@ class FleetSpec:
     prometheus_url: str
     interval: str = "30s"
     """`analysis.interval` of every rollout."""
+    method: str = "sequential"
+    """`analysis.method`: the default anytime-valid tests, or `fixed` (cheap statistics, so a run
+    measures the controller's own costs apart from the statistics')."""
     max_duration: str = "24h"
     """Far past any run, so the analysis step never ends."""
     headless_beyond: int = 200
@@ -63,6 +66,7 @@ def idle_rollout(fleet: FleetSpec, index: int) -> dict[str, Any]:
             "strategy": {"type": "Canary", "canary": {"steps": [{"analysis": {}}]}},
             "analysis": {
                 "interval": fleet.interval,
+                "method": fleet.method,
                 "maxDuration": fleet.max_duration,
                 "minSamples": 100,
                 "prometheus": {"address": fleet.prometheus_url},
