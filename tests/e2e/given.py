@@ -48,10 +48,16 @@ class Given:
         self.apply(spec, name)
         return When(self.env)
 
-    def apply(self, spec: dict[str, Any], name: str | None = None) -> Given:
+    def apply(
+        self, spec: dict[str, Any], name: str | None = None, labels: dict[str, str] | None = None
+    ) -> Given:
+        metadata = {
+            "name": name or self.env.name,
+            "namespace": self.env.namespace,
+            **({"labels": labels} if labels else {}),
+        }
         body = {
-            "apiVersion": "modelrollout.io/v1alpha1", "kind": "ModelRollout",
-            "metadata": {"name": name or self.env.name, "namespace": self.env.namespace}, "spec": spec,
+            "apiVersion": "modelrollout.io/v1alpha1", "kind": "ModelRollout", "metadata": metadata, "spec": spec,
         }  # fmt: skip
         self.env.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
         return self

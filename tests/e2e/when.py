@@ -111,6 +111,13 @@ class When:
         )  # fmt: skip
         return self
 
+    def label(self, name: str, key: str, value: str) -> When:
+        """`kubectl label --overwrite` on a ModelRollout (e.g. moving it to another shard)."""
+        self.env.cluster.kubectl(
+            "label", "modelrollout", name, "-n", self.env.namespace, f"{key}={value}", "--overwrite"
+        )
+        return self
+
     def scale(self, replicas: int) -> When:
         """`kubectl scale modelrollout`."""
         scale_rollout(self.env, replicas)
@@ -124,6 +131,12 @@ class When:
     def delete_rollout(self) -> When:
         self.env.cluster.kubectl("delete", "modelrollout", self.env.name, "-n", self.env.namespace, "--wait=true",
                                  "--timeout=60s")  # fmt: skip
+        return self
+
+    def delete_rollout_named(self, name: str) -> When:
+        """`kubectl delete`, waited for: done once the operator serving it has finalized it."""
+        self.env.cluster.kubectl("delete", "modelrollout", name, "-n", self.env.namespace, "--wait=true",
+                                 "--timeout=30s")  # fmt: skip
         return self
 
     def delete_rollout_in_foreground(self, name: str) -> When:

@@ -13,6 +13,7 @@ handler progress in the object, so a SIGKILL at any point loses nothing.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import time
 from collections.abc import Callable
@@ -24,13 +25,14 @@ import kopf
 
 from ..api.v1alpha1 import ANNOTATION_ACTION, GROUP, PLURAL, VERSION
 from ..evaluation import EvaluationResult
-from ..k8s import KubeClient
+from ..k8s import KubeClient, label_selector
 from .analysis_batcher import AnalysisBatcher, analysis_request, observation
 from .exporter import forget_rollout
 from .finalize import StableNotReady, finalize
 from .observe import Loaded, pending_action
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings
+from .shards import release_foreign_finalizers, shard_finalizer
 from .wakeups import Wakeups
 
 log = logging.getLogger("modelrollout.handlers")
@@ -103,6 +105,18 @@ class Runtime:
         return None if loaded.body["metadata"].get("deletionTimestamp") else loaded
 
 
+def serves(labels: Any, memo: kopf.Memo, **_: Any) -> bool:
+    """The handlers' filter (`--selector`): a rollout outside this operator's shard gets no
+    daemon and no finalizer here, and one relabelled out of it has its daemon stopped and this
+    shard's finalizer taken off by kopf, while the shard it joined takes it up."""
+    selector = memo["runtime"].settings.selector
+    return selector is None or _parsed(selector)(labels)
+
+
+_parsed = functools.lru_cache(maxsize=4)(label_selector)
+"""The selector parsed once, not at every watch event of every rollout."""
+
+
 @kopf.on.startup()
 async def use_reconcile_threads(memo: kopf.Memo, **_: Any) -> None:
     """The reconciles' pool (`ReconcileSettings.workers`), set in the loop kopf runs."""
@@ -128,18 +142,19 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     settings.posting.level = logging.WARNING
     settings.watching.server_timeout = 300
     settings.watching.client_timeout = 330
-    settings.persistence.finalizer = "modelrollout.io/finalizer"
+    settings.persistence.finalizer = shard_finalizer(runtime.settings.selector)
     # No namespace or CRD watches: with `--namespace` the operator serves exactly those names and
     # needs no cluster-wide grant (manifests/install/rbac-namespaced.yaml); cluster-wide, the
     # ModelRollout CRD is found at startup by discovery, which needs no grant either.
     settings.scanning.disabled = True
 
 
-@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0)  # type: ignore[arg-type]
+@kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0, when=serves)  # type: ignore[arg-type]
 async def rollout_daemon(
     stopped: kopf.DaemonStopped, namespace: str, name: str, meta: Any, memo: kopf.Memo, **_: Any
 ) -> None:
     runtime: Runtime = memo["runtime"]
+    await _release_foreign_finalizers(runtime, namespace, name, meta)
     timing = runtime.settings.reconcile
     wakeups = runtime.wakeups
     wakeup = wakeups.register(namespace, name)
@@ -174,7 +189,13 @@ async def _until_stopped(stopped: kopf.DaemonStopped) -> None:
     await stopped.wait()
 
 
-@kopf.on.delete(GROUP, VERSION, PLURAL)  # type: ignore[arg-type]
+async def _release_foreign_finalizers(runtime: Runtime, namespace: str, name: str, meta: Any) -> None:
+    own = shard_finalizer(runtime.settings.selector)
+    finalizers = list(meta.get("finalizers") or [])
+    await asyncio.to_thread(release_foreign_finalizers, runtime.client, namespace, name, finalizers, own)
+
+
+@kopf.on.delete(GROUP, VERSION, PLURAL, when=serves)  # type: ignore[arg-type]
 async def on_delete(namespace: str, name: str, body: Any, memo: kopf.Memo, retry: int, **_: Any) -> None:
     runtime: Runtime = memo["runtime"]
     from .observe import load
@@ -190,4 +211,5 @@ async def on_delete(namespace: str, name: str, body: Any, memo: kopf.Memo, retry
     except StableNotReady as waiting:
         raise kopf.TemporaryError(str(waiting), delay=1.0) from None
     deadlines.pop(deadline_key, None)
+    await _release_foreign_finalizers(runtime, namespace, name, body["metadata"])
     log.info("%s/%s deleted: %s", namespace, name, message)

@@ -7,6 +7,7 @@ import logging
 import os
 import sys
 
+from ..k8s import KubeError, label_selector
 from ..metrics import PrometheusPolicy
 from .settings import LeaderElectionSettings, OperatorSettings, ReconcileSettings
 
@@ -19,6 +20,11 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         "-n", "--namespace", action="append", default=[], help="namespace to watch (repeatable)"
     )
     parser.add_argument("-A", "--all-namespaces", action="store_true", help="watch every namespace")
+    parser.add_argument(
+        "-l",
+        "--selector",
+        help="serve only the ModelRollouts with these labels (kubectl's -l syntax), one shard of many",
+    )
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
     parser.add_argument("--metrics-port", type=int, default=0, help="serve the operator's /metrics here")
     parser.add_argument("--health-port", type=int, default=0, help="serve /healthz here")
@@ -62,6 +68,11 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace NAME (repeatable) or --all-namespaces")
+    if args.selector is not None:
+        try:
+            label_selector(args.selector)
+        except KubeError as error:
+            parser.error(f"--selector: {error.message}")
     if args.leader_elect:
         election = LeaderElectionSettings(
             enabled=True,
@@ -83,6 +94,7 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
             parser.error("leader election needs 0 < retry period < renew deadline < lease duration")
     settings = OperatorSettings(
         namespaces=list(args.namespace),
+        selector=args.selector,
         kubeconfig=args.kubeconfig,
         kube_request_timeout_seconds=args.kube_request_timeout,
         metrics_port=args.metrics_port,

@@ -73,6 +73,11 @@ class LeaderElectionSettings:
 class OperatorSettings:
     namespaces: list[str] = field(default_factory=list)
     """Namespaces to watch; empty means all (cluster-wide RBAC needed)."""
+    selector: str | None = None
+    """A label selector (kubectl's `-l` syntax): serve only the ModelRollouts it selects, so
+    several operators, each with its own selector and Lease, share a namespace. None: every
+    ModelRollout. The watch caches still hold every ModelRollout, since a model's claims and
+    `dependsOn` reach across shards."""
     kubeconfig: str | None = None
     """A kubeconfig file; None: $KUBECONFIG, then the in-cluster ServiceAccount."""
     kube_request_timeout_seconds: float = 30.0

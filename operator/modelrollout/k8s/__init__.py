@@ -11,6 +11,8 @@ from ._client import ApiKubeClient, kubeconfig_client
 from ._informer import Informer, InformerTiming
 from ._objects import deployment_state, owner_reference
 from ._protocol import KubeClient, KubeError, NotFound, Secret, with_conflict_retry
+from ._selectors import canonical as canonical_selector
+from ._selectors import selector as label_selector
 from ._store import ObjectStore
 from ._watch import ApiWatchSource, WatchSource
 from .fake import FakeKubeClient, KubeCall
@@ -31,8 +33,10 @@ __all__ = [
     "Secret",
     "WatchSource",
     "WatchSources",
+    "canonical_selector",
     "deployment_state",
     "kubeconfig_client",
+    "label_selector",
     "owner_reference",
     "with_conflict_retry",
 ]

@@ -56,6 +56,7 @@ def test_the_public_names_are_pinned() -> None:
         "ObjectStore",
         "WatchSource",
         "WatchSources",
+        "canonical_selector",
         "KubeCall",
         "KubeClient",
         "KubeError",
@@ -63,6 +64,7 @@ def test_the_public_names_are_pinned() -> None:
         "Secret",
         "deployment_state",
         "kubeconfig_client",
+        "label_selector",
         "owner_reference",
         "with_conflict_retry",
     }
