@@ -243,16 +243,23 @@ class ApiKubeClient:
         )
 
 
+CONNECTIONS = 32
+"""Kept-alive connections to the apiserver: at least as many as threads call it at once (the
+reconcile pool, the informers), or each call past the pool's size opens a new TLS connection,
+which costs the operator and the apiserver more than the request itself."""
+
+
 def kubeconfig_client(
     kubeconfig: str | None = None, request_timeout: float = DEFAULT_REQUEST_TIMEOUT
 ) -> ApiKubeClient:
     """From a kubeconfig file (or $KUBECONFIG), else the in-cluster ServiceAccount."""
+    configuration = k8s.Configuration()
     try:
-        api_client = k8s_config.new_client_from_config(config_file=kubeconfig)
+        k8s_config.load_kube_config(config_file=kubeconfig, client_configuration=configuration)
     except k8s_config.ConfigException:
-        k8s_config.load_incluster_config()
-        api_client = k8s.ApiClient()
-    return ApiKubeClient(api_client, request_timeout)
+        k8s_config.load_incluster_config(client_configuration=configuration)
+    configuration.connection_pool_maxsize = CONNECTIONS
+    return ApiKubeClient(k8s.ApiClient(configuration), request_timeout)
 
 
 if TYPE_CHECKING:
