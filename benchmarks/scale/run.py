@@ -54,6 +54,10 @@ class Level:
         return 180.0 + self.rollouts * 0.6
 
 
+QUERY_COUNT_LEAD = 2.0
+"""Seconds before a boundary at which Prometheus' query counter is read (no tick runs then)."""
+
+
 def _sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
@@ -108,14 +112,18 @@ def run_level(level: Level, log: Any = print) -> dict[str, Any]:
         # phase 1: the operator
         first = boundary_after(time.time(), interval)
         end = first + level.intervals * interval
+        # Queries are counted from just before `first` to just before `end`: exactly the ticks of
+        # the boundaries measured, not the start of the one at `end`.
+        _sleep_until(first - QUERY_COUNT_LEAD)
+        queries_before = prometheus_queries(prometheus.url)
         _sleep_until(first)
         log(f"[{n}] measuring the operator for {level.intervals} intervals of {interval:.0f}s")
         meter = CpuMeter({"operator": operator.pid, "apiserver": apiserver_pid, "prometheus": prometheus.pid})
         meter.start()
-        queries_before = prometheus_queries(prometheus.url)
+        _sleep_until(end - QUERY_COUNT_LEAD)
+        queries = prometheus_queries(prometheus.url) - queries_before
         _sleep_until(end)
         used = meter.stop()
-        queries = prometheus_queries(prometheus.url) - queries_before
         operator_rss = rss_bytes(operator.pid)
         requests = audit_counts(cluster.audit_log, OPERATOR_USER, _utc(first), _utc(end))
         boundaries = [first + i * interval for i in range(level.intervals)]
