@@ -109,7 +109,7 @@ class Reconciler:
             )
             return None
         spec = loaded.spec
-        claimant = earlier_claimant(loaded.body, self.client.list_rollouts(loaded.namespace))
+        claimant = earlier_claimant(loaded.body, self.client.list_rollouts(loaded.namespace, spec.model))
         if claimant is not None:
             message = (
                 f"spec.model {spec.model!r} is rolled out by ModelRollout {claimant}, created first: "

@@ -188,12 +188,15 @@ class CachedKubeClient:
         self.rollouts.put(plain_copy(fresh))
         return fresh
 
-    def list_rollouts(self, namespace: str) -> list[Obj]:
+    def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
         """From the cache, the stored objects themselves (no copy: at a thousand rollouts a copy
-        per reconcile would cost more than the reconcile); callers only read them."""
+        per reconcile would cost more than the reconcile); callers only read them. With `model`,
+        from the index by `spec.model`."""
         if self.synced(KIND, namespace):
+            if model is not None:
+                return self.rollouts.indexed("model", namespace, model)
             return self.rollouts.in_namespace(namespace)
-        return self._client.list_rollouts(namespace)
+        return self._client.list_rollouts(namespace, model)
 
     def rollout_names(self, index: str, namespace: str, value: str) -> list[str]:
         """Names of the cached ModelRollouts of `namespace` under `value` in one of

@@ -22,6 +22,10 @@ if TYPE_CHECKING:
 T = TypeVar("T")
 
 
+def _model(rollout: Obj) -> object:
+    return (rollout.get("spec") or {}).get("model")
+
+
 def _wrap(error: ApiException) -> KubeError:
     message = str(error.body or error.reason)
     try:
@@ -82,13 +86,13 @@ class ApiKubeClient:
             )
         )
 
-    def list_rollouts(self, namespace: str) -> list[Obj]:
+    def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
         body = _call(
             lambda: self._custom.list_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, _request_timeout=self._timeout
             )
         )
-        return list(body.get("items", []))
+        return [item for item in body.get("items", []) if model is None or _model(item) == model]
 
     def patch_rollout_status(
         self, namespace: str, name: str, status: Obj, resource_version: str | None = None

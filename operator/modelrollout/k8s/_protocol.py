@@ -66,8 +66,10 @@ class KubeClient(Protocol):
         status the previous reconcile wrote."""
         ...
 
-    def list_rollouts(self, namespace: str) -> list[Obj]:
-        """The namespace's ModelRollouts: the `dependsOn` graph spans them."""
+    def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
+        """The namespace's ModelRollouts: the `dependsOn` graph spans them. With `model`, only
+        those whose `spec.model` it is (who else claims a model: every reconcile asks, so the
+        watch cache answers it from an index instead of scanning the namespace)."""
         ...
 
     def patch_rollout_status(

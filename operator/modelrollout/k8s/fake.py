@@ -210,9 +210,11 @@ class FakeKubeClient:
         self._record("get_rollout", namespace=namespace, name=name)
         return self.get(KIND, namespace, name)
 
-    def list_rollouts(self, namespace: str) -> list[Obj]:
+    def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
         self._record("list_rollouts", namespace=namespace)
-        return self.objects(KIND, namespace)
+        return [
+            r for r in self.objects(KIND, namespace) if model in (None, (r.get("spec") or {}).get("model"))
+        ]
 
     def patch_rollout_status(
         self, namespace: str, name: str, status: Obj, resource_version: str | None = None

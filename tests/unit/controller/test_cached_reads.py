@@ -191,3 +191,20 @@ def test_a_rollout_refused_for_a_claim_is_woken_when_the_claimant_goes() -> None
     wakeups = Wakeups(cached)
 
     assert _woken(wakeups, cached, lambda: cluster.client.delete(KIND, NAMESPACE, "rival"))
+
+
+def test_who_else_claims_the_model_is_answered_from_the_index_by_model() -> None:
+    """Every reconcile asks which rollouts roll out its model: from the cache's index by
+    `spec.model`, not a scan of the namespace (a thousand rollouts would make it a million)."""
+    cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
+    other = {**rollout_spec(STEPS), "model": "another-model"}
+    cluster.client.add_rollout(NAMESPACE, "other", other)
+    cached = _cached(cluster)
+    cluster.client.calls.clear()
+
+    mine = cached.list_rollouts(NAMESPACE, rollout_spec(STEPS)["model"])
+
+    assert [r["metadata"]["name"] for r in mine] == [NAME]
+    assert [r["metadata"]["name"] for r in cached.list_rollouts(NAMESPACE, "another-model")] == ["other"]
+    assert len(cached.list_rollouts(NAMESPACE)) == 2
+    assert [c.method for c in cluster.client.calls if c.method == "list_rollouts"] == []
