@@ -45,17 +45,19 @@ demo: deps ## Bring up the cluster and Prometheus, run a sample rollout to a ver
 	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev demo
 
 .PHONY: lint
-lint: $(DEPS_STAMP) ## ruff, mypy --strict, import-linter, CRD drift
+lint: $(DEPS_STAMP) ## ruff, mypy --strict, import-linter, CRD and CRD-reference drift
 	$(VENV)/bin/ruff check operator tests benchmarks
 	$(VENV)/bin/ruff format --check operator tests benchmarks
 	$(VENV)/bin/mypy operator/
 	$(VENV)/bin/lint-imports
 	@if [ -f operator/modelrollout/api/v1alpha1/crd.py ]; then \
 	  $(PY) -m modelrollout.api.v1alpha1.crd --check crds/modelrollout.io_modelrollouts.yaml; fi
+	$(PY) -m modelrollout.api.v1alpha1.crd_reference --check docs/crd-reference.md
 
 .PHONY: crds
-crds: $(DEPS_STAMP) ## Regenerate crds/ from the pydantic models
+crds: $(DEPS_STAMP) ## Regenerate crds/ and docs/crd-reference.md from the pydantic models
 	$(PY) -m modelrollout.api.v1alpha1.crd > crds/modelrollout.io_modelrollouts.yaml
+	$(PY) -m modelrollout.api.v1alpha1.crd_reference > docs/crd-reference.md
 
 .PHONY: test
 test: deps ## Unit, integration (real control plane, real Prometheus) and e2e tests
