@@ -18,17 +18,30 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, ModelRolloutStatus, Phase
+from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, ModelRolloutStatus, Phase, Reason
 from ..k8s import KubeClient, with_conflict_retry
 
 
 def versions_kept_on_delete(status: ModelRolloutStatus) -> frozenset[str]:
     """The versions whose Deployments must outlive the ModelRollout however it is deleted: the
-    stable, and a candidate being promoted (it serves what the stable gives up)."""
+    stable, a candidate being promoted (it serves what the stable gives up), and a version being
+    undone (it serves until the one returned to is back at full size)."""
     kept = {status.stable_version} if status.stable_version else set()
     if status.phase is Phase.PROMOTING and status.candidate_version:
         kept.add(status.candidate_version)
+    if status.phase is Phase.ROLLING_BACK and status.candidate_version and _undoing(status):
+        kept.add(status.candidate_version)  # the undone version serves until the old one is back
     return frozenset(kept)
+
+
+def _undoing(status: ModelRolloutStatus) -> bool:
+    last = status.history[-1] if status.history else None
+    return (
+        last is not None
+        and last.candidate == status.candidate_version
+        and last.finished_at is None
+        and last.reason == Reason.UNDONE.value
+    )
 
 
 def owned_by(deployment: dict[str, Any], rollout: dict[str, Any]) -> bool:

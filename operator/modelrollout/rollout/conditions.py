@@ -143,6 +143,8 @@ def _rolled_back_reason(run: Run) -> Reason:
     last = run.status.history[-1] if run.status.history else None
     if last is not None and last.candidate == candidate and last.outcome == Outcome.ABORTED.value:
         return Reason.ABORTED
+    if last is not None and last.candidate == candidate and last.reason == Reason.UNDONE.value:
+        return Reason.UNDONE
     return Reason.ROLLED_BACK
 
 
@@ -186,7 +188,10 @@ def _degraded(run: Run, stable_serving: bool) -> tuple[ConditionStatus, Reason, 
     candidate = run.candidate
     if candidate is not None and status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK):
         entry = history.running_entry(status, candidate) or (status.history[-1] if status.history else None)
-        if entry is not None and entry.outcome != Outcome.ABORTED.value:
+        deliberate = entry is not None and (
+            entry.outcome == Outcome.ABORTED.value or entry.reason == Reason.UNDONE.value
+        )
+        if entry is not None and not deliberate:
             deadline = entry.reason == Reason.PROGRESS_DEADLINE_EXCEEDED.value
             reason = Reason.PROGRESS_DEADLINE_EXCEEDED if deadline else Reason.ROLLED_BACK
             return "True", reason, f"{candidate} rolled back: {entry.reason or 'failed'}"

@@ -12,7 +12,8 @@ Phases (`status.phase`):
 - Promoting: all steps done (or `promote-full`); the candidate goes to full size while the
   stable is held, then becomes the stable: Promoted.
 - RollingBack -> RolledBack: the candidate goes to zero weight and zero replicas; final until
-  `retry` or a new candidate.
+  `retry` or a new candidate. An `undo` from Promoted gets here too: the version that served
+  becomes the candidate, Undone, and an earlier good one the stable (`undo`).
 
 Each call: take a new manual action once, follow the spec's candidate (supersede, start), run
 the current phase, refresh conditions, then turn the wanted state into actions.
@@ -38,6 +39,7 @@ from .manual import fresh_action, take_action
 from .observations import Observations
 from .steps import progress
 from .transitions import release_candidate, start_rollout, supersede
+from .undo import undoing
 
 __all__ = ["decide"]
 
@@ -106,6 +108,8 @@ def _follow_candidate(run: Run) -> None:
     one starts when nothing blocks it."""
     desired = run.desired_candidate()
     current = run.candidate
+    if undoing(run):
+        return  # capacity is moving back from the undone version: superseding it would drop it at once
     if current is not None and current != desired:
         if run.status.phase in ACTIVE_PHASES:
             supersede(run, desired)

@@ -20,6 +20,7 @@ from .transitions import (
     start_promoting,
     start_rollback,
 )
+from .undo import undo
 
 __all__ = ["fresh_action", "take_action"]
 
@@ -47,7 +48,8 @@ def take_action(run: Run, action: ManualAction) -> None:
         verb=action.verb.value, nonce=action.nonce, at=format_timestamp(run.now), result=result
     )
     if result.startswith(_IGNORED):
-        written = action.verb.value + (f":{action.nonce}" if action.nonce else "")
+        argument = f":{action.version}" if action.version else ""
+        written = action.verb.value + argument + (f":{action.nonce}" if action.nonce else "")
         run.event(Reason.ACTION_IGNORED, f"action {written!r} {result}", warning=True)
 
 
@@ -57,6 +59,8 @@ def _apply(run: Run, action: ManualAction) -> str:
         return _abort(run)
     if verb == ActionVerb.RETRY:
         return _retry(run)
+    if verb == ActionVerb.UNDO:
+        return undo(run, action)
     if run.status.phase not in _STEPPING:
         return f"ignored: no rollout is progressing (phase {run.status.phase.value})"
     if verb == ActionVerb.PAUSE:

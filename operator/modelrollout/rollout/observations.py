@@ -41,6 +41,8 @@ class ActionVerb(StrEnum):
     """Lift a pause: a manual one, a pause step, or a pause after an analysis."""
     RETRY = "retry"
     """Roll the same candidate out again from step 0 after it was rolled back or aborted."""
+    UNDO = "undo"
+    """Return at once to the previous stable (or a named one still kept), skipping analysis."""
 
 
 RolloutOutcome = Outcome
@@ -60,11 +62,15 @@ class ManualAction:
 
     verb: ActionVerb
     nonce: str = ""
+    version: str | None = None
+    """For `undo`: the version to return to (`undo:<version>:<nonce>`); None: the previous one."""
 
     @classmethod
     def parse(cls, annotation: str) -> ManualAction:
         """ValueError names the annotation and the verbs when it does not parse, so the
-        controller can put that message in a Warning event."""
+        controller can put that message in a Warning event. Only `undo` takes an argument, before
+        its nonce: `undo:<nonce>` returns to the previous stable, `undo:<version>:<nonce>` to
+        `version`."""
         verb_text, _, nonce = annotation.strip().partition(":")
         try:
             verb = ActionVerb(verb_text.strip())
@@ -73,7 +79,11 @@ class ManualAction:
             raise ValueError(
                 f"invalid action {annotation!r}: expected <verb>[:<nonce>] with a verb among {verbs}"
             ) from None
-        return cls(verb=verb, nonce=nonce.strip())
+        version: str | None = None
+        if verb == ActionVerb.UNDO and ":" in nonce:
+            version, _, nonce = nonce.partition(":")
+            version = version.strip() or None
+        return cls(verb=verb, nonce=nonce.strip(), version=version)
 
 
 @dataclass(frozen=True)

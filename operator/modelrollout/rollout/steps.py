@@ -39,6 +39,7 @@ from .transitions import (
     finish_rollback,
     start_rollback,
 )
+from .undo import continue_undo, undoing
 
 __all__ = ["progress"]
 
@@ -56,7 +57,10 @@ _STICKY_PAUSES = frozenset(
 def progress(run: Run) -> None:
     phase = run.status.phase
     if phase == Phase.ROLLING_BACK:
-        finish_rollback(run)
+        if undoing(run):
+            continue_undo(run)
+        else:
+            finish_rollback(run)
         return
     if run.problem is not None:
         run.note(run.problem.reason, f"on hold: {run.problem.message}")

@@ -148,11 +148,13 @@ def finish_rollback(run: Run) -> None:
     metrics = tuple(run.status.analysis.metrics) if run.status.analysis is not None else None
     run.record(candidate, outcome, reason=why, metrics=metrics or None)
     final_reason = Reason.ABORTED if outcome == Outcome.ABORTED else Reason.ROLLED_BACK
+    if why == Reason.UNDONE.value:
+        final_reason = Reason.UNDONE  # a person's choice, announced as such rather than as a failure
     run.set_phase(
         Phase.ROLLED_BACK,
         final_reason,
         f"{candidate} is at zero weight and zero replicas ({why}); {run.stable} serves all traffic",
-        warning=outcome == Outcome.ROLLED_BACK,
+        warning=final_reason == Reason.ROLLED_BACK,
     )
 
 

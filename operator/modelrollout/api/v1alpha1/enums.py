@@ -195,6 +195,8 @@ class Reason(StrEnum):
     PROMOTED_MANUALLY = "PromotedManually"
     ROLLED_BACK = "RolledBack"
     ABORTED = "Aborted"
+    UNDONE = "Undone"
+    """A person undid a promotion: the version that served is RolledBack, an earlier good one serves."""
     SUPERSEDED = "Superseded"
     SERVICE_NOT_FOUND = "ServiceNotFound"
     INVALID_TEMPLATE = "InvalidTemplate"

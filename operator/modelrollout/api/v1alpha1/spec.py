@@ -219,8 +219,9 @@ class ModelRolloutSpec(ApiModel):
     """Path criticality above which an upstream failure cascades to this rollout."""
     paused: bool = False
     """A lasting pause: no step advances while true."""
-    revision_history_limit: int = Field(default=2, ge=0, le=10)
-    """Old stable Deployments kept at zero replicas for a quick revert."""
+    revision_history_limit: int = Field(default=3, ge=0, le=10)
+    """Old stable Deployments kept at zero replicas for a quick revert: the versions an `undo`
+    can return to at once (`kubectl modelrollout undo [--to-version V]`)."""
     progress_deadline: str = Field(default="10m", pattern=DURATION_PATTERN, max_length=32)
     """How long capacity may take to move (a weight step, the promotion) before the candidate,
     still not Available at its planned size, is Degraded (`ProgressDeadlineExceeded`) and

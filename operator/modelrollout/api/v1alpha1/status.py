@@ -139,7 +139,7 @@ class ActionRecord(ApiModel):
     """The last manual action consumed, so a restart never applies it twice."""
 
     verb: str
-    """promote, promote-full, abort, pause, resume or retry."""
+    """promote, promote-full, abort, pause, resume, retry or undo."""
     nonce: str
     """The nonce of the `modelrollout.io/action` annotation, which makes the action unique."""
     at: str
