@@ -8,6 +8,7 @@ K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.19.0}"
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.86.1}"
 CACHE="${MODELROLLOUT_CACHE:-$HOME/.cache/modelrollout}"
 BIN="$CACHE/bin"
 WORK="$CACHE/build"
@@ -118,11 +119,27 @@ kwok_stages() {
   rm -rf "$dest" && mv "$dest.tmp" "$dest"
 }
 
+# The ServiceMonitor and PrometheusRule CRDs, so the chart's monitoring objects are applied to the
+# local apiserver for real: the files prometheus-operator publishes in its Go module.
+prometheus_operator_crds() {
+  local dest="$CACHE/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION"
+  [ -f "$dest/monitoring.coreos.com_prometheusrules.yaml" ] && return 0
+  local dir
+  dir=$(cd "$WORK" && go mod download -json "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$dest.tmp"
+  for kind in servicemonitors prometheusrules; do
+    cp "$dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$dest.tmp/"
+  done
+  chmod -R u+w "$dest.tmp"
+  rm -rf "$dest" && mv "$dest.tmp" "$dest"
+}
+
 t_all=$SECONDS
 build_kubernetes
 build_etcd
 go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 kwok_stages
+prometheus_operator_crds
 go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 # Stable names for people and scripts: links to the versioned binaries.
 for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$n-$K8S_VERSION" "$BIN/$n"; done

@@ -14,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .tools import ToolPaths, repo_root
+from .tools import ToolPaths, cache_dir, repo_root
 
 CHART = Path("charts/modelrollout-operator")
 CRD = Path("crds/modelrollout.io_modelrollouts.yaml")
@@ -22,6 +22,8 @@ CHART_CRD = CHART / "files" / CRD.name
 INSTALL = Path("manifests/install.yaml")
 RELEASE = "modelrollout-operator"
 NAMESPACE = "modelrollout-system"
+PROMETHEUS_OPERATOR_VERSION = "v0.86.1"
+"""Whose ServiceMonitor and PrometheusRule CRDs the tests apply (hack/build-tools.sh fetches them)."""
 
 
 def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -30,6 +32,19 @@ def helm(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
     if not binary.exists():
         raise FileNotFoundError(f"{binary} is missing: run `make tools` (hack/build-tools.sh builds helm)")
     return subprocess.run([str(binary), *args], capture_output=True, text=True, check=check)
+
+
+def prometheus_operator_crds() -> list[Path]:
+    """The ServiceMonitor and PrometheusRule CRDs from prometheus-operator's Go module, as cached
+    by hack/build-tools.sh, so the chart's monitoring objects meet the real schemas."""
+    directory = cache_dir() / f"prometheus-operator-crds-{PROMETHEUS_OPERATOR_VERSION}"
+    files = [
+        directory / f"monitoring.coreos.com_{kind}.yaml" for kind in ("servicemonitors", "prometheusrules")
+    ]
+    missing = [str(f) for f in files if not f.exists()]
+    if missing:
+        raise FileNotFoundError(f"{', '.join(missing)} missing: run `make tools` (hack/build-tools.sh)")
+    return files
 
 
 def install_yaml() -> str:

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from modelrollout_dev import LocalCluster
-from modelrollout_dev.chart import CHART, helm
+from modelrollout_dev.chart import CHART, helm, prometheus_operator_crds
 from modelrollout_dev.manifests import KWOK_TOLERATION
 from modelrollout_dev.model_traffic import Behaviour
 from modelrollout_dev.tools import repo_root
@@ -64,13 +64,20 @@ def release(cluster: LocalCluster) -> Iterator[Release]:
     cluster.kubectl("create", "namespace", namespace)
     cluster.kubectl("label", "namespace", namespace, "pod-security.kubernetes.io/enforce=restricted")
     installed = Release(cluster, namespace, cluster.kubeconfig)
+    for crd in prometheus_operator_crds():  # so the ServiceMonitor and PrometheusRule are real objects
+        cluster.kubectl("apply", "--server-side", "-f", str(crd))
+    for crd in ("servicemonitors", "prometheusrules"):
+        cluster.kubectl(
+            "wait", "--for=condition=Established", f"crd/{crd}.monitoring.coreos.com", "--timeout=30s"
+        )
     # Other tests of the session may have applied the CRD with kubectl: helm adopts it.
     adopt = (
         ["--take-ownership"] if cluster.kubectl("get", "crd", CRD_NAME, check=False).returncode == 0 else []
     )
     installed.helm(
-        "install", RELEASE, str(repo_root() / CHART), *adopt, *kwok_values(), "--wait", "--timeout", "90s"
-    )
+        "install", RELEASE, str(repo_root() / CHART), *adopt, *kwok_values(), "--wait", "--timeout", "90s",
+        "--set", "serviceMonitor.enabled=true", "--set", "prometheusRule.enabled=true",
+    )  # fmt: skip
     try:
         yield installed
     finally:
@@ -102,6 +109,15 @@ def test_the_operator_pod_is_admitted_under_restricted_pod_security(release: Rel
     assert container["livenessProbe"]["httpGet"]["path"] == "/healthz"
     tmp = next(v for v in pod["spec"]["volumes"] if v["name"] == "tmp")
     assert "emptyDir" in tmp
+
+    # and its monitoring objects passed the prometheus-operator CRDs' schemas
+    monitor = release.get("servicemonitor", FULLNAME, "-n", release.namespace)
+    assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
+    rule = release.get("prometheusrule", FULLNAME, "-n", release.namespace)
+    alerts = {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
+    assert alerts == {"ModelRolloutRolledBack", "ModelRolloutStuck", "ModelRolloutOperatorDown"}
+    service = release.get("service", f"{FULLNAME}-metrics", "-n", release.namespace)
+    assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
 
     # and the release notes tell the user how to check it
     assert f"deployment/{FULLNAME}" in release.helm("status", RELEASE)

@@ -4,6 +4,9 @@ accept and refuse, and that what it renders matches the files it is derived from
 from __future__ import annotations
 
 import json
+import shutil
+import subprocess
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -129,3 +132,84 @@ def test_readme_and_install_yaml_are_up_to_date() -> None:
 def test_a_value_without_a_description_is_named() -> None:
     with pytest.raises(chart_docs.UndocumentedValue, match=r"image\.tag"):
         chart_docs.documented_values("image:\n  # -- Repository.\n  repository: x\n  tag: ''\n")
+
+
+ROLLOUT = {"namespace": "ml", "rollout": "fraud-scorer", "model": "fraud-scorer"}
+JOB = {"job": "r-modelrollout-operator-metrics", "namespace": "ops"}
+
+
+def series(name: str, labels: dict[str, str]) -> str:
+    return name + "{" + ",".join(f'{k}="{v}"' for k, v in labels.items()) + "}"
+
+
+def expected(rule: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
+    """The alert promtool should see: the rule's labels and its annotations with `$labels` filled in."""
+    annotations = {}
+    for key, text in rule["annotations"].items():
+        for name, value in labels.items():
+            text = text.replace(f"{{{{ $labels.{name} }}}}", value)
+        annotations[key] = text
+    return {"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations}
+
+
+def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    assert promtool, "promtool is missing: `make deps` installs the prometheus Debian package"
+    documents = kinds(render("--set", "prometheusRule.enabled=true", "--set", "prometheusRule.stuckFor=30m"))
+    groups = documents["PrometheusRule"][0]["spec"]["groups"]
+    rules = {r["alert"]: r for r in groups[0]["rules"]}
+    assert set(rules) == {"ModelRolloutRolledBack", "ModelRolloutStuck", "ModelRolloutOperatorDown"}
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
+    moving = {**ROLLOUT, "rollout": "moving", "model": "moving"}
+    tests = [
+        {  # rolled back: fires as soon as the phase is RolledBack, not before
+            "interval": "1m",
+            "input_series": [
+                {"series": series("modelrollout_phase", {**ROLLOUT, "phase": "RolledBack"}), "values": "0 0 0 1x10"},
+                {"series": series("modelrollout_phase", {**ROLLOUT, "phase": "Progressing"}), "values": "1 1 1 0x10"},
+            ],
+            "alert_rule_test": [
+                {"eval_time": "2m", "alertname": "ModelRolloutRolledBack", "exp_alerts": []},
+                {"eval_time": "5m", "alertname": "ModelRolloutRolledBack",
+                 "exp_alerts": [expected(rules["ModelRolloutRolledBack"], ROLLOUT)]},
+            ],
+        },
+        {  # stuck: 30 minutes Paused at one weight fires; a rollout whose weight moves does not
+            "interval": "1m",
+            "input_series": [
+                {"series": series("modelrollout_phase", {**ROLLOUT, "phase": "Paused"}), "values": "1x90"},
+                {"series": series("modelrollout_candidate_weight_percent", ROLLOUT), "values": "25x90"},
+                {"series": series("modelrollout_phase", {**moving, "phase": "Progressing"}), "values": "1x90"},
+                {"series": series("modelrollout_candidate_weight_percent", moving), "values": "10+1x90"},
+            ],
+            "alert_rule_test": [
+                {"eval_time": "20m", "alertname": "ModelRolloutStuck", "exp_alerts": []},
+                {"eval_time": "75m", "alertname": "ModelRolloutStuck",
+                 "exp_alerts": [expected(rules["ModelRolloutStuck"], ROLLOUT)]},
+            ],
+        },
+        {  # not reconciling: a failed scrape for 10 minutes fires, a short one does not
+            "interval": "1m",
+            "input_series": [{"series": series("up", JOB), "values": "1 1 0 0 0 1 1 0x15"}],
+            "alert_rule_test": [
+                {"eval_time": "6m", "alertname": "ModelRolloutOperatorDown", "exp_alerts": []},
+                {"eval_time": "20m", "alertname": "ModelRolloutOperatorDown",
+                 "exp_alerts": [expected(rules["ModelRolloutOperatorDown"], {"namespace": "ops"})]},
+            ],
+        },
+        {  # ... and so does an operator Prometheus has no target for at all
+            "interval": "1m",
+            "input_series": [{"series": series("up", {"job": "something-else"}), "values": "1x20"}],
+            "alert_rule_test": [
+                {"eval_time": "15m", "alertname": "ModelRolloutOperatorDown",
+                 "exp_alerts": [expected(rules["ModelRolloutOperatorDown"], JOB)]},
+            ],
+        },
+    ]  # fmt: skip
+    (tmp_path / "tests.yaml").write_text(
+        yaml.safe_dump({"rule_files": ["rules.yaml"], "evaluation_interval": "1m", "tests": tests})
+    )
+    result = subprocess.run(
+        [promtool, "test", "rules", "tests.yaml"], cwd=tmp_path, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
