@@ -63,15 +63,15 @@ def scraped_env(
     tmp_path: Path,
 ) -> Iterator[Env]:
     """The e2e operator with its /metrics served, and one Prometheus scraping it and the model."""
-    metrics_port = free_port()
-    operator = OperatorProcess(
-        cluster,
-        namespace,
-        operator_kubeconfig,
-        tmp_path / "operator.log",
-        args=("--metrics-port", str(metrics_port)),
-    )
-    env = Env(cluster=cluster, namespace=namespace, operator=operator)
+    metrics_port, health_port = free_port(), free_port()
+    flags = (
+        "--metrics-port",
+        str(metrics_port),
+        "--health-port",
+        str(health_port),
+    )  # as the chart passes them
+    operator = OperatorProcess(cluster, namespace, operator_kubeconfig, tmp_path / "operator.log", args=flags)
+    env = Env(cluster=cluster, namespace=namespace, operator=operator, extra={"health_port": health_port})
     traffic = ModelTraffic(
         namespace=namespace, model=env.model, rps=1000.0,
         behaviours={"v1": Behaviour(), "v2": Behaviour(prediction_mean=0.32)},
@@ -112,5 +112,8 @@ def test_every_dashboard_panel_returns_series_during_a_rollout(scraped_env: Env)
         if not query_range(scraped_env.prometheus, target["expr"], start, time.time())
     ]
     assert empty == [], f"panels without series: {empty}"
+    health = f"http://127.0.0.1:{scraped_env.extra['health_port']}/healthz"  # what the chart's probes call
+    with urllib.request.urlopen(health, timeout=5) as response:
+        assert response.status == 200
     versions = query_range(scraped_env.prometheus, panels[4]["targets"][0]["expr"], start, time.time())
     assert {series["metric"]["version"] for series in versions} == {"v1", "v2"}, "latency per version"
