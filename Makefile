@@ -45,7 +45,7 @@ demo: deps ## Bring up the cluster and Prometheus, run a sample rollout to a ver
 	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev demo
 
 .PHONY: lint
-lint: $(DEPS_STAMP) ## ruff, mypy --strict, import-linter, CRD and CRD-reference drift
+lint: $(DEPS_STAMP) tools ## ruff, mypy --strict, import-linter, CRD, CRD-reference, chart and install.yaml drift, helm lint
 	$(VENV)/bin/ruff check operator tests benchmarks
 	$(VENV)/bin/ruff format --check operator tests benchmarks
 	$(VENV)/bin/mypy operator/
@@ -53,11 +53,19 @@ lint: $(DEPS_STAMP) ## ruff, mypy --strict, import-linter, CRD and CRD-reference
 	@if [ -f operator/modelrollout/api/v1alpha1/crd.py ]; then \
 	  $(PY) -m modelrollout.api.v1alpha1.crd --check crds/modelrollout.io_modelrollouts.yaml; fi
 	$(PY) -m modelrollout.api.v1alpha1.crd_reference --check docs/crd-reference.md
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev.chart --check
+	$(PY) -m modelrollout_dev.chart_docs --check
+	$(CACHE)/bin/helm lint --strict charts/modelrollout-operator
 
 .PHONY: crds
 crds: $(DEPS_STAMP) ## Regenerate crds/ and docs/crd-reference.md from the pydantic models
 	$(PY) -m modelrollout.api.v1alpha1.crd > crds/modelrollout.io_modelrollouts.yaml
 	$(PY) -m modelrollout.api.v1alpha1.crd_reference > docs/crd-reference.md
+
+.PHONY: manifests
+manifests: $(DEPS_STAMP) tools ## Render manifests/install.yaml and the chart's CRD copy and README from the chart
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev.chart
+	$(PY) -m modelrollout_dev.chart_docs
 
 .PHONY: test
 test: deps ## Unit, integration (real control plane, real Prometheus) and e2e tests

@@ -8,6 +8,7 @@ K8S_VERSION="${K8S_VERSION:-v1.34.4}"
 ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.19.0}"
+PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.86.1}"
 CACHE="${MODELROLLOUT_CACHE:-$HOME/.cache/modelrollout}"
 BIN="$CACHE/bin"
 WORK="$CACHE/build"
@@ -104,18 +105,33 @@ go_install() { # name version package ldflags
   mv "$gobin/$name" "$BIN/$name-$version"
 }
 
-kwok_stages() {
-  local dest="$CACHE/kwok-stages-$KWOK_VERSION"
-  [ -f "$dest/pod-ready.yaml" ] && return 0
-  local dir
-  dir=$(cd "$WORK" && go mod download -json "sigs.k8s.io/kwok@$KWOK_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+# Files published inside a Go module, copied into the cache; a no-op once the first one is there.
+files_from_module() { # dest module@version path-in-module...
+  local dest=$1 module=$2 dir
+  shift 2
+  [ -f "$dest/$(basename "$1")" ] && return 0
+  dir=$(cd "$WORK" && go mod download -json "$module" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
   mkdir -p "$dest.tmp"
-  for f in node/fast/node-initialize.yaml node/heartbeat-with-lease/node-heartbeat-with-lease.yaml \
-           pod/fast/pod-ready.yaml pod/fast/pod-complete.yaml pod/fast/pod-delete.yaml; do
-    cp "$dir/kustomize/stage/$f" "$dest.tmp/$(basename "$f")"
-  done
+  for f in "$@"; do cp "$dir/$f" "$dest.tmp/$(basename "$f")"; done
   chmod -R u+w "$dest.tmp"
   rm -rf "$dest" && mv "$dest.tmp" "$dest"
+}
+
+kwok_stages() {
+  local stage=kustomize/stage
+  files_from_module "$CACHE/kwok-stages-$KWOK_VERSION" "sigs.k8s.io/kwok@$KWOK_VERSION" \
+    "$stage/pod/fast/pod-ready.yaml" "$stage/node/fast/node-initialize.yaml" \
+    "$stage/node/heartbeat-with-lease/node-heartbeat-with-lease.yaml" \
+    "$stage/pod/fast/pod-complete.yaml" "$stage/pod/fast/pod-delete.yaml"
+}
+
+# The ServiceMonitor and PrometheusRule CRDs, so the chart's monitoring objects are applied to the
+# local apiserver for real: the files prometheus-operator publishes in its Go module.
+prometheus_operator_crds() {
+  local crds=example/prometheus-operator-crd
+  files_from_module "$CACHE/prometheus-operator-crds-$PROMETHEUS_OPERATOR_VERSION" \
+    "github.com/prometheus-operator/prometheus-operator@$PROMETHEUS_OPERATOR_VERSION" \
+    "$crds/monitoring.coreos.com_prometheusrules.yaml" "$crds/monitoring.coreos.com_servicemonitors.yaml"
 }
 
 t_all=$SECONDS
@@ -123,6 +139,7 @@ build_kubernetes
 build_etcd
 go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 kwok_stages
+prometheus_operator_crds
 go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 # Stable names for people and scripts: links to the versioned binaries.
 for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$n-$K8S_VERSION" "$BIN/$n"; done

@@ -15,6 +15,7 @@ from pathlib import Path
 import yaml
 
 from .cluster import LocalCluster, LocalClusterSettings
+from .manifests import KWOK_TOLERATION
 from .model_traffic import Behaviour, ModelTraffic, ready_pods_reader
 from .prometheus import PrometheusServer
 from .tools import repo_root
@@ -35,6 +36,9 @@ def _apply_example(
         document["metadata"]["namespace"] = NAMESPACE
         if document["kind"] == "ModelRollout":
             document["spec"]["analysis"]["prometheus"]["address"] = prometheus_url
+            for version in ("stable", "candidate"):  # the example fits any cluster; kwok's nodes are tainted
+                pod = document["spec"][version]["template"]["spec"]
+                pod.update(tolerations=[KWOK_TOLERATION], nodeSelector={"type": "kwok"})
             if stable and candidate:
                 document["spec"]["stable"]["version"] = stable
                 document["spec"]["candidate"]["version"] = candidate
