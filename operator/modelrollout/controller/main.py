@@ -26,7 +26,12 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         help="serve only the ModelRollouts with these labels (kubectl's -l syntax), one shard of many",
     )
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
-    parser.add_argument("--metrics-port", type=int, default=0, help="serve the operator's /metrics here")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=OperatorSettings().metrics_port,
+        help="serve the operator's /metrics here (0: not at all)",
+    )
     parser.add_argument("--health-port", type=int, default=0, help="serve /healthz here")
     parser.add_argument(
         "--resync-seconds",

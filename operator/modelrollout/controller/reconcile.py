@@ -19,6 +19,7 @@ from ..traffic import new_provider
 from .apply import Applier, ApplyError, with_lineage
 from .event_series import EventSeries, EventSeriesSettings
 from .exporter import export_status
+from .instruments import RECONCILE_DURATION
 from .observe import Loaded, load, observe, pending_action
 from .outbox import StagedEvents, status_digest
 from .ownership import CLAIM_RECHECK_SECONDS, earlier_claimant, free_kept_versions, versions_kept_on_delete
@@ -87,6 +88,12 @@ class Reconciler:
         between: reload and decide again, dropping the analysis observation (it was requested
         for the old status; the next tick asks again)."""
         now = now or now_utc()
+        with RECONCILE_DURATION.time():
+            return self._reconcile_fresh(loaded, analysis, now)
+
+    def _reconcile_fresh(
+        self, loaded: Loaded, analysis: AnalysisObservation | None, now: datetime
+    ) -> float | None:
         for attempt in range(1, STALE_READ_ATTEMPTS + 1):
             try:
                 return self._reconcile(loaded, analysis, now)

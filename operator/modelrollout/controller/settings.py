@@ -84,8 +84,9 @@ class OperatorSettings:
     """How long one call of the operator's Kubernetes client waits for the apiserver (urllib3
     retries a read that timed out up to three times): past it the reconcile fails and is retried
     with backoff, so a hung apiserver connection never holds a rollout's daemon for good."""
-    metrics_port: int = 0
-    """Port of the operator's own /metrics (0: not served)."""
+    metrics_port: int = 8080
+    """Port of the operator's own /metrics, on every address (0: not served). On by default:
+    the chart's Service and ServiceMonitor scrape it, and the alerts need it."""
     health_port: int = 0
     """Port of kopf's liveness endpoint /healthz (0: not served)."""
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)

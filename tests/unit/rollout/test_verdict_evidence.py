@@ -25,7 +25,9 @@ DRY = MetricResult(name="drift", verdict=Verdict.FAIL, stable=0.2, candidate=0.9
 def verdict_event(verdict: Verdict, metrics: tuple[MetricResult, ...]) -> EmitEvent:
     spec = make_spec([{"setWeight": 10}, {"analysis": {}}], analysis={"interval": "30s", "maxDuration": "3m"})
     world = World(spec, deployments=ready(v7=3))
-    status = ModelRolloutStatus.model_validate({"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}})
+    status = ModelRolloutStatus.model_validate(
+        {"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}}
+    )
     for _ in range(100):
         if analysis_due(world.spec, status, world.now):
             _, end = analysis_window(world.spec, status, world.now)
