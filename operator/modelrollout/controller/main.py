@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 
+from ..api.v1alpha1 import NotificationFormat
 from ..k8s import KubeError, label_selector
 from ..metrics import PrometheusPolicy
+from .notify_sender import NotificationSettings, Receiver
 from .settings import LeaderElectionSettings, OperatorSettings, ReconcileSettings
 
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -70,6 +72,21 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         metavar="PREFIX",
         help="query only Prometheus addresses under PREFIX (repeatable); Secrets then need no label",
     )
+    parser.add_argument(
+        "--default-notification",
+        action="append",
+        default=[],
+        metavar="FORMAT:NAMESPACE/SECRET/KEY",
+        help="notify rollouts without spec.notifications to the URL in this Secret key, in FORMAT "
+        "(webhook, slack, teams); repeatable",
+    )
+    parser.add_argument(
+        "--notification-allowed-url",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="send notifications only to URLs under PREFIX (repeatable); Secrets then need no label",
+    )
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace NAME (repeatable) or --all-namespaces")
@@ -111,7 +128,23 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         allow_insecure=args.allow_insecure_prometheus,
         allowed_url_prefixes=tuple(args.prometheus_allowed_url),
     )
+    settings.notifications = NotificationSettings(
+        allowed_url_prefixes=tuple(args.notification_allowed_url),
+        defaults=tuple(_default_receiver(parser, text) for text in args.default_notification),
+    )
     return settings
+
+
+def _default_receiver(parser: argparse.ArgumentParser, text: str) -> Receiver:
+    form, _, where = text.partition(":")
+    parts = where.split("/")
+    formats = ", ".join(f.value for f in NotificationFormat)
+    if form not in {f.value for f in NotificationFormat} or len(parts) != 3 or not all(parts):
+        parser.error(
+            f"--default-notification {text!r}: give FORMAT:NAMESPACE/SECRET/KEY, FORMAT one of {formats}"
+        )
+    namespace, secret, key = parts
+    return Receiver(f"default-{form}-{secret}", NotificationFormat(form), namespace, secret, key)
 
 
 def _own_namespace() -> str | None:

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..metrics import PrometheusPolicy
 from .event_series import EventSeriesSettings
+from .notify_sender import NotificationSettings
 
 
 @dataclass
@@ -94,3 +95,4 @@ class OperatorSettings:
     finalizer: FinalizerSettings = field(default_factory=FinalizerSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
     events: EventSeriesSettings = field(default_factory=EventSeriesSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)
