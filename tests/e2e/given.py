@@ -42,6 +42,22 @@ class Given:
         env.prometheus = PrometheusServer(targets=targets).start()
         return self
 
+    def operator_flags(self, *flags: str) -> Given:
+        """The test's operator, restarted with more flags, before anything is applied."""
+        operator = self.env.operator
+        operator.stop()
+        operator.args = (*operator.args, *flags)
+        operator.start()
+        return self
+
+    def secret(self, name: str, values: dict[str, str], labels: dict[str, str] | None = None) -> Given:
+        body = {
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "stringData": values,
+            "metadata": {"name": name, "namespace": self.env.namespace, **({"labels": labels} if labels else {})},
+        }  # fmt: skip
+        self.env.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
+        return self
+
     def analysis(self, metrics: list[dict[str, Any]], **options: Any) -> dict[str, Any]:
         assert self.env.prometheus is not None, "call model_traffic() first"
         analysis = {

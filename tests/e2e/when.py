@@ -93,6 +93,16 @@ class When:
         wait_for(lambda: promql(self.env, query), timeout, f"a series for {query}")
         return self
 
+    def wait_for_event(self, reason: str, timeout: float = 30) -> When:
+        """Until the rollout has an Event with `reason`."""
+        wait_for(lambda: reason in self.env.event_reasons(), timeout, f"an Event {reason}")
+        return self
+
+    def wait_until(self, check: Callable[[], Any], what: str, timeout: float = 30) -> When:
+        """Until `check()` holds (something outside the cluster the test watches)."""
+        wait_for(check, timeout, what)
+        return self
+
     def sleep(self, seconds: float) -> When:
         time.sleep(seconds)
         return self

@@ -87,6 +87,16 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         metavar="PREFIX",
         help="send notifications only to URLs under PREFIX (repeatable); Secrets then need no label",
     )
+    notify = NotificationSettings()
+    parser.add_argument(
+        "--notification-attempts", type=int, default=notify.attempts, help="tries per receiver before giving up"
+    )
+    parser.add_argument(
+        "--notification-backoff-seconds",
+        type=float,
+        default=notify.backoff_seconds,
+        help="wait before a notification's second try, doubled before each next one",
+    )
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
         parser.error("give --namespace NAME (repeatable) or --all-namespaces")
@@ -128,7 +138,11 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         allow_insecure=args.allow_insecure_prometheus,
         allowed_url_prefixes=tuple(args.prometheus_allowed_url),
     )
+    if args.notification_attempts < 1 or args.notification_backoff_seconds < 0:
+        parser.error("--notification-attempts must be at least 1 and --notification-backoff-seconds not negative")
     settings.notifications = NotificationSettings(
+        attempts=args.notification_attempts,
+        backoff_seconds=args.notification_backoff_seconds,
         allowed_url_prefixes=tuple(args.notification_allowed_url),
         defaults=tuple(_default_receiver(parser, text) for text in args.default_notification),
     )
