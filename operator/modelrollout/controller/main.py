@@ -89,7 +89,10 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
     )
     notify = NotificationSettings()
     parser.add_argument(
-        "--notification-attempts", type=int, default=notify.attempts, help="tries per receiver before giving up"
+        "--notification-attempts",
+        type=int,
+        default=notify.attempts,
+        help="tries per receiver before giving up",
     )
     parser.add_argument(
         "--notification-backoff-seconds",
@@ -139,7 +142,9 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         allowed_url_prefixes=tuple(args.prometheus_allowed_url),
     )
     if args.notification_attempts < 1 or args.notification_backoff_seconds < 0:
-        parser.error("--notification-attempts must be at least 1 and --notification-backoff-seconds not negative")
+        parser.error(
+            "--notification-attempts must be at least 1 and --notification-backoff-seconds not negative"
+        )
     settings.notifications = NotificationSettings(
         attempts=args.notification_attempts,
         backoff_seconds=args.notification_backoff_seconds,
