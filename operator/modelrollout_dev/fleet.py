@@ -145,10 +145,12 @@ def install_operator(cluster: LocalCluster) -> Path:
 
 
 def start_operator(namespace: str, kubeconfig: Path, log_path: Path) -> subprocess.Popen[bytes]:
-    """The operator serving `namespace` with its default flags, as the kubeconfig's identity."""
+    """The operator serving `namespace` with its default flags, as the kubeconfig's identity, but
+    no /metrics: a test beside it may run another operator on this host (the default port)."""
     with log_path.open("wb") as log:
         return subprocess.Popen(
-            [sys.executable, "-m", "modelrollout", "--namespace", namespace, "--kubeconfig", str(kubeconfig)],
+            [sys.executable, "-m", "modelrollout", "--namespace", namespace, "--kubeconfig", str(kubeconfig),
+             "--metrics-port", "0"],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, cwd=repo_root(),
             env={**os.environ, "KUBECONFIG": str(kubeconfig)},
         )  # fmt: skip

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from modelrollout_dev import LocalCluster
+from modelrollout_dev.tools import free_port
 
 from .env import Env
 from .given import Given
@@ -56,7 +57,10 @@ def env(
     kubeconfig = operator_kubeconfig
     if request.node.get_closest_marker("namespaced_operator") is not None:
         kubeconfig = namespaced_operator_kubeconfig(cluster, namespace, tmp_path / "operator.kubeconfig")
-    operator = OperatorProcess(cluster, namespace, kubeconfig, tmp_path / "operator.log")
+    # /metrics on, as by default, but on a port of its own: tests run side by side on one host.
+    operator = OperatorProcess(
+        cluster, namespace, kubeconfig, tmp_path / "operator.log", metrics_port=free_port()
+    )
     operator.start()
     environment = Env(cluster=cluster, namespace=namespace, operator=operator)
     try:

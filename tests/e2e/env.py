@@ -4,6 +4,8 @@ Events, the Deployments and Service endpoints the operator manages."""
 from __future__ import annotations
 
 import json
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -63,6 +65,22 @@ class Env:
         ]  # fmt: skip
         mine.sort(key=lambda e: int(e["metadata"]["resourceVersion"]))
         return [(e["reason"], e.get("message", "")) for e in mine]
+
+
+def promql(env: Env, query: str) -> dict[tuple[tuple[str, str], ...], float]:
+    """An instant query to the test's Prometheus: each series' labels (sorted, without
+    `instance` and `job`) with its value."""
+    assert env.prometheus is not None, "the test has no Prometheus"
+    url = f"{env.prometheus.url}/api/v1/query?" + urllib.parse.urlencode({"query": query})
+    with urllib.request.urlopen(url, timeout=10) as response:
+        answer = json.load(response)
+    assert answer["status"] == "success", answer
+    return {
+        tuple(sorted((k, v) for k, v in item["metric"].items() if k not in ("instance", "job"))): float(
+            item["value"][1]
+        )
+        for item in answer["data"]["result"]
+    }
 
 
 LEASE_NAMESPACE, LEASE_NAME = "modelrollout-system", "modelrollout-operator"

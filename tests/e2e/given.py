@@ -22,8 +22,11 @@ class Given:
         create_service(self.env, self.env.model)
         return self
 
-    def model_traffic(self, behaviours: dict[str, Behaviour], rps: float = 1000.0) -> Given:
-        """Simulated clients calling the Service, scraped by a real Prometheus every second."""
+    def model_traffic(
+        self, behaviours: dict[str, Behaviour], rps: float = 1000.0, *, scrape_operator: bool = False
+    ) -> Given:
+        """Simulated clients calling the Service, scraped by a real Prometheus every second, and
+        the operator's own /metrics with them when `scrape_operator`."""
         env = self.env
         traffic = ModelTraffic(
             namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours,
@@ -32,7 +35,27 @@ class Given:
             ),
         ).start()  # fmt: skip
         env.traffic = traffic
-        env.prometheus = PrometheusServer(targets=[traffic.target]).start()
+        targets = [traffic.target]
+        if scrape_operator:
+            assert env.operator.metrics_port, "the operator serves no /metrics"
+            targets.append(f"127.0.0.1:{env.operator.metrics_port}")
+        env.prometheus = PrometheusServer(targets=targets).start()
+        return self
+
+    def operator_flags(self, *flags: str) -> Given:
+        """The test's operator, restarted with more flags, before anything is applied."""
+        operator = self.env.operator
+        operator.stop()
+        operator.args = (*operator.args, *flags)
+        operator.start()
+        return self
+
+    def secret(self, name: str, values: dict[str, str], labels: dict[str, str] | None = None) -> Given:
+        body = {
+            "apiVersion": "v1", "kind": "Secret", "type": "Opaque", "stringData": values,
+            "metadata": {"name": name, "namespace": self.env.namespace, **({"labels": labels} if labels else {})},
+        }  # fmt: skip
+        self.env.cluster.kubectl("apply", "-f", "-", input=json.dumps(body))
         return self
 
     def analysis(self, metrics: list[dict[str, Any]], **options: Any) -> dict[str, Any]:

@@ -33,13 +33,17 @@ class OperatorProcess:
     proc: subprocess.Popen[bytes] | None = None
     args: tuple[str, ...] = ()
     """More flags, e.g. leader election for a second replica."""
+    metrics_port: int = 0
+    """Where it serves /metrics; 0 (not served) by default, so operators started side by side
+    never compete for the operator's default port."""
 
     def start(self) -> None:
         log = self.log_path.open("ab")
         env = {**os.environ, "KUBECONFIG": str(self.kubeconfig)}
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "modelrollout", "--namespace", self.namespace,
-             "--kubeconfig", str(self.kubeconfig), "--resync-seconds", "2", *self.args],
+             "--kubeconfig", str(self.kubeconfig), "--resync-seconds", "2",
+             "--metrics-port", str(self.metrics_port), *self.args],
             stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL, env=env, cwd=REPO,
         )  # fmt: skip
         log.close()

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from .env import Env, conditions, lease
+from .env import Env, conditions, lease, promql
 
 
 class Then:
@@ -58,6 +58,20 @@ class Then:
     def event(self, reason: str) -> Then:
         reasons = self.env.event_reasons()
         assert reason in reasons, reasons
+        return self
+
+    def event_message(self, reason: str, *parts: str) -> Then:
+        """An Event of the rollout with `reason` whose message holds every one of `parts`."""
+        messages = [message for found, message in self.env.rollout_events() if found == reason]
+        assert any(all(part in message for part in parts) for message in messages), (parts, messages)
+        return self
+
+    def series(
+        self, query: str, check: Callable[[dict[tuple[tuple[str, str], ...], float]], Any], what: str
+    ) -> Then:
+        """The test's Prometheus answers `query` (instant, now) with series that pass `check`."""
+        found = promql(self.env, query)
+        assert check(found), f"{what}: {query} -> {found}"
         return self
 
     def lineage_outcomes(self, expected: dict[str, str]) -> Then:

@@ -9,7 +9,7 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
-from .env import Env, lease
+from .env import Env, lease, promql
 from .kubectl import annotate_action, autoscale_rollout, scale_rollout
 from .processes import OperatorProcess, RolloutWatch
 from .then import Then
@@ -86,6 +86,21 @@ class When:
 
     def wait_for_log(self, operator: OperatorProcess, text: str, timeout: float = 15) -> When:
         wait_for(lambda: text in operator.log(), timeout, f"{text!r} in {operator.log_path.name}")
+        return self
+
+    def wait_for_series(self, query: str, timeout: float = 20) -> When:
+        """Until the test's Prometheus answers `query` with a series (it scrapes every second)."""
+        wait_for(lambda: promql(self.env, query), timeout, f"a series for {query}")
+        return self
+
+    def wait_for_event(self, reason: str, timeout: float = 30) -> When:
+        """Until the rollout has an Event with `reason`."""
+        wait_for(lambda: reason in self.env.event_reasons(), timeout, f"an Event {reason}")
+        return self
+
+    def wait_until(self, check: Callable[[], Any], what: str, timeout: float = 30) -> When:
+        """Until `check()` holds (something outside the cluster the test watches)."""
+        wait_for(check, timeout, what)
         return self
 
     def sleep(self, seconds: float) -> When:

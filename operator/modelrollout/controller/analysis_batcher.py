@@ -40,11 +40,13 @@ from ..metrics import (
     PointStore,
     PrometheusCredentials,
     PrometheusPolicy,
+    PrometheusSource,
     UnavailableSource,
     new_metric_source,
     refusal,
 )
 from ..rollout import AnalysisObservation, analysis_due, analysis_window
+from .instruments import InstrumentedSource
 
 ANALYSIS_DEADLINE_TIMEOUTS = 3
 """One batch against one Prometheus may take this many query timeouts: a query that times out is
@@ -201,7 +203,10 @@ class AnalysisBatcher:
         deadline = analysis_deadline(spec)
         # The querier sends no query after the deadline, so a thread left behind ends soon after.
         store = self._stores.setdefault(key, PointStore())
-        querier = BatchedQuerier(self._sources[key], deadline=time.monotonic() + deadline, store=store)
+        source = self._sources[key]
+        if isinstance(source, PrometheusSource):  # what is sent to a server is counted and timed
+            source = InstrumentedSource(source)
+        querier = BatchedQuerier(source, deadline=time.monotonic() + deadline, store=store)
         work = asyncio.get_running_loop().run_in_executor(
             self._threads, evaluate_intervals, requests, querier
         )

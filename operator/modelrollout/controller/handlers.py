@@ -29,6 +29,7 @@ from ..k8s import KubeClient, label_selector
 from .analysis_batcher import AnalysisBatcher, analysis_request, observation
 from .exporter import forget_rollout
 from .finalize import StableNotReady, finalize
+from .instruments import RECONCILE_ERRORS
 from .observe import Loaded, pending_action
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings
@@ -170,6 +171,7 @@ async def rollout_daemon(
                 )
                 failures = 0
             except Exception:
+                RECONCILE_ERRORS.inc()
                 failures += 1
                 delay = min(60.0, 2.0**failures)
                 log.exception("reconcile of %s/%s failed; retrying in %.0fs", namespace, name, delay)

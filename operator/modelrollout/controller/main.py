@@ -7,8 +7,10 @@ import logging
 import os
 import sys
 
+from ..api.v1alpha1 import NotificationFormat
 from ..k8s import KubeError, label_selector
 from ..metrics import PrometheusPolicy
+from .notify_sender import NotificationSettings, Receiver
 from .settings import LeaderElectionSettings, OperatorSettings, ReconcileSettings
 
 SERVICE_ACCOUNT_NAMESPACE = "/var/run/secrets/kubernetes.io/serviceaccount/namespace"
@@ -26,7 +28,12 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         help="serve only the ModelRollouts with these labels (kubectl's -l syntax), one shard of many",
     )
     parser.add_argument("--kubeconfig", default=os.environ.get("KUBECONFIG"))
-    parser.add_argument("--metrics-port", type=int, default=0, help="serve the operator's /metrics here")
+    parser.add_argument(
+        "--metrics-port",
+        type=int,
+        default=OperatorSettings().metrics_port,
+        help="serve the operator's /metrics here (0: not at all)",
+    )
     parser.add_argument("--health-port", type=int, default=0, help="serve /healthz here")
     parser.add_argument(
         "--resync-seconds",
@@ -64,6 +71,34 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         default=[],
         metavar="PREFIX",
         help="query only Prometheus addresses under PREFIX (repeatable); Secrets then need no label",
+    )
+    parser.add_argument(
+        "--default-notification",
+        action="append",
+        default=[],
+        metavar="FORMAT:NAMESPACE/SECRET/KEY",
+        help="notify rollouts without spec.notifications to the URL in this Secret key, in FORMAT "
+        "(webhook, slack, teams); repeatable",
+    )
+    parser.add_argument(
+        "--notification-allowed-url",
+        action="append",
+        default=[],
+        metavar="PREFIX",
+        help="send notifications only to URLs under PREFIX (repeatable); Secrets then need no label",
+    )
+    notify = NotificationSettings()
+    parser.add_argument(
+        "--notification-attempts",
+        type=int,
+        default=notify.attempts,
+        help="tries per receiver before giving up",
+    )
+    parser.add_argument(
+        "--notification-backoff-seconds",
+        type=float,
+        default=notify.backoff_seconds,
+        help="wait before a notification's second try, doubled before each next one",
     )
     args = parser.parse_args(argv)
     if not args.namespace and not args.all_namespaces:
@@ -106,7 +141,29 @@ def parse_settings(argv: list[str] | None = None) -> OperatorSettings:
         allow_insecure=args.allow_insecure_prometheus,
         allowed_url_prefixes=tuple(args.prometheus_allowed_url),
     )
+    if args.notification_attempts < 1 or args.notification_backoff_seconds < 0:
+        parser.error(
+            "--notification-attempts must be at least 1 and --notification-backoff-seconds not negative"
+        )
+    settings.notifications = NotificationSettings(
+        attempts=args.notification_attempts,
+        backoff_seconds=args.notification_backoff_seconds,
+        allowed_url_prefixes=tuple(args.notification_allowed_url),
+        defaults=tuple(_default_receiver(parser, text) for text in args.default_notification),
+    )
     return settings
+
+
+def _default_receiver(parser: argparse.ArgumentParser, text: str) -> Receiver:
+    form, _, where = text.partition(":")
+    parts = where.split("/")
+    formats = ", ".join(f.value for f in NotificationFormat)
+    if form not in {f.value for f in NotificationFormat} or len(parts) != 3 or not all(parts):
+        parser.error(
+            f"--default-notification {text!r}: give FORMAT:NAMESPACE/SECRET/KEY, FORMAT one of {formats}"
+        )
+    namespace, secret, key = parts
+    return Receiver(f"default-{form}-{secret}", NotificationFormat(form), namespace, secret, key)
 
 
 def _own_namespace() -> str | None:

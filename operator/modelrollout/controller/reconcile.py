@@ -19,6 +19,9 @@ from ..traffic import new_provider
 from .apply import Applier, ApplyError, with_lineage
 from .event_series import EventSeries, EventSeriesSettings
 from .exporter import export_status
+from .instruments import RECONCILE_DURATION
+from .notify import NotificationOutbox
+from .notify_sender import Notifier
 from .observe import Loaded, load, observe, pending_action
 from .outbox import StagedEvents, status_digest
 from .ownership import CLAIM_RECHECK_SECONDS, earlier_claimant, free_kept_versions, versions_kept_on_delete
@@ -49,6 +52,8 @@ def now_utc() -> datetime:
 class Reconciler:
     client: KubeClient
     event_settings: EventSeriesSettings = field(default_factory=EventSeriesSettings)
+    notifier: Notifier | None = None
+    """Sends the transitions' notifications (None: none are made)."""
     failed_action_notes: dict[str, str] = field(default_factory=dict)
     apply_failures: dict[str, tuple[str, int]] = field(default_factory=dict)
     """Per rollout: the message of an apply failure that still stands, and how many reconciles
@@ -56,7 +61,10 @@ class Reconciler:
     writes: RolloutWriter = field(init=False)
 
     def __post_init__(self) -> None:
-        self.writes = RolloutWriter(self.client, EventSeries(self.client, self.event_settings))
+        outbox = NotificationOutbox(self.notifier) if self.notifier is not None else None
+        self.writes = RolloutWriter(
+            self.client, EventSeries(self.client, self.event_settings), notifications=outbox
+        )
 
     @property
     def event_series(self) -> EventSeries:
@@ -87,6 +95,12 @@ class Reconciler:
         between: reload and decide again, dropping the analysis observation (it was requested
         for the old status; the next tick asks again)."""
         now = now or now_utc()
+        with RECONCILE_DURATION.time():
+            return self._reconcile_fresh(loaded, analysis, now)
+
+    def _reconcile_fresh(
+        self, loaded: Loaded, analysis: AnalysisObservation | None, now: datetime
+    ) -> float | None:
         for attempt in range(1, STALE_READ_ATTEMPTS + 1):
             try:
                 return self._reconcile(loaded, analysis, now)
@@ -119,6 +133,7 @@ class Reconciler:
             self.writes.degrade(loaded, Reason.MODEL_CLAIMED, message, now)
             return CLAIM_RECHECK_SECONDS
         self.writes.post_staged_events(loaded)
+        self.writes.sync_notifications(loaded)
         provider = new_provider(spec.strategy.traffic.provider)
         observed = observe(self.client, loaded, provider, analysis)
         if observed.action_problem:
@@ -195,8 +210,9 @@ class Reconciler:
                 status = scaled
         if transitions:
             self.writes.event_series.end(loaded.body)
-            applier.announce(StagedEvents(status_digest(status), tuple(transitions)).named(loaded.name))
-            self.writes.clear_staged_events(loaded)
+            digest = status_digest(status)
+            applier.announce(StagedEvents(digest, tuple(transitions)).named(loaded.name))
+            self.writes.clear_staged_events(loaded, status, digest, transitions)
         for event in events:
             if event.repeats:
                 self.writes.event_series.repeat(loaded.body, event, now)

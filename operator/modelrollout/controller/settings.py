@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..metrics import PrometheusPolicy
 from .event_series import EventSeriesSettings
+from .notify_sender import NotificationSettings
 
 
 @dataclass
@@ -84,8 +85,9 @@ class OperatorSettings:
     """How long one call of the operator's Kubernetes client waits for the apiserver (urllib3
     retries a read that timed out up to three times): past it the reconcile fails and is retried
     with backoff, so a hung apiserver connection never holds a rollout's daemon for good."""
-    metrics_port: int = 0
-    """Port of the operator's own /metrics (0: not served)."""
+    metrics_port: int = 8080
+    """Port of the operator's own /metrics, on every address (0: not served). On by default:
+    the chart's Service and ServiceMonitor scrape it, and the alerts need it."""
     health_port: int = 0
     """Port of kopf's liveness endpoint /healthz (0: not served)."""
     reconcile: ReconcileSettings = field(default_factory=ReconcileSettings)
@@ -93,3 +95,4 @@ class OperatorSettings:
     finalizer: FinalizerSettings = field(default_factory=FinalizerSettings)
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
     events: EventSeriesSettings = field(default_factory=EventSeriesSettings)
+    notifications: NotificationSettings = field(default_factory=NotificationSettings)

@@ -13,6 +13,7 @@ from ..k8s import CachedKubeClient, KubeClient, kubeconfig_client
 from . import handlers
 from .analysis_batcher import AnalysisBatcher
 from .leader import LeaderElector, default_identity
+from .notify_sender import Notifier
 from .reconcile import Reconciler
 from .settings import OperatorSettings
 from .wakeups import Wakeups
@@ -32,10 +33,11 @@ def run(settings: OperatorSettings) -> int:
     client.start()
     if not client.wait_synced(settings.reconcile.informer_sync_seconds):
         log.warning("watch caches not synced yet: reconciles read from the apiserver until they are")
+    notifier = Notifier(client, settings.notifications).start()  # its own threads
     runtime = handlers.Runtime(
         settings=settings,
         client=client,
-        reconciler=Reconciler(client, event_settings=settings.events),
+        reconciler=Reconciler(client, event_settings=settings.events, notifier=notifier),
         batcher=AnalysisBatcher(
             client, batch_window=settings.analysis.batch_window_seconds, policy=settings.analysis.prometheus
         ),
@@ -52,6 +54,7 @@ def run(settings: OperatorSettings) -> int:
             else None,
         )
     finally:
+        notifier.stop()
         client.stop()
     if elector is not None:  # kopf stopped gracefully: nothing acts any more
         elector.release()

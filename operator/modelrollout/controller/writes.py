@@ -9,6 +9,7 @@ reconcile's own writes: a 409 is a `StaleRead`, never a write sent without the p
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -26,6 +27,7 @@ from ..api.v1alpha1 import (
 from ..k8s import KubeClient, KubeError, NotFound
 from ..rollout import ConditionStatus, EmitEvent, put_condition
 from .event_series import EventSeries
+from .notify import ANNOTATION_PENDING_NOTIFICATIONS, NotificationOutbox
 from .observe import Loaded, pending_action
 from .outbox import ANNOTATION_PENDING_EVENTS, due_events, staged_events
 from .status_patch import merge_patch
@@ -57,6 +59,8 @@ class RolloutWriter:
     event_series: EventSeries
     refused_status_notes: dict[str, str] = field(default_factory=dict)
     """Per rollout: the refusal of its last status write, while it stands (announced once)."""
+    notifications: NotificationOutbox | None = None
+    """Where transitions are kept for the receivers until sent (None: none are made)."""
 
     def status(
         self,
@@ -168,19 +172,44 @@ class RolloutWriter:
         """Before the status write, so a crash after it still gets the Events out (`outbox`).
         Transitions only: with none, no annotation is written."""
         if events:
-            self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, staged_events(status, events))
+            self._set_annotations(loaded, {ANNOTATION_PENDING_EVENTS: staged_events(status, events)})
 
-    def clear_staged_events(self, loaded: Loaded) -> None:
-        self._set_annotation(loaded, ANNOTATION_PENDING_EVENTS, None)
+    def clear_staged_events(
+        self,
+        loaded: Loaded,
+        status: ModelRolloutStatus | None = None,
+        digest: str = "",
+        events: Sequence[EmitEvent] = (),
+    ) -> None:
+        """The announced transition's Events are posted: unstage them and, in the same write,
+        keep its notifications pending for their receivers (`notify`)."""
+        annotations: dict[str, str | None] = {ANNOTATION_PENDING_EVENTS: None}
+        if self.notifications is not None and status is not None and events:
+            annotations[ANNOTATION_PENDING_NOTIFICATIONS] = self.notifications.staged(
+                loaded, status, digest, events
+            )
+        self._set_annotations(loaded, annotations)
+        if len(annotations) > 1:
+            self.sync_notifications(loaded)  # stored first, then handed over: sent at once
 
     def post_staged_events(self, loaded: Loaded) -> None:
         """Events staged by a reconcile that died after writing its status; see `outbox`."""
         staged = (loaded.body["metadata"].get("annotations") or {}).get(ANNOTATION_PENDING_EVENTS)
         if staged is None:
             return
-        for name, event in due_events(staged, loaded.status).named(loaded.name):
+        due = due_events(staged, loaded.status)
+        for name, event in due.named(loaded.name):
             self.event(loaded, event.type, event.reason, event.message, name=name)
-        self.clear_staged_events(loaded)
+        self.clear_staged_events(loaded, loaded.status, due.digest, due.events)
+
+    def sync_notifications(self, loaded: Loaded) -> None:
+        """Pending notifications handed to the sender (again, after a restart), finished ones
+        removed from the annotation."""
+        if self.notifications is None:
+            return
+        changed, value = self.notifications.sync(loaded)
+        if changed:
+            self._set_annotations(loaded, {ANNOTATION_PENDING_NOTIFICATIONS: value})
 
     def event(self, loaded: Loaded, kind: str, reason: Reason, message: str, name: str | None = None) -> None:
         """One Event, best effort (the status carries the same facts); it ends the rollout's
@@ -191,8 +220,8 @@ class RolloutWriter:
         except KubeError:
             pass
 
-    def _set_annotation(self, loaded: Loaded, key: str, value: str | None) -> None:
-        patch = {"metadata": {"annotations": {key: value}, "resourceVersion": _read_version(loaded)}}
+    def _set_annotations(self, loaded: Loaded, annotations: dict[str, str | None]) -> None:
+        patch = {"metadata": {"annotations": annotations, "resourceVersion": _read_version(loaded)}}
         try:
             written = self.client.patch_rollout(loaded.namespace, loaded.name, patch)
         except NotFound:
@@ -200,6 +229,12 @@ class RolloutWriter:
         except KubeError as error:
             raise _stale_or(error) from None
         _follow_own_write(loaded, written)
+        held = loaded.body["metadata"].setdefault("annotations", {})
+        for key, value in annotations.items():  # our view follows our own write
+            if value is None:
+                held.pop(key, None)
+            else:
+                held[key] = value
 
 
 def _read_version(loaded: Loaded) -> str | None:

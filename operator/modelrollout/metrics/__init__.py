@@ -7,7 +7,7 @@ conventional metric names), `BatchedQuerier`, which sends each distinct query on
 whole fleet of rollouts, and the `PointStore` it keeps across ticks (`points`).
 """
 
-from .access import CREDENTIALS_LABEL, PrometheusPolicy, refusal
+from .access import CREDENTIALS_LABEL, PrometheusPolicy, forbidden_destination, refusal
 from .batch import (
     MAX_POINTS_PER_QUERY,
     BatchedQuerier,
@@ -53,6 +53,7 @@ __all__ = [
     "UnavailableSource",
     "escape_label_value",
     "escape_regex_literal",
+    "forbidden_destination",
     "new_metric_source",
     "refusal",
     "render",

@@ -26,7 +26,7 @@ from urllib.parse import urlsplit
 
 from ..api.v1alpha1 import PrometheusSpec, Reason
 
-__all__ = ["CREDENTIALS_LABEL", "PrometheusPolicy", "refusal", "resolve_host"]
+__all__ = ["CREDENTIALS_LABEL", "PrometheusPolicy", "forbidden_destination", "refusal", "resolve_host"]
 
 CREDENTIALS_LABEL = ("modelrollout.io/prometheus-credentials", "true")
 """The label a Secret must carry before its keys are sent to a Prometheus (unless the operator
@@ -98,15 +98,23 @@ def refusal(spec: PrometheusSpec, policy: PrometheusPolicy) -> str | None:
             f"{Reason.PROMETHEUS_REFUSED}: insecureSkipVerify is refused unless the operator runs with "
             "--allow-insecure-prometheus; name the CA in caSecret instead"
         )
-    return _forbidden_destination(address, policy)
+    return forbidden_destination(address, policy)
 
 
-def _forbidden_destination(address: str, policy: PrometheusPolicy) -> str | None:
+def forbidden_destination(
+    address: str,
+    policy: PrometheusPolicy,
+    reason: Reason = Reason.PROMETHEUS_REFUSED,
+    shown: str | None = None,
+) -> str | None:
+    """Why `address` is never called (link-local, cloud metadata), or None. The same rule holds
+    for every address a spec makes the operator call (notification receivers too); `shown` is
+    how the address appears in the message (a webhook URL is itself a secret)."""
     try:
         host = (urlsplit(address).hostname or "").rstrip(".").lower()
     except ValueError:
         return None  # the client reports an unparsable address as it is
-    said = f"{Reason.PROMETHEUS_REFUSED}: {address} is a link-local or cloud metadata address"
+    said = f"{reason}: {shown or address} is a link-local or cloud metadata address"
     if host in METADATA_HOSTS:
         return said
     try:

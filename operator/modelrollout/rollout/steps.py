@@ -30,6 +30,7 @@ from ._decision_state import (
     Run,
 )
 from .capacity import deadline_passed, move_capacity
+from .evidence import evidence
 from .observations import AnalysisObservation
 from .timing import analysis_final_look, next_window_end
 from .transitions import (
@@ -292,7 +293,13 @@ def _announce(run: Run, judged: AnalysisObservation, *, goes_on: bool) -> None:
         Verdict.INCONCLUSIVE: Reason.ANALYSIS_INCONCLUSIVE,
     }[judged.verdict]
     score = f", score {judged.score:.0f}" if judged.score is not None else ""
-    message = f"analysis {judged.verdict.value}{score}: {judged.message}".rstrip(": ")
+    # The evidence leads: the judge's explanation can be long, and a message cut to its limit
+    # should still say what each deciding metric measured.
+    lines = evidence(judged.metrics)
+    message = f"analysis {judged.verdict.value}{score}: " + " | ".join(
+        part for part in (lines, judged.message) if part
+    )
+    message = message.rstrip(": ")
     run.event(reason, message, warning=judged.verdict == Verdict.FAIL, repeats=goes_on)
 
 

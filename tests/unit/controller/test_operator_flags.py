@@ -4,6 +4,7 @@ flags it allows least), and kopf's own request timeouts."""
 from __future__ import annotations
 
 import kopf
+import pytest
 
 from modelrollout.controller.handlers import configure
 from modelrollout.controller.main import parse_settings
@@ -52,3 +53,31 @@ def test_kopfs_own_api_calls_are_bounded_by_the_request_timeout_flag() -> None:
 class _Runtime:
     def __init__(self, settings: object) -> None:
         self.settings = settings
+
+
+def test_default_notification_receivers_name_a_format_and_a_secret_key() -> None:
+    from modelrollout.api.v1alpha1 import NotificationFormat
+
+    settings = parse_settings(
+        [
+            "-n",
+            "a",
+            "--default-notification",
+            "slack:ops/hooks/url",
+            "--notification-allowed-url",
+            "https://h",
+        ]
+    ).notifications
+    (receiver,) = settings.defaults
+    assert (receiver.format, receiver.namespace, receiver.secret, receiver.key) == (
+        NotificationFormat.SLACK, "ops", "hooks", "url",
+    )  # fmt: skip
+    assert settings.allowed_url_prefixes == ("https://h",)
+
+
+def test_a_default_notification_without_its_secret_key_is_an_error(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        parse_settings(["-n", "a", "--default-notification", "email:ops/hooks"])
+    assert "FORMAT:NAMESPACE/SECRET/KEY" in capsys.readouterr().err

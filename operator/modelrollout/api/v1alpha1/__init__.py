@@ -39,6 +39,7 @@ from .limits import (
     cut,
     stored_size,
 )
+from .notifications import NotificationEvent, NotificationFormat, NotificationSpec
 from .spec import (
     CanaryStep,
     CanaryStrategy,
@@ -118,6 +119,9 @@ __all__ = [
     "MetricType",
     "ModelRolloutSpec",
     "ModelRolloutStatus",
+    "NotificationEvent",
+    "NotificationFormat",
+    "NotificationSpec",
     "Outcome",
     "PauseStep",
     "Phase",

@@ -64,6 +64,19 @@ DEPENDS_ON_UNIQUE = CelRule(
     message="dependsOn must name each model once",
     field_path=".dependsOn",
 )
+NOTIFICATION_NAMES_UNIQUE = CelRule(
+    rule=(
+        "!has(self.notifications) || "
+        "self.notifications.all(n, self.notifications.exists_one(m, m.name == n.name))"
+    ),
+    message="notifications must name each receiver once",
+    field_path=".notifications",
+)
+NOTIFICATION_EVENTS_UNIQUE = CelRule(
+    rule="!has(self.events) || self.events.all(e, self.events.exists_one(f, f == e))",
+    message="notification events must name each event once",
+    field_path=".events",
+)
 _CANARY_STEPS = "has(self.strategy) && has(self.strategy.canary)"
 _SPEC_METRICS = "has(self.analysis) && has(self.analysis.metrics)"
 STEP_METRICS_EXIST = CelRule(
@@ -150,12 +163,14 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *STRATEGY_BLOCKS_REQUIRED,
         DEPENDS_ON_NOT_SELF,
         DEPENDS_ON_UNIQUE,
+        NOTIFICATION_NAMES_UNIQUE,
         STEP_METRICS_EXIST,
         ANALYSIS_STEP_NEEDS_METRICS,
         STEP_MAX_DURATION_COVERS_INTERVAL,
     ),
     "StrategySpec": STRATEGY_BLOCKS_FOR_TYPE,
     "CanaryStep": (STEP_EXACTLY_ONE,),
+    "NotificationSpec": (NOTIFICATION_EVENTS_UNIQUE,),
     "CanaryStrategy": (INT_OR_PERCENT, SURGE_OR_UNAVAILABLE),
     **ANALYSIS_RULES,
 }

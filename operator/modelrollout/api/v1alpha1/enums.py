@@ -231,3 +231,11 @@ class Reason(StrEnum):
     a schema or size limit; or etcd's "request is too large"). Nothing was changed in the
     cluster for that decision; the operator retries after 30 s, and the condition clears with
     the next status written."""
+    NOTIFICATION_REFUSED = "NotificationRefused"
+    """Warning: a notification was not sent because the operator will not send it as configured
+    (its Secret is not labelled `modelrollout.io/notification-credentials: "true"`, the URL is not
+    https or lies outside `--notification-allowed-url`, a link-local or metadata address) or its
+    Secret cannot be read. The rollout goes on unaffected."""
+    NOTIFICATION_FAILED = "NotificationFailed"
+    """Warning: a receiver did not accept a notification after every retry; it was given up.
+    The rollout goes on unaffected."""

@@ -24,6 +24,7 @@ from .enums import (
 )
 from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
+from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 
 PARAMETERS_MESSAGE = (
     f"parameters maps names of at most {PARAMETER_KEY_MAX_LENGTH} characters to numbers, booleans or "
@@ -227,6 +228,10 @@ class ModelRolloutSpec(ApiModel):
     still not Available at its planned size, is Degraded (`ProgressDeadlineExceeded`) and
     `analysis.onFailure` applies: rollback, or pause with the stable at the capacity its weight
     needs. Like a Deployment's progressDeadlineSeconds (600)."""
+    notifications: list[NotificationSpec] | None = Field(default=None, max_length=NOTIFICATIONS_MAX)
+    """Receivers told of the rollout's transitions (start, steps, pauses, promotion, rollback,
+    failure). Unset: the operator's default receivers (`--default-notification`), if any; an
+    empty list: none."""
 
     @model_validator(mode="after")
     def _consistent(self) -> Self:
@@ -238,6 +243,7 @@ class ModelRolloutSpec(ApiModel):
         upstream = [dependency.model for dependency in self.depends_on]
         _require(self.model not in upstream, rules.DEPENDS_ON_NOT_SELF)
         _require(len(set(upstream)) == len(upstream), rules.DEPENDS_ON_UNIQUE)
+        _require(names_unique(self.notifications), rules.NOTIFICATION_NAMES_UNIQUE)
         self._check_analysis_steps()
         return self
 
