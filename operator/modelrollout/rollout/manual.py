@@ -19,8 +19,9 @@ from .transitions import (
     release_candidate,
     start_promoting,
     start_rollback,
+    supersede,
 )
-from .undo import undo
+from .undo import undo, undoing
 
 __all__ = ["fresh_action", "take_action"]
 
@@ -86,7 +87,7 @@ def _abortable(run: Run) -> bool:
     if run.status.phase in (*_STEPPING, Phase.PROMOTING):
         return True
     desired = run.desired_candidate()
-    return run.status.phase != Phase.ROLLING_BACK and desired is not None and run.candidate != desired
+    return desired is not None and run.candidate != desired
 
 
 def _abort(run: Run) -> str:
@@ -94,16 +95,21 @@ def _abort(run: Run) -> str:
     if phase in (*_STEPPING, Phase.PROMOTING):
         start_rollback(run, Reason.ABORTED, "aborted by a user", Outcome.ABORTED)
         return "aborted"
-    if phase == Phase.ROLLING_BACK:
-        return "ignored: already rolling back"
     desired = run.desired_candidate()
-    if desired is not None and run.candidate != desired:
-        # Not started yet, or the spec has just replaced a finished candidate with it.
-        if run.candidate is not None:
-            release_candidate(run)
-        abort_unstarted(run, desired)
-        return "aborted before the rollout started"
-    return "ignored: no rollout to abort"
+    if desired is None or run.candidate == desired:
+        return (
+            "ignored: already rolling back" if phase == Phase.ROLLING_BACK else "ignored: no rollout to abort"
+        )
+    if undoing(run):
+        return "ignored: an undo is under way; it finishes before another rollout can start or stop"
+    # Not started yet, or the spec has just replaced a finished candidate (or one still leaving:
+    # its rollback keeps its own outcome) with it.
+    if phase == Phase.ROLLING_BACK:
+        supersede(run, desired)
+    elif run.candidate is not None:
+        release_candidate(run)
+    abort_unstarted(run, desired)
+    return "aborted before the rollout started"
 
 
 def _retry(run: Run) -> str:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from modelrollout.api.v1alpha1 import ModelRolloutStatus, Phase, Verdict
@@ -183,6 +183,13 @@ def check_stable_serves(world: World, status: ModelRolloutStatus) -> None:
 
 @settings(max_examples=250, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(happenings, min_size=1, max_size=60))
+@example(  # an abort left on the object while the spec named a new candidate during the rollback
+    [
+        (None, ("reconcile", False, False, 0)),
+        (("action", ActionVerb.ABORT), ("reconcile", False, False, 0)),
+        (("candidate", "v9"), ("reconcile", False, False, 0)),
+    ]
+)
 def test_decide_is_idempotent_restartable_and_safe(history: list[tuple[Any, ...]]) -> None:
     story = Story()
     for event, reconcile in history:

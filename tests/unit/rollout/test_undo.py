@@ -195,3 +195,13 @@ def test_undo_is_applied_once_per_nonce() -> None:
     again = decide(world.spec, status, world.observe(status), world.now)
     assert again.status.last_action == status.last_action
     assert again.status.stable_version == "v7"
+
+
+def test_an_abort_mid_undo_waits_for_the_undo_to_finish() -> None:
+    world, status = promoted("v8")
+    status = act(world, status, "undo:n1").status
+    world.spec = make_spec(STEPS, candidate="v9")
+    decision = act(world, status, "abort:n2")
+    assert decision.status.last_action is not None
+    assert decision.status.last_action.result.startswith("ignored: an undo is under way")
+    assert (decision.status.phase, world.deployments["v8"].replicas) == (Phase.ROLLING_BACK, 3)
