@@ -70,7 +70,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def candidates(
-    parser: argparse.ArgumentParser, words: Sequence[str], lister: Lister
+    parser: argparse.ArgumentParser,
+    words: Sequence[str],
+    lister: Lister,
+    load: Callable[[str], argparse.ArgumentParser] | None = None,
 ) -> tuple[list[str], int]:
     """Completions of the last word (`""` for a new one) after the plugin's name."""
     words = list(words) or [""]
@@ -79,6 +82,8 @@ def candidates(
     if not before:
         return sorted(c for c in commands if c.startswith(current)), NO_FILES
     command = commands.get(before[0])
+    if load is not None and command is not None and not command._actions:  # a lazy subcommand
+        command = load(before[0])
     if command is None:
         return [], NO_FILES
     options = _options(command)
@@ -178,9 +183,9 @@ def cluster_lister(kind: str, args: argparse.Namespace) -> list[str]:
 
 
 def print_candidates(words: Sequence[str], lister: Lister = cluster_lister) -> int:
-    from .main import build_parser
+    from .main import build_parser, load
 
-    found, directive = candidates(build_parser(), words, lister)
+    found, directive = candidates(build_parser(), words, lister, load)
     sys.stdout.write("".join(f"{c}\n" for c in found) + f":{directive}\n")
     return EXIT_OK
 

@@ -12,15 +12,19 @@ apiserver or Prometheus) is printed on stderr and exits with 3 too.
 from __future__ import annotations
 
 import argparse
+import importlib
 import sys
 from collections.abc import Sequence
 from typing import NoReturn
 
-from . import actions, backtest, completion, get, lineage, plot, status
+from . import actions, completion, get, lineage, plot, status
 from .common import EXIT_ERROR, CliError
 
-SUBCOMMANDS = (get, status, actions, lineage, plot, backtest, completion)
+SUBCOMMANDS = (get, status, actions, lineage, plot, completion)
 EXIT_USAGE = EXIT_ERROR
+LAZY = {"backtest": "replay a rollout's analysis over past Prometheus data"}
+"""Subcommands whose module is loaded only when run: `backtest` needs the statistics (scipy),
+which would add a second to every other command and to every completion."""
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,14 +42,21 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for subcommand in SUBCOMMANDS:
         subcommand.register(commands)
+    for name, help_text in LAZY.items():
+        commands.add_parser(name, help=help_text, add_help=False)  # `main` runs the real one
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    words = list(sys.argv[1:] if argv is None else argv)
-    if words[:1] == [completion.HIDDEN_COMMAND]:
-        return completion.print_candidates(words[1:])
-    args = build_parser().parse_args(words)
+def load(name: str) -> argparse.ArgumentParser:
+    """The real parser of a lazy subcommand, its module imported now."""
+    module = importlib.import_module(f"{__package__}.{name}")
+    commands = _Parser(prog="kubectl-modelrollout").add_subparsers()
+    module.register(commands)
+    parser: argparse.ArgumentParser = commands.choices[name]
+    return parser
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         status_code: int = args.run(args)
     except CliError as error:
@@ -54,6 +65,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:  # ^C ends `get -w`
         return 0
     return status_code
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    words = list(sys.argv[1:] if argv is None else argv)
+    if words[:1] == [completion.HIDDEN_COMMAND]:
+        return completion.print_candidates(words[1:])
+    if words[:1] and words[0] in LAZY:
+        return _run(load(words[0]).parse_args(words[1:]))
+    return _run(build_parser().parse_args(words))
 
 
 if __name__ == "__main__":

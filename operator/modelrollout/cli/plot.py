@@ -94,11 +94,12 @@ def _time(seconds: float) -> datetime:
 
 def _mark(axis: Any, markers: list[tuple[float, str]]) -> None:
     """A dotted line per Event, labelled with its reason; verdict Events drawn bold in their colour."""
-    for seconds, reason in markers:
-        verdict = reason in _VERDICT_EVENTS
-        colour = _COLOURS.get(reason, "grey")
+    for seconds, reasons in markers:
+        named = reasons.split(", ")
+        verdict = any(reason in _VERDICT_EVENTS for reason in named)
+        colour = next((_COLOURS[reason] for reason in named if reason in _COLOURS), "grey")
         axis.axvline(
             _time(seconds), color=colour, linestyle="-" if verdict else ":", linewidth=2 if verdict else 1
         )
-        axis.text(_time(seconds), 0.98, f" {reason}", transform=axis.get_xaxis_transform(), rotation=90,
+        axis.text(_time(seconds), 0.98, f" {reasons}", transform=axis.get_xaxis_transform(), rotation=90,
                   va="top", ha="left", fontsize=6, color=colour)  # fmt: skip

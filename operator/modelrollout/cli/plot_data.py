@@ -124,15 +124,30 @@ def verdict_text(rollout: Obj) -> str:
 
 
 def markers(events: Sequence[Obj], start: datetime, end: datetime) -> list[tuple[float, str]]:
-    found = []
-    for event in events:
-        when = parse_timestamp(
-            event.get("lastTimestamp") or event.get("eventTime")
-            or (event.get("metadata") or {}).get("creationTimestamp")
-        )  # fmt: skip
-        if when is not None and start <= when <= end:
-            found.append((when.timestamp(), str(event.get("reason", ""))))
+    """The Events inside the range, those closer than a fiftieth of it merged into one marker
+    naming each reason once, so labels drawn side by side do not overprint."""
+    found: list[tuple[float, str]] = []
+    close = (end - start).total_seconds() / 50
+    for event in sorted(events, key=_event_seconds):
+        seconds = _event_seconds(event)
+        if not start.timestamp() <= seconds <= end.timestamp():
+            continue
+        reason = str(event.get("reason", ""))
+        if found and seconds - found[-1][0] <= close:
+            at, reasons = found[-1]
+            if reason not in reasons.split(", "):
+                found[-1] = (at, f"{reasons}, {reason}")
+        else:
+            found.append((seconds, reason))
     return found
+
+
+def _event_seconds(event: Obj) -> float:
+    when = parse_timestamp(
+        event.get("lastTimestamp") or event.get("eventTime")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+    )  # fmt: skip
+    return when.timestamp() if when is not None else 0.0
 
 
 def fetch(source: MetricSource, rollout: Obj, events: Sequence[Obj], now: datetime) -> PlotData:

@@ -34,13 +34,13 @@ def run(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _deployments(cluster: kube.Cluster, rollout: Obj) -> list[Obj]:
-    """The rollout's Deployments, by the selector its status names; none when unreadable (the
-    serving line then says so, the rest of the status still prints)."""
+def _deployments(cluster: kube.Cluster, rollout: Obj) -> list[Obj] | None:
+    """The rollout's Deployments, by the selector its status names; None when they cannot be
+    read (the serving line says so, the rest of the status still prints)."""
     selector = status_of(rollout).get("selector")
     if not selector:
         return []
     try:
         return cluster.rollouts.list_deployments(cluster.namespace, selector)
     except KubeError:
-        return []
+        return None

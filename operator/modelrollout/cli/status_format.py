@@ -21,7 +21,10 @@ EVENTS_SHOWN = 10
 VERSION_LABEL = "modelrollout.io/version"
 
 
-def render_status(rollout: Obj, events: Sequence[Obj], deployments: Sequence[Obj], now: datetime) -> str:
+def render_status(
+    rollout: Obj, events: Sequence[Obj], deployments: Sequence[Obj] | None, now: datetime
+) -> str:
+    """`deployments` None: they could not be read."""
     metadata: dict[str, Any] = rollout.get("metadata") or {}
     status = status_of(rollout)
     phase = status.get("phase", "Pending")
@@ -87,9 +90,11 @@ def requested_weight(rollout: Obj) -> str:
     return f"{candidate} {weight}% ({source})"
 
 
-def serving_weights(deployments: Sequence[Obj]) -> str:
+def serving_weights(deployments: Sequence[Obj] | None) -> str:
     """Each version's share of the ready pods, which is how the Service's endpoints split the
     requests."""
+    if deployments is None:
+        return "unknown (the Deployments could not be read)"
     ready: dict[str, int] = {}
     for deployment in deployments:
         labels = ((deployment.get("metadata") or {}).get("labels")) or {}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import subprocess
+import sys
 
 import pytest
 
 from modelrollout.cli.completion import BASH, FILES, NO_FILES, ZSH, candidates, print_candidates
-from modelrollout.cli.main import build_parser
+from modelrollout.cli.main import build_parser, load
 
 SEEN: list[tuple[str, argparse.Namespace]] = []
 
@@ -43,6 +45,19 @@ def test_names_come_from_the_namespace_typed_so_far() -> None:
     assert complete("status", "fraud-scorer", "") == ([], NO_FILES)  # one name only
     assert complete("get", "-n", "") == (["team-a", "team-b"], NO_FILES)
     assert complete("get", "--context", "") == (["kind"], NO_FILES)
+
+
+def test_backtest_is_loaded_only_to_complete_its_own_flags() -> None:
+    parser = build_parser()
+    assert candidates(parser, ["backtest", "--st"], lister, load) == (["--start", "--step"], NO_FILES)
+    assert candidates(parser, ["ba"], lister, load) == (["backtest"], NO_FILES)
+
+
+def test_the_plugin_starts_without_the_statistics() -> None:
+    """A completion runs at every TAB: loading scipy for backtest would add a second to each."""
+    code = "import sys; from modelrollout.cli.main import build_parser, load; build_parser(); print('scipy' in sys.modules)"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "False"
 
 
 def test_the_output_ends_with_the_directive(capsys: pytest.CaptureFixture[str]) -> None:

@@ -35,8 +35,13 @@ def test_the_range_covers_the_last_rollout_with_a_minute_before() -> None:
         rollout(PAUSED_AT_STEP_2), datetime(2026, 12, 6, 10, 2, tzinfo=UTC)
     )
     assert running_start.isoformat() == "2026-12-06T10:00:00+00:00" and running_end.minute == 2
-    assert markers([event("Promoted", "", "2026-12-06T10:02:00Z"), event("Old", "", "2026-12-05T00:00:00Z")],
-                   start, end) == [(datetime(2026, 12, 6, 10, 2, tzinfo=UTC).timestamp(), "Promoted")]  # fmt: skip
+    at = datetime(2026, 12, 6, 10, 2, tzinfo=UTC).timestamp()
+    close = [
+        event(reason, "", f"2026-12-06T10:02:0{i}Z")
+        for i, reason in enumerate(["Aborted", "Aborted", "Resumed"])
+    ]
+    assert markers([*close, event("Old", "", "2026-12-05T00:00:00Z"), event("Promoted", "", "2026-12-06T10:03:00Z")],
+                   start, end) == [(at, "Aborted, Resumed"), (at + 60, "Promoted")]  # fmt: skip
 
 
 def test_draw_writes_a_png(tmp_path: Path) -> None:

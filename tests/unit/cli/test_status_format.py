@@ -32,6 +32,7 @@ def test_requested_weight_is_the_last_set_weight_at_or_before_the_step() -> None
     assert requested_weight(rollout({**PAUSED_AT_STEP_2, "currentStep": 4})) == "v2 100% (all steps done)"
     assert requested_weight(rollout({"phase": "Promoted", "stableVersion": "v1"})) == "-"
     assert serving_weights([]) == "- (no ready pods)"
+    assert serving_weights(None) == "unknown (the Deployments could not be read)"
 
 
 def test_each_metric_shows_verdict_effect_interval_evidence_and_samples() -> None:
