@@ -108,7 +108,6 @@ def test_every_verb_through_kubectl(given: Given, tmp_path: Path) -> None:
 
     # status: the current step marked, the weights three ways, conditions, Events
     status = plugin("status", NAME)
-    Path("/tmp/plugin-sample").mkdir(exist_ok=True); Path("/tmp/plugin-sample/status1.txt").write_text(status)  # SAMPLE
     assert "=> 2. pause (until resumed or promoted)" in status and "requested  v2 25% (step 1)" in status
     assert "serving    v1 75% (3 ready), v2 25% (1 ready)" in status
     assert "RolloutStarted" in status and "Conditions:" in status
@@ -160,8 +159,6 @@ def test_every_verb_through_kubectl(given: Given, tmp_path: Path) -> None:
     png = tmp_path / "rollout.png"
     assert plugin("plot", NAME, "-f", str(png)).strip() == f"wrote {png}"
     assert png.read_bytes().startswith(PNG_SIGNATURE) and png.stat().st_size > 20_000
-    Path("/tmp/plugin-sample/plot.png").write_bytes(png.read_bytes())  # SAMPLE
-    Path("/tmp/plugin-sample/status2.txt").write_text(plugin("status", NAME) + plugin("lineage", NAME) + plugin("get", "-o", "wide") + plugin("lineage", NAME, "-o", "dot"))  # SAMPLE
 
     # completion: kubectl's own plugin completion, and the bash script
     names = subprocess.run(
