@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from modelrollout_dev.model_traffic import Behaviour
 
@@ -62,13 +63,25 @@ class Plugin:
             assert result.returncode == 0, f"kubectl modelrollout {' '.join(args)}: {result.stderr}"
         return result
 
+    def concurrently(self, *commands: list[str]) -> list[subprocess.CompletedProcess[str]]:
+        """kubectl commands (`modelrollout` included) run side by side, as several terminals
+        would: the plugin's start-up is most of each one's time. `env=NAME` drops that variable."""
+        started = []
+        for command in commands:
+            environ = dict(self.environ)
+            for word in [w for w in command if w.startswith("env=")]:
+                environ.pop(word.removeprefix("env="))
+            argv = [self.kubectl, *(w for w in command if not w.startswith("env="))]
+            started.append(subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                            env=environ, cwd=self.env.cluster.run_dir))  # fmt: skip
+        results = []
+        for process in started:
+            out, err = process.communicate(timeout=90)
+            results.append(subprocess.CompletedProcess(process.args, process.returncode, out, err))
+        return results
+
     def __call__(self, *args: str) -> str:
         return self.run(*args, "-n", self.env.namespace).stdout
-
-    def refused(self, *args: str) -> str:
-        result = self.run(*args, "-n", self.env.namespace, ok=False)
-        assert result.returncode == 3 and not result.stdout, result
-        return result.stderr
 
     def watch(self) -> subprocess.Popen[str]:
         return subprocess.Popen(
@@ -93,28 +106,34 @@ def test_every_verb_through_kubectl(given: Given, tmp_path: Path) -> None:
     when.wait_for_status(_at(1, 25), "paused by the step at 25%", timeout=60)
     watch = plugin.watch()
 
-    # get as a table, as JSON, and wide across namespaces with --kubeconfig and --context
-    table = plugin("get").splitlines()
-    assert table[0].split() == ["NAME", "PHASE", "STABLE", "CANDIDATE", "WEIGHT", "STEP", "AGE"]
-    assert table[1].split()[:6] == [NAME, "Paused", "v1", "v2", "25%", "2/4"]
-    assert json.loads(plugin("get", NAME, "-o", "json"))["items"][0]["status"]["candidateWeight"] == 25
-    bare = {k: v for k, v in plugin.environ.items() if k != "KUBECONFIG"}
+    # get as a table, as JSON, and wide across namespaces with --kubeconfig and --context (no
+    # $KUBECONFIG); status; an action the operator would ignore, or on no rollout, is refused
+    # before anything is written
+    ns = ["-n", given.env.namespace]
     context = given.env.cluster.kubectl("config", "current-context").stdout.strip()
-    everywhere = plugin.run(
-        "get", "-A", "-o", "wide", "--kubeconfig", str(given.env.cluster.kubeconfig), "--context", context,
-        environ=bare,
-    ).stdout  # fmt: skip
-    assert given.env.namespace in everywhere and "VERDICT" in everywhere
+    flags = ["--kubeconfig", str(given.env.cluster.kubeconfig), "--context", context, "env=KUBECONFIG"]
+    table, as_json, as_yaml, everywhere, status, pause, missing = plugin.concurrently(
+        ["modelrollout", "get", *ns], ["modelrollout", "get", NAME, "-o", "json", *ns],
+        ["modelrollout", "get", "-o", "yaml", *ns],
+        ["modelrollout", "get", "-A", "-o", "wide", *flags], ["modelrollout", "status", NAME, *ns],
+        ["modelrollout", "pause", NAME, *ns], ["modelrollout", "promote", "nope", *ns],
+    )  # fmt: skip
+    lines = table.stdout.splitlines()
+    assert lines[0].split() == ["NAME", "PHASE", "STABLE", "CANDIDATE", "WEIGHT", "STEP", "AGE"], table
+    assert lines[1].split()[:6] == [NAME, "Paused", "v1", "v2", "25%", "2/4"], table
+    assert json.loads(as_json.stdout)["items"][0]["status"]["candidateWeight"] == 25
+    assert yaml.safe_load(as_yaml.stdout)["items"][0]["metadata"]["name"] == NAME
+    assert given.env.namespace in everywhere.stdout and "VERDICT" in everywhere.stdout, everywhere
 
     # status: the current step marked, the weights three ways, conditions, Events
-    status = plugin("status", NAME)
-    assert "=> 2. pause (until resumed or promoted)" in status and "requested  v2 25% (step 1)" in status
-    assert "serving    v1 75% (3 ready), v2 25% (1 ready)" in status
-    assert "RolloutStarted" in status and "Conditions:" in status
+    text = status.stdout
+    assert "=> 2. pause (until resumed or promoted)" in text and "requested  v2 25% (step 1)" in text, status
+    assert "serving    v1 75% (3 ready), v2 25% (1 ready)" in text
+    assert "RolloutStarted" in text and "Conditions:" in text
 
-    # an action the operator would ignore, or on no rollout, is refused before anything is written
-    assert "pause would be ignored: already paused (PausedByStep)" in plugin.refused("pause", NAME)
-    assert 'modelrollout "nope" not found in namespace' in plugin.refused("promote", "nope")
+    for refused, why in [(pause, "pause would be ignored: already paused (PausedByStep)"),
+                         (missing, 'modelrollout "nope" not found in namespace')]:  # fmt: skip
+        assert refused.returncode == 3 and not refused.stdout and why in refused.stderr, refused
 
     said = plugin("promote", NAME)
     assert said.startswith(
@@ -145,33 +164,34 @@ def test_every_verb_through_kubectl(given: Given, tmp_path: Path) -> None:
         "aborted, then promoted by the plugin's actions",
     )
 
-    # lineage as a tree, Graphviz and JSON
-    tree = plugin("lineage", NAME).splitlines()
-    assert (
-        tree[0] == NAME and tree[1].startswith("└── v1  ") and tree[2].startswith("    └── v2  Promoted")
-    ), tree
-    assert tree[2].endswith("<- stable"), tree
-    assert '"v1" -> "v2";' in plugin("lineage", NAME, "-o", "dot")
-    lineage = json.loads(plugin("lineage", NAME, "-o", "json"))
+    # lineage as a tree, Graphviz and JSON; plot, a PNG from the run's real Prometheus; completion
+    # through kubectl's own plugin completion and the bash script
+    png = tmp_path / "rollout.png"
+    tree, dot, as_json, plot, names, script = plugin.concurrently(
+        ["modelrollout", "lineage", NAME, *ns], ["modelrollout", "lineage", NAME, "-o", "dot", *ns],
+        ["modelrollout", "lineage", NAME, "-o", "json", *ns], ["modelrollout", "plot", NAME, "-f", str(png), *ns],
+        ["__complete", "modelrollout", "status", *ns, "f"], ["modelrollout", "completion", "bash"],
+    )  # fmt: skip
+    lines = tree.stdout.splitlines()
+    assert lines[0] == NAME and lines[1].startswith("└── v1  "), tree
+    assert lines[2].startswith("    └── v2  Promoted") and lines[2].endswith("<- stable"), tree
+    assert '"v1" -> "v2";' in dot.stdout, dot
+    lineage = json.loads(as_json.stdout)
     assert lineage["stableVersion"] == "v2" and [e["version"] for e in lineage["lineage"]] == ["v1", "v2"]
 
-    # plot: a PNG drawn from the run's real Prometheus
-    png = tmp_path / "rollout.png"
-    assert plugin("plot", NAME, "-f", str(png)).strip() == f"wrote {png}"
+    assert plot.stdout.strip() == f"wrote {png}", plot
     assert png.read_bytes().startswith(PNG_SIGNATURE) and png.stat().st_size > 20_000
 
-    # completion: kubectl's own plugin completion, and the bash script
-    names = subprocess.run(
-        [plugin.kubectl, "__complete", "modelrollout", "status", "-n", given.env.namespace, "f"],
-        capture_output=True, text=True, env=plugin.environ, timeout=30,
-    ).stdout.splitlines()  # fmt: skip
-    assert names == [NAME, ":4"], names
-    script = plugin.run("completion", "bash").stdout
+    assert names.stdout.splitlines() == [NAME, ":4"], names
     words = (
         'COMP_WORDS=(kubectl-modelrollout pro); COMP_CWORD=1; _kubectl_modelrollout; echo "${COMPREPLY[@]}"'
     )
     bash = subprocess.run(
-        ["bash", "-c", f"{script}\n{words}"], capture_output=True, text=True, env=plugin.environ, timeout=30
+        ["bash", "-c", f"{script.stdout}\n{words}"],
+        capture_output=True,
+        text=True,
+        env=plugin.environ,
+        timeout=30,
     )
     assert bash.stdout.strip() == "promote", bash
 
