@@ -197,9 +197,13 @@ def test_every_verb_through_kubectl(given: Given, tmp_path: Path) -> None:
 
 
 def _stop_watch(watch: subprocess.Popen[str], phases: list[str]) -> None:
-    """`get -w` printed a line per change; each phase named was among them."""
+    """`get -w` printed the table, then a line per change under the same columns; each phase
+    named was among them."""
     time.sleep(0.5)
     watch.terminate()
     out, err = watch.communicate(timeout=10)
-    for phase in phases:
-        assert any(f" {phase} " in line for line in out.splitlines()), (out, err)
+    header, *lines = out.splitlines()
+    column = header.index("PHASE")
+    seen = [line[column:].split()[0] for line in lines]
+    assert header.startswith("NAME") and all(line.startswith(NAME) for line in lines), (out, err)
+    assert set(phases) <= set(seen), (out, err)

@@ -14,7 +14,7 @@ from typing import Any
 
 from . import kube
 from .common import EXIT_OK, Obj, add_cluster_options, add_output_option, dump, status_of
-from .table import age, render
+from .table import age, render, widths_of
 
 WATCH_SECONDS = 300.0
 """How long one watch request lasts before it is renewed (the watch itself runs until ^C)."""
@@ -68,53 +68,72 @@ def step_text(rollout: Obj) -> str:
     return f"{min(int(current) + 1, len(steps))}/{len(steps)}"
 
 
-def table(rollouts: Sequence[Obj], now: datetime, *, wide: bool, namespaces: bool) -> str:
+def table(
+    rollouts: Sequence[Obj], now: datetime, *, wide: bool, namespaces: bool, minimum: Sequence[int] = ()
+) -> str:
     rows = [row(r, now, wide=wide, namespaces=namespaces) for r in rollouts]
-    return render(header(wide=wide, namespaces=namespaces), rows)
+    return render(header(wide=wide, namespaces=namespaces), rows, minimum)
 
 
 def run(args: argparse.Namespace) -> int:
     cluster = kube.connect(args)
     every = bool(args.all_namespaces) and args.name is None
-    rollouts = [cluster.get(args.name)] if args.name is not None else cluster.list_rollouts(every)
-    _print(rollouts, args.output, every, header_line=True)
+    rollouts, version = cluster.list_rollouts_at(every)
+    if args.name is not None:
+        rollouts = [r for r in rollouts if r["metadata"]["name"] == args.name] or [cluster.get(args.name)]
+    printer = _Printer(args.output, every)
+    printer.print(rollouts, first=True)
     if not args.watch:
         if not rollouts and args.output not in ("json", "yaml"):
             where = "any namespace" if every else f"{cluster.namespace} namespace"
             print(f"No resources found in {where}.", file=sys.stderr)
         return EXIT_OK
-    _watch(cluster, args, every)
+    _watch(cluster, args, every, version, printer)
     return EXIT_OK
 
 
-def _print(rollouts: Sequence[Obj], output: str | None, namespaces: bool, *, header_line: bool) -> None:
-    if output in ("json", "yaml"):
-        if len(rollouts) == 1 and not header_line:
-            dump(rollouts[0], output, sys.stdout)
-        else:
-            dump({"apiVersion": "v1", "kind": "List", "items": list(rollouts)}, output, sys.stdout)
-    elif output == "name":
-        for rollout in rollouts:
-            print(f"modelrollout.modelrollout.io/{rollout['metadata']['name']}")
-    elif rollouts or not header_line:
-        text = table(rollouts, datetime.now(UTC), wide=output == "wide", namespaces=namespaces)
-        lines = text.splitlines()
-        print("\n".join(lines if header_line else lines[1:]))
-    sys.stdout.flush()
+class _Printer:
+    """Prints the first listing with its header, then one line or object per change, the lines
+    kept as wide as the columns printed before."""
+
+    def __init__(self, output: str | None, namespaces: bool) -> None:
+        self.output = output
+        self.namespaces = namespaces
+        self.widths: list[int] = []
+
+    def print(self, rollouts: Sequence[Obj], *, first: bool) -> None:
+        output = self.output
+        if output in ("json", "yaml"):
+            if len(rollouts) == 1 and not first:
+                dump(rollouts[0], output, sys.stdout)
+            else:
+                dump({"apiVersion": "v1", "kind": "List", "items": list(rollouts)}, output, sys.stdout)
+        elif output == "name":
+            for rollout in rollouts:
+                print(f"modelrollout.modelrollout.io/{rollout['metadata']['name']}")
+        elif rollouts or not first:
+            wide = output == "wide"
+            rows = [row(r, datetime.now(UTC), wide=wide, namespaces=self.namespaces) for r in rollouts]
+            columns = header(wide=wide, namespaces=self.namespaces)
+            self.widths = widths_of(columns, rows, self.widths)
+            lines = render(columns, rows, self.widths).splitlines()
+            print("\n".join(lines if first else lines[1:]))
+        sys.stdout.flush()
 
 
-def _watch(cluster: kube.Cluster, args: argparse.Namespace, every: bool) -> None:
+def _watch(
+    cluster: kube.Cluster, args: argparse.Namespace, every: bool, version: str, printer: _Printer
+) -> None:
     """Renews the watch whenever the server ends it, from the last resourceVersion seen, and
     lists again when that version is too old to watch from."""
-    version = cluster.list_version(every)
     while True:
         for event in cluster.watch(every, version, WATCH_SECONDS):
             rollout: Obj = event.get("object") or {}
             if event.get("type") == "ERROR":
-                version = cluster.list_version(every)
+                version = cluster.list_rollouts_at(every)[1]
                 break
             version = (rollout.get("metadata") or {}).get("resourceVersion", version)
             if event.get("type") == "BOOKMARK":
                 continue
             if args.name is None or rollout["metadata"]["name"] == args.name:
-                _print([rollout], args.output, every, header_line=False)
+                printer.print([rollout], first=False)

@@ -47,23 +47,20 @@ class Cluster:
             raise CliError(f"cannot read modelrollout {name!r}: {error}") from None
 
     def list_rollouts(self, all_namespaces: bool = False) -> list[Obj]:
-        source = self.watch_source()
+        return self.list_rollouts_at(all_namespaces)[0]
+
+    def list_rollouts_at(self, all_namespaces: bool) -> tuple[list[Obj], str]:
+        """The ModelRollouts of the namespace (or all), sorted, and the list's resourceVersion,
+        from which a watch sees every later change."""
         try:
-            items, _ = source.list(None if all_namespaces else self.namespace, None)
+            items, version = self.watch_source().list(None if all_namespaces else self.namespace, None)
         except KubeError as error:
             raise CliError(f"cannot list modelrollouts: {error}") from None
-        return sorted(items, key=lambda r: (r["metadata"].get("namespace", ""), r["metadata"]["name"]))
+        ordered = sorted(items, key=lambda r: (r["metadata"].get("namespace", ""), r["metadata"]["name"]))
+        return ordered, version
 
     def watch_source(self) -> ApiWatchSource:
         return ApiWatchSource(self.api_client, KIND, REQUEST_TIMEOUT)
-
-    def list_version(self, all_namespaces: bool) -> str:
-        """The resourceVersion a watch of the namespace (or all) starts from."""
-        try:
-            _, version = self.watch_source().list(None if all_namespaces else self.namespace, None)
-        except KubeError as error:
-            raise CliError(f"cannot list modelrollouts: {error}") from None
-        return version
 
     def watch(self, all_namespaces: bool, resource_version: str, timeout: float) -> Iterator[Obj]:
         """Watch events after `resource_version` until the server ends the watch; an ERROR

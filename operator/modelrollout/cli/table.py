@@ -9,11 +9,18 @@ from datetime import datetime
 from ..api.v1alpha1 import parse_timestamp
 
 
-def render(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
-    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+def render(header: Sequence[str], rows: Sequence[Sequence[str]], minimum: Sequence[int] = ()) -> str:
+    """`minimum`: column widths to keep at least, so lines printed later (`get -w`) stay under
+    the header printed first."""
+    widths = widths_of(header, rows, minimum)
     lines = ["   ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
              for row in [header, *rows]]  # fmt: skip
     return "\n".join(lines)
+
+
+def widths_of(header: Sequence[str], rows: Sequence[Sequence[str]], minimum: Sequence[int] = ()) -> list[int]:
+    widths = [max(len(str(row[i])) for row in [header, *rows]) for i in range(len(header))]
+    return [max(width, floor) for width, floor in zip(widths, [*minimum, *[0] * len(widths)], strict=False)]
 
 
 def age(timestamp: str | None, now: datetime) -> str:

@@ -34,6 +34,11 @@ def test_get_prints_kubectl_columns_and_wide_adds_the_verdict() -> None:
     assert "Inconclusive" in wide[1] and "promote: step 2 completed" in wide[1]
 
 
+def test_lines_printed_later_keep_the_columns_printed_first() -> None:
+    first = table([rollout(PAUSED_AT_STEP_2)], NOW, wide=False, namespaces=False, minimum=[20, 12])
+    assert first.splitlines()[1].startswith("fraud-scorer" + " " * 11 + "Paused" + " " * 9 + "v1")
+
+
 def test_step_and_age_texts() -> None:
     assert step_text(rollout()) == "-"
     assert step_text(rollout({"currentStep": 4})) == "4/4"
