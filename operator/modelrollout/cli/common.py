@@ -63,5 +63,12 @@ def name_of(rollout: Mapping[str, Any]) -> str:
     return str((rollout.get("metadata") or {}).get("name", ""))
 
 
-def namespace_of(rollout: Mapping[str, Any]) -> str:
-    return str((rollout.get("metadata") or {}).get("namespace", ""))
+def event_time(event: Mapping[str, Any]) -> str | None:
+    """When an Event last happened: `lastTimestamp` (core/v1), else `eventTime` (events/v1),
+    else when it was created."""
+    value = (
+        event.get("lastTimestamp")
+        or event.get("eventTime")
+        or (event.get("metadata") or {}).get("creationTimestamp")
+    )
+    return str(value) if value else None

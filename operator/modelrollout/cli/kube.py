@@ -19,7 +19,7 @@ from urllib3 import exceptions as urllib3_errors
 
 from ..api.v1alpha1 import KIND
 from ..k8s import ApiKubeClient, ApiWatchSource, KubeError, NotFound
-from .common import CliError, Obj, kubeconfig_path
+from .common import CliError, Obj, event_time, kubeconfig_path
 
 REQUEST_TIMEOUT = 30.0
 """Seconds one call may wait for the apiserver before the command gives up with an error."""
@@ -97,16 +97,7 @@ class Cluster:
         except urllib3_errors.HTTPError as error:
             raise CliError(f"the apiserver did not answer: {error}") from None
         items: list[Obj] = self.api_client.sanitize_for_serialization(listed.items)
-        return sorted(items, key=event_time)
-
-
-def event_time(event: Obj) -> str:
-    return str(
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-        or ""
-    )
+        return sorted(items, key=lambda event: event_time(event) or "")
 
 
 def connect(args: argparse.Namespace) -> Cluster:

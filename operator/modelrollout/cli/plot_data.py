@@ -17,7 +17,7 @@ from typing import Any
 
 from ..api.v1alpha1 import parse_duration, parse_timestamp
 from ..metrics import MetricSource, MetricSourceError, escape_label_value
-from .common import CliError, Obj, status_of
+from .common import CliError, Obj, event_time, status_of
 
 POINTS = 300
 """About how many points per line: the range query's step is the rollout's span over this."""
@@ -145,10 +145,7 @@ def markers(events: Sequence[Obj], start: datetime, end: datetime) -> list[tuple
 
 
 def _event_seconds(event: Obj) -> float:
-    when = parse_timestamp(
-        event.get("lastTimestamp") or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-    )  # fmt: skip
+    when = parse_timestamp(event_time(event))
     return when.timestamp() if when is not None else 0.0
 
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from .common import Obj, status_of
+from .common import Obj, event_time, status_of
 from .table import age, render
 
 EVENTS_SHOWN = 10
@@ -223,16 +223,7 @@ def event_table(events: Sequence[Obj], now: datetime) -> str:
         return "<none>"
     recent = list(events)[-EVENTS_SHOWN:]
     rows = [
-        [age(_event_time(e), now), e.get("type", ""), e.get("reason", ""), _cut(e.get("message", ""))]
+        [age(event_time(e), now), e.get("type", ""), e.get("reason", ""), _cut(e.get("message", ""))]
         for e in recent
     ]
     return render(["AGE", "TYPE", "REASON", "MESSAGE"], rows)
-
-
-def _event_time(event: Obj) -> str | None:
-    value = (
-        event.get("lastTimestamp")
-        or event.get("eventTime")
-        or (event.get("metadata") or {}).get("creationTimestamp")
-    )
-    return str(value) if value else None
