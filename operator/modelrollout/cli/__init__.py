@@ -1,5 +1,5 @@
-"""The `kubectl-modelrollout` plugin: subcommands over the ModelRollout API and `backtest`."""
+"""The `kubectl-modelrollout` plugin: subcommands over the ModelRollout API and `backtest`.
 
-from .main import main
-
-__all__ = ["main"]
+The entry point is `modelrollout.cli.main:main`. Nothing is imported here, so a subcommand
+(or a completion at every TAB) loads only what it uses.
+"""
