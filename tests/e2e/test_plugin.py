@@ -195,6 +195,16 @@ def test_every_verb_through_kubectl(given: Given, tmp_path: Path) -> None:
     )
     assert bash.stdout.strip() == "promote", bash
 
+    # undo: back to v1, kept at zero since v2's promotion; a version never kept is refused before
+    # anything is written
+    refused = plugin.run("undo", "--to-version", "v0", NAME, *ns, ok=False)
+    assert refused.returncode == 3 and "v0 is not kept for an undo (kept: v1" in refused.stderr, refused
+    said = plugin("undo", NAME)
+    assert f"modelrollout.modelrollout.io/{NAME} undo requested (modelrollout.io/action=undo:" in said, said
+    when.wait_for_phase("RolledBack", timeout=60)
+    then = When(given.env).then()
+    then.phase("RolledBack").stable_version("v1").condition("Progressing", "False", "Undone")
+
 
 def _stop_watch(watch: subprocess.Popen[str], phases: list[str]) -> None:
     """`get -w` printed the table, then a line per change under the same columns; each phase

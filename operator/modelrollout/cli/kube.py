@@ -84,6 +84,17 @@ class Cluster:
         except KubeError as error:
             raise CliError(f"cannot annotate modelrollout {name!r}: {error}") from None
 
+    def deployments_of(self, rollout: Obj) -> list[Obj] | None:
+        """The rollout's Deployments, by the selector its status names; None when they cannot
+        be read (callers say so and go on with what they have)."""
+        selector = (rollout.get("status") or {}).get("selector")
+        if not selector:
+            return []
+        try:
+            return self.rollouts.list_deployments(self.namespace, selector)
+        except KubeError:
+            return None
+
     def events(self, name: str) -> list[Obj]:
         """The rollout's Events, oldest first."""
         selector = f"involvedObject.kind={KIND},involvedObject.name={name}"

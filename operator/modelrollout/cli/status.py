@@ -7,9 +7,8 @@ import argparse
 import sys
 from datetime import UTC, datetime
 
-from ..k8s import KubeError
 from . import kube
-from .common import EXIT_OK, Obj, add_cluster_options, add_output_option, dump, status_of
+from .common import EXIT_OK, add_cluster_options, add_output_option, dump, status_of
 from .status_format import render_status
 
 
@@ -30,17 +29,5 @@ def run(args: argparse.Namespace) -> int:
         dump(status_of(rollout), args.output, sys.stdout)
         return EXIT_OK
     events = cluster.events(args.name)
-    print(render_status(rollout, events, _deployments(cluster, rollout), datetime.now(UTC)))
+    print(render_status(rollout, events, cluster.deployments_of(rollout), datetime.now(UTC)))
     return EXIT_OK
-
-
-def _deployments(cluster: kube.Cluster, rollout: Obj) -> list[Obj] | None:
-    """The rollout's Deployments, by the selector its status names; None when they cannot be
-    read (the serving line says so, the rest of the status still prints)."""
-    selector = status_of(rollout).get("selector")
-    if not selector:
-        return []
-    try:
-        return cluster.rollouts.list_deployments(cluster.namespace, selector)
-    except KubeError:
-        return None

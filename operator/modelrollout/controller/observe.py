@@ -108,17 +108,10 @@ def deployments_by_version(
 
 
 def deployment_states(deployments: dict[str, dict[str, Any]]) -> dict[str, DeploymentState]:
-    states = {}
-    for version, deployment in deployments.items():
-        counts = deployment_state(deployment)
-        states[version] = DeploymentState(
-            exists=True,
-            replicas=int(counts["replicas"]),
-            ready_replicas=int(counts["ready"]),
-            available_replicas=int(counts["available"]),
-            updated=bool(counts["current"]) and int(counts["updated"]) >= int(counts["replicas"]),
-        )
-    return states
+    return {
+        version: DeploymentState.from_counts(deployment_state(deployment))
+        for version, deployment in deployments.items()
+    }
 
 
 def pending_action(body: dict[str, Any]) -> str | None:

@@ -30,6 +30,7 @@ from .actions import (
 )
 from .conditions import ConditionStatus, put_condition
 from .machine import decide
+from .manual import preview_action
 from .observations import (
     ActionVerb,
     AnalysisObservation,
@@ -65,5 +66,6 @@ __all__ = [
     "analysis_final_look",
     "analysis_window",
     "decide",
+    "preview_action",
     "put_condition",
 ]

@@ -9,9 +9,20 @@ rollout. `abort` is the exception to "once per nonce": applying it again is alwa
 
 from __future__ import annotations
 
-from ..api.v1alpha1 import ActionRecord, Outcome, Phase, Reason, format_timestamp
+from collections.abc import Mapping
+from datetime import datetime
+
+from ..api.v1alpha1 import (
+    ActionRecord,
+    ModelRolloutSpec,
+    ModelRolloutStatus,
+    Outcome,
+    Phase,
+    Reason,
+    format_timestamp,
+)
 from ._decision_state import MAX_STEP_WEIGHT, Run
-from .observations import ActionVerb, ManualAction
+from .observations import ActionVerb, DeploymentState, ManualAction, Observations
 from .transitions import (
     abort_unstarted,
     complete_step,
@@ -23,7 +34,7 @@ from .transitions import (
 )
 from .undo import undo, undoing
 
-__all__ = ["fresh_action", "take_action"]
+__all__ = ["fresh_action", "preview_action", "take_action"]
 
 _STEPPING = frozenset({Phase.PROGRESSING, Phase.PAUSED})
 _IGNORED = "ignored"
@@ -41,6 +52,22 @@ def fresh_action(run: Run) -> ManualAction | None:
     if repeated and not (action.verb == ActionVerb.ABORT and _abortable(run)):
         return None
     return action
+
+
+def preview_action(
+    spec: ModelRolloutSpec,
+    status: ModelRolloutStatus,
+    deployments: Mapping[str, DeploymentState],
+    action: ManualAction,
+    now: datetime,
+) -> str:
+    """What `action` would do now, said as `status.lastAction.result` would say it (`ignored:
+    ...` when nothing): the plugin asks before writing an annotation the operator would only
+    refuse later. Nothing is changed."""
+    run = Run(
+        spec, status, Observations(generation=status.observed_generation or 0, deployments=deployments), now
+    )
+    return _apply(run, action)
 
 
 def take_action(run: Run, action: ManualAction) -> None:

@@ -99,6 +99,19 @@ class DeploymentState:
     """The Deployment controller has caught up: `status.observedGeneration >= metadata.generation`
     and `status.updatedReplicas == spec.replicas`. False while a template change rolls out."""
 
+    @classmethod
+    def from_counts(cls, counts: Mapping[str, int | bool]) -> DeploymentState:
+        """From `k8s.deployment_state`'s counts of an existing Deployment: how the controller
+        and the plugin both see one."""
+        replicas = int(counts["replicas"])
+        return cls(
+            exists=True,
+            replicas=replicas,
+            ready_replicas=int(counts["ready"]),
+            available_replicas=int(counts["available"]),
+            updated=bool(counts["current"]) and int(counts["updated"]) >= replicas,
+        )
+
     def ready_for(self, desired_replicas: int) -> bool:
         """Serving exactly at the planned size. Zero is a size too: a retired version is ready
         for 0 once no pod of it is available any more."""

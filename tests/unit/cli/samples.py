@@ -18,8 +18,14 @@ def rollout(status: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]
         },
         "spec": {
             "model": "fraud-scorer",
+            "service": "fraud-scorer",
+            "stable": {"version": "v1"},
             "candidate": {"version": "v2"},
             "strategy": {"type": "Canary", "canary": {"steps": STEPS}},
+            "analysis": {
+                "prometheus": {"address": "http://prometheus.monitoring:9090"},
+                "metrics": [{"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.01}],
+            },
             **spec,
         },
     }

@@ -53,3 +53,47 @@ def test_refusals_follow_the_operator(
     verb: str, status: dict[str, Any], spec: dict[str, Any], expected: str | None
 ) -> None:
     assert refusal(verb, rollout(status, **spec)) == expected
+
+
+PROMOTED_V2 = _status(
+    phase="Promoted",
+    pausedReason=None,
+    stableVersion="v2",
+    candidateVersion=None,
+    candidateWeight=0,
+    weights={"v2": 100},
+    currentStep=None,
+    history=[{"candidate": "v2", "stable": "v1", "outcome": "Promoted", "startedAt": "2026-12-06T10:01:00Z",
+              "finishedAt": "2026-12-06T10:05:00Z"}],
+)  # fmt: skip
+
+
+def _deployment(version: str, replicas: int) -> dict[str, Any]:
+    return {
+        "metadata": {"name": f"fraud-scorer-{version}", "labels": {"modelrollout.io/version": version}},
+        "spec": {"replicas": replicas},
+        "status": {"replicas": replicas, "readyReplicas": replicas, "availableReplicas": replicas},
+    }
+
+
+@pytest.mark.parametrize(
+    ("version", "deployments", "expected"),
+    [
+        (None, [_deployment("v1", 0), _deployment("v2", 3)], None),
+        ("v1", [_deployment("v1", 0), _deployment("v2", 3)], None),
+        (None, [_deployment("v2", 3)], "no earlier version is kept to return to (revisionHistoryLimit 3)"),
+        ("v0", [_deployment("v1", 0), _deployment("v2", 3)],
+         "v0 is not kept for an undo (kept: v1; revisionHistoryLimit 3)"),
+    ],
+)  # fmt: skip
+def test_undo_is_checked_against_the_versions_kept(
+    version: str | None, deployments: list[dict[str, Any]], expected: str | None
+) -> None:
+    assert refusal("undo", rollout(PROMOTED_V2), deployments, version) == expected
+    parsed = ManualAction.parse(action_value("undo", "cafe0123", version))
+    assert (parsed.verb.value, parsed.version, parsed.nonce) == ("undo", version, "cafe0123")
+
+
+def test_undo_is_refused_while_a_rollout_is_under_way() -> None:
+    reason = refusal("undo", rollout(_status()), [_deployment("v1", 3), _deployment("v2", 1)])
+    assert reason is not None and reason.startswith("undo applies while one version serves alone")
