@@ -249,7 +249,17 @@ def expected(rule: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     return {"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations}
 
 
-UNFINISHED = {"phase": "Progressing"}
+def operator_series(up: str, reconciles: str, unfinished: str, promoted: str) -> list[dict[str, str]]:
+    """The operator's own series as its ServiceMonitor scrapes them: `up`, its reconcile count,
+    and how many rollouts (in namespace ml) are Progressing and Promoted."""
+    return [
+        {"series": series("up", JOB), "values": up},
+        {"series": series("modelrollout_reconcile_duration_seconds_count", JOB), "values": reconciles},
+        {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", "phase": "Progressing"}),
+         "values": unfinished},
+        {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", "phase": "Promoted"}),
+         "values": promoted},
+    ]  # fmt: skip
 
 
 def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
@@ -267,7 +277,6 @@ def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
     other = {**ROLLOUT, "rollout": "other", "model": "other"}
     rolled_back = {**ROLLOUT, "rollout": "reverted", "model": "reverted"}
     deadline = {"type": "Degraded", "status": "True", "reason": "ProgressDeadlineExceeded"}
-    reconciles = series("modelrollout_reconcile_duration_seconds_count", JOB)
     tests = [
         {  # rolled back: fires as soon as the phase is RolledBack, not before
             "interval": "1m",
@@ -321,14 +330,10 @@ def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
            # reconciling (every 5 minutes, the resync) does not, nor does it once it is down
            # (ModelRolloutOperatorDown says so), nor once every rollout is finished
             "interval": "1m",
-            "input_series": [
-                {"series": series("up", JOB), "values": "1x60 0x20"},
-                {"series": reconciles, "values": "0 1 1 1 1 2 2 2 2 2 3x30 3 4 4 4 4 5x30"},
-                {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", **UNFINISHED}),
-                 "values": "1x80"},
-                {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", "phase": "Promoted"}),
-                 "values": "0x80"},
-            ],
+            "input_series": operator_series(
+                up="1x60 0x20", reconciles="0 1 1 1 1 2 2 2 2 2 3x30 3 4 4 4 4 5x30", unfinished="1x80",
+                promoted="0x80",
+            ),
             "alert_rule_test": [
                 {"eval_time": "12m", "alertname": "ModelRolloutOperatorNotReconciling", "exp_alerts": []},
                 {"eval_time": "25m", "alertname": "ModelRolloutOperatorNotReconciling",
@@ -339,14 +344,7 @@ def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
         },
         {  # ... and with every rollout finished, an idle operator is no alert
             "interval": "1m",
-            "input_series": [
-                {"series": series("up", JOB), "values": "1x40"},
-                {"series": reconciles, "values": "7x40"},
-                {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", **UNFINISHED}),
-                 "values": "0x40"},
-                {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", "phase": "Promoted"}),
-                 "values": "1x40"},
-            ],
+            "input_series": operator_series(up="1x40", reconciles="7x40", unfinished="0x40", promoted="1x40"),
             "alert_rule_test": [
                 {"eval_time": "30m", "alertname": "ModelRolloutOperatorNotReconciling", "exp_alerts": []},
             ],
