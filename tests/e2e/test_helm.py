@@ -112,7 +112,11 @@ def test_the_operator_pod_is_admitted_under_restricted_pod_security(release: Rel
     assert monitor["spec"]["endpoints"][0]["port"] == "metrics"
     rule = release.get("prometheusrule", FULLNAME, "-n", release.namespace)
     alerts = {r["alert"] for r in rule["spec"]["groups"][0]["rules"]}
-    assert alerts == {"ModelRolloutRolledBack", "ModelRolloutStuck", "ModelRolloutOperatorDown"}
+    assert alerts == {
+        "ModelRolloutRolledBack", "ModelRolloutStuck", "ModelRolloutOperatorDown",
+        "ModelRolloutOperatorNotReconciling",
+    }  # fmt: skip
+    assert monitor["spec"]["endpoints"][0]["honorLabels"] is True
     service = release.get("service", f"{FULLNAME}-metrics", "-n", release.namespace)
     assert monitor["spec"]["selector"]["matchLabels"].items() <= service["metadata"]["labels"].items()
 
@@ -159,10 +163,12 @@ def test_the_chart_grants_no_more_than_the_operator_calls(release: Release, name
 
 
 def test_the_namespaced_mode_grants_nothing_cluster_wide(release: Release, namespace: str) -> None:
-    # given a second release that watches one namespace (the CRD is the first release's)
+    # given a second release that watches one namespace (the CRD is the first release's), with
+    # a default notification receiver whose Secret is in the release's own namespace
+    receiver = {"format": "webhook", "secret": {"name": "rollout-hooks", "key": "url"}}
     release.helm(
         "install", "scoped", str(repo_root() / CHART), *kwok_values(), "--set", "crds.install=false",
-        "--set-json", f'watchNamespaces=["{namespace}"]',
+        "--set-json", f'watchNamespaces=["{namespace}"]', "--set-json", f"notifications.defaults=[{json.dumps(receiver)}]",
     )  # fmt: skip
     try:
         account = f"system:serviceaccount:{release.namespace}:scoped-modelrollout-operator"
@@ -173,9 +179,20 @@ def test_the_namespaced_mode_grants_nothing_cluster_wide(release: Release, names
         wrong = wrong_answers(cluster, account, True, NEEDED[:6], namespace)
         wrong += wrong_answers(cluster, account, False, [("get", "secrets"), *NEEDED[:6]], "default")
         wrong += wrong_answers(cluster, account, False, [*CLUSTER_WIDE, *NEEDED[:3]], None)
+        # and in its own namespace it may read that one Secret, and no other
+        wrong += wrong_answers(cluster, account, True, [("get", "secrets/rollout-hooks")], release.namespace)
+        others = [
+            ("get", "secrets/another"),
+            ("get", "secrets"),
+            ("list", "secrets"),
+            ("update", "secrets/rollout-hooks"),
+        ]
+        wrong += wrong_answers(cluster, account, False, others, release.namespace)
         assert wrong == [], f"wrongly allowed or denied: {wrong}"
         args = release.get("deployment", "scoped-modelrollout-operator", "-n", release.namespace)
-        assert f"--namespace={namespace}" in args["spec"]["template"]["spec"]["containers"][0]["args"]
+        flags = args["spec"]["template"]["spec"]["containers"][0]["args"]
+        assert f"--namespace={namespace}" in flags
+        assert f"--default-notification=webhook:{release.namespace}/rollout-hooks/url" in flags
     finally:
         release.helm("uninstall", "scoped")
 

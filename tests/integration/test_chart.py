@@ -129,6 +129,98 @@ def test_operator_flags_come_from_values() -> None:
     assert "--metrics-port=0" in args  # off, whatever the operator's own default
 
 
+DEFAULTS = json.dumps(
+    [
+        {"format": "slack", "secret": {"name": "rollout-hooks", "key": "slack"}},
+        {"format": "webhook", "secret": {"name": "rollout-hooks", "key": "audit"}},
+        {"format": "teams", "secret": {"name": "teams-hook", "key": "url"}},
+    ]
+)
+
+
+def test_default_notifications_become_flags_naming_secrets_in_the_release_namespace() -> None:
+    args = operator_args(
+        render(
+            "--set-json", f"notifications.defaults={DEFAULTS}",
+            "--set-json", 'notifications.allowedUrls=["https://hooks.slack.com/"]',
+        )
+    )  # fmt: skip
+    flags = [a for a in args if a.startswith("--default-notification") or a.startswith("--notification")]
+    assert flags == [
+        "--default-notification=slack:ops/rollout-hooks/slack",
+        "--default-notification=webhook:ops/rollout-hooks/audit",
+        "--default-notification=teams:ops/teams-hook/url",
+        "--notification-allowed-url=https://hooks.slack.com/",
+    ]
+    assert not any(
+        a.startswith(("--default-notification", "--notification")) for a in operator_args(render())
+    )
+
+
+@pytest.mark.parametrize(
+    ("flag", "error"),
+    [
+        (
+            'notifications.defaults=[{"format":"email","secret":{"name":"a","key":"b"}}]',
+            "/defaults/0/format': value must be one of",
+        ),
+        (
+            'notifications.defaults=[{"format":"slack","secret":{"name":"a"}}]',
+            "/defaults/0/secret': missing property 'key'",
+        ),
+        (
+            'notifications.defaults=[{"format":"slack","secret":{"name":"A/b","key":"k"}}]',
+            "/secret/name': 'A/b' does not match",
+        ),
+        ('notifications.allowedUrls=[""]', "/allowedUrls/0': minLength"),
+    ],
+)
+def test_the_schema_rejects_malformed_notification_defaults(flag: str, error: str) -> None:
+    result = helm("template", "r", CHART_DIR, "--set-json", flag, check=False)
+    assert result.returncode != 0 and error in result.stderr, result.stderr
+
+
+def notification_roles(documents: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [d for d in documents if d["kind"] in ("Role", "RoleBinding") and "notif" in d["metadata"]["name"]]
+
+
+def test_namespaced_mode_may_read_exactly_the_default_notification_secrets() -> None:
+    # given a release watching other namespaces, with default receivers in its own
+    documents = render(
+        "--set-json", 'watchNamespaces=["team-a"]', "--set-json", f"notifications.defaults={DEFAULTS}"
+    )
+
+    # then one Role in the release namespace grants `get` on those Secrets by name, and nothing else
+    role, binding = notification_roles(documents)
+    assert role["kind"] == "Role" and role["metadata"]["namespace"] == "ops"
+    assert role["rules"] == [
+        {"apiGroups": [""], "resources": ["secrets"], "resourceNames": ["rollout-hooks", "teams-hook"],
+         "verbs": ["get"]}
+    ]  # fmt: skip
+    assert (
+        binding["metadata"]["namespace"] == "ops" and binding["roleRef"]["name"] == role["metadata"]["name"]
+    )
+    assert binding["subjects"] == [
+        {"kind": "ServiceAccount", "name": "r-modelrollout-operator", "namespace": "ops"}
+    ]
+
+    # and without defaults, or cluster-wide (where Secrets may be read anywhere already), there is none
+    assert notification_roles(render("--set-json", 'watchNamespaces=["team-a"]')) == []
+    assert notification_roles(render("--set-json", f"notifications.defaults={DEFAULTS}")) == []
+
+
+def test_metrics_are_served_on_a_port_named_metrics_the_service_monitor_scrapes_as_is() -> None:
+    rendered = kinds(render("--set", "serviceMonitor.enabled=true"))
+    container = rendered["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
+    assert {"name": "metrics", "containerPort": 8080, "protocol": "TCP"} in container["ports"]
+    assert "--metrics-port=8080" in container["args"]
+    assert rendered["Service"][0]["spec"]["ports"][0]["targetPort"] == "metrics"
+    # the operator's `namespace` label is the rollout's; without honorLabels Prometheus would
+    # rename it exported_namespace and put the operator's own namespace in its place
+    endpoint = rendered["ServiceMonitor"][0]["spec"]["endpoints"][0]
+    assert endpoint["port"] == "metrics" and endpoint["honorLabels"] is True
+
+
 def test_readme_and_install_yaml_are_up_to_date() -> None:
     assert chart_docs.main(["--check"]) == 0, "run `make manifests`"
     assert chart.main(["--check"]) == 0, "run `make manifests`"
@@ -157,15 +249,34 @@ def expected(rule: dict[str, Any], labels: dict[str, str]) -> dict[str, Any]:
     return {"exp_labels": {**labels, **rule["labels"]}, "exp_annotations": annotations}
 
 
+def operator_series(up: str, reconciles: str, unfinished: str, promoted: str) -> list[dict[str, str]]:
+    """The operator's own series as its ServiceMonitor scrapes them: `up`, its reconcile count,
+    and how many rollouts (in namespace ml) are Progressing and Promoted."""
+    return [
+        {"series": series("up", JOB), "values": up},
+        {"series": series("modelrollout_reconcile_duration_seconds_count", JOB), "values": reconciles},
+        {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", "phase": "Progressing"}),
+         "values": unfinished},
+        {"series": series("modelrollout_rollouts", {**JOB, "namespace": "ml", "phase": "Promoted"}),
+         "values": promoted},
+    ]  # fmt: skip
+
+
 def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
     promtool = shutil.which("promtool")
     assert promtool, "promtool is missing: `make deps` installs the prometheus Debian package"
-    documents = kinds(render("--set", "prometheusRule.enabled=true", "--set", "prometheusRule.stuckFor=30m"))
+    documents = kinds(render("--set", "prometheusRule.enabled=true", "--set", "prometheusRule.stuckFor=15m"))
     groups = documents["PrometheusRule"][0]["spec"]["groups"]
     rules = {r["alert"]: r for r in groups[0]["rules"]}
-    assert set(rules) == {"ModelRolloutRolledBack", "ModelRolloutStuck", "ModelRolloutOperatorDown"}
+    assert set(rules) == {
+        "ModelRolloutRolledBack", "ModelRolloutStuck", "ModelRolloutOperatorDown",
+        "ModelRolloutOperatorNotReconciling",
+    }  # fmt: skip
     (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
     moving = {**ROLLOUT, "rollout": "moving", "model": "moving"}
+    other = {**ROLLOUT, "rollout": "other", "model": "other"}
+    rolled_back = {**ROLLOUT, "rollout": "reverted", "model": "reverted"}
+    deadline = {"type": "Degraded", "status": "True", "reason": "ProgressDeadlineExceeded"}
     tests = [
         {  # rolled back: fires as soon as the phase is RolledBack, not before
             "interval": "1m",
@@ -179,21 +290,26 @@ def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
                  "exp_alerts": [expected(rules["ModelRolloutRolledBack"], ROLLOUT)]},
             ],
         },
-        {  # stuck: 30 minutes Paused at one weight fires; a rollout whose weight moves does not
+        {  # stuck: past its progress deadline for 15 minutes fires; a deadline exceeded only briefly,
+           # another Degraded reason, or a rollout rolled back for its deadline (an alert of its own) does not
             "interval": "1m",
             "input_series": [
-                {"series": series("modelrollout_phase", {**ROLLOUT, "phase": "Paused"}), "values": "1x90"},
-                {"series": series("modelrollout_candidate_weight_percent", ROLLOUT), "values": "25x90"},
-                {"series": series("modelrollout_phase", {**moving, "phase": "Progressing"}), "values": "1x90"},
-                {"series": series("modelrollout_candidate_weight_percent", moving), "values": "10+1x90"},
+                {"series": series("modelrollout_condition", {**ROLLOUT, **deadline}), "values": "0x5 1x40"},
+                {"series": series("modelrollout_condition", {**moving, **deadline}), "values": "0x5 1x5 0x30"},
+                {"series": series("modelrollout_condition", {**moving, **deadline, "status": "False"}),
+                 "values": "1x5 0x5 1x30"},
+                {"series": series("modelrollout_condition", {**other, **deadline, "reason": "AnalysisFailed"}),
+                 "values": "1x45"},
+                {"series": series("modelrollout_condition", {**rolled_back, **deadline}), "values": "1x45"},
+                {"series": series("modelrollout_phase", {**rolled_back, "phase": "RolledBack"}), "values": "1x45"},
             ],
             "alert_rule_test": [
-                {"eval_time": "20m", "alertname": "ModelRolloutStuck", "exp_alerts": []},
-                {"eval_time": "75m", "alertname": "ModelRolloutStuck",
+                {"eval_time": "15m", "alertname": "ModelRolloutStuck", "exp_alerts": []},
+                {"eval_time": "40m", "alertname": "ModelRolloutStuck",
                  "exp_alerts": [expected(rules["ModelRolloutStuck"], ROLLOUT)]},
             ],
         },
-        {  # not reconciling: a failed scrape for 10 minutes fires, a short one does not
+        {  # operator down: a failed scrape for 10 minutes fires, a short one does not
             "interval": "1m",
             "input_series": [{"series": series("up", JOB), "values": "1 1 0 0 0 1 1 0x15"}],
             "alert_rule_test": [
@@ -208,6 +324,29 @@ def test_the_alert_rules_pass_promtool(tmp_path: Path) -> None:
             "alert_rule_test": [
                 {"eval_time": "15m", "alertname": "ModelRolloutOperatorDown",
                  "exp_alerts": [expected(rules["ModelRolloutOperatorDown"], JOB)]},
+            ],
+        },
+        {  # not reconciling: up, a rollout unfinished, and no reconcile for 10 minutes fires;
+           # reconciling (every 5 minutes, the resync) does not, nor does it once it is down
+           # (ModelRolloutOperatorDown says so), nor once every rollout is finished
+            "interval": "1m",
+            "input_series": operator_series(
+                up="1x60 0x20", reconciles="0 1 1 1 1 2 2 2 2 2 3x30 3 4 4 4 4 5x30", unfinished="1x80",
+                promoted="0x80",
+            ),
+            "alert_rule_test": [
+                {"eval_time": "12m", "alertname": "ModelRolloutOperatorNotReconciling", "exp_alerts": []},
+                {"eval_time": "25m", "alertname": "ModelRolloutOperatorNotReconciling",
+                 "exp_alerts": [expected(rules["ModelRolloutOperatorNotReconciling"], {"namespace": "ops"})]},
+                {"eval_time": "45m", "alertname": "ModelRolloutOperatorNotReconciling", "exp_alerts": []},
+                {"eval_time": "75m", "alertname": "ModelRolloutOperatorNotReconciling", "exp_alerts": []},
+            ],
+        },
+        {  # ... and with every rollout finished, an idle operator is no alert
+            "interval": "1m",
+            "input_series": operator_series(up="1x40", reconciles="7x40", unfinished="0x40", promoted="1x40"),
+            "alert_rule_test": [
+                {"eval_time": "30m", "alertname": "ModelRolloutOperatorNotReconciling", "exp_alerts": []},
             ],
         },
     ]  # fmt: skip
