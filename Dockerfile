@@ -11,13 +11,20 @@ RUN ["/opt/modelrollout/bin/python3", "-m", "pip", "install", "--no-index", "--n
      "--find-links", "/wheels", "modelrollout"]
 
 FROM ${BASE}
+# A passwd entry for the numeric USER, and USER/HOME in the environment for any other uid a Pod's
+# runAsUser picks: kopf names its peering identity after the login name (getpass.getuser()), which
+# fails for a uid without either.
+RUN ["useradd", "--system", "--uid", "65532", "--user-group", "--no-create-home", "--home-dir", "/tmp", \
+     "--shell", "/usr/sbin/nologin", "modelrollout"]
 COPY --from=install /opt/modelrollout /opt/modelrollout
 # pip compiled the bytecode at install, so nothing is written under the read-only root at run time; TMPDIR is
 # the only writable path the operator needs (the chart mounts an emptyDir there).
 ENV PATH=/opt/modelrollout/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
-    TMPDIR=/tmp
+    TMPDIR=/tmp \
+    HOME=/tmp \
+    USER=modelrollout
 USER 65532:65532
 WORKDIR /tmp
 ENTRYPOINT ["/opt/modelrollout/bin/modelrollout-operator"]

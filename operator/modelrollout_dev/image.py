@@ -62,8 +62,9 @@ class BuiltImage:
 
 
 def buildah_env() -> dict[str, str]:
-    """vfs and chroot isolation: overlay mounts and user namespaces are unavailable here and in CI."""
-    return {**os.environ, "STORAGE_DRIVER": "vfs", "BUILDAH_ISOLATION": "chroot"}
+    """Chroot isolation: user and network namespaces are unavailable here and in CI (and a `RUN`
+    or a test's `buildah run` then shares the host's network)."""
+    return {**os.environ, "BUILDAH_ISOLATION": "chroot"}
 
 
 def _run(argv: list[str], what: str, **kwargs: object) -> str:
