@@ -67,13 +67,14 @@ def buildah_env() -> dict[str, str]:
     return {**os.environ, "BUILDAH_ISOLATION": "chroot"}
 
 
-def _run(argv: list[str], what: str, **kwargs: object) -> str:
-    missing = shutil.which(argv[0]) is None and not Path(argv[0]).is_absolute()
-    if missing:
+def _run(argv: list[str], what: str) -> str:
+    if shutil.which(argv[0]) is None:
         raise ImageError(f"{argv[0]} is not installed (run `make deps`, which installs it with apt-get)")
-    proc = subprocess.run(argv, capture_output=True, text=True, env=buildah_env(), **kwargs)  # type: ignore[call-overload]
+    proc = subprocess.run(argv, capture_output=True, text=True, env=buildah_env())
     if proc.returncode != 0:
-        raise ImageError(f"{what} failed ({' '.join(argv[:4])} ...):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}")
+        raise ImageError(
+            f"{what} failed ({' '.join(argv[:4])} ...):\n{proc.stdout[-3000:]}{proc.stderr[-3000:]}"
+        )
     return str(proc.stdout)
 
 
@@ -130,7 +131,9 @@ def base_image(settings: ImageSettings) -> str:
 
 def dependency_wheels(settings: ImageSettings) -> Path:
     """The pinned runtime dependencies as wheels, built once per constraints.txt and pyproject.toml."""
-    key = _digest((settings.repo / "constraints.txt").read_bytes(), (settings.repo / "pyproject.toml").read_bytes())
+    key = _digest(
+        (settings.repo / "constraints.txt").read_bytes(), (settings.repo / "pyproject.toml").read_bytes()
+    )
     wheels = settings.root / "wheels" / key
     if (wheels / ".complete").exists():
         return wheels
@@ -156,7 +159,17 @@ def _pip_wheel(settings: ImageSettings, out: Path, *flags: str) -> None:
         _run([sys.executable, "-m", "pip", "wheel", "-q", "-w", str(out), *flags, str(source)], "pip wheel")
 
 
-_NOT_SOURCE = (".venv", ".git", "__pycache__", "build", "dist", ".run", "*.egg-info", ".*_cache", ".hypothesis")
+_NOT_SOURCE = (
+    ".venv",
+    ".git",
+    "__pycache__",
+    "build",
+    "dist",
+    ".run",
+    "*.egg-info",
+    ".*_cache",
+    ".hypothesis",
+)
 
 
 def source_files(settings: ImageSettings) -> list[Path]:
@@ -199,9 +212,31 @@ def build_image(settings: ImageSettings | None = None) -> BuiltImage:
             partial = archive.with_suffix(".partial")
             partial.unlink(missing_ok=True)
             # The full name inside the archive lets `kind load image-archive` / `docker load` name it.
-            _run(["buildah", "push", "-q", tag, f"oci-archive:{partial}:{IMAGE_REPOSITORY}:dev"], "buildah push")
+            _run(
+                ["buildah", "push", "-q", tag, f"oci-archive:{partial}:{IMAGE_REPOSITORY}:dev"],
+                "buildah push",
+            )
             partial.rename(archive)
+        _prune(settings)
         return BuiltImage(tag=tag, archive=archive, built=built)
+
+
+KEEP = 3
+"""Images (and archives) of this many recent trees stay cached: each is about 650 MB + 190 MB."""
+
+
+def _prune(settings: ImageSettings) -> None:
+    archives = sorted(
+        (settings.root / "archives").glob("modelrollout-operator-*.oci.tar"),
+        key=lambda path: path.stat().st_mtime,
+        reverse=True,
+    )
+    for old in archives[KEEP:]:
+        key = old.name.removeprefix("modelrollout-operator-").removesuffix(".oci.tar")
+        old.unlink(missing_ok=True)
+        subprocess.run(
+            ["buildah", "rmi", f"{IMAGE_REPOSITORY}:{key}"], capture_output=True, env=buildah_env()
+        )
 
 
 def _build(settings: ImageSettings, base: str, deps: Path, tag: str) -> None:

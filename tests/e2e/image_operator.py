@@ -27,6 +27,9 @@ from .processes import OperatorProcess
 SERVICE_ACCOUNT_DIR = "/run/secrets/kubernetes.io/serviceaccount"
 """Where in-cluster config looks (`/var/run` is a link to `/run` in a Debian root)."""
 
+RUNTIME_PATHS = {"tmp", "run", "proc", "sys", "dev"}
+"""Not the image's root: an emptyDir (/tmp) and what a container runtime mounts."""
+
 
 def image_config(tag: str) -> dict[str, Any]:
     """The OCI config of a local image (`config` holds User, Entrypoint, Cmd, Env)."""
@@ -72,6 +75,26 @@ class ImageOperatorProcess(OperatorProcess):
         if self.container is None:
             name = f"modelrollout-e2e-{uuid.uuid4().hex[:8]}"
             self.container = self._buildah("from", "-q", "--name", name, self.image).strip()
+
+    def root_snapshot(self) -> dict[str, tuple[int, int]]:
+        """(mtime, size) of every path in the container's root outside /tmp and the mounts a
+        runtime provides, to find what a run wrote where a Pod's root would be read-only."""
+        self._ensure_container()
+        assert self.container is not None
+        root = Path(self._buildah("mount", self.container).strip())
+        snapshot: dict[str, tuple[int, int]] = {}
+        for directory, subdirs, files in os.walk(root):
+            relative = os.path.relpath(directory, root)
+            if relative.split(os.sep)[0] in RUNTIME_PATHS:
+                subdirs[:] = []
+                continue
+            for name in files + subdirs:
+                if relative == "." and name in RUNTIME_PATHS:
+                    continue
+                stat = os.lstat(os.path.join(directory, name))
+                snapshot[os.path.normpath(os.path.join(relative, name))] = (stat.st_mtime_ns, stat.st_size)
+        self._buildah("umount", self.container)
+        return snapshot
 
     def start(self) -> None:
         assert self.token_dir is not None, "an image operator needs a ServiceAccount token directory"

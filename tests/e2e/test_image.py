@@ -57,7 +57,9 @@ def env(
 def test_the_image_runs_as_a_numeric_non_root_user_and_needs_no_shell(image: BuiltImage) -> None:
     config = image_config(image.tag)
 
-    assert config.get("User") == NON_ROOT, f"USER is {config.get('User')!r}: Pod Security needs a numeric non-root"
+    assert config.get("User") == NON_ROOT, (
+        f"USER is {config.get('User')!r}: Pod Security needs a numeric non-root"
+    )
     entrypoint = config.get("Entrypoint")
     assert isinstance(entrypoint, list) and entrypoint[0].startswith("/"), (
         f"the entrypoint {entrypoint!r} is not an absolute exec-form command"
@@ -84,7 +86,10 @@ def test_make_image_writes_an_oci_archive_that_kind_and_docker_load(image: Built
 def test_the_operator_from_the_image_promotes_a_canary_through_in_cluster_config(given: Given) -> None:
     operator = given.env.operator
     assert isinstance(operator, ImageOperatorProcess)
-    uid_gid = operator.exec("/opt/modelrollout/bin/python3", "-c", "import os; print(os.getuid(), os.getgid())")
+    uid_gid = operator.exec(
+        "/opt/modelrollout/bin/python3", "-c", "import os; print(os.getuid(), os.getgid())"
+    )
+    root_before = operator.root_snapshot()
     operator.start()
     given.service().model_traffic({"v1": Behaviour(), "v2": Behaviour()})
     spec = base_spec(
@@ -97,7 +102,17 @@ def test_the_operator_from_the_image_promotes_a_canary_through_in_cluster_config
 
     assert uid_gid.split() == ["65532", "65532"], f"the container ran as {uid_gid!r}"
     then = when.then()
-    then.phase("Promoted").stable_version("v2").that(lambda s: s["weights"] == {"v2": 100}, "all traffic on v2")
+    then.phase("Promoted").stable_version("v2").that(
+        lambda s: s["weights"] == {"v2": 100}, "all traffic on v2"
+    )
     then.that(lambda s: s["analysis"]["verdict"] == "Pass", "the analysis, run inside the image, passed")
     then.event("Promoted")
-    assert operator.proc is not None and operator.proc.poll() is None, f"the operator exited:\n{operator.log()[-3000:]}"
+    assert operator.proc is not None and operator.proc.poll() is None, (
+        f"the operator exited:\n{operator.log()[-3000:]}"
+    )
+    operator.stop()
+    root_after = operator.root_snapshot()
+    written = sorted(
+        p for p in root_after.keys() | root_before.keys() if root_after.get(p) != root_before.get(p)
+    )
+    assert not written, f"the operator wrote outside /tmp, which a read-only root forbids: {written[:20]}"
