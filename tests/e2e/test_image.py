@@ -47,11 +47,8 @@ def env(
     try:
         yield environment
     finally:
+        environment.close()
         operator.remove()
-        if environment.traffic is not None:
-            environment.traffic.stop()
-        if environment.prometheus is not None:
-            environment.prometheus.stop(remove=True)
 
 
 def test_the_image_runs_as_a_numeric_non_root_user_and_needs_no_shell(image: BuiltImage) -> None:
