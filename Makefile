@@ -38,6 +38,10 @@ tools: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kw
 image: $(DEPS_STAMP) ## Operator image (buildah; cached by the wheel set's hash) and its OCI archive for kind/docker
 	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev.image
 
+.PHONY: image-context
+image-context: $(DEPS_STAMP) ## Only the image's build context (the wheel set), for `docker build -f Dockerfile build/image-context`
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev.image --context build/image-context
+
 .PHONY: cluster-up
 cluster-up: deps ## Start the local control plane and Prometheus in the background
 	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev cluster-up

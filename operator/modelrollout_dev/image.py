@@ -130,12 +130,13 @@ def base_image(settings: ImageSettings) -> str:
 
 
 def dependency_wheels(settings: ImageSettings) -> Path:
-    """The pinned runtime dependencies as wheels, built once per constraints.txt and pyproject.toml."""
+    """The pinned runtime dependencies as wheels, with a requirements.txt naming each (the
+    Dockerfile installs them as their own layer), built once per constraints.txt and pyproject.toml."""
     key = _digest(
         (settings.repo / "constraints.txt").read_bytes(), (settings.repo / "pyproject.toml").read_bytes()
     )
     wheels = settings.root / "wheels" / key
-    if (wheels / ".complete").exists():
+    if (wheels / "requirements.txt").exists():
         return wheels
     shutil.rmtree(wheels, ignore_errors=True)
     wheels.parent.mkdir(parents=True, exist_ok=True)
@@ -143,8 +144,9 @@ def dependency_wheels(settings: ImageSettings) -> Path:
     try:
         _pip_wheel(settings, partial, "-c", str(settings.repo / "constraints.txt"))
         for own in partial.glob("modelrollout-*.whl"):
-            own.unlink()  # the project's own wheel is built per source tree, in _build
-        (partial / ".complete").touch()
+            own.unlink()  # the project's own wheel is built per source tree, in write_context
+        pins = ("==".join(wheel.name.split("-")[:2]) for wheel in sorted(partial.glob("*.whl")))
+        (partial / "requirements.txt").write_text("".join(f"{pin}\n" for pin in pins))
         partial.chmod(0o755)
         partial.rename(wheels)
     finally:
@@ -239,17 +241,27 @@ def _prune(settings: ImageSettings) -> None:
         )
 
 
+def write_context(settings: ImageSettings, deps: Path, context: Path) -> Path:
+    """The Dockerfile's build context: wheels/deps/ (hard links into the cache where it can) and
+    wheels/project/."""
+    shutil.rmtree(context / "wheels", ignore_errors=True)
+    (context / "wheels" / "deps").mkdir(parents=True)
+    for path in [*deps.glob("*.whl"), deps / "requirements.txt"]:
+        try:
+            os.link(path, context / "wheels" / "deps" / path.name)
+        except OSError:  # another filesystem than the cache's
+            shutil.copy2(path, context / "wheels" / "deps" / path.name)
+    _pip_wheel(settings, context / "wheels" / "project", "--no-deps")
+    shutil.copy(settings.repo / ".dockerignore", context / ".dockerignore")
+    return context
+
+
 def _build(settings: ImageSettings, base: str, deps: Path, tag: str) -> None:
     with tempfile.TemporaryDirectory(dir=settings.root) as tmp:
-        context = Path(tmp)
-        wheels = context / "dist" / "wheels"
-        wheels.mkdir(parents=True)
-        for wheel in deps.glob("*.whl"):
-            os.link(wheel, wheels / wheel.name)
-        _pip_wheel(settings, wheels, "--no-deps")
-        shutil.copy(settings.repo / ".dockerignore", context / ".dockerignore")
+        context = write_context(settings, deps, Path(tmp))
+        # --layers: the dependency layers are reused while only the project's wheel changed.
         _run(
-            ["buildah", "bud", "-q", "--layers=false", "--build-arg", f"BASE={base}",
+            ["buildah", "bud", "-q", "--layers", "--build-arg", f"BASE={base}",
              "-f", str(settings.repo / "Dockerfile"), "-t", tag, str(context)],
             "buildah bud",
         )  # fmt: skip
@@ -257,9 +269,20 @@ def _build(settings: ImageSettings, base: str, deps: Path, tag: str) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m modelrollout_dev.image", description=__doc__)
-    parser.parse_args(argv)
+    parser.add_argument(
+        "--context",
+        type=Path,
+        metavar="DIR",
+        help="only write the build context for `docker build -f Dockerfile DIR` (no buildah needed)",
+    )
+    args = parser.parse_args(argv)
     t0 = time.monotonic()
     try:
+        if args.context is not None:
+            settings = ImageSettings()
+            context = write_context(settings, dependency_wheels(settings), args.context.resolve())
+            print(f"build context in {context}: docker build -f {settings.repo / 'Dockerfile'} {context}")
+            return 0
         image = build_image()
     except ImageError as error:
         print(f"make image: {error}", file=sys.stderr)
@@ -268,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"image {image.tag} (also {IMAGE_REPOSITORY}:dev) {state} in {time.monotonic() - t0:.0f}s\n"
         f"OCI archive: {image.archive}\n"
-        f"  kind load image-archive {image.archive}"
+        f"  kind load image-archive --name modelrollout {image.archive}"
     )
     return 0
 
