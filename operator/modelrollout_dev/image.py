@@ -29,6 +29,8 @@ from .tools import cache_dir, repo_root
 
 IMAGE_REPOSITORY = "localhost/modelrollout-operator"
 BASE_REPOSITORY = "localhost/modelrollout-python-base"
+LATEST_ARCHIVE = "modelrollout-operator-dev.oci.tar"
+"""A link in the archives directory to the newest build's archive: a path that never changes."""
 
 
 class ImageError(RuntimeError):
@@ -219,6 +221,9 @@ def build_image(settings: ImageSettings | None = None) -> BuiltImage:
                 "buildah push",
             )
             partial.rename(archive)
+        latest = archive.parent / LATEST_ARCHIVE
+        latest.unlink(missing_ok=True)
+        latest.symlink_to(archive.name)  # a path that stays the same, for the README's `kind load`
         _prune(settings)
         return BuiltImage(tag=tag, archive=archive, built=built)
 
@@ -229,7 +234,11 @@ KEEP = 3
 
 def _prune(settings: ImageSettings) -> None:
     archives = sorted(
-        (settings.root / "archives").glob("modelrollout-operator-*.oci.tar"),
+        (
+            p
+            for p in (settings.root / "archives").glob("modelrollout-operator-*.oci.tar")
+            if not p.is_symlink()
+        ),
         key=lambda path: path.stat().st_mtime,
         reverse=True,
     )
@@ -291,7 +300,7 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"image {image.tag} (also {IMAGE_REPOSITORY}:dev) {state} in {time.monotonic() - t0:.0f}s\n"
         f"OCI archive: {image.archive}\n"
-        f"  kind load image-archive --name modelrollout {image.archive}"
+        f"  kind load image-archive --name modelrollout {image.archive.parent / LATEST_ARCHIVE}"
     )
     return 0
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from modelrollout_dev import LocalCluster
-from modelrollout_dev.image import IMAGE_REPOSITORY, BuiltImage, build_image
+from modelrollout_dev.image import IMAGE_REPOSITORY, LATEST_ARCHIVE, BuiltImage, build_image
 from modelrollout_dev.model_traffic import Behaviour
 
 from .conftest import OPERATOR_ACCOUNT, OPERATOR_NAMESPACE
@@ -78,6 +78,8 @@ def test_make_image_writes_an_oci_archive_that_kind_and_docker_load(image: Built
         index = json.load(index_file)
     refs = [m.get("annotations", {}).get("org.opencontainers.image.ref.name") for m in index["manifests"]]
     assert refs == [f"{IMAGE_REPOSITORY}:dev"], f"the archive names {refs}: a loaded image would be unnamed"
+    latest = image.archive.parent / LATEST_ARCHIVE
+    assert latest.resolve() == image.archive, f"{latest} (the README's path) is not the newest archive"
 
 
 def test_the_operator_from_the_image_promotes_a_canary_through_in_cluster_config(given: Given) -> None:
