@@ -18,8 +18,10 @@ help: ## List the targets
 
 $(DEPS_STAMP): pyproject.toml constraints.txt
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v openssl >/dev/null \
+	  && command -v buildah >/dev/null && command -v mmdebstrap >/dev/null && command -v umoci >/dev/null \
 	  && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
-	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus openssl python3-venv; }
+	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus openssl python3-venv \
+	      buildah mmdebstrap umoci; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
@@ -31,6 +33,14 @@ deps: $(DEPS_STAMP) tools ## Install everything: Debian packages, the Python pac
 .PHONY: tools
 tools: ## Build kube-apiserver, controller-manager, scheduler, kubectl, etcd, kwok, helm (cached by version)
 	MODELROLLOUT_CACHE=$(CACHE) bash hack/build-tools.sh
+
+.PHONY: image
+image: $(DEPS_STAMP) ## Operator image (buildah; cached by the wheel set's hash) and its OCI archive for kind/docker
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev.image
+
+.PHONY: image-context
+image-context: $(DEPS_STAMP) ## Only the image's build context (the wheel set), for `docker build -f Dockerfile build/image-context`
+	MODELROLLOUT_CACHE=$(CACHE) $(PY) -m modelrollout_dev.image --context build/image-context
 
 .PHONY: cluster-up
 cluster-up: deps ## Start the local control plane and Prometheus in the background

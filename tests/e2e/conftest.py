@@ -66,11 +66,7 @@ def env(
     try:
         yield environment
     finally:
-        operator.stop()
-        if environment.traffic is not None:
-            environment.traffic.stop()
-        if environment.prometheus is not None:
-            environment.prometheus.stop(remove=True)
+        environment.close()
 
 
 @pytest.fixture

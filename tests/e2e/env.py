@@ -31,6 +31,14 @@ class Env:
     model: str = "fraud-scorer"
     extra: dict[str, Any] = field(default_factory=dict)
 
+    def close(self) -> None:
+        """Stop what the test started: its operator, the simulated traffic, Prometheus."""
+        self.operator.stop()
+        if self.traffic is not None:
+            self.traffic.stop()
+        if self.prometheus is not None:
+            self.prometheus.stop(remove=True)
+
     def rollout(self, name: str | None = None) -> dict[str, Any]:
         out = self.cluster.kubectl(
             "get", "modelrollout", name or self.name, "-n", self.namespace, "-o", "json"
