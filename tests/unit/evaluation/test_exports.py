@@ -28,6 +28,7 @@ def test_metrics_exports() -> None:
         "Selection",
         "Series",
         "SourceCall",
+        "forbidden_destination",
         "StaticSource",
         "TemplateContext",
         "TemplateError",
