@@ -82,8 +82,9 @@ def _final_evidence(sample: RateSample, path: Path, margin: Margin, alpha: float
     """Both log e-values at the sample's own look: along ``path`` for an absolute margin (whose
     likelihood-ratio grid is then needed at two looks, not all), from the last counts otherwise."""
     if margin.absolute is not None:
-        fail = risk_difference_final_log_evidence(*path, margin.absolute, "greater")
-        within = risk_difference_final_log_evidence(*path, margin.absolute, "less")
+        # Both sides in one pass (a sign per row), which shares their restricted rates.
+        sides = np.asarray([[1.0], [-1.0]])
+        fail, within = risk_difference_final_log_evidence(*path, margin.absolute, sides)
         return float(fail), float(within)
     counts = (
         sample.stable_events,
