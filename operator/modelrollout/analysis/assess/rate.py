@@ -30,8 +30,7 @@ from ..fixed import (
 from ..sequential import (
     rate_log_evidence,
     rate_ratio_confidence_sequence,
-    risk_difference_confidence_sequence,
-    risk_difference_final_log_evidence,
+    risk_difference_interval_and_evidence,
 )
 from ..types import AssessConfig, Margin, MetricTest, RateSample
 from ._results import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
@@ -78,13 +77,9 @@ def _consistent(look: RateSample) -> bool:
     )
 
 
-def _final_evidence(sample: RateSample, path: Path, margin: Margin, alpha: float) -> tuple[float, float]:
-    """Both log e-values at the sample's own look: along ``path`` for an absolute margin (whose
-    likelihood-ratio grid is then needed at two looks, not all), from the last counts otherwise."""
-    if margin.absolute is not None:
-        fail = risk_difference_final_log_evidence(*path, margin.absolute, "greater")
-        within = risk_difference_final_log_evidence(*path, margin.absolute, "less")
-        return float(fail), float(within)
+def _final_evidence(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, float]:
+    """Both log e-values at the sample's own look, for a relative margin (an absolute one gets
+    them with its interval, :func:`_absolute`)."""
     counts = (
         sample.stable_events,
         sample.stable_exposure,
@@ -95,16 +90,22 @@ def _final_evidence(sample: RateSample, path: Path, margin: Margin, alpha: float
     return float(evidence.fail_log_e), float(evidence.pass_log_e)
 
 
-def _effect(
-    sample: RateSample, path: Path, margin: Margin, alpha: float
-) -> tuple[float, tuple[float, float]]:
-    """Effect on the margin's own scale, with a confidence sequence for it (along ``path`` for an
-    absolute margin)."""
+def _absolute(
+    sample: RateSample, margin: float, alpha: float
+) -> tuple[float, float, float, tuple[float, float]]:
+    """An absolute margin's log e-values both ways, effect and interval, along the sample's path
+    of looks (the likelihood-ratio grid is needed at two looks of it, not all); the e-values come
+    from the interval's first call of the evidence."""
+    low, high, fail, within = risk_difference_interval_and_evidence(*_path(sample), alpha, margin)
+    stable_rate = sample.stable_events / sample.stable_exposure
+    effect = sample.candidate_events / sample.candidate_exposure - stable_rate
+    return float(fail), float(within), effect, (float(low), float(high))
+
+
+def _effect(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, tuple[float, float]]:
+    """A relative margin's effect, the rate ratio less one, with a confidence sequence for it."""
     stable_rate = sample.stable_events / sample.stable_exposure
     candidate_rate = sample.candidate_events / sample.candidate_exposure
-    if margin.absolute is not None:
-        low, high = risk_difference_confidence_sequence(*path, alpha)
-        return candidate_rate - stable_rate, (float(low), float(high))
     low, high = rate_ratio_confidence_sequence(
         sample.candidate_events,
         sample.stable_events,
@@ -255,9 +256,11 @@ def assess_rate(sample: RateSample, margin: Margin, config: AssessConfig) -> Met
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    path = _path(sample)
-    fail_log_e, pass_log_e = _final_evidence(sample, path, margin, config.alpha)
-    effect, interval = _effect(sample, path, margin, config.alpha)
+    if margin.absolute is not None:
+        fail_log_e, pass_log_e, effect, interval = _absolute(sample, margin.absolute, config.alpha)
+    else:
+        fail_log_e, pass_log_e = _final_evidence(sample, margin, config.alpha)
+        effect, interval = _effect(sample, margin, config.alpha)
     comparison = (
         f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
         f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): "

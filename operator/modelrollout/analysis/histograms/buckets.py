@@ -16,6 +16,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from ..search import geometric_middle, tree_bisect
+
 __all__ = [
     "Buckets",
     "bucket_counts",
@@ -142,13 +144,21 @@ def latency_at_share(buckets: Buckets, share: float) -> float:
     low, high = 1e-9, float(buckets.edges[-1]) * 1e3
     if survival_share(buckets, high) > share:
         return math.inf
-    for _ in range(80):
-        middle = math.sqrt(low * high)
-        if survival_share(buckets, middle) > share:
-            low = middle
-        else:
-            high = middle
-    return math.sqrt(low * high)
+    if buckets.edges.size < 2:
+        # The share does not depend on the latency; bisection walks down to the bracket's floor.
+        for _ in range(80):
+            high = math.sqrt(low * high)
+        return math.sqrt(low * high)
+
+    def moves_up(latencies: FloatArray) -> npt.NDArray[np.bool_]:
+        shares = survival_shares(buckets.edges, buckets.cumulative, np.asarray(buckets.total), latencies)
+        return np.asarray(shares > share, dtype=np.bool_)
+
+    # 80 steps of geometric bisection, five to a call of the vectorised survival shares.
+    found_low, found_high = tree_bisect(
+        moves_up, np.float64(low), np.float64(high), 80, levels=5, middle_of=geometric_middle
+    )
+    return math.sqrt(float(found_low) * float(found_high))
 
 
 def _quantile_of_fractions(edges: FloatArray, fractions: FloatArray, q: float) -> float:

@@ -11,7 +11,7 @@ from .quantile_bounds import quantile_confidence_interval
 from .rate_evidence import RateEvidence, rate_log_evidence
 from .rate_ratio import rate_ratio_confidence_sequence
 from .risk_difference import risk_difference_final_log_evidence
-from .risk_difference_bounds import risk_difference_confidence_sequence
+from .risk_difference_bounds import risk_difference_confidence_sequence, risk_difference_interval_and_evidence
 
 __all__ = [
     "LatencyEvidence",
@@ -23,4 +23,5 @@ __all__ = [
     "rate_ratio_confidence_sequence",
     "risk_difference_confidence_sequence",
     "risk_difference_final_log_evidence",
+    "risk_difference_interval_and_evidence",
 ]

@@ -19,6 +19,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from ..search import tree_bisect
+
 __all__ = ["as_float_arrays", "binomial_confidence_sequence", "gaussian_log_evidence"]
 
 FloatArray = npt.NDArray[np.float64]
@@ -51,18 +53,22 @@ def binomial_confidence_sequence(
     log_bound = -np.log1p(n) - log_choose + float(np.log(alpha))
     estimate = np.where(n > 0, x / np.maximum(n, 1e-300), 0.5)
 
-    def boundary(toward_zero: bool) -> FloatArray:
-        inside = estimate.copy()
-        outside = np.zeros_like(estimate) if toward_zero else np.ones_like(estimate)
-        for _ in range(_BISECTION_STEPS):
-            middle = (inside + outside) / 2
-            rejected = special.xlogy(x, middle) + special.xlog1py(n - x, -middle) <= log_bound
-            outside = np.where(rejected, middle, outside)
-            inside = np.where(rejected, inside, middle)
-        return inside
+    # Both ends in one search (the first row the lower end): a rejected rate is outside, so the
+    # lower end moves up past it and the upper end down.
+    toward_zero = np.asarray([True, False]).reshape((2, *(1,) * estimate.ndim))
 
-    low = np.where(n > 0, boundary(True), 0.0)
-    high = np.where(n > 0, boundary(False), 1.0)
+    def moves_up(rates: FloatArray) -> npt.NDArray[np.bool_]:
+        rejected = special.xlogy(x, rates) + special.xlog1py(n - x, -rates) <= log_bound
+        return np.asarray(rejected == toward_zero, dtype=np.bool_)
+
+    # Bisection from the estimate outwards: the lower end's bracket is [0, estimate], the upper's
+    # [estimate, 1]; ``tree_bisect`` walks both with bisection's own midpoints.
+    outside = np.stack((np.zeros_like(estimate), np.ones_like(estimate)))
+    inside = np.broadcast_to(estimate, outside.shape)
+    brackets = np.where(toward_zero, outside, inside), np.where(toward_zero, inside, outside)
+    low_end, high_end = tree_bisect(moves_up, *brackets, _BISECTION_STEPS)
+    low = np.where(n > 0, high_end[0], 0.0)
+    high = np.where(n > 0, low_end[1], 1.0)
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 

@@ -23,6 +23,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from ..search import tree_bisect
+
 __all__ = [
     "MARGIN_SPREADS",
     "MIXTURE_CONCENTRATIONS",
@@ -34,6 +36,7 @@ __all__ = [
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
+BoolArray = npt.NDArray[np.bool_]
 Direction = Literal["greater", "less"]
 
 MARGIN_SPREADS: Final[tuple[float, ...]] = (1.0, 3.0, 9.0)
@@ -56,17 +59,22 @@ def null_share(ratio: ArrayLike, candidate_exposure: ArrayLike, stable_exposure:
     return np.asarray(share, dtype=np.float64)
 
 
-def _log_tail(a: FloatArray, b: FloatArray, theta0: FloatArray, direction: Direction) -> FloatArray:
-    """Log of the beta(a, b) mass on the alternative side of ``theta0``.
+def _log_tail(a: FloatArray, b: FloatArray, theta0: FloatArray, upper: BoolArray | bool) -> FloatArray:
+    """Log of the beta(a, b) mass on the alternative side of ``theta0`` (above it where ``upper``).
 
     The upper tail is computed as the lower tail of the mirrored beta: scipy's ``betaincc`` is
     about ten times slower than ``betainc`` for the same value, and the benchmark calls this
-    millions of times.
+    millions of times. ``upper`` may differ per element, so both sides of a confidence sequence
+    are searched in one call.
     """
     with np.errstate(divide="ignore"):
-        if direction == "greater":
-            return np.asarray(np.log(special.betainc(b, a, 1 - theta0)), dtype=np.float64)
-        return np.asarray(np.log(special.betainc(a, b, theta0)), dtype=np.float64)
+        if isinstance(upper, bool):
+            if upper:
+                return np.asarray(np.log(special.betainc(b, a, 1 - theta0)), dtype=np.float64)
+            return np.asarray(np.log(special.betainc(a, b, theta0)), dtype=np.float64)
+        first, second = np.where(upper, b, a), np.where(upper, a, b)
+        at = np.where(upper, 1 - theta0, theta0)
+        return np.asarray(np.log(special.betainc(first, second, at)), dtype=np.float64)
 
 
 def mixture_concentrations(theta0: FloatArray, margin_width: FloatArray | None) -> list[FloatArray]:
@@ -102,6 +110,17 @@ def conditional_log_evidence(
     ratio against the boundary shrinks for any ``theta`` beyond it), so their average is too.
     Returns 0 (an e-value of 1) where there are no events or ``theta0`` is degenerate.
     """
+    return _conditional(candidate_events, total_events, theta0, direction == "greater", margin_width)
+
+
+def _conditional(
+    candidate_events: ArrayLike,
+    total_events: ArrayLike,
+    theta0: ArrayLike,
+    upper: BoolArray | bool,
+    margin_width: ArrayLike | None = None,
+) -> FloatArray:
+    """:func:`conditional_log_evidence` with the direction per element (``upper``: "greater")."""
     x = np.asarray(candidate_events, dtype=np.float64)
     k = np.asarray(total_events, dtype=np.float64)
     t0 = np.asarray(theta0, dtype=np.float64)
@@ -122,41 +141,18 @@ def conditional_log_evidence(
         a = concentration * t0c
         b = concentration * (1 - t0c)
         log_marginal = special.betaln(a + xc, b + kc - xc) - special.betaln(a, b)
-        log_truncation = _log_tail(a + xc, b + kc - xc, t0c, direction) - _log_tail(a, b, t0c, direction)
+        log_truncation = _log_tail(a + xc, b + kc - xc, t0c, upper) - _log_tail(a, b, t0c, upper)
         components.append(log_marginal + log_truncation - null_loglik)
     stacked = np.stack(components)
-    log_e = special.logsumexp(stacked, axis=0) - np.log(len(concentrations))
+    # logsumexp by hand: scipy's generic one costs more than the three components on the small
+    # arrays of one rollout.
+    largest = stacked.max(axis=0)
+    finite = np.isfinite(largest)
+    shift = np.where(finite, largest, 0.0)
+    with np.errstate(divide="ignore"):
+        total = np.log(np.exp(stacked - shift).sum(axis=0)) + shift
+    log_e = np.where(finite, total, largest) - np.log(len(concentrations))
     return np.asarray(np.where(valid, log_e, 0.0), dtype=np.float64)
-
-
-def _bisect_log_ratio(
-    candidate_events: FloatArray,
-    total_events: FloatArray,
-    candidate_exposure: FloatArray,
-    stable_exposure: FloatArray,
-    log_threshold: float,
-    direction: Direction,
-) -> FloatArray:
-    """Boundary ``log r`` where the one-sided evidence falls to the threshold.
-
-    "greater" evidence decreases as the null ratio grows, so the boundary is the lower end of the
-    confidence sequence; "less" gives the upper end. Bisection on a wide bracket keeps it
-    vectorised; the bracket ends (ratios of e^-12 and e^12) stand for "unbounded".
-    """
-    low = np.full(candidate_events.shape, -12.0)
-    high = np.full(candidate_events.shape, 12.0)
-    for _ in range(_BISECTION_STEPS):
-        middle = (low + high) / 2
-        theta0 = null_share(np.exp(middle), candidate_exposure, stable_exposure)
-        log_e = conditional_log_evidence(candidate_events, total_events, theta0, direction)
-        rejected = log_e >= log_threshold
-        if direction == "greater":
-            low = np.where(rejected, middle, low)
-            high = np.where(rejected, high, middle)
-        else:
-            high = np.where(rejected, middle, high)
-            low = np.where(rejected, low, middle)
-    return low if direction == "greater" else high
 
 
 def rate_ratio_confidence_sequence(
@@ -178,8 +174,19 @@ def rate_ratio_confidence_sequence(
     x_c, x_s, n_c, n_s = np.broadcast_arrays(x_c, x_s, n_c, n_s)
     total = x_c + x_s
     log_threshold = float(np.log(2 / alpha))
-    lower = _bisect_log_ratio(x_c, total, n_c, n_s, log_threshold, "greater")
-    upper = _bisect_log_ratio(x_c, total, n_c, n_s, log_threshold, "less")
+    # Both ends in one search, the first row the lower ("greater") one: "greater" evidence falls
+    # as the null ratio grows, so a rejected point moves the lower end up; "less" the other way.
+    upper_side = np.asarray([True, False]).reshape((2, *(1,) * x_c.ndim))
+
+    def moves_up(log_ratios: FloatArray) -> BoolArray:
+        theta0 = null_share(np.exp(log_ratios), n_c, n_s)
+        rejected = _conditional(x_c, total, theta0, upper_side) >= log_threshold
+        return np.asarray(rejected == upper_side, dtype=np.bool_)
+
+    # The bracket's ends (ratios of e^-12 and e^12) stand for "unbounded".
+    bracket = np.full((2, *x_c.shape), -12.0), np.full((2, *x_c.shape), 12.0)
+    low, high = tree_bisect(moves_up, *bracket, _BISECTION_STEPS)
+    lower, upper = low[0], high[1]
     low = np.where(lower <= -11.9, 0.0, np.exp(lower))
     high = np.where(upper >= 11.9, np.inf, np.exp(upper))
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)

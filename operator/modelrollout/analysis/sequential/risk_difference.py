@@ -14,13 +14,13 @@ Proof, the earlier construction and measured cost: docs/statistics.md#risk-diffe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
 from typing import Final, Literal
 
 import numpy as np
 import numpy.typing as npt
 from scipy import special
 
+from ..search import newton_root
 from .mixtures import as_float_arrays, gaussian_log_evidence
 
 __all__ = [
@@ -43,6 +43,9 @@ IntArray = npt.NDArray[np.int64]
 ArrayLike = npt.ArrayLike
 Direction = Literal["greater", "less"]
 """``greater``: evidence that ``p_c > p_s + m`` (Fail); ``less``: that ``p_c < p_s + m`` (Pass)."""
+Side = Direction | npt.NDArray[np.float64]
+"""A direction, or per element its sign (+1 for "greater", -1 for "less"), so that both sides of
+the confidence sequence are searched in the same numpy calls."""
 
 STABLE_RATE_GRID: Final = tuple(float(r) for r in np.geomspace(1e-4, 0.5, 14))
 """Stable rates of the alternatives; each sits about 1.9x above the one before."""
@@ -59,7 +62,12 @@ score part decide at the first look at 1000 rps (benchmarks/README.md)."""
 SCORE_MIN_EVENTS: Final = 10.0
 """Expected events (and non-events) per version at the restricted pair before the score part
 counts: below it the normal approximation of a rate's error is too kind to a few early errors."""
-_BISECTION_STEPS: Final = 40
+
+
+def _sign(side: Side) -> FloatArray | float:
+    if isinstance(side, str):
+        return 1.0 if side == "greater" else -1.0
+    return np.asarray(side, dtype=np.float64)
 
 
 def _scale(margin: FloatArray) -> FloatArray:
@@ -73,21 +81,31 @@ def _rate_bounds(margin: FloatArray) -> tuple[FloatArray, FloatArray]:
     return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
 
 
-def _root(decreasing: Callable[[FloatArray], FloatArray], low: FloatArray, high: FloatArray) -> FloatArray:
-    """Where a function decreasing on ``[low, high]`` crosses zero, by vectorised bisection.
+def _cleared_condition(
+    p: FloatArray,
+    m: FloatArray,
+    n_s: FloatArray,
+    n_c: FloatArray,
+    stable_term: FloatArray,
+    candidate_term: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """``stable_term / (p (1 - p)) + candidate_term / (p' (1 - p'))`` (``p' = p + m``) times both
+    variances, and its slope; each term falls by its version's requests as ``p`` grows.
 
-    The ends are updated in place: on the small arrays of one rollout the cost is numpy's per
-    call overhead, so every array a step would allocate is a call saved.
+    Both rates below solve a condition of that form. Cleared of its denominators it is a cubic
+    with the same sign inside the bracket, on which Newton converges in a few steps, where the
+    poles near a rate of zero would throw it out of the bracket again and again.
     """
-    low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
-    middle = np.empty_like(low)
-    for _ in range(_BISECTION_STEPS):
-        np.add(low, high, out=middle)
-        middle /= 2
-        above = decreasing(middle) > 0
-        np.copyto(low, middle, where=above)
-        np.copyto(high, middle, where=~above)
-    return np.asarray((low + high) / 2, dtype=np.float64)
+    shifted = p + m
+    stable_variance, candidate_variance = p * (1 - p), shifted * (1 - shifted)
+    value = stable_term * candidate_variance + candidate_term * stable_variance
+    slope = (
+        stable_term * (1 - 2 * shifted)
+        - n_s * candidate_variance
+        + candidate_term * (1 - 2 * p)
+        - n_c * stable_variance
+    )
+    return np.asarray(value, dtype=np.float64), np.asarray(slope, dtype=np.float64)
 
 
 def restricted_rate(
@@ -100,20 +118,18 @@ def restricted_rate(
     """The stable rate of the most likely pair exactly on the margin (``p_c = p_s + margin``).
 
     The log-likelihood is concave in ``p_s`` where both rates are inside ``(0, 1)``, so its score is
-    decreasing and bisection finds the unique maximum.
+    decreasing and a safeguarded Newton search finds the unique maximum.
     """
     x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
 
-    stable_misses, candidate_misses = n_s - x_s, n_c - x_c
+    def score(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+        return _cleared_condition(p, m, n_s, n_c, x_s - n_s * p, x_c - n_c * (p + m))
 
-    def score(p: FloatArray) -> FloatArray:
-        rest = 1 - p
-        candidate = x_c / (p + m) - candidate_misses / (rest - m)
-        return np.asarray(x_s / p - stable_misses / rest + candidate, dtype=np.float64)
-
-    return _root(score, *_rate_bounds(m))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pooled = (x_s + x_c - n_c * m) / (n_s + n_c)
+    return newton_root(score, *_rate_bounds(m), np.where(np.isfinite(pooled), pooled, 0.5))
 
 
 def least_favourable_rate(
@@ -134,18 +150,21 @@ def least_favourable_rate(
         alternative_stable, alternative_candidate, stable_exposure, candidate_exposure, margin
     )
 
-    def condition(p: FloatArray) -> FloatArray:
-        rest, shifted = 1 - p, p + m
-        worse = n_c * (q_c - p - m) / (shifted * (rest - m))
-        return np.asarray(n_s * (q_s - p) / (p * rest) + worse, dtype=np.float64)
+    def condition(p: FloatArray) -> tuple[FloatArray, FloatArray]:
+        return _cleared_condition(p, m, n_s, n_c, n_s * (q_s - p), n_c * (q_c - (p + m)))
 
     floor, ceiling = _rate_bounds(m)
     low = np.maximum(np.minimum(q_s, q_c - m), floor)
     high = np.minimum(np.maximum(q_s, q_c - m), ceiling)
-    return _root(condition, low, high)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # The condition with each variance taken at the alternative's own rate is linear in p:
+        # its root, the inverse-variance average, starts Newton close to the projection.
+        stable_weight, candidate_weight = n_s / (q_s * (1 - q_s)), n_c / (q_c * (1 - q_c))
+        weighted = (stable_weight * q_s + candidate_weight * (q_c - m)) / (stable_weight + candidate_weight)
+    return newton_root(condition, low, high, np.where(np.isfinite(weighted), weighted, (low + high) / 2))
 
 
-def _alternatives(margin: FloatArray, direction: Direction) -> tuple[FloatArray, FloatArray, BoolArray]:
+def _alternatives(margin: FloatArray, sign: FloatArray | float) -> tuple[FloatArray, FloatArray, BoolArray]:
     """The grid's pairs, shape ``(pairs, *margin.shape)``, and where each one fits.
 
     A pair fits where its candidate rate is inside ``(0, 1)``; the others keep their prior weight
@@ -158,7 +177,7 @@ def _alternatives(margin: FloatArray, direction: Direction) -> tuple[FloatArray,
     steps = np.linspace(0.0, 1.0, EXCESS_GRID_POINTS).reshape((1, -1, *extra))
     distance = start * (MAX_EXCESS / start) ** steps
     stable = np.broadcast_to(np.asarray(STABLE_RATE_GRID).reshape((-1, 1, *extra)), grid)
-    candidate = np.broadcast_to(stable + margin + (distance if direction == "greater" else -distance), grid)
+    candidate = np.broadcast_to(stable + margin + sign * distance, grid)
     pairs = (grid[0] * grid[1], *margin.shape)
     fits = (candidate > 0) & (candidate < 1)
     return (
@@ -174,14 +193,15 @@ def exact_log_evidence(
     candidate_events: ArrayLike,
     candidate_exposure: ArrayLike,
     margin: ArrayLike,
-    direction: Direction,
+    direction: Side,
 ) -> FloatArray:
     """Log of the grid average of ``q(data) / p*(data)``: an e-value against ``p_c <= p_s + margin``
     ("greater") or against ``p_c >= p_s + margin`` ("less")."""
     x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
-    q_s, q_c, fits = _alternatives(m, direction)
+    sign = _sign(direction)
+    q_s, q_c, fits = _alternatives(m, sign if isinstance(sign, float) else np.broadcast_to(sign, m.shape))
     p = least_favourable_rate(q_s, q_c, n_s, n_c, m)
     with np.errstate(divide="ignore", invalid="ignore"):
         log_ratio = (
@@ -206,7 +226,7 @@ def _score(
     x_c: FloatArray,
     n_c: FloatArray,
     m: FloatArray,
-    direction: Direction,
+    direction: Side,
     restricted: FloatArray | None = None,
 ) -> tuple[FloatArray, BoolArray]:
     """The score part's log e-value ignoring its gate, and whether the gate is open.
@@ -215,7 +235,7 @@ def _score(
     with np.errstate(divide="ignore", invalid="ignore"):
         variance = p * (1 - p) / n_s + (p + m) * (1 - p - m) / n_c
         excess = x_c / n_c - x_s / n_s - m
-    log_e = gaussian_log_evidence(excess, variance, _scale(m), direction)
+    log_e = gaussian_log_evidence(excess * _sign(direction), variance, _scale(m), "greater")
     return log_e, _opened(p, n_s, n_c, m)
 
 
@@ -296,7 +316,7 @@ def _parts(
     x_c: FloatArray,
     n_c: FloatArray,
     m: FloatArray,
-    direction: Direction,
+    direction: Side,
     restricted: FloatArray | None = None,
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
     """Exact and (ungated) score log e-values, 0 where a version has no requests, and the gate."""
@@ -345,23 +365,24 @@ def risk_difference_final_log_evidence(
     candidate_events: ArrayLike,
     candidate_exposure: ArrayLike,
     margin: ArrayLike,
-    direction: Direction,
+    direction: Side,
 ) -> FloatArray:
     """:func:`risk_difference_log_evidence` at the last look only, without the exact part elsewhere.
 
     The hand-over needs only the restricted rate at every look; the grid of likelihood ratios,
     the costly part, is needed at two looks (the last and the one before the hand-over). This is
     what makes the confidence sequence, which evaluates the evidence at dozens of margins, cheap
-    on a long path. The result drops the looks axis.
+    on a long path. The result drops the looks axis. ``direction`` may be an array of signs
+    shaped like the counts (as the margin may), to compute both sides in one pass.
     """
-    x_s, n_s, x_c, n_c, m = _paths(
-        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    x_s, n_s, x_c, n_c, m, sign = _paths(
+        stable_events, stable_exposure, candidate_events, candidate_exposure, margin, _sign(direction)
     )
     served = (n_s > 0) & (n_c > 0)
     ready = _ready(n_s, n_c, m)
     last = x_s.shape[-1] - 1
     # The gate matters only before the first ready look (the hand-over is there at the latest),
-    # so the restricted rate, a bisection per look, is found there and at the last look only.
+    # so the restricted rate, a root search per look, is found there and at the last look only.
     first_ready = np.where(ready.any(axis=-1), np.argmax(ready, axis=-1), last + 1)
     span = max(1, int(first_ready.max(initial=0)))
     columns = np.arange(span) if span > last else np.append(np.arange(span), last)
@@ -373,9 +394,10 @@ def risk_difference_final_log_evidence(
     tau = _handover(gate & served[..., :span], ready[..., :span])[..., None]
     tau = np.where(tau >= span, np.where(span > last, last + 1, first_ready[..., None]), tau)
     pick = np.concatenate((np.maximum(tau - 1, 0), np.full_like(tau, last)), axis=-1)
-    picked = [np.take_along_axis(v, pick, axis=-1) for v in (x_s, n_s, x_c, n_c, m)]
+    picked = [np.take_along_axis(v, pick, axis=-1) for v in (x_s, n_s, x_c, n_c, m, sign)]
     restricted_at = np.take_along_axis(restricted, np.minimum(pick, columns.size - 1), axis=-1)
-    exact, score, _ = _parts(picked[0], picked[1], picked[2], picked[3], picked[4], direction, restricted_at)
+    x_s_at, n_s_at, x_c_at, n_c_at, m_at, sign_at = picked
+    exact, score, _ = _parts(x_s_at, n_s_at, x_c_at, n_c_at, m_at, sign_at, restricted_at)
     at_start = tau[..., 0] == 0
     log_e = _combine(
         exact[..., 1],

@@ -1,0 +1,184 @@
+"""Vectorised root searches shared by the sequential tests, shaped for numpy's per-call cost.
+
+The operator evaluates one rollout at a time, so its arrays are small and a search's cost is the
+number of numpy calls, not the number of elements. Both searches here trade elements for calls:
+:func:`tree_bisect` takes several bisection steps per evaluation and lands on exactly the points
+plain bisection would, and :func:`newton_root` needs a handful of steps where bisection needs
+forty. It sits at the bottom of ``analysis`` because histograms (inverting a survival share)
+and the sequential tests both search. Measured per rollout and tick: hack/analysis_cpu.py,
+docs/statistics.md#cpu-budget.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import Final
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["arithmetic_middle", "geometric_middle", "newton_root", "tree_bisect"]
+
+FloatArray = npt.NDArray[np.float64]
+BoolArray = npt.NDArray[np.bool_]
+ArrayLike = npt.ArrayLike
+
+TREE_LEVELS: Final = 4
+"""Bisection steps per evaluation: 15 points a call, a quarter of the calls."""
+_PYTHON_WALK: Final = 8
+"""Searches up to this many are walked with Python floats (:func:`_walk_in_python`)."""
+_NEWTON_STEPS: Final = 60
+"""A ceiling only: the safeguarded steps stop once every root is at machine precision."""
+
+
+def arithmetic_middle(low: FloatArray, high: FloatArray) -> FloatArray:
+    return np.asarray((low + high) / 2, dtype=np.float64)
+
+
+def geometric_middle(low: FloatArray, high: FloatArray) -> FloatArray:
+    return np.asarray(np.sqrt(low * high), dtype=np.float64)
+
+
+_PYTHON_MIDDLES: Final[
+    dict[Callable[[FloatArray, FloatArray], FloatArray], Callable[[float, float], float]]
+] = {
+    arithmetic_middle: lambda low, high: (low + high) / 2,
+    geometric_middle: lambda low, high: math.sqrt(low * high),
+}
+"""The same middles on Python floats (IEEE arithmetic and a correctly rounded square root)."""
+
+
+def tree_bisect(
+    moves_up: Callable[[FloatArray], BoolArray],
+    low: ArrayLike,
+    high: ArrayLike,
+    steps: int,
+    levels: int = TREE_LEVELS,
+    middle_of: Callable[[FloatArray, FloatArray], FloatArray] = arithmetic_middle,
+) -> tuple[FloatArray, FloatArray]:
+    """``steps`` of bisection on ``[low, high]``, ``levels`` steps per call of ``moves_up``.
+
+    ``moves_up(points)`` gets points shaped ``(n, *low.shape)`` and says where the search should
+    continue above each point (``low`` moves up to it) rather than below (``high`` moves down).
+    Every point bisection could visit in the next ``levels`` steps is evaluated at once, each
+    computed by the same ``middle_of(low, high)`` as bisection computes it (``(low + high) / 2``
+    unless told otherwise), and the path is then followed through them; so the result is
+    bisection's to the last bit, for any predicate.
+    """
+    low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
+    shape = low.shape
+    if low.size <= _PYTHON_WALK and middle_of in _PYTHON_MIDDLES:
+        return _walk_in_python(moves_up, low, high, steps, levels, _PYTHON_MIDDLES[middle_of])
+    flat_low, flat_high = low.reshape(-1), high.reshape(-1)
+    columns = np.arange(flat_low.size)
+    done = 0
+    while done < steps:
+        depth = min(levels, steps - done)
+        level_low, level_high = flat_low[None], flat_high[None]
+        layers = []
+        for _ in range(depth):
+            middle = middle_of(level_low, level_high)
+            layers.append(middle)
+            # Children of each point: (low, middle) below it, (middle, high) above it.
+            ends = np.stack((level_low, middle, level_high), axis=1)
+            level_low = ends[:, :2].reshape((-1, columns.size))
+            level_high = ends[:, 1:].reshape((-1, columns.size))
+        points = np.concatenate(layers)
+        up = np.asarray(moves_up(points.reshape((-1, *shape))), dtype=np.bool_).reshape(points.shape)
+        # Follow bisection's path through the evaluated tree: node ``i``'s children are
+        # ``2i + 1`` (below its point) and ``2i + 2`` (above it).
+        node = np.zeros(columns.size, dtype=np.int64)
+        for _ in range(depth):
+            middle, going_up = points[node, columns], up[node, columns]
+            flat_low = np.where(going_up, middle, flat_low)
+            flat_high = np.where(going_up, flat_high, middle)
+            node = 2 * node + 1 + going_up
+        done += depth
+    return flat_low.reshape(shape), flat_high.reshape(shape)
+
+
+def _walk_in_python(
+    moves_up: Callable[[FloatArray], BoolArray],
+    low: FloatArray,
+    high: FloatArray,
+    steps: int,
+    levels: int,
+    middle_of: Callable[[float, float], float],
+) -> tuple[FloatArray, FloatArray]:
+    """:func:`tree_bisect` for a few searches (one rollout's interval ends): the tree is built and
+    walked with Python floats, whose arithmetic is numpy's float64 to the bit, because on a
+    handful of numbers each numpy call costs more than the arithmetic."""
+    shape = low.shape
+    lows, highs = [float(v) for v in low.reshape(-1)], [float(v) for v in high.reshape(-1)]
+    done = 0
+    while done < steps:
+        depth = min(levels, steps - done)
+        trees = []
+        for column_low, column_high in zip(lows, highs, strict=True):
+            nodes: list[float] = []
+            brackets = [(column_low, column_high)]
+            for _ in range(depth):
+                children = []
+                for bracket_low, bracket_high in brackets:
+                    middle = middle_of(bracket_low, bracket_high)
+                    nodes.append(middle)
+                    children += [(bracket_low, middle), (middle, bracket_high)]
+                brackets = children
+            trees.append(nodes)
+        points = np.asarray(trees, dtype=np.float64).T
+        up = (
+            np.asarray(moves_up(points.reshape((-1, *shape))), dtype=np.bool_)
+            .reshape(points.shape)
+            .T.tolist()
+        )
+        for column, nodes in enumerate(trees):
+            node = 0
+            for _ in range(depth):
+                if up[column][node]:
+                    lows[column], node = nodes[node], 2 * node + 2
+                else:
+                    highs[column], node = nodes[node], 2 * node + 1
+        done += depth
+    return np.asarray(lows, dtype=np.float64).reshape(shape), np.asarray(highs, dtype=np.float64).reshape(
+        shape
+    )
+
+
+def newton_root(
+    value_and_slope: Callable[[FloatArray], tuple[FloatArray, FloatArray]],
+    low: FloatArray,
+    high: FloatArray,
+    start: FloatArray,
+) -> FloatArray:
+    """Where a function that is positive below its root and negative above it crosses zero in
+    ``[low, high]`` (an end if it does not).
+
+    Safeguarded Newton: a step that would leave the bracket is replaced by the bracket's middle, and the bracket shrinks with the sign at every point; so it
+    converges wherever bisection does, and to machine precision in a few steps where the function
+    is smooth. Stops when no point moves by more than 1e-14 of itself (rounding can keep the last ulps moving).
+    """
+    low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
+    point = np.clip(np.asarray(start, dtype=np.float64), low, high)
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        # Where the function does not cross zero inside the bracket the root is an end; fixing
+        # those first spares the steps bisection would need to creep up to an end.
+        at_ends, _ = value_and_slope(np.stack((low, high)))
+        at_low, at_high = at_ends[0] <= 0, at_ends[1] >= 0
+        point = np.where(at_low, low, np.where(at_high, high, point))
+        low = np.where(at_high, high, low)
+        high = np.where(at_low, low, high)
+        for _ in range(_NEWTON_STEPS):
+            value, slope = value_and_slope(point)
+            # At a root (value 0) the bracket closes on it from above and Newton stays put.
+            above = value > 0
+            low = np.where(above, point, low)
+            high = np.where(above, high, point)
+            stepped = point - value / slope
+            inside = (stepped >= low) & (stepped <= high)  # NaN is never inside
+            following = np.where(inside, stepped, (low + high) / 2)
+            settled = np.abs(following - point) <= 1e-14 * np.abs(following)
+            point = following
+            if settled.all():
+                break
+    return np.asarray(point, dtype=np.float64)
