@@ -191,7 +191,8 @@ class FakeKubeClient:
         except that the pods of the Deployments named in `unready` never become Ready (a
         nodeSelector no node matches). Zero counts are left out of the status, as the apiserver
         serves them."""
-        for key, deployment in self._store.items():
+        # A snapshot: the operator's own threads (the notification sender) write Events meanwhile.
+        for key, deployment in list(self._store.items()):
             if key[0] != "Deployment" or namespace not in (None, key[1]):
                 continue
             replicas = int(deployment["spec"].get("replicas", 0) or 0)
