@@ -14,50 +14,65 @@ import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from prometheus_client import REGISTRY, Counter, Gauge, Histogram
+from prometheus_client import REGISTRY, Counter, Histogram
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
 from ..api.v1alpha1 import ModelRolloutStatus, Phase, Verdict, parse_timestamp
 
 _LABELS = ("namespace", "rollout", "model")
-CANDIDATE_WEIGHT = Gauge("modelrollout_candidate_weight_percent", "Candidate's share of traffic.", _LABELS)
-WEIGHT = Gauge("modelrollout_weight_percent", "Share of traffic per version.", (*_LABELS, "version"))
-PHASE = Gauge("modelrollout_phase", "1 for the rollout's current phase.", (*_LABELS, "phase"))
-STEP = Gauge("modelrollout_step_index", "Index of the current step (the step count once done).", _LABELS)
-STEP_STARTED = Gauge(
-    "modelrollout_step_started_timestamp_seconds", "When the current step started (unix seconds).", _LABELS
+
+
+@dataclass(frozen=True)
+class _Gauge:
+    """One per-rollout gauge family: its name, help and the labels after `_LABELS`."""
+
+    name: str
+    documentation: str
+    labels: tuple[str, ...] = ()
+
+
+CANDIDATE_WEIGHT = _Gauge("modelrollout_candidate_weight_percent", "Candidate's share of traffic.")
+WEIGHT = _Gauge("modelrollout_weight_percent", "Share of traffic per version.", ("version",))
+PHASE = _Gauge("modelrollout_phase", "1 for the rollout's current phase.", ("phase",))
+STEP = _Gauge("modelrollout_step_index", "Index of the current step (the step count once done).")
+STEP_STARTED = _Gauge(
+    "modelrollout_step_started_timestamp_seconds", "When the current step started (unix seconds)."
 )
-CONDITION = Gauge(
-    "modelrollout_condition", "1 for each condition's current status and reason.",
-    (*_LABELS, "type", "status", "reason"),
-)  # fmt: skip
-VERDICT = Gauge("modelrollout_analysis_verdict", "1 for the last analysis verdict.", (*_LABELS, "verdict"))
-SCORE = Gauge("modelrollout_analysis_score", "Score of the last analysis interval (0..100).", _LABELS)
-METRIC_VERDICT = Gauge(
-    "modelrollout_analysis_metric_verdict", "1 for an analysis metric's last verdict.",
-    (*_LABELS, "metric", "verdict"),
-)  # fmt: skip
-METRIC_VALUE = Gauge(
+CONDITION = _Gauge(
+    "modelrollout_condition",
+    "1 for each condition's current status and reason.",
+    ("type", "status", "reason"),
+)
+VERDICT = _Gauge("modelrollout_analysis_verdict", "1 for the last analysis verdict.", ("verdict",))
+SCORE = _Gauge("modelrollout_analysis_score", "Score of the last analysis interval (0..100).")
+METRIC_VERDICT = _Gauge(
+    "modelrollout_analysis_metric_verdict", "1 for an analysis metric's last verdict.", ("metric", "verdict")
+)
+METRIC_VALUE = _Gauge(
     "modelrollout_analysis_metric_value",
     "Last measured value of an analysis metric per side (stable, candidate, effect, cohens_d).",
-    (*_LABELS, "metric", "side"),
+    ("metric", "side"),
 )
-METRIC_INTERVAL = Gauge(
+METRIC_INTERVAL = _Gauge(
     "modelrollout_analysis_metric_effect_interval",
     "Bounds of the effect's confidence interval (or sequence) of an analysis metric.",
-    (*_LABELS, "metric", "bound"),
+    ("metric", "bound"),
 )
-METRIC_EVIDENCE = Gauge(
+METRIC_EVIDENCE = _Gauge(
     "modelrollout_analysis_metric_evidence",
     "E-value (sequential) or p-value (fixed) of an analysis metric.",
-    (*_LABELS, "metric", "kind"),
+    ("metric", "kind"),
 )
-METRIC_SAMPLES = Gauge(
+METRIC_SAMPLES = _Gauge(
     "modelrollout_analysis_metric_samples",
     "Requests (observations) per version the metric's evidence rests on.",
-    (*_LABELS, "metric", "side"),
+    ("metric", "side"),
 )
+_GAUGES = (
+    CANDIDATE_WEIGHT, WEIGHT, PHASE, STEP, STEP_STARTED, CONDITION, VERDICT, SCORE,
+    METRIC_VERDICT, METRIC_VALUE, METRIC_INTERVAL, METRIC_EVIDENCE, METRIC_SAMPLES,
+)  # fmt: skip
 VERDICTS = Counter(
     "modelrollout_analysis_verdicts",
     "Analysis intervals judged, by verdict.",
@@ -70,16 +85,20 @@ STEP_DURATION = Histogram(
     buckets=(1, 5, 15, 30, 60, 120, 300, 600, 1800, 3600, 7200, 21600, 86400),
 )
 
-_Series = tuple[Gauge, tuple[str, ...]]
+_Series = tuple[_Gauge, tuple[str, ...]]
+"""A gauge and the values of its labels after `_LABELS`."""
 
 
 @dataclass
 class _Exported:
-    """What was exported for one rollout: its gauges' series (to remove those it no longer has),
-    its step and last analysis run (to tell a new step or interval from the same one again)."""
+    """What is exported for one rollout: its model label, its gauges' values (held here, not as
+    prometheus_client children: a child per series cost about 30 KB per rollout, a dict entry a
+    tenth of that), its step and last analysis run (to tell a new step or interval from the same
+    one again)."""
 
+    model: str
     phase: Phase
-    series: set[_Series] = field(default_factory=set)
+    values: dict[_Series, float] = field(default_factory=dict)
     step: tuple[int | None, str | None] = (None, None)
     last_run: str | None = None
 
@@ -89,18 +108,15 @@ _exported: dict[tuple[str, str], _Exported] = {}
 
 
 def export_status(namespace: str, rollout: str, model: str, status: ModelRolloutStatus) -> None:
-    labels = (namespace, rollout, model)
-    values = _gauges(labels, status)
+    """Replaces what `rollout` exports by what `status` says: a series it no longer has (a
+    version out of the weights, a condition's old reason) is gone from the next scrape."""
+    values = _gauges(status)
     key = (namespace, rollout)
+    analysis = status.analysis
+    now = _Exported(model, status.phase, values, (status.current_step, status.step_started_at))
+    now.last_run = analysis.last_run if analysis else None
     with _lock:
         previous = _exported.get(key)
-        for gauge, series in (previous.series if previous else set()) - values.keys():
-            gauge.remove(*series)
-        for (gauge, series), value in values.items():
-            gauge.labels(*series).set(value)
-        now = _Exported(status.phase, set(values), (status.current_step, status.step_started_at))
-        analysis = status.analysis
-        now.last_run = analysis.last_run if analysis else None
         _exported[key] = now
     if previous is None:
         return  # first sight since the start: what came before was counted by another process
@@ -113,26 +129,26 @@ def export_status(namespace: str, rollout: str, model: str, status: ModelRollout
         VERDICTS.labels(namespace, rollout, analysis.verdict.value).inc()
 
 
-def _gauges(labels: tuple[str, str, str], status: ModelRolloutStatus) -> dict[_Series, float]:
-    values: dict[_Series, float] = {(CANDIDATE_WEIGHT, labels): status.candidate_weight}
+def _gauges(status: ModelRolloutStatus) -> dict[_Series, float]:
+    values: dict[_Series, float] = {(CANDIDATE_WEIGHT, ()): status.candidate_weight}
     for version, weight in status.weights.items():
-        values[(WEIGHT, (*labels, version))] = weight
+        values[(WEIGHT, (version,))] = weight
     for phase in Phase:
-        values[(PHASE, (*labels, phase.value))] = 1 if status.phase is phase else 0
+        values[(PHASE, (phase.value,))] = 1 if status.phase is phase else 0
     if status.current_step is not None:
-        values[(STEP, labels)] = status.current_step
+        values[(STEP, ())] = status.current_step
     started = parse_timestamp(status.step_started_at)
     if started is not None:
-        values[(STEP_STARTED, labels)] = started.timestamp()
+        values[(STEP_STARTED, ())] = started.timestamp()
     for condition in status.conditions:
-        values[(CONDITION, (*labels, condition.type, condition.status, condition.reason))] = 1
+        values[(CONDITION, (condition.type, condition.status, condition.reason))] = 1
     analysis = status.analysis
     for verdict in Verdict:
-        values[(VERDICT, (*labels, verdict.value))] = 1 if analysis and analysis.verdict is verdict else 0
+        values[(VERDICT, (verdict.value,))] = 1 if analysis and analysis.verdict is verdict else 0
     if analysis is not None and analysis.score is not None:
-        values[(SCORE, labels)] = analysis.score
+        values[(SCORE, ())] = analysis.score
     for metric in analysis.metrics if analysis else []:
-        named = (*labels, metric.name)
+        named = (metric.name,)
         values[(METRIC_VERDICT, (*named, metric.verdict.value))] = 1
         measured = (
             (METRIC_VALUE, "stable", metric.stable),
@@ -156,9 +172,7 @@ def forget_rollout(namespace: str, rollout: str) -> None:
     """Remove every series of a deleted rollout (whatever model or metric it named), so `/metrics`
     does not show it forever in its last phase."""
     with _lock:
-        exported = _exported.pop((namespace, rollout), None)
-        for gauge, series in exported.series if exported else ():
-            gauge.remove(*series)
+        _exported.pop((namespace, rollout), None)
         for verdict in Verdict:
             _remove(VERDICTS, (namespace, rollout, verdict.value))
         _remove(STEP_DURATION, (namespace, rollout))
@@ -169,6 +183,29 @@ def _remove(metric: Counter | Histogram, labels: tuple[str, ...]) -> None:
         metric.remove(*labels)
     except KeyError:
         pass
+
+
+class _RolloutGauges(Collector):
+    """Every rollout's gauges, built from `_exported` at each scrape."""
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        yield from _families().values()
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        families = _families()
+        with _lock:
+            exported = list(_exported.items())
+        for (namespace, rollout), seen in exported:
+            for (gauge, labels), value in seen.values.items():
+                families[gauge].add_metric((namespace, rollout, seen.model, *labels), value)
+        yield from families.values()
+
+
+def _families() -> dict[_Gauge, GaugeMetricFamily]:
+    return {
+        gauge: GaugeMetricFamily(gauge.name, gauge.documentation, labels=(*_LABELS, *gauge.labels))
+        for gauge in _GAUGES
+    }
 
 
 class _RolloutsByPhase(Collector):
@@ -188,4 +225,5 @@ class _RolloutsByPhase(Collector):
         yield family
 
 
+REGISTRY.register(_RolloutGauges())
 REGISTRY.register(_RolloutsByPhase())

@@ -1,5 +1,6 @@
-"""kopf wiring, and the only module that imports kopf: a daemon per ModelRollout that reconciles
-on change and on time, and a finalizer that hands all traffic back to the stable on deletion.
+"""kopf wiring, and the only module that imports kopf (`kopf_bodies` reaches into one of its
+internals): a daemon per ModelRollout that reconciles on change and on time, and a finalizer
+that hands all traffic back to the stable on deletion.
 
 "On change" means a change the watch caches report for the rollout (`wakeups`): its own object
 (not our own writes), its Deployments, its Service, an upstream rollout. "On time" is the delay
@@ -30,6 +31,7 @@ from .analysis_batcher import AnalysisBatcher, analysis_request, observation
 from .exporter import forget_rollout
 from .finalize import StableNotReady, finalize
 from .instruments import RECONCILE_ERRORS
+from .kopf_bodies import drop_managed_fields
 from .observe import Loaded, pending_action
 from .reconcile import Reconciler, now_utc
 from .settings import OperatorSettings
@@ -148,6 +150,7 @@ def configure(settings: kopf.OperatorSettings, memo: kopf.Memo, **_: Any) -> Non
     # needs no cluster-wide grant (manifests/install/rbac-namespaced.yaml); cluster-wide, the
     # ModelRollout CRD is found at startup by discovery, which needs no grant either.
     settings.scanning.disabled = True
+    drop_managed_fields()  # before the watchers start, which kopf does after the startup handlers
 
 
 @kopf.daemon(GROUP, VERSION, PLURAL, cancellation_timeout=10.0, when=serves)  # type: ignore[arg-type]

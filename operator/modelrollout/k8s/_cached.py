@@ -25,7 +25,7 @@ from ..api.v1alpha1 import KIND, LABEL_MODEL, LABEL_ROLLOUT
 from ._informer import Informer, InformerTiming
 from ._protocol import KubeClient, KubeError, Obj, Secret
 from ._selectors import requirements
-from ._store import Key, ObjectStore, plain_copy, resource_version
+from ._store import Key, ObjectStore, resource_version
 from ._watch import WatchSource
 
 OWN_VERSIONS_KEPT = 4
@@ -166,7 +166,7 @@ class CachedKubeClient:
             with self._lock:
                 own = self._own_versions.setdefault((namespace, name), deque(maxlen=OWN_VERSIONS_KEPT))
                 own.append(version)
-            self.rollouts.put(plain_copy(written))
+            self.rollouts.put(written)
         return written
 
     # -- ModelRollouts ------------------------------------------------------------------------------
@@ -176,8 +176,7 @@ class CachedKubeClient:
         if not stale and self.synced(KIND, namespace):
             cached = self.rollouts.get(namespace, name)
             if cached is not None:
-                result: Obj = plain_copy(cached)
-                return result
+                return cached
         return self.read_fresh_rollout(namespace, name)
 
     def read_fresh_rollout(self, namespace: str, name: str) -> Obj:
@@ -185,13 +184,13 @@ class CachedKubeClient:
         fresh = self._client.get_rollout(namespace, name)
         with self._lock:
             self._stale.discard((namespace, name))
-        self.rollouts.put(plain_copy(fresh))
+        self.rollouts.put(fresh)
         return fresh
 
     def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
-        """From the cache, the stored objects themselves (no copy: at a thousand rollouts a copy
-        per reconcile would cost more than the reconcile); callers only read them. With `model`,
-        from the index by `spec.model`."""
+        """From the cache (each decoded for the caller). With `model`, from the index by
+        `spec.model`, which decodes only those: a scan of the namespace costs one decode per
+        rollout, so a reconcile asks by model."""
         if self.synced(KIND, namespace):
             if model is not None:
                 return self.rollouts.indexed("model", namespace, model)
@@ -201,7 +200,7 @@ class CachedKubeClient:
     def rollout_names(self, index: str, namespace: str, value: str) -> list[str]:
         """Names of the cached ModelRollouts of `namespace` under `value` in one of
         `ROLLOUT_INDEXES` ("model", "service", "upstream")."""
-        return [str(obj["metadata"]["name"]) for obj in self.rollouts.indexed(index, namespace, value)]
+        return self.rollouts.names(index, namespace, value)
 
     def patch_rollout_status(
         self, namespace: str, name: str, status: Obj, resource_version: str | None = None
@@ -232,30 +231,28 @@ class CachedKubeClient:
             found = self.deployments.indexed(LABEL_ROLLOUT, namespace, mine[0].value)
         else:
             found = self.deployments.in_namespace(namespace)
-        return [
-            plain_copy(d) for d in found if all(r.holds(d["metadata"].get("labels") or {}) for r in wanted)
-        ]
+        return [d for d in found if all(r.holds(d["metadata"].get("labels") or {}) for r in wanted)]
 
     def create_deployment(self, namespace: str, body: Obj, dry_run: bool = False) -> Obj:
         created = self._client.create_deployment(namespace, body, dry_run)
         if not dry_run:
-            self.deployments.put(plain_copy(created))
+            self.deployments.put(created)
         return created
 
     def patch_deployment(self, namespace: str, name: str, patch: Obj) -> Obj:
         patched = self._client.patch_deployment(namespace, name, patch)
-        self.deployments.put(plain_copy(patched))
+        self.deployments.put(patched)
         return patched
 
     def scale_deployment(self, namespace: str, name: str, replicas: int) -> None:
         """The scale subresource returns no Deployment: the cached one gets the new replicas (its
         watch event, which follows, wakes the rollout to see the pods come and go)."""
         self._client.scale_deployment(namespace, name, replicas)
-        cached = self.deployments.get(namespace, name)
-        if cached is not None:
-            self.deployments.amend(
-                cached, {**cached, "spec": {**(cached.get("spec") or {}), "replicas": replicas}}
-            )
+        self.deployments.amend(
+            namespace,
+            name,
+            lambda cached: {**cached, "spec": {**(cached.get("spec") or {}), "replicas": replicas}},
+        )
 
     def delete_deployment(self, namespace: str, name: str) -> None:
         self._client.delete_deployment(namespace, name)
@@ -266,7 +263,7 @@ class CachedKubeClient:
     # -- Services -------------------------------------------------------------------------------------
     def service_exists(self, namespace: str, name: str) -> bool:
         if self.synced("Service", namespace):
-            return self.services.get(namespace, name) is not None
+            return self.services.version(namespace, name) is not None
         return self._client.service_exists(namespace, name)
 
     # -- everything else goes to the apiserver --------------------------------------------------------

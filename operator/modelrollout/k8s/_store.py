@@ -1,7 +1,10 @@
 """The objects one kind's watches have delivered: what the watch caches answer reads from.
 
-A stored object is never changed in place: every change stores a new dict, so a reader may keep
-the one it got. Which of two versions of an object is newer is decided by resourceVersion,
+Each object is held as its compact JSON text, compressed, not as Python dicts: the dicts of a
+ModelRollout, its two Deployments and its Service took 53 KB per rollout, their text 14 KB and
+compressed 5 KB (zlib's fastest level: about 20 us more per read than the text alone). A read decodes what it asked for, so every reader gets an object of its own
+(decoding costs about what the copy a reader needed anyway did), and nothing a reader does to it
+can change the store. The values the indexes need are taken at the write. Which of two versions of an object is newer is decided by resourceVersion,
 compared as integers (the apiserver's are etcd revisions; Kubernetes calls them opaque, so when
 one does not parse the incoming one is taken). A write's answer and a watch event race, and a
 deletion leaves a tombstone, so neither an event older than what a write returned nor one
@@ -10,8 +13,10 @@ delivered late after the deletion brings an old state back.
 
 from __future__ import annotations
 
+import json
 import threading
 import time
+import zlib
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
@@ -41,6 +46,26 @@ def resource_version(obj: Obj) -> str:
     return str((obj.get("metadata") or {}).get("resourceVersion") or "")
 
 
+def _encode(obj: Obj) -> bytes:
+    return zlib.compress(json.dumps(obj, separators=(",", ":"), ensure_ascii=False).encode(), 1)
+
+
+def _decode(data: bytes) -> Obj:
+    decoded: Obj = json.loads(zlib.decompress(data))
+    return decoded
+
+
+class _Entry:
+    """One stored object: its resourceVersion, its compressed text, and what it is indexed under."""
+
+    __slots__ = ("data", "indexed", "version")
+
+    def __init__(self, version: str, data: bytes, indexed: tuple[tuple[str, str], ...]) -> None:
+        self.version = version
+        self.data = data
+        self.indexed = indexed
+
+
 def plain_copy(value: Any) -> Any:
     """A deep copy of JSON data, several times faster than `copy.deepcopy` on it."""
     if isinstance(value, dict):
@@ -66,7 +91,7 @@ class ObjectStore:
         self.kind = kind
         self._indexers = dict(indexers or {})
         self._lock = threading.RLock()
-        self._objects: dict[Key, Obj] = {}
+        self._objects: dict[Key, _Entry] = {}
         self._by_namespace: dict[str, set[str]] = {}
         self._indexes: dict[str, dict[Key, set[str]]] = {index: {} for index in self._indexers}
         self._tombstones: dict[Key, tuple[str, float]] = {}
@@ -75,20 +100,34 @@ class ObjectStore:
     def listen(self, listener: Listener) -> None:
         self._listeners.append(listener)
 
-    # -- reading (the stored dicts themselves: never change them) ------------------------------------
+    # -- reading (each call decodes: the caller owns what it gets) ------------------------------------
     def get(self, namespace: str, name: str) -> Obj | None:
         with self._lock:
-            return self._objects.get((namespace, name))
+            entry = self._objects.get((namespace, name))
+        return None if entry is None else _decode(entry.data)
+
+    def version(self, namespace: str, name: str) -> str | None:
+        """The stored object's resourceVersion, None when there is none (nothing decoded)."""
+        with self._lock:
+            entry = self._objects.get((namespace, name))
+        return None if entry is None else entry.version
 
     def in_namespace(self, namespace: str) -> list[Obj]:
         with self._lock:
             names = sorted(self._by_namespace.get(namespace, ()))
-            return [self._objects[(namespace, name)] for name in names]
+            found = [self._objects[(namespace, name)].data for name in names]
+        return [_decode(data) for data in found]
 
     def indexed(self, index: str, namespace: str, value: str) -> list[Obj]:
         with self._lock:
             names = sorted(self._indexes[index].get((namespace, value), ()))
-            return [self._objects[(namespace, name)] for name in names]
+            found = [self._objects[(namespace, name)].data for name in names]
+        return [_decode(data) for data in found]
+
+    def names(self, index: str, namespace: str, value: str) -> list[str]:
+        """The names stored under `value` in `index` (nothing decoded)."""
+        with self._lock:
+            return sorted(self._indexes[index].get((namespace, value), ()))
 
     def __len__(self) -> int:
         with self._lock:
@@ -109,16 +148,17 @@ class ObjectStore:
             self._tell(event, stored)
         return stored is not None
 
-    def amend(self, expected: Obj, amended: Obj) -> bool:
-        """Replace the stored `expected` (the very dict) by `amended`, same labels and version:
-        what a write that returns no object (a scale) is known to have changed, until its watch
-        event brings the object. False when something else was stored meanwhile."""
-        meta = expected["metadata"]
-        key = (str(meta.get("namespace") or ""), str(meta["name"]))
+    def amend(self, namespace: str, name: str, change: Callable[[Obj], Obj]) -> bool:
+        """Replace the stored object by `change(object)`, keeping its version and indexes: what a
+        write that returns no object (a scale) is known to have changed, until its watch event
+        brings the object. False when nothing is stored."""
+        key = (namespace, name)
         with self._lock:
-            if self._objects.get(key) is not expected:
+            entry = self._objects.get(key)
+            if entry is None:
                 return False
-            self._objects[key] = amended
+            amended = change(_decode(entry.data))
+            self._objects[key] = _Entry(entry.version, _encode(amended), entry.indexed)
             return True
 
     def remove(self, obj: Obj, event: str | None = "DELETED") -> bool:
@@ -147,7 +187,7 @@ class ObjectStore:
                 if stored is not None:
                     changes.append(("MODIFIED" if existed else "ADDED", stored))
             for key in [k for k in self._objects if namespace in (None, k[0]) and k not in seen]:
-                if not newer(resource_version(self._objects[key]), list_version):
+                if not newer(self._objects[key].version, list_version):
                     removed = self._remove(key, list_version)
                     if removed is not None:
                         changes.append(("DELETED", removed))
@@ -159,7 +199,7 @@ class ObjectStore:
         key = (str(meta.get("namespace") or ""), str(meta["name"]))
         version = resource_version(obj)
         current = self._objects.get(key)
-        if current is not None and not newer(version, resource_version(current)):
+        if current is not None and not newer(version, current.version):
             return None
         tombstone = self._tombstones.get(key)
         if tombstone is not None:
@@ -167,28 +207,30 @@ class ObjectStore:
                 return None
             del self._tombstones[key]
         stored = _slim(obj)
+        indexed = tuple(
+            (index, value) for index, values in self._indexers.items() for value in values(stored)
+        )
         self._unindex(key)
-        self._objects[key] = stored
+        self._objects[key] = _Entry(version, _encode(stored), indexed)
         self._by_namespace.setdefault(key[0], set()).add(key[1])
-        for index, values in self._indexers.items():
-            for value in values(stored):
-                self._indexes[index].setdefault((key[0], value), set()).add(key[1])
+        for index, value in indexed:
+            self._indexes[index].setdefault((key[0], value), set()).add(key[1])
         return stored
 
     def _remove(self, key: Key, version: str) -> Obj | None:
         current = self._objects.get(key)
-        if current is not None and version and newer(resource_version(current), version):
+        if current is not None and version and newer(current.version, version):
             return None
         now = time.monotonic()
         for old in [k for k, (_, at) in self._tombstones.items() if now - at > TOMBSTONE_SECONDS]:
             del self._tombstones[old]
-        latest = version if current is None or newer(version, resource_version(current)) else None
-        self._tombstones[key] = (latest or resource_version(current or {}), now)
+        latest = version if current is None or newer(version, current.version) else None
+        self._tombstones[key] = (latest or (current.version if current else ""), now)
         if current is None:
             return None
         self._unindex(key)
         del self._objects[key]
-        return current
+        return _decode(current.data)
 
     def _unindex(self, key: Key) -> None:
         current = self._objects.get(key)
@@ -199,13 +241,12 @@ class ObjectStore:
             names.discard(key[1])
             if not names:
                 del self._by_namespace[key[0]]
-        for index, values in self._indexers.items():
-            for value in values(current):
-                holders = self._indexes[index].get((key[0], value))
-                if holders is not None:
-                    holders.discard(key[1])
-                    if not holders:
-                        del self._indexes[index][(key[0], value)]
+        for index, value in current.indexed:
+            holders = self._indexes[index].get((key[0], value))
+            if holders is not None:
+                holders.discard(key[1])
+                if not holders:
+                    del self._indexes[index][(key[0], value)]
 
     def _tell(self, event: str, obj: Obj) -> None:
         for listener in self._listeners:

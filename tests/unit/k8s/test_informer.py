@@ -136,3 +136,18 @@ def test_an_informer_on_its_thread_sees_changes_at_once_and_stops() -> None:
         started = time.monotonic()
         informer.stop()
     assert time.monotonic() - started < 1.0, "stop ends a watch waiting for events"
+
+
+def test_each_read_is_the_callers_own_and_an_amend_keeps_version_and_indexes() -> None:
+    store = ObjectStore("Deployment", {"rollout": lambda o: [o["metadata"]["labels"]["r"]]})
+    store.put(_obj("d", "7", spec={"replicas": 1}) | {"kind": "Deployment"} | {"metadata": {
+        "name": "d", "namespace": NS, "resourceVersion": "7", "labels": {"r": "a"}}})  # fmt: skip
+    read = store.get(NS, "d")
+    assert read is not None
+    read["spec"]["replicas"] = 99  # a reader changing what it got changes nothing stored
+    assert store.get(NS, "d")["spec"] == {"replicas": 1}  # type: ignore[index]
+
+    assert store.amend(NS, "d", lambda d: {**d, "spec": {"replicas": 3}})
+    assert [d["spec"] for d in store.indexed("rollout", NS, "a")] == [{"replicas": 3}]
+    assert store.version(NS, "d") == "7" and store.names("rollout", NS, "a") == ["d"]
+    assert not store.amend(NS, "absent", lambda d: d)
