@@ -16,8 +16,6 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from ..search import geometric_middle, tree_bisect
-
 __all__ = [
     "Buckets",
     "bucket_counts",
@@ -98,6 +96,15 @@ def bucket_representatives(edges: Sequence[float] | FloatArray) -> FloatArray:
     return np.asarray(np.concatenate((middles, [finite[-1] * math.sqrt(step)])), dtype=np.float64)
 
 
+def _probits(cumulative: FloatArray, total: FloatArray) -> FloatArray:
+    """Probits of the shares slower than each edge, exactly 0 or 1 moved half a request inwards."""
+    counts_total = np.asarray(total, dtype=np.float64)[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        shares = (counts_total - cumulative) / counts_total
+        floor = 0.5 / np.maximum(counts_total, 1.0)
+    return np.asarray(special.ndtri(np.clip(shares, floor, 1 - floor)), dtype=np.float64)
+
+
 def survival_shares(
     edges: FloatArray, cumulative: FloatArray, total: FloatArray, latencies: FloatArray
 ) -> FloatArray:
@@ -111,10 +118,7 @@ def survival_shares(
     first and last segments are extended past the outermost edges.
     """
     counts_total = np.asarray(total, dtype=np.float64)[..., None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        shares = (counts_total - cumulative) / counts_total
-        floor = 0.5 / np.maximum(counts_total, 1.0)
-    probits = special.ndtri(np.clip(shares, floor, 1 - floor))
+    probits = _probits(cumulative, total)
     log_edges = np.log(edges)
     positions = np.log(np.asarray(latencies, dtype=np.float64))
     upper = np.clip(np.searchsorted(log_edges, positions), 1, log_edges.size - 1)
@@ -138,27 +142,40 @@ def survival_share(buckets: Buckets, latency: float) -> float:
 
 
 def latency_at_share(buckets: Buckets, share: float) -> float:
-    """Inverse of :func:`survival_share`: the latency with ``share`` of requests slower."""
+    """Inverse of :func:`survival_share`: the latency with ``share`` of requests slower.
+
+    Solved in closed form rather than searched: the share's probit is linear in log latency
+    between two edges (and past the outermost ones), so the latency is found in the first
+    segment whose far end is at or below the target probit. The answer is kept in
+    ``[1e-9 s, 1000 x the last edge]``, and is inf where the share is not reached even there.
+    """
     if share >= 1:
         return 0.0
     low, high = 1e-9, float(buckets.edges[-1]) * 1e3
     if survival_share(buckets, high) > share:
         return math.inf
     if buckets.edges.size < 2:
-        # The share does not depend on the latency; bisection walks down to the bracket's floor.
-        for _ in range(80):
-            high = math.sqrt(low * high)
-        return math.sqrt(low * high)
-
-    def moves_up(latencies: FloatArray) -> npt.NDArray[np.bool_]:
-        shares = survival_shares(buckets.edges, buckets.cumulative, np.asarray(buckets.total), latencies)
-        return np.asarray(shares > share, dtype=np.bool_)
-
-    # 80 steps of geometric bisection, five to a call of the vectorised survival shares.
-    found_low, found_high = tree_bisect(
-        moves_up, np.float64(low), np.float64(high), 80, levels=5, middle_of=geometric_middle
-    )
-    return math.sqrt(float(found_low) * float(found_high))
+        # The share does not depend on the latency: the latency is the bracket's floor.
+        return low
+    probits = [float(v) for v in _probits(buckets.cumulative, np.asarray(buckets.total))]
+    log_edges = [math.log(float(e)) for e in buckets.edges]
+    target = float(special.ndtri(share))
+    if buckets.total <= 0 or math.isnan(target) or any(math.isnan(v) for v in probits):
+        return low
+    last = len(probits) - 1
+    # Segment j runs from edge j - 1 to edge j; the first and last extend past the outer edges.
+    segment = next((j for j in range(1, last) if probits[j] <= target), last)
+    start_probit, end_probit = probits[segment - 1], probits[segment]
+    if end_probit == start_probit:
+        # Flat, so all along at or below the target (the first segment: the floor) or above it
+        # (the last: the ceiling, reached only through rounding after the check above).
+        position = -math.inf if start_probit <= target else math.inf
+    else:
+        width = log_edges[segment] - log_edges[segment - 1]
+        position = log_edges[segment - 1] + (target - start_probit) * width / (end_probit - start_probit)
+    if position <= math.log(low):
+        return low
+    return min(math.exp(position), high)
 
 
 def _quantile_of_fractions(edges: FloatArray, fractions: FloatArray, q: float) -> float:

@@ -20,8 +20,8 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from ..search import newton_root
 from .mixtures import as_float_arrays, gaussian_log_evidence
+from .risk_difference_rates import least_favourable_rate, restricted_rate
 
 __all__ = [
     "EXCESS_GRID_POINTS",
@@ -74,96 +74,6 @@ def _scale(margin: FloatArray) -> FloatArray:
     return np.asarray(np.maximum(np.abs(margin), SMALLEST_SCALE), dtype=np.float64)
 
 
-def _rate_bounds(margin: FloatArray) -> tuple[FloatArray, FloatArray]:
-    """Stable rates for which both ``p_s`` and ``p_s + margin`` are inside ``(0, 1)``."""
-    low = np.maximum(0.0, -margin) + 1e-12
-    high = np.minimum(1.0, 1 - margin) - 1e-12
-    return np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
-
-
-def _cleared_condition(
-    p: FloatArray,
-    m: FloatArray,
-    n_s: FloatArray,
-    n_c: FloatArray,
-    stable_term: FloatArray,
-    candidate_term: FloatArray,
-) -> tuple[FloatArray, FloatArray]:
-    """``stable_term / (p (1 - p)) + candidate_term / (p' (1 - p'))`` (``p' = p + m``) times both
-    variances, and its slope; each term falls by its version's requests as ``p`` grows.
-
-    Both rates below solve a condition of that form. Cleared of its denominators it is a cubic
-    with the same sign inside the bracket, on which Newton converges in a few steps, where the
-    poles near a rate of zero would throw it out of the bracket again and again.
-    """
-    shifted = p + m
-    stable_variance, candidate_variance = p * (1 - p), shifted * (1 - shifted)
-    value = stable_term * candidate_variance + candidate_term * stable_variance
-    slope = (
-        stable_term * (1 - 2 * shifted)
-        - n_s * candidate_variance
-        + candidate_term * (1 - 2 * p)
-        - n_c * stable_variance
-    )
-    return np.asarray(value, dtype=np.float64), np.asarray(slope, dtype=np.float64)
-
-
-def restricted_rate(
-    stable_events: ArrayLike,
-    stable_exposure: ArrayLike,
-    candidate_events: ArrayLike,
-    candidate_exposure: ArrayLike,
-    margin: ArrayLike,
-) -> FloatArray:
-    """The stable rate of the most likely pair exactly on the margin (``p_c = p_s + margin``).
-
-    The log-likelihood is concave in ``p_s`` where both rates are inside ``(0, 1)``, so its score is
-    decreasing and a safeguarded Newton search finds the unique maximum.
-    """
-    x_s, n_s, x_c, n_c, m = as_float_arrays(
-        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
-    )
-
-    def score(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return _cleared_condition(p, m, n_s, n_c, x_s - n_s * p, x_c - n_c * (p + m))
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pooled = (x_s + x_c - n_c * m) / (n_s + n_c)
-    return newton_root(score, *_rate_bounds(m), np.where(np.isfinite(pooled), pooled, 0.5))
-
-
-def least_favourable_rate(
-    alternative_stable: ArrayLike,
-    alternative_candidate: ArrayLike,
-    stable_exposure: ArrayLike,
-    candidate_exposure: ArrayLike,
-    margin: ArrayLike,
-) -> FloatArray:
-    """The stable rate ``p`` of the projection of ``(q_s, q_c)`` onto the margin.
-
-    It solves ``n_s a_s + n_c a_c = 0`` with ``a_v = (q_v - p_v) / (p_v (1 - p_v))``, the first-order
-    condition of the Kullback-Leibler distance; the root lies between ``q_s`` and ``q_c - margin``
-    (where the two terms change sign), on either side of the margin, and each term is decreasing
-    in ``p`` everywhere (its derivative is ``-((p - q)^2 + q (1 - q)) / (p (1 - p))^2``).
-    """
-    q_s, q_c, n_s, n_c, m = as_float_arrays(
-        alternative_stable, alternative_candidate, stable_exposure, candidate_exposure, margin
-    )
-
-    def condition(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return _cleared_condition(p, m, n_s, n_c, n_s * (q_s - p), n_c * (q_c - (p + m)))
-
-    floor, ceiling = _rate_bounds(m)
-    low = np.maximum(np.minimum(q_s, q_c - m), floor)
-    high = np.minimum(np.maximum(q_s, q_c - m), ceiling)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        # The condition with each variance taken at the alternative's own rate is linear in p:
-        # its root, the inverse-variance average, starts Newton close to the projection.
-        stable_weight, candidate_weight = n_s / (q_s * (1 - q_s)), n_c / (q_c * (1 - q_c))
-        weighted = (stable_weight * q_s + candidate_weight * (q_c - m)) / (stable_weight + candidate_weight)
-    return newton_root(condition, low, high, np.where(np.isfinite(weighted), weighted, (low + high) / 2))
-
-
 def _alternatives(margin: FloatArray, sign: FloatArray | float) -> tuple[FloatArray, FloatArray, BoolArray]:
     """The grid's pairs, shape ``(pairs, *margin.shape)``, and where each one fits.
 
@@ -211,7 +121,12 @@ def exact_log_evidence(
             + special.xlogy(n_c - x_c, (1 - q_c) / (1 - p - m))
         )
     log_ratio = np.where(fits & ~np.isnan(log_ratio), log_ratio, -np.inf)
-    return np.asarray(special.logsumexp(log_ratio, axis=0) - math.log(len(q_s)), dtype=np.float64)
+    # logsumexp by hand: scipy's generic one cost as much as the rest of the average.
+    largest = log_ratio.max(axis=0)
+    shift = np.where(np.isfinite(largest), largest, 0.0)
+    with np.errstate(divide="ignore"):
+        total = np.log(np.exp(log_ratio - shift).sum(axis=0)) + shift
+    return np.asarray(np.where(np.isfinite(largest), total, largest) - math.log(len(q_s)), dtype=np.float64)
 
 
 def _opened(p: FloatArray, n_s: FloatArray, n_c: FloatArray, m: FloatArray) -> BoolArray:
@@ -370,7 +285,8 @@ def risk_difference_final_log_evidence(
     """:func:`risk_difference_log_evidence` at the last look only, without the exact part elsewhere.
 
     The hand-over needs only the restricted rate at every look; the grid of likelihood ratios,
-    the costly part, is needed at two looks (the last and the one before the hand-over). This is
+    the costly part, is needed at two looks at most (the last and the one before the hand-over,
+    if the hand-over was mid-path). This is
     what makes the confidence sequence, which evaluates the evidence at dozens of margins, cheap
     on a long path. The result drops the looks axis. ``direction`` may be an array of signs
     shaped like the counts (as the margin may), to compute both sides in one pass.
@@ -393,17 +309,22 @@ def risk_difference_final_log_evidence(
     )
     tau = _handover(gate & served[..., :span], ready[..., :span])[..., None]
     tau = np.where(tau >= span, np.where(span > last, last + 1, first_ready[..., None]), tau)
+    at_start, handed_over = tau[..., 0] == 0, tau[..., 0] <= last
     pick = np.concatenate((np.maximum(tau - 1, 0), np.full_like(tau, last)), axis=-1)
+    if not (handed_over & ~at_start).any():
+        # No hand-over mid-path (low traffic: none yet; high traffic: at the first look), so the
+        # look before it does not enter the e-value and its grid, half the cost, is skipped.
+        pick = pick[..., 1:]
     picked = [np.take_along_axis(v, pick, axis=-1) for v in (x_s, n_s, x_c, n_c, m, sign)]
     restricted_at = np.take_along_axis(restricted, np.minimum(pick, columns.size - 1), axis=-1)
     x_s_at, n_s_at, x_c_at, n_c_at, m_at, sign_at = picked
     exact, score, _ = _parts(x_s_at, n_s_at, x_c_at, n_c_at, m_at, sign_at, restricted_at)
-    at_start = tau[..., 0] == 0
+    before = pick.shape[-1] == 2
     log_e = _combine(
-        exact[..., 1],
-        score[..., 1],
-        np.where(at_start, 0.0, exact[..., 0]),
-        np.where(at_start, 0.0, score[..., 0]),
-        tau[..., 0] <= last,
+        exact[..., -1],
+        score[..., -1],
+        np.where(at_start | (not before), 0.0, exact[..., 0]),
+        np.where(at_start | (not before), 0.0, score[..., 0]),
+        handed_over,
     )
     return np.asarray(np.where(served[..., -1], log_e, 0.0), dtype=np.float64)

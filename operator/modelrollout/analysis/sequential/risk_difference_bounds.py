@@ -12,6 +12,7 @@ from typing import Final
 import numpy as np
 import numpy.typing as npt
 
+from .inversion import confidence_ends
 from .mixtures import as_float_arrays
 from .risk_difference import risk_difference_final_log_evidence
 
@@ -20,17 +21,6 @@ __all__ = ["risk_difference_confidence_sequence", "risk_difference_interval_and_
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 
-_TOLERANCE: Final = 1e-2
-"""Width, in standard errors of the estimate, below which a bracket on an end stops shrinking."""
-_SMALLEST_WIDTH: Final = 1e-7
-"""Never narrower than this, the precision of the bisection this search replaced."""
-_MAX_STEPS: Final = 16
-"""A ceiling only; from the probes' bracket one to four steps were needed (1-100 rps)."""
-_PROBES: Final = (0.0, 2.5, 4.0, 6.0)
-"""Standard errors from the estimate at which both ends are probed in the first call, around
-where the mixtures' ends fall (3-5 standard errors); each probe costs about a third of a call."""
-_FAR_PROBES: Final = (12.0, 40.0)
-"""Probed only when no end was found within the first probes."""
 _EDGE: Final = 1.0 - 1e-6
 
 
@@ -92,24 +82,11 @@ def _search(
     shape = counts[0].shape[:-1]
     x_s, n_s, x_c, n_c = (np.atleast_1d(v) for v in counts)
     batch = x_s.shape[:-1]
-    log_threshold = math.log(2 / alpha)
     sign = np.asarray([1.0, -1.0]).reshape((2, *(1,) * len(batch)))
     path_sign = sign[..., None]
 
     def log_evidence(differences: FloatArray) -> FloatArray:
         return risk_difference_final_log_evidence(x_s, n_s, x_c, n_c, differences[..., None], path_sign)
-
-    def past_threshold(log_e: FloatArray) -> FloatArray:
-        """How far past the threshold ``log_e`` is, on the scale ``sqrt(2 log e)``: on it a
-        mixture's evidence grows about linearly with the distance from the estimate (it is about
-        ``z^2 / 2`` for ``z`` standard errors), so regula falsi converges in a few steps. The
-        sign is that of ``log e - threshold``."""
-        root = np.sqrt(2 * np.maximum(log_e, 0.0))
-        return np.asarray(root - math.sqrt(2 * log_threshold), dtype=np.float64)
-
-    def excess(differences: FloatArray) -> FloatArray:
-        """:func:`past_threshold` at ``differences`` shaped ``(points, 2, *batch)``."""
-        return past_threshold(log_evidence(differences))
 
     with np.errstate(divide="ignore", invalid="ignore"):
         rate_s, rate_c = x_s[..., -1] / n_s[..., -1], x_c[..., -1] / n_c[..., -1]
@@ -117,60 +94,12 @@ def _search(
         error = np.sqrt(pooled * (1 - pooled) * (1 / n_s[..., -1] + 1 / n_c[..., -1]))
     estimate = np.where(np.isfinite(rate_c - rate_s), rate_c - rate_s, 0.0)
     error = np.where(np.isfinite(error), np.maximum(error, 1e-4), 1.0)
-    # Probes from the side that rejects least (the estimate) to the side that rejects most; the
-    # evidence is monotone along them, as bisection assumed too.
-    offsets = np.asarray(_PROBES).reshape((-1, 1, *(1,) * len(batch)))
-    probes = np.clip(estimate - sign * offsets * error, -_EDGE, _EDGE)
-    evidence = None
-    if margin is None:
-        values = excess(probes)
-    else:
-        at_margin = np.full((1, 2, *batch), float(margin))
-        log_e = log_evidence(np.concatenate((probes, at_margin)))
-        values, evidence = past_threshold(log_e[:-1]), log_e[-1]
-    if not (values[-1] >= 0).all():
-        far = np.clip(
-            estimate - sign * np.asarray(_FAR_PROBES).reshape(offsets[:2].shape) * error, -_EDGE, _EDGE
-        )
-        probes, values = np.concatenate((probes, far)), np.concatenate((values, excess(far)))
-    if not (values[-1] >= 0).all() or (values[0] >= 0).any():
-        # Rarely, an end lies beyond the probes: the bracket's ends then are the range's ends,
-        # evaluated only when needed (a margin near -1 or 1 is the slowest to evaluate).
-        edges = np.broadcast_to(np.stack((sign * _EDGE, -sign * _EDGE)), (2, 2, *batch))
-        probes = np.concatenate((edges[:1], probes, edges[1:]))
-        values = np.concatenate((excess(edges[:1]), values, excess(edges[1:])))
-    rejected = values >= 0
-    first = np.argmax(rejected, axis=0)[None]
-    found = rejected.any(axis=0)
-    inner = np.maximum(first - 1, 0)
-    a, fa = (np.take_along_axis(v, first, axis=0)[0] for v in (probes, values))
-    b, fb = (np.take_along_axis(v, inner, axis=0)[0] for v in (probes, values))
-    open_bracket = found & (first[0] > 0)
-    tolerance = np.maximum(_TOLERANCE * error, _SMALLEST_WIDTH)
-    for _ in range(_MAX_STEPS):
-        active = open_bracket & (np.abs(b - a) > tolerance)
-        if not active.any():
-            break
-        # The secant's guess, and a point a tolerance beyond it towards the rejecting end: when
-        # the guess is good (the scale is nearly linear) the two straddle the end and close the
-        # bracket in one call; otherwise each still shrinks it as a regula falsi step would.
-        with np.errstate(divide="ignore", invalid="ignore"):
-            secant = b - fb * (b - a) / (fb - fa)
-        towards_a = np.sign(a - b)
-        guess = np.where(np.isfinite(secant), secant, (a + b) / 2)
-        guess = np.clip(guess - towards_a * tolerance / 2, np.minimum(a, b), np.maximum(a, b))
-        trials = np.stack((guess, guess + towards_a * tolerance))
-        trials = np.where((trials - a) * (trials - b) < 0, trials, (a + b) / 2)
-        values = excess(trials)
-        for trial, value in zip(trials, values, strict=True):
-            inside = active & ((trial - a) * (trial - b) < 0)
-            hit, missed = inside & (value >= 0), inside & (value < 0)
-            a, fa = np.where(hit, trial, a), np.where(hit, value, fa)
-            b, fb = np.where(missed, trial, b), np.where(missed, value, fb)
+    at_margin = None if margin is None else np.full((1, 2, *batch), float(margin))
+    a, found, evidence = confidence_ends(log_evidence, math.log(2 / alpha), estimate, error, _EDGE, at_margin)
     ends = np.where(found, a, -sign * 1.0)
     lower, upper = ends[0], ends[1]
     return (
         np.asarray(np.where(lower <= -1 + 1e-5, -1.0, lower), dtype=np.float64).reshape(shape),
         np.asarray(np.where(upper >= 1 - 1e-5, 1.0, upper), dtype=np.float64).reshape(shape),
-        None if evidence is None else np.asarray(evidence, dtype=np.float64).reshape((2, *shape)),
+        None if evidence is None else np.asarray(evidence[0], dtype=np.float64).reshape((2, *shape)),
     )
