@@ -118,7 +118,10 @@ class ApiWatchSource:
         with self._lock:
             responses = list(self._responses)
         for response in responses:
-            response.shutdown()  # unblocks the read in the informer's thread
+            try:
+                response.shutdown()  # unblocks the read in the informer's thread
+            except OSError:
+                pass  # the stream ended meanwhile and closed its socket: no read left to unblock
 
 
 def _lines(response: Any) -> Iterator[bytes]:

@@ -151,3 +151,24 @@ def test_each_read_is_the_callers_own_and_an_amend_keeps_version_and_indexes() -
     assert [d["spec"] for d in store.indexed("rollout", NS, "a")] == [{"replicas": 3}]
     assert store.version(NS, "d") == "7" and store.names("rollout", NS, "a") == ["d"]
     assert not store.amend(NS, "absent", lambda d: d)
+
+
+def test_closing_a_watch_whose_stream_already_ended_is_quiet() -> None:
+    """`close` races the stream's own end: a response whose socket is already closed has nothing
+    left to unblock (urllib3 raises EBADF from `shutdown`), and the others are still shut down."""
+    from modelrollout.k8s._watch import ApiWatchSource
+
+    class Response:
+        def __init__(self, closed: bool) -> None:
+            self.closed, self.shut = closed, False
+
+        def shutdown(self) -> None:
+            if self.closed:
+                raise OSError(9, "Bad file descriptor")
+            self.shut = True
+
+    source = ApiWatchSource(object(), "Service", 5.0)
+    ended, open_ = Response(closed=True), Response(closed=False)
+    source._responses.update({ended, open_})
+    source.close()
+    assert open_.shut
