@@ -1,0 +1,165 @@
+"""The model router's contract: the ConfigMap `<rollout>-router` that says where requests go.
+
+The router reads nothing else about a rollout, so this schema is the whole interface between
+whoever decides (a test, later the `router` traffic provider) and the data plane. It is versioned
+(`schemaVersion`) because a router and an operator of different releases meet during an upgrade:
+a router refuses a version it does not know and keeps serving its last good configuration.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Final, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic.alias_generators import to_camel
+
+__all__ = [
+    "CONFIG_KEY",
+    "SCHEMA_VERSION",
+    "Bandit",
+    "HeaderMatch",
+    "Interleaving",
+    "RouterConfig",
+    "RouterVersion",
+    "Segment",
+    "Shadow",
+    "Stickiness",
+    "config_map_name",
+]
+
+SCHEMA_VERSION: Final = "modelrollout.io/router/v1"
+CONFIG_KEY = "router.json"
+"""The ConfigMap's data key holding the configuration as JSON."""
+
+_NAME = r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$"
+Name = Annotated[str, Field(pattern=_NAME, max_length=63)]
+
+
+def config_map_name(rollout: str) -> str:
+    return f"{rollout}-router"
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        use_attribute_docstrings=True,
+        extra="forbid",
+        frozen=True,
+    )
+
+
+class RouterVersion(_Model):
+    """One model version the router may send requests to."""
+
+    name: Name
+    """The version, e.g. `v7` (the `version` label of the router's metrics)."""
+    service: Name
+    """A Service selecting only this version's pods: the router reads its EndpointSlices (pod IPs),
+    never its ClusterIP, as a mesh does."""
+    port: int | str = 8080
+    """The target port on the pods: a number, or the name of a port of the EndpointSlices."""
+    weight: float = Field(default=0.0, ge=0.0, le=100.0)
+    """Percent of user requests (after segments) this version answers; weights sum to 100."""
+    timeout_seconds: float = Field(default=10.0, gt=0.0, le=300.0)
+    """Per-request timeout towards this version's pods."""
+
+
+class Stickiness(_Model):
+    """Where the user's identity is read for a sticky split: exactly one of header or cookie."""
+
+    header: str | None = None
+    cookie: str | None = None
+
+    @model_validator(mode="after")
+    def _exactly_one(self) -> Stickiness:
+        if (self.header is None) == (self.cookie is None):
+            raise ValueError("stickiness needs exactly one of header or cookie")
+        return self
+
+
+class HeaderMatch(_Model):
+    """An exact match on one request header (names are case-insensitive, as in HTTP)."""
+
+    name: str = Field(min_length=1)
+    value: str
+
+
+class Segment(_Model):
+    """Requests matching every header (and the cookie, if given) all go to `version`."""
+
+    name: Name
+    headers: list[HeaderMatch] = Field(default_factory=list)
+    cookie: HeaderMatch | None = None
+    """A cookie name and the exact value it must have."""
+    version: Name
+
+    @model_validator(mode="after")
+    def _matches_something(self) -> Segment:
+        if not self.headers and self.cookie is None:
+            raise ValueError(f"segment {self.name!r} matches nothing: give headers or a cookie")
+        return self
+
+
+class Shadow(_Model):
+    """A copy of user requests goes to `version`; its answer is compared, never returned."""
+
+    version: Name
+    sample_rate: float = Field(default=1.0, ge=0.0, le=1.0)
+    """The fraction of user requests copied."""
+    max_concurrency: int = Field(default=32, ge=1, le=10_000)
+    """Copies in flight at most; a copy beyond it is dropped (and counted), never queued."""
+
+
+class Interleaving(_Model):
+    """Team-draft interleaving of two versions' ranked lists, for ranking endpoints."""
+
+    versions: tuple[Name, Name]
+    """The two versions whose lists are merged (stable first by convention)."""
+    list_field: str = "ranking"
+    """The response field (in v1 `predictions[0]`, or top level) holding the ranked list of ids."""
+    length: int = Field(default=10, ge=1, le=1000)
+    """How many items the merged list holds."""
+
+
+class Bandit(_Model):
+    """Thompson sampling over Beta-Bernoulli rewards posted to `/feedback`, choosing per request."""
+
+    prior_alpha: float = Field(default=1.0, gt=0.0)
+    prior_beta: float = Field(default=1.0, gt=0.0)
+    min_weight: dict[str, float] = Field(default_factory=dict)
+    """Version -> percent it receives at least (a floor for the stable)."""
+
+
+class RouterConfig(_Model):
+    """The whole ConfigMap payload (`data["router.json"]`)."""
+
+    schema_version: Literal["modelrollout.io/router/v1"] = "modelrollout.io/router/v1"
+    model: Name
+    """The model name in request paths (`/v1/models/<model>:predict`)."""
+    versions: list[RouterVersion] = Field(min_length=1, max_length=16)
+    stickiness: Stickiness | None = None
+    segments: list[Segment] = Field(default_factory=list)
+    shadow: Shadow | None = None
+    interleaving: Interleaving | None = None
+    bandit: Bandit | None = None
+    max_body_bytes: int = Field(default=4 * 1024 * 1024, ge=1024, le=256 * 1024 * 1024)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> RouterConfig:
+        names = [v.name for v in self.versions]
+        if len(set(names)) != len(names):
+            raise ValueError(f"versions repeat a name: {names}")
+        known = set(names)
+        referenced = [s.version for s in self.segments]
+        referenced += [self.shadow.version] if self.shadow else []
+        referenced += list(self.interleaving.versions) if self.interleaving else []
+        referenced += list(self.bandit.min_weight) if self.bandit else []
+        unknown = sorted(set(referenced) - known)
+        if unknown:
+            raise ValueError(f"unknown versions {unknown}; versions are {names}")
+        if self.bandit is None and abs(sum(v.weight for v in self.versions) - 100.0) > 1e-6:
+            raise ValueError(f"weights sum to {sum(v.weight for v in self.versions)}, not 100")
+        if self.bandit is not None and sum(self.bandit.min_weight.values()) > 100.0:
+            raise ValueError("bandit minWeight floors sum past 100")
+        return self
