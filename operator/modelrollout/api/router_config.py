@@ -163,3 +163,30 @@ class RouterConfig(_Model):
         if self.bandit is not None and sum(self.bandit.min_weight.values()) > 100.0:
             raise ValueError("bandit minWeight floors sum past 100")
         return self
+
+
+# The router's Prometheus series. Every one carries `namespace`, `model` and `version` (the
+# version that answered, or was copied to, credited or pulled). Their shapes follow the model
+# servers' conventions (`metrics/queries.py`), so the analysis' default queries read them with
+# only the names changed when a rollout goes through the router; shadow copies have series of
+# their own so that they are never summed with what users were served.
+ROUTER_REQUESTS = "modelrollout_router_requests_total"
+"""Counter of user requests answered, with `outcome` (`success` | `error`) and `code`."""
+ROUTER_LATENCY = "modelrollout_router_request_duration_seconds"
+"""Histogram of the time the router waited for the version's answer."""
+ROUTER_PREDICTION = "modelrollout_router_prediction"
+"""Histogram of the scores the version returned (drift)."""
+ROUTER_SHADOW_REQUESTS = "modelrollout_router_shadow_requests_total"
+"""Counter of shadow copies sent, with `outcome` (`success` | `error` | `dropped`)."""
+ROUTER_SHADOW_LATENCY = "modelrollout_router_shadow_request_duration_seconds"
+ROUTER_SHADOW_AGREEMENT = "modelrollout_router_shadow_agreements_total"
+"""Counter of compared predictions, with `agree` (`true` | `false`): classes equal or not."""
+ROUTER_SHADOW_DIFFERENCE = "modelrollout_router_shadow_prediction_difference"
+"""Histogram of |shadow score - served score|."""
+ROUTER_SHADOW_LATENCY_DIFFERENCE = "modelrollout_router_shadow_latency_difference_seconds"
+"""Histogram of shadow latency - served latency (may be negative: buckets span both signs)."""
+ROUTER_INTERLEAVING_IMPRESSIONS = "modelrollout_router_interleaving_impressions_total"
+ROUTER_INTERLEAVING_WINS = "modelrollout_router_interleaving_wins_total"
+"""Counter of impressions each version won on clicks (`version="tie"` for ties)."""
+ROUTER_BANDIT_PULLS = "modelrollout_router_bandit_pulls_total"
+ROUTER_BANDIT_REWARDS = "modelrollout_router_bandit_rewards_total"
