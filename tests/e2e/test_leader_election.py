@@ -9,6 +9,7 @@ kopf starts, so a follower that never logged "leads" watched, wrote and finalize
 
 from __future__ import annotations
 
+import urllib.request
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from modelrollout_dev import LocalCluster
+from modelrollout_dev.tools import free_port
 
 from .env import LEASE_NAME, LEASE_NAMESPACE, Env, lease
 from .given import Given
@@ -34,6 +36,7 @@ def _replica(
     cluster: LocalCluster, namespace: str, kubeconfig: Path, log_dir: Path, identity: str
 ) -> OperatorProcess:
     election = (
+        "--health-port", str(free_port()),
         "--leader-elect", "--leader-election-namespace", LEASE_NAMESPACE, "--leader-election-id", LEASE_NAME,
         "--leader-election-identity", identity,
         "--leader-elect-lease-duration", str(LEASE_DURATION),
@@ -61,6 +64,12 @@ def env(cluster: LocalCluster, namespace: str, operator_kubeconfig: Path, tmp_pa
             replica.stop()
 
 
+def _healthz(replica: OperatorProcess) -> int:
+    port = replica.args[replica.args.index("--health-port") + 1]
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=5) as response:
+        return int(response.status)
+
+
 def _micro_time(text: str) -> float:
     return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
 
@@ -75,6 +84,7 @@ def test_only_the_leader_acts_and_the_follower_takes_over_a_killed_leader_once(g
         lambda s: s.get("phase") == "Paused" and s.get("currentStep") == 1, "paused at 25%", timeout=30
     )
     when.wait_for_log(follower, f"{FOLLOWER} waits")
+    assert _healthz(follower) == 200, "a waiting replica passes its probes (the chart's /healthz)"
     then = when.then()
     then.lease_holder(LEADER, transitions=0)
     assert " leads " not in follower.log(), "the follower never started acting"
@@ -91,6 +101,7 @@ def test_only_the_leader_acts_and_the_follower_takes_over_a_killed_leader_once(g
     assert _micro_time(taken["acquireTime"]) - last_renewal >= LEASE_DURATION, "the lease was respected"
     assert take_over <= LEASE_DURATION + RETRY_PERIOD, f"taken over {take_over:.2f}s after the kill"
     then.lease_holder(FOLLOWER, transitions=1)
+    assert _healthz(follower) == 200, "kopf took the port over once the replica leads"
     reasons = [reason for reason, _ in env.rollout_events()]
     assert reasons.count("Promoted") == 1 and reasons.count("RolloutStarted") == 1, reasons
     assert reasons.count("Resumed") == 1, reasons

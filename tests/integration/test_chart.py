@@ -109,9 +109,13 @@ def test_more_than_one_replica_elects_a_leader_whose_lease_the_role_names() -> N
     } <= set(args)
     role = next(r for r in kinds(documents)["Role"] if r["metadata"]["name"].endswith("leader-election"))
     assert role["rules"][1]["resourceNames"] == ["r-modelrollout-operator"]
-    # a follower has not started kopf (no /healthz yet): it is probed on /metrics, served from the start
+    # a follower answers /healthz itself until kopf takes the port, so metrics may be off
     container = kinds(documents)["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
-    assert container["livenessProbe"]["httpGet"] == {"path": "/metrics", "port": "metrics"}
+    assert container["livenessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
+    without_metrics = render("--set", "replicaCount=2", "--set", "metrics.enabled=false")
+    assert kinds(without_metrics)["Deployment"][0]["spec"]["template"]["spec"]["containers"][0][
+        "readinessProbe"
+    ]["httpGet"] == {"path": "/healthz", "port": "health"}
     single = kinds(render())["Deployment"][0]["spec"]["template"]["spec"]["containers"][0]
     assert single["readinessProbe"]["httpGet"] == {"path": "/healthz", "port": "health"}
 

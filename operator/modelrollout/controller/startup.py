@@ -12,6 +12,7 @@ from prometheus_client import start_http_server
 from ..k8s import CachedKubeClient, KubeClient, kubeconfig_client
 from . import handlers
 from .analysis_batcher import AnalysisBatcher
+from .follower_health import FollowerHealth
 from .leader import LeaderElector, default_identity
 from .notify_sender import Notifier
 from .reconcile import Reconciler
@@ -25,7 +26,15 @@ def run(settings: OperatorSettings) -> int:
     api = kubeconfig_client(settings.kubeconfig, settings.kube_request_timeout_seconds)
     if settings.metrics_port:
         start_http_server(settings.metrics_port, addr="0.0.0.0")
-    elector = lead(api, settings) if settings.leader_election.enabled else None
+    elector = None
+    if settings.leader_election.enabled:
+        # Probes call /healthz from the start; kopf serves it only once this replica leads.
+        waiting = FollowerHealth(settings.health_port).start() if settings.health_port else None
+        try:
+            elector = lead(api, settings)
+        finally:
+            if waiting is not None:
+                waiting.stop()
     # After the election: a follower watches nothing. Reads through `client` come from the
     # caches once they have listed, from the apiserver until then.
     client = CachedKubeClient(api, api, settings.namespaces)
