@@ -9,10 +9,11 @@ the chart stays the one source of the install.
 from __future__ import annotations
 
 import argparse
-import difflib
 import subprocess
 import sys
 from pathlib import Path
+
+from modelrollout.api.v1alpha1 import is_stale
 
 from .tools import ToolPaths, cache_dir, repo_root
 
@@ -75,20 +76,14 @@ def main(argv: list[str] | None = None) -> int:
     stale = 0
     for path, text in derived().items():  # the CRD copy first: the render reads it
         target = root / path
-        current = target.read_text() if target.exists() else ""
-        if current == text:
+        if args.check:
+            stale += is_stale(target, text, "make manifests")
             continue
-        if not args.check:
+        current = target.read_text() if target.exists() else ""
+        if current != text:
             target.write_text(text)
             if path == CHART_CRD:  # install.yaml embeds the CRD: render it again from the new copy
                 return main(argv)
-            continue
-        stale += 1
-        diff = difflib.unified_diff(
-            current.splitlines(), text.splitlines(), str(path), "generated", lineterm=""
-        )
-        print("\n".join(list(diff)[:60]), file=sys.stderr)
-        print(f"{path} is stale: run `make manifests`", file=sys.stderr)
     return 1 if stale else 0
 
 

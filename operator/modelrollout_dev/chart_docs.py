@@ -8,7 +8,6 @@ reads them); the README's table is generated from it so the two cannot disagree,
 from __future__ import annotations
 
 import argparse
-import difflib
 import json
 import sys
 from dataclasses import dataclass
@@ -16,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import yaml
+
+from modelrollout.api.v1alpha1 import is_stale
 
 from .tools import repo_root
 
@@ -130,15 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.check:
         target.write_text(text)
         return 0
-    current = target.read_text() if target.exists() else ""
-    if current == text:
-        return 0
-    diff = difflib.unified_diff(
-        current.splitlines(), text.splitlines(), str(target), "generated", lineterm=""
-    )
-    print("\n".join(diff), file=sys.stderr)
-    print(f"{target} is stale: run `python -m modelrollout_dev.chart_docs`", file=sys.stderr)
-    return 1
+    return 1 if is_stale(target, text, "python -m modelrollout_dev.chart_docs") else 0
 
 
 if __name__ == "__main__":

@@ -62,8 +62,8 @@ def test_check_accepts_the_current_file_and_reports_a_stale_one(
     stale.write_text(render_crd().replace("shortNames:\n    - mro", "shortNames:\n    - mr"))
     assert main(["--check", str(stale)]) == 1
     out = capsys.readouterr()
-    assert "-    - mr\n" in out.out and "+    - mro\n" in out.out
-    assert "make crds" in out.err
+    assert "\n-    - mr\n" in out.err and "\n+    - mro\n" in out.err  # the diff, then the remedy
+    assert "run `make crds`" in out.err
     assert main(["--check", str(tmp_path / "missing.yaml")]) == 1
 
 

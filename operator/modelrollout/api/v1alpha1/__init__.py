@@ -29,6 +29,7 @@ from .enums import (
     UpstreamFailurePolicy,
     Verdict,
 )
+from .generated import is_stale
 from .int_or_percent import resolve_int_or_percent
 from .interval_grid import align, align_up, first_interval_end
 from .limits import (
@@ -146,6 +147,7 @@ __all__ = [
     "first_interval_end",
     "format_duration",
     "format_timestamp",
+    "is_stale",
     "parse_duration",
     "parse_timestamp",
     "resolve_int_or_percent",

@@ -8,7 +8,6 @@ and the models from drifting apart.
 from __future__ import annotations
 
 import argparse
-import difflib
 import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
@@ -20,6 +19,7 @@ from . import GROUP, KIND, PLURAL, SHORT_NAMES, SINGULAR, VERSION
 from .cel import CelRule
 from .crd_rules import ROOT_RULES, RULES
 from .crd_schema import Schema, model_names, structural_schema
+from .generated import is_stale
 from .spec import ModelRolloutSpec
 from .status import ModelRolloutStatus
 
@@ -144,18 +144,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check is None:
         sys.stdout.write(generated)
         return 0
-    committed = args.check.read_text() if args.check.exists() else ""
-    if committed == generated:
-        return 0
-    diff = difflib.unified_diff(
-        committed.splitlines(keepends=True),
-        generated.splitlines(keepends=True),
-        fromfile=str(args.check),
-        tofile="generated",
-    )
-    sys.stdout.writelines(diff)
-    sys.stderr.write(f"{args.check} is stale: run `make crds` and commit the result\n")
-    return 1
+    return 1 if is_stale(args.check, generated, "make crds") else 0
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from typing import Any
 
 from . import GROUP, KIND, VERSION
 from .crd import PRINTER_COLUMNS, openapi_schema
+from .generated import is_stale
 
 HEADER = (
     f"# {KIND} reference (`{GROUP}/{VERSION}`)\n\n"
@@ -157,10 +158,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.check is None:
         sys.stdout.write(generated)
         return 0
-    if args.check.exists() and args.check.read_text() == generated:
-        return 0
-    sys.stderr.write(f"{args.check} is stale: run `make crds` and commit the result\n")
-    return 1
+    return 1 if is_stale(args.check, generated, "make crds") else 0
 
 
 if __name__ == "__main__":
