@@ -13,7 +13,15 @@ from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .durations import DURATION_PATTERN, parse_duration
-from .enums import AnalysisMethod, DriftStatistic, FailurePolicy, FixedTest, InconclusivePolicy, MetricType
+from .enums import (
+    AnalysisMethod,
+    DriftStatistic,
+    EvidenceSpan,
+    FailurePolicy,
+    FixedTest,
+    InconclusivePolicy,
+    MetricType,
+)
 
 
 class SecretKeyRef(ApiModel):
@@ -253,6 +261,12 @@ class AnalysisSpec(ApiModel):
     """Candidate requests needed before testing starts; fewer is Inconclusive, never a failure."""
     max_duration: str = Field(default="30m", pattern=DURATION_PATTERN, max_length=32)
     """How long an analysis step may collect evidence before `onInconclusive` applies."""
+    evidence: EvidenceSpan = EvidenceSpan.CARRY
+    """`carry` (default): the sequential tests' evidence that the candidate is worse runs from the
+    rollout's first analysis step across every later one, each interval weighed with its own
+    traffic split; a step passes only on its own evidence, after `minSamples` candidate requests
+    at its own weight. `restartPerStep`: each analysis step starts from zero. The `fixed` method
+    always tests each step on its own (a classical test is valid only when looked at once)."""
     on_inconclusive: InconclusivePolicy = InconclusivePolicy.PAUSE
     """What to do when `maxDuration` passes without a verdict."""
     on_failure: FailurePolicy = FailurePolicy.ROLLBACK
