@@ -33,9 +33,10 @@ def step_part(answers: Answers, step_from: float) -> Answers:
     }
 
 
-def combine(carried: MetricTest, step: MetricTest, span: str) -> MetricTest:
+def combine(carried: MetricTest, step: MetricTest | None, span: str) -> MetricTest:
     """One metric's result from the evidence since the rollout's first analysis step (`carried`)
-    and the step's own (`step`); `span` says what the carried evidence covers, for a reader.
+    and the step's own (`step`, None when `carried` alone decides: a Fail or a configuration
+    error); `span` says what the carried evidence covers, for a reader.
 
     Fail only on the carried evidence, so alpha is spent once per rollout, not once per step; the
     step's own evidence then decides Pass or keeps collecting. A step whose own evidence alone
@@ -44,7 +45,7 @@ def combine(carried: MetricTest, step: MetricTest, span: str) -> MetricTest:
     """
     if carried.configuration_error is not None:
         return carried
-    if carried.verdict is Verdict.FAIL:
+    if carried.verdict is Verdict.FAIL or step is None:
         return replace(carried, explanation=f"{carried.explanation} Evidence carried across steps: {span}.")
     carried_e = carried.e_value
     note = f"evidence that it is worse carried across steps ({span})"

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..analysis import JudgedMetric, MetricTest, ScoreThresholds, judge
-from ..api.v1alpha1 import MetricResult, first_interval_end, format_timestamp
+from ..api.v1alpha1 import MetricResult, Verdict, first_interval_end, format_timestamp
 from ..metrics import (
     BatchedQuerier,
     MetricSource,
@@ -143,8 +143,12 @@ def _measure(
         answers[name] = outcome
     if step_from is None:
         return probe.measure(answers)
-    step = probe.measure(step_part(answers, step_from))
-    return combine(probe.measure(answers), step, span) if probe.carries else step
+    if not probe.carries:
+        return probe.measure(step_part(answers, step_from))
+    carried = probe.measure(answers)
+    if carried.verdict is Verdict.FAIL or carried.configuration_error is not None:
+        return combine(carried, None, span)  # decided: the step's own part cannot change it
+    return combine(carried, probe.measure(step_part(answers, step_from)), span)
 
 
 def metric_result(metric: JudgedMetric) -> MetricResult:

@@ -84,3 +84,32 @@ def test_the_fixed_method_tests_each_step_on_its_own() -> None:
 
     assert result.evidence_intervals == result.intervals == 5
     assert result.metrics[0].samples_candidate == 5 * 200
+
+
+TURNS_WORSE = [
+    Stretch(20, 400, 600, candidate_error_rate=0.01),
+    Stretch(20, 400, 600, candidate_error_rate=0.04),
+]
+"""Healthy for twenty intervals, then 4% errors in the next step (a load-dependent regression)."""
+
+
+def test_a_fail_of_the_steps_own_evidence_is_held_until_the_carried_evidence_decides() -> None:
+    """The price of spending alpha once per rollout: a candidate that turns worse only at a later
+    step waits for the carried evidence, diluted by the healthy steps before (measured in
+    docs/statistics.md#evidence-across-steps; `restartPerStep` judges such steps alone)."""
+    prometheus = source(TURNS_WORSE)
+    restart = analysis(ERRORS, evidence=EvidenceSpan.RESTART_PER_STEP)
+
+    carried = [evaluate_interval(step_request(TURNS_WORSE, 1, at), prometheus) for at in range(20, 40)]
+    alone = [
+        evaluate_interval(step_request(TURNS_WORSE, 1, at, restart), prometheus).verdict
+        for at in range(20, 40)
+    ]
+
+    assert alone.index(Verdict.FAIL) == 1
+    assert [r.verdict for r in carried].index(Verdict.FAIL) == 9
+    held = carried[1].metrics[0]
+    assert (
+        held.verdict is Verdict.INCONCLUSIVE and "Held: a rollback rests on the evidence" in held.explanation
+    )
+    assert held.e_value is not None and held.e_value < 1, "the e-value shown is the carried one"
