@@ -108,14 +108,14 @@ def test_missing_and_nan_looks_are_never_failures() -> None:
 
 
 def test_a_custom_check_does_not_pass_before_min_samples_candidate_requests() -> None:
-    quiet = Rollout("team-a", "fraud", candidate=Version(requests=10.0))
+    quiet = Rollout("team-a", "fraud", candidate=Version(requests=5.0))
     busy = Rollout("team-a", "fraud", candidate=Version(requests=100.0))
 
     waiting = evaluate([GOOD] * 5, rollout=quiet)
     passed = evaluate([GOOD] * 5, rollout=busy)
 
     assert waiting.verdict is Verdict.INCONCLUSIVE, waiting.explanation
-    assert "50 requests, fewer than minSamples 200" in waiting.explanation
+    assert "25 requests, fewer than minSamples 50" in waiting.explanation
     assert passed.verdict is Verdict.PASS, passed.explanation
 
 
@@ -129,7 +129,7 @@ def test_a_candidate_without_requests_of_a_model_that_counts_them_has_zero() -> 
     (result,) = evaluate_interval(request(ROLLOUT, analysis(CUSTOM), look(4)), StaticSource(series)).metrics
 
     assert result.verdict is Verdict.INCONCLUSIVE, result.explanation
-    assert "0 requests, fewer than minSamples 200" in result.explanation
+    assert "0 requests, fewer than minSamples 50" in result.explanation
 
 
 def test_without_a_request_counter_min_samples_is_not_applied_and_the_explanation_says_so() -> None:

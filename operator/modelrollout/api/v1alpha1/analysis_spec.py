@@ -257,8 +257,11 @@ class AnalysisSpec(ApiModel):
     per metric by `fixedTest`)."""
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     """Significance level: the false-rollback rate the tests are built to stay under."""
-    min_samples: int = Field(default=200, ge=0, le=100_000_000)
-    """Candidate requests needed before testing starts; fewer is Inconclusive, never a failure."""
+    min_samples: int = Field(default=50, ge=0, le=100_000_000)
+    """Candidate requests needed before a verdict (fewer is Inconclusive, never a failure): on the
+    evidence since its start for a Fail, at the step's own weight for a Pass. 50 by default: the
+    tests are valid at any count and gate their asymptotic parts themselves; the floor of 200 made
+    large effects 3-4x slower at low traffic (docs/statistics.md#evidence-across-steps)."""
     max_duration: str = Field(default="30m", pattern=DURATION_PATTERN, max_length=32)
     """How long an analysis step may collect evidence before `onInconclusive` applies."""
     evidence: EvidenceSpan = EvidenceSpan.CARRY
