@@ -6,7 +6,7 @@ A canary of one hour looked at every minute: 10% for 20 minutes, 25% for 20, 50%
 and 10 requests per second; errors 1% on the stable. Counts per interval are Poisson. "carried"
 judges a Fail on the counts since the first look (Fail only; `minSamples` on those counts);
 "restarted" judges each step on its own counts and rolls back if any step fails (today's
-behaviour). Run: `python hack/carried_evidence_sim.py [--runs N]` (about a minute at 2000 runs).
+behaviour). Run: `python hack/carried_evidence_sim.py [--runs N]` (1000 runs: about ten minutes).
 """
 
 from __future__ import annotations
