@@ -57,10 +57,8 @@ class _Planner:
         self.interval = request.interval
         self.range_template = first_end
         """A RangeQuery carrying the window; each query reuses its start, end and step."""
-        self.step_start = step_start
-        """The step's first look: the window starts earlier when the evidence carries."""
-        self.carries = request.analysis.method == AnalysisMethod.SEQUENTIAL
-        """Comparisons' Fail evidence may span steps (`evaluation.carry`); checks count per step."""
+        self.step_start = step_start  # the step's first look; the window may start before it
+        self.carries = request.analysis.method == AnalysisMethod.SEQUENTIAL  # see `carry`
         self.versions = {STABLE: request.stable_version, CANDIDATE: request.candidate_version}
 
     def probe(self, metric: MetricSpec) -> Probe:
@@ -377,16 +375,14 @@ class _Planner:
         return None if counts[STABLE] is None else 0.0
 
 
-def plan(
-    request: EvaluationRequest, window: RangeQuery | None, step_start: datetime | None = None
-) -> list[Probe]:
-    """One probe per selected metric; without a complete interval yet, probes that wait.
-    `step_start` is the step's first look when the window starts earlier (carried evidence)."""
+def plan(request: EvaluationRequest, window: RangeQuery | None, step: datetime | None = None) -> list[Probe]:
+    """One probe per selected metric; without a complete interval yet, probes that wait. `step`:
+    the step's first look, when the window starts before it (evidence carried across steps)."""
     selected = request.metrics
     specs = {metric.name: metric for metric in request.analysis.metrics}
     names = list(selected) if selected is not None else list(specs)
     probes: list[Probe] = []
-    planner = _Planner(request, window, step_start or window.start) if window is not None else None
+    planner = _Planner(request, window, step or window.start) if window is not None else None
     for name in names:
         metric = specs.get(name)
         if metric is None:

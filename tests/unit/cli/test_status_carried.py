@@ -16,7 +16,10 @@ def test_evidence_carried_across_steps_shows_its_span() -> None:
 
     text = render_status(rollout({**ANALYSING, "analysis": analysis}), [], [], NOW)
 
-    assert "Analysis:    Inconclusive (3 intervals, evidence over 14 intervals since 2026-12-06T09:40:00Z," in text
+    assert (
+        "Analysis:    Inconclusive (3 intervals, evidence over 14 intervals since 2026-12-06T09:40:00Z,"
+        in text
+    )
 
 
 def test_evidence_of_the_step_alone_adds_nothing() -> None:

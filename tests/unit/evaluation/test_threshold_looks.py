@@ -8,6 +8,7 @@ counts exactly what the running one counted.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from modelrollout.api.v1alpha1 import MetricResult, MetricSpec, MetricType, ThresholdRange, Verdict
@@ -165,3 +166,18 @@ def test_a_query_with_two_values_at_a_look_is_inconclusive_with_the_reason() -> 
 
     assert result.verdict is Verdict.INCONCLUSIVE
     assert "returned 2 series; it must return one" in result.explanation
+
+
+def test_failed_looks_are_counted_in_the_step_even_when_evidence_carries() -> None:
+    """A check's failureThreshold counts the looks of its step: the looks an earlier step already
+    tolerated are not counted again when the comparisons' evidence reaches back before it."""
+    data = source([GOOD, BAD, GOOD, GOOD, BAD, GOOD])
+    later_step = replace(
+        request(ROLLOUT, analysis(CUSTOM), look(6)), started_at=look(3), evidence_started_at=START
+    )
+    whole = evaluate_interval(request(ROLLOUT, analysis(CUSTOM), look(6)), data).metrics[0]
+
+    (result,) = evaluate_interval(later_step, data).metrics
+
+    assert "Failed looks: 2 of failureThreshold 3" in whole.explanation
+    assert "Failed looks: 1 of failureThreshold 3 (3 of 3 looks had a value)" in result.explanation

@@ -10,18 +10,11 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from . import crd_rules as rules
+from . import enums
 from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .durations import DURATION_PATTERN, parse_duration
-from .enums import (
-    AnalysisMethod,
-    DriftStatistic,
-    EvidenceSpan,
-    FailurePolicy,
-    FixedTest,
-    InconclusivePolicy,
-    MetricType,
-)
+from .enums import AnalysisMethod, DriftStatistic, FailurePolicy, FixedTest, InconclusivePolicy, MetricType
 
 
 class SecretKeyRef(ApiModel):
@@ -264,7 +257,7 @@ class AnalysisSpec(ApiModel):
     large effects 3-4x slower at low traffic (docs/statistics.md#evidence-across-steps)."""
     max_duration: str = Field(default="30m", pattern=DURATION_PATTERN, max_length=32)
     """How long an analysis step may collect evidence before `onInconclusive` applies."""
-    evidence: EvidenceSpan = EvidenceSpan.CARRY
+    evidence: enums.EvidenceSpan = enums.EvidenceSpan.CARRY
     """`carry` (default): the sequential tests' evidence that the candidate is worse runs from the
     rollout's first analysis step across every later one, each interval weighed with its own
     traffic split; a step passes only on its own evidence, after `minSamples` candidate requests
