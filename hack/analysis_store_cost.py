@@ -1,9 +1,11 @@
 """CPU and memory of one analysis tick at fleet scale, with the PointStore or reading every window
 whole (run it with PYTHONPATH at another checkout's operator/ to measure that one).
 
-    PYTHONPATH=operator python hack/analysis_store_cost.py 1000 [store|fresh] [fixed|sequential] [cpu]
+    PYTHONPATH=operator python hack/analysis_store_cost.py 1000 [store|fresh] [fixed|sequential] [cpu] [carried]
 
-`cpu` skips the memory measurement (tracemalloc slows every tick several times).
+`cpu` skips the memory measurement (tracemalloc slows every tick several times). `carried`: the
+window is the evidence carried across steps, the current step its last ten intervals (the
+sequential comparisons then judge both the whole window and the step's part).
 
 Every rollout compares v1 with v2 on latency (12 buckets and the sum) and error rate, an hour
 into its analysis at a 30 s interval, in ten groups that started one interval apart. Answers go
@@ -76,7 +78,9 @@ def _values(promql: str, rate: float) -> list[tuple[dict[str, str], float]]:
     return []
 
 
-def requests(rollouts: int, at: datetime, method: AnalysisMethod) -> list[EvaluationRequest]:
+def requests(
+    rollouts: int, at: datetime, method: AnalysisMethod, carried: bool = False
+) -> list[EvaluationRequest]:
     spec = AnalysisSpec(
         interval=f"{INTERVAL}s",
         method=method,
@@ -95,9 +99,12 @@ def requests(rollouts: int, at: datetime, method: AnalysisMethod) -> list[Evalua
             "v1",
             "v2",
             spec,
-            started_at=BOUNDARY - timedelta(seconds=INTERVAL * (WINDOW + i % 10)),
+            started_at=BOUNDARY - timedelta(seconds=INTERVAL * ((10 if carried else WINDOW) + i % 10)),
             at=at,
             presence_at=at,
+            evidence_started_at=BOUNDARY - timedelta(seconds=INTERVAL * (WINDOW + i % 10))
+            if carried
+            else None,
         )
         for i in range(rollouts)
     ]
@@ -114,12 +121,13 @@ def main() -> None:
 
         store = PointStore(clock=lambda: source.now)
     measure_memory = store is not None and "cpu" not in sys.argv[4:]
+    carried = "carried" in sys.argv[4:]
     tracemalloc.start()
     for tick in range(4 if measure_memory else 1 if store is not None else 0):
         at = BOUNDARY + timedelta(seconds=INTERVAL * tick)
         source.now = at.timestamp() + 0.3
         source.points = 0
-        batch = requests(rollouts, at, method)
+        batch = requests(rollouts, at, method, carried)
         gc.collect()
         before = tracemalloc.get_traced_memory()[0]
         started = time.process_time()
@@ -141,7 +149,7 @@ def main() -> None:
 
         fresh = PointStore(clock=lambda: source.now)
         at = BOUNDARY + timedelta(seconds=INTERVAL * 3)
-        batch = requests(rollouts, at, method)
+        batch = requests(rollouts, at, method, carried)
         base = tracemalloc.get_traced_memory()[0]
         nobody = (("model", "nobody"),)  # what the requests get is not the store's memory
         BatchedQuerier(source, store=fresh).select({(q, nobody) for q in _queries(batch)})
@@ -155,7 +163,7 @@ def main() -> None:
     for tick in range(4, 7):
         at = BOUNDARY + timedelta(seconds=INTERVAL * tick)
         source.now = at.timestamp() + 0.3
-        batch = requests(rollouts, at, method)
+        batch = requests(rollouts, at, method, carried)
         started = time.process_time()
         evaluate_intervals(batch, BatchedQuerier(source, store=store) if store else BatchedQuerier(source))
         print(f"tick {tick}: {(time.process_time() - started) / rollouts * 1000:.2f} ms CPU per rollout")
@@ -164,7 +172,7 @@ def main() -> None:
 def _queries(batch: list[EvaluationRequest]) -> set:  # type: ignore[type-arg]
     from modelrollout.evaluation.evaluate import _plan
 
-    return {piece.query for r in batch for probe in _plan(r)[1] for piece in probe.slices.values()}
+    return {piece.query for r in batch for probe in _plan(r).probes for piece in probe.slices.values()}
 
 
 if __name__ == "__main__":

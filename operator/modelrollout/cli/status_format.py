@@ -179,6 +179,9 @@ def analysis_lines(analysis: dict[str, Any] | None) -> list[str]:
     verdict = analysis.get("verdict") or "-"
     runs = int(analysis.get("runs") or 0)
     facts = [f"{runs} interval" + ("" if runs == 1 else "s")]
+    spanned = int(analysis.get("evidenceIntervals") or 0)
+    if spanned > runs and analysis.get("evidenceStartedAt"):
+        facts.append(f"evidence over {spanned} intervals since {analysis['evidenceStartedAt']}")
     if analysis.get("score") is not None:
         facts.append(f"score {number(analysis['score'], 3)}")
     if analysis.get("lastRun"):

@@ -30,6 +30,7 @@ from ..api.v1alpha1 import (
     SecretKeyRef,
     Verdict,
     parse_duration,
+    parse_timestamp,
 )
 from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals, request_for_step
 from ..k8s import KubeClient, KubeError
@@ -70,6 +71,7 @@ def analysis_request(
     if status.candidate_version != spec.candidate.version:
         return None  # the candidate just changed: decide() starts the new rollout first
     started, end = analysis_window(spec, status, now)
+    recorded = status.analysis.evidence_started_at if status.analysis is not None else None
     return request_for_step(
         spec,
         namespace=namespace,
@@ -79,6 +81,7 @@ def analysis_request(
         step=status.current_step,
         stable_version=status.stable_version,
         presence_at=now,
+        evidence_started_at=parse_timestamp(recorded),
     )
 
 
@@ -101,6 +104,7 @@ def observation(result: EvaluationResult) -> AnalysisObservation | None:
         score=result.judgement.score,
         metrics=tuple(result.metrics),
         message=result.judgement.explanation,
+        evidence_intervals=result.evidence_intervals,
     )
 
 

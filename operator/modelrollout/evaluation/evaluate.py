@@ -13,10 +13,11 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, replace
+from datetime import datetime
 
 from ..analysis import JudgedMetric, MetricTest, ScoreThresholds, judge
-from ..api.v1alpha1 import MetricResult, first_interval_end
+from ..api.v1alpha1 import MetricResult, Verdict, first_interval_end, format_timestamp
 from ..metrics import (
     BatchedQuerier,
     MetricSource,
@@ -26,6 +27,7 @@ from ..metrics import (
     RangeQuery,
     Selection,
 )
+from .carry import combine, step_part
 from .probes import plan
 from .request import EvaluationRequest, EvaluationResult
 from .slices import Answer, Probe, Slice, inconclusive
@@ -46,22 +48,46 @@ def evaluate_intervals(
 ) -> list[EvaluationResult]:
     """Evaluate many rollouts at once, each distinct query sent once; results in request order."""
     querier = source if isinstance(source, BatchedQuerier) else BatchedQuerier(source)
-    plans = [(request, *_plan(request)) for request in requests]
+    plans = [_plan(request) for request in requests]
     wanted = {
-        _selection(piece) for _, _, probes in plans for probe in probes for piece in probe.slices.values()
+        _selection(piece) for window in plans for probe in window.probes for piece in probe.slices.values()
     }
     outcomes = querier.select(wanted)
-    return [_conclude(request, intervals, probes, outcomes) for request, intervals, probes in plans]
+    return [_conclude(window, outcomes) for window in plans]
 
 
-def _plan(request: EvaluationRequest) -> tuple[int, list[Probe]]:
+@dataclass(frozen=True)
+class _Window:
+    """What one request reads: the step's intervals, and the evidence's (more when it carries)."""
+
+    request: EvaluationRequest
+    probes: list[Probe]
+    intervals: int = 0
+    evidence_intervals: int = 0
+    step_from: float | None = None
+    """The step's first look, when the evidence starts before it; None: it starts with the step."""
+
+
+def _plan(request: EvaluationRequest) -> _Window:
     interval = request.interval
-    start = first_interval_end(request.started_at, interval)
+    step_start = first_interval_end(request.started_at, interval)
     end = request.evaluated_at
-    if end < start:
-        return 0, plan(request, None)
-    intervals = math.floor((end - start).total_seconds() / interval + 1e-9) + 1
-    return intervals, plan(request, RangeQuery(promql="", start=start, end=end, step=interval))
+    if end < step_start:
+        return _Window(request, plan(request, None))
+    start = min(step_start, first_interval_end(request.evidence_start, interval))
+    window = RangeQuery(promql="", start=start, end=end, step=interval)
+    step_from = step_start.timestamp() if start < step_start else None
+    return _Window(
+        request,
+        plan(request, window, step_start),
+        intervals=_count(step_start, end, interval),
+        evidence_intervals=_count(start, end, interval),
+        step_from=step_from,
+    )
+
+
+def _count(start: datetime, end: datetime, interval: float) -> int:
+    return math.floor((end - start).total_seconds() / interval + 1e-9) + 1
 
 
 def _selection(piece: Slice) -> Selection:
@@ -69,21 +95,21 @@ def _selection(piece: Slice) -> Selection:
     return piece.query, tuple(sorted(piece.labels.items())) if piece.labels else ()
 
 
-def _conclude(
-    request: EvaluationRequest,
-    intervals: int,
-    probes: list[Probe],
-    outcomes: Mapping[Selection, QueryOutcome],
-) -> EvaluationResult:
+def _conclude(window: _Window, outcomes: Mapping[Selection, QueryOutcome]) -> EvaluationResult:
+    request = window.request
+    span = (
+        f"{window.evidence_intervals} intervals since {format_timestamp(request.evidence_start)},"
+        f" {window.intervals} of them in this step"
+    )
     judged = [
         JudgedMetric(
             name=probe.metric.name,
-            result=_measure(probe, outcomes),
+            result=_measure(probe, outcomes, window.step_from, span),
             critical=probe.metric.critical,
             weight=probe.metric.weight,
             dry_run=probe.metric.dry_run,
         )
-        for probe in probes
+        for probe in window.probes
     ]
     limits = request.analysis.score_thresholds
     thresholds = ScoreThresholds(passing=limits.passing, marginal=limits.fail_below) if limits else None
@@ -92,14 +118,19 @@ def _conclude(
         request=request,
         evaluated_at=request.evaluated_at,
         final=request.final,
-        intervals=intervals,
+        intervals=window.intervals,
+        evidence_intervals=window.evidence_intervals,
         judgement=judgement,
         metrics=tuple(metric_result(metric) for metric in judged),
         source_failed=any(metric.result.method == QUERY_FAILED for metric in judged),
     )
 
 
-def _measure(probe: Probe, outcomes: Mapping[Selection, QueryOutcome]) -> MetricTest:
+def _measure(
+    probe: Probe, outcomes: Mapping[Selection, QueryOutcome], step_from: float | None, span: str
+) -> MetricTest:
+    """The metric's result on the step's evidence, combined with the evidence carried from earlier
+    steps (`carry`) when it starts before the step (`step_from`)."""
     answers: dict[str, Answer] = {}
     for name, piece in probe.slices.items():
         outcome = outcomes[_selection(piece)]
@@ -110,7 +141,14 @@ def _measure(probe: Probe, outcomes: Mapping[Selection, QueryOutcome]) -> Metric
         if isinstance(outcome, MetricSourceError):
             return inconclusive(QUERY_FAILED, f"could not query the metrics source: {outcome}")
         answers[name] = outcome
-    return probe.measure(answers)
+    if step_from is None:
+        return probe.measure(answers)
+    if not probe.carries:
+        return probe.measure(step_part(answers, step_from))
+    carried = probe.measure(answers)
+    if carried.verdict is Verdict.FAIL or carried.configuration_error is not None:
+        return combine(carried, None, span)  # decided: the step's own part cannot change it
+    return combine(carried, probe.measure(step_part(answers, step_from)), span)
 
 
 def metric_result(metric: JudgedMetric) -> MetricResult:

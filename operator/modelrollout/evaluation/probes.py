@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
+from datetime import datetime
 
 from ..analysis import (
     AssessConfig,
@@ -22,7 +23,7 @@ from ..analysis import (
     assess_rate,
     assess_threshold,
 )
-from ..api.v1alpha1 import DriftStatistic, MetricSpec, MetricType
+from ..api.v1alpha1 import AnalysisMethod, DriftStatistic, MetricSpec, MetricType
 from ..metrics import (
     InstantQuery,
     RangeQuery,
@@ -51,11 +52,13 @@ from .slices import (
 class _Planner:
     """Builds the probes of one request; holds what every metric type shares."""
 
-    def __init__(self, request: EvaluationRequest, first_end: RangeQuery) -> None:
+    def __init__(self, request: EvaluationRequest, first_end: RangeQuery, step_start: datetime) -> None:
         self.request = request
         self.interval = request.interval
         self.range_template = first_end
         """A RangeQuery carrying the window; each query reuses its start, end and step."""
+        self.step_start = step_start  # the step's first look; the window may start before it
+        self.carries = request.analysis.method == AnalysisMethod.SEQUENTIAL  # see `carry`
         self.versions = {STABLE: request.stable_version, CANDIDATE: request.candidate_version}
 
     def probe(self, metric: MetricSpec) -> Probe:
@@ -202,7 +205,7 @@ class _Planner:
                 answers, assess_latency(sample, _margin(metric), self._config(metric))
             )
 
-        return Probe(metric, measure, slices)
+        return Probe(metric, measure, slices, carries=self.carries)
 
     def _error_rate(self, metric: MetricSpec) -> Probe:
         requests = metric.metric_name or defaults.REQUESTS_METRIC
@@ -278,7 +281,7 @@ class _Planner:
                 answers, assess_rate(rate_path(answers), _margin(metric), self._config(metric))
             )
 
-        return Probe(metric, measure, slices)
+        return Probe(metric, measure, slices, carries=self.carries)
 
     def _drift(self, metric: MetricSpec) -> Probe:
         statistic = metric.statistic or DriftStatistic.PSI
@@ -297,7 +300,7 @@ class _Planner:
             result = assess_drift(sample, statistic, max_distance, analysis.min_samples, analysis.alpha)
             return self._held_if_silent(answers, result)
 
-        return Probe(metric, measure, slices)
+        return Probe(metric, measure, slices, carries=self.carries)
 
     # -- value checks --------------------------------------------------------------------------
 
@@ -336,7 +339,7 @@ class _Planner:
         slices = {f"values/{role}": Slice(self._range(promql)) for role, promql in values.items()}
         slices |= self._batched("requests", defaults.requests(defaults.REQUESTS_METRIC, self.interval))
         window = self.range_template
-        looks = samples.look_grid(window.start.timestamp(), window.end.timestamp(), window.step)
+        looks = samples.look_grid(self.step_start.timestamp(), window.end.timestamp(), window.step)
         min_samples = self.request.analysis.min_samples
 
         def measure(answers: Answers) -> MetricTest:
@@ -372,13 +375,14 @@ class _Planner:
         return None if counts[STABLE] is None else 0.0
 
 
-def plan(request: EvaluationRequest, window: RangeQuery | None) -> list[Probe]:
-    """One probe per selected metric; without a complete interval yet, probes that wait."""
+def plan(request: EvaluationRequest, window: RangeQuery | None, step: datetime | None = None) -> list[Probe]:
+    """One probe per selected metric; without a complete interval yet, probes that wait. `step`:
+    the step's first look, when the window starts before it (evidence carried across steps)."""
     selected = request.metrics
     specs = {metric.name: metric for metric in request.analysis.metrics}
     names = list(selected) if selected is not None else list(specs)
     probes: list[Probe] = []
-    planner = _Planner(request, window) if window is not None else None
+    planner = _Planner(request, window, step or window.start) if window is not None else None
     for name in names:
         metric = specs.get(name)
         if metric is None:

@@ -2,8 +2,11 @@
 
 Time is cut into intervals aligned to whole multiples of `analysis.interval` since the epoch
 (`api.v1alpha1.interval_grid`, which `rollout` shares), so the operator (whenever its timer
-fires, and after a restart) and a backtest see exactly the same windows. The evidence at an evaluation time `at` is every complete interval from the first one
-that starts at or after the analysis start up to `at`.
+fires, and after a restart) and a backtest see exactly the same windows. The evidence at an
+evaluation time `at` is every complete interval from the first one that starts at or after the
+evidence start up to `at`. The evidence start is the step's own start, or, when evidence carries
+across steps (`analysis.evidence: carry`), the start of the rollout's first analysis step, which
+the rollout keeps in status (`analysis.evidenceStartedAt`) so a restart re-reads the same window.
 """
 
 from __future__ import annotations
@@ -13,8 +16,10 @@ from datetime import UTC, datetime
 
 from ..analysis import Judgement
 from ..api.v1alpha1 import (
+    AnalysisMethod,
     AnalysisSpec,
     AnalysisStatus,
+    EvidenceSpan,
     MetricResult,
     ModelRolloutSpec,
     Verdict,
@@ -36,7 +41,7 @@ class EvaluationRequest:
     candidate_version: str
     analysis: AnalysisSpec
     started_at: datetime
-    """When this analysis step started; evidence before it is ignored."""
+    """When this analysis step started: its deadline, its `minSamples` and its Pass count from here."""
     at: datetime
     """Evaluation time; aligned down to a multiple of `analysis.interval`."""
     metrics: tuple[str, ...] | None = None
@@ -47,6 +52,28 @@ class EvaluationRequest:
     """When to ask whether a series exists at all (aligned like `at`); None: at `at`. The operator
     passes the present: a final look judged after an outage reads a window Prometheus never saw,
     and a series that exists now proves its name right however late it appeared."""
+    evidence_started_at: datetime | None = None
+    """Where evidence carried across steps begins (`status.analysis.evidenceStartedAt`); None: at
+    `started_at`. Used only while it carries (see `carries`)."""
+
+    @property
+    def carries(self) -> bool:
+        """Evidence runs from before this step: the spec carries it, the sequential method can
+        (a fixed-horizon test is valid only on one step looked at once), and it started earlier."""
+        analysis = self.analysis
+        return (
+            analysis.evidence == EvidenceSpan.CARRY
+            and analysis.method == AnalysisMethod.SEQUENTIAL
+            and self.evidence_started_at is not None
+            and self.evidence_started_at < self.started_at
+        )
+
+    @property
+    def evidence_start(self) -> datetime:
+        """Where the evidence that may fail the candidate begins."""
+        if self.carries and self.evidence_started_at is not None:
+            return self.evidence_started_at
+        return self.started_at
 
     @property
     def interval(self) -> float:
@@ -81,6 +108,7 @@ def request_for_step(
     step: int | None = None,
     stable_version: str | None = None,
     presence_at: datetime | None = None,
+    evidence_started_at: datetime | None = None,
 ) -> EvaluationRequest:
     """The request for a ModelRollout at canary step `step` (None: all metrics, spec maxDuration).
 
@@ -112,6 +140,7 @@ def request_for_step(
         metrics=metrics,
         max_duration=max_duration,
         presence_at=presence_at,
+        evidence_started_at=evidence_started_at,
     )
 
 
@@ -124,12 +153,14 @@ class EvaluationResult:
     final: bool
     """The last look: `maxDuration` has passed, so an Inconclusive verdict is the outcome."""
     intervals: int
-    """Complete intervals the evidence covers (0 before the first interval has ended)."""
+    """Complete intervals of this step the evidence covers (0 before the first one has ended)."""
     judgement: Judgement
     metrics: tuple[MetricResult, ...]
     source_failed: bool = False
     """A query of this interval failed (Prometheus unreachable or erroring): its Inconclusive
     says nothing about the candidate, so the controller never lets it be the final look."""
+    evidence_intervals: int = 0
+    """Complete intervals since the evidence start: more than `intervals` when it carries."""
 
     @property
     def verdict(self) -> Verdict:
@@ -156,6 +187,8 @@ class EvaluationResult:
             started_at=format_timestamp(self.request.started_at),
             last_run=format_timestamp(self.evaluated_at),
             runs=self.intervals,
+            evidence_started_at=format_timestamp(self.request.evidence_start),
+            evidence_intervals=self.evidence_intervals,
             message=self.judgement.explanation,
             metrics=list(self.metrics),
         )

@@ -31,6 +31,8 @@ class Probe:
     metric: MetricSpec
     measure: Measure
     slices: Mapping[str, Slice] = field(default_factory=dict)
+    carries: bool = False
+    """A sequential comparison whose Fail evidence may run across steps (`carry`)."""
 
 
 def inconclusive(method: str, explanation: str) -> MetricTest:

@@ -168,9 +168,13 @@ def _resume(run: Run) -> str:
     if paused == Reason.PAUSED_BY_USER.value:
         run.status.paused_reason = None
         return "resumed"
-    if paused in (Reason.PAUSED_INCONCLUSIVE.value, Reason.PAUSED_ON_FAILURE.value):
+    if paused == Reason.PAUSED_INCONCLUSIVE.value:
         enter_step(run, run.status.current_step or 0)
         return "resumed: analysis restarted"
+    if paused == Reason.PAUSED_ON_FAILURE.value:
+        # A person overrules the Fail: evidence carried from earlier steps would fail it again.
+        enter_step(run, run.status.current_step or 0, fresh_evidence=True)
+        return "resumed: analysis restarted with fresh evidence"
     if paused == Reason.PROGRESS_DEADLINE_EXCEEDED.value:
         enter_step(run, run.status.current_step or 0)
         return "resumed: the capacity move restarted with a new progressDeadline"

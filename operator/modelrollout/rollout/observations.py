@@ -150,6 +150,8 @@ class AnalysisObservation:
     score: float | None = None
     metrics: tuple[MetricResult, ...] = ()
     message: str = ""
+    evidence_intervals: int = 0
+    """Complete intervals the judgement's evidence spans (across steps when it carries)."""
 
 
 @dataclass(frozen=True)

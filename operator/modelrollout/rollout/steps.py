@@ -278,6 +278,7 @@ def _take_judgement(run: Run) -> AnalysisObservation | None:
     analysis.score = observed.score
     analysis.last_run = format_timestamp(observed.evaluated_at)
     analysis.runs += 1
+    analysis.evidence_intervals = observed.evidence_intervals
     analysis.message = observed.message
     analysis.metrics = list(observed.metrics)
     return observed

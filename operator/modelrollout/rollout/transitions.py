@@ -6,7 +6,15 @@ the status they write makes the same call a no-op the next time.
 
 from __future__ import annotations
 
-from ..api.v1alpha1 import AnalysisStatus, CanaryStep, Outcome, Phase, Reason, format_timestamp
+from ..api.v1alpha1 import (
+    AnalysisStatus,
+    CanaryStep,
+    EvidenceSpan,
+    Outcome,
+    Phase,
+    Reason,
+    format_timestamp,
+)
 from . import history
 from ._decision_state import WAIT_POLL_SECONDS, Run
 
@@ -57,9 +65,11 @@ def start_rollout(run: Run, candidate: str) -> None:
     enter_step(run, 0)
 
 
-def enter_step(run: Run, index: int) -> None:
-    """Steps start here, so `stepStartedAt` (pause durations) and `analysis.startedAt` (windows,
-    deadline) are written exactly once per step."""
+def enter_step(run: Run, index: int, *, fresh_evidence: bool = False) -> None:
+    """Steps start here, so `stepStartedAt` (pause durations), `analysis.startedAt` (deadline,
+    `minSamples`) and `analysis.evidenceStartedAt` (the window) are written exactly once per step.
+    The evidence start is carried from the rollout's earlier analysis step while
+    `analysis.evidence` is `carry` (`start_rollout` clears the earlier one for a new candidate)."""
     status = run.status
     status.current_step = index
     status.step_started_at = format_timestamp(run.now)
@@ -68,7 +78,12 @@ def enter_step(run: Run, index: int) -> None:
         start_promoting(run, Reason.STEP_COMPLETED, "all steps completed")
         return
     if run.steps[index].analysis is not None:
-        status.analysis = AnalysisStatus(started_at=format_timestamp(run.now))
+        now = format_timestamp(run.now)
+        earlier = status.analysis
+        carried = None
+        if earlier is not None and not fresh_evidence and run.spec.analysis.evidence == EvidenceSpan.CARRY:
+            carried = earlier.evidence_started_at or earlier.started_at
+        status.analysis = AnalysisStatus(started_at=now, evidence_started_at=carried or now)
 
 
 def complete_step(run: Run, how: str) -> None:

@@ -8,6 +8,7 @@ counts exactly what the running one counted.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from modelrollout.api.v1alpha1 import MetricResult, MetricSpec, MetricType, ThresholdRange, Verdict
@@ -108,14 +109,14 @@ def test_missing_and_nan_looks_are_never_failures() -> None:
 
 
 def test_a_custom_check_does_not_pass_before_min_samples_candidate_requests() -> None:
-    quiet = Rollout("team-a", "fraud", candidate=Version(requests=10.0))
+    quiet = Rollout("team-a", "fraud", candidate=Version(requests=5.0))
     busy = Rollout("team-a", "fraud", candidate=Version(requests=100.0))
 
     waiting = evaluate([GOOD] * 5, rollout=quiet)
     passed = evaluate([GOOD] * 5, rollout=busy)
 
     assert waiting.verdict is Verdict.INCONCLUSIVE, waiting.explanation
-    assert "50 requests, fewer than minSamples 200" in waiting.explanation
+    assert "25 requests, fewer than minSamples 50" in waiting.explanation
     assert passed.verdict is Verdict.PASS, passed.explanation
 
 
@@ -129,7 +130,7 @@ def test_a_candidate_without_requests_of_a_model_that_counts_them_has_zero() -> 
     (result,) = evaluate_interval(request(ROLLOUT, analysis(CUSTOM), look(4)), StaticSource(series)).metrics
 
     assert result.verdict is Verdict.INCONCLUSIVE, result.explanation
-    assert "0 requests, fewer than minSamples 200" in result.explanation
+    assert "0 requests, fewer than minSamples 50" in result.explanation
 
 
 def test_without_a_request_counter_min_samples_is_not_applied_and_the_explanation_says_so() -> None:
@@ -165,3 +166,18 @@ def test_a_query_with_two_values_at_a_look_is_inconclusive_with_the_reason() -> 
 
     assert result.verdict is Verdict.INCONCLUSIVE
     assert "returned 2 series; it must return one" in result.explanation
+
+
+def test_failed_looks_are_counted_in_the_step_even_when_evidence_carries() -> None:
+    """A check's failureThreshold counts the looks of its step: the looks an earlier step already
+    tolerated are not counted again when the comparisons' evidence reaches back before it."""
+    data = source([GOOD, BAD, GOOD, GOOD, BAD, GOOD])
+    later_step = replace(
+        request(ROLLOUT, analysis(CUSTOM), look(6)), started_at=look(3), evidence_started_at=START
+    )
+    whole = evaluate_interval(request(ROLLOUT, analysis(CUSTOM), look(6)), data).metrics[0]
+
+    (result,) = evaluate_interval(later_step, data).metrics
+
+    assert "Failed looks: 2 of failureThreshold 3" in whole.explanation
+    assert "Failed looks: 1 of failureThreshold 3 (3 of 3 looks had a value)" in result.explanation

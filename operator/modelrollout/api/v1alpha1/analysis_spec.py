@@ -10,6 +10,7 @@ from typing import Annotated, Self
 from pydantic import Field, model_validator
 
 from . import crd_rules as rules
+from . import enums
 from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .durations import DURATION_PATTERN, parse_duration
@@ -249,10 +250,19 @@ class AnalysisSpec(ApiModel):
     per metric by `fixedTest`)."""
     alpha: float = Field(default=0.05, gt=0, lt=0.5)
     """Significance level: the false-rollback rate the tests are built to stay under."""
-    min_samples: int = Field(default=200, ge=0, le=100_000_000)
-    """Candidate requests needed before testing starts; fewer is Inconclusive, never a failure."""
+    min_samples: int = Field(default=50, ge=0, le=100_000_000)
+    """Candidate requests needed before a verdict (fewer is Inconclusive, never a failure): on the
+    evidence since its start for a Fail, at the step's own weight for a Pass. 50 by default: the
+    tests are valid at any count and gate their asymptotic parts themselves; the floor of 200 made
+    large effects 3-4x slower at low traffic (docs/statistics.md#evidence-across-steps)."""
     max_duration: str = Field(default="30m", pattern=DURATION_PATTERN, max_length=32)
     """How long an analysis step may collect evidence before `onInconclusive` applies."""
+    evidence: enums.EvidenceSpan = enums.EvidenceSpan.CARRY
+    """`carry` (default): the sequential tests' evidence that the candidate is worse runs from the
+    rollout's first analysis step across every later one, each interval weighed with its own
+    traffic split; a step passes only on its own evidence, after `minSamples` candidate requests
+    at its own weight. `restartPerStep`: each analysis step starts from zero. The `fixed` method
+    always tests each step on its own (a classical test is valid only when looked at once)."""
     on_inconclusive: InconclusivePolicy = InconclusivePolicy.PAUSE
     """What to do when `maxDuration` passes without a verdict."""
     on_failure: FailurePolicy = FailurePolicy.ROLLBACK

@@ -65,6 +65,16 @@ class AnalysisMethod(StrEnum):
     """Classical fixed-horizon tests, decided once at the end of the analysis window."""
 
 
+class EvidenceSpan(StrEnum):
+    """Where the evidence an analysis step judges begins."""
+
+    CARRY = "carry"
+    """At the rollout's first analysis step: evidence that the candidate is worse carries across
+    steps (default); a Pass still needs the step's own evidence."""
+    RESTART_PER_STEP = "restartPerStep"
+    """At each analysis step's start: every step judges only what it saw."""
+
+
 class MetricType(StrEnum):
     LATENCY = "latency"
     ERROR_RATE = "errorRate"

@@ -89,6 +89,12 @@ class AnalysisStatus(ApiModel):
     """When the metrics were last queried (RFC 3339)."""
     runs: int = 0
     """Intervals evaluated in this analysis step."""
+    evidence_started_at: str | None = None
+    """Where the evidence this step judges begins (RFC 3339): the start of the rollout's first
+    analysis step when `analysis.evidence` is `carry`, else this step's start. Kept across steps
+    in status, so a restarted operator re-reads the same window from Prometheus."""
+    evidence_intervals: int = 0
+    """Complete intervals the last verdict's evidence spans, across steps when it carries."""
     message: str = ""
     """Why the verdict is what it is, in one sentence."""
     metrics: list[MetricResult] = Field(default_factory=list, max_length=32)
