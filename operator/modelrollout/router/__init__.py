@@ -5,3 +5,8 @@ bandits) from a ConfigMap (`modelrollout.api.router_config`) and the versions' E
 and exports `modelrollout_router_*` series that the analysis reads with `provider: router`.
 It depends on `api` and `k8s` only, never on the controller.
 """
+
+from .server import RouterServer
+from .settings import RouterSettings
+
+__all__ = ["RouterServer", "RouterSettings"]

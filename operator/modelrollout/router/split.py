@@ -13,7 +13,6 @@ Header lookups are case-insensitive as in HTTP: callers pass the request's `CIMu
 from __future__ import annotations
 
 import math
-import struct
 from collections.abc import Mapping, Sequence
 from hashlib import blake2b
 
@@ -44,8 +43,7 @@ def weighted_choice(weights: Weights, draw: float) -> str:
 def _uniform(user: str, version: str) -> float:
     """A uniform draw in (0, 1) fixed by (user, version)."""
     digest = blake2b(f"{version}\x00{user}".encode(), digest_size=8).digest()
-    (value,) = struct.unpack(">Q", digest)
-    return (value + 0.5) / _SCALE
+    return (int.from_bytes(digest, "big") + 0.5) / _SCALE
 
 
 def sticky_choice(weights: Weights, user: str) -> str:
@@ -60,7 +58,9 @@ def sticky_choice(weights: Weights, user: str) -> str:
     return best
 
 
-def user_identity(stickiness: Stickiness, headers: Mapping[str, str], cookies: Mapping[str, str]) -> str | None:
+def user_identity(
+    stickiness: Stickiness, headers: Mapping[str, str], cookies: Mapping[str, str]
+) -> str | None:
     """The user's identity for a sticky split, None when the request carries none (it is then
     split by weight alone)."""
     if stickiness.header is not None:

@@ -8,7 +8,9 @@ from typing import Any
 from modelrollout.router.endpoints import RoundRobin, ready_addresses
 
 
-def _slice(endpoints: list[tuple[str, bool | None]], ports: list[tuple[str, int]], family: str = "IPv4") -> dict[str, Any]:
+def _slice(
+    endpoints: list[tuple[str, bool | None]], ports: list[tuple[str, int]], family: str = "IPv4"
+) -> dict[str, Any]:
     return {
         "addressType": family,
         "endpoints": [
@@ -34,7 +36,10 @@ def test_a_named_port_is_looked_up_in_each_slice() -> None:
 
 
 def test_ipv6_addresses_are_bracketed_and_fqdn_slices_ignored() -> None:
-    slices = [_slice([("fd00::5", True)], [("http", 80)], "IPv6"), _slice([("a.example", True)], [("http", 80)], "FQDN")]
+    slices = [
+        _slice([("fd00::5", True)], [("http", 80)], "IPv6"),
+        _slice([("a.example", True)], [("http", 80)], "FQDN"),
+    ]
     assert ready_addresses(slices, 80) == [("[fd00::5]", 80)]
 
 

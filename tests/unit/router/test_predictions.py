@@ -38,7 +38,9 @@ def test_a_ranked_list_is_found_top_level_in_predictions_or_in_v2_outputs() -> N
 def test_the_merged_list_replaces_the_original_where_it_was() -> None:
     v1: dict[str, Any] = {"predictions": [{"ranking": [3, 1, 2], "model": "m"}]}
     assert replace_ranked_list(v1, "ranking", [9, 8]) == {"predictions": [{"ranking": [9, 8], "model": "m"}]}
-    v2: dict[str, Any] = {"outputs": [{"name": "ranking", "datatype": "INT64", "shape": [3], "data": [5, 6, 7]}]}
+    v2: dict[str, Any] = {
+        "outputs": [{"name": "ranking", "datatype": "INT64", "shape": [3], "data": [5, 6, 7]}]
+    }
     merged = replace_ranked_list(v2, "ranking", [7, 5])
     assert merged["outputs"][0]["data"] == [7, 5] and merged["outputs"][0]["shape"] == [2]
     assert v2["outputs"][0]["data"] == [5, 6, 7], "the original is not changed"

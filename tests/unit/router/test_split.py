@@ -56,7 +56,9 @@ def test_users_on_the_candidate_stay_there_as_its_weight_grows() -> None:
     for candidate_weight in steps:
         weights = [("v1", 100.0 - candidate_weight), ("v2", candidate_weight)]
         now = {user for user in USERS if sticky_choice(weights, user) == "v2"}
-        assert on_candidate <= now, f"{len(on_candidate - now)} users left the candidate at {candidate_weight}%"
+        assert on_candidate <= now, (
+            f"{len(on_candidate - now)} users left the candidate at {candidate_weight}%"
+        )
         assert _within_binomial(len(now), len(USERS), candidate_weight / 100) or candidate_weight == 100
         on_candidate = now
     assert len(on_candidate) == len(USERS)
