@@ -202,3 +202,10 @@ ROUTER_CONFIG_REJECTIONS = "modelrollout_router_config_rejections_total"
 """Counter (labels `namespace`, `config_map`) of ConfigMap contents refused."""
 ROUTER_OVERLOAD_REJECTIONS = "modelrollout_router_overload_rejections_total"
 """Counter (label `namespace`) of requests answered 503 because the router's queue was full."""
+
+ROUTER_ROLE_RULES: Final = (
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+)
+"""What the router's ServiceAccount needs in its namespace (a Role): it reads its ConfigMap and
+the versions' EndpointSlices, and writes nothing."""

@@ -21,7 +21,11 @@ VERSION_HEADER = "x-modelrollout-version"
 """Which version answered (two, comma-separated, for an interleaved answer)."""
 FEEDBACK_LIMIT = 64 * 1024
 
-_PREDICT = re.compile(r"^/v1/models/([^/:]+):predict$|^/v2/models/([^/]+)(?:/versions/[^/]+)?/infer$")
+_PREDICT = re.compile(
+    r"^/v1/models/([^/:]+):(?:predict|rank)$|^/v2/models/([^/]+)(?:/versions/[^/]+)?/infer$"
+)
+"""The model calls: counted, compared, interleaved (KServe v1 `:predict`, the reference model
+server's ranking `:rank`, OIP `infer`); any other path is passed through to the chosen version."""
 _V1_STATUS = re.compile(r"^/v1/models/([^/:]+)$")
 _V2_READY = re.compile(r"^/v2/models/([^/]+)/ready$")
 

@@ -46,6 +46,8 @@ class Backend:
             payload: dict[str, Any] = {"predictions": [self.score]}
             if self.ranking is not None:
                 payload = {"predictions": [{"ranking": self.ranking}]}
+        elif request.path.endswith(":rank"):
+            payload = {"ranking": self.ranking or []}
         elif request.path.endswith("/infer"):
             payload = {
                 "model_name": "m",

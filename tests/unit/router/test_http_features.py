@@ -155,9 +155,9 @@ def test_interleaving_merges_both_rankings_and_feedback_credits_the_winner() -> 
         second = Backend("v2", ranking=["b1", "b2", "b3"])
         config = two_versions(100, 0, interleaving={"versions": ["v1", "v2"], "length": 4})
         async with routed(config, first, second) as (router, url):
-            status, headers, payload = await post(f"{url}/v1/models/m:predict", {"user": "u"})
+            status, headers, payload = await post(f"{url}/v1/models/m:rank", {"user": "u"})
             assert status == 200 and headers["x-modelrollout-version"] == "v1,v2"
-            merged = payload["predictions"][0]["ranking"]
+            merged = payload["ranking"]
             impression = payload["impressionId"]
             assert headers["x-modelrollout-impression-id"] == impression
             assert len(merged) == 4 and {m[0] for m in merged} == {"a", "b"}
@@ -168,6 +168,7 @@ def test_interleaving_merges_both_rankings_and_feedback_credits_the_winner() -> 
             status, _, again = await post(f"{url}/feedback", {"impressionId": impression, "clicks": clicked})
             assert status == 404 and "already credited" in again["error"]
             _, _, tie = await post(f"{url}/v1/models/m:predict", {"user": "u"})
+            assert tie["predictions"][0]["ranking"], "a list in predictions[0] is merged too"
             status, _, credit = await post(
                 f"{url}/feedback", {"impressionId": tie["impressionId"], "clicks": []}
             )
