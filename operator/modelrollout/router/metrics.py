@@ -6,7 +6,10 @@ separate series, so a dashboard or the analysis never sums a copy with what user
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from ..api import router_config as names
 
@@ -32,9 +35,13 @@ LATENCY_DIFFERENCE_BUCKETS = (
 )
 
 
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
 class RouterMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
         self.requests = Counter(
             names.ROUTER_REQUESTS, "User requests answered.", (*LABELS, "outcome", "code"), registry=r
@@ -106,3 +113,13 @@ class RouterMetrics:
             ("namespace",),
             registry=r,
         )
+
+    def child(self, metric: M, *labels: str) -> M:
+        """`metric.labels(*labels)`, remembered: the hot path asks for the same few children for
+        every request, and prometheus_client validates the labels and takes a lock each time."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        child: M = found
+        return child

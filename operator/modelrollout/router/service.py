@@ -130,17 +130,17 @@ class RouterService:
         try:
             answer = await call
         except UpstreamError as error:
-            self.metrics.requests.labels(*labels, "error", str(error.status)).inc()
+            self.metrics.child(self.metrics.requests, *labels, "error", str(error.status)).inc()
             if error.latency > 0.0:
-                self.metrics.latency.labels(*labels).observe(error.latency)
+                self.metrics.child(self.metrics.latency, *labels).observe(error.latency)
             raise
         outcome = "error" if answer.failed else "success"
-        self.metrics.requests.labels(*labels, outcome, str(answer.status)).inc()
-        self.metrics.latency.labels(*labels).observe(answer.latency)
+        self.metrics.child(self.metrics.requests, *labels, outcome, str(answer.status)).inc()
+        self.metrics.child(self.metrics.latency, *labels).observe(answer.latency)
         if not answer.failed:
             scores, _ = scores_and_classes(answer.payload)
             if scores:
-                histogram = self.metrics.prediction.labels(*labels)
+                histogram = self.metrics.child(self.metrics.prediction, *labels)
                 for score in scores:
                     histogram.observe(score)
         return answer
