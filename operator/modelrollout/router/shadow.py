@@ -10,14 +10,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..api.router_config import RouterVersion, Shadow
 from .endpoints import RoundRobin
 from .metrics import RouterMetrics
 from .predictions import scores_and_classes
-from .upstream import Upstream, UpstreamError
+from .upstream import Forward, Upstream, UpstreamError
 
 log = logging.getLogger("modelrollout.router.shadow")
 
@@ -42,9 +42,7 @@ class ShadowCopier:
         version: RouterVersion,
         pods: RoundRobin | None,
         model: str,
-        path_qs: str,
-        headers: Mapping[str, str],
-        body: bytes,
+        forward: Forward,
         rng: random.Random,
     ) -> asyncio.Future[Served] | None:
         """Start a copy if sampled and under the cap; the returned future is for the served
@@ -57,9 +55,8 @@ class ShadowCopier:
             return None
         served: asyncio.Future[Served] = asyncio.get_running_loop().create_future()
         self.in_flight += 1
-        task = asyncio.create_task(
-            self._run(version, pods, labels, path_qs, {**headers, SHADOW_HEADER: "true"}, body, served)
-        )
+        copy = replace(forward, headers={**forward.headers, SHADOW_HEADER: "true"})
+        task = asyncio.create_task(self._run(version, pods, labels, copy, served))
         self._tasks.add(task)
         task.add_done_callback(self._done)
         return served
@@ -73,13 +70,11 @@ class ShadowCopier:
         version: RouterVersion,
         pods: RoundRobin | None,
         labels: tuple[str, str, str],
-        path_qs: str,
-        headers: Mapping[str, str],
-        body: bytes,
+        forward: Forward,
         served: asyncio.Future[Served],
     ) -> None:
         try:
-            answer = await self.upstream.call(version, pods, "POST", path_qs, headers, body, expect_json=True)
+            answer = await self.upstream.call(version, pods, forward)
         except UpstreamError as error:
             self.metrics.shadow_requests.labels(*labels, "error").inc()
             log.debug("shadow copy to %s failed: %s", version.name, error.message)

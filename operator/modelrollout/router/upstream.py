@@ -45,6 +45,18 @@ _NOT_RETURNED = HOP_BY_HOP | {"date", "server"}
 
 
 @dataclass(frozen=True)
+class Forward:
+    """What is sent to a version: the user's request as the router forwards it."""
+
+    method: str
+    path_qs: str
+    headers: Mapping[str, str]
+    body: bytes
+    model_call: bool
+    """A prediction, inference or ranking: its answer must be JSON, and it is counted."""
+
+
+@dataclass(frozen=True)
 class Answer:
     version: str
     status: int
@@ -100,16 +112,8 @@ class Upstream:
     async def close(self) -> None:
         self._pool.close()
 
-    async def call(
-        self,
-        version: RouterVersion,
-        pods: RoundRobin | None,
-        method: str,
-        path_qs: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        expect_json: bool,
-    ) -> Answer:
+    async def call(self, version: RouterVersion, pods: RoundRobin | None, forward: Forward) -> Answer:
+        expect_json, headers = forward.model_call, forward.headers
         address = pods.next() if pods is not None else None
         if address is None:
             raise UpstreamError(version.name, 503, f"version {version.name} has no ready pods", 0.0)
@@ -119,7 +123,7 @@ class Upstream:
         try:
             async with asyncio.timeout(version.timeout_seconds):
                 status, answer_headers, content = await self._pool.request(
-                    address, method, path_qs, headers, body
+                    address, forward.method, forward.path_qs, headers, forward.body
                 )
         except TimeoutError:
             raise UpstreamError(
