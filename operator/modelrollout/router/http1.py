@@ -200,6 +200,12 @@ class Http1Pool:
             return status, answer_headers, content
         raise ConnectionResetError("the pod closed two connections in a row without answering")
 
+    def keep_only(self, addresses: set[Address]) -> None:
+        """Close the idle connections to pods that are gone (no longer in any EndpointSlice)."""
+        for address in [a for a in self._idle if a not in addresses]:
+            for conn in self._idle.pop(address):
+                conn.close()
+
     def close(self) -> None:
         for idle in self._idle.values():
             for conn in idle:

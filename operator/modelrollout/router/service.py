@@ -99,6 +99,9 @@ class RouterService:
         if self.config is None:
             return
         self.snapshot = build_snapshot(self.config, self._slices)
+        live = {address for pods in self.snapshot.pods.values() for address in pods.addresses}
+        self.upstream.keep_only(live)
+        self.shadow.upstream.keep_only(live)
         for version, pods in self.snapshot.pods.items():
             self.metrics.ready_endpoints.labels(self.namespace, self.config.model, version).set(len(pods))
 

@@ -112,6 +112,9 @@ class Upstream:
     async def close(self) -> None:
         self._pool.close()
 
+    def keep_only(self, addresses: set[tuple[str, int]]) -> None:
+        self._pool.keep_only(addresses)
+
     async def call(self, version: RouterVersion, pods: RoundRobin | None, forward: Forward) -> Answer:
         expect_json, headers = forward.model_call, forward.headers
         address = pods.next() if pods is not None else None
