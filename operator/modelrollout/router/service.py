@@ -159,24 +159,12 @@ class RouterService:
         choice = choose(snapshot, forward.headers, cookies, self.rng, self.sampler)
         if choice.how == "interleaving" and forward.model_call:
             return await self._interleave(snapshot, forward)
-        served = None
+        answer = await self._with_fallback(snapshot, choice.version, forward)
         shadow = config.shadow
         if forward.model_call and shadow is not None and choice.version != shadow.version:
-            target = snapshot.versions[shadow.version]
-            served = self.shadow.copy(
-                shadow, target, snapshot.pods.get(shadow.version), config.model, forward, self.rng
-            )
-        try:
-            answer = await self._with_fallback(snapshot, choice.version, forward)
-        except BaseException:
-            if served is not None:
-                served.cancel()
-            raise
-        if served is not None:
-            if answer.failed:
-                served.cancel()
-            else:
-                served.set_result((answer.payload, answer.latency))
+            served = None if answer.failed else (answer.payload, answer.latency)
+            target, pods = snapshot.versions[shadow.version], snapshot.pods.get(shadow.version)
+            self.shadow.copy(shadow, target, pods, config.model, forward, served, self.rng)
         if choice.how == "bandit":
             self.metrics.pulls.labels(self.namespace, config.model, choice.version).inc()
             self._served_by.put(request_id, answer.version)
