@@ -143,7 +143,7 @@ def test_a_weight_change_under_load_fails_no_request_and_applies_at_once() -> No
                 await asyncio.gather(change(), *(user(session) for _ in range(8)))
             assert failures == []
             before = {v for at, v in versions if at < changed_at}
-            after = {v for at, v in versions if at > changed_at + 0.05}
+            after = {v for at, v in versions if at > changed_at + 0.2}
             assert before == {"v1"} and after == {"v2"}, (before, after)
 
     run(scenario)
