@@ -15,13 +15,23 @@ from pathlib import Path
 import pytest
 
 from modelrollout_dev import LocalCluster, LocalClusterSettings, PrometheusServer
+from modelrollout_dev.pod_network import PodCidrClaim
+
+from .fixtures.pod_network import pod_cidr_claim, pod_network
+
+__all__ = ["pod_cidr_claim", "pod_network"]  # fixtures registered for every test
 
 REPO = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def cluster() -> Iterator[LocalCluster]:
-    local = LocalCluster(LocalClusterSettings(name=f"pytest-{uuid.uuid4().hex[:6]}", nodes=3))
+def cluster(pod_cidr_claim: PodCidrClaim) -> Iterator[LocalCluster]:
+    """Its own pod CIDR, so that a pod network (`pod_network`) can serve its pods' IPs while
+    other runs' clusters on the machine do the same."""
+    settings = LocalClusterSettings(
+        name=f"pytest-{uuid.uuid4().hex[:6]}", nodes=3, pod_cidr=pod_cidr_claim.pod_cidr
+    )
+    local = LocalCluster(settings)
     local.start()
     try:
         yield local

@@ -8,6 +8,7 @@ cluster does it. Every process is started with its own log and stopped by pid.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import shutil
@@ -49,6 +50,9 @@ class LocalClusterSettings:
     audit_log_max_mb: int = 200
     """Size at which the apiserver rotates the audit log (it keeps `audit_log_backups` old files)."""
     audit_log_backups: int = 3
+    pod_cidr: str = "10.244.0.0/16"
+    """kwok's pod IP range (`--cidr`). Clusters running at once whose pods are served on a pod
+    network need different ones: `pod_network.claim_pod_cidr()` hands them out."""
 
 
 @dataclass
@@ -227,7 +231,9 @@ class LocalCluster:
             str(self.tools.kwok),
             f"--kubeconfig={self._component_kubeconfig('kwok')}",
             "--manage-nodes-with-annotation-selector=kwok.x-k8s.io/node=fake",
-            "--cidr=10.244.0.0/16", "--node-ip=10.244.0.1",
+            # kwok gives pods the CIDR's addresses from the first one up: the nodes' InternalIP
+            # is the last one, so that no pod shares it.
+            f"--cidr={self.settings.pod_cidr}", f"--node-ip={_last_address(self.settings.pod_cidr)}",
             # Renew each fake node's Lease: without it the node-lifecycle controller sees every node
             # go NotReady ~50 s after start and marks all pods unready.
             "--node-lease-duration-seconds=40",
@@ -360,6 +366,10 @@ class LocalCluster:
 
     def running(self) -> bool:
         return bool(self._procs) and all(proc.poll() is None for proc in self._procs.values())
+
+
+def _last_address(cidr: str) -> str:
+    return str(ipaddress.ip_network(cidr).broadcast_address - 1)
 
 
 def _has_condition(obj: dict[str, Any], kind: str) -> bool:

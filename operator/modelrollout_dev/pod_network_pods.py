@@ -1,0 +1,152 @@
+"""Which pods a pod network serves: the Ready kwok pods of a label selector, read from the cluster.
+
+Each Ready pod with an IP gets a model server named after the pod's labels
+(`modelrollout.io/model`, `modelrollout.io/version`) and namespace, as the operator labels the
+pods of a ModelRollout's versions; extra arguments per version set its behaviour (latency,
+errors, shift). `PodFollower` keeps doing that in a thread while a rollout scales Deployments up
+and down, so a pod kwok marks Ready answers within a poll interval, and the server of a pod that
+went away is stopped.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from .cluster import LocalCluster
+from .pod_network import PodNetwork, PodNetworkError, PodServer
+
+__all__ = ["PodFollower", "deployment_selector", "serve_deployment", "sync_pods"]
+
+MODEL_LABEL = "modelrollout.io/model"
+VERSION_LABEL = "modelrollout.io/version"
+DEFAULT_PORT = 8080
+
+
+def _serving(pod: dict[str, Any]) -> bool:
+    """Ready, with an IP, not being deleted: what the endpointslice controller lists as ready."""
+    status = pod.get("status", {})
+    ready = any(c.get("type") == "Ready" and c.get("status") == "True" for c in status.get("conditions", []))
+    return ready and bool(status.get("podIP")) and not pod["metadata"].get("deletionTimestamp")
+
+
+def _server_args(pod: dict[str, Any], namespace: str, per_version: Mapping[str, Sequence[str]]) -> list[str]:
+    labels = pod["metadata"].get("labels", {})
+    args = ["--namespace", namespace]
+    if MODEL_LABEL in labels:
+        args += ["--model", labels[MODEL_LABEL]]
+    if VERSION_LABEL in labels:
+        args += ["--version", labels[VERSION_LABEL]]
+    # argparse keeps the last value of a flag: the caller's arguments override the labels
+    return [*args, *per_version.get(labels.get(VERSION_LABEL, ""), ())]
+
+
+def sync_pods(
+    network: PodNetwork,
+    cluster: LocalCluster,
+    namespace: str,
+    selector: str,
+    server_args: Mapping[str, Sequence[str]] | None = None,
+    port: int = DEFAULT_PORT,
+) -> list[PodServer]:
+    """Serves every Ready pod of `selector` not served yet, stops the servers of the namespace's
+    pods that are no longer Ready (or gone), and returns the servers of the Ready pods of
+    `selector` (equality terms `k=v,k2=v2`). `server_args` maps a version label to extra
+    model-server arguments."""
+    wanted = _equality_terms(selector)
+    out = cluster.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout
+    ready = [pod for pod in json.loads(out)["items"] if _serving(pod)]
+    for server in list(network.servers.values()):
+        if server.group == namespace and server.pod not in {pod["metadata"]["name"] for pod in ready}:
+            network.stop_server(server.pod)
+    per_version = server_args or {}
+    return [
+        network.serve(
+            pod["metadata"]["name"],
+            pod["status"]["podIP"],
+            port,
+            _server_args(pod, namespace, per_version),
+            namespace,
+        )
+        for pod in ready
+        if wanted.items() <= pod["metadata"].get("labels", {}).items()
+    ]
+
+
+def _equality_terms(selector: str) -> dict[str, str]:
+    terms = {}
+    for term in filter(None, (part.strip() for part in selector.split(","))):
+        key, separator, value = term.partition("=")
+        if not separator or not key or value.startswith("=") or key.endswith("!"):
+            raise PodNetworkError(f"selector {selector!r}: only equality terms `key=value` are supported")
+        terms[key] = value
+    return terms
+
+
+def deployment_selector(cluster: LocalCluster, namespace: str, deployment: str) -> str:
+    """The Deployment's own pod selector, as `kubectl -l` takes it."""
+    out = cluster.kubectl("get", "deployment", deployment, "-n", namespace, "-o", "json").stdout
+    labels = json.loads(out)["spec"]["selector"].get("matchLabels", {})
+    if not labels:
+        raise PodNetworkError(f"deployment {namespace}/{deployment} has no matchLabels to find its pods by")
+    return ",".join(f"{key}={value}" for key, value in sorted(labels.items()))
+
+
+def serve_deployment(
+    network: PodNetwork,
+    cluster: LocalCluster,
+    namespace: str,
+    deployment: str,
+    server_args: Sequence[str] = (),
+    port: int = DEFAULT_PORT,
+) -> list[PodServer]:
+    """Serves the Deployment's Ready pods, each with the extra `server_args`."""
+    selector = deployment_selector(cluster, namespace, deployment)
+    out = cluster.kubectl("get", "deployment", deployment, "-n", namespace, "-o", "json").stdout
+    version = json.loads(out)["spec"]["template"]["metadata"].get("labels", {}).get(VERSION_LABEL, "")
+    return sync_pods(network, cluster, namespace, selector, {version: server_args}, port)
+
+
+@dataclass
+class PodFollower:
+    """`sync_pods` every `interval` seconds in a thread, from `start()` until `stop()`."""
+
+    network: PodNetwork
+    cluster: LocalCluster
+    namespace: str
+    selector: str
+    server_args: Mapping[str, Sequence[str]] = field(default_factory=dict)
+    port: int = DEFAULT_PORT
+    interval: float = 0.3
+    errors: list[BaseException] = field(default_factory=list)
+    """What went wrong in the thread; `stop()` raises the first."""
+    _stop: threading.Event = field(default_factory=threading.Event)
+    _thread: threading.Thread | None = None
+
+    def sync(self) -> list[PodServer]:
+        return sync_pods(
+            self.network, self.cluster, self.namespace, self.selector, self.server_args, self.port
+        )
+
+    def start(self) -> PodFollower:
+        self.sync()
+        self._thread = threading.Thread(target=self._run, name=f"pods {self.selector}", daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.sync()
+            except Exception as error:  # kept for stop() to raise in the test's thread
+                self.errors.append(error)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=30)
+        if self.errors:
+            raise self.errors[0]
