@@ -16,6 +16,7 @@ from .provider import (
     rounded_up_plan,
 )
 from .replicas import ReplicaProvider
+from .router import RouterProvider
 
 __all__ = [
     "FIELD_MANAGER",
@@ -27,6 +28,7 @@ __all__ = [
     "RouteClient",
     "RouteTarget",
     "RouteUnavailable",
+    "RouterProvider",
     "apportion",
     "check_weights",
     "new_provider",

@@ -8,6 +8,7 @@ from .istio import IstioProvider
 from .nop import NopProvider
 from .provider import Provider
 from .replicas import ReplicaProvider
+from .router import RouterProvider
 
 __all__ = ["new_provider"]
 
@@ -15,6 +16,7 @@ _PROVIDERS: dict[TrafficProvider, Provider] = {
     TrafficProvider.REPLICAS: ReplicaProvider(),
     TrafficProvider.GATEWAY_API: GatewayAPIProvider(),
     TrafficProvider.ISTIO: IstioProvider(),
+    TrafficProvider.ROUTER: RouterProvider(),
 }
 """Providers hold no state, so one instance per provider serves every ModelRollout."""
 

@@ -61,6 +61,9 @@ class TrafficProvider(StrEnum):
     """The weights of an HTTPRoute's backendRefs (Gateway API), exact to 0.1%."""
     ISTIO = "istio"
     """The weights of a VirtualService's routes over DestinationRule subsets, exact to 1%."""
+    ROUTER = "router"
+    """The weights of the model router's ConfigMap `<rollout>-router` (`modelrollout.router`),
+    exact; one headless Service per version gives the router the versions' pod IPs."""
 
 
 class AnalysisMethod(StrEnum):

@@ -185,7 +185,10 @@ class TrafficSpec(ApiModel):
     Deployments behind the one Service (coarse: a weight is rounded to whole replicas; status
     shows the share really served and a Warning Event says so). `gatewayAPI` and `istio` weight
     the routes of an HTTPRoute or a VirtualService exactly; each version then runs the replicas
-    its weight needs (rounded up)."""
+    its weight needs (rounded up). `router` writes the weights, exactly, into the ConfigMap
+    `<rollout>-router` of the model router (`python -m modelrollout.router`), with a headless
+    Service `<rollout>-<version>` per version for it to find the pods by; capacity as for
+    `gatewayAPI`."""
     gateway_api: GatewayAPITraffic | None = Field(default=None, alias="gatewayAPI")
     """The HTTPRoute to weight; required with provider `gatewayAPI`, only with it."""
     istio: IstioTraffic | None = None
