@@ -22,6 +22,7 @@ from ..api.v1alpha1 import (
     format_timestamp,
     parse_duration,
 )
+from ..metrics.queries import MODEL_SERVER_SERIES, DefaultSeries, default_series
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,8 @@ class EvaluationRequest:
     """When to ask whether a series exists at all (aligned like `at`); None: at `at`. The operator
     passes the present: a final look judged after an outage reads a window Prometheus never saw,
     and a series that exists now proves its name right however late it appeared."""
+    series: DefaultSeries = MODEL_SERVER_SERIES
+    """The default series of latency, errorRate and drift: the router's with `provider: router`."""
 
     @property
     def interval(self) -> float:
@@ -112,6 +115,7 @@ def request_for_step(
         metrics=metrics,
         max_duration=max_duration,
         presence_at=presence_at,
+        series=default_series(spec.strategy.traffic.provider),
     )
 
 
