@@ -190,3 +190,22 @@ ROUTER_INTERLEAVING_WINS = "modelrollout_router_interleaving_wins_total"
 """Counter of impressions each version won on clicks (`version="tie"` for ties)."""
 ROUTER_BANDIT_PULLS = "modelrollout_router_bandit_pulls_total"
 ROUTER_BANDIT_REWARDS = "modelrollout_router_bandit_rewards_total"
+ROUTER_BANDIT_FEEDBACK = "modelrollout_router_bandit_feedback_total"
+"""Counter of rewards received (0 or 1); `ROUTER_BANDIT_REWARDS` counts those of 1, so their ratio
+is the version's observed reward rate."""
+ROUTER_READY_ENDPOINTS = "modelrollout_router_ready_endpoints"
+"""Gauge of the version's ready pods the router sends to (from its EndpointSlices)."""
+ROUTER_CONFIG_VALID = "modelrollout_router_config_valid"
+"""Gauge (labels `namespace`, `config_map`): 1 while the ConfigMap's content is served, 0 while
+it is refused and the last good configuration serves instead."""
+ROUTER_CONFIG_REJECTIONS = "modelrollout_router_config_rejections_total"
+"""Counter (labels `namespace`, `config_map`) of ConfigMap contents refused."""
+ROUTER_OVERLOAD_REJECTIONS = "modelrollout_router_overload_rejections_total"
+"""Counter (label `namespace`) of requests answered 503 because the router's queue was full."""
+
+ROUTER_ROLE_RULES: Final = (
+    {"apiGroups": [""], "resources": ["configmaps"], "verbs": ["get", "list", "watch"]},
+    {"apiGroups": ["discovery.k8s.io"], "resources": ["endpointslices"], "verbs": ["get", "list", "watch"]},
+)
+"""What the router's ServiceAccount needs in its namespace (a Role): it reads its ConfigMap and
+the versions' EndpointSlices, and writes nothing."""

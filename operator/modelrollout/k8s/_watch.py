@@ -19,8 +19,8 @@ from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
 from ._client import _call
 from ._protocol import Obj
 
-WATCHED_KINDS = (KIND, "Deployment", "Service")
-"""What the operator reads from watches."""
+WATCHED_KINDS = (KIND, "Deployment", "Service", "ConfigMap", "EndpointSlice")
+"""What the operator reads from watches (ConfigMaps and EndpointSlices: the model router)."""
 
 
 class WatchSource(Protocol):
@@ -45,7 +45,7 @@ class WatchSource(Protocol):
 
 
 class ApiWatchSource:
-    """`WatchSource` over the kubernetes client, for `KIND`, "Deployment" or "Service"."""
+    """`WatchSource` over the kubernetes client, for one of `WATCHED_KINDS`."""
 
     def __init__(self, api_client: Any, kind: str, request_timeout: float) -> None:
         if kind not in WATCHED_KINDS:
@@ -55,6 +55,7 @@ class ApiWatchSource:
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
         self._custom = k8s.CustomObjectsApi(api_client)
+        self._discovery = k8s.DiscoveryV1Api(api_client)
         self._responses: set[Any] = set()
         self._lock = threading.Lock()
 
@@ -70,6 +71,16 @@ class ApiWatchSource:
                 every: Callable[..., Any] = self._apps.list_deployment_for_all_namespaces
                 return every
             return lambda **kw: self._apps.list_namespaced_deployment(namespace, **kw)
+        if self._kind == "ConfigMap":
+            if namespace is None:
+                config_maps: Callable[..., Any] = self._core.list_config_map_for_all_namespaces
+                return config_maps
+            return lambda **kw: self._core.list_namespaced_config_map(namespace, **kw)
+        if self._kind == "EndpointSlice":
+            if namespace is None:
+                slices: Callable[..., Any] = self._discovery.list_endpoint_slice_for_all_namespaces
+                return slices
+            return lambda **kw: self._discovery.list_namespaced_endpoint_slice(namespace, **kw)
         if namespace is None:
             services: Callable[..., Any] = self._core.list_service_for_all_namespaces
             return services
