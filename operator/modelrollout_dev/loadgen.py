@@ -17,6 +17,7 @@ import argparse
 import asyncio
 import json
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -50,6 +51,8 @@ class LoadSettings:
     timeout: float = 10.0
     seed: int = 0
     """Seeds the user draws and the feature vectors: two runs with one seed send the same requests."""
+    stop: threading.Event | None = None
+    """Set (from any thread) to end the arrivals before `duration`; the answers are still awaited."""
 
 
 @dataclass
@@ -167,6 +170,8 @@ async def run_load(settings: LoadSettings) -> LoadReport:
         start = time.perf_counter()
         total = int(settings.rate * settings.duration)
         for index in range(total):
+            if settings.stop is not None and settings.stop.is_set():
+                break
             delay = start + index / settings.rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
