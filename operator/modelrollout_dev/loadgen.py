@@ -6,9 +6,10 @@ Arrivals are open-loop (request i is due at `i / rate`), as users are: a slow se
 the arrivals down. When `concurrency` requests are already in flight a due request is not sent
 but counted as `skipped`, so the generator stays bounded in memory and sockets whatever the
 server does. Each request carries a user id header drawn from a pool (`users`), for sticky
-routing; the report counts what was sent and what came back per answering version (the
-`X-Model-Version` header, else the body's `model_version`) and per status, which is what an
-e2e test compares with the series the analysis reads.
+routing; the report counts what was sent and what came back per answering version (the router's
+`X-ModelRollout-Version` header, else the model server's `X-Model-Version`, else the body's
+`model_version`) and per status, which is what an e2e test compares with the series the
+analysis reads.
 """
 
 from __future__ import annotations
@@ -29,7 +30,9 @@ import numpy as np
 __all__ = ["LoadReport", "LoadSettings", "main", "run_load"]
 
 Protocol = Literal["v1", "v2", "rank"]
-VERSION_HEADER = "X-Model-Version"
+VERSION_HEADERS = ("X-ModelRollout-Version", "X-Model-Version")
+"""Who answered: the router's header (it also names the version of its own error answers), else
+the model server's."""
 
 
 @dataclass
@@ -70,6 +73,8 @@ class LoadReport:
     """Every version each user was answered by, in order of first answer (stickiness checks)."""
     latencies: list[float] = field(default_factory=list)
     """Seconds per answered request, in completion order."""
+    error_messages: dict[str, int] = field(default_factory=dict)
+    """The `error` of JSON error bodies (5xx and 4xx), by message (at most 20 distinct ones)."""
 
     def percentile(self, q: float) -> float | None:
         return float(np.percentile(self.latencies, q)) if self.latencies else None
@@ -78,6 +83,7 @@ class LoadReport:
         """The report without per-request detail, for printing."""
         data = asdict(self)
         del data["latencies"], data["user_versions"]
+        data["error_messages"] = dict(sorted(self.error_messages.items(), key=lambda item: -item[1])[:5])
         data["p50_seconds"] = self.percentile(50)
         data["p99_seconds"] = self.percentile(99)
         return data
@@ -112,6 +118,11 @@ class _Tally:
         if latency is not None:
             self.report.latencies.append(latency)
 
+    def error(self, message: str) -> None:
+        errors = self.report.error_messages
+        if message in errors or len(errors) < 20:
+            errors[message] = errors.get(message, 0) + 1
+
     def close(self) -> LoadReport:
         self.report.by_version = dict(self.versions)
         self.report.by_status = dict(self.statuses)
@@ -131,12 +142,24 @@ async def _one(
     try:
         async with session.post(url, json=body, headers={settings.user_header: user}) as response:
             payload = await response.read()
-            version = response.headers.get(VERSION_HEADER) or _body_version(payload) or "unknown"
+            named = (response.headers.get(header) for header in VERSION_HEADERS)
+            version = next((v for v in named if v), None) or _body_version(payload) or "unknown"
             tally.add(user, version, str(response.status), time.perf_counter() - started)
+            if response.status >= 400:
+                tally.error(_body_error(payload))
     except TimeoutError:
         tally.add(user, None, "timeout", None)
     except aiohttp.ClientError:
         tally.add(user, None, "connection-error", None)
+
+
+def _body_error(payload: bytes) -> str:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return payload[:200].decode(errors="replace")
+    message = data.get("error") if isinstance(data, dict) else None
+    return str(message)[:200] if message is not None else payload[:200].decode(errors="replace")
 
 
 def _body_version(payload: bytes) -> str | None:

@@ -11,6 +11,7 @@ went away is stopped.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +21,8 @@ from .cluster import LocalCluster
 from .pod_network import PodNetwork, PodNetworkError, PodServer
 
 __all__ = ["PodFollower", "deployment_selector", "serve_deployment", "sync_pods"]
+
+log = logging.getLogger("modelrollout_dev.pod_network")
 
 MODEL_LABEL = "modelrollout.io/model"
 VERSION_LABEL = "modelrollout.io/version"
@@ -59,8 +62,11 @@ def sync_pods(
     wanted = _equality_terms(selector)
     out = cluster.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout
     ready = [pod for pod in json.loads(out)["items"] if _serving(pod)]
+    listed = {pod["metadata"]["name"]: pod for pod in json.loads(out)["items"]}
     for server in list(network.servers.values()):
         if server.group == namespace and server.pod not in {pod["metadata"]["name"] for pod in ready}:
+            pod = listed.get(server.pod)
+            log.info("stopping the server of pod %s: %s", server.pod, pod["status"] if pod else "gone")
             network.stop_server(server.pod)
     per_version = server_args or {}
     return [

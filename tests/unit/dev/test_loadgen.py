@@ -29,6 +29,7 @@ def test_counts_per_version_and_status() -> None:
     assert report.by_status["200"] + report.by_status["500"] == report.sent
     assert report.by_version_status["v3/500"] == report.by_status["500"] > 0
     assert len(report.latencies) == report.sent
+    assert report.error_messages == {"injected error (--error-rate)": report.by_status["500"]}
 
 
 def test_concurrency_bound_skips_rather_than_queues() -> None:
