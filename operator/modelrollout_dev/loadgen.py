@@ -226,18 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    settings = LoadSettings(
-        url=args.url,
-        model=args.model,
-        rate=args.rate,
-        duration=args.duration,
-        concurrency=args.concurrency,
-        users=args.users,
-        user_header=args.user_header,
-        protocol=args.protocol,
-        timeout=args.timeout,
-        seed=args.seed,
-    )
+    settings = LoadSettings(**vars(args))  # every flag is a field of the same name
     try:
         report = asyncio.run(run_load(settings))
     except ValueError as error:

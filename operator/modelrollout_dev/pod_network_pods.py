@@ -20,7 +20,7 @@ from typing import Any
 from .cluster import LocalCluster
 from .pod_network import PodNetwork, PodNetworkError, PodServer
 
-__all__ = ["PodFollower", "deployment_selector", "serve_deployment", "sync_pods"]
+__all__ = ["PodFollower", "deployment_selector", "ready_addresses", "serve_deployment", "sync_pods"]
 
 log = logging.getLogger("modelrollout_dev.pod_network")
 
@@ -90,6 +90,21 @@ def _equality_terms(selector: str) -> dict[str, str]:
             raise PodNetworkError(f"selector {selector!r}: only equality terms `key=value` are supported")
         terms[key] = value
     return terms
+
+
+def ready_addresses(cluster: LocalCluster, namespace: str, service: str) -> set[str]:
+    """The ready endpoint addresses of the Service's EndpointSlices: what a router or a mesh
+    resolves the Service to."""
+    out = cluster.kubectl(
+        "get", "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={service}", "-o", "json"
+    ).stdout
+    return {
+        address
+        for item in json.loads(out)["items"]
+        for endpoint in item.get("endpoints") or []
+        if (endpoint.get("conditions") or {}).get("ready")
+        for address in endpoint["addresses"]
+    }
 
 
 def deployment_selector(cluster: LocalCluster, namespace: str, deployment: str) -> str:
