@@ -19,9 +19,10 @@ help: ## List the targets
 $(DEPS_STAMP): pyproject.toml constraints.txt
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v openssl >/dev/null \
 	  && command -v buildah >/dev/null && command -v mmdebstrap >/dev/null && command -v umoci >/dev/null \
+	  && command -v wrk >/dev/null && command -v nginx >/dev/null \
 	  && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus openssl python3-venv \
-	      buildah mmdebstrap umoci; }
+	      buildah mmdebstrap umoci wrk nginx; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'
@@ -88,6 +89,10 @@ test-unit: $(DEPS_STAMP) ## Unit tests only (no cluster)
 
 .PHONY: bench
 bench: bench-stats ## All benchmarks (results under benchmarks/)
+
+.PHONY: bench-router
+bench-router: $(DEPS_STAMP) ## Router vs nginx vs direct on loopback with wrk (about 2 minutes; not in CI)
+	$(PY) -m benchmarks.router --out benchmarks/results/router.json
 
 .PHONY: bench-stats
 bench-stats: $(DEPS_STAMP) ## Statistics simulator: our sequential test against the baselines

@@ -9,6 +9,8 @@ ETCD_VERSION="${ETCD_VERSION:-v3.6.16}"
 KWOK_VERSION="${KWOK_VERSION:-v0.8.0}"
 HELM_VERSION="${HELM_VERSION:-v3.19.0}"
 PROMETHEUS_OPERATOR_VERSION="${PROMETHEUS_OPERATOR_VERSION:-v0.86.1}"
+GATEWAY_API_VERSION="${GATEWAY_API_VERSION:-v1.6.3}"
+ISTIO_API_VERSION="${ISTIO_API_VERSION:-v1.32.0}"
 CACHE="${MODELROLLOUT_CACHE:-$HOME/.cache/modelrollout}"
 BIN="$CACHE/bin"
 WORK="$CACHE/build"
@@ -134,12 +136,22 @@ prometheus_operator_crds() {
     "$crds/monitoring.coreos.com_prometheusrules.yaml" "$crds/monitoring.coreos.com_servicemonitors.yaml"
 }
 
+# The HTTPRoute, VirtualService and DestinationRule CRDs, so the traffic providers' route objects are
+# real objects of the local apiserver: the files Gateway API and Istio publish in their Go modules.
+traffic_crds() {
+  files_from_module "$CACHE/gateway-api-crds-$GATEWAY_API_VERSION" "sigs.k8s.io/gateway-api@$GATEWAY_API_VERSION" \
+    config/crd/standard/gateway.networking.k8s.io_httproutes.yaml
+  files_from_module "$CACHE/istio-crds-$ISTIO_API_VERSION" "istio.io/api@$ISTIO_API_VERSION" \
+    kubernetes/customresourcedefinitions.gen.yaml
+}
+
 t_all=$SECONDS
 build_kubernetes
 build_etcd
 go_install kwok "$KWOK_VERSION" sigs.k8s.io/kwok/cmd/kwok
 kwok_stages
 prometheus_operator_crds
+traffic_crds
 go_install helm "$HELM_VERSION" helm.sh/helm/v3/cmd/helm "-X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
 # Stable names for people and scripts: links to the versioned binaries.
 for n in kube-apiserver kube-controller-manager kube-scheduler kubectl; do ln -sfn "$n-$K8S_VERSION" "$BIN/$n"; done

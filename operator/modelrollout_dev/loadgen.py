@@ -6,9 +6,10 @@ Arrivals are open-loop (request i is due at `i / rate`), as users are: a slow se
 the arrivals down. When `concurrency` requests are already in flight a due request is not sent
 but counted as `skipped`, so the generator stays bounded in memory and sockets whatever the
 server does. Each request carries a user id header drawn from a pool (`users`), for sticky
-routing; the report counts what was sent and what came back per answering version (the
-`X-Model-Version` header, else the body's `model_version`) and per status, which is what an
-e2e test compares with the series the analysis reads.
+routing; the report counts what was sent and what came back per answering version (the router's
+`X-ModelRollout-Version` header, else the model server's `X-Model-Version`, else the body's
+`model_version`) and per status, which is what an e2e test compares with the series the
+analysis reads.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import argparse
 import asyncio
 import json
 import sys
+import threading
 import time
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -28,7 +30,9 @@ import numpy as np
 __all__ = ["LoadReport", "LoadSettings", "main", "run_load"]
 
 Protocol = Literal["v1", "v2", "rank"]
-VERSION_HEADER = "X-Model-Version"
+VERSION_HEADERS = ("X-ModelRollout-Version", "X-Model-Version")
+"""Who answered: the router's header (it also names the version of its own error answers), else
+the model server's."""
 
 
 @dataclass
@@ -50,6 +54,8 @@ class LoadSettings:
     timeout: float = 10.0
     seed: int = 0
     """Seeds the user draws and the feature vectors: two runs with one seed send the same requests."""
+    stop: threading.Event | None = None
+    """Set (from any thread) to end the arrivals before `duration`; the answers are still awaited."""
 
 
 @dataclass
@@ -67,6 +73,8 @@ class LoadReport:
     """Every version each user was answered by, in order of first answer (stickiness checks)."""
     latencies: list[float] = field(default_factory=list)
     """Seconds per answered request, in completion order."""
+    error_messages: dict[str, int] = field(default_factory=dict)
+    """The `error` of JSON error bodies (5xx and 4xx), by message (at most 20 distinct ones)."""
 
     def percentile(self, q: float) -> float | None:
         return float(np.percentile(self.latencies, q)) if self.latencies else None
@@ -75,6 +83,7 @@ class LoadReport:
         """The report without per-request detail, for printing."""
         data = asdict(self)
         del data["latencies"], data["user_versions"]
+        data["error_messages"] = dict(sorted(self.error_messages.items(), key=lambda item: -item[1])[:5])
         data["p50_seconds"] = self.percentile(50)
         data["p99_seconds"] = self.percentile(99)
         return data
@@ -109,6 +118,11 @@ class _Tally:
         if latency is not None:
             self.report.latencies.append(latency)
 
+    def error(self, message: str) -> None:
+        errors = self.report.error_messages
+        if message in errors or len(errors) < 20:
+            errors[message] = errors.get(message, 0) + 1
+
     def close(self) -> LoadReport:
         self.report.by_version = dict(self.versions)
         self.report.by_status = dict(self.statuses)
@@ -128,12 +142,24 @@ async def _one(
     try:
         async with session.post(url, json=body, headers={settings.user_header: user}) as response:
             payload = await response.read()
-            version = response.headers.get(VERSION_HEADER) or _body_version(payload) or "unknown"
+            named = (response.headers.get(header) for header in VERSION_HEADERS)
+            version = next((v for v in named if v), None) or _body_version(payload) or "unknown"
             tally.add(user, version, str(response.status), time.perf_counter() - started)
+            if response.status >= 400:
+                tally.error(_body_error(payload))
     except TimeoutError:
         tally.add(user, None, "timeout", None)
     except aiohttp.ClientError:
         tally.add(user, None, "connection-error", None)
+
+
+def _body_error(payload: bytes) -> str:
+    try:
+        data = json.loads(payload)
+    except ValueError:
+        return payload[:200].decode(errors="replace")
+    message = data.get("error") if isinstance(data, dict) else None
+    return str(message)[:200] if message is not None else payload[:200].decode(errors="replace")
 
 
 def _body_version(payload: bytes) -> str | None:
@@ -167,6 +193,8 @@ async def run_load(settings: LoadSettings) -> LoadReport:
         start = time.perf_counter()
         total = int(settings.rate * settings.duration)
         for index in range(total):
+            if settings.stop is not None and settings.stop.is_set():
+                break
             delay = start + index / settings.rate - time.perf_counter()
             if delay > 0:
                 await asyncio.sleep(delay)
@@ -198,18 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
-    settings = LoadSettings(
-        url=args.url,
-        model=args.model,
-        rate=args.rate,
-        duration=args.duration,
-        concurrency=args.concurrency,
-        users=args.users,
-        user_header=args.user_header,
-        protocol=args.protocol,
-        timeout=args.timeout,
-        seed=args.seed,
-    )
+    settings = LoadSettings(**vars(args))  # every flag is a field of the same name
     try:
         report = asyncio.run(run_load(settings))
     except ValueError as error:

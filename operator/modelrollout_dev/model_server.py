@@ -316,19 +316,7 @@ def main(argv: list[str] | None = None) -> int:
     if not 0.0 <= args.error_rate <= 1.0 or args.latency_median < 0 or args.latency_sigma < 0:
         print("--error-rate must be within 0..1 and latencies non-negative", file=sys.stderr)
         return 2
-    settings = ModelServerSettings(
-        model=args.model,
-        version=args.version,
-        namespace=args.namespace,
-        seed=args.seed,
-        latency_median=args.latency_median,
-        latency_sigma=args.latency_sigma,
-        error_rate=args.error_rate,
-        prediction_shift=args.prediction_shift,
-        features=args.features,
-        items=args.items,
-        random_seed=args.random_seed,
-    )
+    settings = ModelServerSettings(**{k: v for k, v in vars(args).items() if k != "bind"})  # flag = field
     web.run_app(make_app(settings), host=host, port=port, print=None, access_log=None)
     return 0
 

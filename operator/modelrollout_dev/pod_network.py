@@ -31,6 +31,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 import uuid
@@ -148,6 +149,7 @@ class PodNetwork:
         if self.log_dir is None:
             self.log_dir = cache_dir() / "run" / "pod-network" / self.namespace
         self._up = False
+        self._lock = threading.RLock()
 
     # -- lifecycle ----------------------------------------------------------------------------
     def up(self) -> PodNetwork:
@@ -218,7 +220,12 @@ class PodNetwork:
     def serve(self, pod: str, ip: str, port: int, server_args: list[str], group: str = "") -> PodServer:
         """Gives the namespace `ip` and starts a model server on `ip:port` with `server_args`
         (`--model`, `--version`, ... of `modelrollout_dev.model_server`); returns once it answers
-        from the host. A pod served already is left as it is."""
+        from the host. A pod served already is left as it is. Thread-safe: a second caller for a
+        pod being started waits until it answers."""
+        with self._lock:
+            return self._serve(pod, ip, port, server_args, group)
+
+    def _serve(self, pod: str, ip: str, port: int, server_args: list[str], group: str) -> PodServer:
         if pod in self.servers:
             return self.servers[pod]
         if ipaddress.ip_address(ip) not in ipaddress.ip_network(self.pod_cidr):
@@ -252,6 +259,10 @@ class PodNetwork:
 
     def stop_server(self, pod: str) -> None:
         """Stops the pod's server by pid and takes its IP out of the namespace."""
+        with self._lock:
+            self._stop_server(pod)
+
+    def _stop_server(self, pod: str) -> None:
         server = self.servers.pop(pod, None)
         if server is None:
             return
@@ -280,7 +291,7 @@ class PodNetwork:
                         return
             except OSError:
                 time.sleep(0.05)
-        self.stop_server(server.pod)
+        self._stop_server(server.pod)
         raise PodNetworkError(
             f"the model server of pod {server.pod} did not answer on {server.url} within "
             f"{self.ready_timeout:.0f}s; its log:\n{tail(server.log)}"

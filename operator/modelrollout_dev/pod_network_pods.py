@@ -11,6 +11,7 @@ went away is stopped.
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from typing import Any
 from .cluster import LocalCluster
 from .pod_network import PodNetwork, PodNetworkError, PodServer
 
-__all__ = ["PodFollower", "deployment_selector", "serve_deployment", "sync_pods"]
+__all__ = ["PodFollower", "deployment_selector", "ready_addresses", "serve_deployment", "sync_pods"]
+
+log = logging.getLogger("modelrollout_dev.pod_network")
 
 MODEL_LABEL = "modelrollout.io/model"
 VERSION_LABEL = "modelrollout.io/version"
@@ -59,8 +62,11 @@ def sync_pods(
     wanted = _equality_terms(selector)
     out = cluster.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout
     ready = [pod for pod in json.loads(out)["items"] if _serving(pod)]
+    listed = {pod["metadata"]["name"]: pod for pod in json.loads(out)["items"]}
     for server in list(network.servers.values()):
         if server.group == namespace and server.pod not in {pod["metadata"]["name"] for pod in ready}:
+            pod = listed.get(server.pod)
+            log.info("stopping the server of pod %s: %s", server.pod, pod["status"] if pod else "gone")
             network.stop_server(server.pod)
     per_version = server_args or {}
     return [
@@ -84,6 +90,21 @@ def _equality_terms(selector: str) -> dict[str, str]:
             raise PodNetworkError(f"selector {selector!r}: only equality terms `key=value` are supported")
         terms[key] = value
     return terms
+
+
+def ready_addresses(cluster: LocalCluster, namespace: str, service: str) -> set[str]:
+    """The ready endpoint addresses of the Service's EndpointSlices: what a router or a mesh
+    resolves the Service to."""
+    out = cluster.kubectl(
+        "get", "endpointslices", "-n", namespace, "-l", f"kubernetes.io/service-name={service}", "-o", "json"
+    ).stdout
+    return {
+        address
+        for item in json.loads(out)["items"]
+        for endpoint in item.get("endpoints") or []
+        if (endpoint.get("conditions") or {}).get("ready")
+        for address in endpoint["addresses"]
+    }
 
 
 def deployment_selector(cluster: LocalCluster, namespace: str, deployment: str) -> str:

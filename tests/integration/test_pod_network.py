@@ -14,7 +14,7 @@ import pytest
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.manifests import deployment, service
 from modelrollout_dev.pod_network import PodNetwork, PodNetworkError
-from modelrollout_dev.pod_network_pods import PodFollower, serve_deployment
+from modelrollout_dev.pod_network_pods import PodFollower, ready_addresses, serve_deployment
 from modelrollout_dev.tools import is_running
 
 pytestmark = pytest.mark.cluster
@@ -37,26 +37,6 @@ def wait_ready(cluster: LocalCluster, namespace: str, name: str, replicas: int) 
     raise TimeoutError(f"deployment {name} never had {replicas} ready replicas")
 
 
-def slice_addresses(cluster: LocalCluster, namespace: str, service_name: str) -> set[str]:
-    out = cluster.kubectl(
-        "get",
-        "endpointslices",
-        "-n",
-        namespace,
-        "-l",
-        f"kubernetes.io/service-name={service_name}",
-        "-o",
-        "json",
-    ).stdout
-    return {
-        address
-        for item in json.loads(out)["items"]
-        for endpoint in item.get("endpoints") or []
-        if endpoint.get("conditions", {}).get("ready")
-        for address in endpoint["addresses"]
-    }
-
-
 def predict(url: str) -> tuple[str, dict[str, Any]]:
     request = urllib.request.Request(
         f"{url}/v1/models/scorer:predict",
@@ -69,10 +49,10 @@ def predict(url: str) -> tuple[str, dict[str, Any]]:
 
 def wait_for_addresses(cluster: LocalCluster, namespace: str, expected: set[str]) -> set[str]:
     deadline = time.monotonic() + 20
-    addresses = slice_addresses(cluster, namespace, "scorer-v1")
+    addresses = ready_addresses(cluster, namespace, "scorer-v1")
     while addresses != expected and time.monotonic() < deadline:
         time.sleep(0.2)
-        addresses = slice_addresses(cluster, namespace, "scorer-v1")
+        addresses = ready_addresses(cluster, namespace, "scorer-v1")
     return addresses
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -21,6 +21,7 @@ from ..rollout import (
     RolloutOutcome,
 )
 from .ownership import name_taken
+from .routes import Routes
 from .workloads import build_deployment, listed_name
 
 log = logging.getLogger("modelrollout.apply")
@@ -38,6 +39,10 @@ class Applier:
     deployments: dict[str, dict[str, Any]]
     kept_on_delete: frozenset[str] = frozenset()
     """Versions created without an ownerReference (`ownership.versions_kept_on_delete`)."""
+    routes: Routes | None = None
+    """The traffic provider's routes; None while it cannot route (a problem `decide` holds on)."""
+    served_weights: Mapping[str, int] = field(default_factory=dict)
+    """`status.weights` as decided: the routes are kept at them on every reconcile."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
@@ -62,6 +67,9 @@ class Applier:
         for action in actions:
             if type(action) in handlers:
                 handlers[type(action)](action)
+        routed = any(isinstance(action, ApplyWeights) for action in actions)
+        if self.routes is not None and not routed:
+            self.routes.set(self.served_weights)  # writes only what differs from the route objects
 
     def announce(self, events: Sequence[tuple[str, EmitEvent]]) -> None:
         """Post the Events of a transition the status already records, each under its own name:
@@ -106,6 +114,8 @@ class Applier:
         """The sizes `decide` staged (it waits for Available pods between stages). Growing
         before shrinking is only a safety net for a partial apply: a crash after the first
         scale leaves more capacity, never less."""
+        if self.routes is not None:  # a version leaves the routes before it loses pods
+            self.routes.set(action.weights)
         ordered = sorted(action.replicas.items(), key=lambda item: item[1] <= self._current(item[0]))
         for version, replicas in ordered:
             self._scale(version, replicas)

@@ -1,7 +1,9 @@
-"""Deleting a ModelRollout never takes the stable down: the stable's Deployment is scaled to full
-size, freed from the ModelRollout's ownership (so garbage collection keeps it) and keeps serving;
-only then are the other versions' Deployments deleted. Every Deployment is one listed by the
-rollout's labels and addressed by its own name, so another rollout's is never touched."""
+"""Deleting a ModelRollout never takes the stable down: the routes send everything to the stable
+first, the stable's Deployment is scaled to full size, freed from the ModelRollout's ownership (so
+garbage collection keeps it) and keeps serving; only then are the other versions' Deployments
+deleted, and the routes handed back to `spec.service` (the traffic provider's `finalize`). Every
+Deployment is one listed by the rollout's labels and addressed by its own name, so another
+rollout's is never touched."""
 
 from __future__ import annotations
 
@@ -10,6 +12,7 @@ import time
 from ..k8s import KubeClient, with_conflict_retry
 from .exporter import forget_rollout
 from .observe import Loaded, deployment_states, deployments_by_version
+from .routes import Routes
 from .workloads import listed_name
 
 
@@ -19,7 +22,16 @@ class StableNotReady(Exception):
 
 def finalize(client: KubeClient, loaded: Loaded, deadline: float) -> str:
     """Hand the stable over and delete the rest; once done, the rollout's gauges go too."""
+    spec = loaded.spec
+    stable = loaded.status.stable_version or (spec.stable.version if spec else None)
+    routes = None
+    if spec is not None and stable is not None:
+        versions = deployments_by_version(client, loaded.namespace, loaded.name)
+        routes = Routes.of(client, loaded.body, spec, versions)
+        routes.set({stable: 100, **{version: 0 for version in versions if version != stable}})
     message = _hand_over(client, loaded, deadline)
+    if routes is not None and stable is not None:
+        routes.finalize(stable)
     forget_rollout(loaded.namespace, loaded.name)
     return message
 

@@ -22,6 +22,7 @@ from ..rollout import (
 )
 from ..traffic import Provider
 from .ownership import name_taken
+from .routes import Routes
 from .workloads import build_deployment, deployment_name, rollout_selector
 
 
@@ -72,6 +73,8 @@ class Observed:
     """The pending manual action, parsed (also in `observations`): cleared once status records it."""
     action_problem: str | None
     """Why the action annotation does not parse: warned about and removed, never applied."""
+    routes: Routes
+    """The traffic provider's route half for this rollout (`routes`)."""
 
 
 def observe(
@@ -85,17 +88,19 @@ def observe(
         raise ValueError("observe needs a spec that parses")
     deployments = deployments_by_version(client, loaded.namespace, loaded.name)
     action, action_problem = manual_action(loaded.body)
+    routes = Routes.of(client, loaded.body, spec, deployments)
     observations = Observations(
         generation=loaded.generation,
         deployments=deployment_states(deployments),
         replica_plan=lambda weights: provider.replica_plan(weights, spec.replicas),
         service_exists=client.service_exists(loaded.namespace, spec.service),
+        route_problem=routes.problem(),
         template_error=template_error(client, loaded, deployments),
         action=action,
         analysis=analysis,
         upstream=upstream_state(client, loaded),
     )
-    return Observed(observations, deployments, action, action_problem)
+    return Observed(observations, deployments, action, action_problem, routes)
 
 
 def deployments_by_version(

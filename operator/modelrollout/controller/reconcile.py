@@ -25,6 +25,7 @@ from .notify_sender import Notifier
 from .observe import Loaded, load, observe, pending_action
 from .outbox import StagedEvents, status_digest
 from .ownership import CLAIM_RECHECK_SECONDS, earlier_claimant, free_kept_versions, versions_kept_on_delete
+from .routes import with_effective_weights
 from .scale import leaves_deployments_as_they_are, with_scale_status
 from .writes import RolloutWriter, StaleRead, StatusRefused
 from .writes import with_condition as _with_condition
@@ -139,8 +140,13 @@ class Reconciler:
         if observed.action_problem:
             self._reject_action(loaded, observed.action_problem)
         decision = decide(spec, loaded.status, observed.observations, now)
+        decision = with_effective_weights(decision, provider, spec.replicas, loaded.status.weights)
         kept = versions_kept_on_delete(decision.status)
-        applier = Applier(self.client, loaded.body, spec, observed.deployments, kept_on_delete=kept)
+        routes = observed.routes if observed.observations.route_problem is None else None
+        applier = Applier(
+            self.client, loaded.body, spec, observed.deployments, kept_on_delete=kept, routes=routes,
+            served_weights=decision.status.weights,
+        )  # fmt: skip
         status, requeue_after = self._apply(loaded, decision, applier, now)
         action = observed.action
         taken = status.last_action

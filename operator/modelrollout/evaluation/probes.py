@@ -189,7 +189,7 @@ class _Planner:
     # -- comparison types ----------------------------------------------------------------------
 
     def _latency(self, metric: MetricSpec) -> Probe:
-        base = metric.metric_name or defaults.LATENCY_METRIC
+        base = metric.metric_name or self.request.series.latency
         slices, default_series = self._histogram_slices(metric, base)
         if not metric.query:
             slices.update(self._batched("sum", defaults.histogram_sum(base, self.interval)))
@@ -208,7 +208,7 @@ class _Planner:
         return Probe(metric, measure, slices, carries=self.carries)
 
     def _error_rate(self, metric: MetricSpec) -> Probe:
-        requests = metric.metric_name or defaults.REQUESTS_METRIC
+        requests = metric.metric_name or self.request.series.requests
         if metric.query:
             return self._rate_probe(metric, self._per_version_range("events", metric.query), requests)
         chosen = metric.errors
@@ -289,7 +289,7 @@ class _Planner:
             return settled(metric, inconclusive(str(statistic), "a drift metric needs `max`"))
         max_distance = metric.max
         slices, default_series = self._histogram_slices(
-            metric, metric.metric_name or defaults.PREDICTION_METRIC
+            metric, metric.metric_name or self.request.series.prediction
         )
 
         def measure(answers: Answers) -> MetricTest:
@@ -337,7 +337,7 @@ class _Planner:
         """Every look of the step from one range query per version, so the failed looks are
         counted afresh at each evaluation; the request counter gates the Pass on `minSamples`."""
         slices = {f"values/{role}": Slice(self._range(promql)) for role, promql in values.items()}
-        slices |= self._batched("requests", defaults.requests(defaults.REQUESTS_METRIC, self.interval))
+        slices |= self._batched("requests", defaults.requests(self.request.series.requests, self.interval))
         window = self.range_template
         looks = samples.look_grid(self.step_start.timestamp(), window.end.timestamp(), window.step)
         min_samples = self.request.analysis.min_samples
@@ -361,7 +361,9 @@ class _Planner:
             )
             if requests is not None:
                 return result
-            unknown = f"No {defaults.REQUESTS_METRIC} series for this model, so minSamples is not applied."
+            unknown = (
+                f"No {self.request.series.requests} series for this model, so minSamples is not applied."
+            )
             return replace(result, explanation=f"{result.explanation} {unknown}")
 
         return Probe(metric, measure, slices)

@@ -27,6 +27,7 @@ from ..api.v1alpha1 import (
     format_timestamp,
     parse_duration,
 )
+from ..metrics.queries import MODEL_SERVER_SERIES, DefaultSeries, default_series
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,8 @@ class EvaluationRequest:
     """When to ask whether a series exists at all (aligned like `at`); None: at `at`. The operator
     passes the present: a final look judged after an outage reads a window Prometheus never saw,
     and a series that exists now proves its name right however late it appeared."""
+    series: DefaultSeries = MODEL_SERVER_SERIES
+    """The default series of latency, errorRate and drift: the router's with `provider: router`."""
     evidence_started_at: datetime | None = None
     """Where evidence carried across steps begins (`status.analysis.evidenceStartedAt`); None: at
     `started_at`. Used only while it carries (see `carries`)."""
@@ -141,6 +144,7 @@ def request_for_step(
         max_duration=max_duration,
         presence_at=presence_at,
         evidence_started_at=evidence_started_at,
+        series=default_series(spec.strategy.traffic.provider),
     )
 
 

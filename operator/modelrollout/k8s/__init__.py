@@ -10,7 +10,7 @@ from ._cached import CachedKubeClient, ChangeListener, WatchSources
 from ._client import ApiKubeClient, kubeconfig_client
 from ._informer import Informer, InformerTiming
 from ._objects import deployment_state, owner_reference
-from ._protocol import KubeClient, KubeError, NotFound, Secret, with_conflict_retry
+from ._protocol import KindNotServed, KubeClient, KubeError, NotFound, Secret, with_conflict_retry
 from ._selectors import canonical as canonical_selector
 from ._selectors import selector as label_selector
 from ._store import ObjectStore
@@ -25,6 +25,7 @@ __all__ = [
     "FakeKubeClient",
     "Informer",
     "InformerTiming",
+    "KindNotServed",
     "KubeCall",
     "KubeClient",
     "KubeError",

@@ -13,6 +13,7 @@ from kubernetes.client.exceptions import ApiException
 from urllib3 import exceptions as urllib3_errors
 
 from ..api.v1alpha1 import GROUP, PLURAL, VERSION
+from ._dynamic import DynamicObjects
 from ._objects import event_body
 from ._protocol import KubeClient, KubeError, NotFound, Obj, Secret, decoded_secret
 
@@ -67,6 +68,10 @@ class ApiKubeClient:
         self._apps = k8s.AppsV1Api(api_client)
         self._core = k8s.CoreV1Api(api_client)
         self._coordination = k8s.CoordinationV1Api(api_client)
+        self._objects = DynamicObjects(api_client, request_timeout, _call)
+        self.get_object = self._objects.get_object
+        self.apply_object = self._objects.apply_object
+        self.delete_object = self._objects.delete_object
 
     def watch_source(self, kind: str) -> WatchSource:
         """LIST and WATCH of `kind` on the same connection settings, for `CachedKubeClient`."""

@@ -29,6 +29,15 @@ class NotFound(KubeError):
     pass
 
 
+class KindNotServed(KubeError):
+    """The apiserver does not serve this apiVersion and kind (its CRDs are not installed)."""
+
+    def __init__(self, api_version: str, kind: str) -> None:
+        super().__init__(404, "KindNotServed", f"the cluster serves no {kind} in {api_version}")
+        self.api_version = api_version
+        self.kind = kind
+
+
 @dataclass(frozen=True)
 class Secret:
     """A Secret's labels and its keys decoded; the values never printed (repr hides them)."""
@@ -164,4 +173,20 @@ class KubeClient(Protocol):
         """A JSON merge patch of an Event posted before: the `count`, `lastTimestamp` and latest
         message of a repeated announcement, so a verdict heard every interval stays one Event
         (the core/v1 event series) instead of one Event per interval."""
+        ...
+
+    # -- Objects of any kind (the traffic providers' route objects) -----------------------------
+    def get_object(self, api_version: str, kind: str, namespace: str, name: str) -> Obj:
+        """Any namespaced object: `NotFound` when there is none, `KindNotServed` when the
+        cluster does not serve the kind at all (an HTTPRoute without the Gateway API CRDs)."""
+        ...
+
+    def apply_object(self, body: Obj, field_manager: str, dry_run: bool = False) -> Obj:
+        """Server-side apply of `body` as `field_manager`, forcing ownership of the fields it
+        names: how a traffic provider changes the fields of a route it owns and no others. With
+        `dry_run` the apiserver validates it (schema, CEL, admission) and stores nothing."""
+        ...
+
+    def delete_object(self, api_version: str, kind: str, namespace: str, name: str) -> None:
+        """Deletes the object; one already gone is no error."""
         ...

@@ -36,6 +36,7 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
+from ._fake_objects import FakeObjects
 from ._fake_rules import merge, validate_deployment
 from ._fake_watch import FakeWatchSource, WatchLog
 from ._json_patch import apply_json_patch
@@ -83,7 +84,7 @@ class _Failure:
     where: Callable[[KubeCall], bool] | None
 
 
-class FakeKubeClient:
+class FakeKubeClient(FakeObjects):
     """A `KubeClient` over an in-memory store; see the module docstring for what it models."""
 
     def __init__(self) -> None:
@@ -95,6 +96,7 @@ class FakeKubeClient:
         """Every `KubeClient` call, in order, failed ones included."""
         self.watches = WatchLog()
         """Every change as a watch event; `compact` it to make a watch from before it a 410."""
+        self.served_kinds: set[str] = set()
 
     def watch_source(self, kind: str) -> FakeWatchSource:
         """LIST and WATCH of `kind`, for an informer (the fake's side of `ApiWatchSource`)."""

@@ -29,6 +29,14 @@ Every model server (our router included) is expected to label its series with `n
   counter is `requestMetricName`) and the container
   series for resource (a name ending in `_total` is a CPU-seconds counter and taken as a rate; any
   other name is a gauge such as `container_memory_working_set_bytes`, taken at its maximum).
+* With `spec.strategy.traffic.provider: router` the latency, errorRate and drift defaults (and
+  the request counter that gates `minSamples`) are the router's series instead
+  (`modelrollout_router_request_duration_seconds`, `modelrollout_router_requests_total`,
+  `modelrollout_router_prediction`, same labels and shapes; `api/router_config.py`): the router
+  counts what users were served, per version that answered, and keeps shadow copies in series of
+  their own. The model servers' `model_*` series still exist but are never added to them, which
+  would count every request twice. errorPattern keeps the model servers' counters (log lines come
+  from the pods). `metricName` still overrides.
 * Drift of one feature instead of the predictions: point `metricName` at that feature's histogram.
 * errorPattern counts every `pattern` of the counter, or only those listed in `patterns` (each
   matched literally, so `CUDA error: out of memory` needs no regex escaping).
@@ -49,8 +57,10 @@ Resource guardrails select the candidate's pods by name, `<name>-<version>-.*` (
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
-from ..api.v1alpha1 import format_duration
+from ..api.router_config import ROUTER_LATENCY, ROUTER_PREDICTION, ROUTER_REQUESTS
+from ..api.v1alpha1 import TrafficProvider, format_duration
 from .templates import escape_label_value, escape_regex_literal
 
 GROUP_LABELS = ("namespace", "model", "version")
@@ -65,6 +75,28 @@ PREDICTION_METRIC = "model_prediction"
 LOG_PATTERN_METRIC = "model_log_pattern_total"
 PATTERN_LABEL = "pattern"
 CPU_METRIC = "container_cpu_usage_seconds_total"
+
+
+@dataclass(frozen=True)
+class DefaultSeries:
+    """The series the comparison types read when the metric names none."""
+
+    latency: str = LATENCY_METRIC
+    """Histogram base name of latency."""
+    requests: str = REQUESTS_METRIC
+    """Request counter (with `outcome`) of errorRate, and the exposure that gates `minSamples`."""
+    prediction: str = PREDICTION_METRIC
+    """Histogram base name of drift."""
+
+
+MODEL_SERVER_SERIES = DefaultSeries()
+ROUTER_SERIES = DefaultSeries(latency=ROUTER_LATENCY, requests=ROUTER_REQUESTS, prediction=ROUTER_PREDICTION)
+
+
+def default_series(provider: TrafficProvider | None) -> DefaultSeries:
+    """The router's own series for `provider: router`, the model servers' otherwise."""
+    return ROUTER_SERIES if provider == TrafficProvider.ROUTER else MODEL_SERVER_SERIES
+
 
 PRESENCE_LOOKBACK = 86_400.0
 """How far back a series counts as existing for a model (a day): an error counter that exists

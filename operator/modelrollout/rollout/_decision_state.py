@@ -52,6 +52,9 @@ class Problem:
 
     reason: Reason
     message: str
+    workloads_wait: bool = True
+    """Whether the Deployments wait too. A traffic provider that cannot route leaves them to
+    converge (the stable is created and kept at full size): only the routes cannot move."""
 
 
 class Run:

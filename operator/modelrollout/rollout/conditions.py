@@ -33,6 +33,8 @@ _PROBLEM_REASONS = frozenset(
         Reason.METRIC_NOT_FOUND,
         Reason.METRIC_SHAPE_INVALID,
         Reason.PROMETHEUS_REFUSED,
+        Reason.TRAFFIC_API_NOT_FOUND,
+        Reason.ROUTE_NOT_FOUND,
     }
 )
 """Degraded reasons that no phase transition announces: they get an Event of their own."""

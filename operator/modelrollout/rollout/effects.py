@@ -28,7 +28,7 @@ def converge(run: Run) -> list[Action]:
     weights = run.status.weights
     if not weights:
         return []
-    touch = run.problem is None
+    touch = run.problem is None or not run.problem.workloads_wait
     actions: list[Action] = []
     if touch:
         actions.extend(_ensure(run))

@@ -55,7 +55,7 @@ def decide(
         run.status.stable_version = spec.stable.version
         run.record(spec.stable.version, Outcome.STABLE, parameters=spec.stable.parameters)
     run.problem = _find_problem(run)
-    if not run.status.weights and run.problem is None:
+    if not run.status.weights and (run.problem is None or not run.problem.workloads_wait):
         run.set_candidate_weight(run.status.candidate_weight)
     action = fresh_action(run)
     if action is not None:
@@ -82,6 +82,8 @@ def _find_problem(run: Run) -> Problem | None:
     spec = run.spec
     if not observed.service_exists:
         return Problem(Reason.SERVICE_NOT_FOUND, f"Service {spec.service!r} not found")
+    if observed.route_problem is not None:
+        return Problem(*observed.route_problem, workloads_wait=False)
     upstream = observed.upstream
     if upstream.cycle:
         return Problem(Reason.DEPENDENCY_CYCLE, f"dependsOn forms a cycle: {upstream.cycle}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ..api.v1alpha1 import MetricResult, Outcome, Verdict
+from ..api.v1alpha1 import MetricResult, Outcome, Reason, Verdict
 
 __all__ = [
     "ActionVerb",
@@ -188,6 +188,9 @@ class Observations:
     replica_plan: ReplicaPlanner | None = None
     """The traffic router's replica counts for any weights; None only in tests that need none."""
     service_exists: bool = True
+    route_problem: tuple[Reason, str] | None = None
+    """Why the traffic provider cannot route (its CRDs are not installed, its route object is
+    missing): like a missing Service, a problem no rollout starts or advances through."""
     template_error: str | None = None
     """The message of a failed server-side dry-run of the candidate's template."""
     action: ManualAction | None = None

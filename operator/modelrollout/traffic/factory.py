@@ -3,14 +3,20 @@
 from __future__ import annotations
 
 from ..api.v1alpha1 import TrafficProvider
+from .gateway_api import GatewayAPIProvider
+from .istio import IstioProvider
 from .nop import NopProvider
 from .provider import Provider
 from .replicas import ReplicaProvider
+from .router import RouterProvider
 
 __all__ = ["new_provider"]
 
 _PROVIDERS: dict[TrafficProvider, Provider] = {
     TrafficProvider.REPLICAS: ReplicaProvider(),
+    TrafficProvider.GATEWAY_API: GatewayAPIProvider(),
+    TrafficProvider.ISTIO: IstioProvider(),
+    TrafficProvider.ROUTER: RouterProvider(),
 }
 """Providers hold no state, so one instance per provider serves every ModelRollout."""
 

@@ -26,11 +26,11 @@ class NopProvider:
     def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
         return replica_share(self.replica_plan(weights, total_replicas))
 
-    async def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
+    def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         """No route objects."""
 
-    async def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
+    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
         """No route objects."""
 
-    async def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
+    def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         """No route objects."""

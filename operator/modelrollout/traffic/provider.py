@@ -4,8 +4,15 @@ Every provider answers two questions. `replica_plan` (pure) says how many replic
 runs for given weights: the controller scales the Deployments to it and `decide` waits for it.
 `reconcile` / `set_routes` / `finalize` (I/O) manage the provider's route objects (an HTTPRoute,
 a VirtualService...) through a `RouteClient`; for providers without route objects they do
-nothing. The controller adapts its `k8s/` wrappers to `RouteClient`, so this package imports no
-Kubernetes client and a test can pass a fake.
+nothing. The controller adapts its `k8s/` wrappers to `RouteClient` (server-side apply with the
+operator's field manager), so this package imports no Kubernetes client and a test can pass a
+fake. The calls are synchronous, like every other call of a reconcile (a worker thread).
+
+When the controller calls them: `reconcile` on every reconcile before `decide` (a
+`RouteUnavailable` it raises holds the rollout with a Degraded condition, traffic untouched);
+`set_routes` with the weights served whenever they change and on every later reconcile (a
+provider writes only what differs, so a route changed behind its back is put right); and on
+deletion `set_routes` to the stable alone before the other versions go, then `finalize`.
 
 A provider is what `spec.strategy.traffic.provider` names; `modelrollout.router` is something
 else, the model router data plane (interleaving, bandits, shadow calls), which a provider may one
@@ -14,29 +21,55 @@ day drive. `TrafficProvider` is the API's enum of the names.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
+from ..api.v1alpha1 import Reason, TrafficSpec
+
 __all__ = [
+    "FIELD_MANAGER",
     "Provider",
     "RouteClient",
     "RouteTarget",
+    "RouteUnavailable",
     "apportion",
     "check_weights",
     "replica_share",
+    "rounded_up_plan",
 ]
+
+FIELD_MANAGER = "modelrollout-operator"
+"""The field manager of every route object the operator applies: the fields it sets are its own,
+the fields other managers set are theirs and survive its writes."""
+
+
+class RouteUnavailable(Exception):
+    """The provider cannot route at all: its API is not served or its route object is missing.
+    `reason` is the Degraded condition's reason; the message says what to fix."""
+
+    def __init__(self, reason: Reason, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
 
 
 class RouteClient(Protocol):
-    """The I/O a provider may do: route objects in the ModelRollout's namespace, owned by it."""
+    """The I/O a provider may do: objects in the ModelRollout's namespace."""
 
-    async def apply_route(self, manifest: Mapping[str, Any]) -> None:
-        """Create or update (server-side apply) the object `manifest` describes."""
+    def get_route(self, api_version: str, kind: str, name: str) -> dict[str, Any] | None:
+        """The object, or None when there is none. `RouteUnavailable(TrafficAPINotFound)` when
+        the cluster does not serve `kind` at all (its CRDs are not installed)."""
         ...
 
-    async def delete_route(self, api_version: str, kind: str, name: str) -> None:
+    def apply_route(self, manifest: Mapping[str, Any]) -> None:
+        """Server-side apply of `manifest` with the operator's field manager, forcing ownership
+        of the fields it names (and only those)."""
+        ...
+
+    def delete_route(self, api_version: str, kind: str, name: str) -> None:
         """Delete the object if it exists."""
         ...
 
@@ -50,6 +83,14 @@ class RouteTarget:
     """The ModelRollout's name; version `v` runs in the Deployment `<rollout>-<v>`."""
     service: str
     model: str
+    traffic: TrafficSpec = field(default_factory=TrafficSpec)
+    """`spec.strategy.traffic`: the provider's own settings (the route object it weights)."""
+    owner: Mapping[str, Any] | None = None
+    """The ownerReference objects the provider creates carry (the ModelRollout), so garbage
+    collection removes them should the finalizer never run."""
+    versions: tuple[str, ...] = ()
+    """Every version the rollout knows (its Deployments), so a provider recognises the per-version
+    objects it made for versions that no longer take traffic."""
 
 
 class Provider(Protocol):
@@ -70,17 +111,19 @@ class Provider(Protocol):
         status and events (a replica ratio is coarser than the weights asked for). Pure."""
         ...
 
-    async def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
-        """Create the provider's route objects if they are missing."""
+    def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
+        """Check that the route object is there and create what the provider owns beside it;
+        `RouteUnavailable` when routing is impossible."""
         ...
 
-    async def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
-        """Point the routes at `weights`."""
+    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
+        """Point the routes at `weights`, writing only what differs."""
         ...
 
-    async def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
-        """Send all traffic to `stable_version` and remove what `reconcile` created (deletion of
-        the ModelRollout must never take the stable out of traffic)."""
+    def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
+        """Hand the routes back (all traffic to `spec.service`, where only `stable_version` is
+        left) and remove what the provider created: deletion of the ModelRollout must never
+        take the stable out of traffic."""
         ...
 
 
@@ -93,7 +136,7 @@ def check_weights(weights: Mapping[str, int]) -> None:
         raise ValueError(f"weights must sum to 100: {dict(weights)}")
 
 
-def apportion(shares: Mapping[str, int], seats: int) -> dict[str, int]:
+def apportion(shares: Mapping[str, int | Fraction], seats: int) -> dict[str, int]:
     """Hamilton's largest-remainder method: `seats` split in proportion to `shares`, summing to
     exactly `seats`. Each version first gets the whole part of its quota; the seats left go to the
     largest remainders, ties to the version listed first (`decide` lists the stable first, so a
@@ -116,3 +159,13 @@ def replica_share(replicas: Mapping[str, int]) -> dict[str, int]:
     """Percent of the pods behind the Service per version, summing to 100 (all zero when none
     runs): a Service spreads requests evenly over ready pods, so this is the traffic split."""
     return apportion(replicas, 100)
+
+
+def rounded_up_plan(weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    """Replicas per version for providers that route exactly: each version runs the share of
+    `total_replicas` its weight needs, rounded up (so it is never short of capacity for its
+    traffic), and none at weight 0. At 3 replicas 95/5 runs 3 + 1; 50/50 runs 2 + 2."""
+    check_weights(weights)
+    if total_replicas < 1:
+        raise ValueError(f"total replicas must be at least 1, not {total_replicas}")
+    return {version: math.ceil(total_replicas * weight / 100) for version, weight in weights.items()}

@@ -45,13 +45,13 @@ class ReplicaProvider:
     def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
         return replica_share(self.replica_plan(weights, total_replicas))
 
-    async def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
+    def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         """Nothing to create: the user's Service already selects every version."""
 
-    async def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
+    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
         """The weights are realised by scaling, which the controller does from `replica_plan`."""
 
-    async def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
+    def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         """Nothing to remove; the controller scales the stable back to full size."""
 
 

@@ -51,6 +51,11 @@ CALLS: dict[str, Callable[[KubeClient], Any]] = {
     "get_lease": lambda c: c.get_lease("ns", "l"),
     "create_lease": lambda c: c.create_lease("ns", {"metadata": {"name": "l"}}),
     "replace_lease": lambda c: c.replace_lease("ns", "l", {"metadata": {"name": "l"}}),
+    "get_object": lambda c: c.get_object("gateway.networking.k8s.io/v1", "HTTPRoute", "ns", "r"),
+    "apply_object": lambda c: c.apply_object(
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "ns"}}, "test"
+    ),
+    "delete_object": lambda c: c.delete_object("networking.istio.io/v1", "DestinationRule", "ns", "d"),
 }
 
 

@@ -48,6 +48,7 @@ def test_the_public_names_are_pinned() -> None:
     assert set(k8s.__all__) == {
         "ApiKubeClient",
         "ApiWatchSource",
+        "KindNotServed",
         "CachedKubeClient",
         "ChangeListener",
         "FakeKubeClient",

@@ -17,7 +17,7 @@ from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as
 from .analysis_rules import ANALYSIS_RULES
 from .cel import CelRule as CelRule
 from .cel import given_durations
-from .enums import StrategyType
+from .enums import StrategyType, TrafficProvider
 from .int_or_percent import cel_is_int_or_percent, cel_is_zero
 
 NAME_MAX_LENGTH = 63
@@ -125,6 +125,32 @@ STRATEGY_BLOCKS_FOR_TYPE = tuple(
 )
 """One rule per strategy type: its settings block only goes with that type."""
 
+# --- spec.strategy.traffic (TrafficSpec) ---------------------------------------------------------
+
+_PROVIDER_BLOCKS = {TrafficProvider.GATEWAY_API: "gatewayAPI", TrafficProvider.ISTIO: "istio"}
+"""The settings block of each provider that has one (its field in `spec.strategy.traffic`)."""
+
+TRAFFIC_PROVIDER_BLOCKS = {
+    provider: (
+        CelRule(
+            rule=f"!has(self.provider) || self.provider != '{provider.value}' || has(self.{block})",
+            message=f"traffic.{block} is required when traffic.provider is {provider.value}",
+            field_path=f".{block}",
+            reason="FieldValueRequired",
+        ),
+        CelRule(
+            rule=f"!has(self.{block}) || (has(self.provider) && self.provider == '{provider.value}')",
+            message=f"traffic.{block} is set but traffic.provider is not {provider.value}",
+            field_path=f".{block}",
+            reason="FieldValueForbidden",
+        ),
+    )
+    for provider, block in _PROVIDER_BLOCKS.items()
+}
+"""Per provider with settings: (its block is required with it, its block goes only with it). A
+rule on a step kind a provider cannot serve (a header route with `replicas`) sits on
+`StrategySpec`, which sees both `traffic.provider` and the steps, and names the provider."""
+
 # --- spec.strategy.canary.steps[*] (CanaryStep) --------------------------------------------------
 
 STEP_EXACTLY_ONE = CelRule(
@@ -169,6 +195,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         STEP_MAX_DURATION_COVERS_INTERVAL,
     ),
     "StrategySpec": STRATEGY_BLOCKS_FOR_TYPE,
+    "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),
     "CanaryStep": (STEP_EXACTLY_ONE,),
     "NotificationSpec": (NOTIFICATION_EVENTS_UNIQUE,),
     "CanaryStrategy": (INT_OR_PERCENT, SURGE_OR_UNAVAILABLE),

@@ -53,9 +53,17 @@ class StrategyType(StrEnum):
 
 
 class TrafficProvider(StrEnum):
-    """How weights become traffic. `replicas`: the ratio of ready replicas behind one Service."""
+    """How weights become traffic (`spec.strategy.traffic.provider`)."""
 
     REPLICAS = "replicas"
+    """The ratio of ready replicas behind one Service: coarse, needs nothing else."""
+    GATEWAY_API = "gatewayAPI"
+    """The weights of an HTTPRoute's backendRefs (Gateway API), exact to 0.1%."""
+    ISTIO = "istio"
+    """The weights of a VirtualService's routes over DestinationRule subsets, exact to 1%."""
+    ROUTER = "router"
+    """The weights of the model router's ConfigMap `<rollout>-router` (`modelrollout.router`),
+    exact; one headless Service per version gives the router the versions' pod IPs."""
 
 
 class AnalysisMethod(StrEnum):
@@ -234,6 +242,17 @@ class Reason(StrEnum):
     (credentials over plain http, `insecureSkipVerify` without the operator's flag, an address
     outside its allow-list, a link-local or metadata address, a Secret not labelled
     `modelrollout.io/prometheus-credentials: "true"`); nothing was sent, and the step holds."""
+    TRAFFIC_API_NOT_FOUND = "TrafficAPINotFound"
+    """Degraded=True: the traffic provider's resource kind (HTTPRoute, VirtualService,
+    DestinationRule) is not served by the cluster (its CRDs are not installed). No rollout starts
+    and a running one holds; routes are left as they are, so traffic stays where it was."""
+    ROUTE_NOT_FOUND = "RouteNotFound"
+    """Degraded=True: the route object the spec names (`traffic.gatewayAPI.httpRoute`,
+    `traffic.istio.virtualService`) does not exist, or has no rule that sends traffic to
+    `spec.service`. No rollout starts and a running one holds until it is there."""
+    WEIGHT_APPROXIMATED = "WeightApproximated"
+    """Warning: the provider cannot serve a step's weight exactly (`replicas` serves the ratio of
+    whole replicas); the message says what is really served (`status.effectiveWeights`)."""
     APPLY_FAILED = "ApplyFailed"
     """The apiserver refused a change the operator made (quota, admission, conflict)."""
     STATUS_WRITE_REJECTED = "StatusWriteRejected"

@@ -151,12 +151,56 @@ class CanaryStrategy(ApiModel):
         return self
 
 
+class GatewayAPITraffic(ApiModel):
+    """An HTTPRoute (Gateway API) whose rules to `spec.service` the operator weights per version."""
+
+    http_route: str = Field(alias="httpRoute", pattern=NAME_PATTERN, max_length=253)
+    """The HTTPRoute, in the ModelRollout's namespace, that your Gateway serves. The operator owns
+    the `backendRefs` of every rule that sends traffic to `spec.service`: it points them at one
+    Service per version (`<rollout>-<version>`, created by the operator with the ports of
+    `spec.service`) weighted as the steps say, in thousandths (a weight of 0.1% is exact). Other
+    rules, their matches and filters, and every other field of the route are left as they are."""
+
+
+class IstioTraffic(ApiModel):
+    """A VirtualService whose routes to `spec.service` the operator weights per version."""
+
+    virtual_service: str = Field(pattern=NAME_PATTERN, max_length=253)
+    """The VirtualService, in the ModelRollout's namespace. The operator owns the `route` of
+    every `http` entry that routes to `spec.service` (short or full host name): it lists one
+    destination per version, subset `<version>`, weighted in whole percent as Istio expects
+    (summing to 100). Other entries, matches and fields are left as they are."""
+    destination_rule: str | None = Field(default=None, pattern=NAME_PATTERN, max_length=253)
+    """The DestinationRule holding the versions' subsets. The operator creates and owns it (host
+    `spec.service`, one subset per version, selecting `modelrollout.io/version`) and deletes it
+    with the ModelRollout. Default: `<rollout>-versions`. Keep no other DestinationRule with
+    subsets of the same host."""
+
+
 class TrafficSpec(ApiModel):
     """How the operator realises weights."""
 
     provider: TrafficProvider = TrafficProvider.REPLICAS
     """How weights become traffic. `replicas` splits `spec.replicas` between the versions'
-    Deployments behind the one Service (coarse: a weight is rounded to whole replicas)."""
+    Deployments behind the one Service (coarse: a weight is rounded to whole replicas; status
+    shows the share really served and a Warning Event says so). `gatewayAPI` and `istio` weight
+    the routes of an HTTPRoute or a VirtualService exactly; each version then runs the replicas
+    its weight needs (rounded up). `router` writes the weights, exactly, into the ConfigMap
+    `<rollout>-router` of the model router (`python -m modelrollout.router`), with a headless
+    Service `<rollout>-<version>` per version for it to find the pods by; capacity as for
+    `gatewayAPI`."""
+    gateway_api: GatewayAPITraffic | None = Field(default=None, alias="gatewayAPI")
+    """The HTTPRoute to weight; required with provider `gatewayAPI`, only with it."""
+    istio: IstioTraffic | None = None
+    """The VirtualService to weight; required with provider `istio`, only with it."""
+
+    @model_validator(mode="after")
+    def _settings_match_provider(self) -> Self:
+        for provider, (required, forbidden) in rules.TRAFFIC_PROVIDER_BLOCKS.items():
+            block = self.gateway_api if provider is TrafficProvider.GATEWAY_API else self.istio
+            _require(self.provider != provider or block is not None, required)
+            _require(block is None or self.provider == provider, forbidden)
+        return self
 
 
 class StrategySpec(ApiModel):

@@ -170,7 +170,11 @@ class ModelRolloutStatus(ApiModel):
     candidate_weight: int = 0
     """Candidate's share of traffic in percent (a scalar for printer columns)."""
     weights: dict[str, int] = Field(default_factory=dict)
-    """Share of traffic per version, in percent."""
+    """Share of traffic per version, in percent, as the steps ask for it."""
+    effective_weights: dict[str, int] = Field(default_factory=dict)
+    """Share of traffic per version, in percent, as the traffic provider really serves it:
+    `weights` themselves with `gatewayAPI` and `istio`; with `replicas` the ratio of the versions'
+    replicas, which is coarser (at 3 replicas a 5% step serves 33%)."""
     replicas: int | None = Field(default=None, ge=0)
     """Replicas of this rollout across its versions: the `spec.replicas` of every version's
     Deployment, summed as the operator's last reconcile left them. The scale subresource's current

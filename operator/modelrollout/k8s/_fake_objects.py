@@ -1,0 +1,58 @@
+"""`FakeKubeClient`'s objects of any kind (the traffic providers' route objects): a server-side
+apply that sets the fields the body names and keeps every other field (the atomic lists the
+providers send are replaced whole, as the apiserver does), and kinds that are not served until a
+test says so, as in a cluster without the Gateway API or Istio CRDs."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+
+from ._fake_rules import merge
+from ._protocol import KindNotServed, NotFound, Obj
+
+ALWAYS_SERVED = frozenset({"Service", "Deployment", "Secret", "Event", "Lease", "ConfigMap"})
+
+
+class FakeObjects:
+    """Mixed into `FakeKubeClient`, whose store and recording it uses."""
+
+    _store: dict[tuple[str, str, str], Obj]
+    served_kinds: set[str]
+    """Kinds beyond the built-in ones the fake apiserver serves (a test installs "CRDs" here)."""
+    _record: Callable[..., None]
+    add: Callable[[Obj], Obj]
+    _store_write: Callable[[tuple[str, str, str], Obj, Obj], Obj]
+    _forget: Callable[[tuple[str, str, str]], None]
+
+    def get_object(self, api_version: str, kind: str, namespace: str, name: str) -> Obj:
+        self._record("get_object", api_version=api_version, kind=kind, namespace=namespace, name=name)
+        self._served(api_version, kind)
+        found = self._store.get((kind, namespace, name))
+        if found is None:
+            raise NotFound(404, "NotFound", f'{kind.lower()}s "{name}" not found')
+        return copy.deepcopy(found)
+
+    def apply_object(self, body: Obj, field_manager: str, dry_run: bool = False) -> Obj:
+        self._record("apply_object", body=body, field_manager=field_manager, dry_run=dry_run)
+        self._served(body["apiVersion"], body["kind"])
+        metadata = body["metadata"]
+        key = (body["kind"], metadata["namespace"], metadata["name"])
+        stored = self._store.get(key)
+        if dry_run:
+            return copy.deepcopy(body)
+        if stored is None:
+            return self.add(copy.deepcopy(body))
+        updated = copy.deepcopy(stored)
+        merge(updated, copy.deepcopy(body))
+        return self._store_write(key, stored, updated)
+
+    def delete_object(self, api_version: str, kind: str, namespace: str, name: str) -> None:
+        self._record("delete_object", api_version=api_version, kind=kind, namespace=namespace, name=name)
+        self._served(api_version, kind)
+        if (kind, namespace, name) in self._store:
+            self._forget((kind, namespace, name))
+
+    def _served(self, api_version: str, kind: str) -> None:
+        if kind not in ALWAYS_SERVED and kind not in self.served_kinds:
+            raise KindNotServed(api_version, kind)

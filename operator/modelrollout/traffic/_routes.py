@@ -1,0 +1,72 @@
+"""What the route providers (`gateway_api`, `istio`) share: their replica plan, finding the route
+object they weight, and the per-version objects they label as the rollout's."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..api.v1alpha1 import LABEL_MODEL, LABEL_ROLLOUT, LABEL_VERSION, Reason
+from .provider import RouteClient, RouteTarget, RouteUnavailable, check_weights, rounded_up_plan
+
+MANAGED_BY = {"app.kubernetes.io/managed-by": "modelrollout"}
+
+
+class ExactRouting:
+    """`replica_plan` and `effective_weights` of a provider whose routes carry the weights
+    themselves: capacity follows the weight (rounded up), traffic is the weight."""
+
+    def replica_plan(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+        return rounded_up_plan(weights, total_replicas)
+
+    def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+        check_weights(weights)
+        return dict(weights)
+
+
+def required_route(client: RouteClient, api_version: str, kind: str, name: str, field: str) -> dict[str, Any]:
+    """The route object the spec names; `RouteUnavailable(RouteNotFound)` naming the field when it
+    is missing (the rollout holds until a person creates it)."""
+    found = client.get_route(api_version, kind, name)
+    if found is None:
+        raise RouteUnavailable(
+            Reason.ROUTE_NOT_FOUND, f"{kind} {name!r} (spec.strategy.traffic.{field}) not found"
+        )
+    return found
+
+
+def rollout_labels(target: RouteTarget, version: str | None = None) -> dict[str, str]:
+    labels = {LABEL_ROLLOUT: target.rollout, LABEL_MODEL: target.model, **MANAGED_BY}
+    if version is not None:
+        labels[LABEL_VERSION] = version
+    return labels
+
+
+def owned_metadata(target: RouteTarget, name: str, version: str | None = None) -> dict[str, Any]:
+    """Metadata of an object the provider creates: the rollout's labels, and the ModelRollout as
+    owner so garbage collection removes it should the finalizer never run."""
+    metadata: dict[str, Any] = {
+        "name": name,
+        "namespace": target.namespace,
+        "labels": rollout_labels(target, version),
+    }
+    if target.owner is not None:
+        metadata["ownerReferences"] = [dict(target.owner)]
+    return metadata
+
+
+def route_patch(route: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:
+    """The apply configuration of a route object the user owns: only the fields the provider
+    manages, so server-side apply leaves every other manager's fields as they are."""
+    metadata = route["metadata"]
+    return {
+        "apiVersion": route["apiVersion"],
+        "kind": route["kind"],
+        "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
+        "spec": dict(spec),
+    }
+
+
+def known_versions(target: RouteTarget, weights: Mapping[str, int]) -> list[str]:
+    """The versions in `weights` (in their order) and then every other version the rollout knows."""
+    return [*weights, *sorted(set(target.versions) - set(weights))]

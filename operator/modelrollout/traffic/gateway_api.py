@@ -1,0 +1,216 @@
+"""The `gatewayAPI` provider: weights as the `backendRefs` weights of the user's HTTPRoute.
+
+The user keeps an HTTPRoute (attached to their Gateway) with rules whose backendRefs name
+`spec.service`. The provider owns those rules' backendRefs: it replaces them with one backendRef
+per version, each a Service `<rollout>-<version>` that it creates (selecting that version's pods,
+with the ports of `spec.service`), weighted in thousandths of the total, so 99.9/0.1 is exact.
+The port, and any other field of the backendRef the user wrote, is kept on every version's ref.
+
+`spec.rules` is an atomic list in the HTTPRoute schema, so server-side apply can only own it
+whole: the provider reads the route, changes the backendRefs of the rules it owns and applies the
+rules with every other rule, match and filter exactly as read; fields outside `spec.rules`
+(parentRefs, hostnames, labels, annotations) it never sends, so their managers keep them. It
+writes only when the rules differ, so a converged rollout makes no write, and a rule changed
+behind its back is put right at the next reconcile.
+
+Finalize points the owned rules back at `spec.service` (one backendRef, the user's template) and
+deletes the version Services: after deletion only the stable runs behind that Service.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from fractions import Fraction
+from typing import Any
+
+from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider
+from ._routes import ExactRouting, known_versions, owned_metadata, required_route, route_patch
+from .provider import RouteClient, RouteTarget, RouteUnavailable, apportion, check_weights
+
+__all__ = [
+    "HTTP_ROUTE",
+    "WEIGHT_TOTAL",
+    "GatewayAPIProvider",
+    "backend_weights",
+    "restored_rules",
+    "routed_rules",
+    "version_service",
+    "version_service_name",
+]
+
+HTTP_ROUTE = ("gateway.networking.k8s.io/v1", "HTTPRoute")
+SERVICE = ("v1", "Service")
+WEIGHT_TOTAL = 1000
+"""backendRef weights are relative; the provider writes them out of 1000, so a weight is exact to
+0.1% (and every weight the steps can ask for today, whole percents, is exact)."""
+
+_SERVICE_PORT_FIELDS = ("name", "port", "targetPort", "protocol", "appProtocol")
+
+
+def version_service_name(rollout: str, version: str) -> str:
+    """`<rollout>-<version>`, the Deployment's name too: each version is reachable on its own."""
+    return f"{rollout}-{version}"
+
+
+def backend_weights(weights: Mapping[str, int | Fraction], total: int = WEIGHT_TOTAL) -> dict[str, int]:
+    """Percent weights as integer backendRef weights out of `total`, summing to `total`."""
+    return apportion({version: Fraction(weight) for version, weight in weights.items()}, total)
+
+
+def version_service(target: RouteTarget, version: str, user_service: Mapping[str, Any]) -> dict[str, Any]:
+    """The Service of one version: `spec.service`'s ports, selecting only that version's pods."""
+    ports = [
+        {key: port[key] for key in _SERVICE_PORT_FIELDS if key in port}
+        for port in (user_service.get("spec") or {}).get("ports") or []
+    ]
+    return {
+        "apiVersion": SERVICE[0],
+        "kind": SERVICE[1],
+        "metadata": owned_metadata(target, version_service_name(target.rollout, version), version),
+        "spec": {"selector": _selector(target, version), "ports": ports},
+    }
+
+
+def _selector(target: RouteTarget, version: str) -> dict[str, str]:
+    return {LABEL_ROLLOUT: target.rollout, LABEL_VERSION: version}
+
+
+def _backend_names(target: RouteTarget, versions: list[str]) -> set[str]:
+    """Names a backendRef of a rule the provider owns may carry: the user's Service before the
+    first step and after finalize, a version's Service in between."""
+    return {target.service, *(version_service_name(target.rollout, version) for version in versions)}
+
+
+def _is_service_ref(ref: Mapping[str, Any], names: set[str]) -> bool:
+    return ref.get("kind", "Service") == "Service" and ref.get("group", "") == "" and ref.get("name") in names
+
+
+def owned_rule_indexes(rules: list[dict[str, Any]], target: RouteTarget, versions: list[str]) -> list[int]:
+    """The rules whose backendRefs send traffic to the rollout's Services."""
+    names = _backend_names(target, versions)
+    return [
+        index
+        for index, rule in enumerate(rules)
+        if any(_is_service_ref(ref, names) for ref in rule.get("backendRefs") or [])
+    ]
+
+
+def _rewrite(rule: dict[str, Any], names: set[str], refs_for: list[dict[str, Any]]) -> dict[str, Any]:
+    """`rule` with its refs to the rollout's Services replaced by `refs_for` (at the first one's
+    place); refs to anything else stay where they were."""
+    refs = rule.get("backendRefs") or []
+    first = next(index for index, ref in enumerate(refs) if _is_service_ref(ref, names))
+    others_before = list(refs[:first])
+    others_after = [ref for ref in refs[first:] if not _is_service_ref(ref, names)]
+    return {**rule, "backendRefs": [*others_before, *refs_for, *others_after]}
+
+
+def routed_rules(
+    rules: list[dict[str, Any]], target: RouteTarget, weights: Mapping[str, int | Fraction]
+) -> list[dict[str, Any]]:
+    """The route's rules with every owned rule's backendRefs weighted per version: one ref per
+    version in `weights` (a version at 0 stays listed at weight 0), each a copy of the first
+    owned ref (its port, filters...) with the version's Service name and weight."""
+    versions = known_versions(target, {v: 0 for v in weights})
+    names = _backend_names(target, versions)
+    parts = backend_weights(weights)
+    result = copy.deepcopy(rules)
+    for index in owned_rule_indexes(result, target, versions):
+        template = _template(result[index], names)
+        refs = [
+            {**template, "name": version_service_name(target.rollout, version), "weight": parts[version]}
+            for version in weights
+        ]
+        result[index] = _rewrite(result[index], names, refs)
+    return result
+
+
+def restored_rules(rules: list[dict[str, Any]], target: RouteTarget) -> list[dict[str, Any]]:
+    """The route's rules with every owned rule sending all its traffic to `spec.service` again."""
+    versions = list(target.versions)
+    names = _backend_names(target, versions)
+    result = copy.deepcopy(rules)
+    for index in owned_rule_indexes(result, target, versions):
+        template = _template(result[index], names)
+        template.pop("weight", None)
+        result[index] = _rewrite(result[index], names, [{**template, "name": target.service}])
+    return result
+
+
+def _template(rule: Mapping[str, Any], names: set[str]) -> dict[str, Any]:
+    ref = next(ref for ref in rule.get("backendRefs") or [] if _is_service_ref(ref, names))
+    return {key: copy.deepcopy(value) for key, value in ref.items() if key not in ("name", "weight")}
+
+
+class GatewayAPIProvider(ExactRouting):
+    """`Provider` for `provider: gatewayAPI`."""
+
+    @property
+    def provider(self) -> str:
+        return TrafficProvider.GATEWAY_API.value
+
+    def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
+        self._owned_route(client, target, list(target.versions))
+
+    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
+        check_weights(weights)
+        versions = known_versions(target, weights)
+        route = self._owned_route(client, target, versions)
+        user_service = client.get_route(*SERVICE, target.service)
+        if user_service is None:
+            raise RouteUnavailable(Reason.SERVICE_NOT_FOUND, f"Service {target.service!r} not found")
+        for version in weights:  # before the route names them: a ref to no Service is a 500
+            wanted = version_service(target, version, user_service)
+            current = client.get_route(*SERVICE, wanted["metadata"]["name"])
+            if current is None or not _service_matches(current, wanted):
+                client.apply_route(wanted)
+        rules = route["spec"]["rules"]
+        wanted_rules = routed_rules(rules, target, weights)
+        if wanted_rules != rules:
+            client.apply_route(route_patch(route, {"rules": wanted_rules}))
+            for version in versions:  # versions no route names any more
+                if version not in weights:
+                    client.delete_route(*SERVICE, version_service_name(target.rollout, version))
+
+    def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
+        name = _route_name(target)
+        route = client.get_route(*HTTP_ROUTE, name)
+        if route is not None:
+            rules = route.get("spec", {}).get("rules") or []
+            restored = restored_rules(rules, target)
+            if restored != rules:
+                client.apply_route(route_patch(route, {"rules": restored}))
+        for version in {*target.versions, stable_version}:
+            client.delete_route(*SERVICE, version_service_name(target.rollout, version))
+
+    def _owned_route(self, client: RouteClient, target: RouteTarget, versions: list[str]) -> dict[str, Any]:
+        name = _route_name(target)
+        route = required_route(client, *HTTP_ROUTE, name, "gatewayAPI.httpRoute")
+        rules = (route.get("spec") or {}).get("rules") or []
+        if not owned_rule_indexes(rules, target, versions):
+            raise RouteUnavailable(
+                Reason.ROUTE_NOT_FOUND,
+                f"HTTPRoute {name!r} has no rule with a backendRef to Service {target.service!r}: "
+                "add one, the operator weights it per version",
+            )
+        return route
+
+
+def _route_name(target: RouteTarget) -> str:
+    settings = target.traffic.gateway_api
+    if settings is None:
+        raise ValueError("provider gatewayAPI needs spec.strategy.traffic.gatewayAPI")
+    return settings.http_route
+
+
+def _service_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
+    """The fields the provider sets, as the apiserver holds them (it adds defaults of its own)."""
+    spec = current.get("spec") or {}
+    ports = [{key: port.get(key) for key in wanted_port} for port, wanted_port in
+             zip(spec.get("ports") or [], wanted["spec"]["ports"], strict=False)]  # fmt: skip
+    return (
+        spec.get("selector") == wanted["spec"]["selector"]
+        and ports == wanted["spec"]["ports"]
+        and len(spec.get("ports") or []) == len(wanted["spec"]["ports"])
+    )

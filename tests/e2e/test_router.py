@@ -1,0 +1,142 @@
+"""A rollout through the model router: `provider: router` on the real control plane, real model
+servers on the kwok pods' IPs, the router in front of them, users' requests from the load
+generator, and a real Prometheus scraping the router (and the stable's model servers, whose
+`model_*` series must not be added to the router's)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from modelrollout.api.v1alpha1 import TrafficProvider
+from modelrollout.metrics import queries
+from modelrollout_dev import PrometheusServer
+from modelrollout_dev.pod_network import PodNetwork
+from modelrollout_dev.tools import tail
+
+from ..fixtures.model_servers import RoutedModel, router_weights
+from .env import Env, promql
+from .given import Given
+from .specs import base_spec
+
+pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
+
+METRICS = [
+    {"name": "latency", "type": "latency", "maxRelativeIncrease": 0.10},
+    {"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.01},
+]
+SERIES = queries.default_series(TrafficProvider.ROUTER)
+"""What the analysis reads by default for a rollout through the router."""
+
+
+@pytest.fixture
+def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[RoutedModel]:
+    env = given.env
+    model = RoutedModel(
+        env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path,
+        # the candidate answers fifteen times slower than the stable: a latency the analysis must see
+        server_args={"v1": ["--latency-median", "0.002"], "v2": ["--latency-median", "0.03"]},
+    )  # fmt: skip
+    try:
+        yield model.start()
+    finally:
+        model.close()
+
+
+def weights(env: Env) -> dict[str, float] | None:
+    return router_weights(env.cluster, env.namespace, env.name)
+
+
+def version_services(env: Env) -> dict[str, dict[str, object]]:
+    out = env.cluster.kubectl("get", "services", "-n", env.namespace, "-o", "json").stdout
+    services = {s["metadata"]["name"]: s["spec"] for s in json.loads(out)["items"]}
+    return {name: spec for name, spec in services.items() if name.startswith(f"{env.name}-v")}
+
+
+def test_a_slower_candidate_is_rolled_back_through_the_router(given: Given, routed: RoutedModel) -> None:
+    env = given.env
+    # given a stable v1 served through the router
+    given.service()
+    # one replica: 50% keeps the stable's one pod (capacity rounds up), so the stable's pods never
+    # change under the users (a kwok pod is Ready before its model server listens)
+    spec = base_spec(env, steps=[{"setWeight": 50}], candidate=None, replicas=1)
+    spec["strategy"]["traffic"] = {"provider": "router"}
+    when = given.rollout(spec).wait_for_phase("Promoted", timeout=60)
+    routed.wait(lambda: weights(env) == {"v1": 100.0}, "the ConfigMap at v1 100%")
+    assert version_services(env)[f"{env.name}-v1"]["clusterIP"] == "None"
+    routed.wait(routed.ready, "the router ready")
+    assert routed.follower is not None
+    stable_pods = [f"{server.ip}:{server.port}" for server in routed.follower.sync()]  # answering
+    # and users calling it, the router and the stable's model servers scraped by a real Prometheus
+    routed.send_load(rate=80, max_seconds=120)
+    env.prometheus = PrometheusServer(targets=[routed.metrics_target, *stable_pods]).start()
+
+    # when the candidate v2 is rolled out: 50% through the router, then an analysis
+    candidate = base_spec(env, steps=[])["candidate"]
+    analysis = given.analysis(METRICS, minSamples=50)
+    steps = [{"setWeight": 50}, {"analysis": {}}]
+    when.patch_spec({"candidate": candidate, "analysis": analysis, "strategy": {"canary": {"steps": steps}}})
+    routed.wait(lambda: weights(env) == {"v1": 50.0, "v2": 50.0}, "the ConfigMap at 50/50", timeout=60)
+    services_at_half = set(version_services(env))
+    when.wait_for_phase("RolledBack", timeout=90)
+    routed.wait(lambda: weights(env) == {"v1": 100.0}, "the ConfigMap back at v1 100%")
+    report = routed.stop_load()
+    sent = report.by_version
+    when.wait_until(
+        lambda: (
+            _router_counts(env, "v1") == _model_server_count(env, "v1") == sent.get("v1")
+            and _router_counts(env, "v2", "success") == sent.get("v2")
+        ),
+        f"Prometheus holding the final counts; the load generator's: {report.summary()}",
+        timeout=15,
+    )
+
+    # then the candidate was judged slower on the router's series, and rolled back
+    then = when.then()
+    then.phase("RolledBack").stable_version("v1").candidate_weight(0)
+    then.that(lambda s: s["analysis"]["verdict"] == "Fail", "the analysis failed")
+    then.that(
+        lambda s: any(m["name"] == "latency" and m["verdict"] == "Fail" for m in s["analysis"]["metrics"]),
+        "on latency",
+    )
+    assert services_at_half == {f"{env.name}-v1", f"{env.name}-v2"}
+    assert set(version_services(env)) == {f"{env.name}-v1"}, "v2 left the router: its Service is gone"
+    # and every user was answered, by both versions while the weight was 50% (the stable answers
+    # for the candidate while the candidate's pod does not listen yet: the router falls back)
+    assert report.by_status == {"200": report.sent} and set(sent) == {"v1", "v2"}, (
+        f"{report.summary()}\n{tail(routed.log)}"
+    )
+    # and the counts the analysis reads are what the load generator sent: each answer counted
+    # once, on the version that gave it (the candidate's failures the stable answered for are the
+    # candidate's errors), never added to the model servers' own series, which Prometheus holds
+    # too for the same namespace, model and versions
+    assert _router_counts(env, "v1") == sent["v1"]
+    assert _router_counts(env, "v2", "success") == sent["v2"]
+    candidate_errors = _router_counts(env, "v2", "error") or 0
+    assert sum(_router_counts(env, v) or 0 for v in ("v1", "v2")) == report.sent + candidate_errors
+    assert _model_server_count(env, "v1") == sent["v1"], "the stable's own model server saw them too"
+    errors = next(m for m in env.status()["analysis"]["metrics"] if m["name"] == "errors")
+    assert 0 < errors["samplesCandidate"] <= sent["v2"] + candidate_errors
+    assert 0 < errors["samplesStable"] <= sent["v1"]
+
+
+def _router_counts(env: Env, version: str, outcome: str | None = None) -> int | None:
+    """The router's requests of `version` (of one outcome) that Prometheus holds: the series the
+    analysis reads by default for a rollout through the router."""
+    selector = f'namespace="{env.namespace}", model="{env.model}", version="{version}"'
+    if outcome is not None:
+        selector += f', outcome="{outcome}"'
+    values = list(promql(env, f"sum({SERIES.requests}{{{selector}}})").values())
+    return round(values[0]) if values else None
+
+
+def _model_server_count(env: Env, version: str) -> int | None:
+    """The requests `version`'s model servers counted themselves (`model_requests_total`)."""
+    query = (
+        f'sum(model_requests_total{{namespace="{env.namespace}", model="{env.model}", version="{version}"}})'
+    )
+    values = list(promql(env, query).values())
+    return round(values[0]) if values else None
