@@ -1,0 +1,67 @@
+"""What the traffic tests share: the route CRDs in the session's control plane, the route objects
+another team owns, and how a test reads them back (weights per version, fields per manager)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from modelrollout_dev import LocalCluster
+from modelrollout_dev.route_traffic import ROUTE_RESOURCES, http_route_shares, virtual_service_shares
+from modelrollout_dev.traffic_crds import gateway_api_crds, istio_crds
+
+from .env import Env
+
+PLATFORM_TEAM = "platform-team"
+"""The field manager of the route objects' other fields: what the operator must never take."""
+CRD_NAMES = {
+    "gatewayAPI": ["httproutes.gateway.networking.k8s.io"],
+    "istio": ["virtualservices.networking.istio.io", "destinationrules.networking.istio.io"],
+}
+
+
+def install_route_crds(cluster: LocalCluster, provider: str) -> None:
+    """The provider's CRDs from their Go modules (`make tools`), applied and Established."""
+    files = gateway_api_crds() if provider == "gatewayAPI" else istio_crds()
+    for path in files:
+        cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
+    for name in CRD_NAMES[provider]:
+        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
+
+
+def remove_route_crds(cluster: LocalCluster, provider: str) -> None:
+    for name in CRD_NAMES[provider]:
+        cluster.kubectl("delete", "crd", name, "--ignore-not-found", "--wait=true", "--timeout=60s")
+
+
+def route(env: Env, kind: str, name: str) -> dict[str, Any]:
+    out = env.cluster.kubectl(
+        "get", ROUTE_RESOURCES[kind], name, "-n", env.namespace, "-o", "json", "--show-managed-fields"
+    )
+    found: dict[str, Any] = json.loads(out.stdout)
+    return found
+
+
+def shares(env: Env, kind: str, name: str) -> dict[str, int] | None:
+    """The route's weight per version (None: it sends traffic to the Service itself)."""
+    found = route(env, kind, name)
+    if kind == "HTTPRoute":
+        return http_route_shares(found, env.name, env.model)
+    return virtual_service_shares(found, env.model)
+
+
+def fields_of(found: dict[str, Any], manager: str) -> set[str]:
+    """The top-level `f:` keys of `spec` and `metadata` a manager owns (managedFields)."""
+    owned: set[str] = set()
+    for entry in found["metadata"].get("managedFields") or []:
+        if entry.get("manager") != manager:
+            continue
+        fields = entry.get("fieldsV1") or {}
+        for part in ("f:spec", "f:metadata"):
+            owned.update(f"{part[2:]}.{key[2:]}" for key in fields.get(part) or {} if key.startswith("f:"))
+    return owned
+
+
+def service_names(env: Env) -> set[str]:
+    out = env.cluster.kubectl("get", "services", "-n", env.namespace, "-o", "json")
+    return {item["metadata"]["name"] for item in json.loads(out.stdout)["items"]}
