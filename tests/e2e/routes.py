@@ -4,6 +4,7 @@ another team owns, and how a test reads them back (weights per version, fields p
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 from modelrollout_dev import LocalCluster
@@ -25,8 +26,20 @@ def install_route_crds(cluster: LocalCluster, provider: str) -> None:
     files = gateway_api_crds() if provider == "gatewayAPI" else istio_crds()
     for path in files:
         cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(path))
-    for name in CRD_NAMES[provider]:
-        cluster.kubectl("wait", "--for=condition=Established", f"crd/{name}", "--timeout=30s")
+    for name in CRD_NAMES[provider]:  # `kubectl wait` fails on a CRD whose status is not written yet
+        deadline = time.monotonic() + 30
+        while not _established(cluster, name):
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"CRD {name} not Established after 30s")
+            time.sleep(0.2)
+
+
+def _established(cluster: LocalCluster, name: str) -> bool:
+    out = cluster.kubectl("get", "crd", name, "-o", "json", check=False)
+    if out.returncode != 0:
+        return False
+    conditions = json.loads(out.stdout).get("status", {}).get("conditions") or []
+    return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
 
 
 def remove_route_crds(cluster: LocalCluster, provider: str) -> None:
