@@ -5,8 +5,12 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable
 from typing import Any
 
+from modelrollout.api.v1alpha1 import TrafficSpec
+from modelrollout.k8s import kubeconfig_client
+from modelrollout.traffic import FIELD_MANAGER, RouteTarget
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.route_traffic import ROUTE_RESOURCES, http_route_shares, virtual_service_shares
 from modelrollout_dev.traffic_crds import gateway_api_crds, istio_crds
@@ -40,6 +44,35 @@ def _established(cluster: LocalCluster, name: str) -> bool:
         return False
     conditions = json.loads(out.stdout).get("status", {}).get("conditions") or []
     return any(c["type"] == "Established" and c["status"] == "True" for c in conditions)
+
+
+def dry_run_for_weights(
+    cluster: LocalCluster,
+    namespace: str,
+    users_route: dict[str, Any],
+    traffic: dict[str, Any],
+    cases: list[dict[str, Any]],
+    objects: Callable[[RouteTarget, dict[str, Any], dict[str, Any]], list[dict[str, Any]]],
+) -> list[list[dict[str, Any]]]:
+    """For each weights in `cases`: the objects the provider would write (`objects(target, route
+    as stored, weights)`), server-side applied as a dry run by the operator's field manager, so the
+    real CRD schemas (and their CEL rules) judge them; what the apiserver answered, per case."""
+    client = kubeconfig_client(str(cluster.kubeconfig))
+    client.apply_object(users_route, PLATFORM_TEAM)
+    metadata = users_route["metadata"]
+    stored = client.get_object(users_route["apiVersion"], users_route["kind"], namespace, metadata["name"])
+    answers = []
+    for weights in cases:
+        target = RouteTarget(namespace=namespace, rollout="fraud-scorer", service="fraud-scorer",
+                             model="fraud-scorer", traffic=TrafficSpec.model_validate(traffic),
+                             versions=tuple(weights))  # fmt: skip
+        answers.append(
+            [
+                client.apply_object(body, FIELD_MANAGER, dry_run=True)
+                for body in objects(target, stored, weights)
+            ]
+        )
+    return answers
 
 
 def remove_route_crds(cluster: LocalCluster, provider: str) -> None:

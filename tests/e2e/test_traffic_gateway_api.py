@@ -12,9 +12,7 @@ from typing import Any
 
 import pytest
 
-from modelrollout.api.v1alpha1 import TrafficSpec
-from modelrollout.k8s import kubeconfig_client
-from modelrollout.traffic import FIELD_MANAGER, RouteTarget
+from modelrollout.traffic import FIELD_MANAGER, RouteTarget, route_patch
 from modelrollout.traffic.gateway_api import routed_rules, version_service
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.model_traffic import Behaviour
@@ -22,7 +20,15 @@ from modelrollout_dev.route_traffic import http_route_shares
 
 from .given import Given
 from .processes import Sampler
-from .routes import PLATFORM_TEAM, fields_of, install_route_crds, route, service_names, shares
+from .routes import (
+    PLATFORM_TEAM,
+    dry_run_for_weights,
+    fields_of,
+    install_route_crds,
+    route,
+    service_names,
+    shares,
+)
 from .specs import base_spec
 
 pytestmark = [pytest.mark.cluster]
@@ -93,12 +99,17 @@ def test_a_canary_weights_the_route_exactly_and_the_analysis_sees_that_split(giv
     routes = [found for _, found in sampler.samples]
     seen = {json.dumps(http_route_shares(found, env.name, env.model), sort_keys=True) for found in routes}
     assert {'{"v1": 900, "v2": 100}', '{"v1": 500, "v2": 500}'} <= seen, seen
+    expected = {"null", '{"v1": 1000}', '{"v1": 1000, "v2": 0}', '{"v1": 900, "v2": 100}',
+                '{"v1": 500, "v2": 500}', '{"v1": 0, "v2": 1000}', '{"v2": 1000}'}  # fmt: skip
+    assert seen <= expected, f"a route no step asked for: {seen - expected}"
     assert shares(env, "HTTPRoute", "public") == {"v2": 1000}, "promoted: all on v2"
     lost = {name for found in routes for name in lost_platform_fields(found)}
     assert not lost, f"the platform team's fields changed: {lost}; {json.dumps(routes[-1]['metadata'])}"
     samples = next(m for m in env.status()["analysis"]["metrics"] if m["name"] == "latency")
     share = samples["samplesCandidate"] / (samples["samplesCandidate"] + samples["samplesStable"])
-    assert 0.08 <= share <= 0.12, f"the analysis saw the candidate at {share:.3f}, not the route's 10%"
+    # 10% by the route, where the replicas provider would serve 25% (1 of 4 pods); Prometheus'
+    # increase() extrapolates a series born inside the first window, hence the slack
+    assert 0.07 <= share <= 0.15, f"the analysis saw the candidate at {share:.3f}, not the route's 10%"
     assert service_names(env) == {env.model, "fraud-scorer-v2"}, "v1 left the routes: its Service went"
 
 
@@ -160,27 +171,22 @@ def test_a_missing_route_holds_the_rollout_and_the_stable_serves(given: Given) -
     when.then().condition("Degraded", "False")
 
 
-@pytest.mark.parametrize(
-    "weights",
-    [{"v1": 100}, {"v1": 99, "v2": 1}, {"v1": Fraction("99.9"), "v2": Fraction("0.1")}, {"v1": 0, "v2": 100},
-     {"v1": 40, "v2": 35, "v3": 25}],
-    ids=["stable", "1%", "0.1%", "promoted", "three"],
-)  # fmt: skip
-def test_the_objects_for_other_weights_pass_the_real_schema(
-    cluster: LocalCluster, namespace: str, weights: dict[str, Any]
-) -> None:
-    client = kubeconfig_client(str(cluster.kubeconfig))
-    route_body = http_route(namespace, "fraud-scorer")
-    target = RouteTarget(namespace=namespace, rollout="fraud-scorer", service="fraud-scorer", model="fraud-scorer",
-                         traffic=TrafficSpec.model_validate(TRAFFIC), versions=tuple(weights))  # fmt: skip
-    client.apply_object(route_body, PLATFORM_TEAM)
-    stored = client.get_object("gateway.networking.k8s.io/v1", "HTTPRoute", namespace, "public")
-    rules = routed_rules(stored["spec"]["rules"], target, weights)
-    user_service = {"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
-    for version in weights:
-        client.apply_object(version_service(target, version, user_service), FIELD_MANAGER, dry_run=True)
-    patch = {"apiVersion": stored["apiVersion"], "kind": "HTTPRoute",
-             "metadata": {"name": "public", "namespace": namespace}, "spec": {"rules": rules}}  # fmt: skip
-    applied = client.apply_object(patch, FIELD_MANAGER, dry_run=True)
-    weights_written = [ref["weight"] for ref in applied["spec"]["rules"][1]["backendRefs"]]
-    assert sum(weights_written) == 1000 and len(weights_written) == len(weights)
+def test_the_objects_for_other_weights_pass_the_real_schema(cluster: LocalCluster, namespace: str) -> None:
+    cases: list[dict[str, Any]] = [
+        {"v1": 100}, {"v1": 99, "v2": 1}, {"v1": Fraction("99.9"), "v2": Fraction("0.1")},
+        {"v1": 0, "v2": 100}, {"v1": 40, "v2": 35, "v3": 25},
+    ]  # fmt: skip
+    ports = {"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
+
+    def objects(target: RouteTarget, stored: dict[str, Any], weights: dict[str, Any]) -> list[dict[str, Any]]:
+        services = [version_service(target, version, ports) for version in weights]
+        return [
+            *services,
+            route_patch(stored, {"rules": routed_rules(stored["spec"]["rules"], target, weights)}),
+        ]
+
+    answers = dry_run_for_weights(
+        cluster, namespace, http_route(namespace, "fraud-scorer"), TRAFFIC, cases, objects
+    )
+    written = [[ref["weight"] for ref in answer[-1]["spec"]["rules"][1]["backendRefs"]] for answer in answers]
+    assert written == [[1000], [990, 10], [999, 1], [0, 1000], [400, 350, 250]]

@@ -10,15 +10,14 @@ from typing import Any
 
 import pytest
 
-from modelrollout.api.v1alpha1 import TrafficSpec
-from modelrollout.k8s import kubeconfig_client
-from modelrollout.traffic import FIELD_MANAGER, RouteTarget
+from modelrollout.traffic import RouteTarget, route_patch
 from modelrollout.traffic.istio import destination_rule, routed_http
 from modelrollout_dev import LocalCluster
+from modelrollout_dev.route_traffic import virtual_service_shares
 
+from . import routes
 from .given import Given
 from .processes import Sampler
-from .routes import PLATFORM_TEAM, fields_of, install_route_crds, remove_route_crds, route, shares
 from .specs import base_spec
 
 pytestmark = [pytest.mark.cluster]
@@ -57,7 +56,7 @@ def lost_platform_fields(found: dict[str, Any]) -> list[str]:
         "health entry": spec["http"][0] == HEALTH,
         "score entry": (score["name"], score["timeout"], score["match"]) == ("score", "2s", [{"uri": {"prefix": "/score"}}]),
         "port": all(r["destination"]["port"] == {"number": 80} for r in score["route"]),
-        "managers": {"spec.hosts", "spec.gateways", "metadata.annotations"} <= fields_of(found, PLATFORM_TEAM),
+        "managers": {"spec.hosts", "spec.gateways", "metadata.annotations"} <= routes.fields_of(found, routes.PLATFORM_TEAM),
     }  # fmt: skip
     return [name for name, held in checks.items() if not held]
 
@@ -72,36 +71,43 @@ def subsets(given: Given) -> list[str]:
 
 def test_a_canary_weights_the_subsets_and_abort_undo_and_delete_put_them_back(given: Given) -> None:
     env = given.env
-    install_route_crds(env.cluster, "istio")
-    given.service().object(virtual_service(env.namespace, env.model), PLATFORM_TEAM)
+    routes.install_route_crds(env.cluster, "istio")
+    given.service().object(virtual_service(env.namespace, env.model), routes.PLATFORM_TEAM)
     spec = base_spec(env, steps=STEPS)
     spec["strategy"]["traffic"] = TRAFFIC
 
-    with Sampler(lambda: route(env, "VirtualService", "scoring")) as sampler:
+    with Sampler(lambda: routes.route(env, "VirtualService", "scoring")) as sampler:
         when = given.rollout(spec).wait_for_phase("Paused", timeout=60)
-    assert shares(env, "VirtualService", "scoring") == {"v1": 70, "v2": 30}
+    assert routes.shares(env, "VirtualService", "scoring") == {"v1": 70, "v2": 30}
     assert subsets(given) == ["v1", "v2"]
-    seen = {json.dumps(shares(env, "VirtualService", "scoring"), sort_keys=True)}
+    seen = {json.dumps(virtual_service_shares(found, env.model), sort_keys=True) for found in sampler.samples}
+    expected = {
+        "null",
+        '{"v1": 100}',
+        '{"v1": 100, "v2": 0}',
+        '{"v1": 70, "v2": 30}',
+    }  # the stable alone first
+    assert seen <= expected, f"a route no step asked for: {seen - expected}"
     lost = {name for found in sampler.samples for name in lost_platform_fields(found)}
     assert not lost, f"the platform team's fields changed: {lost}; seen {seen}"
 
     when.action("abort").wait_for_phase("RolledBack", timeout=30)
-    assert shares(env, "VirtualService", "scoring") == {"v1": 100, "v2": 0}, "abort: all on the stable"
+    assert routes.shares(env, "VirtualService", "scoring") == {"v1": 100, "v2": 0}, "abort: all on the stable"
 
     candidate = base_spec(env, steps=STEPS, candidate="v3")["candidate"]
     when.patch_spec({"candidate": candidate}).wait_for_status(
         lambda s: s.get("candidateVersion") == "v3" and s.get("phase") == "Paused", "v3 paused at 30%", 60
     )
-    assert shares(env, "VirtualService", "scoring") == {"v1": 70, "v3": 30}
+    assert routes.shares(env, "VirtualService", "scoring") == {"v1": 70, "v3": 30}
     when.action("promote-full").wait_for_phase("Promoted", timeout=60)
-    assert shares(env, "VirtualService", "scoring") == {"v3": 100}
+    assert routes.shares(env, "VirtualService", "scoring") == {"v3": 100}
 
     when.action("undo").wait_for_phase("RolledBack", timeout=60)
-    assert shares(env, "VirtualService", "scoring") == {"v1": 100, "v3": 0}, "undo: back on v1"
-    assert not lost_platform_fields(route(env, "VirtualService", "scoring"))
+    assert routes.shares(env, "VirtualService", "scoring") == {"v1": 100, "v3": 0}, "undo: back on v1"
+    assert not lost_platform_fields(routes.route(env, "VirtualService", "scoring"))
 
     when.delete_rollout()
-    found = route(env, "VirtualService", "scoring")
+    found = routes.route(env, "VirtualService", "scoring")
     assert found["spec"]["http"][1]["route"] == [
         {"destination": {"host": f"{env.model}.{env.namespace}.svc.cluster.local", "port": {"number": 80}}}
     ], "delete: the host alone again, no subset"
@@ -116,7 +122,7 @@ def test_without_istio_the_rollout_waits_with_the_stable_serving_and_goes_on_onc
     given: Given,
 ) -> None:
     env = given.env
-    remove_route_crds(env.cluster, "istio")
+    routes.remove_route_crds(env.cluster, "istio")
     given.service()
     spec = base_spec(env, steps=STEPS)
     spec["strategy"]["traffic"] = TRAFFIC
@@ -133,28 +139,25 @@ def test_without_istio_the_rollout_waits_with_the_stable_serving_and_goes_on_onc
     then.event_message("TrafficAPINotFound", "the cluster serves no VirtualService (networking.istio.io/v1)")
     assert "fraud-scorer-v2" not in env.deployments(), "no candidate while Istio is missing"
 
-    install_route_crds(env.cluster, "istio")
-    given.object(virtual_service(env.namespace, env.model), PLATFORM_TEAM)
+    routes.install_route_crds(env.cluster, "istio")
+    given.object(virtual_service(env.namespace, env.model), routes.PLATFORM_TEAM)
     when.wait_for_phase("Paused", timeout=60)
-    assert shares(env, "VirtualService", "scoring") == {"v1": 70, "v2": 30}
+    assert routes.shares(env, "VirtualService", "scoring") == {"v1": 70, "v2": 30}
 
 
-@pytest.mark.parametrize(
-    "weights", [{"v1": 100}, {"v1": 99, "v2": 1}, {"v1": 0, "v2": 100}, {"v1": 40, "v2": 35, "v3": 25}],
-    ids=["stable", "1%", "promoted", "three"],
-)  # fmt: skip
-def test_the_objects_for_other_weights_pass_the_real_schema(
-    cluster: LocalCluster, namespace: str, weights: dict[str, int]
-) -> None:
-    install_route_crds(cluster, "istio")
-    client = kubeconfig_client(str(cluster.kubeconfig))
-    target = RouteTarget(namespace=namespace, rollout="fraud-scorer", service="fraud-scorer", model="fraud-scorer",
-                         traffic=TrafficSpec.model_validate(TRAFFIC), versions=tuple(weights))  # fmt: skip
-    client.apply_object(virtual_service(namespace, "fraud-scorer"), PLATFORM_TEAM)
-    stored = client.get_object("networking.istio.io/v1", "VirtualService", namespace, "scoring")
-    client.apply_object(destination_rule(target, list(weights)), FIELD_MANAGER, dry_run=True)
-    patch = {"apiVersion": stored["apiVersion"], "kind": "VirtualService",
-             "metadata": {"name": "scoring", "namespace": namespace},
-             "spec": {"http": routed_http(stored["spec"]["http"], target, weights)}}  # fmt: skip
-    applied = client.apply_object(patch, FIELD_MANAGER, dry_run=True)
-    assert sum(route["weight"] for route in applied["spec"]["http"][1]["route"]) == 100
+def test_the_objects_for_other_weights_pass_the_real_schema(cluster: LocalCluster, namespace: str) -> None:
+    routes.install_route_crds(cluster, "istio")
+    cases = [{"v1": 100}, {"v1": 99, "v2": 1}, {"v1": 0, "v2": 100}, {"v1": 40, "v2": 35, "v3": 25}]
+
+    def objects(target: RouteTarget, stored: dict[str, Any], weights: dict[str, Any]) -> list[dict[str, Any]]:
+        http = routed_http(stored["spec"]["http"], target, weights)
+        return [destination_rule(target, list(weights)), route_patch(stored, {"http": http})]
+
+    answers = routes.dry_run_for_weights(
+        cluster, namespace, virtual_service(namespace, "fraud-scorer"), TRAFFIC, cases, objects
+    )
+    subsets_written = [[s["name"] for s in answer[0]["spec"]["subsets"]] for answer in answers]
+    assert subsets_written == [list(case) for case in cases]
+    assert [[r["weight"] for r in answer[1]["spec"]["http"][1]["route"]] for answer in answers] == [
+        list(case.values()) for case in cases
+    ]

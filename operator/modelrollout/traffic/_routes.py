@@ -3,11 +3,13 @@ object they weight, and the per-version objects they label as the rollout's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_ROLLOUT, LABEL_VERSION, Reason
 from .provider import RouteClient, RouteTarget, RouteUnavailable, check_weights, rounded_up_plan
+
+T = TypeVar("T")
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "modelrollout"}
 
@@ -33,6 +35,32 @@ def required_route(client: RouteClient, api_version: str, kind: str, name: str, 
             Reason.ROUTE_NOT_FOUND, f"{kind} {name!r} (spec.strategy.traffic.{field}) not found"
         )
     return found
+
+
+def required_settings(settings: T | None, block: str) -> T:
+    """A provider's block of `spec.strategy.traffic`; the CRD's rules require it with the provider."""
+    if settings is None:
+        raise ValueError(f"provider {block} needs spec.strategy.traffic.{block}")
+    return settings
+
+
+def owned_route(
+    client: RouteClient,
+    kind: tuple[str, str],
+    name: str,
+    field: str,
+    owns: Callable[[dict[str, Any]], bool],
+    lacks: str,
+) -> dict[str, Any]:
+    """The route object the spec names, holding something the provider owns (`owns`); else
+    `RouteUnavailable(RouteNotFound)` saying what it `lacks`."""
+    route = required_route(client, *kind, name, field)
+    if not owns(route):
+        raise RouteUnavailable(
+            Reason.ROUTE_NOT_FOUND,
+            f"{kind[1]} {name!r} has {lacks}: add one, the operator weights it per version",
+        )
+    return route
 
 
 def rollout_labels(target: RouteTarget, version: str | None = None) -> dict[str, str]:

@@ -25,7 +25,7 @@ from fractions import Fraction
 from typing import Any
 
 from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider
-from ._routes import ExactRouting, known_versions, owned_metadata, required_route, route_patch
+from ._routes import ExactRouting, known_versions, owned_metadata, owned_route, required_settings, route_patch
 from .provider import RouteClient, RouteTarget, RouteUnavailable, apportion, check_weights
 
 __all__ = [
@@ -185,23 +185,15 @@ class GatewayAPIProvider(ExactRouting):
             client.delete_route(*SERVICE, version_service_name(target.rollout, version))
 
     def _owned_route(self, client: RouteClient, target: RouteTarget, versions: list[str]) -> dict[str, Any]:
-        name = _route_name(target)
-        route = required_route(client, *HTTP_ROUTE, name, "gatewayAPI.httpRoute")
-        rules = (route.get("spec") or {}).get("rules") or []
-        if not owned_rule_indexes(rules, target, versions):
-            raise RouteUnavailable(
-                Reason.ROUTE_NOT_FOUND,
-                f"HTTPRoute {name!r} has no rule with a backendRef to Service {target.service!r}: "
-                "add one, the operator weights it per version",
-            )
-        return route
+        return owned_route(
+            client, HTTP_ROUTE, _route_name(target), "gatewayAPI.httpRoute",
+            lambda route: bool(owned_rule_indexes((route.get("spec") or {}).get("rules") or [], target, versions)),
+            f"no rule with a backendRef to Service {target.service!r}",
+        )  # fmt: skip
 
 
 def _route_name(target: RouteTarget) -> str:
-    settings = target.traffic.gateway_api
-    if settings is None:
-        raise ValueError("provider gatewayAPI needs spec.strategy.traffic.gatewayAPI")
-    return settings.http_route
+    return required_settings(target.traffic.gateway_api, "gatewayAPI").http_route
 
 
 def _service_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:

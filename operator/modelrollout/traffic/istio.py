@@ -20,9 +20,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ..api.v1alpha1 import LABEL_VERSION, Reason, TrafficProvider
-from ._routes import ExactRouting, known_versions, owned_metadata, required_route, route_patch
-from .provider import RouteClient, RouteTarget, RouteUnavailable, apportion, check_weights
+from ..api.v1alpha1 import LABEL_VERSION, TrafficProvider
+from ._routes import ExactRouting, known_versions, owned_metadata, owned_route, required_settings, route_patch
+from .provider import RouteClient, RouteTarget, apportion, check_weights
 
 __all__ = [
     "DESTINATION_RULE",
@@ -160,20 +160,12 @@ class IstioProvider(ExactRouting):
         client.delete_route(*DESTINATION_RULE, destination_rule_name(target))
 
     def _owned_service(self, client: RouteClient, target: RouteTarget) -> dict[str, Any]:
-        name = _virtual_service_name(target)
-        virtual_service = required_route(client, *VIRTUAL_SERVICE, name, "istio.virtualService")
-        http = (virtual_service.get("spec") or {}).get("http") or []
-        if not owned_entries(http, target):
-            raise RouteUnavailable(
-                Reason.ROUTE_NOT_FOUND,
-                f"VirtualService {name!r} has no http route to host {target.service!r}: add one, "
-                "the operator weights it per version",
-            )
-        return virtual_service
+        return owned_route(
+            client, VIRTUAL_SERVICE, _virtual_service_name(target), "istio.virtualService",
+            lambda found: bool(owned_entries((found.get("spec") or {}).get("http") or [], target)),
+            f"no http route to host {target.service!r}",
+        )  # fmt: skip
 
 
 def _virtual_service_name(target: RouteTarget) -> str:
-    settings = target.traffic.istio
-    if settings is None:
-        raise ValueError("provider istio needs spec.strategy.traffic.istio")
-    return settings.virtual_service
+    return required_settings(target.traffic.istio, "istio").virtual_service
