@@ -37,6 +37,12 @@ class DynamicObjects:
             raise
         return found
 
+    def create_object(self, body: Obj) -> Obj:
+        metadata = body["metadata"]
+        path = self._path(body["apiVersion"], body["kind"], metadata["namespace"], metadata["name"])
+        created: Obj = self._request("POST", path.rsplit("/", 1)[0], body=json.dumps(body))
+        return created
+
     def apply_object(self, body: Obj, field_manager: str, dry_run: bool = False) -> Obj:
         metadata = body["metadata"]
         path = self._path(body["apiVersion"], body["kind"], metadata["namespace"], metadata["name"])

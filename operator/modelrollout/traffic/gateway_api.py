@@ -152,6 +152,8 @@ class GatewayAPIProvider(ExactRouting):
 
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         self._owned_route(client, target, list(target.versions))
+        for version in target.versions:
+            _own_version_service(client, target, version)
 
     def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
         check_weights(weights)
@@ -161,17 +163,12 @@ class GatewayAPIProvider(ExactRouting):
         if user_service is None:
             raise RouteUnavailable(Reason.SERVICE_NOT_FOUND, f"Service {target.service!r} not found")
         for version in weights:  # before the route names them: a ref to no Service is a 500
-            wanted = version_service(target, version, user_service)
-            current = client.get_route(*SERVICE, wanted["metadata"]["name"])
-            if current is None or not _service_matches(current, wanted):
-                client.apply_route(wanted)
+            if _own_version_service(client, target, version) is None:
+                client.create_route(version_service(target, version, user_service))
         rules = route["spec"]["rules"]
         wanted_rules = routed_rules(rules, target, weights)
         if wanted_rules != rules:
             client.apply_route(route_patch(route, {"rules": wanted_rules}))
-            for version in versions:  # versions no route names any more
-                if version not in weights:
-                    client.delete_route(*SERVICE, version_service_name(target.rollout, version))
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         name = _route_name(target)
@@ -181,8 +178,9 @@ class GatewayAPIProvider(ExactRouting):
             restored = restored_rules(rules, target)
             if restored != rules:
                 client.apply_route(route_patch(route, {"rules": restored}))
-        for version in {*target.versions, stable_version}:
-            client.delete_route(*SERVICE, version_service_name(target.rollout, version))
+        # The version Services go with the ModelRollout, their owner (garbage collection): the
+        # operator may create Services but never change or delete one, so a ModelRollout cannot
+        # be made to take down the Services clients call.
 
     def _owned_route(self, client: RouteClient, target: RouteTarget, versions: list[str]) -> dict[str, Any]:
         return owned_route(
@@ -196,13 +194,15 @@ def _route_name(target: RouteTarget) -> str:
     return required_settings(target.traffic.gateway_api, "gatewayAPI").http_route
 
 
-def _service_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    """The fields the provider sets, as the apiserver holds them (it adds defaults of its own)."""
-    spec = current.get("spec") or {}
-    ports = [{key: port.get(key) for key in wanted_port} for port, wanted_port in
-             zip(spec.get("ports") or [], wanted["spec"]["ports"], strict=False)]  # fmt: skip
-    return (
-        spec.get("selector") == wanted["spec"]["selector"]
-        and ports == wanted["spec"]["ports"]
-        and len(spec.get("ports") or []) == len(wanted["spec"]["ports"])
-    )
+def _own_version_service(client: RouteClient, target: RouteTarget, version: str) -> dict[str, Any] | None:
+    """The version's Service if it exists (None: to be created); `RouteUnavailable(RouteConflict)`
+    when a Service of that name is someone else's, which the operator never takes over."""
+    name = version_service_name(target.rollout, version)
+    found = client.get_route(*SERVICE, name)
+    if found is not None and (found["metadata"].get("labels") or {}).get(LABEL_ROLLOUT) != target.rollout:
+        raise RouteUnavailable(
+            Reason.ROUTE_CONFLICT,
+            f"Service {name!r} exists and is not ModelRollout {target.rollout!r}'s (no label "
+            f"{LABEL_ROLLOUT}={target.rollout}): rename it, the gatewayAPI provider needs the name for {version}",
+        )
+    return found
