@@ -95,6 +95,27 @@ def route_patch(route: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, 
     }
 
 
+def write_if_changed(client: RouteClient, route: Mapping[str, Any], field: str, wanted: list[Any]) -> None:
+    """Apply `spec.<field>` of the user's route as `wanted` unless it already is: a converged
+    rollout makes no write."""
+    if wanted != (route.get("spec") or {}).get(field):
+        client.apply_route(route_patch(route, {field: wanted}))
+
+
+def hand_back(
+    client: RouteClient,
+    kind: tuple[str, str],
+    name: str,
+    field: str,
+    restore: Callable[[list[Any]], list[Any]],
+) -> None:
+    """Finalize's half on the user's route, if it is still there: `spec.<field>` as `restore`
+    makes it of what it holds now."""
+    route = client.get_route(*kind, name)
+    if route is not None:
+        write_if_changed(client, route, field, restore((route.get("spec") or {}).get(field) or []))
+
+
 def known_versions(target: RouteTarget, weights: Mapping[str, int]) -> list[str]:
     """The versions in `weights` (in their order) and then every other version the rollout knows."""
     return [*weights, *sorted(set(target.versions) - set(weights))]

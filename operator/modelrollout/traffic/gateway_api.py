@@ -25,7 +25,15 @@ from fractions import Fraction
 from typing import Any
 
 from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider
-from ._routes import ExactRouting, known_versions, owned_metadata, owned_route, required_settings, route_patch
+from ._routes import (
+    ExactRouting,
+    hand_back,
+    known_versions,
+    owned_metadata,
+    owned_route,
+    required_settings,
+    write_if_changed,
+)
 from .provider import RouteClient, RouteTarget, RouteUnavailable, apportion, check_weights
 
 __all__ = [
@@ -165,19 +173,12 @@ class GatewayAPIProvider(ExactRouting):
         for version in weights:  # before the route names them: a ref to no Service is a 500
             if _own_version_service(client, target, version) is None:
                 client.create_route(version_service(target, version, user_service))
-        rules = route["spec"]["rules"]
-        wanted_rules = routed_rules(rules, target, weights)
-        if wanted_rules != rules:
-            client.apply_route(route_patch(route, {"rules": wanted_rules}))
+        write_if_changed(client, route, "rules", routed_rules(route["spec"]["rules"], target, weights))
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
-        name = _route_name(target)
-        route = client.get_route(*HTTP_ROUTE, name)
-        if route is not None:
-            rules = route.get("spec", {}).get("rules") or []
-            restored = restored_rules(rules, target)
-            if restored != rules:
-                client.apply_route(route_patch(route, {"rules": restored}))
+        hand_back(
+            client, HTTP_ROUTE, _route_name(target), "rules", lambda rules: restored_rules(rules, target)
+        )
         # The version Services go with the ModelRollout, their owner (garbage collection): the
         # operator may create Services but never change or delete one, so a ModelRollout cannot
         # be made to take down the Services clients call.
