@@ -8,6 +8,7 @@ from typing import Any
 
 from modelrollout_dev import PrometheusServer
 from modelrollout_dev.model_traffic import Behaviour, ModelTraffic, ready_pods_reader
+from modelrollout_dev.route_traffic import route_shares_reader
 
 from .env import Env
 from .kubectl import create_service
@@ -23,16 +24,26 @@ class Given:
         return self
 
     def model_traffic(
-        self, behaviours: dict[str, Behaviour], rps: float = 1000.0, *, scrape_operator: bool = False
+        self,
+        behaviours: dict[str, Behaviour],
+        rps: float = 1000.0,
+        *,
+        scrape_operator: bool = False,
+        through: tuple[str, str] | None = None,
     ) -> Given:
         """Simulated clients calling the Service, scraped by a real Prometheus every second, and
-        the operator's own /metrics with them when `scrape_operator`."""
+        the operator's own /metrics with them when `scrape_operator`. `through` (kind, name): the
+        clients come through that HTTPRoute or VirtualService, split by its weights as a Gateway
+        or a mesh would (`route_traffic`)."""
         env = self.env
+        kubectl = lambda *a: env.cluster.kubectl(*a)  # noqa: E731
+        split = (
+            route_shares_reader(kubectl, env.namespace, env.model, *through, rollout=env.name)
+            if through is not None
+            else ready_pods_reader(kubectl, env.namespace, env.model)
+        )
         traffic = ModelTraffic(
-            namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours,
-            ready_pods=ready_pods_reader(
-                lambda *a: env.cluster.kubectl(*a), env.namespace, env.model
-            ),
+            namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours, ready_pods=split,
         ).start()  # fmt: skip
         env.traffic = traffic
         targets = [traffic.target]
@@ -40,6 +51,14 @@ class Given:
             assert env.operator.metrics_port, "the operator serves no /metrics"
             targets.append(f"127.0.0.1:{env.operator.metrics_port}")
         env.prometheus = PrometheusServer(targets=targets).start()
+        return self
+
+    def object(self, body: dict[str, Any], field_manager: str) -> Given:
+        """Any object, server-side applied by `field_manager` (another team's fields, which the
+        operator's writes must leave as they are)."""
+        self.env.cluster.kubectl(
+            "apply", "--server-side", f"--field-manager={field_manager}", "-f", "-", input=json.dumps(body)
+        )
         return self
 
     def operator_flags(self, *flags: str) -> Given:

@@ -13,6 +13,7 @@ from modelrollout_dev import LocalCluster
 from modelrollout_dev.tools import repo_root
 
 from .env import Env
+from .routes import install_route_crds
 from .when import wait_for_rollout
 
 pytestmark = pytest.mark.cluster
@@ -29,6 +30,11 @@ def test_an_example_applies_anywhere_and_reaches_a_phase(env: Env, example: Path
     )
     rollouts = [d["metadata"]["name"] for d in documents if d["kind"] == "ModelRollout"]
     assert rollouts, f"{example.name} holds no ModelRollout"
+    # and the CRDs of the route objects it holds (a user of the gatewayAPI or istio provider has them)
+    groups = {d["apiVersion"].split("/")[0] for d in documents}
+    for provider, group in (("gatewayAPI", "gateway.networking.k8s.io"), ("istio", "networking.istio.io")):
+        if group in groups:
+            install_route_crds(env.cluster, provider)
 
     # when it is applied as shipped
     env.cluster.kubectl(

@@ -37,6 +37,15 @@ NEEDED = [
     ("watch", "deployments.apps"),
     ("list", "services"),
     ("watch", "services"),
+    ("create", "services"),
+    ("get", "httproutes.gateway.networking.k8s.io"),
+    ("patch", "httproutes.gateway.networking.k8s.io"),
+    ("get", "virtualservices.networking.istio.io"),
+    ("patch", "virtualservices.networking.istio.io"),
+    ("get", "destinationrules.networking.istio.io"),
+    ("create", "destinationrules.networking.istio.io"),
+    ("patch", "destinationrules.networking.istio.io"),
+    ("delete", "destinationrules.networking.istio.io"),
 ]
 """What the operator calls in a namespace it serves (see the comments in rbac.yaml)."""
 
@@ -53,6 +62,9 @@ NEVER = [
     ("create", "pods"),
     ("create", "serviceaccounts/token"),
     ("create", "rolebindings.rbac.authorization.k8s.io"),
+    ("create", "httproutes.gateway.networking.k8s.io"),
+    ("delete", "httproutes.gateway.networking.k8s.io"),
+    ("delete", "virtualservices.networking.istio.io"),
 ]
 """Denied even in a namespace it serves."""
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ..api.v1alpha1 import ModelRolloutSpec, Reason
-from ..k8s import KindNotServed, KubeClient, NotFound, owner_reference
+from ..k8s import KindNotServed, KubeClient, KubeError, NotFound, owner_reference
 from ..rollout import Decision, EmitEvent
 from ..traffic import FIELD_MANAGER, Provider, RouteTarget, RouteUnavailable, new_provider
 
@@ -54,6 +54,15 @@ class KubeRouteClient:
             raise _not_served(error) from None
         except NotFound:
             return None
+
+    def create_route(self, manifest: Mapping[str, Any]) -> None:
+        try:
+            self.client.create_object(dict(manifest))
+        except KindNotServed as error:
+            raise _not_served(error) from None
+        except KubeError as error:
+            if error.status != 409:  # there already: left as it is
+                raise
 
     def apply_route(self, manifest: Mapping[str, Any]) -> None:
         try:

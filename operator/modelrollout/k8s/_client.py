@@ -70,6 +70,7 @@ class ApiKubeClient:
         self._coordination = k8s.CoordinationV1Api(api_client)
         self._objects = DynamicObjects(api_client, request_timeout, _call)
         self.get_object = self._objects.get_object
+        self.create_object = self._objects.create_object
         self.apply_object = self._objects.apply_object
         self.delete_object = self._objects.delete_object
 

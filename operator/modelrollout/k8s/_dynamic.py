@@ -37,6 +37,12 @@ class DynamicObjects:
             raise
         return found
 
+    def create_object(self, body: Obj) -> Obj:
+        metadata = body["metadata"]
+        path = self._path(body["apiVersion"], body["kind"], metadata["namespace"], metadata["name"])
+        created: Obj = self._request("POST", path.rsplit("/", 1)[0], body=body)
+        return created
+
     def apply_object(self, body: Obj, field_manager: str, dry_run: bool = False) -> Obj:
         metadata = body["metadata"]
         path = self._path(body["apiVersion"], body["kind"], metadata["namespace"], metadata["name"])
@@ -88,7 +94,7 @@ class DynamicObjects:
         method: str,
         path: str,
         query: list[tuple[str, str]] | None = None,
-        body: str | None = None,
+        body: Obj | str | None = None,
         content_type: str = "application/json",
     ) -> Obj:
         def send() -> Obj:

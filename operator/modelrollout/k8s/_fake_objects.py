@@ -33,6 +33,11 @@ class FakeObjects:
             raise NotFound(404, "NotFound", f'{kind.lower()}s "{name}" not found')
         return copy.deepcopy(found)
 
+    def create_object(self, body: Obj) -> Obj:
+        self._record("create_object", body=body)
+        self._served(body["apiVersion"], body["kind"])
+        return self.add(copy.deepcopy(body))
+
     def apply_object(self, body: Obj, field_manager: str, dry_run: bool = False) -> Obj:
         self._record("apply_object", body=body, field_manager=field_manager, dry_run=dry_run)
         self._served(body["apiVersion"], body["kind"])

@@ -181,6 +181,10 @@ class KubeClient(Protocol):
         cluster does not serve the kind at all (an HTTPRoute without the Gateway API CRDs)."""
         ...
 
+    def create_object(self, body: Obj) -> Obj:
+        """Creates the object; an existing name is a 409 (`KindNotServed` as for `get_object`)."""
+        ...
+
     def apply_object(self, body: Obj, field_manager: str, dry_run: bool = False) -> Obj:
         """Server-side apply of `body` as `field_manager`, forcing ownership of the fields it
         names: how a traffic provider changes the fields of a route it owns and no others. With

@@ -35,6 +35,7 @@ _PROBLEM_REASONS = frozenset(
         Reason.PROMETHEUS_REFUSED,
         Reason.TRAFFIC_API_NOT_FOUND,
         Reason.ROUTE_NOT_FOUND,
+        Reason.ROUTE_CONFLICT,
     }
 )
 """Degraded reasons that no phase transition announces: they get an Event of their own."""

@@ -1,5 +1,6 @@
 """Traffic providers: how a ModelRollout's weights become replicas and routes."""
 
+from ._routes import route_patch
 from .factory import new_provider
 from .gateway_api import GatewayAPIProvider
 from .istio import IstioProvider
@@ -34,4 +35,5 @@ __all__ = [
     "new_provider",
     "replica_share",
     "rounded_up_plan",
+    "route_patch",
 ]

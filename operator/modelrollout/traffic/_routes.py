@@ -3,11 +3,13 @@ object they weight, and the per-version objects they label as the rollout's."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, TypeVar
 
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_ROLLOUT, LABEL_VERSION, Reason
 from .provider import RouteClient, RouteTarget, RouteUnavailable, check_weights, rounded_up_plan
+
+T = TypeVar("T")
 
 MANAGED_BY = {"app.kubernetes.io/managed-by": "modelrollout"}
 
@@ -33,6 +35,32 @@ def required_route(client: RouteClient, api_version: str, kind: str, name: str, 
             Reason.ROUTE_NOT_FOUND, f"{kind} {name!r} (spec.strategy.traffic.{field}) not found"
         )
     return found
+
+
+def required_settings(settings: T | None, block: str) -> T:
+    """A provider's block of `spec.strategy.traffic`; the CRD's rules require it with the provider."""
+    if settings is None:
+        raise ValueError(f"provider {block} needs spec.strategy.traffic.{block}")
+    return settings
+
+
+def owned_route(
+    client: RouteClient,
+    kind: tuple[str, str],
+    name: str,
+    field: str,
+    owns: Callable[[dict[str, Any]], bool],
+    lacks: str,
+) -> dict[str, Any]:
+    """The route object the spec names, holding something the provider owns (`owns`); else
+    `RouteUnavailable(RouteNotFound)` saying what it `lacks`."""
+    route = required_route(client, *kind, name, field)
+    if not owns(route):
+        raise RouteUnavailable(
+            Reason.ROUTE_NOT_FOUND,
+            f"{kind[1]} {name!r} has {lacks}: add one, the operator weights it per version",
+        )
+    return route
 
 
 def rollout_labels(target: RouteTarget, version: str | None = None) -> dict[str, str]:
@@ -65,6 +93,27 @@ def route_patch(route: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, 
         "metadata": {"name": metadata["name"], "namespace": metadata["namespace"]},
         "spec": dict(spec),
     }
+
+
+def write_if_changed(client: RouteClient, route: Mapping[str, Any], field: str, wanted: list[Any]) -> None:
+    """Apply `spec.<field>` of the user's route as `wanted` unless it already is: a converged
+    rollout makes no write."""
+    if wanted != (route.get("spec") or {}).get(field):
+        client.apply_route(route_patch(route, {field: wanted}))
+
+
+def hand_back(
+    client: RouteClient,
+    kind: tuple[str, str],
+    name: str,
+    field: str,
+    restore: Callable[[list[Any]], list[Any]],
+) -> None:
+    """Finalize's half on the user's route, if it is still there: `spec.<field>` as `restore`
+    makes it of what it holds now."""
+    route = client.get_route(*kind, name)
+    if route is not None:
+        write_if_changed(client, route, field, restore((route.get("spec") or {}).get(field) or []))
 
 
 def known_versions(target: RouteTarget, weights: Mapping[str, int]) -> list[str]:

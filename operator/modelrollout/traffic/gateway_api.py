@@ -25,7 +25,15 @@ from fractions import Fraction
 from typing import Any
 
 from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider
-from ._routes import ExactRouting, known_versions, owned_metadata, required_route, route_patch
+from ._routes import (
+    ExactRouting,
+    hand_back,
+    known_versions,
+    owned_metadata,
+    owned_route,
+    required_settings,
+    write_if_changed,
+)
 from .provider import RouteClient, RouteTarget, RouteUnavailable, apportion, check_weights
 
 __all__ = [
@@ -152,6 +160,8 @@ class GatewayAPIProvider(ExactRouting):
 
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         self._owned_route(client, target, list(target.versions))
+        for version in target.versions:
+            _own_version_service(client, target, version)
 
     def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
         check_weights(weights)
@@ -161,56 +171,39 @@ class GatewayAPIProvider(ExactRouting):
         if user_service is None:
             raise RouteUnavailable(Reason.SERVICE_NOT_FOUND, f"Service {target.service!r} not found")
         for version in weights:  # before the route names them: a ref to no Service is a 500
-            wanted = version_service(target, version, user_service)
-            current = client.get_route(*SERVICE, wanted["metadata"]["name"])
-            if current is None or not _service_matches(current, wanted):
-                client.apply_route(wanted)
-        rules = route["spec"]["rules"]
-        wanted_rules = routed_rules(rules, target, weights)
-        if wanted_rules != rules:
-            client.apply_route(route_patch(route, {"rules": wanted_rules}))
-            for version in versions:  # versions no route names any more
-                if version not in weights:
-                    client.delete_route(*SERVICE, version_service_name(target.rollout, version))
+            if _own_version_service(client, target, version) is None:
+                client.create_route(version_service(target, version, user_service))
+        write_if_changed(client, route, "rules", routed_rules(route["spec"]["rules"], target, weights))
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
-        name = _route_name(target)
-        route = client.get_route(*HTTP_ROUTE, name)
-        if route is not None:
-            rules = route.get("spec", {}).get("rules") or []
-            restored = restored_rules(rules, target)
-            if restored != rules:
-                client.apply_route(route_patch(route, {"rules": restored}))
-        for version in {*target.versions, stable_version}:
-            client.delete_route(*SERVICE, version_service_name(target.rollout, version))
+        hand_back(
+            client, HTTP_ROUTE, _route_name(target), "rules", lambda rules: restored_rules(rules, target)
+        )
+        # The version Services go with the ModelRollout, their owner (garbage collection): the
+        # operator may create Services but never change or delete one, so a ModelRollout cannot
+        # be made to take down the Services clients call.
 
     def _owned_route(self, client: RouteClient, target: RouteTarget, versions: list[str]) -> dict[str, Any]:
-        name = _route_name(target)
-        route = required_route(client, *HTTP_ROUTE, name, "gatewayAPI.httpRoute")
-        rules = (route.get("spec") or {}).get("rules") or []
-        if not owned_rule_indexes(rules, target, versions):
-            raise RouteUnavailable(
-                Reason.ROUTE_NOT_FOUND,
-                f"HTTPRoute {name!r} has no rule with a backendRef to Service {target.service!r}: "
-                "add one, the operator weights it per version",
-            )
-        return route
+        return owned_route(
+            client, HTTP_ROUTE, _route_name(target), "gatewayAPI.httpRoute",
+            lambda route: bool(owned_rule_indexes((route.get("spec") or {}).get("rules") or [], target, versions)),
+            f"no rule with a backendRef to Service {target.service!r}",
+        )  # fmt: skip
 
 
 def _route_name(target: RouteTarget) -> str:
-    settings = target.traffic.gateway_api
-    if settings is None:
-        raise ValueError("provider gatewayAPI needs spec.strategy.traffic.gatewayAPI")
-    return settings.http_route
+    return required_settings(target.traffic.gateway_api, "gatewayAPI").http_route
 
 
-def _service_matches(current: Mapping[str, Any], wanted: Mapping[str, Any]) -> bool:
-    """The fields the provider sets, as the apiserver holds them (it adds defaults of its own)."""
-    spec = current.get("spec") or {}
-    ports = [{key: port.get(key) for key in wanted_port} for port, wanted_port in
-             zip(spec.get("ports") or [], wanted["spec"]["ports"], strict=False)]  # fmt: skip
-    return (
-        spec.get("selector") == wanted["spec"]["selector"]
-        and ports == wanted["spec"]["ports"]
-        and len(spec.get("ports") or []) == len(wanted["spec"]["ports"])
-    )
+def _own_version_service(client: RouteClient, target: RouteTarget, version: str) -> dict[str, Any] | None:
+    """The version's Service if it exists (None: to be created); `RouteUnavailable(RouteConflict)`
+    when a Service of that name is someone else's, which the operator never takes over."""
+    name = version_service_name(target.rollout, version)
+    found = client.get_route(*SERVICE, name)
+    if found is not None and (found["metadata"].get("labels") or {}).get(LABEL_ROLLOUT) != target.rollout:
+        raise RouteUnavailable(
+            Reason.ROUTE_CONFLICT,
+            f"Service {name!r} exists and is not ModelRollout {target.rollout!r}'s (no label "
+            f"{LABEL_ROLLOUT}={target.rollout}): rename it, the gatewayAPI provider needs the name for {version}",
+        )
+    return found

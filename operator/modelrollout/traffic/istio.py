@@ -20,9 +20,9 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ..api.v1alpha1 import LABEL_VERSION, Reason, TrafficProvider
-from ._routes import ExactRouting, known_versions, owned_metadata, required_route, route_patch
-from .provider import RouteClient, RouteTarget, RouteUnavailable, apportion, check_weights
+from ..api.v1alpha1 import LABEL_VERSION, TrafficProvider
+from . import _routes as shared
+from .provider import RouteClient, RouteTarget, apportion, check_weights
 
 __all__ = [
     "DESTINATION_RULE",
@@ -60,7 +60,7 @@ def destination_rule(target: RouteTarget, versions: list[str]) -> dict[str, Any]
     return {
         "apiVersion": DESTINATION_RULE[0],
         "kind": DESTINATION_RULE[1],
-        "metadata": owned_metadata(target, destination_rule_name(target)),
+        "metadata": shared.owned_metadata(target, destination_rule_name(target)),
         "spec": {
             "host": target.service,
             "subsets": [{"name": version, "labels": {LABEL_VERSION: version}} for version in versions],
@@ -125,7 +125,7 @@ def restored_http(http: list[dict[str, Any]], target: RouteTarget) -> list[dict[
     return result
 
 
-class IstioProvider(ExactRouting):
+class IstioProvider(shared.ExactRouting):
     """`Provider` for `provider: istio`."""
 
     @property
@@ -139,41 +139,27 @@ class IstioProvider(ExactRouting):
     def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
         check_weights(weights)
         virtual_service = self._owned_service(client, target)
-        versions = known_versions(target, weights)
+        versions = shared.known_versions(target, weights)
         wanted_rule = destination_rule(target, versions)
         current_rule = client.get_route(*DESTINATION_RULE, wanted_rule["metadata"]["name"])
         if current_rule is None or (current_rule.get("spec") or {}) != wanted_rule["spec"]:
             client.apply_route(wanted_rule)  # subsets first: a route to an unknown subset fails
-        http = virtual_service["spec"]["http"]
-        wanted = routed_http(http, target, weights)
-        if wanted != http:
-            client.apply_route(route_patch(virtual_service, {"http": wanted}))
+        shared.write_if_changed(
+            client, virtual_service, "http", routed_http(virtual_service["spec"]["http"], target, weights)
+        )
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         name = _virtual_service_name(target)
-        virtual_service = client.get_route(*VIRTUAL_SERVICE, name)
-        if virtual_service is not None:
-            http = (virtual_service.get("spec") or {}).get("http") or []
-            restored = restored_http(http, target)
-            if restored != http:
-                client.apply_route(route_patch(virtual_service, {"http": restored}))
+        shared.hand_back(client, VIRTUAL_SERVICE, name, "http", lambda http: restored_http(http, target))
         client.delete_route(*DESTINATION_RULE, destination_rule_name(target))
 
     def _owned_service(self, client: RouteClient, target: RouteTarget) -> dict[str, Any]:
-        name = _virtual_service_name(target)
-        virtual_service = required_route(client, *VIRTUAL_SERVICE, name, "istio.virtualService")
-        http = (virtual_service.get("spec") or {}).get("http") or []
-        if not owned_entries(http, target):
-            raise RouteUnavailable(
-                Reason.ROUTE_NOT_FOUND,
-                f"VirtualService {name!r} has no http route to host {target.service!r}: add one, "
-                "the operator weights it per version",
-            )
-        return virtual_service
+        return shared.owned_route(
+            client, VIRTUAL_SERVICE, _virtual_service_name(target), "istio.virtualService",
+            lambda found: bool(owned_entries((found.get("spec") or {}).get("http") or [], target)),
+            f"no http route to host {target.service!r}",
+        )  # fmt: skip
 
 
 def _virtual_service_name(target: RouteTarget) -> str:
-    settings = target.traffic.istio
-    if settings is None:
-        raise ValueError("provider istio needs spec.strategy.traffic.istio")
-    return settings.virtual_service
+    return shared.required_settings(target.traffic.istio, "istio").virtual_service

@@ -64,6 +64,11 @@ class RouteClient(Protocol):
         the cluster does not serve `kind` at all (its CRDs are not installed)."""
         ...
 
+    def create_route(self, manifest: Mapping[str, Any]) -> None:
+        """Create the object `manifest` describes; one of that name already there is left as it
+        is (for objects the operator may create but not change, such as Services)."""
+        ...
+
     def apply_route(self, manifest: Mapping[str, Any]) -> None:
         """Server-side apply of `manifest` with the operator's field manager, forcing ownership
         of the fields it names (and only those)."""

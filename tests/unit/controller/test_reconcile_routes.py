@@ -75,7 +75,16 @@ def test_delete_hands_the_route_back_to_the_service() -> None:
     cluster.finalize()
     rule = cluster.client.get("HTTPRoute", NAMESPACE, "public")["spec"]["rules"][0]
     assert rule["backendRefs"] == [{"group": "", "kind": "Service", "name": NAME, "port": 8080}]
-    assert [s["metadata"]["name"] for s in cluster.client.objects("Service")] == [NAME]
+    owners = {
+        s["metadata"]["name"]: s["metadata"].get("ownerReferences") for s in cluster.client.objects("Service")
+    }
+    assert owners[NAME] is None, "the user's Service is never touched"
+    assert all(owners[f"{NAME}-{v}"][0]["kind"] == "ModelRollout" for v in ("v1", "v2")), (
+        "the version Services go with the ModelRollout (garbage collection)"
+    )
+    assert not [
+        c for c in cluster.client.calls if c.method == "delete_object" and c.args["kind"] == "Service"
+    ]
 
 
 def test_without_the_crds_the_rollout_waits_with_a_condition_and_the_stable_serves() -> None:

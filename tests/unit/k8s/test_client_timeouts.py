@@ -52,6 +52,9 @@ CALLS: dict[str, Callable[[KubeClient], Any]] = {
     "create_lease": lambda c: c.create_lease("ns", {"metadata": {"name": "l"}}),
     "replace_lease": lambda c: c.replace_lease("ns", "l", {"metadata": {"name": "l"}}),
     "get_object": lambda c: c.get_object("gateway.networking.k8s.io/v1", "HTTPRoute", "ns", "r"),
+    "create_object": lambda c: c.create_object(
+        {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "ns"}}
+    ),
     "apply_object": lambda c: c.apply_object(
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "namespace": "ns"}}, "test"
     ),

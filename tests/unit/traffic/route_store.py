@@ -26,6 +26,12 @@ class RouteStore:
         found = self.objects.get((kind, name))
         return copy.deepcopy(found) if found is not None else None
 
+    def create_route(self, manifest: Mapping[str, Any]) -> None:
+        key = (manifest["kind"], manifest["metadata"]["name"])
+        if key not in self.objects:
+            self.writes.append(("create", *key))
+            self.objects[key] = copy.deepcopy(dict(manifest))
+
     def apply_route(self, manifest: Mapping[str, Any]) -> None:
         """Server-side apply, as far as these providers use it: the fields sent replace those
         stored (the providers send whole atomic lists), every other field stays."""

@@ -136,7 +136,7 @@ def test_abort_puts_everything_on_the_stable() -> None:
     assert refs(routes) == [("fraud-v1", 1000), ("fraud-v2", 0)]
 
 
-def test_finalize_hands_the_rule_back_to_the_users_service_and_deletes_the_version_services() -> None:
+def test_finalize_hands_the_rule_back_to_the_users_service() -> None:
     routes = store()
     PROVIDER.set_routes(routes, TARGET, {"v1": 50, "v2": 50})
     PROVIDER.finalize(routes, TARGET, "v1")
@@ -145,7 +145,19 @@ def test_finalize_hands_the_rule_back_to_the_users_service_and_deletes_the_versi
         {"group": "", "kind": "Service", "name": "fraud-scorer", "port": 8080}
     ]
     assert route["spec"]["rules"][0] == OTHER_RULE
-    assert ("Service", "fraud-v1") not in routes.objects and ("Service", "fraud-v2") not in routes.objects
+    assert not [w for w in routes.writes if w[0] == "delete"], "the version Services go with their owner"
+
+
+def test_a_service_of_the_name_that_is_not_the_rollouts_is_never_taken_over() -> None:
+    theirs = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "fraud-v2", "labels": {"app": "x"}}}
+    routes = RouteStore(http_route(OTHER_RULE, SCORE_RULE), user_service(), theirs)
+    with pytest.raises(RouteUnavailable) as raised:
+        PROVIDER.set_routes(routes, TARGET, {"v1": 95, "v2": 5})
+    assert raised.value.reason is Reason.ROUTE_CONFLICT
+    assert "Service 'fraud-v2' exists and is not ModelRollout 'fraud''s" in raised.value.message
+    assert routes.get("Service", "fraud-v2") == theirs
+    with pytest.raises(RouteUnavailable):
+        PROVIDER.reconcile(routes, TARGET)
 
 
 def test_a_missing_route_is_route_not_found() -> None:

@@ -13,11 +13,22 @@ from modelrollout.traffic import IstioProvider, RouteTarget, RouteUnavailable
 from .route_store import RouteStore
 
 OWNER = {"apiVersion": "modelrollout.io/v1alpha1", "kind": "ModelRollout", "name": "fraud", "uid": "u-1"}
-TARGET = RouteTarget(
-    namespace="ml", rollout="fraud", service="fraud-scorer", model="fraud-scorer",
-    traffic=TrafficSpec.model_validate({"provider": "istio", "istio": {"virtualService": "scoring"}}),
-    owner=OWNER, versions=("v1", "v2"),
-)  # fmt: skip
+
+
+def target(**settings: str) -> RouteTarget:
+    traffic = {"provider": "istio", "istio": {"virtualService": "scoring", **settings}}
+    return RouteTarget(
+        "ml",
+        "fraud",
+        "fraud-scorer",
+        "fraud-scorer",
+        TrafficSpec.model_validate(traffic),
+        OWNER,
+        ("v1", "v2"),
+    )
+
+
+TARGET = target()
 PROVIDER = IstioProvider()
 OTHER = {
     "name": "health",
@@ -81,21 +92,22 @@ def test_the_destination_rule_holds_a_subset_per_version() -> None:
 
 
 def test_a_named_destination_rule_is_used() -> None:
-    traffic = TrafficSpec.model_validate(
-        {"provider": "istio", "istio": {"virtualService": "scoring", "destinationRule": "fraud-subsets"}}
-    )
-    target = RouteTarget(namespace="ml", rollout="fraud", service="fraud-scorer", model="m", traffic=traffic)
+    named = target(destinationRule="fraud-subsets")
     routes = store()
-    PROVIDER.set_routes(routes, target, {"v1": 100})
+    PROVIDER.set_routes(routes, named, {"v1": 100})
     assert ("DestinationRule", "fraud-subsets") in routes.objects
 
 
-def test_a_converged_route_is_not_written_again() -> None:
+def test_only_what_differs_is_written() -> None:
     routes = store()
     PROVIDER.set_routes(routes, TARGET, {"v1": 95, "v2": 5})
-    written = len(routes.writes)
+    assert routes.writes == [
+        ("apply", "DestinationRule", "fraud-versions"),
+        ("apply", "VirtualService", "scoring"),
+    ]
     PROVIDER.set_routes(routes, TARGET, {"v1": 95, "v2": 5})
-    assert len(routes.writes) == written
+    PROVIDER.set_routes(routes, TARGET, {"v1": 90, "v2": 10})
+    assert routes.writes[2:] == [("apply", "VirtualService", "scoring")], "subsets unchanged, weights moved"
 
 
 def test_abort_puts_everything_on_the_stable() -> None:

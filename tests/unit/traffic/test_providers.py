@@ -107,6 +107,9 @@ class RecordingClient:
         self.calls.append(("get", (api_version, kind, name)))
         return None
 
+    def create_route(self, manifest: Mapping[str, Any]) -> None:
+        self.calls.append(("create", manifest))
+
     def apply_route(self, manifest: Mapping[str, Any]) -> None:
         self.calls.append(("apply", manifest))
 

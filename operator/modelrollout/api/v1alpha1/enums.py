@@ -250,6 +250,10 @@ class Reason(StrEnum):
     """Degraded=True: the route object the spec names (`traffic.gatewayAPI.httpRoute`,
     `traffic.istio.virtualService`) does not exist, or has no rule that sends traffic to
     `spec.service`. No rollout starts and a running one holds until it is there."""
+    ROUTE_CONFLICT = "RouteConflict"
+    """Degraded=True: an object the traffic provider must create exists and is not this
+    ModelRollout's (a Service named `<rollout>-<version>`); it is never taken over, and the
+    rollout holds until it is renamed."""
     WEIGHT_APPROXIMATED = "WeightApproximated"
     """Warning: the provider cannot serve a step's weight exactly (`replicas` serves the ratio of
     whole replicas); the message says what is really served (`status.effectiveWeights`)."""
