@@ -27,8 +27,9 @@ from .simulate import LATENCY_EDGES, Streams
 FloatArray = npt.NDArray[np.float64]
 BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
-Evidence = Callable[[Streams, int, int], FloatArray]
-"""Fail log e-values of one metric over looks ``[start, stop)``, evidence counted from ``start``."""
+Evidence = Callable[[Streams, int, int, tuple[int, ...]], FloatArray]
+"""Fail log e-values of one metric over looks ``[start, stop)``, evidence counted from ``start``,
+with the looks (relative to ``start``) where the traffic split changes inside the window."""
 
 
 @dataclass(frozen=True)
@@ -50,7 +51,7 @@ def _cumulative_from(per_interval: npt.NDArray[np.generic], start: int, stop: in
 
 
 def latency_fail(spec: JudgeSpec) -> Evidence:
-    def evidence(streams: Streams, start: int, stop: int) -> FloatArray:
+    def evidence(streams: Streams, start: int, stop: int, segments: tuple[int, ...]) -> FloatArray:
         stable = _cumulative_from(streams.latency_stable, start, stop)
         candidate = _cumulative_from(streams.latency_candidate, start, stop)
         result = latency_log_evidence(
@@ -60,6 +61,7 @@ def latency_fail(spec: JudgeSpec) -> Evidence:
             np.cumsum(candidate, axis=-1)[..., :-1],
             candidate.sum(axis=-1),
             spec.latency_margin,
+            segments,
         )
         return result.fail_log_e
 
@@ -67,7 +69,7 @@ def latency_fail(spec: JudgeSpec) -> Evidence:
 
 
 def error_fail(spec: JudgeSpec) -> Evidence:
-    def evidence(streams: Streams, start: int, stop: int) -> FloatArray:
+    def evidence(streams: Streams, start: int, stop: int, segments: tuple[int, ...]) -> FloatArray:
         result = rate_log_evidence(
             _cumulative_from(streams.errors_stable, start, stop),
             _cumulative_from(streams.requests_stable, start, stop),
@@ -75,6 +77,7 @@ def error_fail(spec: JudgeSpec) -> Evidence:
             _cumulative_from(streams.requests_candidate, start, stop),
             spec.error_margin,
             spec.alpha,
+            segments,
         )
         return result.fail_log_e
 
@@ -90,8 +93,10 @@ def windows(cell: RolloutCell, carry: bool) -> list[tuple[int, int]]:
 
 
 def windowed(streams: Streams, cell: RolloutCell, carry: bool, evidence: Evidence) -> FloatArray:
-    """One metric's fail log e-values at every look, computed window by window."""
-    return np.concatenate([evidence(streams, a, b) for a, b in windows(cell, carry)], axis=1)
+    """One metric's fail log e-values at every look, computed window by window; a carried
+    window counts each step at its own split (the steps' first looks are segment starts)."""
+    segments = tuple(s for s in cell.step_starts() if s > 0) if carry else ()
+    return np.concatenate([evidence(streams, a, b, segments) for a, b in windows(cell, carry)], axis=1)
 
 
 def window_requests(streams: Streams, cell: RolloutCell, carry: bool) -> FloatArray:

@@ -32,7 +32,9 @@ from modelrollout.analysis import (
 from modelrollout.api.v1alpha1 import Verdict
 
 
-def _operator_verdict(streams, run: int, start: int, look: int, spec: JudgeSpec) -> Verdict:  # type: ignore[no-untyped-def]
+def _operator_verdict(
+    streams, run: int, start: int, look: int, spec: JudgeSpec, segments: tuple[int, ...]
+) -> Verdict:  # type: ignore[no-untyped-def]
     def total(counts) -> float:  # type: ignore[no-untyped-def]
         return float(np.sum(counts[run, start : look + 1]))
 
@@ -52,10 +54,22 @@ def _operator_verdict(streams, run: int, start: int, look: int, spec: JudgeSpec)
         total(streams.errors_candidate),
         total(streams.requests_candidate),
         earlier=tuple(path[:-1]),
+        segment_starts=segments,
     )
-    stable = np.cumsum(streams.latency_stable[run, start : look + 1].sum(axis=0)).astype(float)
-    candidate = np.cumsum(streams.latency_candidate[run, start : look + 1].sum(axis=0)).astype(float)
-    latency = HistogramSample(LATENCY_EDGES, tuple(stable), tuple(candidate))
+
+    def histogram(at: int) -> HistogramSample:
+        stable = np.cumsum(streams.latency_stable[run, start : at + 1].sum(axis=0)).astype(float)
+        candidate = np.cumsum(streams.latency_candidate[run, start : at + 1].sum(axis=0)).astype(float)
+        return HistogramSample(LATENCY_EDGES, tuple(stable), tuple(candidate))
+
+    earlier = tuple(histogram(at) for at in range(start, look)) if segments else ()
+    latency = HistogramSample(
+        LATENCY_EDGES,
+        histogram(look).stable_counts,
+        histogram(look).candidate_counts,
+        earlier=earlier,
+        segment_starts=segments,
+    )
     config = AssessConfig(alpha=spec.alpha, min_samples=spec.min_samples)
     metrics = [
         JudgedMetric("latency", assess_latency(latency, spec.latency_margin, config)),
@@ -77,10 +91,11 @@ def test_vectorised_judge_matches_the_operators_judge(carry: bool) -> None:
     ):
         streams = simulate_rollout(cell, scenario, 4, seed=11 + seed)
         judged = ours(streams, cell, spec)
+        segments = tuple(s for s in cell.step_starts() if s > 0) if carry else ()
         for run in range(streams.runs):
             for start, stop in windows(cell, carry):
                 for look in range(start, stop, 2):
-                    verdict = _operator_verdict(streams, run, start, look, spec)
+                    verdict = _operator_verdict(streams, run, start, look, spec, segments)
                     assert (verdict == Verdict.FAIL) == bool(judged.fail[run, look]), (
                         scenario.name,
                         run,

@@ -12,11 +12,14 @@ from .rate_evidence import RateEvidence, rate_log_evidence
 from .rate_ratio import rate_ratio_confidence_sequence
 from .risk_difference import risk_difference_final_log_evidence
 from .risk_difference_bounds import risk_difference_confidence_sequence, risk_difference_interval_and_evidence
+from .risk_difference_segments import risk_difference_segmented_final_log_evidence
+from .segments import last_look_path
 
 __all__ = [
     "LatencyEvidence",
     "RateEvidence",
     "drift_bounds",
+    "last_look_path",
     "latency_log_evidence",
     "quantile_confidence_interval",
     "rate_log_evidence",
@@ -24,4 +27,5 @@ __all__ = [
     "risk_difference_confidence_sequence",
     "risk_difference_final_log_evidence",
     "risk_difference_interval_and_evidence",
+    "risk_difference_segmented_final_log_evidence",
 ]
