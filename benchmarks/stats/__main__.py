@@ -7,6 +7,7 @@ import json
 import shlex
 import sys
 from pathlib import Path
+from typing import Any
 
 from . import judge_report, judge_run
 from .report import markdown, target_rows
@@ -46,11 +47,15 @@ def _judge(arguments: argparse.Namespace, command: str) -> int:
     cells = QUICK_CELLS if arguments.quick else ROLLOUT_CELLS
     results = judge_run.run(runs, arguments.seed, cells)
     results["command"] = command
-    text = judge_report.markdown(results, command)
-    if arguments.out is not None:
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        arguments.out.write_text(json.dumps(results, indent=1) + "\n")
-        arguments.out.with_suffix(".md").write_text(text)
+    return _write(arguments.out, results, judge_report.markdown(results, command))
+
+
+def _write(out: Path | None, results: dict[str, Any], text: str) -> int:
+    """The JSON at ``out`` and the markdown beside it (.md), and the markdown on stdout."""
+    if out is not None:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(results, indent=1) + "\n")
+        out.with_suffix(".md").write_text(text)
     print(text)
     return 0
 
@@ -66,13 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.stats " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
     results["command"] = command.strip()
     results["targets"] = target_rows(results)
-    text = markdown(results, results["command"])
-    if arguments.out is not None:
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        arguments.out.write_text(json.dumps(results, indent=1) + "\n")
-        arguments.out.with_suffix(".md").write_text(text)
-    print(text)
-    return 0
+    return _write(arguments.out, results, markdown(results, results["command"]))
 
 
 if __name__ == "__main__":
