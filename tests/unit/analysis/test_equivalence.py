@@ -27,7 +27,7 @@ unchanged to 1e-12.
 The live code is now pinned by `equivalence_i24_adaptive.json`, re-recorded on purpose when
 issue 24 changed the method (not its precision): the mixtures adapt to the effect size (the
 binned mean's and the risk difference score's normal mixtures average over a geometric grid of
-scales, half the weight on the earlier scale; the conditional binomial's beta priors span one to
+scales, three quarters of the weight on the earlier scale; the conditional binomial's beta priors span one to
 27 margin widths instead of one to nine), which moves every sequential e-value and the intervals
 that invert them; docs/statistics.md#adaptive-mixtures says why, and the statistics benchmark
 measures the effect. `equivalence_i24.json` stays as the record of the CPU work above, and the

@@ -44,7 +44,7 @@ The binned log latencies are bounded (a dozen bucket values), so their mean is c
 early; the rollbacks this gate allowed at the margin, measured: docs/statistics.md#latency-evidence."""
 MEAN_PRIOR_SCALE: Final = 2.0
 """Base scale of the binned-mean test's priors on the excess over the margin, in binned margins;
-the mixture averages over ``SCALE_GRID`` multiples of it (2, 8, 32 and 128 margins, half the weight on
+the mixture averages over ``SCALE_GRID`` multiples of it (2, 8, 32 and 128 margins, three quarters of the weight on
 the base), so large effects are not held back by a prior sized for effects near the margin."""
 EDGE_WEIGHT: Final = 0.25
 """Weight of the edge-count e-value in the average (the binned mean's is the rest).

@@ -197,7 +197,7 @@ def score_log_evidence(
     """Log mixture-SPRT evidence on the risk difference, ``-inf`` until both versions have data enough.
 
     The priors on the distance from the margin are half-normal with scales of 1, 4, 16 and 64
-    margins, half the weight on the margin's (:func:`.mixtures.gaussian_grid_log_evidence`): the margin says which effects
+    margins, three quarters of the weight on the margin's (:func:`.mixtures.gaussian_grid_log_evidence`): the margin says which effects
     matter, but a regression far past it must not wait for a prior sized for effects near it.
     """
     x_s, n_s, x_c, n_c, m = as_float_arrays(
