@@ -24,7 +24,7 @@ import numpy as np
 import numpy.typing as npt
 from scipy import optimize
 
-from modelrollout.analysis.sequential.mixtures import gaussian_log_evidence
+from modelrollout.analysis import gaussian_log_evidence
 
 from .rollouts import ERROR_MARGIN, LATENCY_MARGIN, RolloutCell
 from .simulate import BASE_ERROR_RATE, LATENCY_EDGES, Scenario, Streams, latency_bucket_probabilities

@@ -7,6 +7,7 @@ path of looks), so nothing is kept between intervals.
 
 from .drift_bounds import drift_bounds
 from .latency_evidence import LatencyEvidence, latency_log_evidence
+from .mixtures import gaussian_log_evidence
 from .quantile_bounds import quantile_confidence_interval
 from .rate_evidence import RateEvidence, rate_log_evidence
 from .rate_ratio import rate_ratio_confidence_sequence
@@ -19,6 +20,7 @@ __all__ = [
     "LatencyEvidence",
     "RateEvidence",
     "drift_bounds",
+    "gaussian_log_evidence",
     "last_look_path",
     "latency_log_evidence",
     "quantile_confidence_interval",
