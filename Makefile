@@ -97,6 +97,7 @@ bench-router: $(DEPS_STAMP) ## Router vs nginx vs direct on loopback with wrk (a
 .PHONY: bench-stats
 bench-stats: $(DEPS_STAMP) ## Statistics simulator: our sequential test against the baselines
 	$(PY) -m benchmarks.stats --runs 1000 --out benchmarks/results/stats.json
+	$(PY) -m benchmarks.stats --judge --runs 1000 --out benchmarks/results/stats-judge.json
 
 # Rollout counts of `make bench-scale` (e.g. SCALE_LEVELS=100,300,1000,3000 if the machine holds it).
 SCALE_LEVELS ?= 100,300,1000

@@ -34,6 +34,7 @@ from .sequential import (
     LatencyEvidence,
     RateEvidence,
     drift_bounds,
+    gaussian_log_evidence,
     latency_log_evidence,
     rate_log_evidence,
 )
@@ -75,6 +76,7 @@ __all__ = [
     "drift_distance",
     "drift_distances",
     "g_test",
+    "gaussian_log_evidence",
     "hedges_g",
     "holm",
     "judge",

@@ -22,6 +22,10 @@ class RateSample:
     """The cumulative counts at each earlier look of the analysis, oldest first. The sequential
     test for an absolute margin hands weight between its parts along this path, so its e-value
     depends on it; without it the sample is the analysis' only look."""
+    segment_starts: tuple[int, ...] = ()
+    """Indices into the path (``earlier`` then this sample) of the looks where the traffic split
+    changed, e.g. the first look of each later step when evidence is carried across steps: each
+    segment is then counted at its own split (``sequential/segments.py``). Empty: one split."""
 
 
 @dataclass(frozen=True)
@@ -38,6 +42,11 @@ class HistogramSample:
     candidate_counts: tuple[float, ...]
     stable_sum: float | None = None
     candidate_sum: float | None = None
+    earlier: tuple[HistogramSample, ...] = ()
+    """The cumulative buckets at each earlier look of the evidence window, oldest first, on the
+    same edges. Used only with ``segment_starts``: the latency evidence is then a path."""
+    segment_starts: tuple[int, ...] = ()
+    """As :attr:`RateSample.segment_starts`, into ``earlier`` then this sample."""
 
 
 @dataclass(frozen=True)

@@ -28,6 +28,7 @@ def test_analysis_exports() -> None:
         "check_threshold",
         "chi_square",
         "cohens_d",
+        "gaussian_log_evidence",
         "corrected_distances",
         "drift_bounds",
         "drift_distance",

@@ -40,7 +40,12 @@ from ..histograms import (
     to_buckets,
     valid_histogram,
 )
-from ..sequential import latency_log_evidence, quantile_confidence_interval, rate_ratio_confidence_sequence
+from ..sequential import (
+    last_look_path,
+    latency_log_evidence,
+    quantile_confidence_interval,
+    rate_ratio_confidence_sequence,
+)
 from ..types import AssessConfig, HistogramSample, Margin, MetricTest
 from ._results import as_count, collecting, format_number, inconclusive, sequential_result
 
@@ -249,6 +254,9 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         np.asarray(candidate.total),
         margin,
     )
+    fail_log_e, pass_log_e = float(evidence.fail_log_e), float(evidence.pass_log_e)
+    if sample.segment_starts and sample.earlier:
+        fail_log_e, pass_log_e = _segmented_evidence(sample, margin)
     index = int(evidence.edge_index)
     effect, interval, detail = _edge_effect(stable, candidate, margin, index, config.alpha)
     p95_low, p95_high = quantile_confidence_interval(candidate, REPORTED_QUANTILE, config.alpha)
@@ -257,5 +265,41 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         f" {_ms(stable_p95)}; {detail} (margin {_margin_text(margin)}): "
     )
     return sequential_result(
-        base, evidence.fail_log_e, evidence.pass_log_e, -math.log(config.alpha), effect, interval, comparison
+        base, fail_log_e, pass_log_e, -math.log(config.alpha), effect, interval, comparison
     )
+
+
+def _segmented_evidence(sample: HistogramSample, margin: Margin) -> tuple[float, float]:
+    """Both log e-values at the last look, the path's segments each at its own split.
+
+    Only each earlier segment's last look and the last look are read (the value at the last look
+    depends on no other); one on other edges or with an invalid histogram is left out, and a
+    segment start then moves to the next look kept."""
+    looks = [*sample.earlier, sample]
+    # Only the looks the last value depends on: each earlier segment's end and the last look.
+    needed, _ = last_look_path(len(looks), sample.segment_starts)
+    kept = [
+        index
+        for index in needed
+        if index == len(looks) - 1
+        or (
+            looks[index].edges == sample.edges
+            and valid_histogram(looks[index].edges, looks[index].stable_counts) is None
+            and valid_histogram(looks[index].edges, looks[index].candidate_counts) is None
+        )
+    ]
+    starts = sorted(
+        {next(i for i, k in enumerate(kept) if k >= s) for s in sample.segment_starts if 0 < s < len(looks)}
+    )
+    stable = [to_buckets(looks[i].edges, looks[i].stable_counts) for i in kept]
+    candidate = [to_buckets(looks[i].edges, looks[i].candidate_counts) for i in kept]
+    evidence = latency_log_evidence(
+        stable[-1].edges,
+        np.stack([b.cumulative for b in stable]),
+        np.asarray([b.total for b in stable]),
+        np.stack([b.cumulative for b in candidate]),
+        np.asarray([b.total for b in candidate]),
+        margin,
+        tuple(starts),
+    )
+    return float(evidence.fail_log_e[-1]), float(evidence.pass_log_e[-1])

@@ -28,9 +28,11 @@ from ..fixed import (
     two_proportion_z,
 )
 from ..sequential import (
+    last_look_path,
     rate_log_evidence,
     rate_ratio_confidence_sequence,
     risk_difference_interval_and_evidence,
+    risk_difference_segmented_final_log_evidence,
 )
 from ..types import AssessConfig, Margin, MetricTest, RateSample
 from ._results import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
@@ -65,6 +67,32 @@ def _path(sample: RateSample) -> Path:
         np.asarray([look.candidate_events for look in looks], dtype=np.float64),
         np.asarray([look.candidate_exposure for look in looks], dtype=np.float64),
     )
+
+
+def _segmented_evidence(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, float]:
+    """Both log e-values at the last look with each segment of the path at its own split.
+
+    Inconsistent earlier looks are left out as in :func:`_path`; a segment start then moves to the
+    first look kept at or after it. Only the looks the last value depends on are evaluated
+    (:func:`..sequential.segments.last_look_path`), which keeps a long path within the CPU budget."""
+    looks = [*sample.earlier, sample]
+    kept = [index for index, look in enumerate(looks[:-1]) if _consistent(look)] + [len(looks) - 1]
+    starts = tuple(
+        sorted(
+            {
+                next(i for i, k in enumerate(kept) if k >= s)
+                for s in sample.segment_starts
+                if 0 < s < len(looks)
+            }
+        )
+    )
+    path = _path(sample)
+    if margin.absolute is not None:
+        return risk_difference_segmented_final_log_evidence(*path, margin.absolute, starts)
+    needed, reduced = last_look_path(path[0].size, starts)
+    x_s, n_s, x_c, n_c = (v[needed] for v in path)
+    evidence = rate_log_evidence(x_s, n_s, x_c, n_c, margin, alpha, reduced)
+    return float(evidence.fail_log_e[-1]), float(evidence.pass_log_e[-1])
 
 
 def _consistent(look: RateSample) -> bool:
@@ -261,6 +289,10 @@ def assess_rate(sample: RateSample, margin: Margin, config: AssessConfig) -> Met
     else:
         fail_log_e, pass_log_e = _final_evidence(sample, margin, config.alpha)
         effect, interval = _effect(sample, margin, config.alpha)
+    if sample.segment_starts:
+        # Evidence carried across steps decides with every segment at its own split; the interval
+        # shown stays the inversion over the whole window's counts (docs/statistics.md).
+        fail_log_e, pass_log_e = _segmented_evidence(sample, margin, config.alpha)
     comparison = (
         f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
         f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): "

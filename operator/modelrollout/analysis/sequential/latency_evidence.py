@@ -20,8 +20,9 @@ import numpy.typing as npt
 
 from ..histograms import binned_margin, bucket_representatives, slower_at_margin
 from ..types import Margin
-from .mixtures import gaussian_log_evidence
+from .mixtures import gaussian_grid_log_evidence
 from .rate_ratio import conditional_log_evidence, null_share
+from .segments import SegmentStarts, pooled, restarted, segment_bounds
 
 __all__ = [
     "EDGE_WEIGHT",
@@ -42,7 +43,9 @@ MIN_MEAN_REQUESTS: Final = 20
 The binned log latencies are bounded (a dozen bucket values), so their mean is close to normal
 early; the rollbacks this gate allowed at the margin, measured: docs/statistics.md#latency-evidence."""
 MEAN_PRIOR_SCALE: Final = 2.0
-"""Scale of the binned-mean test's prior on the excess over the margin, in binned margins."""
+"""Base scale of the binned-mean test's priors on the excess over the margin, in binned margins;
+the mixture averages over ``SCALE_GRID`` multiples of it (2, 8, 32 and 128 margins, three quarters of the weight on
+the base), so large effects are not held back by a prior sized for effects near the margin."""
 EDGE_WEIGHT: Final = 0.25
 """Weight of the edge-count e-value in the average (the binned mean's is the rest).
 
@@ -77,6 +80,7 @@ def _edge_log_evidence(
     candidate_cumulative: FloatArray,
     candidate_total: FloatArray,
     margin: Margin,
+    starts: SegmentStarts = (),
 ) -> LatencyEvidence:
     """Sequential evidence both ways at the most informative edge, for many histograms at once.
 
@@ -106,19 +110,85 @@ def _edge_log_evidence(
     found = np.take_along_axis(worth, chosen[..., None], axis=-1)[..., 0] >= 0
     pick = chosen[..., None]
     null_ratio = np.take_along_axis(ratios, pick, axis=-1)[..., 0]
-    slow_stable = np.take_along_axis(above, pick, axis=-1)[..., 0]
-    slow_candidate = candidate_total - np.take_along_axis(candidate_cumulative, pick, axis=-1)[..., 0]
-    theta0 = null_share(np.where(found, null_ratio, 1.0), candidate_total, stable_total)
-    margin_width = np.abs(theta0 - null_share(1.0, candidate_total, stable_total))
-    total = np.where(found, slow_stable + slow_candidate, 0.0)
-    fail = conditional_log_evidence(slow_candidate, total, theta0, "greater", margin_width)
-    within = conditional_log_evidence(slow_candidate, total, theta0, "less", margin_width)
+    if starts:
+        fail, within = _segmented_edge_evidence(
+            stable_cumulative,
+            stable_total,
+            candidate_cumulative,
+            candidate_total,
+            chosen,
+            found,
+            null_ratio,
+            starts,
+        )
+    else:
+        fail, within = _edge_counts_evidence(
+            np.take_along_axis(above, pick, axis=-1)[..., 0],
+            candidate_total - np.take_along_axis(candidate_cumulative, pick, axis=-1)[..., 0],
+            stable_total,
+            candidate_total,
+            found,
+            null_ratio,
+        )
     return LatencyEvidence(
         edge_index=np.asarray(np.where(found, chosen, -1), dtype=np.int64),
         null_ratio=np.asarray(np.where(found, null_ratio, np.nan), dtype=np.float64),
         fail_log_e=np.asarray(fail, dtype=np.float64),
         pass_log_e=np.asarray(within, dtype=np.float64),
     )
+
+
+def _edge_counts_evidence(
+    slow_stable: FloatArray,
+    slow_candidate: FloatArray,
+    stable_total: FloatArray,
+    candidate_total: FloatArray,
+    found: npt.NDArray[np.bool_],
+    null_ratio: FloatArray,
+) -> tuple[FloatArray, FloatArray]:
+    """The conditional binomial both ways on the slow requests of each version at one edge."""
+    theta0 = null_share(np.where(found, null_ratio, 1.0), candidate_total, stable_total)
+    margin_width = np.abs(theta0 - null_share(1.0, candidate_total, stable_total))
+    total = np.where(found, slow_stable + slow_candidate, 0.0)
+    return (
+        conditional_log_evidence(slow_candidate, total, theta0, "greater", margin_width),
+        conditional_log_evidence(slow_candidate, total, theta0, "less", margin_width),
+    )
+
+
+def _segmented_edge_evidence(
+    stable_cumulative: FloatArray,
+    stable_total: FloatArray,
+    candidate_cumulative: FloatArray,
+    candidate_total: FloatArray,
+    chosen: npt.NDArray[np.int64],
+    found: npt.NDArray[np.bool_],
+    null_ratio: FloatArray,
+    starts: SegmentStarts,
+) -> tuple[FloatArray, FloatArray]:
+    """The edge count's evidence multiplied over segments, each with its own exposures (split).
+
+    The edge and the margin's ratio there are the look's (chosen from the whole path's stable
+    histogram, as without segments); each segment's slow counts at that edge are tested with the
+    candidate's share its own split gives."""
+    s_cum = restarted(stable_cumulative, starts, axis=-2)
+    c_cum = restarted(candidate_cumulative, starts, axis=-2)
+    s_tot = restarted(stable_total, starts)
+    c_tot = restarted(candidate_total, starts)
+    looks = stable_total.shape[-1]
+    index = np.arange(looks)
+    fail = np.zeros(stable_total.shape)
+    within = np.zeros(stable_total.shape)
+    pick = chosen[..., None]
+    for start, stop in segment_bounds(looks, starts):
+        at = np.minimum(index, stop - 1)
+        reached = index >= start
+        slow_s = s_tot[..., at] - np.take_along_axis(s_cum[..., at, :], pick, axis=-1)[..., 0]
+        slow_c = c_tot[..., at] - np.take_along_axis(c_cum[..., at, :], pick, axis=-1)[..., 0]
+        part = _edge_counts_evidence(slow_s, slow_c, s_tot[..., at], c_tot[..., at], found, null_ratio)
+        fail += np.where(reached, part[0], 0.0)
+        within += np.where(reached, part[1], 0.0)
+    return fail, within
 
 
 def _mean_log_evidence(
@@ -128,6 +198,7 @@ def _mean_log_evidence(
     candidate_cumulative: FloatArray,
     candidate_total: FloatArray,
     margin: Margin,
+    starts: SegmentStarts = (),
 ) -> tuple[FloatArray, FloatArray]:
     """Mixture SPRT on the binned mean of log latency (of latency, for an absolute margin).
 
@@ -153,10 +224,26 @@ def _mean_log_evidence(
     with np.errstate(divide="ignore", invalid="ignore"):
         variance = np.where(enough, var_c / candidate_total + var_s / stable_total, np.nan)
     excess = mean_c - mean_s - allowed
+    if starts:
+        # Across steps: each segment's difference of means at its own split, pooled by precision
+        # with the path's per-request variances (segments.pooled).
+        segment_c, _ = moments(
+            restarted(candidate_cumulative, starts, axis=-2), restarted(candidate_total, starts)
+        )
+        segment_s, _ = moments(restarted(stable_cumulative, starts, axis=-2), restarted(stable_total, starts))
+        excess, variance = pooled(
+            segment_c - segment_s - allowed,
+            restarted(candidate_total, starts),
+            restarted(stable_total, starts),
+            var_c,
+            var_s,
+            starts,
+        )
+        variance = np.where(enough, variance, np.nan)
     scale = MEAN_PRIOR_SCALE * np.abs(allowed)
     return (
-        gaussian_log_evidence(excess, variance, scale, "greater"),
-        gaussian_log_evidence(excess, variance, scale, "less"),
+        gaussian_grid_log_evidence(excess, variance, scale, "greater"),
+        gaussian_grid_log_evidence(excess, variance, scale, "less"),
     )
 
 
@@ -167,6 +254,7 @@ def latency_log_evidence(
     candidate_cumulative: FloatArray,
     candidate_total: FloatArray,
     margin: Margin,
+    segment_starts: SegmentStarts = (),
 ) -> LatencyEvidence:
     """Both one-sided e-values for many histograms at once: edge count and binned mean, averaged.
 
@@ -174,10 +262,15 @@ def latency_log_evidence(
     sees every bucket but is only asymptotically valid. A fixed-weight average of the two
     e-values is an e-value, and is never far below the better of them (a factor of
     ``1 / EDGE_WEIGHT`` or ``1 / (1 - EDGE_WEIGHT)``).
+
+    With ``segment_starts`` the histograms are a path: counts since the evidence started, the
+    looks along the axis before the edges (along the last axis of the totals), and each segment
+    between two starts is counted at its own traffic split (:mod:`.segments`).
     """
     arguments = (edges, stable_cumulative, stable_total, candidate_cumulative, candidate_total, margin)
-    edge = _edge_log_evidence(*arguments)
-    mean_fail, mean_pass = _mean_log_evidence(*arguments)
+    starts = tuple(segment_starts)
+    edge = _edge_log_evidence(*arguments, starts)
+    mean_fail, mean_pass = _mean_log_evidence(*arguments, starts)
     on_edge, on_mean = math.log(EDGE_WEIGHT), math.log1p(-EDGE_WEIGHT)
     return LatencyEvidence(
         edge_index=edge.edge_index,

@@ -21,13 +21,38 @@ from scipy import special
 
 from ..search import tree_bisect
 
-__all__ = ["as_float_arrays", "binomial_confidence_sequence", "gaussian_log_evidence"]
+__all__ = [
+    "BASE_SCALE_WEIGHT",
+    "SCALE_GRID",
+    "as_float_arrays",
+    "binomial_confidence_sequence",
+    "gaussian_grid_log_evidence",
+    "gaussian_log_evidence",
+    "log_mean_exp",
+]
 
 FloatArray = npt.NDArray[np.float64]
 ArrayLike = npt.ArrayLike
 Direction = Literal["greater", "less"]
 
 _BISECTION_STEPS: Final = 48
+SCALE_GRID: Final = (1.0, 4.0, 16.0, 64.0)
+"""Mixing scales of :func:`gaussian_grid_log_evidence`, as multiples of the base scale.
+
+A single scale is tuned to one effect size: effects much larger than it are reached late, because
+early (large variance) the mixture's evidence grows like ``d^2 tau^2 / V^2`` instead of
+``d^2 / V``. The average over a geometric grid is within a factor of its weight of the best
+scale on it, whatever the effect; between two neighbours a factor 4 apart a scale is at most a
+factor 2 from one of them, where the mixture's evidence is still flat in ``log tau`` (about
+``log 2`` lost at most). Four scales, because the intervals evaluate the evidence at many points
+and the CPU budget counts every one."""
+BASE_SCALE_WEIGHT: Final = 0.75
+"""Weight of the base scale (the one a rollout's margin suggests); the larger scales share the
+rest equally. Near the margin the grid then costs at most ``log 4/3`` against the base scale
+alone, and far past it at most ``log 12``, where evidence grows fastest anyway. With half the
+weight on the base, the full-judge benchmark's latency +20% (twice the margin) took 6% more
+requests at 10 rps (535 against 505 on the same 200 rollouts) and nothing was faster: past
+about 5x the margin ``minSamples`` decides when the first verdict comes."""
 
 
 def as_float_arrays(*values: ArrayLike) -> tuple[FloatArray, ...]:
@@ -101,3 +126,37 @@ def gaussian_log_evidence(
             + special.log_ndtr(d * np.sqrt(tau2) / np.sqrt(v * (v + tau2)))
         )
     return np.asarray(np.where(usable, log_e, 0.0), dtype=np.float64)
+
+
+def log_mean_exp(values: FloatArray, weights: FloatArray | None = None) -> FloatArray:
+    """``log(sum(weights * exp(values)))`` over the first axis (equal weights by default), by
+    hand: scipy's generic logsumexp costs more than the components on one rollout's arrays."""
+    largest = values.max(axis=0)
+    finite = np.isfinite(largest)
+    shift = np.where(finite, largest, 0.0)
+    exp = np.exp(values - shift)
+    if weights is None:
+        summed, log_norm = exp.sum(axis=0), math.log(values.shape[0])
+    else:
+        summed, log_norm = np.tensordot(weights, exp, axes=(0, 0)), 0.0
+    with np.errstate(divide="ignore"):
+        total = np.log(summed) + shift
+    return np.asarray(np.where(finite, total, largest) - log_norm, dtype=np.float64)
+
+
+_GRID_WEIGHTS: Final = np.asarray(
+    [BASE_SCALE_WEIGHT] + [(1 - BASE_SCALE_WEIGHT) / (len(SCALE_GRID) - 1)] * (len(SCALE_GRID) - 1)
+)
+
+
+def gaussian_grid_log_evidence(
+    difference: ArrayLike, variance: ArrayLike, base_scale: ArrayLike, direction: Direction
+) -> FloatArray:
+    """:func:`gaussian_log_evidence` averaged over the scales ``base_scale * SCALE_GRID``.
+
+    An average of e-values with fixed weights is an e-value, so the grid keeps the validity of one
+    mixture while adapting to the effect that occurs (docs/statistics.md#adaptive-mixtures).
+    """
+    d, v, base = as_float_arrays(difference, variance, base_scale)
+    scales = np.asarray(SCALE_GRID).reshape((-1, *(1,) * d.ndim)) * base
+    return log_mean_exp(gaussian_log_evidence(d, v, scales, direction), _GRID_WEIGHTS)

@@ -16,6 +16,7 @@ from ..types import Margin
 from .mixtures import as_float_arrays
 from .rate_ratio import conditional_log_evidence, null_share
 from .risk_difference import risk_difference_log_evidence
+from .segments import SegmentStarts, carried, restarted
 
 __all__ = ["RateEvidence", "rate_log_evidence"]
 
@@ -42,25 +43,33 @@ def rate_log_evidence(
     candidate_exposure: ArrayLike,
     margin: Margin,
     alpha: float,
+    segment_starts: SegmentStarts = (),
 ) -> RateEvidence:
     """The sequential evidence both ways at every look, for many runs at once.
 
     Counts are cumulative along the last axis, the looks of one analysis in order: the test for an
     absolute margin depends on the path (see :mod:`.risk_difference`), the conditional binomial
-    only on the counts at each look.
+    only on the counts at each look. ``segment_starts``: looks where the traffic split changed
+    (:mod:`.segments`); each segment is then counted at its own split and the segments' evidence
+    multiplied.
     """
     x_s, n_s, x_c, n_c = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
+    starts = tuple(segment_starts)
     if margin.absolute is not None:
         return RateEvidence(
-            fail_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "greater"),
-            pass_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "less"),
+            fail_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "greater", starts),
+            pass_log_e=risk_difference_log_evidence(x_s, n_s, x_c, n_c, margin.absolute, "less", starts),
             log_threshold=float(-np.log(alpha)),
         )
+    if starts:
+        x_s, n_s, x_c, n_c = (restarted(v, starts) for v in (x_s, n_s, x_c, n_c))
     share = null_share(1 + (margin.relative or 0.0), n_c, n_s)
     width = np.abs(share - null_share(1.0, n_c, n_s))
     total = x_s + x_c
+    fail = conditional_log_evidence(x_c, total, share, "greater", width)
+    within = conditional_log_evidence(x_c, total, share, "less", width)
     return RateEvidence(
-        fail_log_e=conditional_log_evidence(x_c, total, share, "greater", width),
-        pass_log_e=conditional_log_evidence(x_c, total, share, "less", width),
+        fail_log_e=carried(fail, starts) if starts else fail,
+        pass_log_e=carried(within, starts) if starts else within,
         log_threshold=float(-np.log(alpha)),
     )

@@ -40,9 +40,10 @@ ArrayLike = npt.ArrayLike
 BoolArray = npt.NDArray[np.bool_]
 Direction = Literal["greater", "less"]
 
-MARGIN_SPREADS: Final[tuple[float, ...]] = (1.0, 3.0, 9.0)
-"""Prior spreads, in margin widths, of the beta priors mixed over ``theta``."""
-MIXTURE_CONCENTRATIONS: Final[tuple[float, ...]] = (4.0, 256.0, 16384.0)
+MARGIN_SPREADS: Final[tuple[float, ...]] = (1.0, 3.0, 9.0, 27.0)
+"""Prior spreads, in margin widths, of the beta priors mixed over ``theta``: a geometric grid, so
+that an effect far past the margin finds a prior of its size (docs/statistics.md#adaptive-mixtures)."""
+MIXTURE_CONCENTRATIONS: Final[tuple[float, ...]] = (4.0, 128.0, 4096.0, 131072.0)
 """Concentrations ``a + b`` used instead when the margin is zero: one prior is tuned to one
 sample size, and the operator sees anything from tens of events (1 rps, a 5% canary) to hundreds
 of thousands (1000 rps, slow-request counts)."""
@@ -82,8 +83,8 @@ def mixture_concentrations(theta0: FloatArray, margin_width: FloatArray | None) 
     """Beta concentrations whose spreads match the effects a rollout cares about.
 
     ``margin_width`` is the distance in ``theta`` between "no change" and the margin. Priors with
-    a spread of one, three and nine margin widths put the mixture's weight on effects from just
-    past the margin to far past it, which is where a rollback must be fast. Where the width is
+    spreads of one to 27 margin widths put the mixture's weight on effects from just past the
+    margin to far past it, which is where a rollback must be fast. Where the width is
     zero or unknown (NaN), a fixed grid covering all sample sizes is used instead.
     """
     width = np.full(theta0.shape, np.nan) if margin_width is None else np.abs(margin_width)

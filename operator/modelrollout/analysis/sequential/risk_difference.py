@@ -20,8 +20,9 @@ import numpy as np
 import numpy.typing as npt
 from scipy import special
 
-from .mixtures import as_float_arrays, gaussian_log_evidence
+from .mixtures import as_float_arrays, gaussian_grid_log_evidence, log_mean_exp
 from .risk_difference_rates import least_favourable_rate, restricted_rate
+from .segments import SegmentStarts, carried, pooled, restarted
 
 __all__ = [
     "EXCESS_GRID_POINTS",
@@ -97,20 +98,16 @@ def _alternatives(margin: FloatArray, sign: FloatArray | float) -> tuple[FloatAr
     )
 
 
-def exact_log_evidence(
-    stable_events: ArrayLike,
-    stable_exposure: ArrayLike,
-    candidate_events: ArrayLike,
-    candidate_exposure: ArrayLike,
-    margin: ArrayLike,
-    direction: Side,
+def _exact_log_ratios(
+    x_s: FloatArray,
+    n_s: FloatArray,
+    x_c: FloatArray,
+    n_c: FloatArray,
+    m: FloatArray,
+    sign: FloatArray | float,
 ) -> FloatArray:
-    """Log of the grid average of ``q(data) / p*(data)``: an e-value against ``p_c <= p_s + margin``
-    ("greater") or against ``p_c >= p_s + margin`` ("less")."""
-    x_s, n_s, x_c, n_c, m = as_float_arrays(
-        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
-    )
-    sign = _sign(direction)
+    """``log q(data) / p*(data)`` for every pair of the grid, shape ``(pairs, *counts.shape)``,
+    ``-inf`` where a pair does not fit."""
     q_s, q_c, fits = _alternatives(m, sign if isinstance(sign, float) else np.broadcast_to(sign, m.shape))
     p = least_favourable_rate(q_s, q_c, n_s, n_c, m)
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -120,13 +117,35 @@ def exact_log_evidence(
             + special.xlogy(x_c, q_c / (p + m))
             + special.xlogy(n_c - x_c, (1 - q_c) / (1 - p - m))
         )
-    log_ratio = np.where(fits & ~np.isnan(log_ratio), log_ratio, -np.inf)
-    # logsumexp by hand: scipy's generic one cost as much as the rest of the average.
-    largest = log_ratio.max(axis=0)
-    shift = np.where(np.isfinite(largest), largest, 0.0)
-    with np.errstate(divide="ignore"):
-        total = np.log(np.exp(log_ratio - shift).sum(axis=0)) + shift
-    return np.asarray(np.where(np.isfinite(largest), total, largest) - math.log(len(q_s)), dtype=np.float64)
+    return np.asarray(np.where(fits & ~np.isnan(log_ratio), log_ratio, -np.inf), dtype=np.float64)
+
+
+def exact_log_evidence(
+    stable_events: ArrayLike,
+    stable_exposure: ArrayLike,
+    candidate_events: ArrayLike,
+    candidate_exposure: ArrayLike,
+    margin: ArrayLike,
+    direction: Side,
+    segment_starts: SegmentStarts = (),
+) -> FloatArray:
+    """Log of the grid average of ``q(data) / p*(data)``: an e-value against ``p_c <= p_s + margin``
+    ("greater") or against ``p_c >= p_s + margin`` ("less").
+
+    With ``segment_starts`` the counts are a path (looks last) and each pair's ratio is the
+    product of its segments' ratios, each projected with its own segment's request counts: the
+    projection depends on the split, so a ratio projected with another split's counts could grow
+    under the null (:mod:`.segments`)."""
+    x_s, n_s, x_c, n_c, m = as_float_arrays(
+        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    )
+    sign = _sign(direction)
+    if segment_starts:
+        seg_x_s, seg_n_s, seg_x_c, seg_n_c = (restarted(v, segment_starts) for v in (x_s, n_s, x_c, n_c))
+        served = (seg_n_s > 0) & (seg_n_c > 0)
+        ratios = np.where(served, _exact_log_ratios(seg_x_s, seg_n_s, seg_x_c, seg_n_c, m, sign), 0.0)
+        return log_mean_exp(carried(ratios, segment_starts))
+    return log_mean_exp(_exact_log_ratios(x_s, n_s, x_c, n_c, m, sign))
 
 
 def _opened(p: FloatArray, n_s: FloatArray, n_c: FloatArray, m: FloatArray) -> BoolArray:
@@ -143,14 +162,27 @@ def _score(
     m: FloatArray,
     direction: Side,
     restricted: FloatArray | None = None,
+    starts: SegmentStarts = (),
 ) -> tuple[FloatArray, BoolArray]:
     """The score part's log e-value ignoring its gate, and whether the gate is open.
-    ``restricted`` is :func:`restricted_rate` of these counts when the caller has it already."""
+    ``restricted`` is :func:`restricted_rate` of these counts when the caller has it already.
+    With ``starts`` the counts are a path and the segments' differences are pooled by precision
+    (:func:`.segments.pooled`), at the restricted pair of the whole path so far."""
     p = restricted_rate(x_s, n_s, x_c, n_c, m) if restricted is None else restricted
     with np.errstate(divide="ignore", invalid="ignore"):
         variance = p * (1 - p) / n_s + (p + m) * (1 - p - m) / n_c
         excess = x_c / n_c - x_s / n_s - m
-    log_e = gaussian_log_evidence(excess * _sign(direction), variance, _scale(m), "greater")
+        if starts:
+            seg = [restarted(v, starts) for v in (x_s, n_s, x_c, n_c)]
+            excess, variance = pooled(
+                seg[2] / seg[3] - seg[0] / seg[1] - m,
+                seg[3],
+                seg[1],
+                (p + m) * (1 - p - m),
+                p * (1 - p),
+                starts,
+            )
+    log_e = gaussian_grid_log_evidence(excess * _sign(direction), variance, _scale(m), "greater")
     return log_e, _opened(p, n_s, n_c, m)
 
 
@@ -164,8 +196,9 @@ def score_log_evidence(
 ) -> FloatArray:
     """Log mixture-SPRT evidence on the risk difference, ``-inf`` until both versions have data enough.
 
-    The prior on the distance from the margin is half-normal with the margin's own scale: a
-    rollout's margin says which effects matter, and at high traffic those are the ones near it.
+    The priors on the distance from the margin are half-normal with scales of 1, 4, 16 and 64
+    margins, three quarters of the weight on the margin's (:func:`.mixtures.gaussian_grid_log_evidence`): the margin says which effects
+    matter, but a regression far past it must not wait for a prior sized for effects near it.
     """
     x_s, n_s, x_c, n_c, m = as_float_arrays(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
@@ -233,11 +266,12 @@ def _parts(
     m: FloatArray,
     direction: Side,
     restricted: FloatArray | None = None,
+    starts: SegmentStarts = (),
 ) -> tuple[FloatArray, FloatArray, BoolArray]:
     """Exact and (ungated) score log e-values, 0 where a version has no requests, and the gate."""
     served = (n_s > 0) & (n_c > 0)
-    exact = np.where(served, exact_log_evidence(x_s, n_s, x_c, n_c, m, direction), 0.0)
-    score, opened = _score(x_s, n_s, x_c, n_c, m, direction, restricted)
+    exact = np.where(served, exact_log_evidence(x_s, n_s, x_c, n_c, m, direction, starts), 0.0)
+    score, opened = _score(x_s, n_s, x_c, n_c, m, direction, restricted, starts)
     return np.asarray(exact, dtype=np.float64), score, np.asarray(opened & served, dtype=np.bool_)
 
 
@@ -248,13 +282,15 @@ def risk_difference_log_evidence(
     candidate_exposure: ArrayLike,
     margin: ArrayLike,
     direction: Direction,
+    segment_starts: SegmentStarts = (),
 ) -> FloatArray:
     """Log e-value that ``p_c > p_s + margin`` ("greater") or ``<`` ("less") at every look.
 
     The counts are cumulative along a path of looks, the last axis (a scalar is one look); the
     value at a look depends on the looks before it through :func:`_combine`, so pass the whole
     path the operator has seen, with one margin for all of it. 0 (an e-value of 1) at looks where
-    a version has served no requests yet.
+    a version has served no requests yet. ``segment_starts``: looks where the traffic split
+    changed (:mod:`.segments`); each segment is then counted at its own split.
     """
     shape = as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure, margin)[
         0
@@ -262,7 +298,7 @@ def risk_difference_log_evidence(
     x_s, n_s, x_c, n_c, m = _paths(
         stable_events, stable_exposure, candidate_events, candidate_exposure, margin
     )
-    exact, score, opened = _parts(x_s, n_s, x_c, n_c, m, direction)
+    exact, score, opened = _parts(x_s, n_s, x_c, n_c, m, direction, None, tuple(segment_starts))
     tau = _handover(opened, _ready(n_s, n_c, m))[..., None]
     before = np.maximum(tau - 1, 0)
     at_start = tau == 0
