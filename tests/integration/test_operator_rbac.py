@@ -4,7 +4,9 @@ Both shipped modes: cluster-wide (`manifests/install/rbac.yaml`, for `--all-name
 namespaced (`rbac-namespaced.yaml` via `python -m modelrollout_dev.rbac`, for `--namespace`).
 Each grants exactly what the operator calls; whoever can create a ModelRollout must not gain
 through it what the operator is denied here: Secrets outside its namespaces, exec into pods,
-deleting the Services clients call or the ModelRollouts themselves.
+changing or deleting the Services clients call (the gatewayAPI and router providers only create
+theirs, and garbage collection removes them), deleting the router's ConfigMap (it outlives the
+ModelRollout, so the router keeps serving), or deleting the ModelRollouts themselves.
 """
 
 from __future__ import annotations
@@ -46,6 +48,9 @@ NEEDED = [
     ("create", "destinationrules.networking.istio.io"),
     ("patch", "destinationrules.networking.istio.io"),
     ("delete", "destinationrules.networking.istio.io"),
+    ("get", "configmaps"),
+    ("create", "configmaps"),
+    ("patch", "configmaps"),
 ]
 """What the operator calls in a namespace it serves (see the comments in rbac.yaml)."""
 
@@ -65,6 +70,7 @@ NEVER = [
     ("create", "httproutes.gateway.networking.k8s.io"),
     ("delete", "httproutes.gateway.networking.k8s.io"),
     ("delete", "virtualservices.networking.istio.io"),
+    ("delete", "configmaps"),
 ]
 """Denied even in a namespace it serves."""
 
