@@ -19,6 +19,8 @@ import pytest
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.tools import repo_root
 
+from ..e2e.routes import install_route_crds
+
 pytestmark = pytest.mark.cluster
 
 NEEDED = [
@@ -85,13 +87,17 @@ CLUSTER_WIDE = [
 
 @pytest.fixture(scope="module", autouse=True)
 def crd(cluster: LocalCluster) -> None:
-    """kubectl resolves `modelrollouts.modelrollout.io` through discovery: the CRD must be served."""
+    """kubectl resolves `modelrollouts.modelrollout.io` and the route kinds (HTTPRoute,
+    VirtualService, DestinationRule) through discovery: their CRDs must be served, else every
+    answer about them is no, whatever the RBAC grants."""
     cluster.kubectl(
         "apply", "--server-side", "-f", str(repo_root() / "crds/modelrollout.io_modelrollouts.yaml")
     )
     cluster.kubectl(
         "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=30s"
     )
+    for provider in ("gatewayAPI", "istio"):
+        install_route_crds(cluster, provider)
 
 
 def can_i(cluster: LocalCluster, account: str, verb: str, resource: str, namespace: str | None) -> bool:
