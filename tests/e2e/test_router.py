@@ -8,9 +8,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from modelrollout.api.router_config import CONFIG_KEY, RouterConfig, config_map_name
 from modelrollout.api.v1alpha1 import TrafficProvider
 from modelrollout.metrics import queries
 from modelrollout_dev import PrometheusServer
@@ -50,13 +52,25 @@ def weights(env: Env) -> dict[str, float] | None:
     return router_weights(env.cluster, env.namespace, env.name)
 
 
-def version_services(env: Env) -> dict[str, dict[str, object]]:
+def version_services(env: Env) -> dict[str, dict[str, Any]]:
+    """The rollout's per-version Services, whole."""
     out = env.cluster.kubectl("get", "services", "-n", env.namespace, "-o", "json").stdout
-    services = {s["metadata"]["name"]: s["spec"] for s in json.loads(out)["items"]}
-    return {name: spec for name, spec in services.items() if name.startswith(f"{env.name}-v")}
+    services = {s["metadata"]["name"]: s for s in json.loads(out)["items"]}
+    return {name: service for name, service in services.items() if name.startswith(f"{env.name}-v")}
 
 
-def test_a_slower_candidate_is_rolled_back_through_the_router(given: Given, routed: RoutedModel) -> None:
+def config_map(env: Env) -> tuple[RouterConfig, dict[str, Any]]:
+    """The router's ConfigMap: its configuration and its metadata."""
+    out = env.cluster.kubectl(
+        "get", "configmap", config_map_name(env.name), "-n", env.namespace, "-o", "json"
+    )
+    found = json.loads(out.stdout)
+    return RouterConfig.model_validate_json(found["data"][CONFIG_KEY]), found["metadata"]
+
+
+def test_a_slower_candidate_is_rolled_back_and_the_router_outlives_the_rollout(
+    given: Given, routed: RoutedModel
+) -> None:
     env = given.env
     # given a stable v1 served through the router
     given.service()
@@ -66,7 +80,7 @@ def test_a_slower_candidate_is_rolled_back_through_the_router(given: Given, rout
     spec["strategy"]["traffic"] = {"provider": "router"}
     when = given.rollout(spec).wait_for_phase("Promoted", timeout=60)
     routed.wait(lambda: weights(env) == {"v1": 100.0}, "the ConfigMap at v1 100%")
-    assert version_services(env)[f"{env.name}-v1"]["clusterIP"] == "None"
+    assert version_services(env)[f"{env.name}-v1"]["spec"]["clusterIP"] == "None"
     routed.wait(routed.ready, "the router ready")
     assert routed.follower is not None
     stable_pods = [f"{server.ip}:{server.port}" for server in routed.follower.sync()]  # answering
@@ -103,7 +117,13 @@ def test_a_slower_candidate_is_rolled_back_through_the_router(given: Given, rout
         "on latency",
     )
     assert services_at_half == {f"{env.name}-v1", f"{env.name}-v2"}
-    assert set(version_services(env)) == {f"{env.name}-v1"}, "v2 left the router: its Service is gone"
+    # and v2 left the ConfigMap only: its Service, never changed or deleted by the operator, waits
+    # for garbage collection with the ModelRollout, its owner
+    services = version_services(env)
+    assert set(services) == {f"{env.name}-v1", f"{env.name}-v2"}
+    uid = env.rollout()["metadata"]["uid"]
+    for service in services.values():
+        assert [o["uid"] for o in service["metadata"]["ownerReferences"]] == [uid], service["metadata"]
     # and every user was answered, by both versions while the weight was 50% (the stable answers
     # for the candidate while the candidate's pod does not listen yet: the router falls back)
     assert report.by_status == {"200": report.sent} and set(sent) == {"v1", "v2"}, (
@@ -121,6 +141,21 @@ def test_a_slower_candidate_is_rolled_back_through_the_router(given: Given, rout
     errors = next(m for m in env.status()["analysis"]["metrics"] if m["name"] == "errors")
     assert 0 < errors["samplesCandidate"] <= sent["v2"] + candidate_errors
     assert 0 < errors["samplesStable"] <= sent["v1"]
+
+    # when the ModelRollout is deleted (once garbage collection follows its ownerReferences)
+    when.wait_for_garbage_collector().delete_rollout()
+
+    # then the ConfigMap, no longer owned, sends everything to the stable through spec.service
+    # (only the stable's pods are left behind it), and the per-version Services are collected
+    config, metadata = config_map(env)
+    assert [(v.name, v.service, v.weight) for v in config.versions] == [("v1", env.model, 100.0)]
+    assert "ownerReferences" not in metadata, metadata
+    when.wait_until(lambda: version_services(env) == {}, "the version Services to go with the ModelRollout")
+    # and users are still answered through the router, by the stable
+    routed.send_load(rate=40, max_seconds=3)
+    after = routed.wait_for_load(timeout=30)
+    assert after.sent > 0 and after.by_status == {"200": after.sent}, f"{after.summary()}\n{tail(routed.log)}"
+    assert set(after.by_version) == {"v1"}, after.summary()
 
 
 def _router_counts(env: Env, version: str, outcome: str | None = None) -> int | None:

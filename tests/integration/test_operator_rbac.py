@@ -4,7 +4,9 @@ Both shipped modes: cluster-wide (`manifests/install/rbac.yaml`, for `--all-name
 namespaced (`rbac-namespaced.yaml` via `python -m modelrollout_dev.rbac`, for `--namespace`).
 Each grants exactly what the operator calls; whoever can create a ModelRollout must not gain
 through it what the operator is denied here: Secrets outside its namespaces, exec into pods,
-deleting the Services clients call or the ModelRollouts themselves.
+changing or deleting the Services clients call (the gatewayAPI and router providers only create
+theirs, and garbage collection removes them), deleting the router's ConfigMap (it outlives the
+ModelRollout, so the router keeps serving), or deleting the ModelRollouts themselves.
 """
 
 from __future__ import annotations
@@ -16,6 +18,8 @@ import pytest
 
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.tools import repo_root
+
+from ..e2e.routes import install_route_crds
 
 pytestmark = pytest.mark.cluster
 
@@ -46,6 +50,9 @@ NEEDED = [
     ("create", "destinationrules.networking.istio.io"),
     ("patch", "destinationrules.networking.istio.io"),
     ("delete", "destinationrules.networking.istio.io"),
+    ("get", "configmaps"),
+    ("create", "configmaps"),
+    ("patch", "configmaps"),
 ]
 """What the operator calls in a namespace it serves (see the comments in rbac.yaml)."""
 
@@ -65,6 +72,7 @@ NEVER = [
     ("create", "httproutes.gateway.networking.k8s.io"),
     ("delete", "httproutes.gateway.networking.k8s.io"),
     ("delete", "virtualservices.networking.istio.io"),
+    ("delete", "configmaps"),
 ]
 """Denied even in a namespace it serves."""
 
@@ -79,13 +87,17 @@ CLUSTER_WIDE = [
 
 @pytest.fixture(scope="module", autouse=True)
 def crd(cluster: LocalCluster) -> None:
-    """kubectl resolves `modelrollouts.modelrollout.io` through discovery: the CRD must be served."""
+    """kubectl resolves `modelrollouts.modelrollout.io` and the route kinds (HTTPRoute,
+    VirtualService, DestinationRule) through discovery: their CRDs must be served, else every
+    answer about them is no, whatever the RBAC grants."""
     cluster.kubectl(
         "apply", "--server-side", "-f", str(repo_root() / "crds/modelrollout.io_modelrollouts.yaml")
     )
     cluster.kubectl(
         "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=30s"
     )
+    for provider in ("gatewayAPI", "istio"):
+        install_route_crds(cluster, provider)
 
 
 def can_i(cluster: LocalCluster, account: str, verb: str, resource: str, namespace: str | None) -> bool:

@@ -1,5 +1,5 @@
-"""What the route providers (`gateway_api`, `istio`) share: their replica plan, finding the route
-object they weight, and the per-version objects they label as the rollout's."""
+"""What the route providers (`gateway_api`, `istio`, `router`) share: their replica plan, finding
+the route object they weight, and the per-version objects they label as the rollout's."""
 
 from __future__ import annotations
 
@@ -81,6 +81,22 @@ def owned_metadata(target: RouteTarget, name: str, version: str | None = None) -
     if target.owner is not None:
         metadata["ownerReferences"] = [dict(target.owner)]
     return metadata
+
+
+def own_version_service(
+    client: RouteClient, target: RouteTarget, name: str, version: str, provider: str
+) -> dict[str, Any] | None:
+    """The version's Service `name` if it exists (None: to be created);
+    `RouteUnavailable(RouteConflict)` when a Service of that name is someone else's, which the
+    operator never takes over (it may create Services, never change or delete one)."""
+    found = client.get_route("v1", "Service", name)
+    if found is not None and (found["metadata"].get("labels") or {}).get(LABEL_ROLLOUT) != target.rollout:
+        raise RouteUnavailable(
+            Reason.ROUTE_CONFLICT,
+            f"Service {name!r} exists and is not ModelRollout {target.rollout!r}'s (no label "
+            f"{LABEL_ROLLOUT}={target.rollout}): rename it, the {provider} provider needs the name for {version}",
+        )
+    return found
 
 
 def route_patch(route: Mapping[str, Any], spec: Mapping[str, Any]) -> dict[str, Any]:

@@ -29,6 +29,7 @@ from ._routes import (
     ExactRouting,
     hand_back,
     known_versions,
+    own_version_service,
     owned_metadata,
     owned_route,
     required_settings,
@@ -196,14 +197,5 @@ def _route_name(target: RouteTarget) -> str:
 
 
 def _own_version_service(client: RouteClient, target: RouteTarget, version: str) -> dict[str, Any] | None:
-    """The version's Service if it exists (None: to be created); `RouteUnavailable(RouteConflict)`
-    when a Service of that name is someone else's, which the operator never takes over."""
     name = version_service_name(target.rollout, version)
-    found = client.get_route(*SERVICE, name)
-    if found is not None and (found["metadata"].get("labels") or {}).get(LABEL_ROLLOUT) != target.rollout:
-        raise RouteUnavailable(
-            Reason.ROUTE_CONFLICT,
-            f"Service {name!r} exists and is not ModelRollout {target.rollout!r}'s (no label "
-            f"{LABEL_ROLLOUT}={target.rollout}): rename it, the gatewayAPI provider needs the name for {version}",
-        )
-    return found
+    return own_version_service(client, target, name, version, TrafficProvider.GATEWAY_API.value)

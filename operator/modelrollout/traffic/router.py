@@ -15,13 +15,27 @@ pod IPs the EndpointSlices of one headless Service per version list. This provid
   versions that are listed; a setting that names a version no longer listed is dropped, since
   the router refuses the whole configuration otherwise.
 
-Writes happen only when something differs, so a converged rollout makes none. Capacity: the
-router serves the weights exactly whatever the replica counts, so each version runs the share of
-`spec.replicas` its weight needs, rounded up (3 replicas at 95/5 run 3 + 1), and none at weight 0.
+The Services are created once, owned by the ModelRollout, and never changed or deleted: the
+operator may create Services but not patch or delete any, so no ModelRollout can make it change
+or remove the Services clients call. A Service of that name that is not the rollout's is a
+RouteConflict (the rollout holds), never taken over. A version that leaves the traffic only
+leaves the ConfigMap; its Service stays, unused, until garbage collection removes it with the
+ModelRollout (a version taking traffic again finds it there). Since a Service is never rewritten,
+a change of `spec.service`'s target port reaches the router through the ConfigMap's port (a
+number), and a version's Service only when it is created.
 
-Finalize points the ConfigMap at the stable alone and deletes the other versions' Services; the
-stable's Service and the ConfigMap lose their ownerReference, so the router keeps serving the
-stable after the ModelRollout is deleted, instead of garbage collection taking them away.
+The ConfigMap is written (server-side apply) only when it differs, so a converged rollout makes no
+write. Capacity: the router serves the weights exactly whatever the replica counts, so each
+version runs the share of `spec.replicas` its weight needs, rounded up (3 replicas at 95/5 run
+3 + 1), and none at weight 0.
+
+Finalize (the ModelRollout deleted) points the ConfigMap's stable entry at `spec.service`, which
+selects every pod of the model: once the other versions' Deployments are deleted only the
+stable's pods are behind it, so the router keeps serving without any per-version Service, and
+the ConfigMap loses its ownerReference so garbage collection leaves it to the router. (Should
+the stable have had no available replica at deletion, the other versions' Deployments are
+orphaned rather than deleted and `spec.service` sends to them as well, as it does for the
+Service's own clients.)
 """
 
 from __future__ import annotations
@@ -34,7 +48,7 @@ from pydantic import ValidationError
 
 from ..api.router_config import CONFIG_KEY, RouterConfig, RouterVersion, config_map_name
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider
-from ._routes import ExactRouting, owned_metadata
+from ._routes import ExactRouting, own_version_service, owned_metadata
 from .provider import RouteClient, RouteTarget, RouteUnavailable, check_weights
 
 __all__ = [
@@ -42,6 +56,7 @@ __all__ = [
     "SERVICE",
     "RouterProvider",
     "router_config",
+    "version_entries",
     "version_service",
     "version_service_name",
 ]
@@ -65,12 +80,20 @@ def _target_port(user_service: Mapping[str, Any] | None) -> int | str:
     return port
 
 
-def version_service(target: RouteTarget, version: str, port: int | str, owned: bool = True) -> dict[str, Any]:
+def _user_service_port(user_service: Mapping[str, Any] | None) -> int | str:
+    """The pods' port as `spec.service`'s EndpointSlices give it: the target port when it is a
+    number, else the name of the Service's first port (under which the slices carry the number)."""
+    port = _target_port(user_service)
+    if isinstance(port, int):
+        return port
+    first: Mapping[str, Any] = (((user_service or {}).get("spec") or {}).get("ports") or [{}])[0]
+    return str(first.get("name", ""))
+
+
+def version_service(target: RouteTarget, version: str, port: int | str) -> dict[str, Any]:
     """The headless Service of one version: the router reads its EndpointSlices, never a
     ClusterIP (there is no kube-proxy in the router's way)."""
     metadata = owned_metadata(target, version_service_name(target.rollout, version), version)
-    if not owned:
-        metadata.pop("ownerReferences", None)
     service_port: dict[str, Any] = {"name": "http", "protocol": "TCP"}
     if isinstance(port, int):
         service_port.update(port=port, targetPort=port)
@@ -88,13 +111,9 @@ def version_service(target: RouteTarget, version: str, port: int | str, owned: b
     }
 
 
-def router_config(
-    target: RouteTarget, weights: Mapping[str, int], port: int | str, current: RouterConfig | None = None
-) -> RouterConfig:
-    """The configuration for `weights`, keeping `current`'s experiment settings where they name
-    only listed versions (a segment, shadow, interleaving or bandit floor naming another is
-    dropped)."""
-    versions = [
+def version_entries(target: RouteTarget, weights: Mapping[str, int], port: int | str) -> list[RouterVersion]:
+    """One entry per version of `weights`, on the version's own Service."""
+    return [
         RouterVersion(
             name=version,
             service=version_service_name(target.rollout, version),
@@ -103,9 +122,17 @@ def router_config(
         )
         for version, weight in weights.items()
     ]
+
+
+def router_config(
+    target: RouteTarget, versions: list[RouterVersion], current: RouterConfig | None = None
+) -> RouterConfig:
+    """The configuration of `versions`, keeping `current`'s experiment settings where they name
+    only listed versions (a segment, shadow, interleaving or bandit floor naming another is
+    dropped)."""
     if current is None:
         return RouterConfig(model=target.model, versions=versions)
-    listed = set(weights)
+    listed = {version.name for version in versions}
     kept: dict[str, Any] = {
         "stickiness": current.stickiness,
         "max_body_bytes": current.max_body_bytes,
@@ -146,28 +173,13 @@ def _config_map(target: RouteTarget, config: RouterConfig, owned: bool = True) -
     }
 
 
-def _matches(current: Mapping[str, Any] | None, wanted: Mapping[str, Any]) -> bool:
-    """The fields the provider sets, as the apiserver holds them (it adds defaults of its own)."""
-    if current is None:
-        return False
-    meta, wanted_meta = current.get("metadata") or {}, wanted["metadata"]
-    if (meta.get("ownerReferences") or None) != (wanted_meta.get("ownerReferences") or None):
-        return False
-    if wanted["kind"] == CONFIG_MAP[1]:
-        return bool(current.get("data") == wanted["data"])
-    spec, wanted_spec = current.get("spec") or {}, wanted["spec"]
-    ports = [{key: port.get(key) for key in want} for port, want in zip(spec.get("ports") or [], wanted_spec["ports"], strict=False)]  # fmt: skip
-    return bool(
-        spec.get("selector") == wanted_spec["selector"]
-        and spec.get("clusterIP") == "None"
-        and ports == wanted_spec["ports"]
-        and len(spec.get("ports") or []) == len(wanted_spec["ports"])
-    )
-
-
-def _apply_if_changed(client: RouteClient, wanted: dict[str, Any]) -> None:
-    if not _matches(
-        client.get_route(wanted["apiVersion"], wanted["kind"], wanted["metadata"]["name"]), wanted
+def _write_config_map(client: RouteClient, current: Mapping[str, Any] | None, wanted: dict[str, Any]) -> None:
+    """Server-side apply of the ConfigMap unless its data and owner already are as wanted."""
+    meta = (current or {}).get("metadata") or {}
+    if (
+        current is None
+        or current.get("data") != wanted["data"]
+        or (meta.get("ownerReferences") or None) != (wanted["metadata"].get("ownerReferences") or None)
     ):
         client.apply_route(wanted)
 
@@ -180,31 +192,41 @@ class RouterProvider(ExactRouting):
         return TrafficProvider.ROUTER.value
 
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
-        """Nothing has to exist beforehand: `set_routes` creates the ConfigMap and Services."""
+        """Nothing has to exist beforehand (`set_routes` creates the ConfigMap and Services), but a
+        version's Service name held by someone else holds the rollout."""
+        for version in target.versions:
+            self._own_service(client, target, version)
 
     def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
         check_weights(weights)
         port = self._port(client, target)
         listed = {version: weight for version, weight in weights.items() if weight > 0}
         for version in listed:  # before the ConfigMap names them, so the router finds endpoints
-            _apply_if_changed(client, version_service(target, version, port))
-        current = _current_config(client.get_route(*CONFIG_MAP, config_map_name(target.rollout)))
-        _apply_if_changed(client, _config_map(target, router_config(target, listed, port, current)))
-        for version in sorted(set(target.versions) - set(listed)):
-            if client.get_route(*SERVICE, version_service_name(target.rollout, version)) is not None:
-                client.delete_route(*SERVICE, version_service_name(target.rollout, version))
+            if self._own_service(client, target, version) is None:
+                client.create_route(version_service(target, version, port))
+        self._write(client, target, version_entries(target, listed, port), owned=True)
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
-        port = self._port(client, target, required=False)
-        _apply_if_changed(client, version_service(target, stable_version, port, owned=False))
-        current = _current_config(client.get_route(*CONFIG_MAP, config_map_name(target.rollout)))
-        config = router_config(target, {stable_version: 100}, port, current)
-        _apply_if_changed(client, _config_map(target, config, owned=False))
-        for version in sorted(set(target.versions) - {stable_version}):
-            client.delete_route(*SERVICE, version_service_name(target.rollout, version))
-
-    def _port(self, client: RouteClient, target: RouteTarget, required: bool = True) -> int | str:
         user_service = client.get_route(*SERVICE, target.service)
-        if user_service is None and required:
+        stable = RouterVersion(
+            name=stable_version, service=target.service, port=_user_service_port(user_service), weight=100.0
+        )
+        self._write(client, target, [stable], owned=False)
+        # The version Services go with the ModelRollout, their owner (garbage collection).
+
+    def _write(
+        self, client: RouteClient, target: RouteTarget, versions: list[RouterVersion], owned: bool
+    ) -> None:
+        found = client.get_route(*CONFIG_MAP, config_map_name(target.rollout))
+        config = router_config(target, versions, _current_config(found))
+        _write_config_map(client, found, _config_map(target, config, owned=owned))
+
+    def _own_service(self, client: RouteClient, target: RouteTarget, version: str) -> dict[str, Any] | None:
+        name = version_service_name(target.rollout, version)
+        return own_version_service(client, target, name, version, self.provider)
+
+    def _port(self, client: RouteClient, target: RouteTarget) -> int | str:
+        user_service = client.get_route(*SERVICE, target.service)
+        if user_service is None:
             raise RouteUnavailable(Reason.SERVICE_NOT_FOUND, f"Service {target.service!r} not found")
         return _target_port(user_service)

@@ -1,5 +1,7 @@
 """The `router` provider: exact weights in the router's ConfigMap, one headless Service per
-version, the ConfigMap's other settings kept, and finalize handing everything to the stable."""
+version created once and never changed or deleted (garbage collection removes them with the
+ModelRollout), the ConfigMap's other settings kept, and finalize handing the router to
+`spec.service` with the stable alone."""
 
 from __future__ import annotations
 
@@ -62,13 +64,13 @@ def test_weights_are_exact_and_each_weighted_version_keeps_the_replicas_its_shar
     assert PROVIDER.replica_plan({"v1": 0, "v2": 100}, 3) == {"v1": 0, "v2": 3}
 
 
-def test_set_routes_writes_services_then_the_config_map() -> None:
+def test_set_routes_creates_services_then_writes_the_config_map() -> None:
     store = RouteStore(user_service())
     PROVIDER.set_routes(store, TARGET, {"v1": 90, "v2": 10})
 
     assert store.writes == [
-        ("apply", "Service", "fraud-v1"),
-        ("apply", "Service", "fraud-v2"),
+        ("create", "Service", "fraud-v1"),
+        ("create", "Service", "fraud-v2"),
         ("apply", "ConfigMap", "fraud-router"),
     ]
     service = store.get("Service", "fraud-v2")
@@ -79,6 +81,7 @@ def test_set_routes_writes_services_then_the_config_map() -> None:
     }
     assert service["spec"]["ports"] == [{"name": "http", "protocol": "TCP", "port": 9000, "targetPort": 9000}]
     assert service["metadata"]["ownerReferences"] == [OWNER]
+    assert service["metadata"]["labels"]["modelrollout.io/rollout"] == "fraud"
     written = config(store)
     assert written.model == "fraud-model"
     assert [(v.name, v.service, v.port, v.weight) for v in written.versions] == [
@@ -90,6 +93,7 @@ def test_set_routes_writes_services_then_the_config_map() -> None:
         '"schemaVersion": "modelrollout.io/router/v1"'
         in store.get("ConfigMap", "fraud-router")["data"]["router.json"]
     )
+    assert store.get("ConfigMap", "fraud-router")["metadata"]["ownerReferences"] == [OWNER]
 
 
 def test_a_converged_rollout_writes_nothing() -> None:
@@ -102,12 +106,37 @@ def test_a_converged_rollout_writes_nothing() -> None:
     assert store.writes == [("apply", "ConfigMap", "fraud-router")]
 
 
-def test_a_version_leaving_traffic_loses_its_service_and_entry() -> None:
+def test_a_version_leaving_traffic_leaves_the_config_map_and_its_service_to_garbage_collection() -> None:
     store = RouteStore(user_service())
     PROVIDER.set_routes(store, TARGET, {"v1": 90, "v2": 10})
+    store.writes.clear()
     PROVIDER.set_routes(store, TARGET, {"v1": 100, "v2": 0})
     assert [v.name for v in config(store).versions] == ["v1"]
-    assert ("Service", "fraud-v2") not in store.objects
+    assert store.writes == [("apply", "ConfigMap", "fraud-router")], "no Service changed or deleted"
+    assert store.get("Service", "fraud-v2")["metadata"]["ownerReferences"] == [OWNER]
+
+    PROVIDER.set_routes(store, TARGET, {"v1": 50, "v2": 50})  # back in the traffic: its Service is there
+    assert store.writes[1:] == [("apply", "ConfigMap", "fraud-router")]
+
+
+def test_a_service_of_the_name_that_is_not_the_rollouts_is_a_conflict_never_taken_over() -> None:
+    foreign = {
+        "apiVersion": "v1",
+        "kind": "Service",
+        "metadata": {"name": "fraud-v2", "namespace": "ns", "labels": {"app": "other"}},
+        "spec": {"selector": {"app": "other"}, "ports": [{"port": 80}]},
+    }
+    store = RouteStore(user_service(), foreign)
+    for call in (
+        lambda: PROVIDER.reconcile(store, TARGET),
+        lambda: PROVIDER.set_routes(store, TARGET, {"v1": 90, "v2": 10}),
+    ):
+        with pytest.raises(RouteUnavailable) as raised:
+            call()
+        assert raised.value.reason == Reason.ROUTE_CONFLICT
+        assert "'fraud-v2'" in raised.value.message and "router" in raised.value.message
+    assert store.get("Service", "fraud-v2") == foreign
+    assert ("ConfigMap", "fraud-router") not in store.objects, "never names a Service that is not its"
 
 
 def test_a_named_target_port_is_read_from_the_endpointslices() -> None:
@@ -162,14 +191,42 @@ def test_missing_user_service_holds_the_rollout() -> None:
     assert raised.value.reason == Reason.SERVICE_NOT_FOUND
 
 
-def test_finalize_hands_everything_to_the_stable_and_lets_it_outlive_the_rollout() -> None:
+def test_finalize_points_the_router_at_the_users_service_and_lets_it_outlive_the_rollout() -> None:
     store = RouteStore(user_service())
     PROVIDER.set_routes(store, TARGET, {"v1": 40, "v2": 60})
+    PROVIDER.set_routes(store, TARGET, {"v1": 100, "v2": 0})  # the controller's order on deletion
+    store.writes.clear()
     PROVIDER.finalize(store, TARGET, "v1")
-    assert [(v.name, v.weight) for v in config(store).versions] == [("v1", 100.0)]
-    assert ("Service", "fraud-v2") not in store.objects
-    assert "ownerReferences" not in store.get("Service", "fraud-v1")["metadata"]
+    assert [(v.name, v.service, v.port, v.weight) for v in config(store).versions] == [
+        ("v1", "fraud", 9000, 100.0)
+    ], "spec.service: after deletion only the stable's pods are behind it"
     assert "ownerReferences" not in store.get("ConfigMap", "fraud-router")["metadata"]
+    assert store.writes == [("apply", "ConfigMap", "fraud-router")], "no Service changed or deleted"
+    for version in ("v1", "v2"):  # they go with the ModelRollout (garbage collection)
+        assert store.get("Service", f"fraud-{version}")["metadata"]["ownerReferences"] == [OWNER]
+
+
+def test_finalize_with_a_named_target_port_reads_the_users_service_port_name() -> None:
+    service = user_service("http")
+    service["spec"]["ports"][0]["name"] = "web"
+    store = RouteStore(service)
+    PROVIDER.set_routes(store, TARGET, {"v1": 100})
+    PROVIDER.finalize(store, TARGET, "v1")
+    assert [(v.service, v.port) for v in config(store).versions] == [("fraud", "web")], (
+        "spec.service's EndpointSlices name the pods' port after the Service's port"
+    )
+
+
+def test_the_provider_never_changes_or_deletes_a_service() -> None:
+    store = RouteStore(user_service())
+    for weights in ({"v1": 100}, {"v1": 90, "v2": 10}, {"v1": 0, "v2": 100}, {"v1": 100, "v2": 0}):
+        PROVIDER.reconcile(store, TARGET)
+        PROVIDER.set_routes(store, TARGET, weights)
+    PROVIDER.finalize(store, TARGET, "v1")
+    assert {(verb, kind) for verb, kind, _ in store.writes} == {
+        ("create", "Service"),
+        ("apply", "ConfigMap"),
+    }
 
 
 def test_reconcile_needs_nothing_beforehand() -> None:
