@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from modelrollout.analysis import Margin, latency_log_evidence, rate_log_evidence
+from modelrollout.api.v1alpha1 import AnalysisSpec
 
 from .rollouts import ERROR_MARGIN, LATENCY_MARGIN, RolloutCell
 from .simulate import LATENCY_EDGES, Streams
@@ -37,7 +38,8 @@ class JudgeSpec:
     """The rollout's analysis: both metrics deciding, neither critical unless said."""
 
     alpha: float = 0.05
-    min_samples: int = 200
+    min_samples: int = AnalysisSpec.model_fields["min_samples"].default
+    """The operator's default, so the benchmark measures what a rollout gets without tuning."""
     latency_margin: Margin = field(default_factory=lambda: Margin(relative=LATENCY_MARGIN))
     error_margin: Margin = field(default_factory=lambda: Margin(absolute=ERROR_MARGIN))
     critical: tuple[bool, bool] = (False, False)
