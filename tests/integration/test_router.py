@@ -76,31 +76,6 @@ def _wait_ready_replicas(cluster: LocalCluster, namespace: str, name: str, repli
     raise TimeoutError(f"deployment {name} never had {replicas} ready replicas")
 
 
-def _wait_endpoints(cluster: LocalCluster, namespace: str, service_name: str, count: int) -> None:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        out = cluster.kubectl(
-            "get",
-            "endpointslices",
-            "-n",
-            namespace,
-            "-l",
-            f"kubernetes.io/service-name={service_name}",
-            "-o",
-            "json",
-        ).stdout
-        ready = [
-            e
-            for item in json.loads(out)["items"]
-            for e in item.get("endpoints") or []
-            if e["conditions"].get("ready")
-        ]
-        if len(ready) == count:
-            return
-        time.sleep(0.2)
-    raise TimeoutError(f"{service_name} never had {count} ready endpoints")
-
-
 @dataclass
 class Router:
     url: str
@@ -144,7 +119,6 @@ def router(
     for version, replicas in (("v1", 2), ("v2", 1)):
         _wait_ready_replicas(cluster, namespace, f"{MODEL}-{version}", replicas)
         serve_deployment(pod_network, cluster, namespace, f"{MODEL}-{version}", ["--latency-median", "0.002"])
-        _wait_endpoints(cluster, namespace, f"{MODEL}-{version}", replicas)
     _write_config(cluster, namespace, _config(100, 0))
 
     # the router's own ServiceAccount, allowed only what ROUTER_ROLE_RULES grants
@@ -177,10 +151,12 @@ def router(
         )  # fmt: skip
     running = Router(f"http://127.0.0.1:{port}", process, log)
     try:
-        deadline = time.monotonic() + 20
-        while True:
+        deadline = time.monotonic() + 30
+        while True:  # ready, and every pod listed by the EndpointSlices (the controller's pace)
             try:
-                if running.get("/readyz")[0] == 200:
+                status, state = running.get(f"/v1/models/{MODEL}")
+                pods = {name: v["readyPods"] for name, v in state.get("versions", {}).items()}
+                if status == 200 and pods == {"v1": 2, "v2": 1}:
                     break
             except OSError:
                 pass

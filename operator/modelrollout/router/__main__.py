@@ -1,5 +1,6 @@
 """`python -m modelrollout.router --namespace NS --config-map NAME --listen HOST:PORT`: one router
-for one model, configured by its ConfigMap, reaching the versions' pods by their EndpointSlices."""
+for one model, configured by its ConfigMap, reaching the versions' pods by their EndpointSlices.
+Without Kubernetes: `--config-file router.json --endpoints SERVICE=HOST:PORT[,...]` (repeated)."""
 
 from __future__ import annotations
 
@@ -8,11 +9,13 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from ..k8s import kubeconfig_client
 from .discovery import Discovery
 from .server import RouterServer
 from .settings import RouterSettings
+from .static import StaticSource
 
 log = logging.getLogger("modelrollout.router")
 
@@ -28,9 +31,16 @@ def host_port(text: str) -> tuple[str, int]:
 def parse(argv: Sequence[str] | None = None) -> RouterSettings:
     parser = argparse.ArgumentParser(prog="python -m modelrollout.router", description=__doc__)
     parser.add_argument(
-        "--namespace", required=True, help="namespace of the ConfigMap and the versions' Services"
+        "--namespace", default="default", help="namespace of the ConfigMap and the versions' Services"
     )
-    parser.add_argument("--config-map", required=True, help="the ConfigMap holding router.json")
+    parser.add_argument("--config-map", help="the ConfigMap holding router.json")
+    parser.add_argument("--config-file", type=Path, help="router.json from a file instead of a ConfigMap")
+    parser.add_argument(
+        "--endpoints",
+        action="append",
+        default=[],
+        help="with --config-file: SERVICE=HOST:PORT[,HOST:PORT...]",
+    )
     parser.add_argument(
         "--listen", type=host_port, default=("0.0.0.0", 8080), help="HOST:PORT (0.0.0.0:8080)"
     )
@@ -43,11 +53,15 @@ def parse(argv: Sequence[str] | None = None) -> RouterSettings:
     parser.add_argument("--shutdown-grace", type=float, default=RouterSettings.shutdown_grace_seconds)
     parser.add_argument("--log-level", default="INFO")
     args = parser.parse_args(argv)
+    if (args.config_map is None) == (args.config_file is None):
+        parser.error("give exactly one of --config-map (Kubernetes) or --config-file (static)")
     logging.basicConfig(level=args.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     metrics_host, metrics_port = args.metrics_listen or (None, None)
     return RouterSettings(
         namespace=args.namespace,
-        config_map=args.config_map,
+        config_map=args.config_map or str(args.config_file),
+        config_file=args.config_file,
+        endpoints=tuple(args.endpoints),
         host=args.listen[0],
         port=args.listen[1],
         metrics_host=metrics_host,
@@ -66,6 +80,14 @@ async def serve(settings: RouterSettings) -> None:
         loop.add_signal_handler(sig, stopping.set)
     server = RouterServer(settings)
     await server.start()
+    if settings.config_file is not None:
+        static = StaticSource(server.service, settings.config_file, list(settings.endpoints))
+        static.start()
+        await stopping.wait()
+        log.info("signal received")
+        await static.stop()
+        await server.stop()
+        return
     discovery = Discovery(server.service, kubeconfig_client(settings.kubeconfig), loop)
     discovery.start()
     await stopping.wait()

@@ -14,7 +14,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .admission import Admission, Overloaded
 from .service import FeedbackError, RouterService
-from .upstream import UpstreamError, forwarded_headers
+from .upstream import Forward, UpstreamError, forwarded_headers
 
 REQUEST_ID = "x-request-id"
 VERSION_HEADER = "x-modelrollout-version"
@@ -137,16 +137,8 @@ class Handlers:
                     except ValueError as error:
                         return error_response(400, f"the request body is not JSON: {error}", request_id)
                 headers = forwarded_headers(request.headers, {REQUEST_ID: request_id})
-                answer = await self.service.serve(
-                    snapshot,
-                    request.path_qs,
-                    request.method,
-                    headers,
-                    request.cookies,
-                    body,
-                    request_id,
-                    prediction,
-                )
+                forward = Forward(request.method, request.path_qs, headers, body, prediction)
+                answer = await self.service.serve(snapshot, forward, request.cookies, request_id)
         except Overloaded as error:
             self.service.metrics.overload.labels(self.service.namespace).inc()
             retry = str(self.service.settings.retry_after_seconds)

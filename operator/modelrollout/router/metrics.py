@@ -6,7 +6,10 @@ separate series, so a dashboard or the analysis never sums a copy with what user
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.metrics import MetricWrapperBase
 
 from ..api import router_config as names
 
@@ -32,77 +35,67 @@ LATENCY_DIFFERENCE_BUCKETS = (
 )
 
 
+M = TypeVar("M", bound=MetricWrapperBase)
+
+
 class RouterMetrics:
     def __init__(self, registry: CollectorRegistry | None = None) -> None:
         self.registry = registry or CollectorRegistry()
+        self._children: dict[tuple[int, tuple[str, ...]], Any] = {}
         r = self.registry
-        self.requests = Counter(
-            names.ROUTER_REQUESTS, "User requests answered.", (*LABELS, "outcome", "code"), registry=r
+
+        def histogram(name: str, doc: str, buckets: tuple[float, ...]) -> Histogram:
+            return Histogram(name, doc, LABELS, buckets=buckets, registry=r)
+
+        def counter(name: str, doc: str, *extra: str, labels: tuple[str, ...] = LABELS) -> Counter:
+            return Counter(name, doc, (*labels, *extra), registry=r)
+
+        self.requests = counter(names.ROUTER_REQUESTS, "User requests answered.", "outcome", "code")
+        self.latency = histogram(names.ROUTER_LATENCY, "Seconds waited for the version.", LATENCY_BUCKETS)
+        self.prediction = histogram(names.ROUTER_PREDICTION, "Scores returned.", PREDICTION_BUCKETS)
+        self.shadow_requests = counter(names.ROUTER_SHADOW_REQUESTS, "Shadow copies.", "outcome")
+        self.shadow_latency = histogram(
+            names.ROUTER_SHADOW_LATENCY, "Seconds a shadow copy took.", LATENCY_BUCKETS
         )
-        self.latency = Histogram(
-            names.ROUTER_LATENCY,
-            "Seconds waited for the version.",
-            LABELS,
-            buckets=LATENCY_BUCKETS,
-            registry=r,
+        self.shadow_agreement = counter(names.ROUTER_SHADOW_AGREEMENT, "Compared predictions.", "agree")
+        self.shadow_difference = histogram(
+            names.ROUTER_SHADOW_DIFFERENCE, "|shadow score - served score|.", DIFFERENCE_BUCKETS
         )
-        self.prediction = Histogram(
-            names.ROUTER_PREDICTION, "Scores returned.", LABELS, buckets=PREDICTION_BUCKETS, registry=r
-        )
-        self.shadow_requests = Counter(
-            names.ROUTER_SHADOW_REQUESTS, "Shadow copies.", (*LABELS, "outcome"), registry=r
-        )
-        self.shadow_latency = Histogram(
-            names.ROUTER_SHADOW_LATENCY,
-            "Seconds a shadow copy took.",
-            LABELS,
-            buckets=LATENCY_BUCKETS,
-            registry=r,
-        )
-        self.shadow_agreement = Counter(
-            names.ROUTER_SHADOW_AGREEMENT, "Compared predictions.", (*LABELS, "agree"), registry=r
-        )
-        self.shadow_difference = Histogram(
-            names.ROUTER_SHADOW_DIFFERENCE,
-            "|shadow score - served score|.",
-            LABELS,
-            buckets=DIFFERENCE_BUCKETS,
-            registry=r,
-        )
-        self.shadow_latency_difference = Histogram(
+        self.shadow_latency_difference = histogram(
             names.ROUTER_SHADOW_LATENCY_DIFFERENCE,
             "Shadow latency - served latency.",
-            LABELS,
-            buckets=LATENCY_DIFFERENCE_BUCKETS,
-            registry=r,
+            LATENCY_DIFFERENCE_BUCKETS,
         )
-        self.impressions = Counter(
-            names.ROUTER_INTERLEAVING_IMPRESSIONS, "Interleaved impressions shown.", LABELS, registry=r
-        )
-        self.wins = Counter(names.ROUTER_INTERLEAVING_WINS, "Impressions won on clicks.", LABELS, registry=r)
-        self.pulls = Counter(names.ROUTER_BANDIT_PULLS, "Requests the bandit sent.", LABELS, registry=r)
-        self.rewards = Counter(names.ROUTER_BANDIT_REWARDS, "Rewards of 1 received.", LABELS, registry=r)
-        self.feedback = Counter(
-            names.ROUTER_BANDIT_FEEDBACK, "Rewards received (0 or 1).", LABELS, registry=r
-        )
+        self.impressions = counter(names.ROUTER_INTERLEAVING_IMPRESSIONS, "Interleaved impressions shown.")
+        self.wins = counter(names.ROUTER_INTERLEAVING_WINS, "Impressions won on clicks.")
+        self.pulls = counter(names.ROUTER_BANDIT_PULLS, "Requests the bandit sent.")
+        self.rewards = counter(names.ROUTER_BANDIT_REWARDS, "Rewards of 1 received.")
+        self.feedback = counter(names.ROUTER_BANDIT_FEEDBACK, "Rewards received (0 or 1).")
         self.ready_endpoints = Gauge(
             names.ROUTER_READY_ENDPOINTS, "Ready pods per version.", LABELS, registry=r
         )
+        config_labels = ("namespace", "config_map")
         self.config_valid = Gauge(
             names.ROUTER_CONFIG_VALID,
             "1 while the ConfigMap's current content is what is served, 0 after a refusal.",
-            ("namespace", "config_map"),
+            config_labels,
             registry=r,
         )
-        self.config_rejections = Counter(
-            names.ROUTER_CONFIG_REJECTIONS,
-            "ConfigMap contents refused.",
-            ("namespace", "config_map"),
-            registry=r,
+        self.config_rejections = counter(
+            names.ROUTER_CONFIG_REJECTIONS, "ConfigMap contents refused.", labels=config_labels
         )
-        self.overload = Counter(
+        self.overload = counter(
             names.ROUTER_OVERLOAD_REJECTIONS,
             "Requests answered 503 because the queue was full.",
-            ("namespace",),
-            registry=r,
+            labels=("namespace",),
         )
+
+    def child(self, metric: M, *labels: str) -> M:
+        """`metric.labels(*labels)`, remembered: the hot path asks for the same few children for
+        every request, and prometheus_client validates the labels and takes a lock each time."""
+        key = (id(metric), labels)
+        found = self._children.get(key)
+        if found is None:
+            found = self._children[key] = metric.labels(*labels)
+        child: M = found
+        return child

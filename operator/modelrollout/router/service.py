@@ -27,7 +27,7 @@ from .recent import Recent
 from .routing import Snapshot, build_snapshot, choose
 from .settings import RouterSettings
 from .shadow import ShadowCopier
-from .upstream import Answer, Upstream, UpstreamError
+from .upstream import Answer, Forward, Upstream, UpstreamError
 
 log = logging.getLogger("modelrollout.router")
 
@@ -99,6 +99,9 @@ class RouterService:
         if self.config is None:
             return
         self.snapshot = build_snapshot(self.config, self._slices)
+        live = {address for pods in self.snapshot.pods.values() for address in pods.addresses}
+        self.upstream.keep_only(live)
+        self.shadow.upstream.keep_only(live)
         for version, pods in self.snapshot.pods.items():
             self.metrics.ready_endpoints.labels(self.namespace, self.config.model, version).set(len(pods))
 
@@ -110,56 +113,36 @@ class RouterService:
         return True, "ready"
 
     # -- serving ---------------------------------------------------------------------------------
-    async def _counted(
-        self,
-        snapshot: Snapshot,
-        version: str,
-        path_qs: str,
-        method: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        prediction: bool,
-    ) -> Answer:
-        """One call to `version`; a prediction's outcome, latency and scores are recorded."""
+    async def _counted(self, snapshot: Snapshot, version: str, forward: Forward) -> Answer:
+        """One call to `version`; a model call's outcome, latency and scores are recorded."""
         labels = (self.namespace, snapshot.config.model, version)
-        call = self.upstream.call(
-            snapshot.versions[version], snapshot.pods.get(version), method, path_qs, headers, body, prediction
-        )
-        if not prediction:
+        call = self.upstream.call(snapshot.versions[version], snapshot.pods.get(version), forward)
+        if not forward.model_call:
             return await call
         try:
             answer = await call
         except UpstreamError as error:
-            self.metrics.requests.labels(*labels, "error", str(error.status)).inc()
+            self.metrics.child(self.metrics.requests, *labels, "error", str(error.status)).inc()
             if error.latency > 0.0:
-                self.metrics.latency.labels(*labels).observe(error.latency)
+                self.metrics.child(self.metrics.latency, *labels).observe(error.latency)
             raise
         outcome = "error" if answer.failed else "success"
-        self.metrics.requests.labels(*labels, outcome, str(answer.status)).inc()
-        self.metrics.latency.labels(*labels).observe(answer.latency)
+        self.metrics.child(self.metrics.requests, *labels, outcome, str(answer.status)).inc()
+        self.metrics.child(self.metrics.latency, *labels).observe(answer.latency)
         if not answer.failed:
             scores, _ = scores_and_classes(answer.payload)
             if scores:
-                histogram = self.metrics.prediction.labels(*labels)
+                histogram = self.metrics.child(self.metrics.prediction, *labels)
                 for score in scores:
                     histogram.observe(score)
         return answer
 
-    async def _with_fallback(
-        self,
-        snapshot: Snapshot,
-        version: str,
-        path_qs: str,
-        method: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        prediction: bool,
-    ) -> Answer:
+    async def _with_fallback(self, snapshot: Snapshot, version: str, forward: Forward) -> Answer:
         """`version`'s answer; when it fails (no pods, connection, timeout, 5xx, garbage) and is
         not the stable, the stable's answer instead, so users keep being served."""
         stable = snapshot.stable
         try:
-            answer = await self._counted(snapshot, version, path_qs, method, headers, body, prediction)
+            answer = await self._counted(snapshot, version, forward)
             if not answer.failed or version == stable:
                 return answer
             log.debug("version %s answered %d; retrying on the stable %s", version, answer.status, stable)
@@ -167,61 +150,31 @@ class RouterService:
             if version == stable:
                 raise
             log.debug("%s; retrying on the stable %s", error.message, stable)
-        return await self._counted(snapshot, stable, path_qs, method, headers, body, prediction)
+        return await self._counted(snapshot, stable, forward)
 
     async def serve(
-        self,
-        snapshot: Snapshot,
-        path_qs: str,
-        method: str,
-        headers: Mapping[str, str],
-        cookies: Mapping[str, str],
-        body: bytes,
-        request_id: str,
-        prediction: bool,
+        self, snapshot: Snapshot, forward: Forward, cookies: Mapping[str, str], request_id: str
     ) -> Answer:
         config = snapshot.config
-        choice = choose(snapshot, headers, cookies, self.rng, self.sampler)
-        if choice.how == "interleaving" and prediction:
-            return await self._interleave(snapshot, path_qs, headers, body)
-        served = None
+        choice = choose(snapshot, forward.headers, cookies, self.rng, self.sampler)
+        if choice.how == "interleaving" and forward.model_call:
+            return await self._interleave(snapshot, forward)
+        answer = await self._with_fallback(snapshot, choice.version, forward)
         shadow = config.shadow
-        if prediction and shadow is not None and choice.version != shadow.version:
-            served = self.shadow.copy(
-                shadow,
-                snapshot.versions[shadow.version],
-                snapshot.pods.get(shadow.version),
-                config.model,
-                path_qs,
-                headers,
-                body,
-                self.rng,
-            )
-        try:
-            answer = await self._with_fallback(
-                snapshot, choice.version, path_qs, method, headers, body, prediction
-            )
-        except BaseException:
-            if served is not None:
-                served.cancel()
-            raise
-        if served is not None:
-            if answer.failed:
-                served.cancel()
-            else:
-                served.set_result((answer.payload, answer.latency))
+        if forward.model_call and shadow is not None and choice.version != shadow.version:
+            served = None if answer.failed else (answer.payload, answer.latency)
+            target, pods = snapshot.versions[shadow.version], snapshot.pods.get(shadow.version)
+            self.shadow.copy(shadow, target, pods, config.model, forward, served, self.rng)
         if choice.how == "bandit":
             self.metrics.pulls.labels(self.namespace, config.model, choice.version).inc()
             self._served_by.put(request_id, answer.version)
         return answer
 
-    async def _interleave(
-        self, snapshot: Snapshot, path_qs: str, headers: Mapping[str, str], body: bytes
-    ) -> Answer:
+    async def _interleave(self, snapshot: Snapshot, forward: Forward) -> Answer:
         settings = snapshot.config.interleaving
         assert settings is not None
         first, second = settings.versions
-        calls = [self._counted(snapshot, v, path_qs, "POST", headers, body, True) for v in (first, second)]
+        calls = [self._counted(snapshot, v, forward) for v in (first, second)]
         results = await asyncio.gather(*calls, return_exceptions=True)
         answers = [r for r in results if isinstance(r, Answer) and not r.failed]
         for result in results:
@@ -235,7 +188,7 @@ class RouterService:
                 if isinstance(error, UpstreamError):
                     raise error
                 return error
-            return await self._counted(snapshot, snapshot.stable, path_qs, "POST", headers, body, True)
+            return await self._counted(snapshot, snapshot.stable, forward)
         lists = [ranked_list(a.payload, settings.list_field) for a in answers]
         if lists[0] is None or lists[1] is None:
             return answers[0]

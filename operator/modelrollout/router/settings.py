@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -17,6 +18,10 @@ class RouterSettings:
     """A separate listener for `/metrics` (e.g. kept off the user-facing port); None serves
     `/metrics` on the main listener."""
     metrics_port: int | None = None
+    config_file: Path | None = None
+    """Read `router.json` from this file (polled) instead of the ConfigMap: no Kubernetes."""
+    endpoints: tuple[str, ...] = ()
+    """With `config_file`: `SERVICE=HOST:PORT[,HOST:PORT...]`, the pods of each Service."""
     kubeconfig: str | None = None
     """None: $KUBECONFIG or ~/.kube/config if present, else the in-cluster ServiceAccount."""
     max_in_flight: int = 512

@@ -1,8 +1,9 @@
 """Shadow copies: a sample of user requests is also sent to the shadow version, and its answer
-compared with the one the user got. Nothing on the user's path ever waits for a copy: the copy
-is a task of its own, started beside the user's request, that learns the served answer through a
-future the user's path only sets. Copies have their own connection pool and a concurrency cap;
-one beyond the cap is dropped and counted, never queued.
+compared with the one the user got. Nothing on the user's path ever waits for a copy: the copy is
+a task of its own, started once the user's answer is ready, so it neither delays that answer nor
+competes with it for the event loop while it is being produced. Copies have their own connection
+pool and a concurrency cap; one beyond the cap is dropped and counted, never queued. The latency
+difference compares the two versions' own latencies, each measured from its own send.
 """
 
 from __future__ import annotations
@@ -10,14 +11,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..api.router_config import RouterVersion, Shadow
 from .endpoints import RoundRobin
 from .metrics import RouterMetrics
 from .predictions import scores_and_classes
-from .upstream import Upstream, UpstreamError
+from .upstream import Forward, Upstream, UpstreamError
 
 log = logging.getLogger("modelrollout.router.shadow")
 
@@ -42,27 +43,23 @@ class ShadowCopier:
         version: RouterVersion,
         pods: RoundRobin | None,
         model: str,
-        path_qs: str,
-        headers: Mapping[str, str],
-        body: bytes,
+        forward: Forward,
+        served: Served | None,
         rng: random.Random,
-    ) -> asyncio.Future[Served] | None:
-        """Start a copy if sampled and under the cap; the returned future is for the served
-        answer (set it, or cancel it when the user got none)."""
+    ) -> None:
+        """Start a copy if sampled and under the cap; `served` is the user's answer (None when the
+        user got none to compare with)."""
         if shadow.sample_rate < 1.0 and rng.random() >= shadow.sample_rate:
-            return None
+            return
         labels = (self.namespace, model, version.name)
         if self.in_flight >= shadow.max_concurrency:
-            self.metrics.shadow_requests.labels(*labels, "dropped").inc()
-            return None
-        served: asyncio.Future[Served] = asyncio.get_running_loop().create_future()
+            self.metrics.child(self.metrics.shadow_requests, *labels, "dropped").inc()
+            return
         self.in_flight += 1
-        task = asyncio.create_task(
-            self._run(version, pods, labels, path_qs, {**headers, SHADOW_HEADER: "true"}, body, served)
-        )
+        copy = replace(forward, headers={**forward.headers, SHADOW_HEADER: "true"})
+        task = asyncio.create_task(self._run(version, pods, labels, copy, served))
         self._tasks.add(task)
         task.add_done_callback(self._done)
-        return served
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._tasks.discard(task)
@@ -73,27 +70,24 @@ class ShadowCopier:
         version: RouterVersion,
         pods: RoundRobin | None,
         labels: tuple[str, str, str],
-        path_qs: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        served: asyncio.Future[Served],
+        forward: Forward,
+        served: Served | None,
     ) -> None:
         try:
-            answer = await self.upstream.call(version, pods, "POST", path_qs, headers, body, expect_json=True)
+            answer = await self.upstream.call(version, pods, forward)
         except UpstreamError as error:
-            self.metrics.shadow_requests.labels(*labels, "error").inc()
+            self.metrics.child(self.metrics.shadow_requests, *labels, "error").inc()
             log.debug("shadow copy to %s failed: %s", version.name, error.message)
             return
-        outcome = "error" if answer.failed or answer.status >= 400 else "success"
-        self.metrics.shadow_requests.labels(*labels, outcome).inc()
-        self.metrics.shadow_latency.labels(*labels).observe(answer.latency)
-        if outcome == "error":
+        outcome = "error" if answer.status >= 400 else "success"
+        self.metrics.child(self.metrics.shadow_requests, *labels, outcome).inc()
+        self.metrics.child(self.metrics.shadow_latency, *labels).observe(answer.latency)
+        if outcome == "error" or served is None:
             return
-        try:
-            served_payload, served_latency = await asyncio.wait_for(served, version.timeout_seconds)
-        except (TimeoutError, asyncio.CancelledError):
-            return
-        self.metrics.shadow_latency_difference.labels(*labels).observe(answer.latency - served_latency)
+        served_payload, served_latency = served
+        self.metrics.child(self.metrics.shadow_latency_difference, *labels).observe(
+            answer.latency - served_latency
+        )
         self._compare(labels, served_payload, answer.payload)
 
     def _compare(self, labels: tuple[str, str, str], served: Any, shadow: Any) -> None:
@@ -102,8 +96,8 @@ class ShadowCopier:
         if not served_scores or len(served_scores) != len(shadow_scores):
             return
         agree = served_classes == shadow_classes
-        self.metrics.shadow_agreement.labels(*labels, "true" if agree else "false").inc()
-        difference = self.metrics.shadow_difference.labels(*labels)
+        self.metrics.child(self.metrics.shadow_agreement, *labels, "true" if agree else "false").inc()
+        difference = self.metrics.child(self.metrics.shadow_difference, *labels)
         for mine, theirs in zip(served_scores, shadow_scores, strict=True):
             difference.observe(abs(theirs - mine))
 

@@ -1,24 +1,27 @@
-"""Requests to a version's pods: round-robin over its ready pods on kept-alive connections, with
-the version's timeout, every failure turned into an `UpstreamError` the user can read.
+"""Requests to a version's pods: round-robin over its ready pods on kept-alive connections
+(`http1.Http1Pool`), with the version's timeout, every failure turned into an `UpstreamError` the
+user can read.
 
 A 5xx answer is returned (it is the version's answer), and `Answer.failed` says it counts as a
 failure: the caller retries it on the stable. With `expect_json`, a body that is not JSON is a
-failure too (502): a model server returning garbage is treated as down.
+failure too (502): a model server returning garbage is treated as down. Model calls are sent
+without the client's Accept-Encoding, so the router can read their answers.
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-import aiohttp
 from multidict import CIMultiDict
 
 from ..api.router_config import RouterVersion
 from .endpoints import RoundRobin
+from .http1 import Http1Pool, ProtocolError
 
 HOP_BY_HOP = frozenset(
     {
@@ -32,12 +35,25 @@ HOP_BY_HOP = frozenset(
         "upgrade",
         "host",
         "content-length",
+        "expect",
     }
 )
-"""Headers that belong to one connection, never forwarded (RFC 9110 7.6.1), plus those aiohttp
-sets itself."""
-_NOT_RETURNED = HOP_BY_HOP | {"content-encoding", "date", "server"}
-"""Also dropped from a version's answer: aiohttp has decoded the body, and the router answers."""
+"""Headers that belong to one connection, never forwarded (RFC 9110 7.6.1), plus those the router
+sets itself (Host, Content-Length) and Expect (the router already read the body)."""
+_NOT_RETURNED = HOP_BY_HOP | {"date", "server"}
+"""Also dropped from a version's answer: the router's own server sets them."""
+
+
+@dataclass(frozen=True)
+class Forward:
+    """What is sent to a version: the user's request as the router forwards it."""
+
+    method: str
+    path_qs: str
+    headers: Mapping[str, str]
+    body: bytes
+    model_call: bool
+    """A prediction, inference or ranking: its answer must be JSON, and it is counted."""
 
 
 @dataclass(frozen=True)
@@ -85,49 +101,33 @@ def returned_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
 
 
 class Upstream:
-    """One connection pool (a `ClientSession`) to every version's pods."""
+    """One connection pool to every version's pods."""
 
-    def __init__(self, connections: int = 0) -> None:
-        self._connections = connections
-        self._session: aiohttp.ClientSession | None = None
+    def __init__(self, idle_per_pod: int = 64) -> None:
+        self._pool = Http1Pool(idle_per_pod)
 
     async def start(self) -> None:
-        connector = aiohttp.TCPConnector(limit=self._connections, keepalive_timeout=30.0, use_dns_cache=False)
-        self._session = aiohttp.ClientSession(
-            connector=connector, auto_decompress=True, skip_auto_headers=("User-Agent",)
-        )
+        """Nothing to open: connections are made on first use."""
 
     async def close(self) -> None:
-        if self._session is not None:
-            await self._session.close()
+        self._pool.close()
 
-    async def call(
-        self,
-        version: RouterVersion,
-        pods: RoundRobin | None,
-        method: str,
-        path_qs: str,
-        headers: Mapping[str, str],
-        body: bytes,
-        expect_json: bool,
-    ) -> Answer:
-        assert self._session is not None, "start() first"
+    def keep_only(self, addresses: set[tuple[str, int]]) -> None:
+        self._pool.keep_only(addresses)
+
+    async def call(self, version: RouterVersion, pods: RoundRobin | None, forward: Forward) -> Answer:
+        expect_json, headers = forward.model_call, forward.headers
         address = pods.next() if pods is not None else None
-        started = time.perf_counter()
         if address is None:
             raise UpstreamError(version.name, 503, f"version {version.name} has no ready pods", 0.0)
-        url = f"http://{address[0]}:{address[1]}{path_qs}"
+        if expect_json and "accept-encoding" in headers:
+            headers = {k: v for k, v in headers.items() if k.lower() != "accept-encoding"}
+        started = time.perf_counter()
         try:
-            async with self._session.request(
-                method,
-                url,
-                data=body if body else None,
-                headers=headers,
-                timeout=aiohttp.ClientTimeout(total=version.timeout_seconds),
-                allow_redirects=False,
-            ) as response:
-                content = await response.read()
-                status, answer_headers = response.status, returned_headers(response.headers)
+            async with asyncio.timeout(version.timeout_seconds):
+                status, answer_headers, content = await self._pool.request(
+                    address, forward.method, forward.path_qs, headers, forward.body
+                )
         except TimeoutError:
             raise UpstreamError(
                 version.name,
@@ -135,7 +135,7 @@ class Upstream:
                 f"version {version.name} did not answer within {version.timeout_seconds:g}s",
                 time.perf_counter() - started,
             ) from None
-        except aiohttp.ClientError as error:
+        except (OSError, ProtocolError) as error:
             raise UpstreamError(
                 version.name,
                 502,
@@ -151,4 +151,4 @@ class Upstream:
                 raise UpstreamError(
                     version.name, 502, f"version {version.name} answered a body that is not JSON", latency
                 ) from None
-        return Answer(version.name, status, content, answer_headers, latency, payload)
+        return Answer(version.name, status, content, returned_headers(answer_headers), latency, payload)

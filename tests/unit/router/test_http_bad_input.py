@@ -121,8 +121,10 @@ def test_bad_requests_get_clear_json_errors() -> None:
 
 def test_a_failing_candidate_is_retried_on_the_stable_and_counted_as_its_error() -> None:
     async def scenario() -> None:
-        for broken in (Backend("v2", status=500), Backend("v2", garbage=True), Backend("v2", delay=3.0)):
-            async with routed(two_versions(0, 100), Backend("v1", score=0.1), broken) as (router, url):
+        config = two_versions(0, 100)
+        config["versions"][1]["timeoutSeconds"] = 0.3
+        for broken in (Backend("v2", status=500), Backend("v2", garbage=True), Backend("v2", delay=1.0)):
+            async with routed(config, Backend("v1", score=0.1), broken) as (router, url):
                 status, headers, payload = await post(f"{url}/v1/models/m:predict", {"instances": [[1]]})
                 assert (status, payload, headers["x-modelrollout-version"]) == (
                     200,
