@@ -139,9 +139,12 @@ class Handlers:
             except ValueError as error:
                 return error_response(400, f"the request body is not JSON: {error}", request_id)
         try:
-            async with self.admission.slot():
+            await self.admission.acquire()
+            try:
                 forward = Forward(request.method, request.target, headers, body, prediction)
                 answer = await self.service.serve(snapshot, forward, request.cookies, request_id)
+            finally:
+                self.admission.release()
         except Overloaded as error:
             self.service.metrics.overload.labels(self.service.namespace).inc()
             retry = str(self.service.settings.retry_after_seconds)
