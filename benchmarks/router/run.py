@@ -42,7 +42,7 @@ def _median(results: list[WrkResult]) -> WrkResult:
 
 
 def _measure(
-    urls: dict[str, str], connections: int, settings: BenchSettings, script: Path
+    urls: dict[str, str], connections: int, settings: BenchSettings, script: Path, pids: dict[str, int]
 ) -> dict[str, WrkResult]:
     if settings.warmup > 0:
         for url in urls.values():
@@ -50,12 +50,16 @@ def _measure(
     rounds: dict[str, list[WrkResult]] = {name: [] for name in urls}
     for _ in range(settings.rounds):
         for name, url in urls.items():
-            rounds[name].append(wrk(url, connections, settings.duration, script))
+            rounds[name].append(wrk(url, connections, settings.duration, script, pids.get(name)))
     return {name: _median(results) for name, results in rounds.items()}
 
 
 def _url(port: int) -> str:
     return f"http://127.0.0.1:{port}/v1/models/bench:predict"
+
+
+def _pids(urls: dict[str, str], processes: Processes) -> dict[str, int]:
+    return {name: processes.serving[int(url.split(":")[2].split("/")[0])] for name, url in urls.items()}
 
 
 def run(settings: BenchSettings) -> dict[str, Any]:
@@ -82,8 +86,9 @@ def run(settings: BenchSettings) -> dict[str, Any]:
                 "router+shadow": _url(processes.router(backends, weights, shadow="candidate")),
             }
             processes.wait()  # all at once: the idle ones cost nothing while the others are measured
-            cells = {c: _measure(urls, c, settings, script) for c in settings.connections}
-            shadow = _measure(shadow_urls, 1, settings, script)
+            pids, shadow_pids = _pids(urls, processes), _pids(shadow_urls, processes)
+            cells = {c: _measure(urls, c, settings, script, pids) for c in settings.connections}
+            shadow = _measure(shadow_urls, 1, settings, script, shadow_pids)
         finally:
             processes.stop()
     results = summarise(settings, cells, shadow, time.monotonic() - started)
