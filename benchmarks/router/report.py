@@ -47,7 +47,8 @@ def markdown(results: dict[str, Any], commit: str) -> str:
         )
     lines += [
         "",
-        f"Shadow adds {shadow['added_p50_ms']:+.3f} ms at p50.",
+        f"Shadow adds {shadow['added_p50_ms']:+.3f} ms at p50 (median of the p50 differences of "
+        f"{shadow.get('paired_rounds', 1)} paired rounds; the table shows each path's median round).",
         "",
         "| target | measured | met |",
         "|---|---|---|",
