@@ -26,27 +26,12 @@ from urllib.parse import unquote
 import httptools
 from multidict import CIMultiDict
 
+from .upstream import HOP_BY_HOP
+
 log = logging.getLogger("modelrollout.router")
 
 MAX_HEAD_BYTES = 64 * 1024
 """Request line plus headers; a larger head is answered 431 and the connection closed."""
-CONNECTION_HEADERS = frozenset(
-    {
-        "connection",
-        "keep-alive",
-        "proxy-authenticate",
-        "proxy-authorization",
-        "te",
-        "trailer",
-        "transfer-encoding",
-        "upgrade",
-        "content-length",
-        "expect",
-        "host",
-    }
-)
-"""The hop's own headers (RFC 9110 7.6.1), handled here and never in `Request.headers`, which a
-proxy forwards as they are; Host and Content-Length are set again for the next hop."""
 _PIPELINED = 16
 """Requests parsed ahead of the one being answered before the connection stops reading."""
 _REASONS = {status.value: status.phrase for status in HTTPStatus}
@@ -246,7 +231,7 @@ class _Connection(asyncio.Protocol):
         length = expect = None
         for name, value in self._headers:
             lower = name.lower()
-            if lower in CONNECTION_HEADERS:
+            if lower in HOP_BY_HOP:  # the hop's own: handled here, never forwarded
                 if lower == "content-length":
                     length = value
                 elif lower == "expect":

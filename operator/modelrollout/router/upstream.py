@@ -81,16 +81,6 @@ class UpstreamError(Exception):
         self.latency = latency
 
 
-def forwarded_headers(headers: Mapping[str, str], extra: Mapping[str, str]) -> CIMultiDict[str]:
-    out: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        if name.lower() not in HOP_BY_HOP:
-            out.add(name, value)
-    for name, value in extra.items():
-        out[name] = value
-    return out
-
-
 def returned_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():
