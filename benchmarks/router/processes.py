@@ -51,6 +51,9 @@ class BenchError(RuntimeError):
 class Processes:
     work_dir: Path
     started: list[tuple[str, subprocess.Popen[bytes], Path]] = field(default_factory=list)
+    serving: dict[int, int] = field(default_factory=dict)
+    """Port -> the pid of the process that answers on it (for nginx, its one worker after
+    `wait()`): whose CPU time a request costs."""
     _waiting: list[tuple[str, int, str, Path]] = field(default_factory=list)
 
     def _spawn(self, name: str, command: list[str], url: str) -> None:
@@ -61,6 +64,7 @@ class Processes:
             process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env)
         self.started.append((name, process, log))
         self._waiting.append((name, process.pid, url, log))
+        self.serving[int(url.split(":")[2].split("/")[0])] = process.pid
 
     def wait(self, timeout: float = 30.0) -> None:
         """Until every process started since the last wait answers on its URL; BenchError with the
@@ -76,6 +80,11 @@ class Processes:
                         raise BenchError(f"{name} did not answer on {url}:\n{tail(log)}") from None
                     time.sleep(0.05)
         self._waiting.clear()
+        for port, pid in self.serving.items():
+            children = Path(f"/proc/{pid}/task/{pid}/children")
+            workers = children.read_text().split() if children.exists() else []
+            if workers:  # nginx's master: its worker answers
+                self.serving[port] = int(workers[0])
 
     def model_server(self, version: str, latency: float = 0.0) -> int:
         port = free_port()

@@ -33,6 +33,16 @@ class BenchSettings:
     connections: tuple[int, ...] = (1, 32)
     shadow_stable_latency: float = 0.002
     """Shadow check: the stable answers in this many seconds, the candidate in twice as many."""
+    shadow_rounds: int | None = None
+    """Paired rounds (without, then with shadow) of the shadow check; None: `2 * rounds + 1`
+    (`rounds` when that is 1). What shadow adds is a fraction of a millisecond, the size of a
+    shared machine's noise between two runs, so it is the median of many paired differences."""
+
+    @property
+    def paired_shadow_rounds(self) -> int:
+        if self.shadow_rounds is not None:
+            return self.shadow_rounds
+        return self.rounds if self.rounds == 1 else 2 * self.rounds + 1
 
 
 def _median(results: list[WrkResult]) -> WrkResult:
@@ -41,21 +51,46 @@ def _median(results: list[WrkResult]) -> WrkResult:
     return ordered[len(ordered) // 2]
 
 
-def _measure(
-    urls: dict[str, str], connections: int, settings: BenchSettings, script: Path
-) -> dict[str, WrkResult]:
+def _rounds(
+    urls: dict[str, str],
+    connections: int,
+    settings: BenchSettings,
+    script: Path,
+    pids: dict[str, int],
+    count: int | None = None,
+) -> dict[str, list[WrkResult]]:
     if settings.warmup > 0:
         for url in urls.values():
             wrk(url, connections, settings.warmup, script)
     rounds: dict[str, list[WrkResult]] = {name: [] for name in urls}
-    for _ in range(settings.rounds):
+    for _ in range(settings.rounds if count is None else count):
         for name, url in urls.items():
-            rounds[name].append(wrk(url, connections, settings.duration, script))
+            rounds[name].append(wrk(url, connections, settings.duration, script, pids.get(name)))
+    return rounds
+
+
+def _measure(
+    urls: dict[str, str], connections: int, settings: BenchSettings, script: Path, pids: dict[str, int]
+) -> dict[str, WrkResult]:
+    rounds = _rounds(urls, connections, settings, script, pids)
     return {name: _median(results) for name, results in rounds.items()}
+
+
+def _paired_added_p50_ms(plain: list[WrkResult], shadowed: list[WrkResult]) -> float:
+    """The median, over paired rounds run back to back, of the p50 with shadow minus without."""
+    differences = sorted((s.p50_seconds - p.p50_seconds) * 1000 for p, s in zip(plain, shadowed, strict=True))
+    middle = len(differences) // 2
+    if len(differences) % 2:
+        return differences[middle]
+    return (differences[middle - 1] + differences[middle]) / 2
 
 
 def _url(port: int) -> str:
     return f"http://127.0.0.1:{port}/v1/models/bench:predict"
+
+
+def _pids(urls: dict[str, str], processes: Processes) -> dict[str, int]:
+    return {name: processes.serving[int(url.split(":")[2].split("/")[0])] for name, url in urls.items()}
 
 
 def run(settings: BenchSettings) -> dict[str, Any]:
@@ -82,11 +117,14 @@ def run(settings: BenchSettings) -> dict[str, Any]:
                 "router+shadow": _url(processes.router(backends, weights, shadow="candidate")),
             }
             processes.wait()  # all at once: the idle ones cost nothing while the others are measured
-            cells = {c: _measure(urls, c, settings, script) for c in settings.connections}
-            shadow = _measure(shadow_urls, 1, settings, script)
+            pids, shadow_pids = _pids(urls, processes), _pids(shadow_urls, processes)
+            cells = {c: _measure(urls, c, settings, script, pids) for c in settings.connections}
+            paired = _rounds(shadow_urls, 1, settings, script, shadow_pids, settings.paired_shadow_rounds)
+            shadow = {name: _median(results) for name, results in paired.items()}
+            shadow_added = _paired_added_p50_ms(paired["router"], paired["router+shadow"])
         finally:
             processes.stop()
-    results = summarise(settings, cells, shadow, time.monotonic() - started)
+    results = summarise(settings, cells, shadow, shadow_added, time.monotonic() - started)
     # wrk, nginx, the router and the model server share the machine's cores with whatever else
     # runs: the load average says how much that was.
     results["machine"]["load_average"] = {
@@ -97,7 +135,11 @@ def run(settings: BenchSettings) -> dict[str, Any]:
 
 
 def summarise(
-    settings: BenchSettings, cells: dict[int, dict[str, WrkResult]], shadow: dict[str, WrkResult], wall: float
+    settings: BenchSettings,
+    cells: dict[int, dict[str, WrkResult]],
+    shadow: dict[str, WrkResult],
+    shadow_added: float,
+    wall: float,
 ) -> dict[str, Any]:
     """The numbers, the ratios and the targets (met or not: reported as measured)."""
     table = {str(c): {name: result.as_dict() for name, result in row.items()} for c, row in cells.items()}
@@ -116,7 +158,6 @@ def summarise(
             "router_added_p50_ms": round((row["router"].p50_seconds - row["direct"].p50_seconds) * 1000, 3),
             "nginx_added_p50_ms": round((row["nginx"].p50_seconds - row["direct"].p50_seconds) * 1000, 3),
         }
-    shadow_added = (shadow["router+shadow"].p50_seconds - shadow["router"].p50_seconds) * 1000
     targets = []
     if "32" in ratios:
         value = ratios["32"]["router_over_nginx_throughput"]
@@ -146,7 +187,7 @@ def summarise(
         "cells": table,
         "ratios": ratios,
         "shadow": {name: result.as_dict() for name, result in shadow.items()}
-        | {"added_p50_ms": round(shadow_added, 3)},
+        | {"added_p50_ms": round(shadow_added, 3), "paired_rounds": settings.paired_shadow_rounds},
         "targets": targets,
         "errors": sum(r.errors for row in cells.values() for r in row.values())
         + sum(r.errors for r in shadow.values()),

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 POST_SCRIPT = """wrk.method = "POST"
@@ -27,15 +28,28 @@ class WrkResult:
     requests: int
     errors: int
     """Non-2xx answers plus socket errors."""
+    cpu_us_per_request: float | None = None
+    """CPU time (user + system) of the process that wrk talked to, per request: what a request
+    costs that process whatever else the machine runs (the throughput depends on the CPU share
+    it gets, this does not)."""
 
-    def as_dict(self) -> dict[str, float | int]:
+    def as_dict(self) -> dict[str, float | int | None]:
         return {
             "requests_per_second": round(self.requests_per_second, 1),
             "p50_ms": round(self.p50_seconds * 1000, 3),
             "p99_ms": round(self.p99_seconds * 1000, 3),
             "requests": self.requests,
             "errors": self.errors,
+            "cpu_us_per_request": None
+            if self.cpu_us_per_request is None
+            else round(self.cpu_us_per_request, 1),
         }
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time of `pid` so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def _seconds(text: str) -> float:
@@ -64,7 +78,16 @@ def parse(output: str) -> WrkResult:
     )
 
 
-def run(url: str, connections: int, duration: float, script: Path) -> WrkResult:
+def run(url: str, connections: int, duration: float, script: Path, pid: int | None = None) -> WrkResult:
+    """One wrk run; with `pid`, the CPU that process spent per request during it."""
+    before = cpu_seconds(pid) if pid is not None else 0.0
+    result = _run(url, connections, duration, script)
+    if pid is None or result.requests == 0:
+        return result
+    return replace(result, cpu_us_per_request=(cpu_seconds(pid) - before) / result.requests * 1e6)
+
+
+def _run(url: str, connections: int, duration: float, script: Path) -> WrkResult:
     wrk = shutil.which("wrk")
     if wrk is None:
         raise WrkError("wrk is not installed (Debian package wrk; `make deps` installs it)")

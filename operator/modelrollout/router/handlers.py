@@ -5,16 +5,16 @@ other path, model state, feedback, health, readiness and metrics. Every refusal 
 from __future__ import annotations
 
 import json
+import random
 import re
-import uuid
 from typing import Any
 
-from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from .admission import Admission, Overloaded
+from .http_server import Request, Response, json_response
 from .service import FeedbackError, RouterService
-from .upstream import Forward, UpstreamError, forwarded_headers
+from .upstream import Forward, UpstreamError
 
 REQUEST_ID = "x-request-id"
 VERSION_HEADER = "x-modelrollout-version"
@@ -30,30 +30,22 @@ _V1_STATUS = re.compile(r"^/v1/models/([^/:]+)$")
 _V2_READY = re.compile(r"^/v2/models/([^/]+)/ready$")
 
 
-class _TooLarge(Exception):
-    def __init__(self, limit: int) -> None:
-        super().__init__(f"the request body is larger than {limit} bytes")
+NO_CONFIG_BODY_LIMIT = 64 * 1024
+"""The body limit before any configuration is known (such a request is refused anyway)."""
+_ids = random.Random()
+"""Request ids: 128 random bits from a generator seeded by the OS once, not a syscall each."""
 
 
-def error_response(status: int, message: str, request_id: str | None = None, **headers: str) -> web.Response:
+def error_response(status: int, message: str, request_id: str | None = None, **headers: str) -> Response:
     body: dict[str, Any] = {"error": message, "code": status}
     if request_id is not None:
         body["requestId"] = request_id
         headers[REQUEST_ID] = request_id
-    return web.json_response(body, status=status, headers=headers)
+    return json_response(body, status=status, headers=headers)
 
 
-async def read_body(request: web.BaseRequest, limit: int) -> bytes:
-    if request.content_length is not None and request.content_length > limit:
-        raise _TooLarge(limit)
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in request.content.iter_any():
-        size += len(chunk)
-        if size > limit:
-            raise _TooLarge(limit)
-        chunks.append(chunk)
-    return b"".join(chunks)
+def too_large(request: Request, request_id: str | None = None) -> Response:
+    return error_response(413, f"the request body is larger than {request.body_limit} bytes", request_id)
 
 
 class Handlers:
@@ -63,11 +55,17 @@ class Handlers:
         self.serve_metrics = serve_metrics
         self.draining = False
 
-    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+    def body_limit(self, method: str, path: str) -> int:
+        if path == "/feedback":
+            return FEEDBACK_LIMIT
+        snapshot = self.service.snapshot
+        return NO_CONFIG_BODY_LIMIT if snapshot is None else snapshot.config.max_body_bytes
+
+    async def dispatch(self, request: Request) -> Response:
         path, method = request.path, request.method
         if method == "GET":
             if path == "/healthz":
-                return web.json_response({"status": "ok"})
+                return json_response({"status": "ok"})
             if path == "/readyz":
                 return self.readyz()
             if path == "/metrics" and self.serve_metrics:
@@ -76,19 +74,19 @@ class Handlers:
             if status:
                 return self.model_state(status.group(1), v2=path.endswith("/ready"))
         if path == "/feedback" and method == "POST":
-            return await self.feedback(request)
+            return self.feedback(request)
         predict = _PREDICT.match(path) if method == "POST" else None
         model = (predict.group(1) or predict.group(2)) if predict else None
         return await self.forward(request, model, prediction=predict is not None)
 
-    def readyz(self) -> web.Response:
+    def readyz(self) -> Response:
         ready, reason = self.service.ready()
         if self.draining:
             ready, reason = False, "shutting down"
         body = {"ready": ready, "reason": reason, "configError": self.service.config_error}
-        return web.json_response(body, status=200 if ready else 503)
+        return json_response(body, status=200 if ready else 503)
 
-    def model_state(self, model: str, v2: bool) -> web.Response:
+    def model_state(self, model: str, v2: bool) -> Response:
         snapshot = self.service.snapshot
         if snapshot is None:
             return error_response(503, "the router has no valid configuration yet")
@@ -102,22 +100,26 @@ class Handlers:
             for name, weight in snapshot.weights
         }
         body = {"name": model, "ready": ready, "versions": versions}
-        return web.json_response(body, status=200 if ready or not v2 else 503)
+        return json_response(body, status=200 if ready or not v2 else 503)
 
-    async def feedback(self, request: web.Request) -> web.Response:
+    def feedback(self, request: Request) -> Response:
+        if request.too_large:
+            return too_large(request)
         try:
-            payload = json.loads(await read_body(request, FEEDBACK_LIMIT))
-        except _TooLarge as error:
-            return error_response(413, str(error))
+            payload = json.loads(request.body)
         except ValueError as error:
             return error_response(400, f"the feedback is not JSON: {error}")
         try:
-            return web.json_response(self.service.feedback(payload))
+            return json_response(self.service.feedback(payload))
         except FeedbackError as error:
             return error_response(error.status, error.message)
 
-    async def forward(self, request: web.Request, model: str | None, prediction: bool) -> web.StreamResponse:
-        request_id = request.headers.get(REQUEST_ID) or uuid.uuid4().hex
+    async def forward(self, request: Request, model: str | None, prediction: bool) -> Response:
+        headers = request.headers
+        request_id = headers.get(REQUEST_ID)
+        if not request_id:
+            request_id = f"{_ids.getrandbits(128):032x}"
+            headers[REQUEST_ID] = request_id  # the request's own end-to-end headers: forwarded as they are
         snapshot = self.service.snapshot
         if snapshot is None:
             return error_response(
@@ -128,34 +130,40 @@ class Handlers:
             return error_response(
                 404, f"unknown model {model!r}; this router serves {config.model!r}", request_id
             )
+        if request.too_large:
+            return too_large(request, request_id)
+        body = request.body
+        if prediction:
+            try:
+                json.loads(body)
+            except ValueError as error:
+                return error_response(400, f"the request body is not JSON: {error}", request_id)
         try:
-            async with self.admission.slot():
-                body = await read_body(request, config.max_body_bytes)
-                if prediction:
-                    try:
-                        json.loads(body)
-                    except ValueError as error:
-                        return error_response(400, f"the request body is not JSON: {error}", request_id)
-                headers = forwarded_headers(request.headers, {REQUEST_ID: request_id})
-                forward = Forward(request.method, request.path_qs, headers, body, prediction)
+            await self.admission.acquire()
+            try:
+                forward = Forward(request.method, request.target, headers, body, prediction)
                 answer = await self.service.serve(snapshot, forward, request.cookies, request_id)
+            finally:
+                self.admission.release()
         except Overloaded as error:
             self.service.metrics.overload.labels(self.service.namespace).inc()
             retry = str(self.service.settings.retry_after_seconds)
             return error_response(
                 503, f"the router is overloaded ({error})", request_id, **{"Retry-After": retry}
             )
-        except _TooLarge as error:
-            return error_response(413, str(error), request_id)
         except UpstreamError as error:
             return error_response(error.status, error.message, request_id, **{VERSION_HEADER: error.version})
-        headers = answer.headers.copy()
-        headers[REQUEST_ID] = request_id
-        headers[VERSION_HEADER] = answer.version
-        return web.Response(body=answer.body, status=answer.status, headers=headers)
+        answered = answer.headers
+        if REQUEST_ID in answered or VERSION_HEADER in answered:
+            answered = answered.copy()
+            answered.popall(REQUEST_ID, None)
+            answered.popall(VERSION_HEADER, None)
+        return Response(
+            answer.body,
+            answer.status,
+            [*answered.items(), (REQUEST_ID, request_id), (VERSION_HEADER, answer.version)],
+        )
 
 
-def metrics_response(service: RouterService) -> web.Response:
-    response = web.Response(body=generate_latest(service.metrics.registry))
-    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
-    return response
+def metrics_response(service: RouterService) -> Response:
+    return Response(generate_latest(service.metrics.registry), content_type=CONTENT_TYPE_LATEST)

@@ -56,8 +56,7 @@ class ShadowCopier:
             self.metrics.child(self.metrics.shadow_requests, *labels, "dropped").inc()
             return
         self.in_flight += 1
-        copy = replace(forward, headers={**forward.headers, SHADOW_HEADER: "true"})
-        task = asyncio.create_task(self._run(version, pods, labels, copy, served))
+        task = asyncio.create_task(self._run(version, pods, labels, forward, served))
         self._tasks.add(task)
         task.add_done_callback(self._done)
 
@@ -73,6 +72,9 @@ class ShadowCopier:
         forward: Forward,
         served: Served | None,
     ) -> None:
+        # Everything the copy costs happens here, in its own task: it first runs once the user's
+        # answer is written (the user's task writes it before it next yields to the loop).
+        forward = replace(forward, headers={**forward.headers, SHADOW_HEADER: "true"})
         try:
             answer = await self.upstream.call(version, pods, forward)
         except UpstreamError as error:

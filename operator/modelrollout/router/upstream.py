@@ -10,7 +10,6 @@ without the client's Accept-Encoding, so the router can read their answers.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import time
 from collections.abc import Mapping
@@ -82,16 +81,6 @@ class UpstreamError(Exception):
         self.latency = latency
 
 
-def forwarded_headers(headers: Mapping[str, str], extra: Mapping[str, str]) -> CIMultiDict[str]:
-    out: CIMultiDict[str] = CIMultiDict()
-    for name, value in headers.items():
-        if name.lower() not in HOP_BY_HOP:
-            out.add(name, value)
-    for name, value in extra.items():
-        out[name] = value
-    return out
-
-
 def returned_headers(headers: Mapping[str, str]) -> CIMultiDict[str]:
     out: CIMultiDict[str] = CIMultiDict()
     for name, value in headers.items():
@@ -124,10 +113,9 @@ class Upstream:
             headers = {k: v for k, v in headers.items() if k.lower() != "accept-encoding"}
         started = time.perf_counter()
         try:
-            async with asyncio.timeout(version.timeout_seconds):
-                status, answer_headers, content = await self._pool.request(
-                    address, forward.method, forward.path_qs, headers, forward.body
-                )
+            status, answer_headers, content = await self._pool.request(
+                address, forward.method, forward.path_qs, headers, forward.body, version.timeout_seconds
+            )
         except TimeoutError:
             raise UpstreamError(
                 version.name,
