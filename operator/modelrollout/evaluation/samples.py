@@ -8,6 +8,7 @@ evidence survive counter resets and operator restarts: nothing is remembered bet
 
 from __future__ import annotations
 
+import bisect
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -61,8 +62,10 @@ def rate_path(
     stable_requests: Sequence[RangeSeries],
     candidate_events: Sequence[RangeSeries],
     candidate_requests: Sequence[RangeSeries],
+    segments: Sequence[float] = (),
 ) -> RateSample:
-    """The cumulative counts at the last look, with every earlier look of the window behind it.
+    """The cumulative counts at the last look, with every earlier look of the window behind it
+    and the looks where a new split starts among them (``segments``: their times).
 
     Event counters appear at their first increment: with requests present (and the event series
     known to exist for the model, which the caller checks), absent is zero.
@@ -79,7 +82,48 @@ def rate_path(
         )
         for index in range(len(times))
     ]
-    return replace(looks[-1], earlier=tuple(looks[:-1]))
+    return replace(looks[-1], earlier=tuple(looks[:-1]), segment_starts=segment_starts(times, segments))
+
+
+def segment_starts(times: Sequence[float], segments: Sequence[float]) -> tuple[int, ...]:
+    """Indices into the looks at ``times`` of the first look at or after each of ``segments`` (the
+    looks where a new split starts); a start at the first look, or after the last, starts nothing.
+    A look missing from the answers moves its segment's start to the next look there is."""
+    starts = {bisect.bisect_left(times, time - 5e-4) for time in segments}
+    return tuple(sorted(index for index in starts if 0 < index < len(times)))
+
+
+def histogram_path(
+    sample: HistogramSample,
+    stable: Sequence[RangeSeries],
+    candidate: Sequence[RangeSeries],
+    segments: Sequence[float],
+) -> HistogramSample:
+    """``sample`` (the window's totals) with the cumulative buckets at every earlier look behind it
+    and the looks where the split changed, as `rate_path` gives rates; unchanged without segments
+    (the latency evidence reads the path only to count segments apart)."""
+    times = look_times(stable, candidate)
+    starts = segment_starts(times, segments)
+    if not starts:
+        return sample
+    per_edge = [_edge_running_totals(answer, times) for answer in (stable, candidate)]
+    earlier: list[HistogramSample] = []
+    for index in range(len(times) - 1):
+        stable_look, candidate_look = (
+            {edge: totals[index] for edge, totals in found.items()} for found in per_edge
+        )
+        # A look without a shared total keeps its place on no edges: the evidence leaves it out.
+        earlier.append(histogram(stable_look, candidate_look) or HistogramSample((), (), ()))
+    return replace(sample, earlier=tuple(earlier), segment_starts=starts)
+
+
+def _edge_running_totals(answer: Sequence[RangeSeries], times: Sequence[float]) -> dict[float, list[float]]:
+    by_edge: dict[float, list[RangeSeries]] = defaultdict(list)
+    for series in answer:
+        edge = _edge(series.labels)
+        if edge is not None:
+            by_edge[edge].append(series)
+    return {edge: running_totals(found, times) for edge, found in by_edge.items()}
 
 
 def bucket_totals(answer: Sequence[RangeSeries]) -> dict[float, float] | None:

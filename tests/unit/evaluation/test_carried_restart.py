@@ -112,3 +112,18 @@ def test_the_scenario_carries_evidence_into_a_later_step() -> None:
     assert later, seen
     assert all(a["evidence_started_at"] != a["started_at"] for a in later)
     assert all(a["evidence_intervals"] > a["runs"] for a in later)
+
+
+def test_the_scenario_cuts_the_carried_evidence_where_the_weight_changed() -> None:
+    """The restarts above re-read the split changes too: the later steps' status lists when each
+    weight step began moving capacity and when its weight counted as served (the evidence is cut
+    there, tests/unit/evaluation/test_carried_segments.py), and never a change before the evidence
+    began."""
+    seen = _run(_source([(100, 1, 300, 3)] * TICKS), None)
+
+    by_step = {step: analysis for _, step, analysis in seen if step in (1, 3, 5) and analysis}
+    assert by_step[1]["split_changes"] == []
+    assert len(by_step[3]["split_changes"]) in (1, 2)
+    assert by_step[5]["split_changes"][: len(by_step[3]["split_changes"])] == by_step[3]["split_changes"]
+    assert len(by_step[5]["split_changes"]) > len(by_step[3]["split_changes"])
+    assert all(t > by_step[5]["evidence_started_at"] for t in by_step[5]["split_changes"])
