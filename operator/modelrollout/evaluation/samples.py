@@ -9,6 +9,7 @@ evidence survive counter resets and operator restarts: nothing is remembered bet
 from __future__ import annotations
 
 import bisect
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -99,31 +100,47 @@ def histogram_path(
     candidate: Sequence[RangeSeries],
     segments: Sequence[float],
 ) -> HistogramSample:
-    """``sample`` (the window's totals) with the cumulative buckets at every earlier look behind it
-    and the looks where the split changed, as `rate_path` gives rates; unchanged without segments
-    (the latency evidence reads the path only to count segments apart)."""
+    """``sample`` (the window's totals) with the cumulative buckets at the last look of every
+    earlier segment behind it (``segments``: the times of the looks where the split changed);
+    unchanged without segments.
+
+    The path is reduced to those looks, each then a segment of its own: the latency evidence at
+    the last look depends on no other (each earlier segment's counts are final at its end,
+    `analysis.sequential.last_look_path`), so this path gives the full path's value at a fraction
+    of the cost of building a histogram per look."""
     times = look_times(stable, candidate)
     starts = segment_starts(times, segments)
     if not starts:
         return sample
-    per_edge = [_edge_running_totals(answer, times) for answer in (stable, candidate)]
-    earlier: list[HistogramSample] = []
-    for index in range(len(times) - 1):
-        stable_look, candidate_look = (
-            {edge: totals[index] for edge, totals in found.items()} for found in per_edge
+    ends = [times[start - 1] for start in starts]
+    stable_at, candidate_at = (_bucket_totals_until(answer, ends) for answer in (stable, candidate))
+    earlier = tuple(
+        # A look without a shared total stands on no edges: the evidence leaves it out.
+        histogram(
+            {edge: totals[index] for edge, totals in stable_at.items()},
+            {edge: totals[index] for edge, totals in candidate_at.items()},
         )
-        # A look without a shared total keeps its place on no edges: the evidence leaves it out.
-        earlier.append(histogram(stable_look, candidate_look) or HistogramSample((), (), ()))
-    return replace(sample, earlier=tuple(earlier), segment_starts=starts)
+        or HistogramSample((), (), ())
+        for index in range(len(ends))
+    )
+    return replace(sample, earlier=earlier, segment_starts=tuple(range(1, len(ends) + 1)))
 
 
-def _edge_running_totals(answer: Sequence[RangeSeries], times: Sequence[float]) -> dict[float, list[float]]:
-    by_edge: dict[float, list[RangeSeries]] = defaultdict(list)
+def _bucket_totals_until(answer: Sequence[RangeSeries], ends: Sequence[float]) -> dict[float, list[float]]:
+    """Per `le` edge, the cumulative count up to and including each of ``ends`` (sorted)."""
+    parts: dict[float, list[list[float]]] = defaultdict(lambda: [[] for _ in ends])
     for series in answer:
         edge = _edge(series.labels)
-        if edge is not None:
-            by_edge[edge].append(series)
-    return {edge: running_totals(found, times) for edge, found in by_edge.items()}
+        if edge is None:
+            continue
+        found = parts[edge]
+        for time, value in series.points:
+            index = bisect.bisect_left(ends, time - 5e-4)
+            if index < len(ends) and math.isfinite(value):
+                found[index].append(value)
+    return {
+        edge: list(itertools.accumulate(math.fsum(part) for part in found)) for edge, found in parts.items()
+    }
 
 
 def bucket_totals(answer: Sequence[RangeSeries]) -> dict[float, float] | None:

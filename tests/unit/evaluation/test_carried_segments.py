@@ -220,3 +220,63 @@ def _rate_source(counts: list[tuple[int, int, int, int]]) -> StaticSource:
             defaults.series_presence(defaults.error_series(defaults.REQUESTS_METRIC)): present,
         }
     )
+
+
+# -- the interval shown --------------------------------------------------------------------------
+
+WORSE = [Stretch(6, 40, 360, candidate_error_rate=0.03), Stretch(10, 200, 200, candidate_error_rate=0.03)]
+"""Errors 1% -> 3% against a +0.5 pp margin: six intervals at 10%, then 50%."""
+
+
+def test_counting_the_splits_apart_costs_two_looks_here_and_still_beats_restarting() -> None:
+    """The price of validity on this candidate: judged as one split the carried window failed at
+    look 10 (`test_carried_evidence`), counted per split at look 12; step two alone fails at 14."""
+    prometheus = source(WORSE)
+    verdicts = [
+        evaluate_interval(
+            replace(step_request(WORSE, 1, at), split_changes=(step_start(WORSE, 1),)), prometheus
+        ).verdict
+        for at in range(6, 16)
+    ]
+
+    assert verdicts.index(Verdict.FAIL) == 6
+
+
+def test_a_fail_across_splits_shows_no_one_split_interval() -> None:
+    """The one-split inversion over a window of several splits is not what the verdict rests on,
+    so a Fail on the segmented evidence shows the effect without an interval."""
+    request = replace(step_request(WORSE, 1, 12), split_changes=(step_start(WORSE, 1),))
+
+    (errors,) = evaluate_interval(request, source(WORSE)).metrics
+
+    assert errors.verdict is Verdict.FAIL
+    assert errors.interval_low is None and errors.interval_high is None
+    assert errors.effect is not None and math.isclose(errors.effect, 0.02, rel_tol=1e-9)
+    assert "no interval" in errors.explanation
+
+
+def test_while_the_step_goes_on_the_interval_shown_is_the_steps_own() -> None:
+    """Not decided yet: the interval is the step's own (one split, the one a Pass rests on)."""
+    at = 8
+    request = replace(step_request(TEN_THEN_FIFTY, 1, at), split_changes=(CHANGE,))
+    alone = replace(step_request(TEN_THEN_FIFTY, 1, at, carried=False))
+
+    (carried,) = evaluate_interval(request, source(TEN_THEN_FIFTY)).metrics
+    (own,) = evaluate_interval(alone, source(TEN_THEN_FIFTY)).metrics
+
+    assert carried.verdict is Verdict.INCONCLUSIVE
+    assert (carried.interval_low, carried.interval_high) == (own.interval_low, own.interval_high)
+    assert carried.interval_low is not None
+
+
+def test_the_analysis_gives_no_interval_for_a_path_of_several_splits() -> None:
+    path = _rate_path(WORSE, 11, (6,))
+    config = AssessConfig(min_samples=50)
+
+    for margin in (Margin(absolute=0.005), Margin(relative=0.2)):
+        result = assess_rate(path, margin, config)
+        assert result.interval is None and result.effect is not None, margin
+    latency = assess_latency(
+        _histogram_path([(20.0, 180.0)] * 6 + [(100.0, 100.0)] * 6, (6,)), Margin(relative=0.1), config
+    )
+    assert latency.interval is None and latency.effect is not None
