@@ -158,7 +158,9 @@ def main() -> None:
     parser.add_argument("--rollouts", type=int, default=50)
     parser.add_argument("--absolute", action="store_true", help="an absolute error-rate margin")
     parser.add_argument(
-        "--carried", action="store_true", help="the fourth analysis step, evidence carried and cut at each weight"
+        "--carried",
+        action="store_true",
+        help="the fourth analysis step, evidence carried and cut at each weight",
     )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--seed", type=int, default=1)

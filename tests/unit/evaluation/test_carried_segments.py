@@ -23,7 +23,16 @@ from modelrollout.evaluation import EvaluationRequest, evaluate_interval
 from modelrollout.metrics import RangeSeries, StaticSource
 from modelrollout.metrics import queries as defaults
 
-from ...fixtures.carried_steps import ERRORS, LABELS, Stretch, look, source, step_request, step_start
+from ...fixtures.carried_steps import (
+    ERRORS,
+    LABELS,
+    Stretch,
+    error_source,
+    look,
+    source,
+    step_request,
+    step_start,
+)
 from ...fixtures.evaluation_fleet import INTERVAL, analysis
 
 TEN_THEN_FIFTY = [
@@ -201,25 +210,10 @@ def _request(spec: AnalysisSpec, stretches: list[Stretch], step: int, at: int) -
 
 
 def _rate_source(counts: list[tuple[int, int, int, int]]) -> StaticSource:
+    """Per look: candidate requests and errors, stable requests and errors."""
     times = [look(i).timestamp() for i in range(len(counts))]
-    requests, errors = [], []
-    for version, offset in (("v1", 2), ("v2", 0)):
-        labels = {**LABELS, "version": version}
-        requests.append(
-            RangeSeries(labels, tuple((t, float(c[offset])) for t, c in zip(times, counts, strict=True)))
-        )
-        errors.append(
-            RangeSeries(labels, tuple((t, float(c[offset + 1])) for t, c in zip(times, counts, strict=True)))
-        )
-    present = [RangeSeries(LABELS, tuple((t, 1.0) for t in times))]
-    return StaticSource(
-        {
-            defaults.requests(defaults.REQUESTS_METRIC, INTERVAL): requests,
-            defaults.request_errors(defaults.REQUESTS_METRIC, INTERVAL): errors,
-            defaults.series_presence(defaults.REQUESTS_METRIC): present,
-            defaults.series_presence(defaults.error_series(defaults.REQUESTS_METRIC)): present,
-        }
-    )
+    per_version = {"v1": [(c[2], c[3]) for c in counts], "v2": [(c[0], c[1]) for c in counts]}
+    return error_source(times, LABELS, per_version)
 
 
 # -- the interval shown --------------------------------------------------------------------------
