@@ -5,8 +5,8 @@ random for every interval of a 1-hour window (120 intervals at 30 s), answers th
 memory, and times `evaluate_intervals` at the window's last look. Prints milliseconds of CPU per
 rollout and, with --profile, the hottest functions.
 
-    PYTHONPATH=$PWD/operator:$PWD python hack/analysis_cpu.py [--rollouts N] [--absolute] [--profile]
-        [--repeat N]
+    PYTHONPATH=$PWD/operator:$PWD python hack/analysis_cpu.py [--rollouts N] [--absolute] [--carried]
+        [--profile] [--repeat N]
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
+import numpy.typing as npt
 
 from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
 from modelrollout.evaluation import EvaluationRequest, evaluate_intervals, first_interval_end
@@ -53,11 +54,11 @@ def _version_series(
     rng: np.random.Generator,
     labels: dict[str, str],
     times: Sequence[float],
-    rps: float,
+    rps: npt.NDArray[np.float64],
     errors: float,
     median: float,
 ) -> dict[str, list[RangeSeries]]:
-    requests = rng.poisson(rps * INTERVAL, len(times)).astype(float)
+    requests = rng.poisson(rps * INTERVAL)  # requests per second at each look.astype(float)
     failed = rng.binomial(requests.astype(np.int64), errors).astype(float)
     finite = np.asarray(EDGES[:-1])
     shares = 0.5 * np.asarray([math.erfc(-math.log(e / median) / (0.6 * math.sqrt(2))) for e in finite])
@@ -80,7 +81,15 @@ def _version_series(
     }
 
 
-def fleet(rollouts: int, seed: int, absolute: bool) -> tuple[MemorySource, list[EvaluationRequest]]:
+CARRIED_WEIGHTS = (0.05, 0.1, 0.25, 0.5)
+"""--carried: the canary's weight over four analysis steps of 30 looks each."""
+
+
+def fleet(
+    rollouts: int, seed: int, absolute: bool, carried: bool = False
+) -> tuple[MemorySource, list[EvaluationRequest]]:
+    """With ``carried`` the rollouts are at their fourth analysis step (the last 30 looks), their
+    evidence carried from the first and cut where the weight changed (5%, 10%, 25%, 50%)."""
     rng = np.random.default_rng(seed)
     first = first_interval_end(START, INTERVAL)
     at = first + timedelta(seconds=INTERVAL * (LOOKS - 1))
@@ -103,6 +112,8 @@ def fleet(rollouts: int, seed: int, absolute: bool) -> tuple[MemorySource, list[
         "requests": defaults.requests(defaults.REQUESTS_METRIC, INTERVAL),
         "errors": defaults.request_errors(defaults.REQUESTS_METRIC, INTERVAL),
     }
+    quarter = LOOKS // len(CARRIED_WEIGHTS)
+    step_starts = [START] + [first + timedelta(seconds=INTERVAL * (quarter * i - 1)) for i in range(1, 4)]
     ranges: dict[str, list[RangeSeries]] = {query: [] for query in keys.values()}
     present: list[Series] = []
     requests = []
@@ -110,7 +121,9 @@ def fleet(rollouts: int, seed: int, absolute: bool) -> tuple[MemorySource, list[
         model = f"model-{index}"
         present.append(Series({"namespace": "ns", "model": model}, 1.0, at.timestamp()))
         rps = float(rng.choice([1.0, 10.0, 100.0]))
-        for version, share, error_rate in (("v1", 0.9, 0.01), ("v2", 0.1, float(rng.choice([0.01, 0.02])))):
+        weight = np.repeat(CARRIED_WEIGHTS, LOOKS // len(CARRIED_WEIGHTS)) if carried else np.full(LOOKS, 0.1)
+        candidate_errors = float(rng.choice([0.01, 0.02]))
+        for version, share, error_rate in (("v1", 1 - weight, 0.01), ("v2", weight, candidate_errors)):
             labels = {"namespace": "ns", "model": model, "version": version}
             made = _version_series(rng, labels, times, rps * share, error_rate, 0.1)
             for name, found in made.items():
@@ -123,8 +136,10 @@ def fleet(rollouts: int, seed: int, absolute: bool) -> tuple[MemorySource, list[
                 stable_version="v1",
                 candidate_version="v2",
                 analysis=spec,
-                started_at=START,
+                started_at=step_starts[-1] if carried else START,
                 at=at,
+                evidence_started_at=START if carried else None,
+                split_changes=tuple(step_starts[1:]) if carried else (),
             )
         )
     presence = {
@@ -142,13 +157,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rollouts", type=int, default=50)
     parser.add_argument("--absolute", action="store_true", help="an absolute error-rate margin")
+    parser.add_argument(
+        "--carried",
+        action="store_true",
+        help="the fourth analysis step, evidence carried and cut at each weight",
+    )
     parser.add_argument("--profile", action="store_true")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument(
         "--repeat", type=int, default=1, help="time this many runs and report the fastest (a busy machine)"
     )
     arguments = parser.parse_args()
-    source, requests = fleet(arguments.rollouts, arguments.seed, arguments.absolute)
+    source, requests = fleet(arguments.rollouts, arguments.seed, arguments.absolute, arguments.carried)
     evaluate_intervals(requests[:1], source)  # imports and caches warmed outside the timing
     profiler = cProfile.Profile() if arguments.profile else None
     spent = math.inf

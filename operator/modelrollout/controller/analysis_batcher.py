@@ -72,6 +72,7 @@ def analysis_request(
         return None  # the candidate just changed: decide() starts the new rollout first
     started, end = analysis_window(spec, status, now)
     recorded = status.analysis.evidence_started_at if status.analysis is not None else None
+    changes = status.analysis.split_changes if status.analysis is not None else []
     return request_for_step(
         spec,
         namespace=namespace,
@@ -82,6 +83,7 @@ def analysis_request(
         stable_version=status.stable_version,
         presence_at=now,
         evidence_started_at=parse_timestamp(recorded),
+        split_changes=tuple(t for t in map(parse_timestamp, changes) if t is not None),
     )
 
 

@@ -79,11 +79,29 @@ def _plan(request: EvaluationRequest) -> _Window:
     step_from = step_start.timestamp() if start < step_start else None
     return _Window(
         request,
-        plan(request, window, step_start),
+        plan(request, window, step_start, _segments(request, start) if step_from is not None else ()),
         intervals=_count(step_start, end, interval),
         evidence_intervals=_count(start, end, interval),
         step_from=step_from,
     )
+
+
+def _segments(request: EvaluationRequest, first_look: datetime) -> tuple[float, ...]:
+    """The looks where a new split starts, from the times the split changed (`split_changes`).
+
+    A look covers the interval before it; the look whose interval holds a change saw both splits,
+    so it is a segment of its own, and the next look starts the new split's (a change on the grid
+    needs only that one). Each segment then has one split, or is one look, whose counts are each
+    version's own requests whatever the split within it."""
+    interval = request.interval
+    starts: set[float] = set()
+    for change in request.split_changes:
+        moment = change.timestamp()
+        after = math.ceil(moment / interval - 1e-9) * interval  # the first look at or after it
+        if after - moment > 1e-3:
+            starts.add(after)
+        starts.add(after + interval)
+    return tuple(sorted(time for time in starts if time > first_look.timestamp() + 1e-3))
 
 
 def _count(start: datetime, end: datetime, interval: float) -> int:

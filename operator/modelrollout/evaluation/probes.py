@@ -41,6 +41,7 @@ from .slices import (
     Probe,
     Slice,
     candidate_query,
+    histogram_path,
     inconclusive,
     ranges,
     rate_path,
@@ -52,13 +53,21 @@ from .slices import (
 class _Planner:
     """Builds the probes of one request; holds what every metric type shares."""
 
-    def __init__(self, request: EvaluationRequest, first_end: RangeQuery, step_start: datetime) -> None:
+    def __init__(
+        self,
+        request: EvaluationRequest,
+        first_end: RangeQuery,
+        step_start: datetime,
+        segments: tuple[float, ...],
+    ) -> None:
         self.request = request
         self.interval = request.interval
         self.range_template = first_end
         """A RangeQuery carrying the window; each query reuses its start, end and step."""
         self.step_start = step_start  # the step's first look; the window may start before it
         self.carries = request.analysis.method == AnalysisMethod.SEQUENTIAL  # see `carry`
+        self.segments = segments
+        """The looks (times) where a new split starts within the window (`evaluate._segments`)."""
         self.versions = {STABLE: request.stable_version, CANDIDATE: request.candidate_version}
 
     def probe(self, metric: MetricSpec) -> Probe:
@@ -152,7 +161,7 @@ class _Planner:
         sample = samples.histogram(stable, candidate, sums.get(STABLE), sums.get(CANDIDATE))
         if sample is None:
             return inconclusive("no data", "the versions share no +Inf bucket: no total count")
-        return sample
+        return histogram_path(sample, answers, self.segments)
 
     def _held_if_silent(self, answers: Answers, result: MetricTest) -> MetricTest:
         """`result`, held at Inconclusive when a version stopped reporting (`checks`). A version's
@@ -278,7 +287,8 @@ class _Planner:
             elif not counted and not answers.get("present/events"):
                 return checks.not_found(events_series, lookback, query)
             return self._held_if_silent(
-                answers, assess_rate(rate_path(answers), _margin(metric), self._config(metric))
+                answers,
+                assess_rate(rate_path(answers, self.segments), _margin(metric), self._config(metric)),
             )
 
         return Probe(metric, measure, slices, carries=self.carries)
@@ -377,14 +387,20 @@ class _Planner:
         return None if counts[STABLE] is None else 0.0
 
 
-def plan(request: EvaluationRequest, window: RangeQuery | None, step: datetime | None = None) -> list[Probe]:
+def plan(
+    request: EvaluationRequest,
+    window: RangeQuery | None,
+    step: datetime | None = None,
+    segments: tuple[float, ...] = (),
+) -> list[Probe]:
     """One probe per selected metric; without a complete interval yet, probes that wait. `step`:
-    the step's first look, when the window starts before it (evidence carried across steps)."""
+    the step's first look, when the window starts before it (evidence carried across steps);
+    `segments`: the looks where the split changed within the window."""
     selected = request.metrics
     specs = {metric.name: metric for metric in request.analysis.metrics}
     names = list(selected) if selected is not None else list(specs)
     probes: list[Probe] = []
-    planner = _Planner(request, window, step or window.start) if window is not None else None
+    planner = _Planner(request, window, step or window.start, segments) if window is not None else None
     for name in names:
         metric = specs.get(name)
         if metric is None:

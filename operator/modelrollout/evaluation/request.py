@@ -58,6 +58,9 @@ class EvaluationRequest:
     evidence_started_at: datetime | None = None
     """Where evidence carried across steps begins (`status.analysis.evidenceStartedAt`); None: at
     `started_at`. Used only while it carries (see `carries`)."""
+    split_changes: tuple[datetime, ...] = ()
+    """When the traffic split changed within the carried evidence (`status.analysis.splitChanges`):
+    each stretch between them is counted at its own split. Used only while it carries."""
 
     @property
     def carries(self) -> bool:
@@ -112,6 +115,7 @@ def request_for_step(
     stable_version: str | None = None,
     presence_at: datetime | None = None,
     evidence_started_at: datetime | None = None,
+    split_changes: tuple[datetime, ...] = (),
 ) -> EvaluationRequest:
     """The request for a ModelRollout at canary step `step` (None: all metrics, spec maxDuration).
 
@@ -144,6 +148,7 @@ def request_for_step(
         max_duration=max_duration,
         presence_at=presence_at,
         evidence_started_at=evidence_started_at,
+        split_changes=split_changes,
         series=default_series(spec.strategy.traffic.provider),
     )
 

@@ -8,6 +8,8 @@ evidence survive counter resets and operator restarts: nothing is remembered bet
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -61,8 +63,10 @@ def rate_path(
     stable_requests: Sequence[RangeSeries],
     candidate_events: Sequence[RangeSeries],
     candidate_requests: Sequence[RangeSeries],
+    segments: Sequence[float] = (),
 ) -> RateSample:
-    """The cumulative counts at the last look, with every earlier look of the window behind it.
+    """The cumulative counts at the last look, with every earlier look of the window behind it
+    and the looks where a new split starts among them (``segments``: their times).
 
     Event counters appear at their first increment: with requests present (and the event series
     known to exist for the model, which the caller checks), absent is zero.
@@ -79,7 +83,64 @@ def rate_path(
         )
         for index in range(len(times))
     ]
-    return replace(looks[-1], earlier=tuple(looks[:-1]))
+    return replace(looks[-1], earlier=tuple(looks[:-1]), segment_starts=segment_starts(times, segments))
+
+
+def segment_starts(times: Sequence[float], segments: Sequence[float]) -> tuple[int, ...]:
+    """Indices into the looks at ``times`` of the first look at or after each of ``segments`` (the
+    looks where a new split starts); a start at the first look, or after the last, starts nothing.
+    A look missing from the answers moves its segment's start to the next look there is."""
+    starts = {bisect.bisect_left(times, time - 5e-4) for time in segments}
+    return tuple(sorted(index for index in starts if 0 < index < len(times)))
+
+
+def histogram_path(
+    sample: HistogramSample,
+    stable: Sequence[RangeSeries],
+    candidate: Sequence[RangeSeries],
+    segments: Sequence[float],
+) -> HistogramSample:
+    """``sample`` (the window's totals) with the cumulative buckets at the last look of every
+    earlier segment behind it (``segments``: the times of the looks where the split changed);
+    unchanged without segments.
+
+    The path is reduced to those looks, each then a segment of its own: the latency evidence at
+    the last look depends on no other (each earlier segment's counts are final at its end,
+    `analysis.sequential.last_look_path`), so this path gives the full path's value at a fraction
+    of the cost of building a histogram per look."""
+    times = look_times(stable, candidate)
+    starts = segment_starts(times, segments)
+    if not starts:
+        return sample
+    ends = [times[start - 1] for start in starts]
+    stable_at, candidate_at = (_bucket_totals_until(answer, ends) for answer in (stable, candidate))
+    earlier = tuple(
+        # A look without a shared total stands on no edges: the evidence leaves it out.
+        histogram(
+            {edge: totals[index] for edge, totals in stable_at.items()},
+            {edge: totals[index] for edge, totals in candidate_at.items()},
+        )
+        or HistogramSample((), (), ())
+        for index in range(len(ends))
+    )
+    return replace(sample, earlier=earlier, segment_starts=tuple(range(1, len(ends) + 1)))
+
+
+def _bucket_totals_until(answer: Sequence[RangeSeries], ends: Sequence[float]) -> dict[float, list[float]]:
+    """Per `le` edge, the cumulative count up to and including each of ``ends`` (sorted)."""
+    parts: dict[float, list[list[float]]] = defaultdict(lambda: [[] for _ in ends])
+    for series in answer:
+        edge = _edge(series.labels)
+        if edge is None:
+            continue
+        found = parts[edge]
+        for time, value in series.points:
+            index = bisect.bisect_left(ends, time - 5e-4)
+            if index < len(ends) and math.isfinite(value):
+                found[index].append(value)
+    return {
+        edge: list(itertools.accumulate(math.fsum(part) for part in found)) for edge, found in parts.items()
+    }
 
 
 def bucket_totals(answer: Sequence[RangeSeries]) -> dict[float, float] | None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
-from ..analysis import MetricTest, RateSample
+from ..analysis import HistogramSample, MetricTest, RateSample
 from ..api.v1alpha1 import MetricSpec, Verdict
 from ..metrics import Query, RangeSeries, Series
 from . import samples
@@ -62,12 +62,19 @@ def user_query(metric: MetricSpec, slices: Mapping[str, Slice]) -> str | None:
     return candidate_query(slices) if metric.query else None
 
 
-def rate_path(answers: Answers) -> RateSample:
-    """Both versions' events and requests at every look of the window."""
-    return samples.rate_path(
-        *(
-            ranges(answers, f"{name}/{role}")
-            for role in (STABLE, CANDIDATE)
-            for name in ("events", "requests")
-        )
+def rate_path(answers: Answers, segments: Sequence[float] = ()) -> RateSample:
+    """Both versions' events and requests at every look of the window; ``segments``: the times of
+    the looks where a new split starts (`samples.segment_starts`)."""
+    stable_events, stable_requests, candidate_events, candidate_requests = (
+        ranges(answers, f"{name}/{role}") for role in (STABLE, CANDIDATE) for name in ("events", "requests")
     )
+    return samples.rate_path(stable_events, stable_requests, candidate_events, candidate_requests, segments)
+
+
+def histogram_path(sample: HistogramSample, answers: Answers, segments: Sequence[float]) -> HistogramSample:
+    """``sample`` with both versions' buckets at every look behind it when the split changed
+    within the window (``segments``), as `rate_path` for rates; ``sample`` itself otherwise."""
+    if not segments:
+        return sample
+    stable, candidate = (ranges(answers, f"buckets/{role}") for role in (STABLE, CANDIDATE))
+    return samples.histogram_path(sample, stable, candidate, segments)

@@ -18,11 +18,15 @@ from ..api.v1alpha1 import (
     Outcome,
     Phase,
     Reason,
+    format_timestamp,
     utc,
 )
 from .actions import EmitEvent, RecordLineage
 from .observations import Observations
 from .timing import canary_steps
+
+MAX_SPLIT_CHANGES = 64
+"""`analysis.splitChanges`' bound: two per step of the at most 32 steps."""
 
 WAIT_POLL_SECONDS = 5.0
 """How soon to look again while waiting for a Deployment (the controller may also be woken by
@@ -151,8 +155,28 @@ class Run:
     def set_candidate_weight(self, candidate_weight: int) -> None:
         """The weights served from now on; `candidateWeight` mirrors the candidate's share for
         printer columns."""
+        if candidate_weight != self.status.candidate_weight:
+            self.note_split_change()
         self.status.weights = self.weights_for(candidate_weight)
         self.status.candidate_weight = candidate_weight if self.candidate is not None else 0
+
+    def note_split_change(self) -> None:
+        """Records that the traffic split changes now, for the evidence carried across steps
+        (`analysis.splitChanges`): the change is the rollout's own decision, known before the
+        outcomes of the intervals after it, which is what lets each stretch be counted alone."""
+        analysis = self.status.analysis
+        if analysis is None or self.candidate is None:
+            return
+        now = format_timestamp(self.now)
+        if analysis.split_changes[-1:] == [now]:
+            return
+        if len(analysis.split_changes) >= MAX_SPLIT_CHANGES:
+            # Only a person moving the steps back and forth gets here; dropping a change would
+            # count two splits as one, so the evidence restarts instead (valid, merely slower).
+            analysis.evidence_started_at = now
+            analysis.split_changes = []
+            return
+        analysis.split_changes.append(now)
 
     def requeue(self, seconds: float) -> None:
         self._requeues.append(max(seconds, 1.0))

@@ -67,9 +67,11 @@ def start_rollout(run: Run, candidate: str) -> None:
 
 def enter_step(run: Run, index: int, *, fresh_evidence: bool = False) -> None:
     """Steps start here, so `stepStartedAt` (pause durations), `analysis.startedAt` (deadline,
-    `minSamples`) and `analysis.evidenceStartedAt` (the window) are written exactly once per step.
-    The evidence start is carried from the rollout's earlier analysis step while
-    `analysis.evidence` is `carry` (`start_rollout` clears the earlier one for a new candidate)."""
+        `minSamples`) and `analysis.evidenceStartedAt` (the window) are written exactly once per step.
+        The evidence start is carried from the rollout's earlier analysis step while
+        `analysis.evidence` is `carry` (`start_rollout` clears the earlier one for a new candidate), and
+    with it the times the split changed since (`analysis.splitChanges`): a weight step's start here,
+    its weight counting as served in `Run.set_candidate_weight`."""
     status = run.status
     status.current_step = index
     status.step_started_at = format_timestamp(run.now)
@@ -80,10 +82,15 @@ def enter_step(run: Run, index: int, *, fresh_evidence: bool = False) -> None:
     if run.steps[index].analysis is not None:
         now = format_timestamp(run.now)
         earlier = status.analysis
-        carried = None
+        carried, changes = None, []
         if earlier is not None and not fresh_evidence and run.spec.analysis.evidence == EvidenceSpan.CARRY:
             carried = earlier.evidence_started_at or earlier.started_at
-        status.analysis = AnalysisStatus(started_at=now, evidence_started_at=carried or now)
+            changes = list(earlier.split_changes)
+        status.analysis = AnalysisStatus(
+            started_at=now, evidence_started_at=carried or now, split_changes=changes
+        )
+    elif run.steps[index].set_weight not in (None, status.candidate_weight):
+        run.note_split_change()  # the capacity move starts now; its weight counts once it is done
 
 
 def complete_step(run: Run, how: str) -> None:

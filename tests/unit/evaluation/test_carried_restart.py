@@ -13,9 +13,9 @@ from hypothesis import strategies as st
 from modelrollout.api.v1alpha1 import ModelRolloutStatus
 from modelrollout.controller.analysis_batcher import analysis_request, observation
 from modelrollout.evaluation import evaluate_intervals
-from modelrollout.metrics import BatchedQuerier, PointStore, RangeSeries, StaticSource
-from modelrollout.metrics import queries as defaults
+from modelrollout.metrics import BatchedQuerier, PointStore, StaticSource
 
+from ...fixtures.carried_steps import error_source
 from ...fixtures.rollout_world import T0, World, make_spec, ready
 
 INTERVAL = 30
@@ -44,29 +44,11 @@ counts = st.tuples(st.integers(0, 400), st.integers(0, 12), st.integers(0, 400),
 
 def _source(intervals: list[tuple[int, int, int, int]]) -> StaticSource:
     times = [(T0 + timedelta(seconds=INTERVAL * (i + 1))).timestamp() for i in range(len(intervals))]
-    requests, errors = [], []
-    for version, offset in (("v8", 0), ("v7", 2)):
-        labels = {**LABELS, "version": version}
-        requests.append(
-            RangeSeries(labels, tuple((t, float(c[offset])) for t, c in zip(times, intervals, strict=True)))
-        )
-        errors.append(
-            RangeSeries(
-                labels,
-                tuple(
-                    (t, float(min(c[offset], c[offset + 1]))) for t, c in zip(times, intervals, strict=True)
-                ),
-            )
-        )
-    present = [RangeSeries(LABELS, tuple((t, 1.0) for t in times))]
-    return StaticSource(
-        {
-            defaults.requests(defaults.REQUESTS_METRIC, INTERVAL): requests,
-            defaults.request_errors(defaults.REQUESTS_METRIC, INTERVAL): errors,
-            defaults.series_presence(defaults.REQUESTS_METRIC): present,
-            defaults.series_presence(defaults.error_series(defaults.REQUESTS_METRIC)): present,
-        }
-    )
+    per_version = {
+        version: [(c[offset], min(c[offset], c[offset + 1])) for c in intervals]
+        for version, offset in (("v8", 0), ("v7", 2))
+    }
+    return error_source(times, LABELS, per_version)
 
 
 def _run(source: StaticSource, restart_at: int | None) -> list[tuple[object, ...]]:
@@ -112,3 +94,18 @@ def test_the_scenario_carries_evidence_into_a_later_step() -> None:
     assert later, seen
     assert all(a["evidence_started_at"] != a["started_at"] for a in later)
     assert all(a["evidence_intervals"] > a["runs"] for a in later)
+
+
+def test_the_scenario_cuts_the_carried_evidence_where_the_weight_changed() -> None:
+    """The restarts above re-read the split changes too: the later steps' status lists when each
+    weight step began moving capacity and when its weight counted as served (the evidence is cut
+    there, tests/unit/evaluation/test_carried_segments.py), and never a change before the evidence
+    began."""
+    seen = _run(_source([(100, 1, 300, 3)] * TICKS), None)
+
+    by_step = {step: analysis for _, step, analysis in seen if step in (1, 3, 5) and analysis}
+    assert by_step[1]["split_changes"] == []
+    assert len(by_step[3]["split_changes"]) in (1, 2)
+    assert by_step[5]["split_changes"][: len(by_step[3]["split_changes"])] == by_step[3]["split_changes"]
+    assert len(by_step[5]["split_changes"]) > len(by_step[3]["split_changes"])
+    assert all(t > by_step[5]["evidence_started_at"] for t in by_step[5]["split_changes"])

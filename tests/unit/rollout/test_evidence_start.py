@@ -97,3 +97,47 @@ def test_a_judgement_records_how_many_intervals_its_evidence_spans() -> None:
 
     assert status.analysis is not None
     assert (status.analysis.runs, status.analysis.evidence_intervals) == (1, 9)
+
+
+def test_the_weight_change_before_a_pause_is_recorded_where_it_happened() -> None:
+    """The 50% step is followed by a one-minute pause: the split changed when the weight did, not
+    when the next analysis step began, and that is the time status keeps for the evidence."""
+    world, status = _world()
+    at_weight = _at_step(world, _at_step(world, status, 1), 3)
+    assert at_weight.step_started_at is not None and at_weight.analysis is not None
+    changed = at_weight.analysis.split_changes
+
+    later = _at_step(world, at_weight, 4)
+
+    assert later.analysis is not None
+    assert changed and later.analysis.split_changes == changed
+    started = parse_timestamp(later.analysis.started_at)
+    assert started is not None
+    assert all((parse_timestamp(t) or started) < started for t in changed)
+
+
+def test_split_changes_are_cleared_when_the_evidence_restarts() -> None:
+    world, status = _world(evidence="restartPerStep")
+
+    later = _at_step(world, status, 4)
+
+    assert later.analysis is not None and later.analysis.split_changes == []
+
+
+def test_past_the_bound_the_evidence_restarts_rather_than_forget_a_change() -> None:
+    from modelrollout.rollout._decision_state import MAX_SPLIT_CHANGES, Run
+    from modelrollout.rollout.observations import Observations
+
+    world, status = _world()
+    status = _at_step(world, status, 1)
+    assert status.analysis is not None
+    status.analysis.split_changes = [
+        f"2030-01-01T00:{i // 60:02d}:{i % 60:02d}Z" for i in range(MAX_SPLIT_CHANGES)
+    ]
+    run = Run(world.spec, status, Observations(generation=1), world.now + timedelta(hours=1))
+
+    run.note_split_change()
+
+    analysis = run.status.analysis
+    assert analysis is not None and analysis.split_changes == []
+    assert parse_timestamp(analysis.evidence_started_at) == world.now + timedelta(hours=1)

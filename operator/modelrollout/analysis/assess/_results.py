@@ -13,6 +13,7 @@ from ..types import MetricTest
 
 __all__ = [
     "MAX_E_VALUE",
+    "SEGMENTED_NOTE",
     "as_count",
     "collecting",
     "e_value_from_log",
@@ -26,6 +27,12 @@ __all__ = [
 MAX_E_VALUE = 1e15
 """E-values are capped here for status: past 1/alpha the size only says "overwhelming", and an
 infinite float would not survive JSON into the Kubernetes API."""
+
+
+SEGMENTED_NOTE = "; evidence counted per traffic split, so no interval"
+"""Said where the evidence spans several splits of traffic and no interval is shown: the one-split
+inversion of such a window is not what the verdict rests on, and inverting the segmented evidence
+is a search over it every tick."""
 
 
 def is_usable(*values: float | None) -> bool:

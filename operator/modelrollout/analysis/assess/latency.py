@@ -47,7 +47,7 @@ from ..sequential import (
     rate_ratio_confidence_sequence,
 )
 from ..types import AssessConfig, HistogramSample, Margin, MetricTest
-from ._results import as_count, collecting, format_number, inconclusive, sequential_result
+from ._results import SEGMENTED_NOTE, as_count, collecting, format_number, inconclusive, sequential_result
 
 __all__ = ["assess_latency"]
 
@@ -76,22 +76,25 @@ def _effect_from_ratio(stable: Buckets, margin: Margin, edge: float, ratio: floa
 
 
 def _edge_effect(
-    stable: Buckets, candidate: Buckets, margin: Margin, index: int, alpha: float
+    stable: Buckets, candidate: Buckets, margin: Margin, index: int, alpha: float, *, bounded: bool = True
 ) -> tuple[float | None, tuple[float, float] | None, str]:
-    """The slowdown the slow-request shares at the tested edge imply, its bounds, and a phrase."""
+    """The slowdown the slow-request shares at the tested edge imply, its bounds (unless not
+    ``bounded``: evidence across splits, see `assess_rate`), and a phrase."""
     if index < 0:
         return None, None, "too few slow stable requests to place the margin at an edge yet"
     edge = float(stable.edges[index])
-    low, high = rate_ratio_confidence_sequence(
-        candidate.above[index], stable.above[index], candidate.total, stable.total, alpha
-    )
     candidate_share = candidate.above[index] / candidate.total
     stable_share = stable.above[index] / stable.total
     effect = _effect_from_ratio(stable, margin, edge, float(candidate_share / stable_share))
-    interval = (
-        _effect_from_ratio(stable, margin, edge, float(low)),
-        _effect_from_ratio(stable, margin, edge, float(high)),
-    )
+    interval = None
+    if bounded:
+        low, high = rate_ratio_confidence_sequence(
+            candidate.above[index], stable.above[index], candidate.total, stable.total, alpha
+        )
+        interval = (
+            _effect_from_ratio(stable, margin, edge, float(low)),
+            _effect_from_ratio(stable, margin, edge, float(high)),
+        )
     detail = (
         f"slower than {_ms(edge)}: {format_number(100 * candidate_share)}% vs"
         f" {format_number(100 * stable_share)}%, i.e. {_effect_text(effect, margin)}"
@@ -255,14 +258,18 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         margin,
     )
     fail_log_e, pass_log_e = float(evidence.fail_log_e), float(evidence.pass_log_e)
-    if sample.segment_starts and sample.earlier:
+    segmented = bool(sample.segment_starts and sample.earlier)
+    if segmented:
         fail_log_e, pass_log_e = _segmented_evidence(sample, margin)
     index = int(evidence.edge_index)
-    effect, interval, detail = _edge_effect(stable, candidate, margin, index, config.alpha)
+    effect, interval, detail = _edge_effect(
+        stable, candidate, margin, index, config.alpha, bounded=not segmented
+    )
     p95_low, p95_high = quantile_confidence_interval(candidate, REPORTED_QUANTILE, config.alpha)
+    note = SEGMENTED_NOTE if segmented else ""
     comparison = (
         f"p95 candidate {_ms(candidate_p95)} (bounds {_ms(p95_low)}-{_ms(p95_high)}) vs stable"
-        f" {_ms(stable_p95)}; {detail} (margin {_margin_text(margin)}): "
+        f" {_ms(stable_p95)}; {detail} (margin {_margin_text(margin)}{note}): "
     )
     return sequential_result(
         base, fail_log_e, pass_log_e, -math.log(config.alpha), effect, interval, comparison

@@ -35,7 +35,15 @@ from ..sequential import (
     risk_difference_segmented_final_log_evidence,
 )
 from ..types import AssessConfig, Margin, MetricTest, RateSample
-from ._results import as_count, collecting, format_percent, inconclusive, is_usable, sequential_result
+from ._results import (
+    SEGMENTED_NOTE,
+    as_count,
+    collecting,
+    format_percent,
+    inconclusive,
+    is_usable,
+    sequential_result,
+)
 
 __all__ = ["assess_rate"]
 
@@ -132,8 +140,6 @@ def _absolute(
 
 def _effect(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, tuple[float, float]]:
     """A relative margin's effect, the rate ratio less one, with a confidence sequence for it."""
-    stable_rate = sample.stable_events / sample.stable_exposure
-    candidate_rate = sample.candidate_events / sample.candidate_exposure
     low, high = rate_ratio_confidence_sequence(
         sample.candidate_events,
         sample.stable_events,
@@ -141,10 +147,18 @@ def _effect(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, tu
         sample.stable_exposure,
         alpha,
     )
-    effect = candidate_rate / stable_rate - 1 if stable_rate > 0 else math.inf
+    return _observed_effect(sample, margin), (float(low) - 1, float(high) - 1)
+
+
+def _observed_effect(sample: RateSample, margin: Margin) -> float:
+    """The observed effect on the margin's scale: the difference of rates, or their ratio less one."""
+    stable_rate = sample.stable_events / sample.stable_exposure
+    candidate_rate = sample.candidate_events / sample.candidate_exposure
+    if margin.absolute is not None:
+        return candidate_rate - stable_rate
     if candidate_rate == 0 and stable_rate == 0:
-        effect = 0.0
-    return effect, (float(low) - 1, float(high) - 1)
+        return 0.0
+    return candidate_rate / stable_rate - 1 if stable_rate > 0 else math.inf
 
 
 def _margin_text(margin: Margin) -> str:
@@ -284,18 +298,22 @@ def assess_rate(sample: RateSample, margin: Margin, config: AssessConfig) -> Met
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    if margin.absolute is not None:
+    interval: tuple[float, float] | None
+    note = ""
+    if sample.segment_starts:
+        # Evidence carried across steps decides with every segment at its own split. No interval:
+        # the one-split inversion of the window is not what the verdict rests on, and inverting
+        # the segmented evidence is a search over it every tick (docs/statistics.md).
+        fail_log_e, pass_log_e = _segmented_evidence(sample, margin, config.alpha)
+        effect, interval, note = _observed_effect(sample, margin), None, SEGMENTED_NOTE
+    elif margin.absolute is not None:
         fail_log_e, pass_log_e, effect, interval = _absolute(sample, margin.absolute, config.alpha)
     else:
         fail_log_e, pass_log_e = _final_evidence(sample, margin, config.alpha)
         effect, interval = _effect(sample, margin, config.alpha)
-    if sample.segment_starts:
-        # Evidence carried across steps decides with every segment at its own split; the interval
-        # shown stays the inversion over the whole window's counts (docs/statistics.md).
-        fail_log_e, pass_log_e = _segmented_evidence(sample, margin, config.alpha)
     comparison = (
         f"Candidate {format_percent(candidate_rate)} vs stable {format_percent(stable_rate)}"
-        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}): "
+        f" ({_effect_text(effect, margin)}, margin {_margin_text(margin)}{note}): "
     )
     return sequential_result(
         base, fail_log_e, pass_log_e, -math.log(config.alpha), effect, interval, comparison

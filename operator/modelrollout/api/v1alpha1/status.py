@@ -95,6 +95,12 @@ class AnalysisStatus(ApiModel):
     in status, so a restarted operator re-reads the same window from Prometheus."""
     evidence_intervals: int = 0
     """Complete intervals the last verdict's evidence spans, across steps when it carries."""
+    split_changes: list[str] = Field(default_factory=list, max_length=64)
+    """When the canary's traffic split changed within the evidence span (RFC 3339): a weight step
+    starting its capacity move and its weight counting as served, at most two per step of the
+    (at most 32) steps. The carried evidence counts each stretch of constant split on its own;
+    cleared when the evidence restarts, kept in status so a restarted operator cuts the same
+    stretches."""
     message: str = ""
     """Why the verdict is what it is, in one sentence."""
     metrics: list[MetricResult] = Field(default_factory=list, max_length=32)
