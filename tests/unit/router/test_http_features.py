@@ -52,10 +52,12 @@ def test_a_shadow_ten_times_slower_does_not_slow_the_user() -> None:
             assert metric(router, "modelrollout_router_shadow_agreements_total", 'agree="false"') == 15
             assert metric(router, "modelrollout_router_shadow_prediction_difference_bucket", 'le="0.5"') == 15
             assert metric(router, "modelrollout_router_shadow_prediction_difference_bucket", 'le="0.3"') == 0
-            assert (
-                metric(router, "modelrollout_router_shadow_latency_difference_seconds_bucket", 'le="0.1"')
-                == 0
-            )
+            # Every copy is slower than its served answer (0.2 s against the 0.02 s the user waited,
+            # below 0.2 s as asserted at the end); how much slower depends on a busy machine's
+            # scheduling, so only the sign is checked (a histogram with negative buckets has no _sum).
+            differences = "modelrollout_router_shadow_latency_difference_seconds"
+            assert metric(router, f"{differences}_count") == 15
+            assert metric(router, f"{differences}_bucket", 'le="0.0"') == 0
             assert metric(router, "modelrollout_router_requests_total", 'version="v2"') == 0, (
                 "copies are not user requests"
             )
