@@ -104,6 +104,13 @@ class RouterService:
         self.shadow.upstream.keep_only(live)
         for version, pods in self.snapshot.pods.items():
             self.metrics.ready_endpoints.labels(self.namespace, self.config.model, version).set(len(pods))
+        for entry in self.config.versions:
+            # Counters appear at their first increment, and the analysis reads an absent error
+            # series as a misnamed one: every version's exists at 0 (as the router's 502) from
+            # its first configuration, so a version without errors has 0% of them.
+            self.metrics.child(
+                self.metrics.requests, self.namespace, self.config.model, entry.name, "error", "502"
+            )
 
     def ready(self) -> tuple[bool, str]:
         if self.snapshot is None:

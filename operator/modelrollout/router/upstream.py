@@ -19,7 +19,7 @@ from typing import Any
 from multidict import CIMultiDict
 
 from ..api.router_config import RouterVersion
-from .endpoints import RoundRobin
+from .endpoints import Address, RoundRobin
 from .http1 import Http1Pool, ProtocolError
 
 HOP_BY_HOP = frozenset(
@@ -107,15 +107,13 @@ class Upstream:
     async def call(self, version: RouterVersion, pods: RoundRobin | None, forward: Forward) -> Answer:
         expect_json, headers = forward.model_call, forward.headers
         address = pods.next() if pods is not None else None
-        if address is None:
+        if pods is None or address is None:
             raise UpstreamError(version.name, 503, f"version {version.name} has no ready pods", 0.0)
         if expect_json and "accept-encoding" in headers:
             headers = {k: v for k, v in headers.items() if k.lower() != "accept-encoding"}
         started = time.perf_counter()
         try:
-            status, answer_headers, content = await self._pool.request(
-                address, forward.method, forward.path_qs, headers, forward.body, version.timeout_seconds
-            )
+            status, answer_headers, content = await self._request(address, pods, version, forward, headers)
         except TimeoutError:
             raise UpstreamError(
                 version.name,
@@ -140,3 +138,26 @@ class Upstream:
                     version.name, 502, f"version {version.name} answered a body that is not JSON", latency
                 ) from None
         return Answer(version.name, status, content, returned_headers(answer_headers), latency, payload)
+
+    async def _request(
+        self,
+        address: Address,
+        pods: RoundRobin,
+        version: RouterVersion,
+        forward: Forward,
+        headers: Mapping[str, str],
+    ) -> tuple[int, CIMultiDict[str], bytes]:
+        """Send to `address`; a pod that refuses the connection never saw the request (listed
+        ready before it listens, or gone before its endpoint is), so the version's other pods are
+        tried in turn, each once, as a mesh's proxy does on a connect failure. Any other failure
+        is the version's."""
+        for _ in range(len(pods) - 1):
+            try:
+                return await self._pool.request(
+                    address, forward.method, forward.path_qs, headers, forward.body, version.timeout_seconds
+                )
+            except ConnectionRefusedError:
+                address = pods.next() or address
+        return await self._pool.request(
+            address, forward.method, forward.path_qs, headers, forward.body, version.timeout_seconds
+        )

@@ -15,7 +15,7 @@ from prometheus_client import generate_latest
 from modelrollout.api.router_config import ROUTER_REQUESTS
 from modelrollout.router import RouterServer
 
-from .loopback import Backend, config_map, routed, two_versions
+from .loopback import Backend, config_map, endpoint_slice, routed, two_versions
 
 
 def run(scenario: Callable[[], Awaitable[None]]) -> None:
@@ -146,6 +146,45 @@ def test_a_candidate_that_is_down_or_has_no_pods_is_served_by_the_stable() -> No
             router.service.slices_changed({"m-v1": router.service._slices["m-v1"]})
             status, headers, _ = await post(f"{url}/v1/models/m:predict", {"instances": [[1]]})
             assert status == 200 and headers["x-modelrollout-version"] == "v1"
+
+    run(scenario)
+
+
+def test_every_version_s_error_series_exists_at_zero_from_its_first_configuration() -> None:
+    """Counters appear at their first increment, and the analysis reads an absent error series
+    as a misnamed one (MetricNotFound holds the rollout): a healthy version must still have it."""
+
+    async def scenario() -> None:
+        async with routed(two_versions(90, 10), Backend("v1"), Backend("v2")) as (router, _):
+            text = generate_latest(router.service.metrics.registry).decode()
+            for version in ("v1", "v2"):
+                errors = [
+                    line
+                    for line in text.splitlines()
+                    if line.startswith(ROUTER_REQUESTS)
+                    and f'version="{version}"' in line
+                    and 'outcome="error"' in line
+                ]
+                assert errors and all(line.endswith(" 0.0") for line in errors), (version, errors)
+
+    run(scenario)
+
+
+def test_a_pod_that_refuses_the_connection_is_passed_over_for_another_of_its_version() -> None:
+    """A pod listed ready that does not listen (yet, or any more) never got the request: it goes
+    to the version's next pod, so users of a stable with one such pod see no 502."""
+
+    async def scenario() -> None:
+        gone, alive = Backend("v1"), Backend("v1")
+        async with routed(two_versions(100, 0), gone, alive) as (router, url):
+            await gone.stop()  # its port now refuses connections
+            router.service.slices_changed(
+                {"m-v1": [endpoint_slice("m-v1", [gone.port]), endpoint_slice("m-v1", [alive.port])]}
+            )
+            answers = [await post(f"{url}/v1/models/m:predict", {"instances": [[1]]}) for _ in range(6)]
+            assert [status for status, _, _ in answers] == [200] * 6
+            assert len(alive.seen) == 6
+            assert counted(router, "v1", "error") == 0, "a refused connection is not the version's error"
 
     run(scenario)
 
