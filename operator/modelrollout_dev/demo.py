@@ -44,22 +44,25 @@ def _say(text: str) -> None:
     print(f"\n==> {text}", flush=True)
 
 
-def _apply_example(
-    cluster: LocalCluster, prometheus_url: str, stable: str | None = None, candidate: str | None = None
-) -> None:
+def _apply_example(cluster: LocalCluster, prometheus_url: str, stable: str, candidate: str | None) -> None:
+    """The example as shipped, but for the versions (no candidate: the stable alone)."""
     documents = list(yaml.safe_load_all((repo_root() / EXAMPLE).read_text()))
     for document in documents:
         document["metadata"]["namespace"] = NAMESPACE
         if document["kind"] == "ModelRollout":
-            document["spec"]["analysis"]["prometheus"]["address"] = prometheus_url
-            for version in ("stable", "candidate"):  # the example fits any cluster; kwok's nodes are tainted
-                pod = document["spec"][version]["template"]["spec"]
+            spec = document["spec"]
+            spec["analysis"]["prometheus"]["address"] = prometheus_url
+            for role in ("stable", "candidate"):  # the example fits any cluster; kwok's nodes are tainted
+                pod = spec[role]["template"]["spec"]
                 pod.update(tolerations=[KWOK_TOLERATION], nodeSelector={"type": "kwok"})
-            if stable and candidate:
-                document["spec"]["stable"]["version"] = stable
-                document["spec"]["candidate"]["version"] = candidate
-                image = document["spec"]["candidate"]["template"]["spec"]["containers"][0]
-                image["image"] = f"registry.local/fraud-scorer:{candidate}"
+            for role, chosen in (("stable", stable), ("candidate", candidate)):
+                if chosen is None:
+                    del spec[role]
+                    continue
+                spec[role]["version"] = chosen
+                spec[role]["template"]["spec"]["containers"][0]["image"] = (
+                    f"registry.local/fraud-scorer:{chosen}"
+                )
     cluster.kubectl(
         "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": documents})
     )
@@ -166,17 +169,21 @@ def run() -> int:
                  "--metrics-port", str(metrics_port)],
                 stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "KUBECONFIG": str(operator_config)},
             )  # fmt: skip
-        _say(f"kubectl apply -f {EXAMPLE}   (stable v1, candidate v2: as good as v1)")
-        _apply_example(cluster, prometheus.url)
-        serving.wait_router_ready()
+        _say(f"kubectl apply -f {EXAMPLE}, first without its candidate: the stable v1 alone")
+        _apply_example(cluster, prometheus.url, "v1", None)
+        serving.wait_serving("v1", replicas=4)
+        print(cluster.kubectl("get", "modelrollouts", "-n", NAMESPACE).stdout.rstrip())
         serving.start_load()
         _say(
-            f"users send {RATE:.0f} requests/s through the router (load generator, at most {serving.concurrency} in flight)"
+            f"users send {RATE:.0f} requests/s through the router (load generator, at most "
+            f"{serving.concurrency} in flight), for the rest of the demo"
         )
+        _say(f"kubectl apply -f {EXAMPLE}   (candidate v2: as good as v1)")
+        _apply_example(cluster, prometheus.url, "v1", "v2")
         first = _watch(cluster, "v2", serving)
         _show(cluster)
         _say("a new candidate v3 with five times the error rate")
-        _apply_example(cluster, prometheus.url, stable="v2", candidate="v3")
+        _apply_example(cluster, prometheus.url, "v2", "v3")
         verdict = _watch(cluster, "v3", serving)
         _show(cluster)
         report = serving.stop_load()

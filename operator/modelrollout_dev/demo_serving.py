@@ -132,9 +132,12 @@ class DemoServing:
             self.namespace, ROUTER_ACCOUNT, self.directory / "router.kubeconfig"
         )
 
-    def wait_router_ready(self, timeout: float = 90) -> None:
-        """Until /readyz answers 200: the router has the provider's ConfigMap and a pod that listens."""
-        assert self.router is not None, "start() first"
+    def wait_serving(self, version: str, replicas: int, timeout: float = 120) -> None:
+        """Until `replicas` pods of `version` have a model server that answers and the router is
+        ready (it has the provider's ConfigMap): users' first requests then find every pod
+        listening. A kwok pod is Ready before its server listens, and the router would send it
+        requests meanwhile."""
+        assert self.router is not None and self.network is not None, "start() first"
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.router.poll() is not None:
@@ -142,14 +145,23 @@ class DemoServing:
                     f"the router exited with {self.router.returncode}:\n{tail(self.router_log)}"
                 )
             self.check()
-            try:
-                with urllib.request.urlopen(f"{self.router_url}/readyz", timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                pass
+            # a pod of the version's Deployment `<rollout>-<version>` is named after it
+            served = sum(
+                1 for pod in list(self.network.servers) if pod.startswith(f"{self.rollout}-{version}-")
+            )
+            if served >= replicas and self._router_ready():
+                return
             time.sleep(0.3)
-        raise TimeoutError(f"the router was not ready within {timeout:.0f}s:\n{tail(self.router_log)}")
+        raise TimeoutError(
+            f"{version} was not served by {replicas} pods and the router within {timeout:.0f}s:\n{tail(self.router_log)}"
+        )
+
+    def _router_ready(self) -> bool:
+        try:
+            with urllib.request.urlopen(f"{self.router_url}/readyz", timeout=2) as response:
+                return bool(response.status == 200)
+        except OSError:
+            return False
 
     def check(self) -> None:
         """Raises what went wrong in the pod follower's or the load generator's thread."""
