@@ -75,6 +75,10 @@ def _watch(cluster: LocalCluster, candidate: str, serving: DemoServing, timeout:
     header_shown = False
     while time.monotonic() < deadline:
         serving.check()
+        status = json.loads(
+            cluster.kubectl("get", "mro", "fraud-scorer", "-n", NAMESPACE, "-o", "json").stdout
+        )
+        # the table is read after the status, so the verdict's own line is printed before returning
         table = cluster.kubectl("get", "modelrollouts", "-n", NAMESPACE).stdout.strip()
         lines = table.splitlines()
         columns = lines[1].rsplit(None, 1)[0] if len(lines) > 1 else ""  # all but AGE
@@ -84,9 +88,6 @@ def _watch(cluster: LocalCluster, candidate: str, serving: DemoServing, timeout:
                 header_shown = True
             print(lines[1], flush=True)
             last = columns
-        status = json.loads(
-            cluster.kubectl("get", "mro", "fraud-scorer", "-n", NAMESPACE, "-o", "json").stdout
-        )
         current = status.get("status") or {}
         phase = current.get("phase", "")
         about_candidate = candidate in (current.get("candidateVersion"), current.get("stableVersion"))
