@@ -153,10 +153,24 @@ class PodFollower:
         )
 
     def start(self) -> PodFollower:
+        self.warm()
         self.sync()
         self._thread = threading.Thread(target=self._run, name=f"pods {self.selector}", daemon=True)
         self._thread.start()
         return self
+
+    def warm(self) -> None:
+        """Starts a warm server for each version of `server_args` before any of its pods exist, so
+        that even the first pod of a new version answers as soon as it is Ready. Needs the model
+        label among the selector's terms (the servers' flags must be those its pods will get)."""
+        model = _equality_terms(self.selector).get(MODEL_LABEL)
+        if model is None:
+            return
+        for version in self.server_args:
+            labels = {MODEL_LABEL: model, VERSION_LABEL: version}
+            self.network.warm(
+                _server_args({"metadata": {"labels": labels}}, self.namespace, self.server_args)
+            )
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

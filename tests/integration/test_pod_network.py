@@ -109,16 +109,24 @@ def test_down_removes_processes_namespace_and_route_even_after_a_failure(
     server = network.serve("p1", "10.127.0.1", 8080, ["--model", "m", "--version", "v9"])
     assert predict_version(server.url) == "v9"
 
+    # when a pod of the same flags turns up, a warm server answers on its IP at once
+    started = time.monotonic()
+    second = network.serve("p3", "10.127.0.3", 8080, ["--model", "m", "--version", "v9"])
+    assert time.monotonic() - started < 1.0, "a warm server should answer well within a second"
+    assert predict_version(second.url) == "v9" and second.pid != server.pid
+    assert second.log.name == "p3.log" and "warm" in second.log.read_text()
+
     # when a server cannot start (a bad flag), the error carries its log
     with pytest.raises(PodNetworkError, match="did not answer") as failure:
         network.serve("p2", "10.127.0.2", 8080, ["--model", "m", "--version", "v9", "--bind-typo", "x"])
     assert "unrecognized arguments" in str(failure.value)
 
     # then down() still removes everything: the process, the route, the veth and the namespace
-    pid = server.pid
+    pids = [server.pid, second.pid, *network.spare_pids()]
+    assert len(pids) == 3, "one warm server is kept ready for v9's flags"
     network.down()
     assert network.namespace not in PodNetwork.namespaces()
-    assert not is_running(pid)
+    assert not any(is_running(pid) for pid in pids)
     routes = json.loads(_run(["ip", "-j", "route", "show", "10.127.0.0/16"]) or "[]")
     assert routes == []
     assert network.host_link not in _run(["ip", "-br", "link"])
