@@ -91,10 +91,8 @@ def _watch(cluster: LocalCluster, candidate: str, serving: DemoServing, timeout:
         current = status.get("status") or {}
         phase = current.get("phase", "")
         about_candidate = candidate in (current.get("candidateVersion"), current.get("stableVersion"))
-        timed_pause = phase == "Paused" and current.get("pausedReason") == "PausedByStep"  # the example's
         if (
             phase in FINAL
-            and not timed_pause
             and about_candidate
             and current.get("observedGeneration") == status["metadata"]["generation"]
         ):
