@@ -53,6 +53,8 @@ class DemoServing:
     """Users' requests per second through the router."""
     concurrency: int = 64
     """Requests in flight at most: the load stays bounded whatever the servers do."""
+    spares: int = 2
+    """Warm model servers per version: a promotion adds two pods of the new stable at once."""
     router_port: int = field(default_factory=free_port)
     network: PodNetwork | None = None
     follower: PodFollower | None = None
@@ -83,7 +85,10 @@ class DemoServing:
         """The pod network, its servers and the router; the load starts with `start_load()` once
         the router has a configuration to serve."""
         self.network = PodNetwork(
-            self.claim.pod_cidr, claim=self.claim, log_dir=self.directory / "model-servers"
+            self.claim.pod_cidr,
+            claim=self.claim,
+            log_dir=self.directory / "model-servers",
+            spares=self.spares,
         ).up()
         self.follower = PodFollower(
             self.network,
