@@ -55,6 +55,9 @@ class DemoServing:
     """Requests in flight at most: the load stays bounded whatever the servers do."""
     spares: int = 2
     """Warm model servers per version: a promotion adds two pods of the new stable at once."""
+    drain: float = 2.0
+    """Seconds the server of a pod that left keeps answering, as a terminating pod does while the
+    router's view of the EndpointSlices catches up."""
     router_port: int = field(default_factory=free_port)
     network: PodNetwork | None = None
     follower: PodFollower | None = None
@@ -96,6 +99,7 @@ class DemoServing:
             self.namespace,
             f"modelrollout.io/model={self.model}",
             self.server_args,
+            drain=self.drain,
         ).start()
         kubeconfig = self._grant_router()
         env = dict(os.environ, PYTHONPATH=f"{repo_root() / 'operator'}:{repo_root()}")

@@ -101,6 +101,8 @@ class PodServer:
     log: Path
     group: str = ""
     """The pod's namespace: `sync_pods` stops the servers of that namespace's pods that left."""
+    leaving_since: float | None = None
+    """When `sync_pods` first saw the pod no longer Ready (monotonic), while it drains."""
 
     @property
     def url(self) -> str:

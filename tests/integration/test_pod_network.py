@@ -85,7 +85,32 @@ def test_pods_answer_on_their_ips_and_endpointslices_list_them(
     }
 
     # when the Deployment scales down to 1, a follower stops the servers of the pods that left
-    follower = PodFollower(pod_network, cluster, namespace, "modelrollout.io/model=scorer").start()
+    follower = PodFollower(
+        pod_network, cluster, namespace, "modelrollout.io/model=scorer", {"v1": ["--latency-median", "0.001"]}
+    ).start()
+    cluster.kubectl("scale", "deployment/scorer-v1", "-n", namespace, "--replicas=1")
+    wait_ready(cluster, namespace, "scorer-v1", 1)
+    deadline = time.monotonic() + 20
+    while len(pod_network.servers) != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    # when it scales up again, the new pod answers as soon as the EndpointSlices list it: a warm
+    # server takes its IP when the watch reports the pod Ready (a cold start took seconds)
+    cluster.kubectl("scale", "deployment/scorer-v1", "-n", namespace, "--replicas=2")
+    (kept,) = pod_network.servers.values()
+    deadline = time.monotonic() + 30
+    addresses = ready_addresses(cluster, namespace, "scorer-v1")
+    while len(addresses) < 2 and time.monotonic() < deadline:
+        addresses = ready_addresses(cluster, namespace, "scorer-v1")
+    (new,) = addresses - {kept.ip}
+    listed = time.monotonic()
+    while True:
+        try:
+            assert predict(f"http://{new}:8080")[0] == "v1"
+            break
+        except OSError:
+            assert time.monotonic() - listed < 1.0, "the new pod did not answer within 1 s of being listed"
+            time.sleep(0.02)
     cluster.kubectl("scale", "deployment/scorer-v1", "-n", namespace, "--replicas=1")
     wait_ready(cluster, namespace, "scorer-v1", 1)
     deadline = time.monotonic() + 20
