@@ -272,6 +272,9 @@ class PodNetwork:
             return self.servers[pod]
         if ipaddress.ip_address(ip) not in ipaddress.ip_network(self.pod_cidr):
             raise PodNetworkError(f"pod {pod} has IP {ip}, outside this network's pod CIDR {self.pod_cidr}")
+        for other in [server for server in self.servers.values() if server.ip == ip]:
+            # kwok hands a draining pod's IP to a new pod at once: the address is the new pod's now
+            self._stop_server(other.pod)
         added = _ip(
             "netns",
             "exec",
@@ -284,7 +287,9 @@ class PodNetwork:
             self.pod_link,
             check=False,
         )
-        if added.returncode != 0 and "File exists" not in added.stderr:
+        if added.returncode != 0 and not any(
+            text in added.stderr for text in ("File exists", "already assigned")
+        ):
             raise PodNetworkError(f"cannot give pod {pod} its IP {ip}: {added.stderr.strip()}")
         key = tuple(server_args)
         waiting = self._spares.get(key, [])
