@@ -55,7 +55,7 @@ class DemoServing:
     """Requests in flight at most: the load stays bounded whatever the servers do."""
     spares: int = 2
     """Warm model servers per version: a promotion adds two pods of the new stable at once."""
-    drain: float = 2.0
+    drain: float = 5.0
     """Seconds the server of a pod that left keeps answering, as a terminating pod does while the
     router's view of the EndpointSlices catches up."""
     router_port: int = field(default_factory=free_port)
