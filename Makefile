@@ -19,10 +19,10 @@ help: ## List the targets
 $(DEPS_STAMP): pyproject.toml constraints.txt
 	@command -v prometheus >/dev/null && command -v promtool >/dev/null && command -v openssl >/dev/null \
 	  && command -v buildah >/dev/null && command -v mmdebstrap >/dev/null && command -v umoci >/dev/null \
-	  && command -v wrk >/dev/null && command -v nginx >/dev/null \
+	  && command -v wrk >/dev/null && command -v nginx >/dev/null && command -v ip >/dev/null \
 	  && $(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || \
 	  { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq prometheus openssl python3-venv \
-	      buildah mmdebstrap umoci wrk nginx; }
+	      buildah mmdebstrap umoci wrk nginx iproute2; }
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q -c constraints.txt -e '.[dev]'

@@ -291,7 +291,11 @@ def parse_bind(bind: str) -> tuple[str, int]:
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m modelrollout_dev.model_server", description=__doc__)
-    parser.add_argument("--bind", required=True, help="IP:PORT to listen on")
+    parser.add_argument(
+        "--bind",
+        required=True,
+        help="IP:PORT to listen on; `-`: start warm, print `warm`, read IP:PORT from stdin",
+    )
     parser.add_argument("--model", required=True)
     parser.add_argument("--version", required=True)
     parser.add_argument("--namespace", default="default", help="the namespace label of the series")
@@ -308,16 +312,25 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    try:
-        host, port = parse_bind(args.bind)
-    except ValueError as error:
-        print(error, file=sys.stderr)
-        return 2
     if not 0.0 <= args.error_rate <= 1.0 or args.latency_median < 0 or args.latency_sigma < 0:
         print("--error-rate must be within 0..1 and latencies non-negative", file=sys.stderr)
         return 2
     settings = ModelServerSettings(**{k: v for k, v in vars(args).items() if k != "bind"})  # flag = field
-    web.run_app(make_app(settings), host=host, port=port, print=None, access_log=None)
+    app = make_app(settings)
+    bind = args.bind
+    if bind == "-":
+        # A pod network starts servers before their pods exist (starting Python with numpy takes
+        # seconds on a loaded machine), so a pod that turns Ready is answered within milliseconds.
+        print("warm", flush=True)
+        bind = sys.stdin.readline().strip()
+        if not bind:
+            return 0  # not needed after all: the pod network closed stdin
+    try:
+        host, port = parse_bind(bind)
+    except ValueError as error:
+        print(error, file=sys.stderr)
+        return 2
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
     return 0
 
 

@@ -101,10 +101,37 @@ class PodServer:
     log: Path
     group: str = ""
     """The pod's namespace: `sync_pods` stops the servers of that namespace's pods that left."""
+    leaving_since: float | None = None
+    """When `sync_pods` first saw the pod no longer Ready (monotonic), while it drains."""
 
     @property
     def url(self) -> str:
         return f"http://{self.ip}:{self.port}"
+
+
+@dataclass
+class _Spare:
+    """A model server started with `--bind -`: warm, waiting on stdin for the address of its pod."""
+
+    process: subprocess.Popen[bytes]
+    log: Path
+
+    def hand_over(self, bind: str, log: Path) -> Path:
+        """Tells the server where to listen; returns its log, renamed after the pod."""
+        assert self.process.stdin is not None
+        try:
+            self.process.stdin.write(f"{bind}\n".encode())
+            self.process.stdin.close()
+        except BrokenPipeError:
+            pass  # it died before it read: the pod network reports its log
+        self.log.rename(log)
+        return log
+
+    def stop(self) -> None:
+        stop_pid(self.process.pid, timeout=5.0)
+        if self.process.stdin is not None:
+            self.process.stdin.close()
+        self.process.wait()
 
 
 def _ip(*args: str, check: bool = True) -> subprocess.CompletedProcess[str]:
@@ -131,6 +158,11 @@ class PodNetwork:
     run_id: str = field(default_factory=lambda: uuid.uuid4().hex[:4])
     servers: dict[str, PodServer] = field(default_factory=dict)
     """Running servers by pod name."""
+    spares: int = 1
+    """Warm servers kept per set of server arguments. A pod is Ready (and gets traffic) the moment
+    kwok says so, but starting Python with numpy takes seconds on a loaded machine: a server
+    started before its pod exists and handed the pod's IP answers within milliseconds. More than
+    one helps when a step adds several pods of a version at once."""
 
     def __post_init__(self) -> None:
         network = ipaddress.ip_network(self.pod_cidr)
@@ -150,6 +182,7 @@ class PodNetwork:
             self.log_dir = cache_dir() / "run" / "pod-network" / self.namespace
         self._up = False
         self._lock = threading.RLock()
+        self._spares: dict[tuple[str, ...], list[_Spare]] = {}
 
     # -- lifecycle ----------------------------------------------------------------------------
     def up(self) -> PodNetwork:
@@ -165,6 +198,10 @@ class PodNetwork:
             self._in_namespace("ip", "addr", "add", f"{self.pod_side_address}/30", "dev", self.pod_link)
             self._in_namespace("ip", "link", "set", self.pod_link, "up")
             self._in_namespace("ip", "link", "set", "lo", "up")
+            # The whole pod CIDR is local to the namespace: a connection to a pod that left (or
+            # is not served yet) is refused at once, as by a real node, instead of its packets
+            # being dropped and a router waiting for its timeout.
+            self._in_namespace("ip", "route", "add", "local", self.pod_cidr, "dev", "lo")
             _ip("route", "add", self.pod_cidr, "via", self.pod_side_address, "dev", self.host_link)
         except BaseException:
             self.down()
@@ -176,6 +213,11 @@ class PodNetwork:
         namespace. Safe to call twice and after a failed `up`."""
         for server in list(self.servers.values()):
             self.stop_server(server.pod)
+        with self._lock:
+            for spares in self._spares.values():
+                for spare in spares:
+                    spare.stop()
+            self._spares.clear()
         _ip("link", "del", self.host_link, check=False)
         if self._up or self.namespace in self.namespaces():
             _ip("netns", "del", self.namespace, check=False)
@@ -230,6 +272,9 @@ class PodNetwork:
             return self.servers[pod]
         if ipaddress.ip_address(ip) not in ipaddress.ip_network(self.pod_cidr):
             raise PodNetworkError(f"pod {pod} has IP {ip}, outside this network's pod CIDR {self.pod_cidr}")
+        for other in [server for server in self.servers.values() if server.ip == ip]:
+            # kwok hands a draining pod's IP to a new pod at once: the address is the new pod's now
+            self._stop_server(other.pod)
         added = _ip(
             "netns",
             "exec",
@@ -242,20 +287,45 @@ class PodNetwork:
             self.pod_link,
             check=False,
         )
-        if added.returncode != 0 and "File exists" not in added.stderr:
+        if added.returncode != 0 and not any(
+            text in added.stderr for text in ("File exists", "already assigned")
+        ):
             raise PodNetworkError(f"cannot give pod {pod} its IP {ip}: {added.stderr.strip()}")
-        log = self.log_dir_path / f"{pod}.log"
+        key = tuple(server_args)
+        waiting = self._spares.get(key, [])
+        while waiting and waiting[0].process.poll() is not None:
+            waiting.pop(0)  # died warm (a bad flag): the next one, or a new one, shows why
+        spare = waiting.pop(0) if waiting else self._start_spare(key)
+        log = spare.hand_over(f"{ip}:{port}", self.log_dir_path / f"{pod}.log")
+        server = PodServer(pod, ip, port, spare.process.pid, log, group)
+        self.servers[pod] = server
+        self._wait_answering(server)
+        self.warm(server_args)
+        return server
+
+    def warm(self, server_args: list[str]) -> None:
+        """Starts servers with `server_args` (without `--bind`) until `spares` wait for a pod."""
+        with self._lock:
+            key = tuple(server_args)
+            waiting = self._spares.setdefault(key, [])
+            waiting[:] = [spare for spare in waiting if spare.process.poll() is None]
+            while len(waiting) < self.spares:
+                waiting.append(self._start_spare(key))
+
+    def spare_pids(self) -> list[int]:
+        with self._lock:
+            return [spare.process.pid for spares in self._spares.values() for spare in spares]
+
+    def _start_spare(self, key: tuple[str, ...]) -> _Spare:
+        log = self.log_dir_path / f"warm-{uuid.uuid4().hex[:8]}.log"
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(repo_root() / "operator"), str(repo_root())]))
         with log.open("wb") as out:
             process = subprocess.Popen(
                 ["ip", "netns", "exec", self.namespace, sys.executable, "-m", "modelrollout_dev.model_server",
-                 "--bind", f"{ip}:{port}", *server_args],
-                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
+                 "--bind", "-", *key],
+                stdin=subprocess.PIPE, stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
             )  # fmt: skip
-        server = PodServer(pod, ip, port, process.pid, log, group)
-        self.servers[pod] = server
-        self._wait_answering(server)
-        return server
+        return _Spare(process, log)
 
     def stop_server(self, pod: str) -> None:
         """Stops the pod's server by pid and takes its IP out of the namespace."""

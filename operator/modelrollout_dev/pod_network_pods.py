@@ -12,13 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
+import subprocess
 import threading
+import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from .cluster import LocalCluster
 from .pod_network import PodNetwork, PodNetworkError, PodServer
+from .tools import stop_pid
 
 __all__ = ["PodFollower", "deployment_selector", "ready_addresses", "serve_deployment", "sync_pods"]
 
@@ -54,20 +57,26 @@ def sync_pods(
     selector: str,
     server_args: Mapping[str, Sequence[str]] | None = None,
     port: int = DEFAULT_PORT,
+    drain: float = 0.0,
 ) -> list[PodServer]:
     """Serves every Ready pod of `selector` not served yet, stops the servers of the namespace's
-    pods that are no longer Ready (or gone), and returns the servers of the Ready pods of
-    `selector` (equality terms `k=v,k2=v2`). `server_args` maps a version label to extra
-    model-server arguments."""
+    pods that are no longer Ready (or gone) once they were so for `drain` seconds, and returns
+    the servers of the Ready pods of `selector` (equality terms `k=v,k2=v2`). `server_args` maps
+    a version label to extra model-server arguments. A drain is what a real pod does between
+    its deletion and its exit: it still answers while routers learn that it left."""
     wanted = _equality_terms(selector)
     out = cluster.kubectl("get", "pods", "-n", namespace, "-o", "json").stdout
     ready = [pod for pod in json.loads(out)["items"] if _serving(pod)]
     listed = {pod["metadata"]["name"]: pod for pod in json.loads(out)["items"]}
     for server in list(network.servers.values()):
         if server.group == namespace and server.pod not in {pod["metadata"]["name"] for pod in ready}:
-            pod = listed.get(server.pod)
-            log.info("stopping the server of pod %s: %s", server.pod, pod["status"] if pod else "gone")
-            network.stop_server(server.pod)
+            now = time.monotonic()
+            if server.leaving_since is None:
+                server.leaving_since = now
+            if now - server.leaving_since >= drain:
+                pod = listed.get(server.pod)
+                log.info("stopping the server of pod %s: %s", server.pod, pod["status"] if pod else "gone")
+                network.stop_server(server.pod)
     per_version = server_args or {}
     return [
         network.serve(
@@ -133,7 +142,10 @@ def serve_deployment(
 
 @dataclass
 class PodFollower:
-    """`sync_pods` every `interval` seconds in a thread, from `start()` until `stop()`."""
+    """`sync_pods` in a thread from `start()` until `stop()`: at once when a pod of the namespace
+    changes (a `kubectl get pods --watch` tells), and every `interval` seconds anyway. kwok marks a
+    pod Ready and the router sends it requests within moments; a poll alone would leave it
+    refusing them for up to `interval`."""
 
     network: PodNetwork
     cluster: LocalCluster
@@ -142,24 +154,59 @@ class PodFollower:
     server_args: Mapping[str, Sequence[str]] = field(default_factory=dict)
     port: int = DEFAULT_PORT
     interval: float = 0.3
+    drain: float = 0.0
+    """Seconds a pod that left keeps answering (see `sync_pods`)."""
     errors: list[BaseException] = field(default_factory=list)
     """What went wrong in the thread; `stop()` raises the first."""
     _stop: threading.Event = field(default_factory=threading.Event)
+    _changed: threading.Event = field(default_factory=threading.Event)
     _thread: threading.Thread | None = None
+    _watch: subprocess.Popen[bytes] | None = None
 
     def sync(self) -> list[PodServer]:
         return sync_pods(
-            self.network, self.cluster, self.namespace, self.selector, self.server_args, self.port
+            self.network, self.cluster, self.namespace, self.selector, self.server_args, self.port, self.drain
         )
 
     def start(self) -> PodFollower:
+        self.warm()
         self.sync()
+        self._watch = subprocess.Popen(
+            [str(self.cluster.tools.kubectl), "get", "pods", "-n", self.namespace, "--watch-only", "-o", "name"],
+            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=self.cluster.env,
+        )  # fmt: skip
+        watch = self._watch
+        threading.Thread(
+            target=self._follow, args=(watch,), name=f"watch {self.selector}", daemon=True
+        ).start()
         self._thread = threading.Thread(target=self._run, name=f"pods {self.selector}", daemon=True)
         self._thread.start()
         return self
 
+    def _follow(self, watch: subprocess.Popen[bytes]) -> None:
+        assert watch.stdout is not None
+        for _ in watch.stdout:
+            self._changed.set()
+
+    def warm(self) -> None:
+        """Starts a warm server for each version of `server_args` before any of its pods exist, so
+        that even the first pod of a new version answers as soon as it is Ready. Needs the model
+        label among the selector's terms (the servers' flags must be those its pods will get)."""
+        model = _equality_terms(self.selector).get(MODEL_LABEL)
+        if model is None:
+            return
+        for version in self.server_args:
+            labels = {MODEL_LABEL: model, VERSION_LABEL: version}
+            self.network.warm(
+                _server_args({"metadata": {"labels": labels}}, self.namespace, self.server_args)
+            )
+
     def _run(self) -> None:
-        while not self._stop.wait(self.interval):
+        while not self._stop.is_set():
+            self._changed.wait(self.interval)
+            self._changed.clear()
+            if self._stop.is_set():
+                return
             try:
                 self.sync()
             except Exception as error:  # kept for stop() to raise in the test's thread
@@ -167,6 +214,10 @@ class PodFollower:
 
     def stop(self) -> None:
         self._stop.set()
+        self._changed.set()
+        if self._watch is not None:
+            stop_pid(self._watch.pid, timeout=5.0)
+            self._watch.wait()
         if self._thread is not None:
             self._thread.join(timeout=30)
         if self.errors:

@@ -39,8 +39,9 @@ def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[Ro
     env = given.env
     model = RoutedModel(
         env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path,
-        # the candidate answers fifteen times slower than the stable: a latency the analysis must see
-        server_args={"v1": ["--latency-median", "0.002"], "v2": ["--latency-median", "0.03"]},
+        # the candidate answers fifteen times slower than the stable: a latency the analysis must
+        # see; its few errors (the stable answers for them) give the errors metric a series to read
+        server_args={"v1": ["--latency-median", "0.002"], "v2": ["--latency-median", "0.03", "--error-rate", "0.02"]},
     )  # fmt: skip
     try:
         yield model.start()

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -84,7 +85,32 @@ def test_pods_answer_on_their_ips_and_endpointslices_list_them(
     }
 
     # when the Deployment scales down to 1, a follower stops the servers of the pods that left
-    follower = PodFollower(pod_network, cluster, namespace, "modelrollout.io/model=scorer").start()
+    follower = PodFollower(
+        pod_network, cluster, namespace, "modelrollout.io/model=scorer", {"v1": ["--latency-median", "0.001"]}
+    ).start()
+    cluster.kubectl("scale", "deployment/scorer-v1", "-n", namespace, "--replicas=1")
+    wait_ready(cluster, namespace, "scorer-v1", 1)
+    deadline = time.monotonic() + 20
+    while len(pod_network.servers) != 1 and time.monotonic() < deadline:
+        time.sleep(0.1)
+
+    # when it scales up again, the new pod answers as soon as the EndpointSlices list it: a warm
+    # server takes its IP when the watch reports the pod Ready (a cold start took seconds)
+    cluster.kubectl("scale", "deployment/scorer-v1", "-n", namespace, "--replicas=2")
+    (kept,) = pod_network.servers.values()
+    deadline = time.monotonic() + 30
+    addresses = ready_addresses(cluster, namespace, "scorer-v1")
+    while len(addresses) < 2 and time.monotonic() < deadline:
+        addresses = ready_addresses(cluster, namespace, "scorer-v1")
+    (new,) = addresses - {kept.ip}
+    listed = time.monotonic()
+    while True:
+        try:
+            assert predict(f"http://{new}:8080")[0] == "v1"
+            break
+        except OSError:
+            assert time.monotonic() - listed < 1.0, "the new pod did not answer within 1 s of being listed"
+            time.sleep(0.02)
     cluster.kubectl("scale", "deployment/scorer-v1", "-n", namespace, "--replicas=1")
     wait_ready(cluster, namespace, "scorer-v1", 1)
     deadline = time.monotonic() + 20
@@ -96,9 +122,15 @@ def test_pods_answer_on_their_ips_and_endpointslices_list_them(
     (left,) = pod_network.servers.values()
     assert wait_for_addresses(cluster, namespace, {left.ip}) == {left.ip}
     assert predict(left.url)[0] == "v1"
-    for gone in ips - {left.ip}:
-        with pytest.raises(OSError):
-            urllib.request.urlopen(f"http://{gone}:8080/v2/health/ready", timeout=1)
+    # and the pods that left, like addresses no pod has, refuse connections at once: a router
+    # that still lists them moves on instead of waiting for its timeout
+    never = cluster.settings.pod_cidr.replace(".0.0/16", ".200.200")
+    for gone in [*(ips - {left.ip}), never]:
+        started = time.monotonic()
+        with pytest.raises(urllib.error.URLError) as refused:
+            urllib.request.urlopen(f"http://{gone}:8080/v2/health/ready", timeout=5)
+        assert isinstance(refused.value.reason, ConnectionRefusedError), refused.value
+        assert time.monotonic() - started < 1.0
 
 
 def test_down_removes_processes_namespace_and_route_even_after_a_failure(
@@ -109,16 +141,25 @@ def test_down_removes_processes_namespace_and_route_even_after_a_failure(
     server = network.serve("p1", "10.127.0.1", 8080, ["--model", "m", "--version", "v9"])
     assert predict_version(server.url) == "v9"
 
+    # when a pod of the same flags turns up, a warm server answers on its IP at once
+    warm = network.spare_pids()
+    started = time.monotonic()
+    second = network.serve("p3", "10.127.0.3", 8080, ["--model", "m", "--version", "v9"])
+    assert time.monotonic() - started < 1.0, "a warm server should answer well within a second"
+    assert predict_version(second.url) == "v9" and second.pid in warm and second.pid != server.pid
+    assert second.log.name == "p3.log" and "warm" in second.log.read_text()
+
     # when a server cannot start (a bad flag), the error carries its log
     with pytest.raises(PodNetworkError, match="did not answer") as failure:
         network.serve("p2", "10.127.0.2", 8080, ["--model", "m", "--version", "v9", "--bind-typo", "x"])
     assert "unrecognized arguments" in str(failure.value)
 
     # then down() still removes everything: the process, the route, the veth and the namespace
-    pid = server.pid
+    pids = [server.pid, second.pid, *network.spare_pids()]
+    assert len(pids) == 3, "one warm server is kept ready for v9's flags"
     network.down()
     assert network.namespace not in PodNetwork.namespaces()
-    assert not is_running(pid)
+    assert not any(is_running(pid) for pid in pids)
     routes = json.loads(_run(["ip", "-j", "route", "show", "10.127.0.0/16"]) or "[]")
     assert routes == []
     assert network.host_link not in _run(["ip", "-br", "link"])

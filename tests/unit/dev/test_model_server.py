@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -165,3 +171,33 @@ def test_parse_bind(bind: str, expected: tuple[str, int]) -> None:
 def test_parse_bind_refuses(bind: str) -> None:
     with pytest.raises(ValueError, match="IP:PORT"):
         parse_bind(bind)
+
+
+def test_a_warm_server_binds_the_address_it_is_handed_at_once() -> None:
+    """`--bind -` starts the process (Python, numpy, the app) before the pod exists: handed its
+    address on stdin, it must listen within a fraction of a second, not after an interpreter start."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "modelrollout_dev.model_server", "--bind", "-", "--model", "m", "--version", "v7"],
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, start_new_session=True,
+    )  # fmt: skip
+    try:
+        assert process.stdout is not None and process.stdin is not None
+        assert process.stdout.readline().strip() == b"warm"
+        started = time.monotonic()
+        process.stdin.write(f"127.0.0.1:{port}\n".encode())
+        process.stdin.flush()
+        while True:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/v1/models/m", timeout=1.0) as answer:
+                    assert answer.headers["X-Model-Version"] == "v7"
+                    break
+            except OSError:
+                assert time.monotonic() - started < 0.5, "the warm server did not listen within 0.5 s"
+                time.sleep(0.01)
+    finally:
+        process.kill()
+        process.wait()
