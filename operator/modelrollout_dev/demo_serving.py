@@ -13,25 +13,20 @@ as long as the demo runs. Prometheus scrapes the router, whose series the analys
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import os
 import subprocess
-import sys
 import threading
 import time
-import urllib.request
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from modelrollout.api.router_config import ROUTER_ROLE_RULES, config_map_name
 
 from .cluster import LocalCluster
 from .loadgen import LoadReport, LoadSettings, run_load
 from .pod_network import PodCidrClaim, PodNetwork
 from .pod_network_pods import PodFollower
-from .tools import free_port, repo_root, stop_pid, tail
+from .router_process import grant_router, router_ready, start_router
+from .tools import free_port, stop_pid, tail
 
 __all__ = ["DemoServing"]
 
@@ -101,45 +96,13 @@ class DemoServing:
             self.server_args,
             drain=self.drain,
         ).start()
-        kubeconfig = self._grant_router()
-        env = dict(os.environ, PYTHONPATH=f"{repo_root() / 'operator'}:{repo_root()}")
-        with self.router_log.open("wb") as out:
-            self.router = subprocess.Popen(
-                [sys.executable, "-m", "modelrollout.router", "--namespace", self.namespace,
-                 "--config-map", config_map_name(self.rollout), "--listen", f"127.0.0.1:{self.router_port}",
-                 "--kubeconfig", str(kubeconfig), "--shutdown-grace", "2"],
-                stdout=out, stderr=subprocess.STDOUT, env=env,
-            )  # fmt: skip
+        kubeconfig = grant_router(
+            self.cluster, self.namespace, ROUTER_ACCOUNT, self.directory / "router.kubeconfig"
+        )
+        self.router = start_router(
+            self.namespace, self.rollout, self.router_port, kubeconfig, self.router_log
+        )
         return self
-
-    def _grant_router(self) -> Path:
-        """The router reads its ConfigMap and the EndpointSlices, nothing else: a Role of exactly
-        `ROUTER_ROLE_RULES`, bound to a ServiceAccount of its own."""
-        role = {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "Role",
-            "metadata": {"name": ROUTER_ACCOUNT, "namespace": self.namespace},
-            "rules": [dict(rule) for rule in ROUTER_ROLE_RULES],
-        }
-        binding = {
-            "apiVersion": "rbac.authorization.k8s.io/v1",
-            "kind": "RoleBinding",
-            "metadata": {"name": ROUTER_ACCOUNT, "namespace": self.namespace},
-            "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "Role", "name": ROUTER_ACCOUNT},
-            "subjects": [{"kind": "ServiceAccount", "name": ROUTER_ACCOUNT, "namespace": self.namespace}],
-        }
-        account = {
-            "apiVersion": "v1",
-            "kind": "ServiceAccount",
-            "metadata": {"name": ROUTER_ACCOUNT, "namespace": self.namespace},
-        }
-        items = [account, role, binding]
-        self.cluster.kubectl(
-            "apply", "-f", "-", input=json.dumps({"apiVersion": "v1", "kind": "List", "items": items})
-        )
-        return self.cluster.service_account_kubeconfig(
-            self.namespace, ROUTER_ACCOUNT, self.directory / "router.kubeconfig"
-        )
 
     def wait_serving(self, version: str, replicas: int, timeout: float = 120) -> None:
         """Until `replicas` pods of `version` have a model server that answers and the router is
@@ -158,19 +121,12 @@ class DemoServing:
             served = sum(
                 1 for pod in list(self.network.servers) if pod.startswith(f"{self.rollout}-{version}-")
             )
-            if served >= replicas and self._router_ready():
+            if served >= replicas and router_ready(self.router_url):
                 return
             time.sleep(0.3)
         raise TimeoutError(
             f"{version} was not served by {replicas} pods and the router within {timeout:.0f}s:\n{tail(self.router_log)}"
         )
-
-    def _router_ready(self) -> bool:
-        try:
-            with urllib.request.urlopen(f"{self.router_url}/readyz", timeout=2) as response:
-                return bool(response.status == 200)
-        except OSError:
-            return False
 
     def check(self) -> None:
         """Raises what went wrong in the pod follower's or the load generator's thread."""

@@ -10,6 +10,7 @@ from ..api.v1alpha1 import (
     AnalysisStatus,
     CanaryStep,
     EvidenceSpan,
+    ModelRolloutStatus,
     Outcome,
     Phase,
     Reason,
@@ -25,6 +26,7 @@ __all__ = [
     "enter_step",
     "finish_promotion",
     "finish_rollback",
+    "leave_steps",
     "release_candidate",
     "start_promoting",
     "start_rollback",
@@ -33,6 +35,14 @@ __all__ = [
 ]
 
 _REASONS = frozenset(reason.value for reason in Reason)
+
+
+def leave_steps(status: ModelRolloutStatus) -> None:
+    """The candidate is no longer walking the steps (promoted, released, aborted before it
+    started, undone): no step, no step clock, no pause left to resume."""
+    status.current_step = None
+    status.step_started_at = None
+    status.paused_reason = None
 
 
 def describe_step(run: Run, index: int) -> str:
@@ -126,9 +136,7 @@ def finish_promotion(run: Run) -> None:
     run.record(candidate, Outcome.PROMOTED, reason=reason, metrics=metrics or None)
     status.stable_version = candidate
     status.candidate_version = None
-    status.current_step = None
-    status.step_started_at = None
-    status.paused_reason = None
+    leave_steps(status)
     run.set_candidate_weight(0)
     run.set_phase(
         Phase.PROMOTED,
@@ -205,9 +213,7 @@ def release_candidate(run: Run) -> None:
     """Forget a finished candidate so another can start; its Deployment is retired and pruned."""
     status = run.status
     status.candidate_version = None
-    status.current_step = None
-    status.step_started_at = None
-    status.paused_reason = None
+    leave_steps(status)
     run.set_candidate_weight(0)
 
 
@@ -216,8 +222,7 @@ def abort_unstarted(run: Run, candidate: str) -> None:
     marked aborted so it does not start later, as if rolled back at once."""
     status = run.status
     status.candidate_version = candidate
-    status.current_step = None
-    status.step_started_at = None
+    leave_steps(status)
     run.set_candidate_weight(0)
     at = format_timestamp(run.now)
     history.open_entry(status, candidate, run.stable, at)

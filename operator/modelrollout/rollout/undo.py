@@ -21,7 +21,7 @@ from . import history
 from ._decision_state import CAPACITY_POLL_SECONDS, Run
 from .capacity import deadline_passed, move_capacity
 from .observations import ManualAction
-from .transitions import finish_rollback
+from .transitions import finish_rollback, leave_steps
 
 __all__ = ["continue_undo", "undo", "undoing"]
 
@@ -86,9 +86,7 @@ def _start(run: Run, undone: str, target: str) -> None:
     at = format_timestamp(run.now)
     status.stable_version = target
     status.candidate_version = undone
-    status.current_step = None
-    status.step_started_at = None
-    status.paused_reason = None
+    leave_steps(status)
     run.set_candidate_weight(100)
     history.open_entry(status, undone, target, at)
     history.decide_entry(status, undone, Outcome.ROLLED_BACK, Reason.UNDONE.value)

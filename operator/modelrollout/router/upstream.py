@@ -151,13 +151,14 @@ class Upstream:
         ready before it listens, or gone before its endpoint is), so the version's other pods are
         tried in turn, each once, as a mesh's proxy does on a connect failure. Any other failure
         is the version's."""
-        for _ in range(len(pods) - 1):
+        attempts = max(len(pods), 1)
+        for attempt in range(1, attempts + 1):
             try:
                 return await self._pool.request(
                     address, forward.method, forward.path_qs, headers, forward.body, version.timeout_seconds
                 )
             except ConnectionRefusedError:
+                if attempt == attempts:
+                    raise
                 address = pods.next() or address
-        return await self._pool.request(
-            address, forward.method, forward.path_qs, headers, forward.body, version.timeout_seconds
-        )
+        raise AssertionError("unreachable: the last attempt returns or raises")
