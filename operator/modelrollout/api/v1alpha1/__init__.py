@@ -1,9 +1,11 @@
 """`modelrollout.io/v1alpha1`: the ModelRollout resource."""
 
 from ._model import ApiModel
+from .abtest import ABTestStatus, ABTestStrategy
 from .analysis_spec import (
     AnalysisSpec,
     ErrorSeriesSpec,
+    GoalSpec,
     MetricSpec,
     PrometheusAuth,
     PrometheusSpec,
@@ -20,6 +22,7 @@ from .enums import (
     EvidenceSpan,
     FailurePolicy,
     FixedTest,
+    GoalKind,
     InconclusivePolicy,
     MetricType,
     Outcome,
@@ -84,6 +87,8 @@ ANNOTATION_ACTION = "modelrollout.io/action"
 
 __all__ = [
     "ANNOTATION_ACTION",
+    "ABTestStatus",
+    "ABTestStrategy",
     "DURATION_PATTERN",
     "FIXED_TESTS",
     "GROUP",
@@ -117,6 +122,8 @@ __all__ = [
     "FailurePolicy",
     "FixedTest",
     "GatewayAPITraffic",
+    "GoalKind",
+    "GoalSpec",
     "HistoryEntry",
     "InconclusivePolicy",
     "IstioTraffic",
