@@ -87,8 +87,6 @@ ANNOTATION_ACTION = "modelrollout.io/action"
 
 __all__ = [
     "ANNOTATION_ACTION",
-    "ABTestStatus",
-    "ABTestStrategy",
     "DURATION_PATTERN",
     "FIXED_TESTS",
     "GROUP",
@@ -106,6 +104,8 @@ __all__ = [
     "SINGULAR",
     "STATUS_MAX_BYTES",
     "VERSION",
+    "ABTestStatus",
+    "ABTestStrategy",
     "ActionRecord",
     "AnalysisMethod",
     "AnalysisSpec",

@@ -13,9 +13,9 @@ stays far below its budget.
 
 from __future__ import annotations
 
-from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as crd_rules.X)
 from .abtest_rules import *  # noqa: F403  (re-exported like the analysis rules)
 from .abtest_rules import AB_TEST_SPEC_RULES
+from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as crd_rules.X)
 from .analysis_rules import ANALYSIS_RULES
 from .cel import CelRule as CelRule
 from .cel import given_durations
