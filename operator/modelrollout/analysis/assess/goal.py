@@ -24,6 +24,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 
 from ...api.v1alpha1 import Verdict
 from ..sequential import risk_difference_interval_and_evidence, risk_difference_segmented_final_log_evidence
@@ -37,6 +38,7 @@ from ._results import as_count, collecting, e_value_from_log, format_number, for
 
 __all__ = ["MEAN_METHOD", "RATE_METHOD", "MeanSample", "assess_goal_mean", "assess_goal_rate"]
 
+FloatArray = npt.NDArray[np.float64]
 RATE_METHOD: Final = "superiority mixture SPRT (risk difference, mirrored)"
 MEAN_METHOD: Final = "superiority mixture SPRT (difference of means, batch variance)"
 
@@ -83,11 +85,20 @@ def _result(
     )
 
 
-def _rate_path(sample: RateSample) -> tuple[np.ndarray, ...]:
+Path = tuple[FloatArray, FloatArray, FloatArray, FloatArray]
+
+
+def _rate_path(sample: RateSample) -> Path:
     looks = [*sample.earlier, sample]
-    return tuple(
-        np.asarray([getattr(look, field) for look in looks], dtype=np.float64)
-        for field in ("stable_events", "stable_exposure", "candidate_events", "candidate_exposure")
+
+    def counts(field: str) -> FloatArray:
+        return np.asarray([getattr(look, field) for look in looks], dtype=np.float64)
+
+    return (
+        counts("stable_events"),
+        counts("stable_exposure"),
+        counts("candidate_events"),
+        counts("candidate_exposure"),
     )
 
 
@@ -149,15 +160,12 @@ def assess_goal_rate(sample: RateSample, min_effect: float, config: AssessConfig
 def assess_goal_mean(sample: MeanSample, min_effect: float, config: AssessConfig) -> MetricTest:
     """Superiority of the candidate's mean (higher is better) by more than ``min_effect``, in the
     goal's units. The samples are the versions' counts of values."""
-    arrays = [
-        np.asarray(values, dtype=np.float64)
-        for values in (
-            sample.stable_sums,
-            sample.stable_counts,
-            sample.candidate_sums,
-            sample.candidate_counts,
-        )
-    ]
+    arrays: Path = (
+        np.asarray(sample.stable_sums, dtype=np.float64),
+        np.asarray(sample.stable_counts, dtype=np.float64),
+        np.asarray(sample.candidate_sums, dtype=np.float64),
+        np.asarray(sample.candidate_counts, dtype=np.float64),
+    )
     usable = all(array.size > 0 and bool(np.isfinite(array).all()) for array in arrays)
     samples_stable = as_count(float(arrays[1].sum())) if usable else 0
     samples_candidate = as_count(float(arrays[3].sum())) if usable else 0
