@@ -70,6 +70,7 @@ from .status import (
     ModelRolloutStatus,
 )
 from .status_bounds import bounded_status
+from .strategy_steps import strategy_steps
 from .timestamps import format_timestamp, parse_timestamp, utc
 
 GROUP = "modelrollout.io"
@@ -165,5 +166,6 @@ __all__ = [
     "parse_timestamp",
     "resolve_int_or_percent",
     "stored_size",
+    "strategy_steps",
     "utc",
 ]

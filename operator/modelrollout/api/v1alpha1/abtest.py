@@ -40,7 +40,8 @@ class ABTestStatus(ApiModel):
     decision: str = "Collecting"
     """Collecting (no verdict yet), Superior (the goal is superior and the guardrails hold, the
     test runs on to its duration), Winner (promoted, or being promoted), NotSuperior (shown not
-    superior by `minEffect`, or no verdict at the end: `onInconclusive`), GuardrailFailed."""
+    superior by `minEffect`, or no verdict at the end: `onInconclusive`), GuardrailFailed, or
+    Aborted (by a person)."""
     verdict: str | None = None
     """The goal's verdict at the last look: Pass (superior), Fail (shown not superior) or
     Inconclusive."""
