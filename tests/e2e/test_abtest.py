@@ -74,7 +74,7 @@ def test_a_candidate_that_converts_better_with_healthy_guardrails_wins_and_is_pr
     assert ab_test["eValue"] >= 20
     seen = {
         json.dumps(http_route_shares(found, env.name, env.model), sort_keys=True)
-        for _, found in sampler.samples
+        for found in sampler.samples
     }
     assert '{"v1": 500, "v2": 500}' in seen, f"the test ran at the 50% split: {seen}"
     guardrails = {m["name"]: m["verdict"] for m in status["analysis"]["metrics"]}
