@@ -25,10 +25,10 @@ INTERVAL = 30.0
 def _rate_decisions(
     rps: float, stable_rate: float, candidate_rate: float, min_effect: float, seed: int, looks: int = 60
 ) -> tuple[float, float]:
-    """Share of 150 runs (50/50 split, one look per 30 s interval) that are ever shown superior,
+    """Share of 100 runs (50/50 split, one look per 30 s interval) that are ever shown superior,
     and ever shown not superior."""
     rng = np.random.default_rng(seed)
-    n_s, n_c = rng.poisson(rps * 0.5 * INTERVAL, (2, 150, looks))
+    n_s, n_c = rng.poisson(rps * 0.5 * INTERVAL, (2, 100, looks))
     x_s, x_c = rng.binomial(n_s, stable_rate), rng.binomial(n_c, candidate_rate)
     path = (x_s.cumsum(1), n_s.cumsum(1), x_c.cumsum(1), n_c.cumsum(1))
     superior = risk_difference_log_evidence(*path, min_effect, "greater")
