@@ -73,8 +73,7 @@ def test_a_candidate_that_converts_better_with_healthy_guardrails_wins_and_is_pr
     assert 0.05 < ab_test["effect"] < 0.15 and 0 < ab_test["intervalLow"] < ab_test["effect"], ab_test
     assert ab_test["eValue"] >= 20
     seen = {
-        json.dumps(http_route_shares(found, env.name, env.model), sort_keys=True)
-        for found in sampler.samples
+        json.dumps(http_route_shares(found, env.name, env.model), sort_keys=True) for found in sampler.samples
     }
     assert '{"v1": 500, "v2": 500}' in seen, f"the test ran at the 50% split: {seen}"
     guardrails = {m["name"]: m["verdict"] for m in status["analysis"]["metrics"]}
