@@ -4,8 +4,16 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from modelrollout.api.v1alpha1 import GoalKind, GoalSpec, MetricSpec, MetricType, Verdict
-from modelrollout.evaluation import evaluate_intervals, first_interval_end
+from modelrollout.api.v1alpha1 import (
+    GoalKind,
+    GoalSpec,
+    MetricSpec,
+    MetricType,
+    ModelRolloutSpec,
+    Verdict,
+    strategy_steps,
+)
+from modelrollout.evaluation import evaluate_intervals, first_interval_end, request_for_step
 from modelrollout.metrics import RangeSeries, StaticSource
 from modelrollout.metrics import queries as defaults
 
@@ -21,6 +29,7 @@ from ...fixtures.evaluation_fleet import (
     interval_ends,
     request,
 )
+from ...fixtures.specs import ab_test, patched
 
 FIRST_END = first_interval_end(START, INTERVAL)
 AT = FIRST_END + timedelta(seconds=INTERVAL * 19)
@@ -117,3 +126,17 @@ def test_a_misnamed_goal_counter_is_a_configuration_error() -> None:
     )[0]
     assert result.verdict is Verdict.INCONCLUSIVE
     assert result.configuration_error is not None and "model_conversion_total" in result.configuration_error
+
+
+def test_an_ab_test_is_a_split_then_one_analysis_step_whose_deadline_is_its_duration() -> None:
+    spec = ModelRolloutSpec.model_validate(patched(ab_test(split=20, duration="2h")))
+    split, test = strategy_steps(spec)
+    assert split.set_weight == 20 and test.analysis is not None
+    at = FIRST_END + timedelta(minutes=5)
+    found = request_for_step(spec, namespace="team-a", name="shop", started_at=START, at=at, step=1)
+    assert found.max_duration == "2h" and found.metrics is None
+    untimed = ModelRolloutSpec.model_validate(patched(ab_test()))
+    assert (
+        request_for_step(untimed, namespace="n", name="s", started_at=START, at=at, step=1).max_duration
+        is None
+    )
