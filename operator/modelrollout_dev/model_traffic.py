@@ -4,7 +4,7 @@ process plays every model server behind a Service.
 It splits `rps` requests per second between versions in proportion to their READY pods (what a
 Service does with its endpoints), draws each version's latency and errors from its `Behaviour`,
 and exposes the conventional series (`model_requests_total`, `model_request_duration_seconds`,
-`model_prediction`) on a real /metrics endpoint that a real Prometheus scrapes.
+`model_prediction`, and `model_conversions_total` where a version converts) on a real /metrics endpoint that a real Prometheus scrapes.
 """
 
 from __future__ import annotations
@@ -30,6 +30,9 @@ class Behaviour:
     error_rate: float = 0.01
     prediction_mean: float = 0.3
     prediction_sigma: float = 0.1
+    conversion_rate: float = 0.0
+    """Share of requests that convert (an A/B test's goal, `model_conversions_total`); at 0 the
+    series is not exported at all."""
 
 
 @dataclass
@@ -58,6 +61,9 @@ class ModelTraffic:
             LABELS,
             buckets=(0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0),
             registry=self.registry,
+        )
+        self.conversions = Counter(
+            "model_conversions", "Requests that converted.", LABELS, registry=self.registry
         )
         self._stop = threading.Event()
         self._rng = np.random.default_rng(self.seed)
@@ -130,6 +136,8 @@ class ModelTraffic:
         # Exported from the first request, at 0 if need be, as a client library does for labels
         # known up front: the analysis tells "no errors yet" from "no such series" by it.
         self.requests.labels(*labels, "error").inc(errors)
+        if behaviour.conversion_rate > 0:
+            self.conversions.labels(*labels).inc(int(self._rng.binomial(n, behaviour.conversion_rate)))
         self.served[version] = self.served.get(version, 0) + n
 
 

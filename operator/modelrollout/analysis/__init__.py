@@ -8,7 +8,16 @@ passed between them. The vectorised evidence functions are public so the benchma
 the operator runs. Proofs, references and measured figures: docs/statistics.md.
 """
 
-from .assess import assess_drift, assess_latency, assess_rate, assess_threshold, check_threshold
+from .assess import (
+    MeanSample,
+    assess_drift,
+    assess_goal_mean,
+    assess_goal_rate,
+    assess_latency,
+    assess_rate,
+    assess_threshold,
+    check_threshold,
+)
 from .fixed import (
     EffectSize,
     FixedTestResult,
@@ -58,11 +67,14 @@ __all__ = [
     "Judgement",
     "LatencyEvidence",
     "Margin",
+    "MeanSample",
     "MetricTest",
     "RateEvidence",
     "RateSample",
     "ScoreThresholds",
     "assess_drift",
+    "assess_goal_mean",
+    "assess_goal_rate",
     "assess_latency",
     "assess_rate",
     "assess_threshold",

@@ -37,6 +37,7 @@ from fractions import Fraction
 from ..api.v1alpha1 import Verdict
 from .fixed import holm
 from .types import JudgedMetric, Judgement, MetricTest, ScoreThresholds
+from .winner import crown
 
 __all__ = ["fail_evidence_p_value", "judge"]
 
@@ -164,7 +165,10 @@ def _thresholded(deciding: Sequence[JudgedMetric], thresholds: ScoreThresholds) 
 def judge(
     metrics: Sequence[JudgedMetric], alpha: float = 0.05, thresholds: ScoreThresholds | None = None
 ) -> Judgement:
-    """One verdict for an analysis interval from its metric results (see the module rules)."""
+    """One verdict for an analysis interval from its metric results (see the module rules). An
+    A/B test's goal metric is judged apart: the others are its guardrails (`winner.crown`)."""
+    if any(metric.goal for metric in metrics):
+        return crown(judge([metric for metric in metrics if not metric.goal], alpha, thresholds), metrics)
     deciding = _corrected([metric for metric in metrics if not metric.dry_run], alpha)
     dry_run = [metric for metric in metrics if metric.dry_run]
     verdicts = [metric.result.verdict for metric in deciding]

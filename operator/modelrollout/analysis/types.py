@@ -107,6 +107,9 @@ class JudgedMetric:
     critical: bool = False
     weight: float = 1.0
     dry_run: bool = False
+    goal: bool = False
+    """An A/B test's goal: its Pass means superior, and it is judged apart from the guardrails
+    (`winner`)."""
 
 
 @dataclass(frozen=True)

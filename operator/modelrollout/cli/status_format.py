@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from .common import Obj, event_time, status_of
+from .status_abtest import ab_test_lines
 from .table import age, render
 
 EVENTS_SHOWN = 10
@@ -49,6 +50,7 @@ def render_status(
         "",
         *analysis_lines(status.get("analysis")),
         "",
+        *ab_test_lines(status.get("abTest")),
         "Conditions:",
         *_indent(condition_table(status.get("conditions") or [])),
     ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from ..analysis import JudgedMetric, MetricTest, ScoreThresholds, judge
-from ..api.v1alpha1 import MetricResult, Verdict, first_interval_end, format_timestamp
+from ..api.v1alpha1 import MetricResult, MetricType, Verdict, first_interval_end, format_timestamp
 from ..metrics import (
     BatchedQuerier,
     MetricSource,
@@ -126,6 +126,7 @@ def _conclude(window: _Window, outcomes: Mapping[Selection, QueryOutcome]) -> Ev
             critical=probe.metric.critical,
             weight=probe.metric.weight,
             dry_run=probe.metric.dry_run,
+            goal=probe.metric.type == MetricType.GOAL,
         )
         for probe in window.probes
     ]

@@ -12,12 +12,14 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from ..analysis import (
     AssessConfig,
     HistogramSample,
     Margin,
     MetricTest,
+    RateSample,
     assess_drift,
     assess_latency,
     assess_rate,
@@ -33,6 +35,7 @@ from ..metrics import (
 )
 from ..metrics import queries as defaults
 from . import checks, samples
+from .goal_probe import goal_probe
 from .request import EvaluationRequest
 from .slices import (
     CANDIDATE,
@@ -78,6 +81,7 @@ class _Planner:
             MetricType.DRIFT: self._drift,
             MetricType.CUSTOM: self._custom,
             MetricType.RESOURCE: self._resource,
+            MetricType.GOAL: partial(goal_probe, self),
         }
         try:
             return builders[metric.type](metric)
@@ -258,8 +262,10 @@ class _Planner:
         requests_metric: str,
         *,
         events_series: str | None = None,
+        assess: Callable[[RateSample], MetricTest] | None = None,
     ) -> Probe:
-        """Events per request. `events_series` is the default query's event series, whose presence
+        """Events per request (`assess`: the test of the path, non-inferiority at the metric's
+        margin unless given). `events_series` is the default query's event series, whose presence
         for the model tells zero events from a misnamed series; None for a user's query, whose
         answer must hold a series (a count of 0 is fine) for at least one version."""
         exposure_slices = self._batched("requests", defaults.requests(requests_metric, self.interval))
@@ -286,12 +292,11 @@ class _Planner:
                     return checks.not_found("from the query", f"{where}: neither version returned one", query)
             elif not counted and not answers.get("present/events"):
                 return checks.not_found(events_series, lookback, query)
-            return self._held_if_silent(
-                answers,
-                assess_rate(rate_path(answers, self.segments), _margin(metric), self._config(metric)),
-            )
+            path = rate_path(answers, self.segments)
+            tested = assess(path) if assess else assess_rate(path, _margin(metric), self._config(metric))
+            return self._held_if_silent(answers, tested)
 
-        return Probe(metric, measure, slices, carries=self.carries)
+        return Probe(metric, measure, slices, carries=self.carries and assess is None)
 
     def _drift(self, metric: MetricSpec) -> Probe:
         statistic = metric.statistic or DriftStatistic.PSI

@@ -26,6 +26,7 @@ from ..api.v1alpha1 import (
     align,
     format_timestamp,
     parse_duration,
+    strategy_steps,
 )
 from ..metrics.queries import MODEL_SERVER_SERIES, DefaultSeries, default_series
 
@@ -129,7 +130,7 @@ def request_for_step(
     metrics: tuple[str, ...] | None = None
     max_duration: str | None = None
     if step is not None:
-        steps = spec.strategy.canary.steps if spec.strategy.canary else []
+        steps = strategy_steps(spec)
         analysis = steps[step].analysis if 0 <= step < len(steps) else None
         if analysis is None:
             raise ValueError(f"step {step} is not an analysis step of spec.strategy.canary.steps")

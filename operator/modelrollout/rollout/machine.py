@@ -32,6 +32,7 @@ from ._decision_state import (
     Problem,
     Run,
 )
+from .abtest import ab_test_status, read_judgement
 from .actions import Decision
 from .conditions import refresh_conditions
 from .effects import converge, stable_template
@@ -49,7 +50,7 @@ def decide(
 ) -> Decision:
     """The next status and the actions to reach it. Pure and idempotent: called again with its
     own result and the same observations it changes nothing and announces nothing."""
-    run = Run(spec, status, observations, now)
+    run = Run(spec, status, read_judgement(spec, status, observations), now)
     run.status.observed_generation = observations.generation
     if run.status.stable_version is None:
         run.status.stable_version = spec.stable.version
@@ -67,6 +68,7 @@ def decide(
         _settle(run)
     if run.capacity is None:
         run.status.progress_started_at = None  # the deadline counts only while capacity moves
+    run.status.ab_test = ab_test_status(run)
     refresh_conditions(run)
     actions = converge(run)
     return Decision(

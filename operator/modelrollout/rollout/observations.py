@@ -152,6 +152,9 @@ class AnalysisObservation:
     message: str = ""
     evidence_intervals: int = 0
     """Complete intervals the judgement's evidence spans (across steps when it carries)."""
+    settled: bool = False
+    """Inconclusive, and no later window can reach a verdict (an A/B test's goal shown not
+    superior): the analysis step ends now, as at its final look, and `onInconclusive` applies."""
 
 
 @dataclass(frozen=True)

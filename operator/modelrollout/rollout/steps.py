@@ -228,7 +228,7 @@ def _analysis(run: Run, index: int) -> str | None:
     _resume_phase(run, index, f"{describe_step(run, index)}: collecting evidence")
     run.reason = Reason.ANALYSIS_INCONCLUSIVE
     judged = _take_judgement(run)
-    final_look = _final_look_judged(run)
+    final_look = _final_look_judged(run) or (judged is not None and judged.settled)
     if judged is not None:
         _announce(run, judged, goes_on=judged.verdict == Verdict.INCONCLUSIVE and not final_look)
         if judged.verdict == Verdict.PASS:

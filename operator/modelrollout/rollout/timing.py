@@ -22,6 +22,7 @@ from ..api.v1alpha1 import (
     align_up,
     parse_duration,
     parse_timestamp,
+    strategy_steps,
     utc,
 )
 
@@ -38,8 +39,8 @@ __all__ = [
 
 
 def canary_steps(spec: ModelRolloutSpec) -> list[CanaryStep]:
-    canary = spec.strategy.canary
-    return list(canary.steps) if canary is not None else []
+    """The steps the strategy runs (an A/B test's too: `strategy_steps`)."""
+    return strategy_steps(spec)
 
 
 def current_step(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> CanaryStep | None:

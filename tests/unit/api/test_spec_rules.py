@@ -18,7 +18,17 @@ from modelrollout.api.v1alpha1 import (
 )
 from modelrollout.api.v1alpha1 import crd_rules as rules
 
-from ...fixtures.specs import BASE_SPEC, INVALID, Invalid, auth, fixed_metric, one_step, only_metric, patched
+from ...fixtures.specs import (
+    BASE_SPEC,
+    INVALID,
+    Invalid,
+    ab_test,
+    auth,
+    fixed_metric,
+    one_step,
+    only_metric,
+    patched,
+)
 
 UNBREAKABLE_TODAY = set(rules.STRATEGY_BLOCKS_FOR_TYPE) if len(StrategyType) == 1 else set()
 """With one strategy type, no block can be set for another type."""
@@ -198,3 +208,16 @@ def test_parameters_are_short_scalars_under_short_names() -> None:
     for parameters in ({"n" * 64: 1}, {"optimizer": {"name": "adam"}}, {"artefact": "a" * 257}):
         with pytest.raises(ValidationError, match="parameters maps names of at most 63 characters"):
             ModelRolloutSpec.model_validate(patched({"candidate": {"parameters": parameters}}))
+
+
+def test_an_ab_test_with_a_goal_and_guardrails_is_valid() -> None:
+    spec = ModelRolloutSpec.model_validate(patched(ab_test(split=20, duration="2h")))
+    assert spec.strategy.ab_test is not None and spec.strategy.ab_test.split == 20
+    assert spec.strategy.block(StrategyType.AB_TEST) is spec.strategy.ab_test
+    goal = spec.analysis.metrics[0].goal
+    assert goal is not None and goal.min_effect == 0.0
+
+
+def test_an_ab_test_without_a_candidate_needs_no_goal() -> None:
+    bare = patched({**ab_test(), "candidate": None, "analysis": {"metrics": []}})
+    ModelRolloutSpec.model_validate(bare)

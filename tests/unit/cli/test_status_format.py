@@ -87,3 +87,33 @@ def test_numbers_are_compact() -> None:
     assert [number(v) for v in (None, 0.0, 0.5, 12.3456, 1.2e-5, 250000.0, float("inf"))] == [
         "-", "0", "0.5", "12.35", "1.2e-05", "2.5e+05", "inf",
     ]  # fmt: skip
+
+
+def test_an_ab_test_shows_its_split_goal_effect_interval_and_decision() -> None:
+    shop = {
+        "metadata": {"name": "shop", "namespace": "default"},
+        "spec": {"strategy": {"type": "ABTest", "abTest": {"split": 30}}},
+        "status": {
+            "phase": "Progressing",
+            "abTest": {
+                "split": 30,
+                "goal": "conversions",
+                "decision": "Superior",
+                "verdict": "Pass",
+                "stable": 0.05,
+                "candidate": 0.08,
+                "effect": 0.03,
+                "intervalLow": 0.012,
+                "intervalHigh": 0.047,
+                "eValue": 41.0,
+                "samplesStable": 2100,
+                "samplesCandidate": 900,
+                "intervals": 12,
+                "endsAt": "2030-01-01T02:00:00Z",
+            },
+        },
+    }
+    text = render_status(shop, [], [], datetime(2030, 1, 1, tzinfo=UTC))
+    assert "A/B test:    Superior (candidate at 30%, 12 intervals, ends by 2030-01-01T02:00:00Z)" in text
+    assert "goal conversions: Pass, stable 0.05, candidate 0.08, effect 0.03 [0.012, 0.047]" in text
+    assert "samples 2100/900" in text

@@ -6,8 +6,18 @@ data is Inconclusive, never a Fail.
 """
 
 from .drift import assess_drift
+from .goal import MeanSample, assess_goal_mean, assess_goal_rate
 from .latency import assess_latency
 from .rate import assess_rate
 from .threshold import assess_threshold, check_threshold
 
-__all__ = ["assess_drift", "assess_latency", "assess_rate", "assess_threshold", "check_threshold"]
+__all__ = [
+    "MeanSample",
+    "assess_drift",
+    "assess_goal_mean",
+    "assess_goal_rate",
+    "assess_latency",
+    "assess_rate",
+    "assess_threshold",
+    "check_threshold",
+]

@@ -1,9 +1,11 @@
 """`modelrollout.io/v1alpha1`: the ModelRollout resource."""
 
 from ._model import ApiModel
+from .abtest import ABTestStatus, ABTestStrategy
 from .analysis_spec import (
     AnalysisSpec,
     ErrorSeriesSpec,
+    GoalSpec,
     MetricSpec,
     PrometheusAuth,
     PrometheusSpec,
@@ -20,6 +22,7 @@ from .enums import (
     EvidenceSpan,
     FailurePolicy,
     FixedTest,
+    GoalKind,
     InconclusivePolicy,
     MetricType,
     Outcome,
@@ -67,6 +70,7 @@ from .status import (
     ModelRolloutStatus,
 )
 from .status_bounds import bounded_status
+from .strategy_steps import strategy_steps
 from .timestamps import format_timestamp, parse_timestamp, utc
 
 GROUP = "modelrollout.io"
@@ -101,6 +105,8 @@ __all__ = [
     "SINGULAR",
     "STATUS_MAX_BYTES",
     "VERSION",
+    "ABTestStatus",
+    "ABTestStrategy",
     "ActionRecord",
     "AnalysisMethod",
     "AnalysisSpec",
@@ -117,6 +123,8 @@ __all__ = [
     "FailurePolicy",
     "FixedTest",
     "GatewayAPITraffic",
+    "GoalKind",
+    "GoalSpec",
     "HistoryEntry",
     "InconclusivePolicy",
     "IstioTraffic",
@@ -158,5 +166,6 @@ __all__ = [
     "parse_timestamp",
     "resolve_int_or_percent",
     "stored_size",
+    "strategy_steps",
     "utc",
 ]

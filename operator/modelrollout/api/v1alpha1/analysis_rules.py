@@ -188,6 +188,23 @@ def _fixed_test_fits_type() -> CelRule:
 FIXED_TEST_FITS_TYPE = _fixed_test_fits_type()
 """Generated from `FIXED_TESTS`, so the message lists exactly the tests that are implemented."""
 
+GOAL_SETTINGS_MATCH_TYPE = CelRule(
+    rule=f"(self.type == '{MetricType.GOAL.value}') == has(self.goal)",
+    message="a goal metric needs goal (its kind), and goal applies to goal metrics only",
+    field_path=".goal",
+)
+GOAL_NEEDS_METRIC_NAME = CelRule(
+    rule=f"self.type != '{MetricType.GOAL.value}' || has(self.metricName)",
+    message="a goal metric needs metricName: the event counter of a rate, the _sum/_count base of a mean",
+    field_path=".metricName",
+    reason="FieldValueRequired",
+)
+GOAL_NOT_WITH_QUERY = forbidden(
+    ".query",
+    f"self.type != '{MetricType.GOAL.value}' || !has(self.query)",
+    "a goal metric reads its default series (metricName); query does not apply",
+)
+
 # --- thresholdRange (ThresholdRange) -------------------------------------------------------------
 
 THRESHOLD_RANGE_BOUNDED = CelRule(
@@ -268,6 +285,9 @@ ANALYSIS_RULES: dict[str, tuple[CelRule, ...]] = {
         MARGIN_REQUIRED,
         ONE_MARGIN,
         FIXED_TEST_FITS_TYPE,
+        GOAL_SETTINGS_MATCH_TYPE,
+        GOAL_NEEDS_METRIC_NAME,
+        GOAL_NOT_WITH_QUERY,
     ),
     "ErrorSeriesSpec": (ERROR_SERIES_EXACTLY_ONE,),
     "ThresholdRange": (THRESHOLD_RANGE_BOUNDED, THRESHOLD_RANGE_ORDERED),

@@ -14,7 +14,15 @@ from . import enums
 from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .durations import DURATION_PATTERN, parse_duration
-from .enums import AnalysisMethod, DriftStatistic, FailurePolicy, FixedTest, InconclusivePolicy, MetricType
+from .enums import (
+    AnalysisMethod,
+    DriftStatistic,
+    FailurePolicy,
+    FixedTest,
+    GoalKind,
+    InconclusivePolicy,
+    MetricType,
+)
 
 
 class SecretKeyRef(ApiModel):
@@ -118,6 +126,19 @@ class ErrorSeriesSpec(ApiModel):
         return self
 
 
+class GoalSpec(ApiModel):
+    """What an A/B test's goal measures, and by how much the candidate must beat the stable."""
+
+    kind: GoalKind
+    """`rate`: `metricName` events per request (the request counter of the other metrics), e.g.
+    conversions per request; `mean`: `<metricName>_sum / <metricName>_count`, e.g. order value.
+    Higher is better."""
+    min_effect: float = Field(default=0.0, ge=0, le=1_000_000)
+    """How much better the candidate must be to win, in the goal's units: candidate minus
+    stable must be shown above it (a rate: 0.005 is half a percentage point). 0, the default:
+    strictly better."""
+
+
 class MetricSpec(ApiModel):
     """One metric the candidate is judged on."""
 
@@ -174,6 +195,8 @@ class MetricSpec(ApiModel):
     """Weight in the combined (Kayenta-style) score."""
     dry_run: bool = False
     """Measured and shown, never deciding."""
+    goal: GoalSpec | None = None
+    """For `goal` (an ABTest's goal metric): its kind and the smallest effect that wins."""
 
     @model_validator(mode="after")
     def _settings_match_type(self) -> Self:
@@ -203,6 +226,10 @@ class MetricSpec(ApiModel):
         has_margin = any(margin is not None for margin in margins)
         _require(self.type not in rules.MARGIN_METRIC_TYPES or has_margin, rules.MARGIN_REQUIRED)
         _require(None in margins, rules.ONE_MARGIN)
+        goal = self.type == MetricType.GOAL
+        _require(goal == (self.goal is not None), rules.GOAL_SETTINGS_MATCH_TYPE)
+        _require(not goal or self.metric_name is not None, rules.GOAL_NEEDS_METRIC_NAME)
+        _require(not goal or self.query is None, rules.GOAL_NOT_WITH_QUERY)
         fitting = rules.FIXED_TESTS.get(self.type, ())
         _require(self.fixed_test is None or self.fixed_test in fitting, rules.FIXED_TEST_FITS_TYPE)
         return self

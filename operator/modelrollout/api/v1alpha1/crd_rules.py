@@ -13,6 +13,8 @@ stays far below its budget.
 
 from __future__ import annotations
 
+from .abtest_rules import *  # noqa: F403  (re-exported like the analysis rules)
+from .abtest_rules import AB_TEST_SPEC_RULES
 from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as crd_rules.X)
 from .analysis_rules import ANALYSIS_RULES
 from .cel import CelRule as CelRule
@@ -25,8 +27,12 @@ NAME_MAX_LENGTH = 63
 
 
 def strategy_block(strategy: StrategyType) -> str:
-    """The `spec.strategy` field holding the settings of a strategy type (`Canary` -> `canary`)."""
-    return strategy.value[0].lower() + strategy.value[1:]
+    """The `spec.strategy` field holding the settings of a strategy type (`Canary` -> `canary`,
+    `ABTest` -> `abTest`): the leading capitals lowered, but for one that starts the next word."""
+    name = strategy.value
+    leading = len(name) - len(name.lstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ"))
+    lowered = leading - 1 if 1 < leading < len(name) else leading
+    return name[:lowered].lower() + name[lowered:]
 
 
 # --- spec (ModelRolloutSpec) ---------------------------------------------------------------------
@@ -193,6 +199,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         STEP_METRICS_EXIST,
         ANALYSIS_STEP_NEEDS_METRICS,
         STEP_MAX_DURATION_COVERS_INTERVAL,
+        *AB_TEST_SPEC_RULES,
     ),
     "StrategySpec": STRATEGY_BLOCKS_FOR_TYPE,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),

@@ -50,6 +50,9 @@ class StrategyType(StrEnum):
     """Rollout strategies that work today (the list grows with the code, never before it)."""
 
     CANARY = "Canary"
+    AB_TEST = "ABTest"
+    """A fixed split for a set duration or until the sequential test decides; the candidate wins
+    (is promoted) when its goal metric is shown superior and every guardrail non-inferior."""
 
 
 class TrafficProvider(StrEnum):
@@ -90,6 +93,19 @@ class MetricType(StrEnum):
     CUSTOM = "custom"
     RESOURCE = "resource"
     ERROR_PATTERN = "errorPattern"
+    GOAL = "goal"
+    """An A/B test's goal: a rate or a mean where higher is better (`goal`), tested for
+    superiority, not non-inferiority."""
+
+
+class GoalKind(StrEnum):
+    """What a `goal` metric measures (`spec.analysis.metrics[].goal.kind`)."""
+
+    RATE = "rate"
+    """Events per request, from two counters: `metricName` (e.g. conversions) over the request
+    counter. A share of requests: each request counts at most one event."""
+    MEAN = "mean"
+    """`<metricName>_sum / <metricName>_count`, e.g. order value per order."""
 
 
 class FixedTest(StrEnum):

@@ -15,9 +15,11 @@ from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_va
 from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel, MetricName
 from ._model import require as _require
+from .abtest import ABTestStrategy
 from .analysis_spec import AnalysisSpec
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
+    MetricType,
     StrategyType,
     TrafficProvider,
     UpstreamFailurePolicy,
@@ -212,6 +214,8 @@ class StrategySpec(ApiModel):
     """The traffic provider."""
     canary: CanaryStrategy | None = None
     """Steps of a Canary rollout; required when `type` is Canary and a candidate is set."""
+    ab_test: ABTestStrategy | None = None
+    """The split and duration of an A/B test; required when `type` is ABTest and a candidate is set."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -289,7 +293,20 @@ class ModelRolloutSpec(ApiModel):
         _require(len(set(upstream)) == len(upstream), rules.DEPENDS_ON_UNIQUE)
         _require(names_unique(self.notifications), rules.NOTIFICATION_NAMES_UNIQUE)
         self._check_analysis_steps()
+        self._check_ab_test()
         return self
+
+    def _check_ab_test(self) -> None:
+        ab_test = self.strategy.type == StrategyType.AB_TEST
+        goals = [metric for metric in self.analysis.metrics if metric.type == MetricType.GOAL]
+        _require(ab_test or not goals, rules.GOAL_ONLY_IN_AB_TEST)
+        _require(self.candidate is None or not ab_test or len(goals) == 1, rules.AB_TEST_NEEDS_ONE_GOAL)
+        duration = self.strategy.ab_test.duration if self.strategy.ab_test is not None else None
+        interval = parse_duration(self.analysis.interval)
+        _require(
+            not ab_test or duration is None or parse_duration(duration) >= interval,
+            rules.AB_TEST_DURATION_COVERS_INTERVAL,
+        )
 
     def _check_analysis_steps(self) -> None:
         canary = self.strategy.canary

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._model import ApiModel
+from .abtest import ABTestStatus
 from .enums import Phase, Verdict
 
 HISTORY_LIMIT = 20
@@ -202,6 +203,8 @@ class ModelRolloutStatus(ApiModel):
     """Why the rollout is paused (a condition reason), while it is."""
     analysis: AnalysisStatus | None = None
     """The last analysis interval's verdict and evidence."""
+    ab_test: ABTestStatus | None = None
+    """An A/B test's split, its goal's effect, interval and verdict, and how far it has come."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)

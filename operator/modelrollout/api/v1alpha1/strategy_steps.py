@@ -1,0 +1,30 @@
+"""The steps a strategy runs: a Canary's own list, or the fixed program of an A/B test.
+
+An A/B test is two steps the canary machinery already runs: move traffic to the split (the
+capacity move, surge first, with its progress deadline), then one analysis step whose deadline is
+the test's `duration` (or `analysis.maxDuration` when the test runs until the sequential test
+decides). Expressing it as steps keeps one path for timing, windows, manual actions (promote,
+pause, abort, retry, undo), events and lineage. The segment mode of an A/B test is a header
+route step in place of the weight step, once header routes are a step kind.
+"""
+
+from __future__ import annotations
+
+from .enums import StrategyType
+from .spec import CanaryStep, ModelRolloutSpec, StepAnalysis
+
+__all__ = ["strategy_steps"]
+
+
+def strategy_steps(spec: ModelRolloutSpec) -> list[CanaryStep]:
+    """The steps of `spec`'s strategy, in order; empty when its block is unset."""
+    strategy = spec.strategy
+    if strategy.type == StrategyType.AB_TEST:
+        ab_test = strategy.ab_test
+        if ab_test is None:
+            return []
+        return [
+            CanaryStep(set_weight=ab_test.split),
+            CanaryStep(analysis=StepAnalysis(max_duration=ab_test.duration)),
+        ]
+    return list(strategy.canary.steps) if strategy.canary is not None else []
