@@ -67,6 +67,8 @@ def decide(
         _settle(run)
     if run.capacity is None:
         run.status.progress_started_at = None  # the deadline counts only while capacity moves
+    if run.status.phase not in (Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING):
+        run.status.blue_green = None  # a BlueGreen rollout's stage lasts as long as it runs
     refresh_conditions(run)
     actions = converge(run)
     return Decision(

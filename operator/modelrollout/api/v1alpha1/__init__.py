@@ -11,6 +11,7 @@ from .analysis_spec import (
     SecretKeyRef,
     ThresholdRange,
 )
+from .bluegreen import BlueGreenStage, BlueGreenStatus, BlueGreenStrategy, PromotionAnalysis
 from .crd_rules import FIXED_TESTS
 from .durations import DURATION_PATTERN, format_duration, parse_duration
 from .enums import (
@@ -106,6 +107,9 @@ __all__ = [
     "AnalysisSpec",
     "AnalysisStatus",
     "ApiModel",
+    "BlueGreenStage",
+    "BlueGreenStatus",
+    "BlueGreenStrategy",
     "CanaryStep",
     "CanaryStrategy",
     "Condition",
@@ -134,6 +138,7 @@ __all__ = [
     "Phase",
     "PrometheusAuth",
     "PrometheusSpec",
+    "PromotionAnalysis",
     "Reason",
     "ScoreThresholdsSpec",
     "SecretKeyRef",

@@ -16,6 +16,7 @@ from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel, MetricName
 from ._model import require as _require
 from .analysis_spec import AnalysisSpec
+from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
     StrategyType,
@@ -212,6 +213,9 @@ class StrategySpec(ApiModel):
     """The traffic provider."""
     canary: CanaryStrategy | None = None
     """Steps of a Canary rollout; required when `type` is Canary and a candidate is set."""
+    blue_green: BlueGreenStrategy | None = None
+    """Settings of a BlueGreen rollout; required when `type` is BlueGreen and a candidate is set.
+    Needs traffic.provider gatewayAPI, istio or router."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -219,10 +223,19 @@ class StrategySpec(ApiModel):
         block: BaseModel | None = getattr(self, by_alias[rules.strategy_block(strategy)])
         return block
 
+    def analysis_at(self, step: int) -> StepAnalysis | PromotionAnalysis | None:
+        """The analysis run at `status.currentStep` (a canary step's, a BlueGreen stage's)."""
+        if self.blue_green is not None:
+            return self.blue_green.analysis_at(step)
+        steps = self.canary.steps if self.canary is not None else []
+        return steps[step].analysis if 0 <= step < len(steps) else None
+
     @model_validator(mode="after")
     def _blocks_match_type(self) -> Self:
         for strategy, rule in zip(StrategyType, rules.STRATEGY_BLOCKS_FOR_TYPE, strict=True):
             _require(self.block(strategy) is None or self.type == strategy, rule)
+        routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
+        _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
 
 
@@ -289,6 +302,7 @@ class ModelRolloutSpec(ApiModel):
         _require(len(set(upstream)) == len(upstream), rules.DEPENDS_ON_UNIQUE)
         _require(names_unique(self.notifications), rules.NOTIFICATION_NAMES_UNIQUE)
         self._check_analysis_steps()
+        check_blue_green(self.strategy.blue_green, self.analysis)
         return self
 
     def _check_analysis_steps(self) -> None:

@@ -7,6 +7,7 @@ from typing import Any, Literal
 from pydantic import Field
 
 from ._model import ApiModel
+from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
 
 HISTORY_LIMIT = 20
@@ -202,6 +203,8 @@ class ModelRolloutStatus(ApiModel):
     """Why the rollout is paused (a condition reason), while it is."""
     analysis: AnalysisStatus | None = None
     """The last analysis interval's verdict and evidence."""
+    blue_green: BlueGreenStatus | None = None
+    """A BlueGreen rollout's stage, preview Service and switch times, while one is under way."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)
