@@ -1,8 +1,8 @@
 """BlueGreen on the gatewayAPI provider on the real control plane: the candidate runs at full size
 behind its preview Service while the HTTPRoute keeps all live traffic on the stable, the analysis
 judges it on the preview traffic, the route switches at once, and the old version stays at full
-size for scaleDownDelay; a candidate failing after the switch, or aborted, is switched back at
-once, with no pod to wait for."""
+size for scaleDownDelay; a candidate aborted after the switch is switched back at once, with no
+pod to wait for (a failed post-promotion analysis takes the same transition: unit-tested)."""
 
 from __future__ import annotations
 
@@ -24,16 +24,8 @@ from .test_traffic_gateway_api import TRAFFIC, http_route
 
 pytestmark = [pytest.mark.cluster]
 
-METRICS = [
-    {"name": "latency", "type": "latency", "maxRelativeIncrease": 0.5},
-    {
-        "name": "throughput-cap", "type": "custom", "failureThreshold": 1, "thresholdRange": {"max": 1},
-        "query": 'sum(rate(model_requests_total{namespace="{{namespace}}",model="{{model}}",'
-                 'version="{{version}}"}[{{interval}}]))',
-    },
-]  # fmt: skip
-"""A wide latency margin, so equal versions pass in an interval or two; and a check no version
-serving live traffic passes (at most 1 request per second), to fail a candidate after the switch."""
+METRICS = [{"name": "latency", "type": "latency", "maxRelativeIncrease": 0.5}]
+"""A wide margin, so equal versions pass in an interval or two: what is tested is the preview."""
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -72,7 +64,7 @@ def test_preview_analysis_switch_scale_down_and_an_instant_switch_back(given: Gi
     given.service().object(http_route(env.namespace, env.model), PLATFORM_TEAM)
     given.model_traffic({"v1": Behaviour(), "v2": Behaviour()}, through=("HTTPRoute", "public"), preview=0.2)
     analysis = given.analysis(METRICS)
-    spec = blue_green(env, "v2", analysis, prePromotionAnalysis={"metrics": ["latency"]}, scaleDownDelay="4s")
+    spec = blue_green(env, "v2", analysis, prePromotionAnalysis={}, scaleDownDelay="4s")
 
     # when v2 is previewed beside v1 and judged on the preview traffic
     def look() -> tuple[dict[str, Any], dict[str, int] | None, int, int]:
@@ -110,26 +102,25 @@ def test_preview_analysis_switch_scale_down_and_an_instant_switch_back(given: Gi
     when.then().phase("Promoted").stable_version("v2")
     assert refs(env) == [("fraud-scorer-v2", 1000)]
 
-    # when v3 fails its post-promotion check after the switch, and v4 is aborted during the delay
-    post_check = {"prePromotionAnalysis": None, "postPromotionAnalysis": {"metrics": ["throughput-cap"]}}
-    with Sampler(lambda: (refs(env), available(env, "fraud-scorer-v2"))) as during_v3:
-        when.patch_spec({"candidate": candidate(env, "v3"), "strategy": {"blueGreen": post_check}})
-        when.wait_for_status(stage_is("PostPromotionAnalysis"), "v3 switched", 30)
-        when.wait_for_phase("RolledBack", timeout=30)
-    long_delay = {"postPromotionAnalysis": None, "scaleDownDelay": "10m"}
-    when.patch_spec({"candidate": candidate(env, "v4"), "strategy": {"blueGreen": long_delay}})
-    when.wait_for_status(stage_is("ScaleDownDelay"), "v4 switched", 30)
-    assert refs(env) == [("fraud-scorer-v2", 0), ("fraud-scorer-v4", 1000)]
-    when.action("abort").wait_until(lambda: refs(env)[0] == ("fraud-scorer-v2", 1000), "switched back", 10)
+    # when v3 is switched to and aborted during its scale-down delay
+    long_delay = {"prePromotionAnalysis": None, "scaleDownDelay": "10m"}
+    with Sampler(lambda: (refs(env), available(env, "fraud-scorer-v2")), interval=0.1) as during_v3:
+        when.patch_spec({"candidate": candidate(env, "v3"), "strategy": {"blueGreen": long_delay}})
+        when.wait_for_status(stage_is("ScaleDownDelay"), "v3 switched", 30)
+        assert refs(env) == [("fraud-scorer-v2", 0), ("fraud-scorer-v3", 1000)]
+        when.action("abort").wait_until(
+            lambda: refs(env)[0] == ("fraud-scorer-v2", 1000), "switched back", 10
+        )
 
-    # then each switch back was one route change onto v2, which never lost a pod
-    routes_v3 = [r for r, _ in during_v3.samples]
-    assert [("fraud-scorer-v2", 0), ("fraud-scorer-v3", 1000)] in routes_v3
-    back = routes_v3.index([("fraud-scorer-v2", 0), ("fraud-scorer-v3", 1000)])
-    assert all(r[0] == ("fraud-scorer-v2", 0) or r[0] == ("fraud-scorer-v2", 1000) for r in routes_v3[back:])
+    # then the switch back was one route change onto v2, which never lost a pod
+    routes = [r for r, _ in during_v3.samples]
+    switched = routes.index([("fraud-scorer-v2", 0), ("fraud-scorer-v3", 1000)])
+    assert routes[switched:] == sorted(routes[switched:], key=lambda r: r[0][1]), routes[switched:]
+    assert {tuple(r) for r in routes[switched:]} <= {
+        (("fraud-scorer-v2", 0), ("fraud-scorer-v3", 1000)),
+        (("fraud-scorer-v2", 1000), ("fraud-scorer-v3", 0)),
+    }, "from all on v3 straight to all on v2"
     assert min(replicas for _, replicas in during_v3.samples) == 4, "v2 kept at full size throughout"
     then = when.wait_for_phase("RolledBack", timeout=30).then()
-    then.phase("RolledBack").stable_version("v2").lineage_outcomes({"v3": "RolledBack", "v4": "Aborted"})
-    then.event_message("AnalysisFailed", "throughput-cap")
-    assert refs(env) == [("fraud-scorer-v2", 1000), ("fraud-scorer-v4", 0)]
-    assert available(env, "fraud-scorer-v2") == 4
+    then.phase("RolledBack").stable_version("v2").lineage_outcomes({"v3": "Aborted"})
+    assert refs(env) == [("fraud-scorer-v2", 1000), ("fraud-scorer-v3", 0)]
