@@ -51,7 +51,6 @@ from .spec import (
     IstioTraffic,
     ModelRolloutSpec,
     PauseStep,
-    StepAnalysis,
     StrategySpec,
     TrafficSpec,
     VersionSpec,
@@ -68,6 +67,7 @@ from .status import (
     ModelRolloutStatus,
 )
 from .status_bounds import bounded_status
+from .step_analysis import StepAnalysis
 from .timestamps import format_timestamp, parse_timestamp, utc
 
 GROUP = "modelrollout.io"

@@ -11,13 +11,14 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from pydantic import Field, field_validator
+from pydantic import Field
 
 from . import crd_rules as rules
-from ._model import ApiModel, MetricName
+from ._model import ApiModel
 from ._model import require as _require
 from .analysis_spec import AnalysisSpec
 from .durations import DURATION_PATTERN, parse_duration
+from .step_analysis import StepAnalysis
 
 __all__ = ["BlueGreenStage", "BlueGreenStatus", "BlueGreenStrategy", "PromotionAnalysis", "check_blue_green"]
 
@@ -51,23 +52,9 @@ class BlueGreenStage(StrEnum):
         return self.order >= BlueGreenStage.POST_PROMOTION_ANALYSIS.order
 
 
-class PromotionAnalysis(ApiModel):
-    """An analysis around the switch."""
-
-    metrics: list[MetricName] | None = Field(
-        default=None, min_length=1, max_length=16, json_schema_extra={"x-kubernetes-list-type": "set"}
-    )
-    """Names of `spec.analysis.metrics` to run, each once (at most 16); all of them when omitted
-    (before the switch only: after it, name the custom or resource metrics to run)."""
-    max_duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
-    """Overrides `spec.analysis.maxDuration` for this analysis."""
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics_once(cls, metrics: list[str] | None) -> list[str] | None:
-        if metrics is not None and len(set(metrics)) != len(metrics):
-            raise ValueError("an analysis names each metric once")
-        return metrics
+class PromotionAnalysis(StepAnalysis):
+    """An analysis around the switch: which of `spec.analysis.metrics` it runs (after the switch,
+    name the custom or resource metrics), and its own maxDuration."""
 
 
 class BlueGreenStrategy(ApiModel):

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 from . import crd_rules as rules
-from ._model import NAME_PATTERN, ApiModel, MetricName
+from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .analysis_spec import AnalysisSpec
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
@@ -26,6 +26,7 @@ from .enums import (
 from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
+from .step_analysis import StepAnalysis
 
 PARAMETERS_MESSAGE = (
     f"parameters maps names of at most {PARAMETER_KEY_MAX_LENGTH} characters to numbers, booleans or "
@@ -86,25 +87,6 @@ class PauseStep(ApiModel):
 
     duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """How long to wait, e.g. `5m`. Without a duration the rollout waits for `resume`."""
-
-
-class StepAnalysis(ApiModel):
-    """Judge the candidate at the current weights before the next step."""
-
-    metrics: list[MetricName] | None = Field(
-        default=None, min_length=1, max_length=16, json_schema_extra={"x-kubernetes-list-type": "set"}
-    )
-    """Names of `spec.analysis.metrics` to run at this step, each once (at most 16); all of them
-    when omitted."""
-    max_duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
-    """Overrides `spec.analysis.maxDuration` for this step."""
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics_once(cls, metrics: list[str] | None) -> list[str] | None:
-        if metrics is not None and len(set(metrics)) != len(metrics):
-            raise ValueError("a step names each metric once")
-        return metrics
 
 
 class CanaryStep(ApiModel):
