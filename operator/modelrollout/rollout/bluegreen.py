@@ -18,7 +18,15 @@ from . import history
 from ._decision_state import CAPACITY_POLL_SECONDS, Run
 from .bluegreen_stages import blue_green_replicas, describe_stage
 from .capacity import deadline_passed
-from .steps import _STICKY_PAUSES, _analysis, _cascade, _live_pause, _on_progress_deadline, _sticky_message
+from .steps import (
+    _STICKY_PAUSES,
+    _analysis,
+    _cascade,
+    _live_pause,
+    _on_progress_deadline,
+    _resume_phase,
+    _sticky_message,
+)
 from .transitions import complete_step, enter_step, finish_promotion
 
 __all__ = ["progress_blue_green", "promote_blue_green"]
@@ -34,6 +42,9 @@ def progress_blue_green(run: Run) -> None:
         return
     if _cascade(run) or _live_pause(run):
         return
+    if run.status.blue_green is None:  # the strategy became BlueGreen mid-rollout: from the preview
+        run.set_candidate_weight(0)
+        enter_step(run, 0)
     for _ in range(len(_STAGES) + 1):
         status = run.status
         if status.phase not in (Phase.PROGRESSING, Phase.PAUSED) or status.blue_green is None:
@@ -110,8 +121,8 @@ def _capacity_ready(run: Run, index: int, waiting: str) -> bool:
     if deadline_passed(run):
         _on_progress_deadline(run, f"{describe_stage(index)}: {detail}")
         return False
-    run.status.phase = Phase.PROGRESSING
-    run.note(Reason.WAITING_FOR_CANDIDATE, f"{describe_stage(index)}: {waiting}, waiting for {detail}")
+    _resume_phase(run, index, f"{describe_stage(index)}: {waiting}, waiting for {detail}")
+    run.reason = Reason.WAITING_FOR_CANDIDATE
     run.requeue(CAPACITY_POLL_SECONDS)
     return False
 

@@ -359,3 +359,31 @@ def test_every_stage_of_a_whole_rollout_is_a_fixed_point() -> None:
             break
         world.now += timedelta(seconds=min(decision.requeue_after or 5, 30))
     assert seen >= {stage.value for stage in BlueGreenStage} | {"Promoted"}, seen
+
+
+def test_a_canary_turned_blue_green_mid_rollout_starts_over_from_the_preview() -> None:
+    world = world_of(spec_of())
+    canary = world.spec.model_copy(deep=True)
+    canary.strategy = canary.strategy.model_validate(
+        {"type": "Canary", "canary": {"steps": [{"setWeight": 20}, {"pause": {}}]},
+         "traffic": {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "public"}}}
+    )  # fmt: skip
+    world.spec = canary
+    status, _ = drive(world, ModelRolloutStatus(stable_version="v7", phase="Promoted"),
+                      until=lambda s: s.phase.value == "Paused")  # fmt: skip
+    assert status.weights == {"v7": 80, "v8": 20}
+    world.spec = spec_of()
+    decision = world.step(status, settle=False)
+    assert (stage(decision.status), decision.status.weights) == ("Preview", {"v7": 100, "v8": 0})
+    assert replicas(decision) == {"v7": 3, "v8": 3}
+
+
+def test_resuming_a_user_pause_while_the_candidate_grows_announces_the_resume() -> None:
+    world, status = start(spec_of({"previewReplicas": 1}))
+    world.extra["action"] = ManualAction(ActionVerb.PAUSE, "1")
+    status = world.step(status).status
+    assert status.phase.value == "Paused"
+    world.extra["action"] = ManualAction(ActionVerb.RESUME, "2")
+    decision = world.step(status, settle=False)
+    assert (decision.status.phase.value, stage(decision.status)) == ("Progressing", "Switching")
+    assert ("Normal", "Resumed") in events(decision)
