@@ -8,6 +8,7 @@ from typing import Any
 
 from modelrollout_dev import PrometheusServer
 from modelrollout_dev.model_traffic import Behaviour, ModelTraffic, ready_pods_reader
+from modelrollout_dev.preview_traffic import with_preview
 from modelrollout_dev.route_traffic import route_shares_reader
 
 from .env import Env
@@ -30,18 +31,22 @@ class Given:
         *,
         scrape_operator: bool = False,
         through: tuple[str, str] | None = None,
+        preview: float = 0.0,
     ) -> Given:
         """Simulated clients calling the Service, scraped by a real Prometheus every second, and
         the operator's own /metrics with them when `scrape_operator`. `through` (kind, name): the
         clients come through that HTTPRoute or VirtualService, split by its weights as a Gateway
-        or a mesh would (`route_traffic`)."""
+        or a mesh would (`route_traffic`). `preview` (0..1): that share of the requests goes to the
+        Service `status.blueGreen.previewService` names, as testers of a BlueGreen candidate do."""
         env = self.env
-        kubectl = lambda *a: env.cluster.kubectl(*a)  # noqa: E731
+        kubectl = lambda *a, **k: env.cluster.kubectl(*a, **k)  # noqa: E731
         split = (
             route_shares_reader(kubectl, env.namespace, env.model, *through, rollout=env.name)
             if through is not None
             else ready_pods_reader(kubectl, env.namespace, env.model)
         )
+        if preview:
+            split = with_preview(split, kubectl, env.namespace, env.model, env.name, preview)
         traffic = ModelTraffic(
             namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours, ready_pods=split,
         ).start()  # fmt: skip

@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from . import kube
+from .bluegreen_format import is_blue_green, stage_text
 from .common import EXIT_OK, Obj, add_cluster_options, add_output_option, dump, status_of
 from .table import age, render, widths_of
 
@@ -60,7 +61,10 @@ def row(rollout: Obj, now: datetime, *, wide: bool, namespaces: bool) -> list[st
 
 
 def step_text(rollout: Obj) -> str:
-    """`2/4` while at the second of four steps; `-` before any rollout started."""
+    """`2/4` while at the second of four steps; `-` before any rollout started; a BlueGreen
+    rollout's stage."""
+    if is_blue_green(rollout):
+        return stage_text(rollout)
     steps = ((((rollout.get("spec") or {}).get("strategy") or {}).get("canary") or {}).get("steps")) or []
     current = status_of(rollout).get("currentStep")
     if current is None:

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from . import bluegreen_format
 from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
 from .table import age, render
@@ -79,7 +80,9 @@ def _steps(rollout: Obj) -> list[dict[str, Any]]:
 
 def requested_weight(rollout: Obj) -> str:
     """The candidate weight the steps ask for at the current step: the last `setWeight` at or
-    before it (0 before the first); 100% once every step is done."""
+    before it (0 before the first); 100% once every step is done. A BlueGreen rollout's: 0 or 100."""
+    if bluegreen_format.is_blue_green(rollout):
+        return bluegreen_format.requested_weight(rollout)
     status = status_of(rollout)
     current = status.get("currentStep")
     candidate = status.get("candidateVersion")
@@ -135,7 +138,9 @@ def describe_step(step: dict[str, Any]) -> str:
 
 def step_lines(rollout: Obj) -> list[str]:
     """Every step, the current one marked with `=>` (`✗` where a rollback stopped it), finished
-    ones with a tick."""
+    ones with a tick. A BlueGreen rollout's stages take their place."""
+    if bluegreen_format.is_blue_green(rollout):
+        return bluegreen_format.stage_lines(rollout)
     status = status_of(rollout)
     current = status.get("currentStep")
     rolling = status.get("candidateVersion") is not None and current is not None

@@ -91,6 +91,7 @@ def observe(
     routes = Routes.of(client, loaded.body, spec, deployments)
     observations = Observations(
         generation=loaded.generation,
+        rollout=loaded.name,
         deployments=deployment_states(deployments),
         replica_plan=lambda weights: provider.replica_plan(weights, spec.replicas),
         service_exists=client.service_exists(loaded.namespace, spec.service),

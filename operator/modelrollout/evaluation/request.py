@@ -26,7 +26,6 @@ from ..api.v1alpha1 import (
     align,
     format_timestamp,
     parse_duration,
-    strategy_steps,
 )
 from ..metrics.queries import MODEL_SERVER_SERIES, DefaultSeries, default_series
 
@@ -130,10 +129,9 @@ def request_for_step(
     metrics: tuple[str, ...] | None = None
     max_duration: str | None = None
     if step is not None:
-        steps = strategy_steps(spec)
-        analysis = steps[step].analysis if 0 <= step < len(steps) else None
+        analysis = spec.strategy.analysis_at(step)  # a canary step's, or a BlueGreen stage's
         if analysis is None:
-            raise ValueError(f"step {step} is not an analysis step of spec.strategy.canary.steps")
+            raise ValueError(f"step {step} is not an analysis step (or BlueGreen analysis stage)")
         metrics = tuple(analysis.metrics) if analysis.metrics is not None else None
         max_duration = analysis.max_duration
     return EvaluationRequest(

@@ -16,6 +16,7 @@ from ..api.v1alpha1 import Phase
 from . import history
 from ._decision_state import Run
 from .actions import Action, ApplyWeights, EnsureVersion, PruneVersions, RetireVersion
+from .bluegreen_stages import blue_green_replicas
 from .capacity import next_stage, surge_limits
 
 __all__ = ["converge"]
@@ -45,7 +46,11 @@ def converge(run: Run) -> list[Action]:
 
 def _served_capacity(run: Run) -> Mapping[str, int] | None:
     """The plan for the weights served. While a candidate runs, reaching it is staged too (a
-    move abandoned by a pause, an HPA's change undone): surge first, never a dip."""
+    move abandoned by a pause, an HPA's change undone): surge first, never a dip. A BlueGreen
+    stage keeps its own sizes, whatever the weights."""
+    blue_green = blue_green_replicas(run)
+    if blue_green is not None:
+        return blue_green
     plan = run.observations.planned_replicas(run.status.weights)
     if plan is None or run.status.phase not in _CANDIDATE_RUNS:
         return plan

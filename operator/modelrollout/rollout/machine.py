@@ -68,6 +68,8 @@ def decide(
         _settle(run)
     if run.capacity is None:
         run.status.progress_started_at = None  # the deadline counts only while capacity moves
+    if run.status.phase not in (Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING):
+        run.status.blue_green = None  # a BlueGreen rollout's stage lasts as long as it runs
     run.status.ab_test = ab_test_status(run)
     refresh_conditions(run)
     actions = converge(run)

@@ -22,6 +22,7 @@ from ..api.v1alpha1 import (
     format_timestamp,
 )
 from ._decision_state import MAX_STEP_WEIGHT, Run
+from .bluegreen import promote_blue_green
 from .observations import ActionVerb, DeploymentState, ManualAction, Observations
 from .transitions import (
     abort_unstarted,
@@ -97,6 +98,8 @@ def _apply(run: Run, action: ManualAction) -> str:
         return _resume(run)
     if run.spec.paused:
         return "ignored: spec.paused is true"
+    if run.spec.strategy.blue_green is not None:
+        return promote_blue_green(run, full=verb == ActionVerb.PROMOTE_FULL)
     if verb == ActionVerb.PROMOTE_FULL:
         start_promoting(run, Reason.PROMOTED_MANUALLY, "promoted by a user")
         return "promoting: remaining steps skipped"

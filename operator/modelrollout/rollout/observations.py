@@ -186,6 +186,9 @@ class Observations:
 
     generation: int
     """`metadata.generation` of the ModelRollout (becomes `status.observedGeneration`)."""
+    rollout: str = ""
+    """The ModelRollout's name: a version's own Service is `<rollout>-<version>` (a BlueGreen
+    candidate's preview Service)."""
     deployments: Mapping[str, DeploymentState] = field(default_factory=dict)
     """Every Deployment the ModelRollout owns, by version; an absent version has no Deployment."""
     replica_plan: ReplicaPlanner | None = None

@@ -67,6 +67,11 @@ def progress(run: Run) -> None:
         run.note(run.problem.reason, f"on hold: {run.problem.message}")
         run.requeue(PROBLEM_RECHECK_SECONDS)
         return
+    if run.spec.strategy.blue_green is not None:
+        from .bluegreen import progress_blue_green  # it runs this module's analysis and pauses
+
+        progress_blue_green(run)
+        return
     if phase == Phase.PROMOTING:
         _promote_when_ready(run)
         return

@@ -59,11 +59,14 @@ def step_max_duration(spec: ModelRolloutSpec, step: CanaryStep) -> float:
 
 
 def _analysis_span(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> tuple[datetime, datetime] | None:
-    step = current_step(spec, status)
+    """The running analysis (a canary step's, a BlueGreen stage's) from its start to its deadline."""
+    index = status.current_step
+    analysis = spec.strategy.analysis_at(index) if index is not None else None
     started = parse_timestamp(status.analysis.started_at) if status.analysis is not None else None
-    if step is None or step.analysis is None or started is None:
+    if analysis is None or started is None:
         return None
-    return started, started + timedelta(seconds=step_max_duration(spec, step))
+    seconds = parse_duration(analysis.max_duration or spec.analysis.max_duration)
+    return started, started + timedelta(seconds=seconds)
 
 
 def analysis_deadline(spec: ModelRolloutSpec, status: ModelRolloutStatus) -> datetime | None:

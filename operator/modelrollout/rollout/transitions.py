@@ -18,6 +18,7 @@ from ..api.v1alpha1 import (
 )
 from . import history
 from ._decision_state import WAIT_POLL_SECONDS, Run
+from .bluegreen_stages import describe_stage, enter_stage
 
 __all__ = [
     "abort_unstarted",
@@ -46,7 +47,9 @@ def leave_steps(status: ModelRolloutStatus) -> None:
 
 
 def describe_step(run: Run, index: int) -> str:
-    """`step 2/6 (setWeight 25)`: how events and messages name a step."""
+    """`step 2/6 (setWeight 25)`: how events and messages name a step (a BlueGreen stage: its name)."""
+    if run.spec.strategy.blue_green is not None:
+        return describe_stage(index)
     step: CanaryStep = run.steps[index]
     if step.set_weight is not None:
         kind = f"setWeight {step.set_weight}"
@@ -81,7 +84,11 @@ def enter_step(run: Run, index: int, *, fresh_evidence: bool = False) -> None:
         The evidence start is carried from the rollout's earlier analysis step while
         `analysis.evidence` is `carry` (`start_rollout` clears the earlier one for a new candidate), and
     with it the times the split changed since (`analysis.splitChanges`): a weight step's start here,
-    its weight counting as served in `Run.set_candidate_weight`."""
+    its weight counting as served in `Run.set_candidate_weight`. A BlueGreen rollout's stages
+    start in `bluegreen_stages`."""
+    if run.spec.strategy.blue_green is not None:
+        enter_stage(run, index)
+        return
     status = run.status
     status.current_step = index
     status.step_started_at = format_timestamp(run.now)

@@ -13,6 +13,7 @@ from .analysis_spec import (
     SecretKeyRef,
     ThresholdRange,
 )
+from .bluegreen import BlueGreenStage, BlueGreenStatus, BlueGreenStrategy, PromotionAnalysis
 from .crd_rules import FIXED_TESTS
 from .durations import DURATION_PATTERN, format_duration, parse_duration
 from .enums import (
@@ -53,7 +54,6 @@ from .spec import (
     IstioTraffic,
     ModelRolloutSpec,
     PauseStep,
-    StepAnalysis,
     StrategySpec,
     TrafficSpec,
     VersionSpec,
@@ -70,6 +70,7 @@ from .status import (
     ModelRolloutStatus,
 )
 from .status_bounds import bounded_status
+from .step_analysis import StepAnalysis
 from .strategy_steps import strategy_steps
 from .timestamps import format_timestamp, parse_timestamp, utc
 
@@ -112,6 +113,9 @@ __all__ = [
     "AnalysisSpec",
     "AnalysisStatus",
     "ApiModel",
+    "BlueGreenStage",
+    "BlueGreenStatus",
+    "BlueGreenStrategy",
     "CanaryStep",
     "CanaryStrategy",
     "Condition",
@@ -142,6 +146,7 @@ __all__ = [
     "Phase",
     "PrometheusAuth",
     "PrometheusSpec",
+    "PromotionAnalysis",
     "Reason",
     "ScoreThresholdsSpec",
     "SecretKeyRef",

@@ -17,6 +17,8 @@ from .abtest_rules import *  # noqa: F403  (re-exported like the analysis rules)
 from .abtest_rules import AB_TEST_SPEC_RULES
 from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as crd_rules.X)
 from .analysis_rules import ANALYSIS_RULES
+from .bluegreen_rules import *  # noqa: F403  (re-exported as crd_rules.BLUE_GREEN_*)
+from .bluegreen_rules import BLUE_GREEN_NEEDS_ROUTES, BLUE_GREEN_SPEC_RULES
 from .cel import CelRule as CelRule
 from .cel import given_durations
 from .enums import StrategyType, TrafficProvider
@@ -199,9 +201,10 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         STEP_METRICS_EXIST,
         ANALYSIS_STEP_NEEDS_METRICS,
         STEP_MAX_DURATION_COVERS_INTERVAL,
+        *BLUE_GREEN_SPEC_RULES,
         *AB_TEST_SPEC_RULES,
     ),
-    "StrategySpec": STRATEGY_BLOCKS_FOR_TYPE,
+    "StrategySpec": (*STRATEGY_BLOCKS_FOR_TYPE, BLUE_GREEN_NEEDS_ROUTES),
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),
     "CanaryStep": (STEP_EXACTLY_ONE,),
     "NotificationSpec": (NOTIFICATION_EVENTS_UNIQUE,),

@@ -50,6 +50,8 @@ class StrategyType(StrEnum):
     """Rollout strategies that work today (the list grows with the code, never before it)."""
 
     CANARY = "Canary"
+    BLUE_GREEN = "BlueGreen"
+    """The candidate at full size behind a preview Service, then one switch (`strategy.blueGreen`)."""
     AB_TEST = "ABTest"
     """A fixed split for a set duration or until the sequential test decides; the candidate wins
     (is promoted) when its goal metric is shown superior and every guardrail non-inferior."""
@@ -218,6 +220,12 @@ class Reason(StrEnum):
     candidate is not Available at its planned size); `analysis.onFailure` applies."""
     PAUSED_BY_STEP = "PausedByStep"
     PAUSED_BY_USER = "PausedByUser"
+    AWAITING_PROMOTION = "AwaitingPromotion"
+    """BlueGreen with `autoPromotion: false`: the candidate is ready behind its preview Service and
+    the switch waits for `kubectl modelrollout promote`."""
+    SWITCHED = "Switched"
+    """BlueGreen: the live traffic moved to the candidate at once; the old version stays at full
+    size for `scaleDownDelay`."""
     PAUSED_INCONCLUSIVE = "PausedInconclusive"
     PAUSED_ON_FAILURE = "PausedOnFailure"
     WAITING_FOR_DEPENDENCY = "WaitingForDependency"

@@ -13,10 +13,11 @@ from typing import Annotated, Any, Self
 from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_validator
 
 from . import crd_rules as rules
-from ._model import NAME_PATTERN, ApiModel, MetricName
+from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .abtest import ABTestStrategy
 from .analysis_spec import AnalysisSpec
+from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
     MetricType,
@@ -27,6 +28,7 @@ from .enums import (
 from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
+from .step_analysis import StepAnalysis
 
 PARAMETERS_MESSAGE = (
     f"parameters maps names of at most {PARAMETER_KEY_MAX_LENGTH} characters to numbers, booleans or "
@@ -87,25 +89,6 @@ class PauseStep(ApiModel):
 
     duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """How long to wait, e.g. `5m`. Without a duration the rollout waits for `resume`."""
-
-
-class StepAnalysis(ApiModel):
-    """Judge the candidate at the current weights before the next step."""
-
-    metrics: list[MetricName] | None = Field(
-        default=None, min_length=1, max_length=16, json_schema_extra={"x-kubernetes-list-type": "set"}
-    )
-    """Names of `spec.analysis.metrics` to run at this step, each once (at most 16); all of them
-    when omitted."""
-    max_duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
-    """Overrides `spec.analysis.maxDuration` for this step."""
-
-    @field_validator("metrics")
-    @classmethod
-    def _metrics_once(cls, metrics: list[str] | None) -> list[str] | None:
-        if metrics is not None and len(set(metrics)) != len(metrics):
-            raise ValueError("a step names each metric once")
-        return metrics
 
 
 class CanaryStep(ApiModel):
@@ -214,6 +197,9 @@ class StrategySpec(ApiModel):
     """The traffic provider."""
     canary: CanaryStrategy | None = None
     """Steps of a Canary rollout; required when `type` is Canary and a candidate is set."""
+    blue_green: BlueGreenStrategy | None = None
+    """Settings of a BlueGreen rollout; required when `type` is BlueGreen and a candidate is set.
+    Needs traffic.provider gatewayAPI, istio or router."""
     ab_test: ABTestStrategy | None = None
     """The split and duration of an A/B test; required when `type` is ABTest and a candidate is set."""
 
@@ -223,10 +209,31 @@ class StrategySpec(ApiModel):
         block: BaseModel | None = getattr(self, by_alias[rules.strategy_block(strategy)])
         return block
 
+    def run_steps(self) -> list[CanaryStep]:
+        """The steps the strategy runs, in order: a Canary's own list, or the fixed program of an
+        A/B test (`strategy_steps`); empty for a BlueGreen rollout and when the block is unset."""
+        if self.type == StrategyType.AB_TEST:
+            if self.ab_test is None:
+                return []
+            return [
+                CanaryStep(set_weight=self.ab_test.split),
+                CanaryStep(analysis=StepAnalysis(max_duration=self.ab_test.duration)),
+            ]
+        return list(self.canary.steps) if self.canary is not None else []
+
+    def analysis_at(self, step: int) -> StepAnalysis | PromotionAnalysis | None:
+        """The analysis run at `status.currentStep` (a step's, a BlueGreen stage's)."""
+        if self.blue_green is not None:
+            return self.blue_green.analysis_at(step)
+        steps = self.run_steps()
+        return steps[step].analysis if 0 <= step < len(steps) else None
+
     @model_validator(mode="after")
     def _blocks_match_type(self) -> Self:
         for strategy, rule in zip(StrategyType, rules.STRATEGY_BLOCKS_FOR_TYPE, strict=True):
             _require(self.block(strategy) is None or self.type == strategy, rule)
+        routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
+        _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
 
 
@@ -293,6 +300,7 @@ class ModelRolloutSpec(ApiModel):
         _require(len(set(upstream)) == len(upstream), rules.DEPENDS_ON_UNIQUE)
         _require(names_unique(self.notifications), rules.NOTIFICATION_NAMES_UNIQUE)
         self._check_analysis_steps()
+        check_blue_green(self.strategy.blue_green, self.analysis)
         self._check_ab_test()
         return self
 

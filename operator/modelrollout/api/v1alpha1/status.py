@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ._model import ApiModel
 from .abtest import ABTestStatus
+from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
 
 HISTORY_LIMIT = 20
@@ -203,6 +204,8 @@ class ModelRolloutStatus(ApiModel):
     """Why the rollout is paused (a condition reason), while it is."""
     analysis: AnalysisStatus | None = None
     """The last analysis interval's verdict and evidence."""
+    blue_green: BlueGreenStatus | None = None
+    """A BlueGreen rollout's stage, preview Service and switch times, while one is under way."""
     ab_test: ABTestStatus | None = None
     """An A/B test's split, its goal's effect, interval and verdict, and how far it has come."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)

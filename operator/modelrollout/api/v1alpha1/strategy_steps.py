@@ -10,21 +10,11 @@ route step in place of the weight step, once header routes are a step kind.
 
 from __future__ import annotations
 
-from .enums import StrategyType
-from .spec import CanaryStep, ModelRolloutSpec, StepAnalysis
+from .spec import CanaryStep, ModelRolloutSpec
 
 __all__ = ["strategy_steps"]
 
 
 def strategy_steps(spec: ModelRolloutSpec) -> list[CanaryStep]:
     """The steps of `spec`'s strategy, in order; empty when its block is unset."""
-    strategy = spec.strategy
-    if strategy.type == StrategyType.AB_TEST:
-        ab_test = strategy.ab_test
-        if ab_test is None:
-            return []
-        return [
-            CanaryStep(set_weight=ab_test.split),
-            CanaryStep(analysis=StepAnalysis(max_duration=ab_test.duration)),
-        ]
-    return list(strategy.canary.steps) if strategy.canary is not None else []
+    return spec.strategy.run_steps()
