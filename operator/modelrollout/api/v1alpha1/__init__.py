@@ -42,6 +42,18 @@ from .limits import (
     stored_size,
 )
 from .notifications import NotificationEvent, NotificationFormat, NotificationSpec
+from .routes import (
+    CanaryScale,
+    CookieMatch,
+    HeaderRoute,
+    MirrorRoute,
+    RouteMatch,
+    RoutesStatus,
+    SetCanaryScale,
+    SetHeaderRoute,
+    SetMirrorRoute,
+    ValueMatch,
+)
 from .spec import (
     CanaryStep,
     CanaryStrategy,
@@ -83,6 +95,16 @@ ANNOTATION_ACTION = "modelrollout.io/action"
 """Manual action: `<verb>` or `<verb>:<nonce>`; verbs: promote, promote-full, abort, pause, resume, retry."""
 
 __all__ = [
+    "CanaryScale",
+    "CookieMatch",
+    "HeaderRoute",
+    "MirrorRoute",
+    "RouteMatch",
+    "RoutesStatus",
+    "SetCanaryScale",
+    "SetHeaderRoute",
+    "SetMirrorRoute",
+    "ValueMatch",
     "ANNOTATION_ACTION",
     "DURATION_PATTERN",
     "FIXED_TESTS",
