@@ -16,7 +16,7 @@ from ..api.v1alpha1 import Phase
 from . import history
 from ._decision_state import Run
 from .actions import Action, ApplyWeights, EnsureVersion, PruneVersions, RetireVersion
-from .capacity import next_stage, surge_limits
+from .capacity import next_stage, planned_replicas, surge_limits
 
 __all__ = ["converge"]
 
@@ -46,7 +46,7 @@ def converge(run: Run) -> list[Action]:
 def _served_capacity(run: Run) -> Mapping[str, int] | None:
     """The plan for the weights served. While a candidate runs, reaching it is staged too (a
     move abandoned by a pause, an HPA's change undone): surge first, never a dip."""
-    plan = run.observations.planned_replicas(run.status.weights)
+    plan = planned_replicas(run, run.status.weights)
     if plan is None or run.status.phase not in _CANDIDATE_RUNS:
         return plan
     deployments = {version: run.observations.deployment(version) for version in plan}

@@ -37,6 +37,7 @@ from .conditions import refresh_conditions
 from .effects import converge, stable_template
 from .manual import fresh_action, take_action
 from .observations import Observations
+from .route_steps import settle_routes
 from .steps import progress
 from .transitions import release_candidate, start_rollout, supersede
 from .undo import undoing
@@ -65,6 +66,7 @@ def decide(
         progress(run)
     else:
         _settle(run)
+    settle_routes(run)  # header routes, mirrors and a canary scale stand only while steps run
     if run.capacity is None:
         run.status.progress_started_at = None  # the deadline counts only while capacity moves
     refresh_conditions(run)
