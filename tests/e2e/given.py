@@ -8,7 +8,7 @@ from typing import Any
 
 from modelrollout_dev import PrometheusServer
 from modelrollout_dev.model_traffic import Behaviour, ModelTraffic, ready_pods_reader
-from modelrollout_dev.route_traffic import route_shares_reader
+from modelrollout_dev.route_traffic import Client, RoutedTraffic, route_table_reader
 
 from .env import Env
 from .kubectl import create_service
@@ -30,20 +30,24 @@ class Given:
         *,
         scrape_operator: bool = False,
         through: tuple[str, str] | None = None,
+        clients: tuple[Client, ...] = ((1.0, {}),),
     ) -> Given:
         """Simulated clients calling the Service, scraped by a real Prometheus every second, and
         the operator's own /metrics with them when `scrape_operator`. `through` (kind, name): the
         clients come through that HTTPRoute or VirtualService, split by its weights as a Gateway
-        or a mesh would (`route_traffic`)."""
+        or a mesh would (`route_traffic`), with its header routes and mirrors: `clients` are the
+        shares of the requests and the headers each sends."""
         env = self.env
         kubectl = lambda *a: env.cluster.kubectl(*a)  # noqa: E731
-        split = (
-            route_shares_reader(kubectl, env.namespace, env.model, *through, rollout=env.name)
+        pods = ready_pods_reader(kubectl, env.namespace, env.model)
+        traffic = (
+            RoutedTraffic(
+                namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours, ready_pods=pods,
+                read_table=route_table_reader(kubectl, env.namespace, env.model, *through, rollout=env.name),
+                clients=clients,
+            )
             if through is not None
-            else ready_pods_reader(kubectl, env.namespace, env.model)
-        )
-        traffic = ModelTraffic(
-            namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours, ready_pods=split,
+            else ModelTraffic(namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours, ready_pods=pods)
         ).start()  # fmt: skip
         env.traffic = traffic
         targets = [traffic.target]
