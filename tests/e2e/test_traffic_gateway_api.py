@@ -13,7 +13,8 @@ from typing import Any
 
 import pytest
 
-from modelrollout.traffic import FIELD_MANAGER, RouteTarget, route_patch
+from modelrollout.api.v1alpha1 import RoutesStatus
+from modelrollout.traffic import FIELD_MANAGER, RouteTarget, Routing, route_patch
 from modelrollout.traffic.gateway_api import routed_rules, version_service
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.model_traffic import Behaviour
@@ -327,3 +328,38 @@ def test_header_route_mirror_and_canary_scale_steps_write_exact_rules_and_abort_
     when.then().that(lambda s: "routes" not in s and "canaryScale" not in s, "nothing in force")
     answered, copies = traffic_for(env, 1.0)
     assert set(answered[0]) == set(answered[1]) == {"v1"} and not copies, (answered, copies)
+
+
+def test_the_rules_of_every_match_kind_and_mirror_pass_the_real_schema(
+    cluster: LocalCluster, namespace: str
+) -> None:
+    segments = RoutesStatus.model_validate({
+        "headers": [{"name": "tenants", "version": "v2", "match": [
+            {"headerName": "x-tenant", "headerValue": {"prefix": "acme."}},
+            {"headerName": "x-id", "headerValue": {"regex": "[0-9]+"}},
+            {"cookie": {"name": "segment", "value": "beta"}},
+        ]}],
+        "mirrors": [{"name": "beta-copy", "version": "v2", "percentage": 5, "match": BETA_MATCH}],
+    })  # fmt: skip
+    ports = {"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
+
+    def objects(target: RouteTarget, stored: dict[str, Any], weights: dict[str, Any]) -> list[dict[str, Any]]:
+        rules = routed_rules(stored["spec"]["rules"], target, Routing.of(weights, segments))
+        return [*(version_service(target, v, ports) for v in weights), route_patch(stored, {"rules": rules})]
+
+    answers = dry_run_for_weights(
+        cluster, namespace, http_route(namespace, "fraud-scorer"), TRAFFIC, [{"v1": 99, "v2": 1}], objects
+    )
+    rules = answers[0][-1]["spec"]["rules"]
+    assert [rule.get("name") for rule in rules] == [
+        None,
+        "modelrollout-header-tenants",
+        "modelrollout-mirror-beta-copy",
+        None,
+    ]
+    assert rules[1]["matches"][0]["headers"] == [
+        {"name": "x-tenant", "type": "RegularExpression", "value": r"^acme\..*"},
+        {"name": "x-id", "type": "RegularExpression", "value": "[0-9]+"},
+        {"name": "cookie", "type": "RegularExpression", "value": r"^(.*;\s*)?segment=beta(\s*;.*)?$"},
+    ]
+    assert rules[2]["filters"][-1]["requestMirror"]["percent"] == 5
