@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -218,13 +219,27 @@ class RoutedTraffic(ModelTraffic):
     def __post_init__(self) -> None:
         super().__post_init__()
         self._pods = self.ready_pods
+        self._latest: dict[str, int] = {}
         self._table: RouteTable | None = None
-        self.ready_pods = self._read
+        self.ready_pods = lambda: dict(self._latest)
 
-    def _read(self) -> dict[str, int]:
-        pods = self._pods()
-        self._table = self.read_table()
-        return pods
+    def start(self) -> RoutedTraffic:
+        """Reads the cluster on a thread of its own: a slow `kubectl` (a busy machine) then delays
+        only the next change of split, never the requests of the ticks in between."""
+        reader = threading.Thread(target=self._read_loop, name="route-reader", daemon=True)
+        reader.start()
+        self._threads.append(reader)
+        super().start()
+        return self
+
+    def _read_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                pods = self._pods()
+                self._table, self._latest = self.read_table(), pods
+            except Exception:  # a transient API error keeps the previous split
+                pass
+            self._stop.wait(0.5)
 
     def _serve(self, pods: dict[str, int]) -> None:
         table = self._table

@@ -4,7 +4,7 @@ their matches (Gateway API: most header matches first; Istio: first entry), weig
 from __future__ import annotations
 
 from modelrollout.api.v1alpha1 import HeaderRoute, MirrorRoute, RouteMatch, RoutesStatus
-from modelrollout.traffic import GatewayAPIProvider, IstioProvider, Routing, RouteTarget
+from modelrollout.traffic import GatewayAPIProvider, IstioProvider, RouteTarget, Routing
 from modelrollout_dev.route_traffic import Destination, http_route_table, virtual_service_table
 
 from ..traffic.route_store import RouteStore
@@ -16,7 +16,10 @@ from ..traffic.test_istio import store as istio_store
 BETA = RouteMatch.model_validate({"headerName": "X-Beta", "headerValue": {"exact": "true"}})
 COOKIE = RouteMatch.model_validate({"cookie": {"name": "segment", "value": "beta"}})
 ROUTES = RoutesStatus(
-    headers=[HeaderRoute(name="beta", version="v2", match=[BETA]), HeaderRoute(name="c", version="v2", match=[COOKIE])],
+    headers=[
+        HeaderRoute(name="beta", version="v2", match=[BETA]),
+        HeaderRoute(name="c", version="v2", match=[COOKIE]),
+    ],
     mirrors=[MirrorRoute(name="copy", version="v2", percentage=30)],
 )
 PLAIN: dict[str, str] = {}

@@ -83,6 +83,22 @@ ROUTE_MATCH_EXACTLY_ONE = CelRule(
     rule="has(self.headerName) ? (has(self.headerValue) && !has(self.cookie)) : (has(self.cookie) && !has(self.headerValue))",
     message="a match is either headerName with headerValue, or cookie",
 )
+
+
+def _names_once(step: str) -> CelRule:
+    return CelRule(
+        rule=(
+            "!has(self.match) || (self.match.filter(m, has(m.cookie)).size() <= 1 && self.match.all(m, "
+            "!has(m.headerName) || self.match.exists_one(n, has(n.headerName) && "
+            "n.headerName.lowerAscii() == m.headerName.lowerAscii())))"
+        ),
+        message=f"{step}.match names each header once and holds at most one cookie",
+        field_path=".match",
+    )
+
+
+HEADER_MATCH_NAMES_ONCE = _names_once("setHeaderRoute")
+MIRROR_MATCH_NAMES_ONCE = _names_once("setMirrorRoute")
 CANARY_SCALE_EXACTLY_ONE = CelRule(
     rule=(
         "(has(self.replicas) ? 1 : 0) + (has(self.weight) ? 1 : 0) + "
@@ -104,6 +120,8 @@ STRATEGY_ROUTE_RULES = (
 ROUTE_RULES: dict[str, tuple[CelRule, ...]] = {
     "ValueMatch": (VALUE_MATCH_EXACTLY_ONE,),
     "RouteMatch": (ROUTE_MATCH_EXACTLY_ONE,),
+    "SetHeaderRoute": (HEADER_MATCH_NAMES_ONCE,),
+    "SetMirrorRoute": (MIRROR_MATCH_NAMES_ONCE,),
     "SetCanaryScale": (CANARY_SCALE_EXACTLY_ONE,),
 }
 """Rules on the step models, by the pydantic model's name."""

@@ -85,6 +85,14 @@ class RouteMatch(ApiModel):
 Matches = list[RouteMatch]
 
 
+def names_once(matches: Matches | None) -> bool:
+    """Each header named once (case aside) and one cookie at most: a provider writes one header
+    match per name (the cookie is the `Cookie` header)."""
+    names = [match.header_name.lower() for match in matches or [] if match.header_name is not None]
+    cookies = [match for match in matches or [] if match.cookie is not None]
+    return len(set(names)) == len(names) and len(cookies) <= 1
+
+
 class SetHeaderRoute(ApiModel):
     """Send the requests that match to the candidate, whatever the weights."""
 
@@ -92,7 +100,13 @@ class SetHeaderRoute(ApiModel):
     """The route's name: a later `setHeaderRoute` of this name replaces it, or without `match`
     removes it."""
     match: Matches | None = Field(default=None, min_length=1, max_length=MATCHES_MAX)
-    """Conditions that must all hold (at most 8). Left out: the route of this name is removed."""
+    """Conditions that must all hold (at most 8; each header once, one cookie at most). Left out:
+    the route of this name is removed."""
+
+    @model_validator(mode="after")
+    def _names_once(self) -> Self:
+        _require(names_once(self.match), rules.HEADER_MATCH_NAMES_ONCE)
+        return self
 
 
 class SetMirrorRoute(ApiModel):
@@ -105,8 +119,13 @@ class SetMirrorRoute(ApiModel):
     percentage: int | None = Field(default=None, ge=0, le=100)
     """Percent of the requests (of those that match) copied; 100 when only `match` is given."""
     match: Matches | None = Field(default=None, min_length=1, max_length=MATCHES_MAX)
-    """Conditions that must all hold for a request to be copied (at most 8); left out, every
-    request may be."""
+    """Conditions that must all hold for a request to be copied (at most 8; each header once, one
+    cookie at most); left out, every request may be."""
+
+    @model_validator(mode="after")
+    def _names_once(self) -> Self:
+        _require(names_once(self.match), rules.MIRROR_MATCH_NAMES_ONCE)
+        return self
 
     @property
     def removes(self) -> bool:
