@@ -32,14 +32,16 @@ from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider
 from ._routes import (
     ExactRouting,
     hand_back,
+    is_generated,
     known_versions,
     own_version_service,
     owned_metadata,
     owned_route,
     required_settings,
+    with_segments,
     write_if_changed,
 )
-from .gateway_segments import is_generated, segment_rules
+from .gateway_segments import segment_rules
 from .provider import (
     RouteClient,
     RouteTarget,
@@ -144,19 +146,14 @@ def routed_rules(
     names = _backend_names(target, versions)
     parts = backend_weights(weights)
     service_of = {version: version_service_name(target.rollout, version) for version in weights}
-    result = [rule for rule in copy.deepcopy(rules) if not is_generated(rule)]
-    owned = owned_rule_indexes(result, target, versions)
-    routed: list[dict[str, Any]] = []
-    for index, rule in enumerate(result):
-        if index not in owned:
-            routed.append(rule)
-            continue
+
+    def route(rule: dict[str, Any], ordinal: int) -> list[dict[str, Any]]:
         template = _template(rule, names)
         refs = [{**template, "name": service_of[version], "weight": parts[version]} for version in weights]
         weighted = _rewrite(rule, names, refs)
-        routed.extend(segment_rules(weighted, owned.index(index), headers, mirrors, service_of, template))
-        routed.append(weighted)
-    return routed
+        return [*segment_rules(weighted, ordinal, headers, mirrors, service_of, template), weighted]
+
+    return with_segments(rules, lambda kept: owned_rule_indexes(kept, target, versions), route)
 
 
 def restored_rules(rules: list[dict[str, Any]], target: RouteTarget) -> list[dict[str, Any]]:

@@ -26,15 +26,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..api.v1alpha1 import HeaderRoute, MirrorRoute, RouteMatch
+from ._routes import generated_name
 
-__all__ = ["GENERATED_PREFIX", "cookie_regex", "header_matches", "is_generated", "segment_rules"]
-
-GENERATED_PREFIX = "modelrollout-"
-"""The names of the rules the provider generates start with it; a user's rule never should."""
-
-
-def is_generated(rule: dict[str, Any]) -> bool:
-    return str(rule.get("name", "")).startswith(GENERATED_PREFIX)
+__all__ = ["cookie_regex", "header_matches", "segment_rules"]
 
 
 def cookie_regex(name: str, value: str) -> str:
@@ -79,10 +73,6 @@ def _with_conditions(matches: list[dict[str, Any]], conditions: Sequence[RouteMa
     return combined
 
 
-def _name(kind: str, route: str, ordinal: int) -> str:
-    return f"{GENERATED_PREFIX}{kind}-{route}" + (f"-{ordinal}" if ordinal else "")
-
-
 def segment_rules(
     rule: dict[str, Any],
     ordinal: int,
@@ -104,7 +94,7 @@ def segment_rules(
     for route in headers:
         ref = {**copy.deepcopy(template), "name": service_of[route.version], "weight": 1}
         generated.append({
-            "name": _name("header", route.name, ordinal),
+            "name": generated_name("header", route.name, ordinal),
             "matches": _with_conditions(matches, route.match),
             **base,
             "backendRefs": [ref],
@@ -119,7 +109,7 @@ def segment_rules(
             },
         }
         generated.append({
-            "name": _name("mirror", mirror.name, ordinal),
+            "name": generated_name("mirror", mirror.name, ordinal),
             "matches": _with_conditions(matches, mirror.match),
             **base,
             "filters": [*copy.deepcopy(rule.get("filters") or []), mirror_filter],

@@ -24,7 +24,7 @@ from typing import Any
 
 from ..api.v1alpha1 import LABEL_VERSION, TrafficProvider
 from . import _routes as shared
-from .istio_segments import is_generated, segment_entries
+from .istio_segments import segment_entries
 from .provider import RouteClient, RouteTarget, Routing, apportion, as_routing, check_weights
 
 __all__ = [
@@ -106,13 +106,8 @@ def routed_http(
     routing = as_routing(routing)
     hosts = hosts_of(target)
     percents = apportion(routing.weights, 100)
-    result = [entry for entry in copy.deepcopy(http) if not is_generated(entry)]
-    owned = owned_entries(result, target)
-    routed: list[dict[str, Any]] = []
-    for index, entry in enumerate(result):
-        if index not in owned:
-            routed.append(entry)
-            continue
+
+    def route(entry: dict[str, Any], ordinal: int) -> list[dict[str, Any]]:
         template = _template(entry, hosts)
         routes = [
             {
@@ -123,17 +118,15 @@ def routed_http(
             for version in routing.weights
         ]
         weighted = _rewrite(entry, hosts, routes)
-        routed.extend(
-            segment_entries(weighted, owned.index(index), routing.headers, routing.mirrors, template)
-        )
-        routed.append(weighted)
-    return routed
+        return [*segment_entries(weighted, ordinal, routing.headers, routing.mirrors, template), weighted]
+
+    return shared.with_segments(http, lambda kept: owned_entries(kept, target), route)
 
 
 def restored_http(http: list[dict[str, Any]], target: RouteTarget) -> list[dict[str, Any]]:
     """The `http` with each owned entry routing to the host alone again (no subset, no weight)."""
     hosts = hosts_of(target)
-    result = [entry for entry in copy.deepcopy(http) if not is_generated(entry)]
+    result = [entry for entry in copy.deepcopy(http) if not shared.is_generated(entry)]
     for index in owned_entries(result, target):
         result[index] = _rewrite(result[index], hosts, [_template(result[index], hosts)])
     return result

@@ -23,13 +23,10 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..api.v1alpha1 import HeaderRoute, MirrorRoute, RouteMatch
-from .gateway_segments import GENERATED_PREFIX, cookie_regex
+from ._routes import generated_name
+from .gateway_segments import cookie_regex
 
-__all__ = ["header_conditions", "is_generated", "segment_entries"]
-
-
-def is_generated(entry: dict[str, Any]) -> bool:
-    return str(entry.get("name", "")).startswith(GENERATED_PREFIX)
+__all__ = ["header_conditions", "segment_entries"]
 
 
 def header_conditions(conditions: Sequence[RouteMatch]) -> dict[str, dict[str, str]]:
@@ -62,10 +59,6 @@ def _with_conditions(matches: list[dict[str, Any]], conditions: Sequence[RouteMa
     ]
 
 
-def _name(kind: str, route: str, ordinal: int) -> str:
-    return f"{GENERATED_PREFIX}{kind}-{route}" + (f"-{ordinal}" if ordinal else "")
-
-
 def segment_entries(
     entry: dict[str, Any],
     ordinal: int,
@@ -85,14 +78,14 @@ def segment_entries(
     for route in headers:
         destination = {**template["destination"], "subset": route.version}
         generated.append({
-            "name": _name("header", route.name, ordinal),
+            "name": generated_name("header", route.name, ordinal),
             "match": _with_conditions(matches, route.match),
             **base,
             "route": [{**copy.deepcopy(template), "destination": destination}],
         })  # fmt: skip
     for mirror in mirrors:
         generated.append({
-            "name": _name("mirror", mirror.name, ordinal),
+            "name": generated_name("mirror", mirror.name, ordinal),
             **({"match": _with_conditions(matches, mirror.match)} if matches or mirror.match else {}),
             **base,
             "route": copy.deepcopy(entry.get("route") or []),

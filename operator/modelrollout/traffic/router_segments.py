@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from ..api.router_config import HeaderMatch, RouterConfig, Segment, Shadow
 from ..api.v1alpha1 import HeaderRoute
-from .gateway_segments import GENERATED_PREFIX
+from ._routes import generated_name, is_generated
 from .provider import Routing
 
 __all__ = ["MIRROR_ANNOTATION", "segment", "with_routes"]
@@ -32,7 +32,7 @@ def segment(route: HeaderRoute) -> Segment:
     cookies = [match.cookie for match in route.match if match.cookie is not None]
     cookie = HeaderMatch(name=cookies[0].name, value=cookies[0].value) if cookies else None
     return Segment(
-        name=f"{GENERATED_PREFIX}header-{route.name}", headers=headers, cookie=cookie, version=route.version
+        name=generated_name("header", route.name, 0), headers=headers, cookie=cookie, version=route.version
     )
 
 
@@ -42,7 +42,7 @@ def with_routes(
     """`config` with the provider's segments and shadow as `routing` says, and the mirror that
     now owns the shadow (None: no mirror; a shadow the provider wrote, `shadow_of`, is removed,
     one a person wrote is kept)."""
-    theirs = [kept for kept in config.segments if not kept.name.startswith(GENERATED_PREFIX)]
+    theirs = [kept for kept in config.segments if not is_generated({"name": kept.name})]
     update: dict[str, object] = {"segments": [*(segment(route) for route in routing.headers), *theirs]}
     mirror = routing.mirrors[0] if routing.mirrors else None
     if mirror is not None:
