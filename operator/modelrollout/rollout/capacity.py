@@ -15,7 +15,8 @@ ever add capacity to the stable, and a failing candidate should leave traffic at
 
 While the steps run, the candidate's size is not always its weight's (`planned`): a
 `setCanaryScale` in force sizes it, and a header route or mirror to it keeps at least one pod,
-since the requests the route sends it need one whatever its weight.
+since the requests the route sends it need one whatever its weight (so does a weight above 0,
+whatever the scale).
 """
 
 from __future__ import annotations
@@ -62,8 +63,8 @@ def planned_replicas(run: Run, weights: Mapping[str, int]) -> Mapping[str, int] 
         if routes
         else set()
     )
-    if candidate in routed:
-        size = max(size, 1)
+    if candidate in routed or weights.get(candidate, 0) > 0:
+        size = max(size, 1)  # requests reach it: a scale of 0 would answer them with errors
     return {**plan, candidate: size}
 
 

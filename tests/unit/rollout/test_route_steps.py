@@ -151,3 +151,10 @@ def test_events_and_messages_name_the_route_step() -> None:
     assert named({"setCanaryScale": {"replicas": 2}}) == "setCanaryScale 2 replicas"
     assert named({"setCanaryScale": {"weight": 30}}) == "setCanaryScale 30%"
     assert named({"setCanaryScale": {"matchTrafficWeight": True}}) == "setCanaryScale matchTrafficWeight"
+
+
+def test_a_scale_of_zero_keeps_one_pod_while_the_candidate_has_a_weight() -> None:
+    world, status = world_for([{"setWeight": 10}, {"setCanaryScale": {"replicas": 0}}, {"pause": {}}])
+    status = run_until(world, status, "Paused")
+    world.step(status)
+    assert (status.weights, sizes(world)) == ({"v7": 90, "v8": 10}, {"v7": 4, "v8": 1})
