@@ -274,6 +274,7 @@ def test_header_route_mirror_and_canary_scale_steps_write_exact_rules_and_abort_
     spec = base_spec(env, steps=ROUTE_STEPS)
     spec["strategy"]["traffic"] = TRAFFIC
 
+    sampler = Sampler(lambda: route(env, "HTTPRoute", "public")["spec"]["rules"]).__enter__()
     when = given.rollout(spec).wait_for_status(paused_at(1), "paused after the header route", 60)
     assert route(env, "HTTPRoute", "public")["spec"]["rules"] == [
         STORED_HEALTH_RULE,
@@ -322,8 +323,24 @@ def test_header_route_mirror_and_canary_scale_steps_write_exact_rules_and_abort_
     when.then().that(lambda s: s["routes"] == mirror_only, "the mirror alone in force")
 
     when.action("abort").wait_for_phase("RolledBack", timeout=30)
+    sampler.__exit__()
     found = route(env, "HTTPRoute", "public")
     assert found["spec"]["rules"] == [STORED_HEALTH_RULE, weighted_rule(1000, 0)], "abort: all on the stable"
+    asked_for = [
+        [
+            STORED_HEALTH_RULE,
+            {**weighted_rule(1000, 0), "backendRefs": [{**ref("v1", 1), "name": env.model}]},
+        ],
+        [STORED_HEALTH_RULE, {**weighted_rule(1000, 0), "backendRefs": [ref("v1", 1000)]}],
+        [STORED_HEALTH_RULE, weighted_rule(1000, 0)],
+        [STORED_HEALTH_RULE, HEADER_RULE, weighted_rule(1000, 0)],
+        [STORED_HEALTH_RULE, HEADER_RULE, mirror_rule(1000, 0), weighted_rule(1000, 0)],
+        [STORED_HEALTH_RULE, HEADER_RULE, mirror_rule(900, 100), weighted_rule(900, 100)],
+        [STORED_HEALTH_RULE, mirror_rule(900, 100), weighted_rule(900, 100)],
+    ]
+    assert len(sampler.samples) > 10, sampler.errors[-3:]
+    unasked = [rules for rules in sampler.samples if rules not in asked_for]
+    assert not unasked, f"route states no step asked for: {json.dumps(unasked[:2])}"
     assert not lost_platform_fields(found)
     when.then().that(lambda s: "routes" not in s and "canaryScale" not in s, "nothing in force")
     answered, copies = traffic_for(env, 1.0)
