@@ -37,6 +37,7 @@ __all__ = [
     "describe_route_step",
     "header_route_step",
     "mirror_route_step",
+    "routes_when_ready",
     "settle_routes",
     "with_header_route",
     "with_mirror_route",
@@ -82,18 +83,20 @@ def _normal(routes: RoutesStatus) -> RoutesStatus | None:
 def header_route_step(run: Run, step: SetHeaderRoute) -> tuple[str, Move]:
     """The step's route in force, once the candidate has a pod; (what was done, the move)."""
     candidate = run.candidate or ""
-    return _set_routes(run, with_header_route(run.status.routes, step, candidate), candidate)
+    return routes_when_ready(run, with_header_route(run.status.routes, step, candidate), candidate)
 
 
 def mirror_route_step(run: Run, step: SetMirrorRoute) -> tuple[str, Move]:
     """The step's mirror in force, once the candidate has a pod; (what was done, the move)."""
     candidate = run.candidate or ""
-    return _set_routes(run, with_mirror_route(run.status.routes, step, candidate), candidate)
+    return routes_when_ready(run, with_mirror_route(run.status.routes, step, candidate), candidate)
 
 
-def _set_routes(run: Run, wanted: RoutesStatus, candidate: str) -> tuple[str, Move]:
-    """The routes in force once the candidate has the pod they need (the move is staged with the
-    routes already counted; status keeps the routes of before until it is done)."""
+def routes_when_ready(run: Run, wanted: RoutesStatus, candidate: str) -> tuple[str, Move]:
+    """`wanted` in force (`status.routes`) once `candidate` has the pod they need: the move is
+    staged with the routes already counted, and status keeps the routes of before until it is
+    done; (what is in force, the move). For any strategy that routes a segment to its candidate
+    (call it on every `decide` until the move is done; the phase must be Progressing or Paused)."""
     before = run.status.routes
     run.status.routes = _normal(wanted)
     move = move_capacity(run, run.status.weights, _growing(run, candidate))
