@@ -1,17 +1,19 @@
 """Preview clients for a BlueGreen rollout in the tests and the demo: testers (or a replay) call
 the candidate's own Service, the one `status.blueGreen.previewService` names, beside the live
 clients that the route objects split (`route_traffic`). No data plane runs here, so the simulated
-`ModelTraffic` adds a share of its requests for the version that Service selects, while it names
+`RoutedTraffic` adds a share of its requests for the version that Service selects, while it names
 one whose pods are ready.
 """
 
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Any
 
-from .model_traffic import ready_pods_reader
+from .route_traffic import RoutedTraffic
 
 VERSION_LABEL = "modelrollout.io/version"
 
@@ -31,26 +33,49 @@ def preview_version(kubectl: Callable[..., Any], namespace: str, rollout: str) -
     return str(version) if version else None
 
 
-def with_preview(
-    live: Callable[[], dict[str, int]],
-    kubectl: Callable[..., Any],
-    namespace: str,
-    model: str,
-    rollout: str,
-    share: float,
-) -> Callable[[], dict[str, int]]:
-    """`ModelTraffic.ready_pods` for live clients split by `live` plus preview clients making
-    `share` (0..1) of all requests, sent to the preview Service's version while it has ready pods."""
-    if not 0 < share < 1:
-        raise ValueError(f"the preview's share of requests is within (0, 1), not {share}")
-    pods = ready_pods_reader(kubectl, namespace, model)
+@dataclass
+class PreviewedTraffic(RoutedTraffic):
+    """`RoutedTraffic` (live clients split by the route object) plus preview clients making
+    `preview_share` (0..1) of all requests, sent to the preview Service's version while it names
+    one whose pods are ready."""
 
-    def read() -> dict[str, int]:
-        split = dict(live())
-        version = preview_version(kubectl, namespace, rollout)
-        if version is None or not pods().get(version) or not split:
-            return split
-        split[version] = split.get(version, 0) + round(sum(split.values()) * share / (1 - share))
-        return split
+    read_preview: Callable[[], str | None] = lambda: None
+    preview_share: float = 0.0
+    previewed: dict[str, int] = field(default_factory=dict)
+    """Preview requests answered per version."""
 
-    return read
+    def __post_init__(self) -> None:
+        if not 0 < self.preview_share < 1:
+            raise ValueError(f"the preview's share of requests is within (0, 1), not {self.preview_share}")
+        super().__post_init__()
+        self._preview: str | None = None
+
+    def _read_loop(self) -> None:
+        reader = threading.Thread(target=self._read_preview_loop, name="preview-reader", daemon=True)
+        reader.start()
+        self._threads.append(reader)
+        super()._read_loop()
+
+    def _read_preview_loop(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._preview = self.read_preview()
+            except Exception:  # a transient API error keeps the previous preview
+                pass
+            self._stop.wait(0.5)
+
+    def _serve(self, pods: dict[str, int]) -> None:
+        super()._serve(pods)
+        version = self._preview
+        if version is None or not pods.get(version):
+            return
+        share = self.preview_share
+        count = int(self._rng.poisson(self.rps * self.tick * share / (1 - share)))
+        if count:
+            self._record(version, count)
+            self.previewed[version] = self.previewed.get(version, 0) + count
+
+
+def preview_reader(kubectl: Callable[..., Any], namespace: str, rollout: str) -> Callable[[], str | None]:
+    """`PreviewedTraffic.read_preview` for the ModelRollout `rollout`."""
+    return lambda: preview_version(kubectl, namespace, rollout)

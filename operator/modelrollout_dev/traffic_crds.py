@@ -4,7 +4,7 @@ from Gateway API's Go module and the VirtualService and DestinationRule from Ist
 committed: the files come from the module proxy, pinned here and in the script.
 
 No Gateway or mesh runs here, so these objects route nothing by themselves: the tests' simulated
-clients read them (`model_traffic.route_weights_reader`) and split requests as a data plane would.
+clients read them (`route_traffic.RoutedTraffic`) and split requests as a data plane would.
 """
 
 from __future__ import annotations

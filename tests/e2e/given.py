@@ -8,8 +8,8 @@ from typing import Any
 
 from modelrollout_dev import PrometheusServer
 from modelrollout_dev.model_traffic import Behaviour, ModelTraffic, ready_pods_reader
-from modelrollout_dev.preview_traffic import with_preview
-from modelrollout_dev.route_traffic import route_shares_reader
+from modelrollout_dev.preview_traffic import PreviewedTraffic, preview_reader
+from modelrollout_dev.route_traffic import Client, RoutedTraffic, route_table_reader
 
 from .env import Env
 from .kubectl import create_service
@@ -32,23 +32,37 @@ class Given:
         scrape_operator: bool = False,
         through: tuple[str, str] | None = None,
         preview: float = 0.0,
+        clients: tuple[Client, ...] = ((1.0, {}),),
     ) -> Given:
         """Simulated clients calling the Service, scraped by a real Prometheus every second, and
         the operator's own /metrics with them when `scrape_operator`. `through` (kind, name): the
         clients come through that HTTPRoute or VirtualService, split by its weights as a Gateway
-        or a mesh would (`route_traffic`). `preview` (0..1): that share of the requests goes to the
-        Service `status.blueGreen.previewService` names, as testers of a BlueGreen candidate do."""
+        or a mesh would (`route_traffic`), with its header routes and mirrors: `clients` are the
+        shares of the requests and the headers each sends. `preview` (0..1): that share of the
+        requests goes to the Service `status.blueGreen.previewService` names, as testers of a
+        BlueGreen candidate do (with `through` only)."""
         env = self.env
         kubectl = lambda *a, **k: env.cluster.kubectl(*a, **k)  # noqa: E731
-        split = (
-            route_shares_reader(kubectl, env.namespace, env.model, *through, rollout=env.name)
+        pods = ready_pods_reader(kubectl, env.namespace, env.model)
+        assert not preview or through is not None, "preview clients come beside a route's clients"
+        routed = dict(
+            namespace=env.namespace,
+            model=env.model,
+            rps=rps,
+            behaviours=behaviours,
+            ready_pods=pods,
+            read_table=route_table_reader(kubectl, env.namespace, env.model, *through, rollout=env.name)
             if through is not None
-            else ready_pods_reader(kubectl, env.namespace, env.model)
+            else (lambda: None),
+            clients=clients,
         )
-        if preview:
-            split = with_preview(split, kubectl, env.namespace, env.model, env.name, preview)
-        traffic = ModelTraffic(
-            namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours, ready_pods=split,
+        traffic = (
+            PreviewedTraffic(**routed, read_preview=preview_reader(kubectl, env.namespace, env.name),
+                             preview_share=preview)
+            if preview
+            else RoutedTraffic(**routed)
+            if through is not None
+            else ModelTraffic(namespace=env.namespace, model=env.model, rps=rps, behaviours=behaviours, ready_pods=pods)
         ).start()  # fmt: skip
         env.traffic = traffic
         targets = [traffic.target]

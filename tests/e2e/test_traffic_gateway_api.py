@@ -6,13 +6,15 @@ remaining weights pass the real schemas (server-side dry-run)."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from fractions import Fraction
 from typing import Any
 
 import pytest
 
-from modelrollout.traffic import FIELD_MANAGER, RouteTarget, route_patch
+from modelrollout.api.v1alpha1 import RoutesStatus
+from modelrollout.traffic import FIELD_MANAGER, RouteTarget, Routing, route_patch
 from modelrollout.traffic.gateway_api import routed_rules, version_service
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.model_traffic import Behaviour
@@ -192,3 +194,189 @@ def test_the_objects_for_other_weights_pass_the_real_schema(cluster: LocalCluste
     )
     written = [[ref["weight"] for ref in answer[-1]["spec"]["rules"][1]["backendRefs"]] for answer in answers]
     assert written == [[1000], [990, 10], [999, 1], [0, 1000], [400, 350, 250]]
+
+
+BETA_MATCH = [{"headerName": "X-Beta", "headerValue": {"exact": "true"}}]
+ROUTE_STEPS = [
+    {"setHeaderRoute": {"name": "beta", "match": BETA_MATCH}},
+    {"pause": {}},
+    {"setMirrorRoute": {"name": "copy", "percentage": 50}},
+    {"setWeight": 10},
+    {"setCanaryScale": {"replicas": 2}},
+    {"pause": {}},
+    {"setHeaderRoute": {"name": "beta"}},
+    {"pause": {}},
+]
+CLIENTS = ((0.8, {}), (0.2, {"x-beta": "true"}))
+"""A fifth of the clients send the beta header."""
+SCORE = {"path": {"type": "PathPrefix", "value": "/score"}}
+FILTERS = [
+    {
+        "type": "RequestHeaderModifier",
+        "requestHeaderModifier": {"set": [{"name": "x-route", "value": "public"}]},
+    }
+]
+STORED_HEALTH_RULE = {
+    **HEALTH_RULE,
+    "backendRefs": [{"group": "", "kind": "Service", "name": "health", "port": 80, "weight": 1}],
+}
+
+
+def ref(version: str, weight: int) -> dict[str, Any]:
+    return {"group": "", "kind": "Service", "name": f"fraud-scorer-{version}", "port": 80, "weight": weight}
+
+
+def weighted_rule(v1: int, v2: int) -> dict[str, Any]:
+    return {"matches": [SCORE], "filters": FILTERS, "backendRefs": [ref("v1", v1), ref("v2", v2)]}
+
+
+HEADER_RULE = {
+    "name": "modelrollout-header-beta",
+    "matches": [{**SCORE, "headers": [{"name": "x-beta", "type": "Exact", "value": "true"}]}],
+    "filters": FILTERS,
+    "backendRefs": [ref("v2", 1)],
+}
+MIRROR = {"type": "RequestMirror", "requestMirror": {
+    "backendRef": {"group": "", "kind": "Service", "name": "fraud-scorer-v2", "port": 80}, "percent": 50}}  # fmt: skip
+
+
+def mirror_rule(v1: int, v2: int) -> dict[str, Any]:
+    return {"name": "modelrollout-mirror-copy", **weighted_rule(v1, v2), "filters": [*FILTERS, MIRROR]}
+
+
+def traffic_for(env: Any, seconds: float) -> tuple[list[dict[str, int]], dict[str, int]]:
+    """What the clients saw over `seconds`: per client, answers per version; and copies per version."""
+    traffic = env.traffic
+    served = {index: dict(counts) for index, counts in traffic.served_by_client.items()}
+    mirrored = dict(traffic.mirrored)
+    time.sleep(seconds)
+    per_client = [
+        {v: n - served.get(index, {}).get(v, 0) for v, n in traffic.served_by_client.get(index, {}).items()}
+        for index in range(len(CLIENTS))
+    ]
+    return [{v: n for v, n in counts.items() if n} for counts in per_client], {
+        v: n - mirrored.get(v, 0) for v, n in traffic.mirrored.items() if n - mirrored.get(v, 0)
+    }
+
+
+def paused_at(step: int) -> Any:
+    return lambda s: s.get("phase") == "Paused" and s.get("currentStep") == step
+
+
+def test_header_route_mirror_and_canary_scale_steps_write_exact_rules_and_abort_restores_the_stable(
+    given: Given,
+) -> None:
+    env = given.env
+    given.service().object(http_route(env.namespace, env.model), PLATFORM_TEAM)
+    given.model_traffic(
+        {"v1": Behaviour(), "v2": Behaviour()}, through=("HTTPRoute", "public"), clients=CLIENTS
+    )
+    spec = base_spec(env, steps=ROUTE_STEPS)
+    spec["strategy"]["traffic"] = TRAFFIC
+
+    sampler = Sampler(lambda: route(env, "HTTPRoute", "public")["spec"]["rules"]).__enter__()
+    when = given.rollout(spec).wait_for_status(paused_at(1), "paused after the header route", 60)
+    assert route(env, "HTTPRoute", "public")["spec"]["rules"] == [
+        STORED_HEALTH_RULE,
+        HEADER_RULE,
+        weighted_rule(1000, 0),
+    ]
+    when.then().replicas({"fraud-scorer-v1": 4, "fraud-scorer-v2": 1}).that(
+        lambda s: (
+            s["routes"]
+            == {"headers": [{"name": "beta", "version": "v2", "match": BETA_MATCH}], "mirrors": []}
+        ),
+        "the header route in force",
+    )
+    answered, copies = traffic_for(env, 2.0)
+    assert set(answered[0]) == {"v1"} and set(answered[1]) == {"v2"} and not copies, (answered, copies)
+
+    when.action("resume").wait_for_status(paused_at(5), "paused after the mirror, 10% and the scale", 60)
+    found = route(env, "HTTPRoute", "public")
+    assert found["spec"]["rules"] == [
+        STORED_HEALTH_RULE,
+        HEADER_RULE,
+        mirror_rule(900, 100),
+        weighted_rule(900, 100),
+    ]
+    assert not lost_platform_fields(found)
+    when.then().replicas({"fraud-scorer-v1": 4, "fraud-scorer-v2": 2}).that(
+        lambda s: s["canaryScale"] == {"replicas": 2} and s["routes"]["mirrors"][0]["percentage"] == 50,
+        "scale",
+    )
+    answered, copies = traffic_for(env, 3.0)
+    converged = route(env, "HTTPRoute", "public")["metadata"]["resourceVersion"]
+    assert converged == found["metadata"]["resourceVersion"], "a converged rollout writes nothing"
+    plain = answered[0]
+    assert set(answered[1]) == {"v2"}, answered
+    assert 0.05 <= plain.get("v2", 0) / sum(plain.values()) <= 0.16, plain
+    assert 0.4 <= copies.get("v2", 0) / sum(plain.values()) <= 0.6, (copies, plain)
+
+    when.action("resume").wait_for_status(paused_at(7), "paused after the header route's removal", 60)
+    assert route(env, "HTTPRoute", "public")["spec"]["rules"] == [
+        STORED_HEALTH_RULE, mirror_rule(900, 100), weighted_rule(900, 100)
+    ]  # fmt: skip
+    mirror_only = {
+        "headers": [],
+        "mirrors": [{"name": "copy", "version": "v2", "percentage": 50, "match": []}],
+    }
+    when.then().that(lambda s: s["routes"] == mirror_only, "the mirror alone in force")
+
+    when.action("abort").wait_for_phase("RolledBack", timeout=30)
+    sampler.__exit__()
+    found = route(env, "HTTPRoute", "public")
+    assert found["spec"]["rules"] == [STORED_HEALTH_RULE, weighted_rule(1000, 0)], "abort: all on the stable"
+    asked_for = [
+        [
+            STORED_HEALTH_RULE,
+            {**weighted_rule(1000, 0), "backendRefs": [{**ref("v1", 1), "name": env.model}]},
+        ],
+        [STORED_HEALTH_RULE, {**weighted_rule(1000, 0), "backendRefs": [ref("v1", 1000)]}],
+        [STORED_HEALTH_RULE, weighted_rule(1000, 0)],
+        [STORED_HEALTH_RULE, HEADER_RULE, weighted_rule(1000, 0)],
+        [STORED_HEALTH_RULE, HEADER_RULE, mirror_rule(1000, 0), weighted_rule(1000, 0)],
+        [STORED_HEALTH_RULE, HEADER_RULE, mirror_rule(900, 100), weighted_rule(900, 100)],
+        [STORED_HEALTH_RULE, mirror_rule(900, 100), weighted_rule(900, 100)],
+    ]
+    assert len(sampler.samples) > 10, sampler.errors[-3:]
+    unasked = [rules for rules in sampler.samples if rules not in asked_for]
+    assert not unasked, f"route states no step asked for: {json.dumps(unasked[:2])}"
+    assert not lost_platform_fields(found)
+    when.then().that(lambda s: "routes" not in s and "canaryScale" not in s, "nothing in force")
+    answered, copies = traffic_for(env, 1.0)
+    assert set(answered[0]) == set(answered[1]) == {"v1"} and not copies, (answered, copies)
+
+
+def test_the_rules_of_every_match_kind_and_mirror_pass_the_real_schema(
+    cluster: LocalCluster, namespace: str
+) -> None:
+    segments = RoutesStatus.model_validate({
+        "headers": [{"name": "tenants", "version": "v2", "match": [
+            {"headerName": "x-tenant", "headerValue": {"prefix": "acme."}},
+            {"headerName": "x-id", "headerValue": {"regex": "[0-9]+"}},
+            {"cookie": {"name": "segment", "value": "beta"}},
+        ]}],
+        "mirrors": [{"name": "beta-copy", "version": "v2", "percentage": 5, "match": BETA_MATCH}],
+    })  # fmt: skip
+    ports = {"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
+
+    def objects(target: RouteTarget, stored: dict[str, Any], weights: dict[str, Any]) -> list[dict[str, Any]]:
+        rules = routed_rules(stored["spec"]["rules"], target, Routing.of(weights, segments))
+        return [*(version_service(target, v, ports) for v in weights), route_patch(stored, {"rules": rules})]
+
+    answers = dry_run_for_weights(
+        cluster, namespace, http_route(namespace, "fraud-scorer"), TRAFFIC, [{"v1": 99, "v2": 1}], objects
+    )
+    rules = answers[0][-1]["spec"]["rules"]
+    assert [rule.get("name") for rule in rules] == [
+        None,
+        "modelrollout-header-tenants",
+        "modelrollout-mirror-beta-copy",
+        None,
+    ]
+    assert rules[1]["matches"][0]["headers"] == [
+        {"name": "x-tenant", "type": "RegularExpression", "value": r"^acme\..*"},
+        {"name": "x-id", "type": "RegularExpression", "value": "[0-9]+"},
+        {"name": "cookie", "type": "RegularExpression", "value": r"^(.*;\s*)?segment=beta(\s*;.*)?$"},
+    ]
+    assert rules[2]["filters"][-1]["requestMirror"]["percent"] == 5

@@ -10,7 +10,8 @@ from typing import Any
 
 import pytest
 
-from modelrollout.traffic import RouteTarget, route_patch
+from modelrollout.api.v1alpha1 import RoutesStatus
+from modelrollout.traffic import RouteTarget, Routing, route_patch
 from modelrollout.traffic.istio import destination_rule, routed_http
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.route_traffic import virtual_service_shares
@@ -161,3 +162,49 @@ def test_the_objects_for_other_weights_pass_the_real_schema(cluster: LocalCluste
     assert [[r["weight"] for r in answer[1]["spec"]["http"][1]["route"]] for answer in answers] == [
         list(case.values()) for case in cases
     ]
+
+
+SEGMENTS = RoutesStatus.model_validate({
+    "headers": [
+        {"name": "beta", "version": "v2", "match": [{"headerName": "X-Beta", "headerValue": {"exact": "true"}}]},
+        {"name": "tenants", "version": "v2", "match": [
+            {"headerName": "x-tenant", "headerValue": {"prefix": "acme"}},
+            {"headerName": "x-id", "headerValue": {"regex": "[0-9]+"}},
+            {"cookie": {"name": "segment", "value": "beta"}},
+        ]},
+    ],
+    "mirrors": [
+        {"name": "copy", "version": "v2", "percentage": 25},
+        {"name": "beta-copy", "version": "v2", "percentage": 100,
+         "match": [{"headerName": "x-beta", "headerValue": {"exact": "yes"}}]},
+    ],
+})  # fmt: skip
+"""Every kind of header match and both kinds of mirror, as `status.routes` holds them."""
+
+
+def test_the_objects_of_header_routes_and_mirrors_pass_the_real_schema(
+    cluster: LocalCluster, namespace: str
+) -> None:
+    routes.install_route_crds(cluster, "istio")
+    cases = [{"v1": 100, "v2": 0}, {"v1": 90, "v2": 10}]
+
+    def objects(target: RouteTarget, stored: dict[str, Any], weights: dict[str, Any]) -> list[dict[str, Any]]:
+        http = routed_http(stored["spec"]["http"], target, Routing.of(weights, SEGMENTS))
+        return [destination_rule(target, list(weights)), route_patch(stored, {"http": http})]
+
+    answers = routes.dry_run_for_weights(
+        cluster, namespace, virtual_service(namespace, "fraud-scorer"), TRAFFIC, cases, objects
+    )
+    for answer in answers:
+        names = [entry.get("name") for entry in answer[1]["spec"]["http"]]
+        assert names == ["health", "modelrollout-header-beta", "modelrollout-header-tenants",
+                         "modelrollout-mirror-copy", "modelrollout-mirror-beta-copy", "score"]  # fmt: skip
+    mirror = answers[1][1]["spec"]["http"][3]
+    assert (mirror["mirror"]["subset"], mirror["mirrorPercentage"], mirror["route"][1]["weight"]) == (
+        "v2",
+        {"value": 25},
+        10,
+    )
+    tenants = answers[0][1]["spec"]["http"][2]["match"][0]["headers"]
+    assert tenants == {"x-tenant": {"prefix": "acme"}, "x-id": {"regex": "[0-9]+"},
+                       "cookie": {"regex": r"^(.*;\s*)?segment=beta(\s*;.*)?$"}}  # fmt: skip

@@ -16,6 +16,7 @@ from typing import Any
 from . import bluegreen_format
 from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
+from .status_routes import route_lines, route_step
 from .table import age, render
 
 EVENTS_SHOWN = 10
@@ -45,6 +46,7 @@ def render_status(
         f"  requested  {requested_weight(rollout)}",
         f"  set        {_weights(status.get('weights') or {})}",
         f"  serving    {serving_weights(deployments)}",
+        *route_lines(status),
         "",
         "Steps:",
         *step_lines(rollout),
@@ -133,7 +135,7 @@ def describe_step(step: dict[str, Any]) -> str:
         if analysis.get("maxDuration"):
             detail.append(f"maxDuration {analysis['maxDuration']}")
         return "analysis" + (f" ({'; '.join(detail)})" if detail else "")
-    return "(unknown step)"
+    return route_step(step) or "(unknown step)"
 
 
 def step_lines(rollout: Obj) -> list[str]:

@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api.v1alpha1 import LineageEntry, ModelRolloutSpec, ModelRolloutStatus
+from ..api.v1alpha1 import LineageEntry, ModelRolloutSpec, ModelRolloutStatus, RoutesStatus
 from ..k8s import KubeClient, KubeError, owner_reference, with_conflict_retry
 from ..lineage import VersionLineage
 from ..rollout import (
@@ -43,6 +43,8 @@ class Applier:
     """The traffic provider's routes; None while it cannot route (a problem `decide` holds on)."""
     served_weights: Mapping[str, int] = field(default_factory=dict)
     """`status.weights` as decided: the routes are kept at them on every reconcile."""
+    served_routes: RoutesStatus | None = None
+    """`status.routes` as decided: the header routes and mirrors the routes hold besides."""
     events: list[tuple[str, str, str]] = field(default_factory=list)
 
     @property
@@ -69,7 +71,7 @@ class Applier:
                 handlers[type(action)](action)
         routed = any(isinstance(action, ApplyWeights) for action in actions)
         if self.routes is not None and not routed:
-            self.routes.set(self.served_weights)  # writes only what differs from the route objects
+            self.routes.set(self.served_weights, self.served_routes)  # writes only what differs
 
     def announce(self, events: Sequence[tuple[str, EmitEvent]]) -> None:
         """Post the Events of a transition the status already records, each under its own name:
@@ -115,7 +117,7 @@ class Applier:
         before shrinking is only a safety net for a partial apply: a crash after the first
         scale leaves more capacity, never less."""
         if self.routes is not None:  # a version leaves the routes before it loses pods
-            self.routes.set(action.weights)
+            self.routes.set(action.weights, self.served_routes)
         ordered = sorted(action.replicas.items(), key=lambda item: item[1] <= self._current(item[0]))
         for version, replicas in ordered:
             self._scale(version, replicas)

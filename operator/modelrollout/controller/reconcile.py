@@ -145,7 +145,7 @@ class Reconciler:
         routes = observed.routes if observed.observations.route_problem is None else None
         applier = Applier(
             self.client, loaded.body, spec, observed.deployments, kept_on_delete=kept, routes=routes,
-            served_weights=decision.status.weights,
+            served_weights=decision.status.weights, served_routes=decision.status.routes,
         )  # fmt: skip
         status, requeue_after = self._apply(loaded, decision, applier, now)
         action = observed.action

@@ -3,11 +3,12 @@
 - before `decide`: `Routes.problem()` (the provider's `reconcile`): a provider that cannot route
   (its CRDs missing, its route object missing) is a problem `decide` holds the rollout on, with a
   Degraded condition and a Warning Event, and traffic is left where it is;
-- when the weights served change, before any Deployment is scaled: `Routes.set(weights)`, so a
-  version leaves the routes before it loses its pods (and gains them only once `decide` has
-  seen its new pods Available);
-- on every other reconcile: `Routes.set(weights served)` again, which writes only what differs,
-  so a route edited behind the operator's back is put right;
+- when the weights served change, before any Deployment is scaled: `Routes.set(weights,
+  status.routes)`, so a version leaves the routes before it loses its pods (and gains them only
+  once `decide` has seen its new pods Available);
+- on every other reconcile: `Routes.set(weights served, status.routes)` again, which writes only
+  what differs, so a route edited behind the operator's back is put right, and the header routes
+  and mirrors `decide` put in (or took out of) `status.routes` reach the route objects;
 - on deletion: `Routes.set(stable alone)` before the other versions' Deployments go, then
   `Routes.finalize(stable)` (`controller.finalize`).
 
@@ -22,10 +23,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..api.v1alpha1 import ModelRolloutSpec, Reason
+from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus
 from ..k8s import KindNotServed, KubeClient, KubeError, NotFound, owner_reference
 from ..rollout import Decision, EmitEvent
-from ..traffic import FIELD_MANAGER, Provider, RouteTarget, RouteUnavailable, new_provider
+from ..traffic import FIELD_MANAGER, Provider, RouteTarget, RouteUnavailable, Routing, new_provider
 
 __all__ = ["KubeRouteClient", "Routes", "with_effective_weights"]
 
@@ -110,13 +111,14 @@ class Routes:
             return unavailable.reason, unavailable.message
         return None
 
-    def set(self, weights: Mapping[str, int]) -> None:
-        """The routes at `weights`. A provider that cannot route leaves them as they are: the
-        next reconcile's `problem()` reports why and holds the rollout."""
+    def set(self, weights: Mapping[str, int], routes: RoutesStatus | None = None) -> None:
+        """The routes at `weights`, with the header routes and mirrors of `routes` (none: every
+        one removed). A provider that cannot route leaves them as they are: the next reconcile's
+        `problem()` reports why and holds the rollout."""
         if not weights:
             return
         try:
-            self.provider.set_routes(self.client, self.target, weights)
+            self.provider.set_routes(self.client, self.target, Routing.of(weights, routes))
         except RouteUnavailable as unavailable:
             log.warning("%s/%s: routes left as they are: %s", self.target.namespace, self.target.rollout,
                         unavailable.message)  # fmt: skip

@@ -12,16 +12,23 @@ A move that does not reach the plan within `spec.progressDeadline` (counted from
 `status.progressStartedAt`, which survives a restart) is the caller's to handle (`onFailure`).
 Moves towards the stable (rollback, abort, a superseded candidate) are not staged: they only
 ever add capacity to the stable, and a failing candidate should leave traffic at once.
+
+While the steps run, the candidate's size is not always its weight's (`planned`): a
+`setCanaryScale` in force sizes it, and a header route or mirror to it keeps at least one pod,
+since the requests the route sends it need one whatever its weight (so does a weight above 0,
+whatever the scale).
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import timedelta
 
 from ..api.v1alpha1 import (
     CanaryStrategy,
+    Phase,
     format_timestamp,
     parse_duration,
     parse_timestamp,
@@ -30,7 +37,36 @@ from ..api.v1alpha1 import (
 from ._decision_state import Run
 from .observations import DeploymentState
 
-__all__ = ["Move", "deadline_passed", "move_capacity", "next_stage", "surge_limits"]
+__all__ = ["Move", "deadline_passed", "move_capacity", "next_stage", "planned_replicas", "surge_limits"]
+
+_STEPPING = frozenset({Phase.PROGRESSING, Phase.PAUSED})
+"""Phases in which a canary scale and routes to the candidate are in force."""
+
+
+def planned_replicas(run: Run, weights: Mapping[str, int]) -> Mapping[str, int] | None:
+    """Replicas per version for `weights`: the provider's plan, with the candidate sized by the
+    canary scale in force and kept at one pod at least while a route sends it requests."""
+    plan = run.observations.planned_replicas(weights)
+    candidate = run.candidate
+    status = run.status
+    if plan is None or candidate is None or candidate not in plan or status.phase not in _STEPPING:
+        return plan
+    size = plan[candidate]
+    scale = status.canary_scale
+    if scale is not None and scale.replicas is not None:
+        size = scale.replicas
+    elif scale is not None and scale.weight is not None:
+        size = math.ceil(run.spec.replicas * scale.weight / 100)
+    routes = status.routes
+    routed = (
+        {route.version for route in routes.headers} | {mirror.version for mirror in routes.mirrors}
+        if routes
+        else set()
+    )
+    if candidate in routed or weights.get(candidate, 0) > 0:
+        size = max(size, 1)  # requests reach it: a scale of 0 would answer them with errors
+    return {**plan, candidate: size}
+
 
 _DEFAULTS = CanaryStrategy.model_fields
 """`maxSurge` / `maxUnavailable` defaults, for a spec without a canary block."""
@@ -96,7 +132,7 @@ def move_capacity(run: Run, target_weights: Mapping[str, int], growing: str) -> 
     size and every other version is asked for exactly its planned size: the caller then sets
     the weights as served. Starts the progress clock on the first call of a move."""
     observations = run.observations
-    plan = observations.planned_replicas(target_weights)
+    plan = planned_replicas(run, target_weights)
     if plan is None:
         return Move(False, "a replica plan")
     deployments = {version: observations.deployment(version) for version in plan}

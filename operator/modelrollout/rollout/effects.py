@@ -17,7 +17,7 @@ from . import history
 from ._decision_state import Run
 from .actions import Action, ApplyWeights, EnsureVersion, PruneVersions, RetireVersion
 from .bluegreen_stages import blue_green_replicas
-from .capacity import next_stage, surge_limits
+from .capacity import next_stage, planned_replicas, surge_limits
 
 __all__ = ["converge"]
 
@@ -51,7 +51,7 @@ def _served_capacity(run: Run) -> Mapping[str, int] | None:
     blue_green = blue_green_replicas(run)
     if blue_green is not None:
         return blue_green
-    plan = run.observations.planned_replicas(run.status.weights)
+    plan = planned_replicas(run, run.status.weights)
     if plan is None or run.status.phase not in _CANDIDATE_RUNS:
         return plan
     deployments = {version: run.observations.deployment(version) for version in plan}

@@ -38,6 +38,7 @@ from .conditions import refresh_conditions
 from .effects import converge, stable_template
 from .manual import fresh_action, take_action
 from .observations import Observations
+from .route_steps import settle_routes
 from .steps import progress
 from .transitions import release_candidate, start_rollout, supersede
 from .undo import undoing
@@ -66,6 +67,7 @@ def decide(
         progress(run)
     else:
         _settle(run)
+    settle_routes(run)  # header routes, mirrors and a canary scale stand only while steps run
     if run.capacity is None:
         run.status.progress_started_at = None  # the deadline counts only while capacity moves
     if run.status.phase not in (Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING):

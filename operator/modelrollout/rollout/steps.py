@@ -29,9 +29,10 @@ from ._decision_state import (
     PROBLEM_RECHECK_SECONDS,
     Run,
 )
-from .capacity import deadline_passed, move_capacity
+from .capacity import Move, deadline_passed, move_capacity
 from .evidence import evidence
 from .observations import AnalysisObservation
+from .route_steps import canary_scale_step, header_route_step, mirror_route_step
 from .timing import analysis_final_look, next_window_end
 from .transitions import (
     complete_step,
@@ -151,6 +152,12 @@ def _run_steps(run: Run) -> None:
             done = _set_weight(run, index, step.set_weight)
         elif step.pause is not None:
             done = _pause(run, index, step)
+        elif step.set_header_route is not None:
+            done = _capacity_step(run, index, *header_route_step(run, step.set_header_route))
+        elif step.set_mirror_route is not None:
+            done = _capacity_step(run, index, *mirror_route_step(run, step.set_mirror_route))
+        elif step.set_canary_scale is not None:
+            done = _capacity_step(run, index, *canary_scale_step(run, step.set_canary_scale))
         else:
             done = _analysis(run, index)
         if done is None:
@@ -188,6 +195,23 @@ def _set_weight(run: Run, index: int, weight: int) -> str | None:
         index,
         f"{describe_step(run, index)}: moving {candidate} to {target}%, waiting for {move.waiting_for}",
     )
+    run.reason = Reason.WAITING_FOR_CANDIDATE
+    run.requeue(CAPACITY_POLL_SECONDS)
+    return None
+
+
+def _capacity_step(run: Run, index: int, how: str, move: Move) -> str | None:
+    """A route or scale step (`route_steps`) completes once its move is done; until then it
+    waits for the candidate's pods, within `spec.progressDeadline`, as a weight step does."""
+    if run.candidate is None:
+        return None
+    if move.done:
+        _resume_phase(run, index, f"{describe_step(run, index)}: {how}")
+        return how
+    if deadline_passed(run):
+        _on_progress_deadline(run, f"{describe_step(run, index)}: {move.waiting_for}")
+        return None
+    _resume_phase(run, index, f"{describe_step(run, index)}: waiting for {move.waiting_for}")
     run.reason = Reason.WAITING_FOR_CANDIDATE
     run.requeue(CAPACITY_POLL_SECONDS)
     return None

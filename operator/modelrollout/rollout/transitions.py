@@ -19,6 +19,7 @@ from ..api.v1alpha1 import (
 from . import history
 from ._decision_state import WAIT_POLL_SECONDS, Run
 from .bluegreen_stages import describe_stage, enter_stage
+from .route_steps import clear_routes, describe_route_step
 
 __all__ = [
     "abort_unstarted",
@@ -55,6 +56,8 @@ def describe_step(run: Run, index: int) -> str:
         kind = f"setWeight {step.set_weight}"
     elif step.pause is not None:
         kind = f"pause {step.pause.duration}" if step.pause.duration else "pause"
+    elif step.analysis is None:
+        kind = describe_route_step(step)
     else:
         kind = "analysis"
     return f"step {index + 1}/{len(run.steps)} ({kind})"
@@ -66,6 +69,7 @@ def start_rollout(run: Run, candidate: str) -> None:
     status.rollout_started_at = format_timestamp(run.now)
     status.paused_reason = None
     status.analysis = None
+    clear_routes(run)  # a superseded candidate's routes and scale end with it
     run.set_candidate_weight(0)
     history.open_entry(status, candidate, run.stable, format_timestamp(run.now))
     run.record(

@@ -3,6 +3,7 @@ the route object they weight, and the per-version objects they label as the roll
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
@@ -135,3 +136,33 @@ def hand_back(
 def known_versions(target: RouteTarget, weights: Mapping[str, int]) -> list[str]:
     """The versions in `weights` (in their order) and then every other version the rollout knows."""
     return [*weights, *sorted(set(target.versions) - set(weights))]
+
+
+GENERATED_PREFIX = "modelrollout-"
+"""Names of the rules (entries, segments) a provider generates for header routes and mirrors start
+with it; a user's own never should."""
+
+
+def is_generated(item: Mapping[str, Any]) -> bool:
+    return str(item.get("name", "")).startswith(GENERATED_PREFIX)
+
+
+def generated_name(kind: str, route: str, ordinal: int) -> str:
+    """`modelrollout-<kind>-<route>`, `-<n>` added for the n-th owned rule after the first."""
+    return f"{GENERATED_PREFIX}{kind}-{route}" + (f"-{ordinal}" if ordinal else "")
+
+
+def with_segments(
+    items: list[dict[str, Any]],
+    owned_of: Callable[[list[dict[str, Any]]], list[int]],
+    route: Callable[[dict[str, Any], int], list[dict[str, Any]]],
+) -> list[dict[str, Any]]:
+    """A route object's atomic list (HTTPRoute rules, VirtualService entries) rewritten: the items
+    the provider generated before dropped, every item it owns replaced by `route(item, ordinal)`
+    (the generated items for it, then the item weighted), every other item as it was."""
+    kept = [item for item in copy.deepcopy(items) if not is_generated(item)]
+    owned = owned_of(kept)
+    result: list[dict[str, Any]] = []
+    for index, item in enumerate(kept):
+        result.extend(route(item, owned.index(index)) if index in owned else [item])
+    return result

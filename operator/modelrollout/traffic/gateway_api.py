@@ -13,8 +13,12 @@ rules with every other rule, match and filter exactly as read; fields outside `s
 writes only when the rules differ, so a converged rollout makes no write, and a rule changed
 behind its back is put right at the next reconcile.
 
-Finalize points the owned rules back at `spec.service` (one backendRef, the user's template) and
-deletes the version Services: after deletion only the stable runs behind that Service.
+Header routes and mirrors (`status.routes`) are rules of their own beside each owned rule
+(`gateway_segments`), generated, named by the provider and replaced whole on every write.
+
+Finalize points the owned rules back at `spec.service` (one backendRef, the user's template),
+removes the generated rules and deletes the version Services: after deletion only the stable runs
+behind that Service.
 """
 
 from __future__ import annotations
@@ -28,14 +32,25 @@ from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider
 from ._routes import (
     ExactRouting,
     hand_back,
+    is_generated,
     known_versions,
     own_version_service,
     owned_metadata,
     owned_route,
     required_settings,
+    with_segments,
     write_if_changed,
 )
-from .provider import RouteClient, RouteTarget, RouteUnavailable, apportion, check_weights
+from .gateway_segments import segment_rules
+from .provider import (
+    RouteClient,
+    RouteTarget,
+    RouteUnavailable,
+    Routing,
+    apportion,
+    as_routing,
+    check_weights,
+)
 
 __all__ = [
     "HTTP_ROUTE",
@@ -116,30 +131,36 @@ def _rewrite(rule: dict[str, Any], names: set[str], refs_for: list[dict[str, Any
 
 
 def routed_rules(
-    rules: list[dict[str, Any]], target: RouteTarget, weights: Mapping[str, int | Fraction]
+    rules: list[dict[str, Any]], target: RouteTarget, routing: Routing | Mapping[str, int | Fraction]
 ) -> list[dict[str, Any]]:
     """The route's rules with every owned rule's backendRefs weighted per version: one ref per
-    version in `weights` (a version at 0 stays listed at weight 0), each a copy of the first
-    owned ref (its port, filters...) with the version's Service name and weight."""
+    version in the weights (a version at 0 stays listed at weight 0), each a copy of the first
+    owned ref (its port, filters...) with the version's Service name and weight; and before each
+    owned rule, the rules of the header routes and mirrors in force (`gateway_segments`)."""
+    if isinstance(routing, Routing):
+        weights: Mapping[str, int | Fraction] = routing.weights
+        headers, mirrors = routing.headers, routing.mirrors
+    else:
+        weights, headers, mirrors = routing, (), ()
     versions = known_versions(target, {v: 0 for v in weights})
     names = _backend_names(target, versions)
     parts = backend_weights(weights)
-    result = copy.deepcopy(rules)
-    for index in owned_rule_indexes(result, target, versions):
-        template = _template(result[index], names)
-        refs = [
-            {**template, "name": version_service_name(target.rollout, version), "weight": parts[version]}
-            for version in weights
-        ]
-        result[index] = _rewrite(result[index], names, refs)
-    return result
+    service_of = {version: version_service_name(target.rollout, version) for version in weights}
+
+    def route(rule: dict[str, Any], ordinal: int) -> list[dict[str, Any]]:
+        template = _template(rule, names)
+        refs = [{**template, "name": service_of[version], "weight": parts[version]} for version in weights]
+        weighted = _rewrite(rule, names, refs)
+        return [*segment_rules(weighted, ordinal, headers, mirrors, service_of, template), weighted]
+
+    return with_segments(rules, lambda kept: owned_rule_indexes(kept, target, versions), route)
 
 
 def restored_rules(rules: list[dict[str, Any]], target: RouteTarget) -> list[dict[str, Any]]:
     """The route's rules with every owned rule sending all its traffic to `spec.service` again."""
     versions = list(target.versions)
     names = _backend_names(target, versions)
-    result = copy.deepcopy(rules)
+    result = [rule for rule in copy.deepcopy(rules) if not is_generated(rule)]
     for index in owned_rule_indexes(result, target, versions):
         template = _template(result[index], names)
         template.pop("weight", None)
@@ -164,7 +185,11 @@ class GatewayAPIProvider(ExactRouting):
         for version in target.versions:
             _own_version_service(client, target, version)
 
-    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
+    def set_routes(
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+    ) -> None:
+        routing = as_routing(routing)
+        weights = routing.weights
         check_weights(weights)
         versions = known_versions(target, weights)
         route = self._owned_route(client, target, versions)
@@ -174,7 +199,7 @@ class GatewayAPIProvider(ExactRouting):
         for version in weights:  # before the route names them: a ref to no Service is a 500
             if _own_version_service(client, target, version) is None:
                 client.create_route(version_service(target, version, user_service))
-        write_if_changed(client, route, "rules", routed_rules(route["spec"]["rules"], target, weights))
+        write_if_changed(client, route, "rules", routed_rules(route["spec"]["rules"], target, routing))
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         hand_back(

@@ -10,8 +10,10 @@ operator creates and deletes; a user-kept rule would drift from them.
 
 `spec.http` is an atomic list in the VirtualService schema, so, as with the HTTPRoute, the
 provider applies the whole list with every other entry, match and field as read, and nothing
-outside `spec.http`; it writes only when the list differs. Finalize points the owned entries
-back at the host without a subset and deletes the DestinationRule.
+outside `spec.http`; it writes only when the list differs. Header routes and mirrors
+(`status.routes`) are entries of their own ahead of each owned entry (`istio_segments`). Finalize
+points the owned entries back at the host without a subset, removes the generated entries and
+deletes the DestinationRule.
 """
 
 from __future__ import annotations
@@ -22,7 +24,8 @@ from typing import Any
 
 from ..api.v1alpha1 import LABEL_VERSION, TrafficProvider
 from . import _routes as shared
-from .provider import RouteClient, RouteTarget, apportion, check_weights
+from .istio_segments import segment_entries
+from .provider import RouteClient, RouteTarget, Routing, apportion, as_routing, check_weights
 
 __all__ = [
     "DESTINATION_RULE",
@@ -95,31 +98,35 @@ def _template(entry: Mapping[str, Any], hosts: set[str]) -> dict[str, Any]:
 
 
 def routed_http(
-    http: list[dict[str, Any]], target: RouteTarget, weights: Mapping[str, int]
+    http: list[dict[str, Any]], target: RouteTarget, routing: Routing | Mapping[str, int]
 ) -> list[dict[str, Any]]:
     """The VirtualService's `http` with each owned entry routing per version: the user's
-    destination (host, port, headers) with subset `<version>` and the version's weight."""
+    destination (host, port, headers) with subset `<version>` and the version's weight; and ahead
+    of each owned entry, the entries of the header routes and mirrors in force."""
+    routing = as_routing(routing)
     hosts = hosts_of(target)
-    percents = apportion(weights, 100)
-    result = copy.deepcopy(http)
-    for index in owned_entries(result, target):
-        template = _template(result[index], hosts)
+    percents = apportion(routing.weights, 100)
+
+    def route(entry: dict[str, Any], ordinal: int) -> list[dict[str, Any]]:
+        template = _template(entry, hosts)
         routes = [
             {
                 **template,
                 "destination": {**template["destination"], "subset": version},
                 "weight": percents[version],
             }
-            for version in weights
+            for version in routing.weights
         ]
-        result[index] = _rewrite(result[index], hosts, routes)
-    return result
+        weighted = _rewrite(entry, hosts, routes)
+        return [*segment_entries(weighted, ordinal, routing.headers, routing.mirrors, template), weighted]
+
+    return shared.with_segments(http, lambda kept: owned_entries(kept, target), route)
 
 
 def restored_http(http: list[dict[str, Any]], target: RouteTarget) -> list[dict[str, Any]]:
     """The `http` with each owned entry routing to the host alone again (no subset, no weight)."""
     hosts = hosts_of(target)
-    result = copy.deepcopy(http)
+    result = [entry for entry in copy.deepcopy(http) if not shared.is_generated(entry)]
     for index in owned_entries(result, target):
         result[index] = _rewrite(result[index], hosts, [_template(result[index], hosts)])
     return result
@@ -136,16 +143,19 @@ class IstioProvider(shared.ExactRouting):
         self._owned_service(client, target)
         client.get_route(*DESTINATION_RULE, destination_rule_name(target))  # its kind must be served too
 
-    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
-        check_weights(weights)
+    def set_routes(
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+    ) -> None:
+        routing = as_routing(routing)
+        check_weights(routing.weights)
         virtual_service = self._owned_service(client, target)
-        versions = shared.known_versions(target, weights)
+        versions = shared.known_versions(target, routing.weights)
         wanted_rule = destination_rule(target, versions)
         current_rule = client.get_route(*DESTINATION_RULE, wanted_rule["metadata"]["name"])
         if current_rule is None or (current_rule.get("spec") or {}) != wanted_rule["spec"]:
             client.apply_route(wanted_rule)  # subsets first: a route to an unknown subset fails
         shared.write_if_changed(
-            client, virtual_service, "http", routed_http(virtual_service["spec"]["http"], target, weights)
+            client, virtual_service, "http", routed_http(virtual_service["spec"]["http"], target, routing)
         )
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .provider import RouteClient, RouteTarget, check_weights, replica_share
+from .provider import RouteClient, RouteTarget, Routing, check_weights, replica_share
 
 __all__ = ["NopProvider"]
 
@@ -29,7 +29,9 @@ class NopProvider:
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         """No route objects."""
 
-    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
+    def set_routes(
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+    ) -> None:
         """No route objects."""
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:

@@ -4,7 +4,9 @@ Every provider answers two questions. `replica_plan` (pure) says how many replic
 runs for given weights: the controller scales the Deployments to it and `decide` waits for it.
 `reconcile` / `set_routes` / `finalize` (I/O) manage the provider's route objects (an HTTPRoute,
 a VirtualService...) through a `RouteClient`; for providers without route objects they do
-nothing. The controller adapts its `k8s/` wrappers to `RouteClient` (server-side apply with the
+nothing. `set_routes` takes a `Routing`: the weights, and the header routes and mirrors in force
+(`status.routes`), which a provider serves in full or, for a provider without requests to route
+(`replicas`), never gets (the CRD refuses those steps with it). The controller adapts its `k8s/` wrappers to `RouteClient` (server-side apply with the
 operator's field manager), so this package imports no Kubernetes client and a test can pass a
 fake. The calls are synchronous, like every other call of a reconcile (a worker thread).
 
@@ -27,7 +29,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from ..api.v1alpha1 import Reason, TrafficSpec
+from ..api.v1alpha1 import HeaderRoute, MirrorRoute, Reason, RoutesStatus, TrafficSpec
 
 __all__ = [
     "FIELD_MANAGER",
@@ -35,7 +37,9 @@ __all__ = [
     "RouteClient",
     "RouteTarget",
     "RouteUnavailable",
+    "Routing",
     "apportion",
+    "as_routing",
     "check_weights",
     "replica_share",
     "rounded_up_plan",
@@ -98,6 +102,40 @@ class RouteTarget:
     objects it made for versions that no longer take traffic."""
 
 
+@dataclass(frozen=True)
+class Routing:
+    """Everything a provider's routes say: the weighted split, the header routes that send a
+    segment of requests to one version whatever the weights (the first that matches wins), and the
+    mirrors that copy a share of (matching) requests to a version whose answers are dropped."""
+
+    weights: Mapping[str, int]
+    """Percent per version, summing to 100, the stable first."""
+    headers: tuple[HeaderRoute, ...] = ()
+    mirrors: tuple[MirrorRoute, ...] = ()
+
+    @classmethod
+    def of(cls, weights: Mapping[str, int], routes: RoutesStatus | None = None) -> Routing:
+        """The weights with `status.routes`, keeping only routes to a version in `weights`: a
+        version leaving the weights leaves every route with them."""
+        if routes is None:
+            return cls(dict(weights))
+        return cls(
+            dict(weights),
+            tuple(route for route in routes.headers if route.version in weights),
+            tuple(mirror for mirror in routes.mirrors if mirror.version in weights and mirror.percentage > 0),
+        )
+
+    def routed_versions(self) -> list[str]:
+        """The versions some request may reach: a weight above 0, or a header route or mirror."""
+        named = {route.version for route in self.headers} | {mirror.version for mirror in self.mirrors}
+        return [version for version, weight in self.weights.items() if weight > 0 or version in named]
+
+
+def as_routing(routing: Routing | Mapping[str, int]) -> Routing:
+    """A `Routing` of weights alone, for callers that only weight (deletion, dry-runs, tests)."""
+    return routing if isinstance(routing, Routing) else Routing(dict(routing))
+
+
 class Provider(Protocol):
     """One traffic provider (Flagger's router shape: reconcile, set routes, finalize)."""
 
@@ -121,8 +159,10 @@ class Provider(Protocol):
         `RouteUnavailable` when routing is impossible."""
         ...
 
-    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
-        """Point the routes at `weights`, writing only what differs."""
+    def set_routes(
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+    ) -> None:
+        """Make the routes say `routing` (or weights alone), writing only what differs."""
         ...
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from ..api.v1alpha1 import TrafficProvider
-from .provider import RouteClient, RouteTarget, apportion, check_weights, replica_share
+from .provider import RouteClient, RouteTarget, Routing, apportion, check_weights, replica_share
 
 __all__ = ["ReplicaProvider"]
 
@@ -48,8 +48,12 @@ class ReplicaProvider:
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         """Nothing to create: the user's Service already selects every version."""
 
-    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
-        """The weights are realised by scaling, which the controller does from `replica_plan`."""
+    def set_routes(
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+    ) -> None:
+        """The weights are realised by scaling, which the controller does from `replica_plan`.
+        Header routes and mirrors never reach here: the CRD refuses their steps with this
+        provider (`route_rules`), and a strategy that writes `status.routes` must as well."""
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         """Nothing to remove; the controller scales the stable back to full size."""

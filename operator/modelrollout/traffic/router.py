@@ -24,6 +24,14 @@ ModelRollout (a version taking traffic again finds it there). Since a Service is
 a change of `spec.service`'s target port reaches the router through the ConfigMap's port (a
 number), and a version's Service only when it is created.
 
+Header routes and mirrors (`status.routes`) are the router's own settings: each header route is a
+segment `modelrollout-header-<route>` ahead of any other segment (exact header values and one
+cookie, which the CRD holds the steps to with this provider), and a mirror is the shadow, with
+`sampleRate` its percentage over 100; the ConfigMap's annotation `modelrollout.io/mirror` names
+the mirror that wrote the shadow, so a shadow a person wrote is replaced only while a mirror is in
+force and kept otherwise. A version a route names is listed (at its weight, 0 if need be), since
+the router refuses a segment or shadow naming a version it does not list.
+
 The ConfigMap is written (server-side apply) only when it differs, so a converged rollout makes no
 write. Capacity: the router serves the weights exactly whatever the replica counts, so each
 version runs the share of `spec.replicas` its weight needs, rounded up (3 replicas at 95/5 run
@@ -49,7 +57,8 @@ from pydantic import ValidationError
 from ..api.router_config import CONFIG_KEY, RouterConfig, RouterVersion, config_map_name
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider
 from ._routes import ExactRouting, own_version_service, owned_metadata
-from .provider import RouteClient, RouteTarget, RouteUnavailable, check_weights
+from .provider import RouteClient, RouteTarget, RouteUnavailable, Routing, as_routing, check_weights
+from .router_segments import MIRROR_ANNOTATION, with_routes
 
 __all__ = [
     "CONFIG_MAP",
@@ -176,10 +185,12 @@ def _config_map(target: RouteTarget, config: RouterConfig, owned: bool = True) -
 def _write_config_map(client: RouteClient, current: Mapping[str, Any] | None, wanted: dict[str, Any]) -> None:
     """Server-side apply of the ConfigMap unless its data and owner already are as wanted."""
     meta = (current or {}).get("metadata") or {}
+    mirror = (meta.get("annotations") or {}).get(MIRROR_ANNOTATION)
     if (
         current is None
         or current.get("data") != wanted["data"]
         or (meta.get("ownerReferences") or None) != (wanted["metadata"].get("ownerReferences") or None)
+        or mirror != (wanted["metadata"].get("annotations") or {}).get(MIRROR_ANNOTATION)
     ):
         client.apply_route(wanted)
 
@@ -197,14 +208,17 @@ class RouterProvider(ExactRouting):
         for version in target.versions:
             self._own_service(client, target, version)
 
-    def set_routes(self, client: RouteClient, target: RouteTarget, weights: Mapping[str, int]) -> None:
-        check_weights(weights)
+    def set_routes(
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+    ) -> None:
+        routing = as_routing(routing)
+        check_weights(routing.weights)
         port = self._port(client, target)
-        listed = {version: weight for version, weight in weights.items() if weight > 0}
+        listed = {version: routing.weights[version] for version in routing.routed_versions()}
         for version in listed:  # before the ConfigMap names them, so the router finds endpoints
             if self._own_service(client, target, version) is None:
                 client.create_route(version_service(target, version, port))
-        self._write(client, target, version_entries(target, listed, port), owned=True)
+        self._write(client, target, version_entries(target, listed, port), owned=True, routing=routing)
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         user_service = client.get_route(*SERVICE, target.service)
@@ -215,11 +229,26 @@ class RouterProvider(ExactRouting):
         # The version Services go with the ModelRollout, their owner (garbage collection).
 
     def _write(
-        self, client: RouteClient, target: RouteTarget, versions: list[RouterVersion], owned: bool
+        self,
+        client: RouteClient,
+        target: RouteTarget,
+        versions: list[RouterVersion],
+        owned: bool,
+        routing: Routing | None = None,
     ) -> None:
+        """The ConfigMap for `versions`, with `routing`'s header routes and mirror (none: the
+        provider's segments and shadow removed, as on deletion)."""
         found = client.get_route(*CONFIG_MAP, config_map_name(target.rollout))
-        config = router_config(target, versions, _current_config(found))
-        _write_config_map(client, found, _config_map(target, config, owned=owned))
+        annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
+        config, mirror = with_routes(
+            router_config(target, versions, _current_config(found)),
+            routing or Routing({}),
+            annotations.get(MIRROR_ANNOTATION),
+        )
+        wanted = _config_map(target, config, owned=owned)
+        if mirror is not None:
+            wanted["metadata"]["annotations"] = {MIRROR_ANNOTATION: mirror}
+        _write_config_map(client, found, wanted)
 
     def _own_service(self, client: RouteClient, target: RouteTarget, version: str) -> dict[str, Any] | None:
         name = version_service_name(target.rollout, version)

@@ -23,6 +23,8 @@ from .cel import CelRule as CelRule
 from .cel import given_durations
 from .enums import StrategyType, TrafficProvider
 from .int_or_percent import cel_is_int_or_percent, cel_is_zero
+from .route_rules import *  # noqa: F403  (re-exported, as the analysis rules)
+from .route_rules import ROUTE_RULES, STRATEGY_ROUTE_RULES
 
 NAME_MAX_LENGTH = 63
 """`metadata.name` becomes the value of the label `modelrollout.io/rollout`."""
@@ -161,9 +163,11 @@ rule on a step kind a provider cannot serve (a header route with `replicas`) sit
 
 # --- spec.strategy.canary.steps[*] (CanaryStep) --------------------------------------------------
 
+STEP_KINDS = ("setWeight", "pause", "analysis", "setHeaderRoute", "setMirrorRoute", "setCanaryScale")
+"""The fields of a step, of which it sets exactly one."""
 STEP_EXACTLY_ONE = CelRule(
-    rule=("(has(self.setWeight) ? 1 : 0) + (has(self.pause) ? 1 : 0) + (has(self.analysis) ? 1 : 0) == 1"),
-    message="a step sets exactly one of setWeight, pause and analysis",
+    rule=" + ".join(f"(has(self.{kind}) ? 1 : 0)" for kind in STEP_KINDS) + " == 1",
+    message="a step sets exactly one of setWeight, pause, analysis, setHeaderRoute, setMirrorRoute and setCanaryScale",
 )
 
 # --- spec.strategy.canary (CanaryStrategy) -------------------------------------------------------
@@ -204,11 +208,12 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *BLUE_GREEN_SPEC_RULES,
         *AB_TEST_SPEC_RULES,
     ),
-    "StrategySpec": (*STRATEGY_BLOCKS_FOR_TYPE, BLUE_GREEN_NEEDS_ROUTES),
+    "StrategySpec": (*STRATEGY_BLOCKS_FOR_TYPE, BLUE_GREEN_NEEDS_ROUTES, *STRATEGY_ROUTE_RULES),
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),
     "CanaryStep": (STEP_EXACTLY_ONE,),
     "NotificationSpec": (NOTIFICATION_EVENTS_UNIQUE,),
     "CanaryStrategy": (INT_OR_PERCENT, SURGE_OR_UNAVAILABLE),
     **ANALYSIS_RULES,
+    **ROUTE_RULES,
 }
 """CEL rules by the name of the pydantic model (the `$defs` key) whose schema carries them."""

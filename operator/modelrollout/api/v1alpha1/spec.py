@@ -28,6 +28,7 @@ from .enums import (
 from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
+from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
 from .step_analysis import StepAnalysis
 
 PARAMETERS_MESSAGE = (
@@ -92,7 +93,8 @@ class PauseStep(ApiModel):
 
 
 class CanaryStep(ApiModel):
-    """One step. Exactly one of `setWeight`, `pause` and `analysis` is set."""
+    """One step. Exactly one of `setWeight`, `pause`, `analysis`, `setHeaderRoute`,
+    `setMirrorRoute` and `setCanaryScale` is set."""
 
     set_weight: int | None = Field(default=None, ge=0, le=100)
     """Share of traffic, in percent, that the candidate receives from this step on."""
@@ -100,10 +102,26 @@ class CanaryStep(ApiModel):
     """Wait for a duration, or until resumed."""
     analysis: StepAnalysis | None = None
     """Run the analysis until it reaches a verdict (or `maxDuration`)."""
+    set_header_route: SetHeaderRoute | None = None
+    """Send the requests with a header or cookie to the candidate, whatever the weights (from
+    this step until removed, or the rollout ends). Needs provider gatewayAPI, istio or router."""
+    set_mirror_route: SetMirrorRoute | None = None
+    """Copy a percentage of requests to the candidate, whose answers are dropped (from this step
+    until removed, or the rollout ends). Needs provider gatewayAPI, istio or router."""
+    set_canary_scale: SetCanaryScale | None = None
+    """Run the candidate at a size apart from its weight (from this step until another
+    `setCanaryScale`, or the rollout ends). Needs provider gatewayAPI, istio or router."""
 
     @model_validator(mode="after")
     def _exactly_one_action(self) -> Self:
-        actions = (self.set_weight, self.pause, self.analysis)
+        actions = (
+            self.set_weight,
+            self.pause,
+            self.analysis,
+            self.set_header_route,
+            self.set_mirror_route,
+            self.set_canary_scale,
+        )
         _require(sum(action is not None for action in actions) == 1, rules.STEP_EXACTLY_ONE)
         return self
 
@@ -232,6 +250,8 @@ class StrategySpec(ApiModel):
     def _blocks_match_type(self) -> Self:
         for strategy, rule in zip(StrategyType, rules.STRATEGY_BLOCKS_FOR_TYPE, strict=True):
             _require(self.block(strategy) is None or self.type == strategy, rule)
+        refusal = step_refusal(self.traffic.provider, self.canary.steps if self.canary else [])
+        _require(refusal is None, refusal or rules.STRATEGY_ROUTE_RULES[0])
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self

@@ -10,6 +10,7 @@ from ._model import ApiModel
 from .abtest import ABTestStatus
 from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
+from .routes import CanaryScale, RoutesStatus
 
 HISTORY_LIMIT = 20
 """`status.history` keeps the last 20 rollouts."""
@@ -183,6 +184,12 @@ class ModelRolloutStatus(ApiModel):
     """Share of traffic per version, in percent, as the traffic provider really serves it:
     `weights` themselves with `gatewayAPI` and `istio`; with `replicas` the ratio of the versions'
     replicas, which is coarser (at 3 replicas a 5% step serves 33%)."""
+    routes: RoutesStatus | None = None
+    """The header routes and mirrors in force besides the weights (`setHeaderRoute`,
+    `setMirrorRoute`), which the traffic provider's route objects say; unset when there are none.
+    Everything goes back to the stable when the rollout promotes, aborts, rolls back or is undone."""
+    canary_scale: CanaryScale | None = None
+    """The candidate's size apart from its weight (`setCanaryScale`), while in force."""
     replicas: int | None = Field(default=None, ge=0)
     """Replicas of this rollout across its versions: the `spec.replicas` of every version's
     Deployment, summed as the operator's last reconcile left them. The scale subresource's current
