@@ -9,6 +9,17 @@ the operator runs. Proofs, references and measured figures: docs/statistics.md.
 """
 
 from .assess import assess_drift, assess_latency, assess_rate, assess_threshold, check_threshold
+from .bandit import (
+    ArmCounts,
+    ArmReport,
+    BanditDecision,
+    BanditSettings,
+    BestArm,
+    BetaPosterior,
+    bandit_decision,
+    best_arm,
+    regret_against,
+)
 from .fixed import (
     EffectSize,
     FixedTestResult,
@@ -50,7 +61,13 @@ from .types import (
 )
 
 __all__ = [
+    "ArmCounts",
+    "ArmReport",
     "AssessConfig",
+    "BanditDecision",
+    "BanditSettings",
+    "BestArm",
+    "BetaPosterior",
     "EffectSize",
     "FixedTestResult",
     "HistogramSample",
@@ -66,6 +83,8 @@ __all__ = [
     "assess_latency",
     "assess_rate",
     "assess_threshold",
+    "bandit_decision",
+    "best_arm",
     "binned_margin",
     "bucket_representatives",
     "check_threshold",
@@ -83,6 +102,7 @@ __all__ = [
     "latency_log_evidence",
     "mann_whitney_u",
     "rate_log_evidence",
+    "regret_against",
     "relative_change",
     "two_proportion_z",
     "welch_t",
