@@ -40,6 +40,13 @@ from .histograms import (
     drift_distance,
     drift_distances,
 )
+from .interleaving import (
+    InterleavingCounts,
+    InterleavingResult,
+    InterleavingSettings,
+    assess_interleaving,
+    interleaving_log_evidence,
+)
 from .judge import judge
 from .sequential import (
     LatencyEvidence,
@@ -71,6 +78,9 @@ __all__ = [
     "EffectSize",
     "FixedTestResult",
     "HistogramSample",
+    "InterleavingCounts",
+    "InterleavingResult",
+    "InterleavingSettings",
     "JudgedMetric",
     "Judgement",
     "LatencyEvidence",
@@ -80,6 +90,7 @@ __all__ = [
     "RateSample",
     "ScoreThresholds",
     "assess_drift",
+    "assess_interleaving",
     "assess_latency",
     "assess_rate",
     "assess_threshold",
@@ -98,6 +109,7 @@ __all__ = [
     "gaussian_log_evidence",
     "hedges_g",
     "holm",
+    "interleaving_log_evidence",
     "judge",
     "latency_log_evidence",
     "mann_whitney_u",
