@@ -7,8 +7,8 @@ no weight moves more than the maximum step per interval (so a feedback artefact,
 conversion that favours the arm which was pulled earlier, cannot move all users at once).
 
 The weights are the Euclidean projection of the ideal shares on the set those guards allow (a box
-per arm intersected with "sum to 100"): the closest allowed weights, found by a shift ``t + s``
-clipped to the box, with the sum monotone in the shift. They are then put on a grid of
+per arm intersected with "sum to 100"): the closest allowed weights, which are the ideal shares
+shifted by one common amount and clipped to the box. They are then put on a grid of
 ``resolution`` percent by largest remainders within the same box, so they sum to 100 exactly in
 grid units and every guard still holds.
 """
@@ -24,20 +24,24 @@ _EPSILON: Final = 1e-9
 
 
 def _project(target: Sequence[float], lower: Sequence[float], upper: Sequence[float]) -> list[float]:
-    """The point of {lower <= w <= upper, sum w = TOTAL} closest to `target` (bisection on the
-    shift; 200 halvings of a range of 2 x TOTAL reach float precision)."""
+    """The point of {lower <= w <= upper, sum w = TOTAL} closest to `target`: ``clip(target +
+    shift)``. The sum is piecewise linear and nondecreasing in the shift, with kinks where an arm
+    meets a bound, so the shift is found exactly between the two kinks around TOTAL."""
 
     def clipped(shift: float) -> list[float]:
         return [min(max(t + shift, lo), hi) for t, lo, hi in zip(target, lower, upper, strict=True)]
 
-    low_shift, high_shift = -2.0 * TOTAL, 2.0 * TOTAL
-    for _ in range(200):
-        middle = (low_shift + high_shift) / 2.0
-        if sum(clipped(middle)) < TOTAL:
-            low_shift = middle
-        else:
-            high_shift = middle
-    return clipped((low_shift + high_shift) / 2.0)
+    kinks = sorted({b - t for t, lo, hi in zip(target, lower, upper, strict=True) for b in (lo, hi)})
+    previous_kink, previous_sum = kinks[0], sum(clipped(kinks[0]))
+    for kink in kinks[1:]:
+        total = sum(clipped(kink))
+        if total >= TOTAL:
+            if total == previous_sum:
+                return clipped(kink)
+            fraction = (TOTAL - previous_sum) / (total - previous_sum)
+            return clipped(previous_kink + fraction * (kink - previous_kink))
+        previous_kink, previous_sum = kink, total
+    return clipped(kinks[-1])
 
 
 def _on_grid(
