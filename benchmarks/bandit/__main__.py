@@ -51,11 +51,16 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m benchmarks.bandit " + shlex.join(sys.argv[1:] if argv is None else argv)
     results["command"] = command.strip()
     text = markdown(results, results["command"])
-    if arguments.out is not None:
-        arguments.out.parent.mkdir(parents=True, exist_ok=True)
-        arguments.out.write_text(json.dumps(results, indent=1) + "\n")
-        arguments.out.with_suffix(".md").write_text(text)
     print(text)
+    if arguments.out is None:
+        return 0
+    arguments.out.parent.mkdir(parents=True, exist_ok=True)
+    for path, content in (
+        (arguments.out, json.dumps(results, indent=1) + "\n"),
+        (arguments.out.with_suffix(".md"), text),
+    ):
+        path.write_text(content)
+        print(f"wrote {path}", file=sys.stderr)
     return 0
 
 
