@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .arms import ArmsSettings, run_arms
+from .arms import ArmsSettings, run_arms, run_stop_rules
 from .interleaving import InterleavingBench, run_interleaving
 from .report import markdown
 
@@ -35,7 +35,11 @@ def _arguments(argv: list[str]) -> argparse.Namespace:
 
 def run(arms: ArmsSettings, interleaving: InterleavingBench) -> dict[str, Any]:
     started = time.perf_counter()
-    results: dict[str, Any] = {"arms": run_arms(arms), "interleaving": run_interleaving(interleaving)}
+    results: dict[str, Any] = {
+        "arms": run_arms(arms),
+        "stop_rules": run_stop_rules(arms),
+        "interleaving": run_interleaving(interleaving),
+    }
     results["wall_seconds"] = time.perf_counter() - started
     return results
 

@@ -184,3 +184,32 @@ def run_arms(settings: ArmsSettings) -> dict[str, Any]:
         },
         "scenarios": table,
     }
+
+
+STOP_RULES = ((0.95, 100.0), (0.95, 1000.0), (0.99, 100.0), (0.99, 1000.0))
+"""(stop_probability, min_feedback) pairs of the stop-rule table: the default and stricter ones."""
+
+
+def run_stop_rules(
+    settings: ArmsSettings, rules: Sequence[tuple[float, float]] = STOP_RULES
+) -> list[dict[str, Any]]:
+    """What the stop rule trades: false stops between equal arms against wrong stops, regret and
+    time to stop on a small real difference (the operator's policy, other settings as given)."""
+    rows = []
+    hard, equal = SCENARIOS[0], SCENARIOS[1]
+    for probability, minimum in rules:
+        rule = BanditSettings(
+            stable_floor=settings.operator.stable_floor,
+            max_step=settings.operator.max_step,
+            stop_probability=probability,
+            min_feedback=minimum,
+        )
+        row: dict[str, Any] = {"stop_probability": probability, "min_feedback": minimum}
+        for s, scenario in ((1, equal), (0, hard)):
+            outcomes = [
+                run_once(scenario, _operator(rule), settings, np.random.default_rng([settings.seed, s, run]))
+                for run in range(settings.runs)
+            ]
+            row[scenario.name] = _summary(outcomes, scenario, stops=True)
+        rows.append(row)
+    return rows

@@ -56,6 +56,25 @@ def _arms(results: dict[str, Any]) -> list[str]:
     return lines
 
 
+def _stop_rules(results: dict[str, Any]) -> list[str]:
+    lines = [
+        "",
+        "What the stop rule trades (the operator's policy, same runs and streams):",
+        "",
+        "| stop at P(best) | min rewards per arm | A/A: stopped | 5% vs 6%: wrong stop | regret mean "
+        "| requests at stop p50 / p90 |",
+        "|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in results["stop_rules"]:
+        equal, hard = row["A/A 5% vs 5%"], row["5% vs 6%"]
+        lines.append(
+            f"| {row['stop_probability']} | {row['min_feedback']:,.0f} | {_percent(equal['stop_rate'])} "
+            f"| {_percent(hard['wrong_stops'])} | {_number(hard['regret_mean'], 1)} "
+            f"| {_number(hard['stop_requests_p50'])} / {_number(hard['stop_requests_p90'])} |"
+        )
+    return lines
+
+
 def _interleaving(results: dict[str, Any]) -> list[str]:
     block = results["interleaving"]
     lines = [
@@ -88,6 +107,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"`{command}`, {results['wall_seconds']:.0f} s.",
         "",
         *_arms(results),
+        *_stop_rules(results),
         *_interleaving(results),
         "",
     ]

@@ -27,5 +27,13 @@ def test_quick_run_writes_both_tables_and_finds_the_best_arm(tmp_path: Path) -> 
     for rate in (10, 100, 1000):
         assert cells[f"{rate}/0.5"]["ours"]["decided"] <= results["interleaving"]["alpha"]
     assert cells["1000/0.6"]["ours"]["pass"] == 1.0
+    rules = results["stop_rules"]
+    assert [(r["stop_probability"], r["min_feedback"]) for r in rules] == [
+        (0.95, 100.0),
+        (0.95, 1000.0),
+        (0.99, 100.0),
+        (0.99, 1000.0),
+    ]
     text = out.with_suffix(".md").read_text()
     assert "| 5% vs 10% | operator" in text and "z-test every look" in text
+    assert "What the stop rule trades" in text
