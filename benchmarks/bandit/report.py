@@ -22,7 +22,7 @@ def _arms(results: dict[str, Any]) -> list[str]:
         f"### Bandit: {arms['runs']} seeded runs of {arms['intervals']} intervals x "
         f"{arms['requests_per_interval']:,} requests, starting at 50/50",
         "",
-        f"Operator: stop at P(best) >= {rule['stop_probability']}, {rule['min_feedback']:g} rewards per "
+        f"Operator: stop at P(best) >= {rule['stop_probability']}, {rule['min_feedback']:g} rewards received per "
         f"arm first, stable floor {rule['stable_floor']:g}%, step {rule['max_step']:g} points; after a "
         "stop the winner gets every request. Regret: rewards lost against the true best rate.",
         "",
@@ -61,7 +61,7 @@ def _stop_rules(results: dict[str, Any]) -> list[str]:
         "",
         "What the stop rule trades (the operator's policy, same runs and streams):",
         "",
-        "| stop at P(best) | min rewards per arm | A/A: stopped | 5% vs 6%: wrong stop | regret mean "
+        "| stop at P(best) | min feedback per arm | A/A: stopped | 5% vs 6%: wrong stop | regret mean "
         "| requests at stop p50 / p90 |",
         "|---:|---:|---:|---:|---:|---:|",
     ]
