@@ -94,6 +94,8 @@ bench: bench-stats ## All benchmarks (results under benchmarks/)
 bench-router: $(DEPS_STAMP) ## Router vs nginx vs direct on loopback with wrk (about 2 minutes; not in CI)
 	$(PY) -m benchmarks.router --out benchmarks/results/router.json
 
+bench-bandit: $(DEPS_STAMP) ; $(PY) -m benchmarks.bandit --out benchmarks/results/bandit.json ## Bandit and interleaving simulations: the operator's policy and test against the baselines (minutes; not in CI)
+
 .PHONY: bench-stats
 bench-stats: $(DEPS_STAMP) ## Statistics simulator: our sequential test against the baselines
 	$(PY) -m benchmarks.stats --runs 1000 --out benchmarks/results/stats.json

@@ -18,6 +18,17 @@ from .assess import (
     assess_threshold,
     check_threshold,
 )
+from .bandit import (
+    ArmCounts,
+    ArmReport,
+    BanditDecision,
+    BanditSettings,
+    BestArm,
+    BetaPosterior,
+    bandit_decision,
+    best_arm,
+    regret_against,
+)
 from .fixed import (
     EffectSize,
     FixedTestResult,
@@ -37,6 +48,13 @@ from .histograms import (
     corrected_distances,
     drift_distance,
     drift_distances,
+)
+from .interleaving import (
+    InterleavingCounts,
+    InterleavingResult,
+    InterleavingSettings,
+    assess_interleaving,
+    interleaving_log_evidence,
 )
 from .judge import judge
 from .sequential import (
@@ -59,10 +77,19 @@ from .types import (
 )
 
 __all__ = [
+    "ArmCounts",
+    "ArmReport",
     "AssessConfig",
+    "BanditDecision",
+    "BanditSettings",
+    "BestArm",
+    "BetaPosterior",
     "EffectSize",
     "FixedTestResult",
     "HistogramSample",
+    "InterleavingCounts",
+    "InterleavingResult",
+    "InterleavingSettings",
     "JudgedMetric",
     "Judgement",
     "LatencyEvidence",
@@ -75,9 +102,12 @@ __all__ = [
     "assess_drift",
     "assess_goal_mean",
     "assess_goal_rate",
+)
     "assess_latency",
     "assess_rate",
     "assess_threshold",
+    "bandit_decision",
+    "best_arm",
     "binned_margin",
     "bucket_representatives",
     "check_threshold",
@@ -91,10 +121,12 @@ __all__ = [
     "gaussian_log_evidence",
     "hedges_g",
     "holm",
+    "interleaving_log_evidence",
     "judge",
     "latency_log_evidence",
     "mann_whitney_u",
     "rate_log_evidence",
+    "regret_against",
     "relative_change",
     "two_proportion_z",
     "welch_t",

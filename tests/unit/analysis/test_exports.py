@@ -7,6 +7,20 @@ import modelrollout.analysis as analysis
 
 def test_analysis_exports() -> None:
     assert set(analysis.__all__) == {
+        "ArmCounts",
+        "ArmReport",
+        "BanditDecision",
+        "BanditSettings",
+        "BestArm",
+        "BetaPosterior",
+        "bandit_decision",
+        "best_arm",
+        "regret_against",
+        "InterleavingCounts",
+        "InterleavingResult",
+        "InterleavingSettings",
+        "assess_interleaving",
+        "interleaving_log_evidence",
         "AssessConfig",
         "EffectSize",
         "FixedTestResult",
