@@ -53,12 +53,18 @@ class Runtime:
     """Where each daemon waits for a change to its objects (none reported without watch caches)."""
 
     async def reconcile_once(
-        self, namespace: str, name: str, written_action: Callable[[], str | None] = lambda: None
+        self,
+        namespace: str,
+        name: str,
+        written_action: Callable[[], str | None] = lambda: None,
+        changed: asyncio.Event | None = None,
     ) -> float | None:
         """One reconcile. A manual action goes first: one pending at the read is decided without
         asking Prometheus (the step holds this tick), and one written while an analysis is being
         evaluated (`written_action` reads the watched copy of the object) ends that wait and is
-        decided on a fresh read, so a slow or silent Prometheus never delays an abort."""
+        decided on a fresh read, so a slow or silent Prometheus never delays an abort. `changed`
+        (the daemon's wake-up, set when the watch caches see the rollout change) spares reading
+        the watched copy until something changed."""
         loaded = await self._load_live(namespace, name)
         if loaded is None:
             return None
@@ -69,7 +75,7 @@ class Runtime:
             request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
         if request is not None:
             evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
-            if not await self._ends_before_an_action(evaluation, written_action):
+            if not await self._ends_before_an_action(evaluation, written_action, changed):
                 evaluation.cancel()  # the batcher leaves a cancelled request's result unset
                 return await self._reconcile_without_analysis(namespace, name)
             try:
@@ -81,11 +87,25 @@ class Runtime:
         return await asyncio.to_thread(self.reconciler.reconcile, loaded, analysis, now)
 
     async def _ends_before_an_action(
-        self, evaluation: asyncio.Future[EvaluationResult], written_action: Callable[[], str | None]
+        self,
+        evaluation: asyncio.Future[EvaluationResult],
+        written_action: Callable[[], str | None],
+        changed: asyncio.Event | None = None,
     ) -> bool:
-        """Waits for the evaluation; False as soon as a manual action is written instead."""
+        """Waits for the evaluation; False as soon as a manual action is written instead. The
+        watched copy is read every `poll_seconds`, or, given `changed`, once it is set and every
+        `poll_seconds` after (kopf's copy may trail the caches' event): a thousand rollouts
+        waiting out a long tick do not each wake twice a second."""
         while not evaluation.done():
-            await asyncio.wait({evaluation}, timeout=self.settings.reconcile.poll_seconds)
+            if changed is None or changed.is_set():
+                await asyncio.wait({evaluation}, timeout=self.settings.reconcile.poll_seconds)
+            else:
+                woken: asyncio.Future[Any] = asyncio.ensure_future(changed.wait())
+                waited: set[asyncio.Future[Any]] = {evaluation, woken}
+                try:
+                    await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
             if not evaluation.done() and written_action():
                 return False
         return True
@@ -170,7 +190,10 @@ async def rollout_daemon(
             wakeup.begin()  # a change from here on is one this reconcile may not have read
             try:
                 delay = await runtime.reconcile_once(
-                    namespace, name, lambda: (meta.get("annotations") or {}).get(ANNOTATION_ACTION)
+                    namespace,
+                    name,
+                    lambda: (meta.get("annotations") or {}).get(ANNOTATION_ACTION),
+                    wakeup.event,
                 )
                 failures = 0
             except Exception:
