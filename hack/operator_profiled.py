@@ -19,6 +19,7 @@ from __future__ import annotations
 import ctypes
 import gc
 import json
+import os
 import runpy
 import sys
 import threading
@@ -62,6 +63,33 @@ def smaps_rollup() -> dict[str, int]:
         key, _, rest = line.partition(":")
         out[key] = int(rest.split()[0])
     return out
+
+
+def _obmalloc_arenas() -> dict[str, int] | None:
+    """KB in Python's small-object arenas (mapped apart from malloc), from sys._debugmallocstats
+    (which writes to the C stderr: read back through a pipe)."""
+    read, write = os.pipe()
+    saved = os.dup(2)
+    try:
+        os.dup2(write, 2)
+        sys._debugmallocstats()
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(write)
+    with os.fdopen(read) as stats:
+        text = stats.read()
+    found = {}
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        if name.strip() in ("# arenas allocated current", "# bytes in allocated blocks"):
+            found[name.strip("# ").strip()] = int(value.replace(",", "").strip())
+    if not found:
+        return None
+    return {
+        "arenas_kb": found.get("arenas allocated current", 0) * 1024,  # 1 MiB arenas
+        "blocks_kb": found.get("bytes in allocated blocks", 0) // 1024,
+    }
 
 
 def _where(frame: FrameType) -> str:
@@ -148,6 +176,9 @@ class Sampler:
             "threads": threading.active_count(),
             "gc_objects": len(gc.get_objects()),
         }
+        arenas = _obmalloc_arenas()
+        if arenas is not None:
+            report["obmalloc"] = arenas
         if tracemalloc.is_tracing():
             current, peak = tracemalloc.get_traced_memory()
             report["traced_kb"] = current // 1024

@@ -29,13 +29,13 @@ def main() -> None:
         for name in ("idle", "n-settled", "n-steady", "2n-settled", "2n-steady")
         if (out / f"{name}.json").exists()
     }
-    print("dump         rss_kb  anon  traced  arena+mmap  in_use  free  gc_objects  threads  trimmed_rss")
+    print("dump         rss_kb  anon  traced  arena+mmap  in_use  free  gc_objects  threads  trimmed_rss  obmalloc")
     for name, d in dumps.items():
         m = d["mallinfo"]
         print(
             f"{name:11s} {d['rss_kb']:7d} {d['smaps'].get('Anonymous', 0):6d} {d.get('traced_kb', 0):7d} "
             f"{(m['arena'] + m['hblkhd']) // 1024:10d} {m['uordblks'] // 1024:7d} {m['fordblks'] // 1024:5d} "
-            f"{d['gc_objects']:10d} {d['threads']:7d}  {d.get('rss_after_trim_kb', '')}"
+            f"{d['gc_objects']:10d} {d['threads']:7d}  {d.get('rss_after_trim_kb', '')}  {d.get('obmalloc', '')}"
         )
     if "n-steady" in dumps and "2n-steady" in dumps:
         a, b = dumps["n-steady"], dumps["2n-steady"]

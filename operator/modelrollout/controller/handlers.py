@@ -64,27 +64,41 @@ class Runtime:
         evaluated (`written_action` reads the watched copy of the object) ends that wait and is
         decided on a fresh read, so a slow or silent Prometheus never delays an abort. `changed`
         (the daemon's wake-up, set when the watch caches see the rollout change) spares reading
-        the watched copy until something changed."""
+        the watched copy until something changed.
+
+        While the analysis runs the daemon holds its request, not the rollout it read: at a
+        boundary every due rollout waits at once, and their copies were most of the operator's
+        peak memory. The rollout is read again (from the cache) once the analysis is in; one
+        that changed meanwhile is decided without it, as a status write refused for the stale
+        read would have been."""
         loaded = await self._load_live(namespace, name)
         if loaded is None:
             return None
         now = now_utc()
-        analysis = None
         request = None
         if loaded.spec is not None and not pending_action(loaded.body):
             request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
-        if request is not None:
-            evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
-            if not await self._ends_before_an_action(evaluation, written_action, changed):
-                evaluation.cancel()  # the batcher leaves a cancelled request's result unset
-                return await self._reconcile_without_analysis(namespace, name)
-            try:
-                analysis = observation(evaluation.result())
-            except Exception:
-                # A broken evaluation is no evidence either way: the step holds and the
-                # next tick tries again (never a rollback or promotion on an error).
-                log.exception("analysis of %s/%s failed", namespace, name)
-        return await asyncio.to_thread(self.reconciler.reconcile, loaded, analysis, now)
+        if request is None:
+            return await asyncio.to_thread(self.reconciler.reconcile, loaded, None, now)
+        version = loaded.body["metadata"].get("resourceVersion")
+        del loaded
+        evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
+        if not await self._ends_before_an_action(evaluation, written_action, changed):
+            evaluation.cancel()  # the batcher leaves a cancelled request's result unset
+            return await self._reconcile_without_analysis(namespace, name)
+        analysis = None
+        try:
+            analysis = observation(evaluation.result())
+        except Exception:
+            # A broken evaluation is no evidence either way: the step holds and the
+            # next tick tries again (never a rollback or promotion on an error).
+            log.exception("analysis of %s/%s failed", namespace, name)
+        fresh = await self._load_live(namespace, name)
+        if fresh is None:
+            return None
+        if fresh.body["metadata"].get("resourceVersion") != version:
+            analysis = None  # asked for a version that is gone: the next look asks again
+        return await asyncio.to_thread(self.reconciler.reconcile, fresh, analysis, now)
 
     async def _ends_before_an_action(
         self,
