@@ -13,20 +13,19 @@ import argparse
 import contextlib
 import os
 import signal
+import subprocess
 import sys
 import time
 from pathlib import Path
 
-from benchmarks.scale.exporter import SyntheticExporter
 from benchmarks.scale.probes import RolloutWatch, boundary_after
-from benchmarks.scale.run import PODS_PER_NODE
+from benchmarks.scale.run import PODS_PER_NODE, start_environment
 
-from modelrollout_dev import LocalCluster, LocalClusterSettings, PrometheusServer, PrometheusSettings
+from modelrollout_dev import LocalCluster, LocalClusterSettings
 from modelrollout_dev.fleet import (
     FleetSpec,
     apply_all,
     idle_rollout,
-    install_operator,
     model_service,
     stop_operator,
     wait_for,
@@ -59,24 +58,14 @@ def main() -> int:
         LocalClusterSettings(name=f"prof-e-{os.getpid()}", nodes=total // PODS_PER_NODE + 2)
     )
     with contextlib.ExitStack() as stack:
-        cluster.start()
-        stack.callback(cluster.stop, remove=True)
         fleet_names = [FleetSpec(namespace, total, "").name(i) for i in range(total)]
-        exporter = SyntheticExporter(namespace, fleet_names).start()
-        stack.callback(exporter.stop)
-        prometheus = PrometheusServer(PrometheusSettings(scrape_interval="5s"), targets=[exporter.target])
-        prometheus.start()
-        stack.callback(prometheus.stop, remove=True)
+        _, prometheus, kubeconfig = start_environment(stack, cluster, namespace, fleet_names, "5s")
         fleet = FleetSpec(
             namespace, total, prometheus.url, interval=f"{args.interval:.0f}s", method=args.method
         )
-        kubeconfig = install_operator(cluster)
-        cluster.kubectl("create", "namespace", namespace)
         own = [str(out)] + (["--tracemalloc", str(args.tracemalloc)] if args.tracemalloc else [])
         env = {**os.environ, "KUBECONFIG": str(kubeconfig)}
         env.update(item.split("=", 1) for item in args.env)
-        import subprocess
-
         log = (out / "operator.log").open("wb")
         operator = subprocess.Popen(
             [sys.executable, str(repo_root() / "hack" / "operator_profiled.py"), *own, "--",

@@ -29,7 +29,9 @@ def main() -> None:
         for name in ("idle", "n-settled", "n-steady", "2n-settled", "2n-steady")
         if (out / f"{name}.json").exists()
     }
-    print("dump         rss_kb  anon  traced  arena+mmap  in_use  free  gc_objects  threads  trimmed_rss  obmalloc")
+    print(
+        "dump         rss_kb  anon  traced  arena+mmap  in_use  free  gc_objects  threads  trimmed_rss  obmalloc"
+    )
     for name, d in dumps.items():
         m = d["mallinfo"]
         print(

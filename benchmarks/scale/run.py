@@ -79,6 +79,29 @@ def idle_size(pid: int, log_path: Path) -> int:
     return size
 
 
+def start_environment(
+    stack: contextlib.ExitStack,
+    cluster: LocalCluster,
+    namespace: str,
+    models: list[str],
+    scrape_interval: str,
+) -> tuple[SyntheticExporter, PrometheusServer, Path]:
+    """The control plane, the exporter of `models`' series, Prometheus scraping it, the CRD and
+    RBAC, and `namespace`: each stopped by `stack`. Returns the operator's kubeconfig too."""
+    cluster.start()
+    stack.callback(cluster.stop, remove=True)
+    exporter = SyntheticExporter(namespace, models).start()
+    stack.callback(exporter.stop)
+    prometheus = PrometheusServer(
+        PrometheusSettings(scrape_interval=scrape_interval), targets=[exporter.target]
+    )
+    prometheus.start()
+    stack.callback(prometheus.stop, remove=True)
+    kubeconfig = install_operator(cluster)
+    cluster.kubectl("create", "namespace", namespace)
+    return exporter, prometheus, kubeconfig
+
+
 def _sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
@@ -94,19 +117,11 @@ def run_level(level: Level, log: Any = print) -> dict[str, Any]:
     cluster = LocalCluster(settings)
     with contextlib.ExitStack() as stack:
         log(f"[{n}] starting the control plane ({settings.nodes} kwok nodes)")
-        cluster.start()
-        stack.callback(cluster.stop, remove=True)
         models = [FleetSpec(namespace, n, "").name(i) for i in range(n)]
-        exporter = SyntheticExporter(namespace, models).start()
-        stack.callback(exporter.stop)
-        prometheus = PrometheusServer(
-            PrometheusSettings(scrape_interval=level.scrape_interval), targets=[exporter.target]
+        exporter, prometheus, kubeconfig = start_environment(
+            stack, cluster, namespace, models, level.scrape_interval
         )
-        prometheus.start()
-        stack.callback(prometheus.stop, remove=True)
         fleet = FleetSpec(namespace, n, prometheus.url, interval=f"{interval:.0f}s", method=level.method)
-        kubeconfig = install_operator(cluster)
-        cluster.kubectl("create", "namespace", namespace)
         operator = start_operator(namespace, kubeconfig, cluster.run_dir / "logs" / "operator.log")
         stack.callback(stop_operator, operator)
         apiserver_pid = cluster.pid("kube-apiserver")

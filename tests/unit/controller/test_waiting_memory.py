@@ -88,7 +88,9 @@ def test_waiting_reconciles_hold_no_copy_of_their_rollout() -> None:
     assert per_waiter < BOUND_KB, f"{per_waiter:.1f} KB per waiting reconcile"
 
 
-def test_an_unchanged_rollout_gets_its_analysis() -> None:
+def _analyses_seen(edit_meanwhile: bool) -> tuple[FakeCluster, list[AnalysisObservation | None]]:
+    """One reconcile against a held analysis, the rollout edited while it waits or not: the
+    analysis each reconcile of the rollout was given."""
     cluster = _at_the_analysis_step("http://127.0.0.1:9")
     batcher = _HeldBatcher(cluster)
     observing = _Observing(cluster)
@@ -98,27 +100,21 @@ def test_an_unchanged_rollout_gets_its_analysis() -> None:
         reconcile = asyncio.create_task(runtime.reconcile_once(NAMESPACE, NAME))
         while not batcher.requests:
             await asyncio.sleep(0.01)
+        if edit_meanwhile:
+            cluster.client.edit("ModelRollout", NAMESPACE, NAME, {"metadata": {"labels": {"team": "risk"}}})
         batcher.release.set()
         await reconcile
 
     asyncio.run(scenario())
-    assert len(observing.analyses) == 1 and observing.analyses[0] is not None
+    return cluster, observing.analyses
+
+
+def test_an_unchanged_rollout_gets_its_analysis() -> None:
+    _, analyses = _analyses_seen(edit_meanwhile=False)
+    assert len(analyses) == 1 and analyses[0] is not None
 
 
 def test_an_analysis_of_a_rollout_changed_meanwhile_is_dropped() -> None:
-    cluster = _at_the_analysis_step("http://127.0.0.1:9")
-    batcher = _HeldBatcher(cluster)
-    observing = _Observing(cluster)
-    runtime = Runtime(OperatorSettings(), cluster.client, observing, batcher)  # type: ignore[arg-type]
-
-    async def scenario() -> None:
-        reconcile = asyncio.create_task(runtime.reconcile_once(NAMESPACE, NAME))
-        while not batcher.requests:
-            await asyncio.sleep(0.01)
-        cluster.client.edit("ModelRollout", NAMESPACE, NAME, {"metadata": {"labels": {"team": "risk"}}})
-        batcher.release.set()
-        await reconcile
-
-    asyncio.run(scenario())
-    assert observing.analyses == [None], "asked for the version before the edit"
+    cluster, analyses = _analyses_seen(edit_meanwhile=True)
+    assert analyses == [None], "asked for the version before the edit"
     assert cluster.rollout()["metadata"]["labels"] == {"team": "risk"}
