@@ -13,9 +13,11 @@ Phases, each exactly `intervals` analysis intervals long and aligned to the oper
 from __future__ import annotations
 
 import contextlib
+import os
 import time
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from modelrollout_dev import LocalCluster, LocalClusterSettings, PrometheusServer, PrometheusSettings
@@ -24,6 +26,7 @@ from modelrollout_dev.fleet import (
     FleetSpec,
     create_fleet,
     install_operator,
+    operator_started,
     start_operator,
     statuses,
     stop_operator,
@@ -58,6 +61,47 @@ QUERY_COUNT_LEAD = 2.0
 """Seconds before a boundary at which Prometheus' query counter is read (no tick runs then)."""
 
 
+IDLE_SETTLE_SECONDS = 5.0
+"""After the operator started, how long its resident size must hold still to be its idle size."""
+
+
+def idle_size(pid: int, log_path: Path) -> int:
+    """The operator's RSS once it has started (imports, caches, kopf) and holds still: a fixed
+    wait after the start read it mid-import on a loaded machine (tens of MB apart)."""
+    wait_for(lambda: operator_started(log_path), 120, "the operator's start", 0.5)
+    size, since = rss_bytes(pid), time.monotonic()
+    deadline = since + 60
+    while time.monotonic() - since < IDLE_SETTLE_SECONDS and time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = rss_bytes(pid)
+        if abs(now - size) > 256 * 1024:
+            size, since = now, time.monotonic()
+    return size
+
+
+def start_environment(
+    stack: contextlib.ExitStack,
+    cluster: LocalCluster,
+    namespace: str,
+    models: list[str],
+    scrape_interval: str,
+) -> tuple[SyntheticExporter, PrometheusServer, Path]:
+    """The control plane, the exporter of `models`' series, Prometheus scraping it, the CRD and
+    RBAC, and `namespace`: each stopped by `stack`. Returns the operator's kubeconfig too."""
+    cluster.start()
+    stack.callback(cluster.stop, remove=True)
+    exporter = SyntheticExporter(namespace, models).start()
+    stack.callback(exporter.stop)
+    prometheus = PrometheusServer(
+        PrometheusSettings(scrape_interval=scrape_interval), targets=[exporter.target]
+    )
+    prometheus.start()
+    stack.callback(prometheus.stop, remove=True)
+    kubeconfig = install_operator(cluster)
+    cluster.kubectl("create", "namespace", namespace)
+    return exporter, prometheus, kubeconfig
+
+
 def _sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
@@ -69,29 +113,20 @@ def _utc(epoch: float) -> datetime:
 def run_level(level: Level, log: Any = print) -> dict[str, Any]:
     n, interval = level.rollouts, level.interval
     namespace = f"bench-{n}"
-    settings = LocalClusterSettings(name=f"bench-scale-{n}", nodes=n // PODS_PER_NODE + 2)
+    settings = LocalClusterSettings(name=f"bench-scale-{n}-{os.getpid()}", nodes=n // PODS_PER_NODE + 2)
     cluster = LocalCluster(settings)
     with contextlib.ExitStack() as stack:
         log(f"[{n}] starting the control plane ({settings.nodes} kwok nodes)")
-        cluster.start()
-        stack.callback(cluster.stop, remove=True)
         models = [FleetSpec(namespace, n, "").name(i) for i in range(n)]
-        exporter = SyntheticExporter(namespace, models).start()
-        stack.callback(exporter.stop)
-        prometheus = PrometheusServer(
-            PrometheusSettings(scrape_interval=level.scrape_interval), targets=[exporter.target]
+        exporter, prometheus, kubeconfig = start_environment(
+            stack, cluster, namespace, models, level.scrape_interval
         )
-        prometheus.start()
-        stack.callback(prometheus.stop, remove=True)
         fleet = FleetSpec(namespace, n, prometheus.url, interval=f"{interval:.0f}s", method=level.method)
-        kubeconfig = install_operator(cluster)
-        cluster.kubectl("create", "namespace", namespace)
         operator = start_operator(namespace, kubeconfig, cluster.run_dir / "logs" / "operator.log")
         stack.callback(stop_operator, operator)
         apiserver_pid = cluster.pid("kube-apiserver")
         assert prometheus.pid is not None
-        time.sleep(5.0)  # the operator's imports and login, so "idle" is a running operator
-        idle_rss = rss_bytes(operator.pid)
+        idle_rss = idle_size(operator.pid, cluster.run_dir / "logs" / "operator.log")
         watch = RolloutWatch(cluster.api_client(), namespace).start()
         stack.callback(watch.stop)
 

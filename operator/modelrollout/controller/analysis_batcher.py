@@ -142,6 +142,8 @@ class AnalysisBatcher:
     _stores: dict[tuple[str, ...], PointStore] = field(default_factory=dict)
     """What each Prometheus answered in earlier ticks, by the same key as its source (a rotated
     token replaces the source, not what the server holds)."""
+    _checks: dict[tuple[str, ...], asyncio.Future[PrometheusCredentials | None]] = field(default_factory=dict)
+    """The check of each Prometheus in progress (one per key, replaced by the next)."""
     _flush: asyncio.Task[None] | None = None
     _threads: ThreadPoolExecutor = field(
         default_factory=lambda: ThreadPoolExecutor(max_workers=4, thread_name_prefix="modelrollout-analysis")
@@ -154,7 +156,7 @@ class AnalysisBatcher:
         secret_scope = request.namespace if spec and (spec.auth or spec.ca_secret) else ""
         key = (spec.address if spec else "", repr(spec), secret_scope)
         try:
-            credentials = await asyncio.to_thread(self._credentials, request.namespace, spec)
+            credentials = await self._checked(key, request.namespace, spec)
         except PrometheusUnusable as error:
             self._sources[key] = UnavailableSource(str(error), error.configuration_error)
             self._fingerprints.pop(key, None)
@@ -172,6 +174,20 @@ class AnalysisBatcher:
         if self._flush is None or self._flush.done():
             self._flush = asyncio.create_task(self._flush_soon())
         return await future
+
+    async def _checked(
+        self, key: tuple[str, ...], namespace: str, spec: PrometheusSpec | None
+    ) -> PrometheusCredentials | None:
+        """`_credentials` (on a thread: it may resolve a name and read Secrets), one check shared
+        by every request of `key` that arrives while it runs: the rollouts due at a boundary ask
+        together, and a request after it (a rotated token) gets a check of its own."""
+        check = self._checks.get(key)
+        if check is None or check.done():
+            check = self._checks[key] = asyncio.ensure_future(
+                asyncio.to_thread(self._credentials, namespace, spec)
+            )
+        # Shielded: a daemon cancelled while it waits must not cancel the check the others share.
+        return await asyncio.shield(check)
 
     async def _flush_soon(self) -> None:
         """Evaluate batches until nothing waits. A request that arrived while a batch was being

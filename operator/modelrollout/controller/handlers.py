@@ -53,39 +53,73 @@ class Runtime:
     """Where each daemon waits for a change to its objects (none reported without watch caches)."""
 
     async def reconcile_once(
-        self, namespace: str, name: str, written_action: Callable[[], str | None] = lambda: None
+        self,
+        namespace: str,
+        name: str,
+        written_action: Callable[[], str | None] = lambda: None,
+        changed: asyncio.Event | None = None,
     ) -> float | None:
         """One reconcile. A manual action goes first: one pending at the read is decided without
         asking Prometheus (the step holds this tick), and one written while an analysis is being
         evaluated (`written_action` reads the watched copy of the object) ends that wait and is
-        decided on a fresh read, so a slow or silent Prometheus never delays an abort."""
+        decided on a fresh read, so a slow or silent Prometheus never delays an abort. `changed`
+        (the daemon's wake-up, set when the watch caches see the rollout change) spares reading
+        the watched copy until something changed.
+
+        While the analysis runs the daemon holds its request, not the rollout it read: at a
+        boundary every due rollout waits at once, and their copies were most of the operator's
+        peak memory. The rollout is read again (from the cache) once the analysis is in; one
+        that changed meanwhile is decided without it, as a status write refused for the stale
+        read would have been."""
         loaded = await self._load_live(namespace, name)
         if loaded is None:
             return None
         now = now_utc()
-        analysis = None
         request = None
         if loaded.spec is not None and not pending_action(loaded.body):
             request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
-        if request is not None:
-            evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
-            if not await self._ends_before_an_action(evaluation, written_action):
-                evaluation.cancel()  # the batcher leaves a cancelled request's result unset
-                return await self._reconcile_without_analysis(namespace, name)
-            try:
-                analysis = observation(evaluation.result())
-            except Exception:
-                # A broken evaluation is no evidence either way: the step holds and the
-                # next tick tries again (never a rollback or promotion on an error).
-                log.exception("analysis of %s/%s failed", namespace, name)
-        return await asyncio.to_thread(self.reconciler.reconcile, loaded, analysis, now)
+        if request is None:
+            return await asyncio.to_thread(self.reconciler.reconcile, loaded, None, now)
+        version = loaded.body["metadata"].get("resourceVersion")
+        del loaded
+        evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
+        if not await self._ends_before_an_action(evaluation, written_action, changed):
+            evaluation.cancel()  # the batcher leaves a cancelled request's result unset
+            return await self._reconcile_without_analysis(namespace, name)
+        analysis = None
+        try:
+            analysis = observation(evaluation.result())
+        except Exception:
+            # A broken evaluation is no evidence either way: the step holds and the
+            # next tick tries again (never a rollback or promotion on an error).
+            log.exception("analysis of %s/%s failed", namespace, name)
+        fresh = await self._load_live(namespace, name)
+        if fresh is None:
+            return None
+        if fresh.body["metadata"].get("resourceVersion") != version:
+            analysis = None  # asked for a version that is gone: the next look asks again
+        return await asyncio.to_thread(self.reconciler.reconcile, fresh, analysis, now)
 
     async def _ends_before_an_action(
-        self, evaluation: asyncio.Future[EvaluationResult], written_action: Callable[[], str | None]
+        self,
+        evaluation: asyncio.Future[EvaluationResult],
+        written_action: Callable[[], str | None],
+        changed: asyncio.Event | None = None,
     ) -> bool:
-        """Waits for the evaluation; False as soon as a manual action is written instead."""
+        """Waits for the evaluation; False as soon as a manual action is written instead. The
+        watched copy is read every `poll_seconds`, or, given `changed`, once it is set and every
+        `poll_seconds` after (kopf's copy may trail the caches' event): a thousand rollouts
+        waiting out a long tick do not each wake twice a second."""
         while not evaluation.done():
-            await asyncio.wait({evaluation}, timeout=self.settings.reconcile.poll_seconds)
+            if changed is None or changed.is_set():
+                await asyncio.wait({evaluation}, timeout=self.settings.reconcile.poll_seconds)
+            else:
+                woken: asyncio.Future[Any] = asyncio.ensure_future(changed.wait())
+                waited: set[asyncio.Future[Any]] = {evaluation, woken}
+                try:
+                    await asyncio.wait(waited, return_when=asyncio.FIRST_COMPLETED)
+                finally:
+                    woken.cancel()
             if not evaluation.done() and written_action():
                 return False
         return True
@@ -170,7 +204,10 @@ async def rollout_daemon(
             wakeup.begin()  # a change from here on is one this reconcile may not have read
             try:
                 delay = await runtime.reconcile_once(
-                    namespace, name, lambda: (meta.get("annotations") or {}).get(ANNOTATION_ACTION)
+                    namespace,
+                    name,
+                    lambda: (meta.get("annotations") or {}).get(ANNOTATION_ACTION),
+                    wakeup.event,
                 )
                 failures = 0
             except Exception:

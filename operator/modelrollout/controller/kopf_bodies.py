@@ -1,7 +1,11 @@
 """kopf keeps the newest body of every ModelRollout it watches (its daemons' `meta`, the
-finalizer's `body`): 38 KB per rollout as Python objects, of which managedFields are 14 KB, and
-nothing in kopf or in this operator reads them. They are dropped from every listed and watched
-object before kopf sees it, as the watch caches drop them from theirs.
+finalizer's `body`): 38 KB per rollout as Python objects, of which managedFields are 14 KB and
+spec and status most of the rest. Until a rollout is being deleted, kopf and the handlers read
+only its metadata (the filter's labels, the daemon's annotations, the finalizers): the reconcile
+reads spec and status from the watch caches. So kopf is handed the metadata alone (2 KB), and the
+whole object (without managedFields, which nothing reads) once `deletionTimestamp` is set, for
+the finalizer. kopf's own per-event work shrinks with it: it copies the body for its diff at
+every event, and the status changes at every analysis interval.
 
 kopf offers no hook for this, so the seam is its internal `infinite_watch` (kopf is pinned in
 constraints.txt, and a unit test fails if the seam moves). If a kopf release moves it, the
@@ -23,13 +27,21 @@ SEAM = ("kopf._cogs.clients.watching", "infinite_watch")
 """The module kopf's watchers call `infinite_watch` of at each (re)start of a stream."""
 
 
+KEPT_UNTIL_DELETION = ("apiVersion", "kind", "metadata")
+"""What kopf gets of a rollout that is not being deleted."""
+
+
 def slim_event(event: Any) -> Any:
-    """The event with its object's managedFields removed (in place: kopf owns the fresh dict)."""
+    """The event with its object's managedFields removed, and everything but its metadata while
+    it is not being deleted (in place: kopf owns the fresh dict)."""
     if isinstance(event, dict):
         obj = event.get("object")
         metadata = obj.get("metadata") if isinstance(obj, dict) else None
-        if isinstance(metadata, dict):
+        if isinstance(obj, dict) and isinstance(metadata, dict):
             metadata.pop("managedFields", None)
+            if not metadata.get("deletionTimestamp") and event.get("type") != "ERROR":
+                for key in [key for key in obj if key not in KEPT_UNTIL_DELETION]:
+                    del obj[key]
     return event
 
 

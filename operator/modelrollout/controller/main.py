@@ -10,6 +10,7 @@ import sys
 from ..api.v1alpha1 import NotificationFormat
 from ..k8s import KubeError, label_selector
 from ..metrics import PrometheusPolicy
+from .memory import configure_allocator
 from .notify_sender import NotificationSettings, Receiver
 from .settings import LeaderElectionSettings, OperatorSettings, ReconcileSettings
 
@@ -180,6 +181,7 @@ def _own_namespace() -> str | None:
 
 def main(argv: list[str] | None = None) -> int:
     settings = parse_settings(argv)
+    configure_allocator(settings.memory)  # before the first thread
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.kubeconfig:
         os.environ["KUBECONFIG"] = settings.kubeconfig  # kopf's own login reads it

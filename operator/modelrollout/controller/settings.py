@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from ..metrics import PrometheusPolicy
 from .event_series import EventSeriesSettings
+from .memory import MemorySettings
 from .notify_sender import NotificationSettings
 
 
@@ -96,3 +97,4 @@ class OperatorSettings:
     leader_election: LeaderElectionSettings = field(default_factory=LeaderElectionSettings)
     events: EventSeriesSettings = field(default_factory=EventSeriesSettings)
     notifications: NotificationSettings = field(default_factory=NotificationSettings)
+    memory: MemorySettings = field(default_factory=MemorySettings)

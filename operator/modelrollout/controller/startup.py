@@ -14,6 +14,7 @@ from . import handlers
 from .analysis_batcher import AnalysisBatcher
 from .follower_health import FollowerHealth
 from .leader import LeaderElector, default_identity
+from .memory import Trimmer
 from .notify_sender import Notifier
 from .reconcile import Reconciler
 from .settings import OperatorSettings
@@ -43,6 +44,7 @@ def run(settings: OperatorSettings) -> int:
     if not client.wait_synced(settings.reconcile.informer_sync_seconds):
         log.warning("watch caches not synced yet: reconciles read from the apiserver until they are")
     notifier = Notifier(client, settings.notifications).start()  # its own threads
+    trimmer = Trimmer(settings.memory.trim_seconds).start()
     runtime = handlers.Runtime(
         settings=settings,
         client=client,
@@ -63,6 +65,7 @@ def run(settings: OperatorSettings) -> int:
             else None,
         )
     finally:
+        trimmer.stop()
         notifier.stop()
         client.stop()
     if elector is not None:  # kopf stopped gracefully: nothing acts any more
