@@ -102,7 +102,7 @@ __all__ = [
     "assess_drift",
     "assess_goal_mean",
     "assess_goal_rate",
-)
+    "assess_interleaving",
     "assess_latency",
     "assess_rate",
     "assess_threshold",
