@@ -23,12 +23,11 @@ from collections.abc import Sequence
 
 import numpy as np
 import numpy.typing as npt
-from scipy import stats
 
 from ...api.v1alpha1 import Verdict
 from ..histograms import Buckets, binned_margin, bucket_counts
 from ..types import AssessConfig, Margin
-from .classical import Alternative, FixedTestResult, cohens_d, hedges_g
+from .classical import Alternative, FixedTestResult, StudentT, cohens_d, hedges_g
 
 __all__ = [
     "binned_effect_sizes",
@@ -142,7 +141,7 @@ def mann_whitney_relative_effect(
     else:
         statistic = math.copysign(math.inf, excess) if excess != 0 else 0.0
         df = max(n_c + n_s - 2, 1.0)
-    distribution = stats.t(df)
+    distribution = StudentT(df)
     if alternative == "greater":
         pvalue = float(distribution.sf(statistic))
         interval = (effect - float(distribution.ppf(confidence)) * standard_error, 1.0)
