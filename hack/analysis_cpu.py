@@ -55,15 +55,26 @@ def _version_series(
     labels: dict[str, str],
     times: Sequence[float],
     rps: npt.NDArray[np.float64],
-    errors: float,
+    errors: float | npt.NDArray[np.float64],
     median: float,
+    slower: npt.NDArray[np.float64] | None = None,
 ) -> dict[str, list[RangeSeries]]:
+    """``errors`` may differ per look; ``slower`` scales the median latency per look."""
     requests = rng.poisson(rps * INTERVAL)  # requests per second at each look.astype(float)
     failed = rng.binomial(requests.astype(np.int64), errors).astype(float)
     finite = np.asarray(EDGES[:-1])
-    shares = 0.5 * np.asarray([math.erfc(-math.log(e / median) / (0.6 * math.sqrt(2))) for e in finite])
-    probabilities = np.diff(np.concatenate(([0.0], shares, [1.0])))
-    per_bucket = np.stack([rng.multinomial(int(n), probabilities) for n in requests]).astype(float)
+
+    def bucket_probabilities(at: float) -> npt.NDArray[np.float64]:
+        shares = 0.5 * np.asarray([math.erfc(-math.log(e / at) / (0.6 * math.sqrt(2))) for e in finite])
+        return np.asarray(np.diff(np.concatenate(([0.0], shares, [1.0]))), dtype=np.float64)
+
+    scales = np.ones(len(requests)) if slower is None else slower
+    per_bucket = np.stack(
+        [
+            rng.multinomial(int(n), bucket_probabilities(median * s))
+            for n, s in zip(requests, scales, strict=True)
+        ]
+    ).astype(float)
     cumulative = np.cumsum(per_bucket, axis=1)
 
     def series(extra: dict[str, str], values: Sequence[float]) -> RangeSeries:
@@ -86,10 +97,14 @@ CARRIED_WEIGHTS = (0.05, 0.1, 0.25, 0.5)
 
 
 def fleet(
-    rollouts: int, seed: int, absolute: bool, carried: bool = False
+    rollouts: int, seed: int, absolute: bool, carried: bool = False, late: bool = False
 ) -> tuple[MemorySource, list[EvaluationRequest]]:
     """With ``carried`` the rollouts are at their fourth analysis step (the last 30 looks), their
-    evidence carried from the first and cut where the weight changed (5%, 10%, 25%, 50%)."""
+    evidence carried from the first and cut where the weight changed (5%, 10%, 25%, 50%).
+
+    ``late``: a regression in the last step only (errors 1% -> 3%, latency 1.3x, in every other
+    rollout), so that the step's own evidence may say Fail where the carried evidence does not
+    yet (the tests' pin of the evaluation needs that case; the timing does not use it)."""
     rng = np.random.default_rng(seed)
     first = first_interval_end(START, INTERVAL)
     at = first + timedelta(seconds=INTERVAL * (LOOKS - 1))
@@ -122,10 +137,18 @@ def fleet(
         present.append(Series({"namespace": "ns", "model": model}, 1.0, at.timestamp()))
         rps = float(rng.choice([1.0, 10.0, 100.0]))
         weight = np.repeat(CARRIED_WEIGHTS, LOOKS // len(CARRIED_WEIGHTS)) if carried else np.full(LOOKS, 0.1)
-        candidate_errors = float(rng.choice([0.01, 0.02]))
-        for version, share, error_rate in (("v1", 1 - weight, 0.01), ("v2", weight, candidate_errors)):
+        candidate_errors: float | npt.NDArray[np.float64] = float(rng.choice([0.01, 0.02]))
+        slower = None
+        if late and index % 2:
+            last_step = np.arange(LOOKS) >= LOOKS - quarter
+            candidate_errors = np.where(last_step, 0.03, 0.01)
+            slower = np.where(last_step, 1.3, 1.0)
+        for version, share, error_rate, scale in (
+            ("v1", 1 - weight, 0.01, None),
+            ("v2", weight, candidate_errors, slower),
+        ):
             labels = {"namespace": "ns", "model": model, "version": version}
-            made = _version_series(rng, labels, times, rps * share, error_rate, 0.1)
+            made = _version_series(rng, labels, times, rps * share, error_rate, 0.1, scale)
             for name, found in made.items():
                 ranges[keys[name]].extend(found)
         requests.append(
