@@ -12,6 +12,7 @@ import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
+from functools import partial
 
 from ..analysis import (
     AssessConfig,
@@ -23,7 +24,7 @@ from ..analysis import (
     assess_rate,
     assess_threshold,
 )
-from ..api.v1alpha1 import AnalysisMethod, DriftStatistic, MetricSpec, MetricType
+from ..api.v1alpha1 import AnalysisMethod, DriftStatistic, MetricSpec, MetricType, Verdict
 from ..metrics import (
     InstantQuery,
     RangeQuery,
@@ -118,7 +119,7 @@ class _Planner:
             for role, version in self.versions.items()
         }
 
-    def _config(self, metric: MetricSpec) -> AssessConfig:
+    def _config(self, metric: MetricSpec, fail_only: bool = False) -> AssessConfig:
         analysis = self.request.analysis
         return AssessConfig(
             method=analysis.method,
@@ -126,6 +127,7 @@ class _Planner:
             min_samples=analysis.min_samples,
             final=self.request.final,
             fixed_test=metric.fixed_test,
+            fail_only=fail_only,
         )
 
     def _missing(self, present: Mapping[str, object | None]) -> MetricTest | None:
@@ -203,18 +205,19 @@ class _Planner:
         if not metric.query:
             slices.update(self._batched("sum", defaults.histogram_sum(base, self.interval)))
 
-        def measure(answers: Answers) -> MetricTest:
+        def measure(answers: Answers, fail_only: bool = False) -> MetricTest:
             sums = {role: samples.total(ranges(answers, f"sum/{role}")) for role in self.versions}
             sample = self._histograms(
                 answers, sums, user_query(metric, slices), default_series=default_series
             )
             if isinstance(sample, MetricTest):
                 return sample
-            return self._held_if_silent(
-                answers, assess_latency(sample, _margin(metric), self._config(metric))
-            )
+            result = assess_latency(sample, _margin(metric), self._config(metric, fail_only))
+            return _short_of_fail(result, fail_only) or self._held_if_silent(answers, result)
 
-        return Probe(metric, measure, slices, carries=self.carries)
+        return Probe(
+            metric, measure, slices, carries=self.carries, measure_fail=partial(measure, fail_only=True)
+        )
 
     def _error_rate(self, metric: MetricSpec) -> Probe:
         requests = metric.metric_name or self.request.series.requests
@@ -269,7 +272,7 @@ class _Planner:
         where = f"model {self.request.namespace}/{self.request.model}"
         lookback = self._lookback()
 
-        def measure(answers: Answers) -> MetricTest:
+        def measure(answers: Answers, fail_only: bool = False) -> MetricTest:
             exposure = {role: samples.total(ranges(answers, f"requests/{role}")) for role in self.versions}
             if all(value is None for value in exposure.values()) and not answers.get("present/requests"):
                 return checks.not_found(
@@ -286,12 +289,14 @@ class _Planner:
                     return checks.not_found("from the query", f"{where}: neither version returned one", query)
             elif not counted and not answers.get("present/events"):
                 return checks.not_found(events_series, lookback, query)
-            return self._held_if_silent(
-                answers,
-                assess_rate(rate_path(answers, self.segments), _margin(metric), self._config(metric)),
+            result = assess_rate(
+                rate_path(answers, self.segments), _margin(metric), self._config(metric, fail_only)
             )
+            return _short_of_fail(result, fail_only) or self._held_if_silent(answers, result)
 
-        return Probe(metric, measure, slices, carries=self.carries)
+        return Probe(
+            metric, measure, slices, carries=self.carries, measure_fail=partial(measure, fail_only=True)
+        )
 
     def _drift(self, metric: MetricSpec) -> Probe:
         statistic = metric.statistic or DriftStatistic.PSI
@@ -414,6 +419,12 @@ def plan(
         else:
             probes.append(planner.probe(metric))
     return probes
+
+
+def _short_of_fail(result: MetricTest, fail_only: bool) -> MetricTest | None:
+    """A `fail_only` result short of a Fail as it is: a silent version's note (`checks`) never
+    changes a Fail or the e-value, the two things such a result is read for."""
+    return result if fail_only and result.verdict is not Verdict.FAIL else None
 
 
 def _margin(metric: MetricSpec) -> Margin:

@@ -47,7 +47,15 @@ from ..sequential import (
     rate_ratio_confidence_sequence,
 )
 from ..types import AssessConfig, HistogramSample, Margin, MetricTest
-from ._results import SEGMENTED_NOTE, as_count, collecting, format_number, inconclusive, sequential_result
+from ._results import (
+    SEGMENTED_NOTE,
+    as_count,
+    collecting,
+    format_number,
+    inconclusive,
+    sequential_result,
+    short_of_fail,
+)
 
 __all__ = ["assess_latency"]
 
@@ -249,6 +257,11 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
+    segmented = bool(sample.segment_starts and sample.earlier)
+    if config.fail_only:
+        held = _short_of_fail(sample, stable, candidate, margin, config, base, segmented)
+        if held is not None:
+            return held
     evidence = latency_log_evidence(
         stable.edges,
         stable.cumulative,
@@ -258,7 +271,6 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         margin,
     )
     fail_log_e, pass_log_e = float(evidence.fail_log_e), float(evidence.pass_log_e)
-    segmented = bool(sample.segment_starts and sample.earlier)
     if segmented:
         fail_log_e, pass_log_e = _segmented_evidence(sample, margin)
     index = int(evidence.edge_index)
@@ -274,6 +286,33 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
     return sequential_result(
         base, fail_log_e, pass_log_e, -math.log(config.alpha), effect, interval, comparison
     )
+
+
+def _short_of_fail(
+    sample: HistogramSample,
+    stable: Buckets,
+    candidate: Buckets,
+    margin: Margin,
+    config: AssessConfig,
+    base: MetricTest,
+    segmented: bool,
+) -> MetricTest | None:
+    """``config.fail_only``: Inconclusive with the Fail side's e-value, or None on a Fail (the
+    whole result is then computed). The same e-value as the whole result's, from fewer calls."""
+    if segmented:
+        fail_log_e, _ = _segmented_evidence(sample, margin)
+    else:
+        fail_log_e = float(
+            latency_log_evidence(
+                stable.edges,
+                stable.cumulative,
+                np.asarray(stable.total),
+                candidate.cumulative,
+                np.asarray(candidate.total),
+                margin,
+            ).fail_log_e
+        )
+    return short_of_fail(base, fail_log_e, -math.log(config.alpha))
 
 
 def _segmented_evidence(sample: HistogramSample, margin: Margin) -> tuple[float, float]:
