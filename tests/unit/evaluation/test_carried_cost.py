@@ -10,8 +10,8 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-
 from hack.analysis_cpu import fleet
+
 from modelrollout.analysis.assess import latency, rate
 from modelrollout.api.v1alpha1 import Verdict
 from modelrollout.evaluation import evaluate_intervals

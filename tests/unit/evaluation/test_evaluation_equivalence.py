@@ -18,8 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from hack.analysis_cpu import fleet
+
 from modelrollout.evaluation import evaluate_intervals
 
 from ..analysis.test_equivalence import _assert_same
