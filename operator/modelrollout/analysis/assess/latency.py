@@ -300,7 +300,7 @@ def _short_of_fail(
     """``config.fail_only``: Inconclusive with the Fail side's e-value, or None on a Fail (the
     whole result is then computed). The same e-value as the whole result's, from fewer calls."""
     if segmented:
-        fail_log_e, _ = _segmented_evidence(sample, margin)
+        fail_log_e, _ = _segmented_evidence(sample, margin, pass_side=False)
     else:
         fail_log_e = float(
             latency_log_evidence(
@@ -310,12 +310,15 @@ def _short_of_fail(
                 candidate.cumulative,
                 np.asarray(candidate.total),
                 margin,
+                pass_side=False,
             ).fail_log_e
         )
     return short_of_fail(base, fail_log_e, -math.log(config.alpha))
 
 
-def _segmented_evidence(sample: HistogramSample, margin: Margin) -> tuple[float, float]:
+def _segmented_evidence(
+    sample: HistogramSample, margin: Margin, pass_side: bool = True
+) -> tuple[float, float]:
     """Both log e-values at the last look, the path's segments each at its own split.
 
     Only each earlier segment's last look and the last look are read (the value at the last look
@@ -347,5 +350,6 @@ def _segmented_evidence(sample: HistogramSample, margin: Margin) -> tuple[float,
         np.asarray([b.total for b in candidate]),
         margin,
         tuple(starts),
+        pass_side,
     )
     return float(evidence.fail_log_e[-1]), float(evidence.pass_log_e[-1])

@@ -79,7 +79,9 @@ def _path(sample: RateSample) -> Path:
     )
 
 
-def _segmented_evidence(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, float]:
+def _segmented_evidence(
+    sample: RateSample, margin: Margin, alpha: float, pass_side: bool = True
+) -> tuple[float, float]:
     """Both log e-values at the last look with each segment of the path at its own split.
 
     Inconsistent earlier looks are left out as in :func:`_path`; a segment start then moves to the
@@ -98,7 +100,7 @@ def _segmented_evidence(sample: RateSample, margin: Margin, alpha: float) -> tup
     )
     path = _path(sample)
     if margin.absolute is not None:
-        return risk_difference_segmented_final_log_evidence(*path, margin.absolute, starts)
+        return risk_difference_segmented_final_log_evidence(*path, margin.absolute, starts, pass_side)
     needed, reduced = last_look_path(path[0].size, starts)
     x_s, n_s, x_c, n_c = (v[needed] for v in path)
     evidence = rate_log_evidence(x_s, n_s, x_c, n_c, margin, alpha, reduced)
@@ -108,7 +110,7 @@ def _segmented_evidence(sample: RateSample, margin: Margin, alpha: float) -> tup
 def _fail_evidence(sample: RateSample, margin: Margin, alpha: float) -> float:
     """The Fail side's log e-value alone, as the whole result computes it (``fail_only``)."""
     if sample.segment_starts:
-        return _segmented_evidence(sample, margin, alpha)[0]
+        return _segmented_evidence(sample, margin, alpha, pass_side=False)[0]
     if margin.absolute is not None:
         return float(risk_difference_final_log_evidence(*_path(sample), margin.absolute, "greater"))
     return _final_evidence(sample, margin, alpha)[0]
