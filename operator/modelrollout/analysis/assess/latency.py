@@ -241,6 +241,15 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
             samples_stable,
             samples_candidate,
         )
+    segmented = bool(sample.segment_starts and sample.earlier)
+    if config.fail_only and config.method == AnalysisMethod.SEQUENTIAL:
+        # Short of a Fail only the e-value is read: no p95, no effect sizes.
+        bare = collecting(method, samples_stable, samples_candidate, config.min_samples, None, None)
+        if candidate.total < config.min_samples:
+            return bare
+        held = _short_of_fail(sample, stable, candidate, margin, config, bare, segmented)
+        if held is not None:
+            return held
     stable_p95 = quantile(stable, REPORTED_QUANTILE)
     candidate_p95 = quantile(candidate, REPORTED_QUANTILE)
     cohens_d, hedges_g = binned_effect_sizes(
@@ -257,11 +266,6 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    segmented = bool(sample.segment_starts and sample.earlier)
-    if config.fail_only:
-        held = _short_of_fail(sample, stable, candidate, margin, config, base, segmented)
-        if held is not None:
-            return held
     evidence = latency_log_evidence(
         stable.edges,
         stable.cumulative,
