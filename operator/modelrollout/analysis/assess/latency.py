@@ -41,6 +41,7 @@ from ..histograms import (
     valid_histogram,
 )
 from ..sequential import (
+    LatencyEvidence,
     last_look_path,
     latency_log_evidence,
     quantile_confidence_interval,
@@ -266,14 +267,7 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    evidence = latency_log_evidence(
-        stable.edges,
-        stable.cumulative,
-        np.asarray(stable.total),
-        candidate.cumulative,
-        np.asarray(candidate.total),
-        margin,
-    )
+    evidence = _one_split_evidence(stable, candidate, margin)
     fail_log_e, pass_log_e = float(evidence.fail_log_e), float(evidence.pass_log_e)
     if segmented:
         fail_log_e, pass_log_e = _segmented_evidence(sample, margin)
@@ -306,18 +300,23 @@ def _short_of_fail(
     if segmented:
         fail_log_e, _ = _segmented_evidence(sample, margin, pass_side=False)
     else:
-        fail_log_e = float(
-            latency_log_evidence(
-                stable.edges,
-                stable.cumulative,
-                np.asarray(stable.total),
-                candidate.cumulative,
-                np.asarray(candidate.total),
-                margin,
-                pass_side=False,
-            ).fail_log_e
-        )
+        fail_log_e = float(_one_split_evidence(stable, candidate, margin, pass_side=False).fail_log_e)
     return short_of_fail(base, fail_log_e, -math.log(config.alpha))
+
+
+def _one_split_evidence(
+    stable: Buckets, candidate: Buckets, margin: Margin, pass_side: bool = True
+) -> LatencyEvidence:
+    """The evidence on the window's totals, as if one split (the edge tested, its e-values)."""
+    return latency_log_evidence(
+        stable.edges,
+        stable.cumulative,
+        np.asarray(stable.total),
+        candidate.cumulative,
+        np.asarray(candidate.total),
+        margin,
+        pass_side=pass_side,
+    )
 
 
 def _segmented_evidence(
