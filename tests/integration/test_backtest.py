@@ -49,6 +49,16 @@ spec:
 """
 
 
+DECIDED_AT_4C1FB86 = {"good": 7, "bad": 1}
+"""Decisions until the verdict on these histories, recorded at 4c1fb86 (the analysis' speed-ups
+must not move a decision)."""
+E_VALUES_AT_4C1FB86 = {
+    "good": [0.00356831861821673, 0.0490827404908368],
+    "bad": [999999999999998.9, 2641.306361110311],
+}
+"""The deciding look's e-values (latency, errors), recorded with the decisions."""
+
+
 @dataclass(frozen=True)
 class Traffic:
     """One version's steady traffic: the backfill writes exactly these expected counts."""
@@ -150,6 +160,12 @@ def test_a_good_candidate_passes(
         len(report["decisions"]) * per_interval, rel=0.01
     )
     assert final["errors"]["stable"] == pytest.approx(0.01, rel=0.05)
+    # And it decides as the analysis did on this history at 4c1fb86, before issue 24's CPU work
+    # (which must leave every decision unchanged): Pass at the seventh interval, e-values alike
+    assert len(report["decisions"]) == DECIDED_AT_4C1FB86["good"]
+    assert [final[name]["eValue"] for name in ("latency", "errors")] == pytest.approx(
+        E_VALUES_AT_4C1FB86["good"], rel=1e-6
+    )
 
 
 def test_a_slower_more_erroneous_candidate_fails_early(
@@ -169,6 +185,13 @@ def test_a_slower_more_erroneous_candidate_fails_early(
     assert len(report["decisions"]) < 10, "a gross regression is caught within a few intervals"
     verdicts = {m["name"]: m["verdict"] for m in report["decisions"][-1]["metrics"]}
     assert "Fail" in verdicts.values()
+    # As at 4c1fb86: both metrics Fail at the first interval
+    assert len(report["decisions"]) == DECIDED_AT_4C1FB86["bad"]
+    assert verdicts == {"latency": "Fail", "errors": "Fail"}
+    final = {m["name"]: m["eValue"] for m in report["decisions"][-1]["metrics"]}
+    assert [final[name] for name in ("latency", "errors")] == pytest.approx(
+        E_VALUES_AT_4C1FB86["bad"], rel=1e-6
+    )
 
 
 def test_on_failure_pause_is_the_reported_action(

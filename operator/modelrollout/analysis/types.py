@@ -71,6 +71,11 @@ class AssessConfig:
     """True at the last look (maxDuration): the `fixed` method decides only then."""
     fixed_test: FixedTest | None = None
     """The classical test of the `fixed` method; None: the metric type's default."""
+    fail_only: bool = False
+    """Only a Fail matters (the evidence carried across steps, whose Pass and interval the step's
+    own evidence gives): short of a Fail the result is Inconclusive with the Fail side's e-value,
+    and nothing that only describes it (intervals, quantile bounds, the Pass side) is computed. A
+    Fail is the whole result, as without it."""
 
 
 @dataclass(frozen=True)

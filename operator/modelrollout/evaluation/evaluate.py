@@ -164,7 +164,7 @@ def _measure(
         return probe.measure(answers)
     if not probe.carries:
         return probe.measure(step_part(answers, step_from))
-    carried = probe.measure(answers)
+    carried = (probe.measure_fail or probe.measure)(answers)
     if carried.verdict is Verdict.FAIL or carried.configuration_error is not None:
         return combine(carried, None, span)  # decided: the step's own part cannot change it
     return combine(carried, probe.measure(step_part(answers, step_from)), span)

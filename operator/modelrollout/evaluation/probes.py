@@ -25,7 +25,7 @@ from ..analysis import (
     assess_rate,
     assess_threshold,
 )
-from ..api.v1alpha1 import AnalysisMethod, DriftStatistic, MetricSpec, MetricType
+from ..api.v1alpha1 import AnalysisMethod, DriftStatistic, MetricSpec, MetricType, Verdict
 from ..metrics import (
     InstantQuery,
     RangeQuery,
@@ -122,7 +122,7 @@ class _Planner:
             for role, version in self.versions.items()
         }
 
-    def _config(self, metric: MetricSpec) -> AssessConfig:
+    def _config(self, metric: MetricSpec, fail_only: bool = False) -> AssessConfig:
         analysis = self.request.analysis
         return AssessConfig(
             method=analysis.method,
@@ -130,6 +130,7 @@ class _Planner:
             min_samples=analysis.min_samples,
             final=self.request.final,
             fixed_test=metric.fixed_test,
+            fail_only=fail_only,
         )
 
     def _missing(self, present: Mapping[str, object | None]) -> MetricTest | None:
@@ -207,18 +208,19 @@ class _Planner:
         if not metric.query:
             slices.update(self._batched("sum", defaults.histogram_sum(base, self.interval)))
 
-        def measure(answers: Answers) -> MetricTest:
+        def measure(answers: Answers, fail_only: bool = False) -> MetricTest:
             sums = {role: samples.total(ranges(answers, f"sum/{role}")) for role in self.versions}
             sample = self._histograms(
                 answers, sums, user_query(metric, slices), default_series=default_series
             )
             if isinstance(sample, MetricTest):
                 return sample
-            return self._held_if_silent(
-                answers, assess_latency(sample, _margin(metric), self._config(metric))
-            )
+            result = assess_latency(sample, _margin(metric), self._config(metric, fail_only))
+            return _short_of_fail(result, fail_only) or self._held_if_silent(answers, result)
 
-        return Probe(metric, measure, slices, carries=self.carries)
+        return Probe(
+            metric, measure, slices, carries=self.carries, measure_fail=partial(measure, fail_only=True)
+        )
 
     def _error_rate(self, metric: MetricSpec) -> Probe:
         requests = metric.metric_name or self.request.series.requests
@@ -275,7 +277,7 @@ class _Planner:
         where = f"model {self.request.namespace}/{self.request.model}"
         lookback = self._lookback()
 
-        def measure(answers: Answers) -> MetricTest:
+        def measure(answers: Answers, fail_only: bool = False) -> MetricTest:
             exposure = {role: samples.total(ranges(answers, f"requests/{role}")) for role in self.versions}
             if all(value is None for value in exposure.values()) and not answers.get("present/requests"):
                 return checks.not_found(
@@ -293,10 +295,14 @@ class _Planner:
             elif not counted and not answers.get("present/events"):
                 return checks.not_found(events_series, lookback, query)
             path = rate_path(answers, self.segments)
-            tested = assess(path) if assess else assess_rate(path, _margin(metric), self._config(metric))
-            return self._held_if_silent(answers, tested)
+            if assess is not None:  # a goal: its own test, never carried
+                return self._held_if_silent(answers, assess(path))
+            result = assess_rate(path, _margin(metric), self._config(metric, fail_only))
+            return _short_of_fail(result, fail_only) or self._held_if_silent(answers, result)
 
-        return Probe(metric, measure, slices, carries=self.carries and assess is None)
+        carries = self.carries and assess is None
+        fail_side = partial(measure, fail_only=True) if carries else None
+        return Probe(metric, measure, slices, carries=carries, measure_fail=fail_side)
 
     def _drift(self, metric: MetricSpec) -> Probe:
         statistic = metric.statistic or DriftStatistic.PSI
@@ -419,6 +425,12 @@ def plan(
         else:
             probes.append(planner.probe(metric))
     return probes
+
+
+def _short_of_fail(result: MetricTest, fail_only: bool) -> MetricTest | None:
+    """A `fail_only` result short of a Fail as it is: a silent version's note (`checks`) never
+    changes a Fail or the e-value, the two things such a result is read for."""
+    return result if fail_only and result.verdict is not Verdict.FAIL else None
 
 
 def _margin(metric: MetricSpec) -> Margin:

@@ -33,6 +33,10 @@ class Probe:
     slices: Mapping[str, Slice] = field(default_factory=dict)
     carries: bool = False
     """A sequential comparison whose Fail evidence may run across steps (`carry`)."""
+    measure_fail: Measure | None = None
+    """`measure` for the evidence carried across steps, which decides Fail only: short of a Fail
+    its result is Inconclusive with the Fail side's e-value, without what only describes it
+    (`AssessConfig.fail_only`); None: `measure`."""
 
 
 def inconclusive(method: str, explanation: str) -> MetricTest:

@@ -22,6 +22,7 @@ __all__ = [
     "inconclusive",
     "is_usable",
     "sequential_result",
+    "short_of_fail",
 ]
 
 MAX_E_VALUE = 1e15
@@ -106,6 +107,18 @@ def sequential_result(
         interval=interval,
         e_value=fail_e_value,
         explanation=explanation,
+    )
+
+
+def short_of_fail(base: MetricTest, fail_log_e: float, log_threshold: float) -> MetricTest | None:
+    """``AssessConfig.fail_only``'s result short of a Fail: Inconclusive, with the e-value the
+    whole result would carry; None on a Fail, which is then assessed in full."""
+    if fail_log_e >= log_threshold:
+        return None
+    return replace(
+        base,
+        e_value=e_value_from_log(fail_log_e),
+        explanation=f"e-value {e_value_from_log(fail_log_e):.3g} for worse, short of a Fail.",
     )
 
 

@@ -41,13 +41,22 @@ from ..histograms import (
     valid_histogram,
 )
 from ..sequential import (
+    LatencyEvidence,
     last_look_path,
     latency_log_evidence,
     quantile_confidence_interval,
     rate_ratio_confidence_sequence,
 )
 from ..types import AssessConfig, HistogramSample, Margin, MetricTest
-from ._results import SEGMENTED_NOTE, as_count, collecting, format_number, inconclusive, sequential_result
+from ._results import (
+    SEGMENTED_NOTE,
+    as_count,
+    collecting,
+    format_number,
+    inconclusive,
+    sequential_result,
+    short_of_fail,
+)
 
 __all__ = ["assess_latency"]
 
@@ -233,6 +242,15 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
             samples_stable,
             samples_candidate,
         )
+    segmented = bool(sample.segment_starts and sample.earlier)
+    if config.fail_only and config.method == AnalysisMethod.SEQUENTIAL:
+        # Short of a Fail only the e-value is read: no p95, no effect sizes.
+        bare = collecting(method, samples_stable, samples_candidate, config.min_samples, None, None)
+        if candidate.total < config.min_samples:
+            return bare
+        held = _short_of_fail(sample, stable, candidate, margin, config, bare, segmented)
+        if held is not None:
+            return held
     stable_p95 = quantile(stable, REPORTED_QUANTILE)
     candidate_p95 = quantile(candidate, REPORTED_QUANTILE)
     cohens_d, hedges_g = binned_effect_sizes(
@@ -249,16 +267,8 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
         return base
     if config.method == AnalysisMethod.FIXED:
         return _fixed(sample, margin, config, base)
-    evidence = latency_log_evidence(
-        stable.edges,
-        stable.cumulative,
-        np.asarray(stable.total),
-        candidate.cumulative,
-        np.asarray(candidate.total),
-        margin,
-    )
+    evidence = _one_split_evidence(stable, candidate, margin)
     fail_log_e, pass_log_e = float(evidence.fail_log_e), float(evidence.pass_log_e)
-    segmented = bool(sample.segment_starts and sample.earlier)
     if segmented:
         fail_log_e, pass_log_e = _segmented_evidence(sample, margin)
     index = int(evidence.edge_index)
@@ -276,7 +286,42 @@ def assess_latency(sample: HistogramSample, margin: Margin, config: AssessConfig
     )
 
 
-def _segmented_evidence(sample: HistogramSample, margin: Margin) -> tuple[float, float]:
+def _short_of_fail(
+    sample: HistogramSample,
+    stable: Buckets,
+    candidate: Buckets,
+    margin: Margin,
+    config: AssessConfig,
+    base: MetricTest,
+    segmented: bool,
+) -> MetricTest | None:
+    """``config.fail_only``: Inconclusive with the Fail side's e-value, or None on a Fail (the
+    whole result is then computed). The same e-value as the whole result's, from fewer calls."""
+    if segmented:
+        fail_log_e, _ = _segmented_evidence(sample, margin, pass_side=False)
+    else:
+        fail_log_e = float(_one_split_evidence(stable, candidate, margin, pass_side=False).fail_log_e)
+    return short_of_fail(base, fail_log_e, -math.log(config.alpha))
+
+
+def _one_split_evidence(
+    stable: Buckets, candidate: Buckets, margin: Margin, pass_side: bool = True
+) -> LatencyEvidence:
+    """The evidence on the window's totals, as if one split (the edge tested, its e-values)."""
+    return latency_log_evidence(
+        stable.edges,
+        stable.cumulative,
+        np.asarray(stable.total),
+        candidate.cumulative,
+        np.asarray(candidate.total),
+        margin,
+        pass_side=pass_side,
+    )
+
+
+def _segmented_evidence(
+    sample: HistogramSample, margin: Margin, pass_side: bool = True
+) -> tuple[float, float]:
     """Both log e-values at the last look, the path's segments each at its own split.
 
     Only each earlier segment's last look and the last look are read (the value at the last look
@@ -308,5 +353,6 @@ def _segmented_evidence(sample: HistogramSample, margin: Margin) -> tuple[float,
         np.asarray([b.total for b in candidate]),
         margin,
         tuple(starts),
+        pass_side,
     )
     return float(evidence.fail_log_e[-1]), float(evidence.pass_log_e[-1])

@@ -31,6 +31,7 @@ from ..sequential import (
     last_look_path,
     rate_log_evidence,
     rate_ratio_confidence_sequence,
+    risk_difference_final_log_evidence,
     risk_difference_interval_and_evidence,
     risk_difference_segmented_final_log_evidence,
 )
@@ -43,6 +44,7 @@ from ._results import (
     inconclusive,
     is_usable,
     sequential_result,
+    short_of_fail,
 )
 
 __all__ = ["assess_rate"]
@@ -77,7 +79,9 @@ def _path(sample: RateSample) -> Path:
     )
 
 
-def _segmented_evidence(sample: RateSample, margin: Margin, alpha: float) -> tuple[float, float]:
+def _segmented_evidence(
+    sample: RateSample, margin: Margin, alpha: float, pass_side: bool = True
+) -> tuple[float, float]:
     """Both log e-values at the last look with each segment of the path at its own split.
 
     Inconsistent earlier looks are left out as in :func:`_path`; a segment start then moves to the
@@ -96,11 +100,20 @@ def _segmented_evidence(sample: RateSample, margin: Margin, alpha: float) -> tup
     )
     path = _path(sample)
     if margin.absolute is not None:
-        return risk_difference_segmented_final_log_evidence(*path, margin.absolute, starts)
+        return risk_difference_segmented_final_log_evidence(*path, margin.absolute, starts, pass_side)
     needed, reduced = last_look_path(path[0].size, starts)
     x_s, n_s, x_c, n_c = (v[needed] for v in path)
     evidence = rate_log_evidence(x_s, n_s, x_c, n_c, margin, alpha, reduced)
     return float(evidence.fail_log_e[-1]), float(evidence.pass_log_e[-1])
+
+
+def _fail_evidence(sample: RateSample, margin: Margin, alpha: float) -> float:
+    """The Fail side's log e-value alone, as the whole result computes it (``fail_only``)."""
+    if sample.segment_starts:
+        return _segmented_evidence(sample, margin, alpha, pass_side=False)[0]
+    if margin.absolute is not None:
+        return float(risk_difference_final_log_evidence(*_path(sample), margin.absolute, "greater"))
+    return _final_evidence(sample, margin, alpha)[0]
 
 
 def _consistent(look: RateSample) -> bool:
@@ -300,6 +313,10 @@ def assess_rate(sample: RateSample, margin: Margin, config: AssessConfig) -> Met
         return _fixed(sample, margin, config, base)
     interval: tuple[float, float] | None
     note = ""
+    if config.fail_only:
+        held = short_of_fail(base, _fail_evidence(sample, margin, config.alpha), -math.log(config.alpha))
+        if held is not None:
+            return held
     if sample.segment_starts:
         # Evidence carried across steps decides with every segment at its own split. No interval:
         # the one-split inversion of the window is not what the verdict rests on, and inverting

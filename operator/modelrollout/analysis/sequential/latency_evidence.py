@@ -81,6 +81,7 @@ def _edge_log_evidence(
     candidate_total: FloatArray,
     margin: Margin,
     starts: SegmentStarts = (),
+    pass_side: bool = True,
 ) -> LatencyEvidence:
     """Sequential evidence both ways at the most informative edge, for many histograms at once.
 
@@ -120,6 +121,7 @@ def _edge_log_evidence(
             found,
             null_ratio,
             starts,
+            pass_side,
         )
     else:
         fail, within = _edge_counts_evidence(
@@ -129,6 +131,7 @@ def _edge_log_evidence(
             candidate_total,
             found,
             null_ratio,
+            pass_side,
         )
     return LatencyEvidence(
         edge_index=np.asarray(np.where(found, chosen, -1), dtype=np.int64),
@@ -145,15 +148,17 @@ def _edge_counts_evidence(
     candidate_total: FloatArray,
     found: npt.NDArray[np.bool_],
     null_ratio: FloatArray,
+    pass_side: bool = True,
 ) -> tuple[FloatArray, FloatArray]:
-    """The conditional binomial both ways on the slow requests of each version at one edge."""
+    """The conditional binomial both ways on the slow requests of each version at one edge (the
+    "less" side NaN unless ``pass_side``)."""
     theta0 = null_share(np.where(found, null_ratio, 1.0), candidate_total, stable_total)
     margin_width = np.abs(theta0 - null_share(1.0, candidate_total, stable_total))
     total = np.where(found, slow_stable + slow_candidate, 0.0)
-    return (
-        conditional_log_evidence(slow_candidate, total, theta0, "greater", margin_width),
-        conditional_log_evidence(slow_candidate, total, theta0, "less", margin_width),
-    )
+    fail = conditional_log_evidence(slow_candidate, total, theta0, "greater", margin_width)
+    if not pass_side:
+        return fail, np.full(fail.shape, np.nan)
+    return fail, conditional_log_evidence(slow_candidate, total, theta0, "less", margin_width)
 
 
 def _segmented_edge_evidence(
@@ -165,6 +170,7 @@ def _segmented_edge_evidence(
     found: npt.NDArray[np.bool_],
     null_ratio: FloatArray,
     starts: SegmentStarts,
+    pass_side: bool = True,
 ) -> tuple[FloatArray, FloatArray]:
     """The edge count's evidence multiplied over segments, each with its own exposures (split).
 
@@ -185,7 +191,9 @@ def _segmented_edge_evidence(
         reached = index >= start
         slow_s = s_tot[..., at] - np.take_along_axis(s_cum[..., at, :], pick, axis=-1)[..., 0]
         slow_c = c_tot[..., at] - np.take_along_axis(c_cum[..., at, :], pick, axis=-1)[..., 0]
-        part = _edge_counts_evidence(slow_s, slow_c, s_tot[..., at], c_tot[..., at], found, null_ratio)
+        part = _edge_counts_evidence(
+            slow_s, slow_c, s_tot[..., at], c_tot[..., at], found, null_ratio, pass_side
+        )
         fail += np.where(reached, part[0], 0.0)
         within += np.where(reached, part[1], 0.0)
     return fail, within
@@ -199,6 +207,7 @@ def _mean_log_evidence(
     candidate_total: FloatArray,
     margin: Margin,
     starts: SegmentStarts = (),
+    pass_side: bool = True,
 ) -> tuple[FloatArray, FloatArray]:
     """Mixture SPRT on the binned mean of log latency (of latency, for an absolute margin).
 
@@ -241,10 +250,10 @@ def _mean_log_evidence(
         )
         variance = np.where(enough, variance, np.nan)
     scale = MEAN_PRIOR_SCALE * np.abs(allowed)
-    return (
-        gaussian_grid_log_evidence(excess, variance, scale, "greater"),
-        gaussian_grid_log_evidence(excess, variance, scale, "less"),
-    )
+    fail = gaussian_grid_log_evidence(excess, variance, scale, "greater")
+    if not pass_side:
+        return fail, np.full(fail.shape, np.nan)
+    return fail, gaussian_grid_log_evidence(excess, variance, scale, "less")
 
 
 def latency_log_evidence(
@@ -255,6 +264,7 @@ def latency_log_evidence(
     candidate_total: FloatArray,
     margin: Margin,
     segment_starts: SegmentStarts = (),
+    pass_side: bool = True,
 ) -> LatencyEvidence:
     """Both one-sided e-values for many histograms at once: edge count and binned mean, averaged.
 
@@ -265,16 +275,21 @@ def latency_log_evidence(
 
     With ``segment_starts`` the histograms are a path: counts since the evidence started, the
     looks along the axis before the edges (along the last axis of the totals), and each segment
-    between two starts is counted at its own traffic split (:mod:`.segments`).
+    between two starts is counted at its own traffic split (:mod:`.segments`). Without
+    ``pass_side`` only the Fail side is computed (the Pass side's log e-values are NaN): the
+    evidence carried across steps decides nothing else.
     """
     arguments = (edges, stable_cumulative, stable_total, candidate_cumulative, candidate_total, margin)
     starts = tuple(segment_starts)
-    edge = _edge_log_evidence(*arguments, starts)
-    mean_fail, mean_pass = _mean_log_evidence(*arguments, starts)
+    edge = _edge_log_evidence(*arguments, starts, pass_side)
+    mean_fail, mean_pass = _mean_log_evidence(*arguments, starts, pass_side)
     on_edge, on_mean = math.log(EDGE_WEIGHT), math.log1p(-EDGE_WEIGHT)
     return LatencyEvidence(
         edge_index=edge.edge_index,
         null_ratio=edge.null_ratio,
         fail_log_e=np.asarray(np.logaddexp(on_edge + edge.fail_log_e, on_mean + mean_fail), dtype=np.float64),
-        pass_log_e=np.asarray(np.logaddexp(on_edge + edge.pass_log_e, on_mean + mean_pass), dtype=np.float64),
+        pass_log_e=np.asarray(
+            np.logaddexp(on_edge + edge.pass_log_e, on_mean + mean_pass) if pass_side else mean_pass,
+            dtype=np.float64,
+        ),
     )

@@ -11,6 +11,8 @@ Proof: docs/statistics.md#evidence-across-steps
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import numpy.typing as npt
 
@@ -31,9 +33,11 @@ def risk_difference_segmented_final_log_evidence(
     candidate_exposure: npt.ArrayLike,
     margin: float,
     segment_starts: SegmentStarts,
+    pass_side: bool = True,
 ) -> tuple[float, float]:
     """Both log e-values ("greater", then "less") at the last look of one path (1-d cumulative
-    counts), segments at their own splits; both sides in the same numpy calls."""
+    counts), segments at their own splits; both sides in the same numpy calls, or the "greater"
+    one alone without ``pass_side`` (the "less" one is then NaN)."""
     x_s, n_s, x_c, n_c = (
         np.atleast_1d(v)
         for v in as_float_arrays(stable_events, stable_exposure, candidate_events, candidate_exposure)
@@ -48,15 +52,17 @@ def risk_difference_segmented_final_log_evidence(
     handed_mid_path = 0 < tau <= last
     kept, starts = last_look_path(x_s.size, segment_starts, (tau - 1,) if handed_mid_path else ())
     pick = np.asarray(kept)
-    b_x_s, b_n_s, b_x_c, b_n_c, b_m = (np.stack((v[pick], v[pick])) for v in (x_s, n_s, x_c, n_c, m))
-    sign = np.asarray(np.broadcast_to(np.asarray([[1.0], [-1.0]]), (2, pick.size)), dtype=np.float64)
+    signs = [[1.0], [-1.0]] if pass_side else [[1.0]]
+    sides = len(signs)
+    b_x_s, b_n_s, b_x_c, b_n_c, b_m = (np.stack([v[pick]] * sides) for v in (x_s, n_s, x_c, n_c, m))
+    sign = np.asarray(np.broadcast_to(np.asarray(signs), (sides, pick.size)), dtype=np.float64)
     exact, score, _ = _parts(b_x_s, b_n_s, b_x_c, b_n_c, b_m, sign, None, starts)
     before = kept.index(tau - 1) if handed_mid_path else 0
     log_e = _combine(
         exact[:, -1],
         score[:, -1],
-        exact[:, before] if handed_mid_path else np.zeros(2),
-        score[:, before] if handed_mid_path else np.zeros(2),
-        np.full(2, tau <= last),
+        exact[:, before] if handed_mid_path else np.zeros(sides),
+        score[:, before] if handed_mid_path else np.zeros(sides),
+        np.full(sides, tau <= last),
     )
-    return float(log_e[0]), float(log_e[1])
+    return float(log_e[0]), float(log_e[1]) if pass_side else math.nan
