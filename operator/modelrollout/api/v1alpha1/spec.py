@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_va
 from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
-from .abtest import ABTestStrategy
+from .abtest import SEGMENT_ROUTE, ABTestStrategy, segment_refusal
 from .analysis_spec import AnalysisSpec
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
@@ -219,7 +219,8 @@ class StrategySpec(ApiModel):
     """Settings of a BlueGreen rollout; required when `type` is BlueGreen and a candidate is set.
     Needs traffic.provider gatewayAPI, istio or router."""
     ab_test: ABTestStrategy | None = None
-    """The split and duration of an A/B test; required when `type` is ABTest and a candidate is set."""
+    """The split (or segment) and duration of an A/B test; required when `type` is ABTest and a
+    candidate is set."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -233,8 +234,11 @@ class StrategySpec(ApiModel):
         if self.type == StrategyType.AB_TEST:
             if self.ab_test is None:
                 return []
+            segment = self.ab_test.segment
             return [
-                CanaryStep(set_weight=self.ab_test.split),
+                CanaryStep(set_header_route=SetHeaderRoute(name=SEGMENT_ROUTE, match=segment))
+                if segment is not None
+                else CanaryStep(set_weight=self.ab_test.share),
                 CanaryStep(analysis=StepAnalysis(max_duration=self.ab_test.duration)),
             ]
         return list(self.canary.steps) if self.canary is not None else []
@@ -252,6 +256,8 @@ class StrategySpec(ApiModel):
             _require(self.block(strategy) is None or self.type == strategy, rule)
         refusal = step_refusal(self.traffic.provider, self.canary.steps if self.canary else [])
         _require(refusal is None, refusal or rules.STRATEGY_ROUTE_RULES[0])
+        refusal = segment_refusal(self.traffic.provider, self.ab_test)
+        _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
