@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .cel import CelRule, given_durations
 from .enums import MetricType, StrategyType
+from .route_rules import names_once_rule
 
 _AB_TEST = (
     f"has(self.strategy) && has(self.strategy.type) && self.strategy.type == '{StrategyType.AB_TEST.value}'"
@@ -47,15 +48,7 @@ AB_TEST_SPLIT_OR_SEGMENT = CelRule(
     field_path=".segment",
     reason="FieldValueForbidden",
 )
-AB_TEST_SEGMENT_NAMES_ONCE = CelRule(
-    rule=(
-        "!has(self.segment) || (self.segment.filter(m, has(m.cookie)).size() <= 1 && self.segment.all(m, "
-        "!has(m.headerName) || self.segment.exists_one(n, has(n.headerName) && "
-        "n.headerName.lowerAscii() == m.headerName.lowerAscii())))"
-    ),
-    message="abTest.segment names each header once and holds at most one cookie",
-    field_path=".segment",
-)
+AB_TEST_SEGMENT_NAMES_ONCE = names_once_rule("segment", "abTest")
 AB_TEST_STRATEGY_BLOCK_RULES = (AB_TEST_SPLIT_OR_SEGMENT, AB_TEST_SEGMENT_NAMES_ONCE)
 """Rules on `ABTestStrategy`."""
 
