@@ -284,3 +284,17 @@ def test_abort_of_a_segment_test_removes_the_route() -> None:
     assert status.phase.value == "RolledBack" and status.history[-1].outcome == "Aborted"
     assert (status.routes, status.weights) == (None, {"v7": 100, "v8": 0})
     assert world.deployments["v8"].replicas == 0
+
+
+def test_promote_past_the_segments_route_step_puts_the_route_in_force_as_promote_serves_a_weight() -> None:
+    """A person who skips the wait for the candidate's pod still runs the test on the segment:
+    an analysis with no route would judge a candidate no request reaches."""
+    world, status = world_for(ab_spec(split=None, segment=[BETA], duration="1h"))
+    status = world.step(status, settle=False).status
+    assert status.routes is None and status.current_step == 0
+    world.extra["action"] = ManualAction(ActionVerb.PROMOTE, nonce="p1")
+    status = world.step(status, settle=False).status
+    assert status.current_step == 1 and status.analysis is not None
+    assert status.routes == SEGMENT_ROUTE
+    status = world.step(status).status
+    assert status.routes == SEGMENT_ROUTE and world.deployments["v8"].replicas == 1, "its pod follows"
