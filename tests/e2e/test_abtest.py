@@ -130,7 +130,7 @@ def test_a_segment_test_routes_only_the_segment_to_the_candidate_and_abort_remov
     spec["strategy"] = {
         "type": "ABTest",
         "traffic": {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "storefront"}},
-        "abTest": {"segment": SEGMENT},
+        "abTest": {"segment": SEGMENT, "segmentReplicas": 2},
     }
 
     when = given.rollout(spec).wait_for_status(
@@ -138,7 +138,7 @@ def test_a_segment_test_routes_only_the_segment_to_the_candidate_and_abort_remov
     )
     assert route(env, "HTTPRoute", "storefront")["spec"]["rules"] == [SEGMENT_RULE, WEIGHTED_RULE]
     segment_route = {"name": "ab-test", "version": "v2", "match": SEGMENT}
-    when.then().replicas({"fraud-scorer-v1": 4, "fraud-scorer-v2": 1}).that(
+    when.then().replicas({"fraud-scorer-v1": 4, "fraud-scorer-v2": 2}).that(
         lambda s: (
             s["routes"] == {"headers": [segment_route], "mirrors": []}
             and s["abTest"]["segment"] == SEGMENT

@@ -48,6 +48,7 @@ def ab_spec(
     duration: str | None = None,
     split: int | None = 50,
     segment: list[dict[str, Any]] | None = None,
+    segment_replicas: int | None = None,
     **analysis: Any,
 ) -> ModelRolloutSpec:
     base = make_spec()
@@ -62,7 +63,9 @@ def ab_spec(
     strategy = StrategySpec(
         type=StrategyType.AB_TEST,
         traffic=traffic,
-        ab_test=ABTestStrategy.model_validate({"split": split, "segment": segment, "duration": duration}),
+        ab_test=ABTestStrategy.model_validate(
+            {"split": split, "segment": segment, "segmentReplicas": segment_replicas, "duration": duration}
+        ),
     )
     spec = base.model_copy(update={"strategy": strategy, "analysis": AnalysisSpec.model_validate(settings)})
     return ModelRolloutSpec.model_validate(spec.model_dump(by_alias=True))
@@ -263,6 +266,19 @@ def test_a_segment_is_routed_to_the_candidate_once_it_has_a_pod_and_judged_under
     assert status.ab_test is not None and status.ab_test.split is None
     assert status.ab_test.segment == [RouteMatch.model_validate(BETA)]
     assert (world.deployments["v7"].replicas, world.deployments["v8"].replicas) == (3, 1)
+
+
+def test_segment_replicas_size_the_candidate_before_the_segment_reaches_it() -> None:
+    """A segment may be a large share of users: the candidate runs `segmentReplicas`, all
+    Available before the route sends it the segment, and the test starts after that."""
+    world, status = world_for(ab_spec(split=None, segment=[BETA], segment_replicas=2, duration="5m"))
+    status = world.step(status, settle=False).status
+    assert status.routes is None and status.analysis is None, "nothing routed before its pods"
+    status, _ = drive(world, status, verdict=constant(Verdict.INCONCLUSIVE),
+                      until=lambda s: s.ab_test is not None and s.ab_test.intervals >= 1)  # fmt: skip
+    assert status.routes == SEGMENT_ROUTE
+    assert (world.deployments["v7"].replicas, world.deployments["v8"].replicas) == (3, 2)
+    assert world.judged_routes and all(routes == SEGMENT_ROUTE for routes in world.judged_routes)
 
 
 def test_a_winning_segment_is_promoted_and_its_route_cleared() -> None:

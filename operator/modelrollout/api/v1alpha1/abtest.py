@@ -37,10 +37,14 @@ class ABTestStrategy(ApiModel):
     """The requests the candidate serves for the whole test: those with these headers or this
     cookie (conditions that must all hold, as a `setHeaderRoute`'s `match`: at most 8, each
     header once, one cookie at most); every other request goes to the stable. The candidate
-    runs one replica. Needs provider gatewayAPI, istio or router (router: exact header values
+    runs `segmentReplicas` replicas. Needs provider gatewayAPI, istio or router (router: exact header values
     only). The test compares the segment with everyone else, so choose a segment that is a
     random sample of users (e.g. a cookie your edge sets at random), or the effect measured is
     the segment's, not the candidate's."""
+    segment_replicas: int | None = Field(default=None, ge=1, le=1000)
+    """With `segment`: the candidate's replicas while it serves the segment (default 1); size it
+    for the segment's share of the traffic. The replicas are Available before the segment is
+    routed to the candidate."""
     duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """Run the test this long and decide at its end: the candidate is promoted if the goal is
     superior then, else `analysis.onInconclusive` applies. Unset: until the sequential test
@@ -52,6 +56,7 @@ class ABTestStrategy(ApiModel):
     def _split_or_segment(self) -> Self:
         _require(self.split is None or self.segment is None, rules.AB_TEST_SPLIT_OR_SEGMENT)
         _require(names_once(self.segment), rules.AB_TEST_SEGMENT_NAMES_ONCE)
+        _require(self.segment_replicas is None or self.segment is not None, rules.AB_TEST_SEGMENT_REPLICAS)
         return self
 
     @property

@@ -49,7 +49,17 @@ AB_TEST_SPLIT_OR_SEGMENT = CelRule(
     reason="FieldValueForbidden",
 )
 AB_TEST_SEGMENT_NAMES_ONCE = names_once_rule("segment", "abTest")
-AB_TEST_STRATEGY_BLOCK_RULES = (AB_TEST_SPLIT_OR_SEGMENT, AB_TEST_SEGMENT_NAMES_ONCE)
+AB_TEST_SEGMENT_REPLICAS = CelRule(
+    rule="!has(self.segmentReplicas) || has(self.segment)",
+    message="abTest.segmentReplicas sizes the candidate for a segment; with a split its size follows the split",
+    field_path=".segmentReplicas",
+    reason="FieldValueForbidden",
+)
+AB_TEST_STRATEGY_BLOCK_RULES = (
+    AB_TEST_SPLIT_OR_SEGMENT,
+    AB_TEST_SEGMENT_NAMES_ONCE,
+    AB_TEST_SEGMENT_REPLICAS,
+)
 """Rules on `ABTestStrategy`."""
 
 _REPLICAS = "(!has(self.traffic) || !has(self.traffic.provider) || self.traffic.provider == 'replicas')"

@@ -234,13 +234,15 @@ class StrategySpec(ApiModel):
         if self.type == StrategyType.AB_TEST:
             if self.ab_test is None:
                 return []
-            segment = self.ab_test.segment
-            return [
-                CanaryStep(set_header_route=SetHeaderRoute(name=SEGMENT_ROUTE, match=segment))
-                if segment is not None
-                else CanaryStep(set_weight=self.ab_test.share),
-                CanaryStep(analysis=StepAnalysis(max_duration=self.ab_test.duration)),
-            ]
+            ab_test = self.ab_test
+            test = CanaryStep(analysis=StepAnalysis(max_duration=ab_test.duration))
+            if ab_test.segment is None:
+                return [CanaryStep(set_weight=ab_test.share), test]
+            route = CanaryStep(set_header_route=SetHeaderRoute(name=SEGMENT_ROUTE, match=ab_test.segment))
+            if ab_test.segment_replicas is None:
+                return [route, test]
+            scale = CanaryStep(set_canary_scale=SetCanaryScale(replicas=ab_test.segment_replicas))
+            return [scale, route, test]
         return list(self.canary.steps) if self.canary is not None else []
 
     def analysis_at(self, step: int) -> StepAnalysis | PromotionAnalysis | None:
