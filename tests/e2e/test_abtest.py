@@ -134,7 +134,7 @@ def test_a_segment_test_routes_only_the_segment_to_the_candidate_and_abort_remov
     }
 
     when = given.rollout(spec).wait_for_status(
-        lambda s: s.get("routes") is not None and s.get("currentStep") == 1, "the segment routed, testing", 40
+        lambda s: s.get("routes") is not None and s.get("currentStep") == 2, "the segment routed, testing", 40
     )
     assert route(env, "HTTPRoute", "storefront")["spec"]["rules"] == [SEGMENT_RULE, WEIGHTED_RULE]
     segment_route = {"name": "ab-test", "version": "v2", "match": SEGMENT}
