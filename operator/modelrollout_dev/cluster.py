@@ -335,6 +335,21 @@ class LocalCluster:
             )
         return result
 
+    def wait_established(self, crd: str, timeout: float = 60) -> None:
+        """Until the CRD `crd` (e.g. `modelrollouts.modelrollout.io`) is Established. A probe, not
+        `kubectl wait --for=condition=Established`: that fails at once, rather than waiting, while
+        a CRD just created has no conditions yet (seen on a busy machine)."""
+        deadline = time.monotonic() + timeout
+        while True:
+            found = self.kubectl("get", f"crd/{crd}", "-o", "json", check=False)
+            if found.returncode == 0:
+                conditions = (json.loads(found.stdout).get("status") or {}).get("conditions") or []
+                if any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions):
+                    return
+            if time.monotonic() > deadline:
+                raise ClusterError(f"the CRD {crd} was not Established within {timeout:.0f}s")
+            time.sleep(0.2)
+
     def service_account_exists(self, name: str, namespace: str = "default") -> bool:
         return self.kubectl("get", "serviceaccount", name, "-n", namespace, check=False).returncode == 0
 

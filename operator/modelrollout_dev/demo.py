@@ -145,7 +145,7 @@ def run() -> int:
         print(cluster.kubectl("get", "nodes").stdout)
         root = repo_root()
         cluster.kubectl("apply", "--server-side", "-f", str(root / "crds/modelrollout.io_modelrollouts.yaml"))
-        cluster.kubectl("wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io")
+        cluster.wait_established("modelrollouts.modelrollout.io")
         cluster.kubectl("apply", "-f", str(root / "manifests/install/rbac.yaml"))
         cluster.kubectl("create", "namespace", NAMESPACE)
         operator_config = cluster.service_account_kubeconfig(

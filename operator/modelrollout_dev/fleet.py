@@ -135,22 +135,11 @@ def install_operator(cluster: LocalCluster) -> Path:
     """The CRD and the cluster-wide RBAC; returns a kubeconfig holding only the operator's token."""
     root = repo_root()
     cluster.kubectl("apply", "--server-side", "-f", str(root / "crds/modelrollout.io_modelrollouts.yaml"))
-    wait_for(_crd_established(cluster), 60, "the ModelRollout CRD Established")
+    cluster.wait_established("modelrollouts.modelrollout.io")
     cluster.kubectl("apply", "-f", str(root / "manifests/install/rbac.yaml"))
     return cluster.service_account_kubeconfig(
         OPERATOR_NAMESPACE, OPERATOR_ACCOUNT, cluster.run_dir / "fleet-operator.kubeconfig"
     )
-
-
-def _crd_established(cluster: LocalCluster) -> Callable[[], bool]:
-    """A probe, not `kubectl wait`: that fails at once while the new CRD has no conditions yet."""
-
-    def established() -> bool:
-        listed = cluster.kubectl("get", "crd/modelrollouts.modelrollout.io", "-o", "json").stdout
-        conditions = (json.loads(listed).get("status") or {}).get("conditions") or []
-        return any(c.get("type") == "Established" and c.get("status") == "True" for c in conditions)
-
-    return established
 
 
 def operator_started(log_path: Path) -> bool:

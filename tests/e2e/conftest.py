@@ -24,9 +24,7 @@ OPERATOR_ACCOUNT = "modelrollout-operator"
 def operator_kubeconfig(cluster: LocalCluster) -> Path:
     """Installs the CRD and the operator's RBAC, returns a kubeconfig holding only its SA token."""
     cluster.kubectl("apply", "--server-side", "-f", str(REPO / "crds" / "modelrollout.io_modelrollouts.yaml"))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=30s"
-    )
+    cluster.wait_established("modelrollouts.modelrollout.io", timeout=30)
     cluster.kubectl("apply", "-f", str(REPO / "manifests" / "install" / "rbac.yaml"))
     return cluster.service_account_kubeconfig(
         OPERATOR_NAMESPACE, OPERATOR_ACCOUNT, cluster.run_dir / "operator.kubeconfig"

@@ -5,6 +5,7 @@ as the winner because its conversion rate is superior and its latency and errors
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -81,3 +82,75 @@ def test_a_candidate_that_converts_better_with_healthy_guardrails_wins_and_is_pr
     share = ab_test["samplesCandidate"] / (ab_test["samplesCandidate"] + ab_test["samplesStable"])
     assert 0.42 <= share <= 0.58, f"the goal saw the candidate at {share:.3f}, not the route's 50%"
     assert status["history"][-1]["outcome"] == "Promoted"
+
+
+SEGMENT = [{"headerName": "X-Cohort", "headerValue": {"exact": "b"}}]
+COHORTS = ((0.7, {}), (0.3, {"x-cohort": "b"}))
+"""Three clients in ten are in the segment."""
+
+
+def backend(version: str, weight: int) -> dict[str, Any]:
+    return {"group": "", "kind": "Service", "name": f"fraud-scorer-{version}", "port": 80, "weight": weight}
+
+
+EVERYTHING = {"path": {"type": "PathPrefix", "value": "/"}}
+WEIGHTED_RULE = {"matches": [EVERYTHING], "backendRefs": [backend("v1", 1000), backend("v2", 0)]}
+SEGMENT_RULE = {
+    "name": "modelrollout-header-ab-test",
+    "matches": [{**EVERYTHING, "headers": [{"name": "x-cohort", "type": "Exact", "value": "b"}]}],
+    "backendRefs": [backend("v2", 1)],
+}
+
+
+def answers_per_cohort(traffic: Any, seconds: float, after: list[set[str]] | None = None) -> list[set[str]]:
+    """The versions that answered each cohort of `COHORTS` within the next `seconds`; `after`:
+    once a half second has shown it (within 5 s), as the simulated Gateway reads the route every
+    half second plus a `kubectl` call."""
+    deadline = time.monotonic() + 5
+    while after is not None and answers_per_cohort(traffic, 0.5) != after and time.monotonic() < deadline:
+        pass
+    before = {index: dict(counts) for index, counts in traffic.served_by_client.items()}
+    time.sleep(seconds)
+    after = traffic.served_by_client
+    return [
+        {v for v, n in after.get(index, {}).items() if n > before.get(index, {}).get(v, 0)}
+        for index in range(len(COHORTS))
+    ]
+
+
+def test_a_segment_test_routes_only_the_segment_to_the_candidate_and_abort_removes_the_rule(
+    given: Given,
+) -> None:
+    env = given.env
+    given.service().object(storefront_route(env.namespace, env.model), PLATFORM_TEAM)
+    given.model_traffic(
+        {"v1": Behaviour(), "v2": Behaviour()}, through=("HTTPRoute", "storefront"), clients=COHORTS
+    )
+    spec = base_spec(env, steps=[], analysis=given.analysis([GOAL, *GUARDRAILS], maxDuration="1h"))
+    spec["strategy"] = {
+        "type": "ABTest",
+        "traffic": {"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "storefront"}},
+        "abTest": {"segment": SEGMENT, "segmentReplicas": 2},
+    }
+
+    when = given.rollout(spec).wait_for_status(
+        lambda s: s.get("routes") is not None and s.get("currentStep") == 2, "the segment routed, testing", 40
+    )
+    assert route(env, "HTTPRoute", "storefront")["spec"]["rules"] == [SEGMENT_RULE, WEIGHTED_RULE]
+    segment_route = {"name": "ab-test", "version": "v2", "match": SEGMENT}
+    when.then().replicas({"fraud-scorer-v1": 4, "fraud-scorer-v2": 2}).that(
+        lambda s: (
+            s["routes"] == {"headers": [segment_route], "mirrors": []}
+            and s["abTest"]["segment"] == SEGMENT
+            and "split" not in s["abTest"]
+        ),
+        "the segment's route in force and shown",
+    )
+    routed = [{"v1"}, {"v2"}]
+    assert answers_per_cohort(env.traffic, 2.0, after=routed) == routed, "only the segment reaches v2"
+
+    when.action("abort").wait_for_phase("RolledBack", timeout=20)
+    assert route(env, "HTTPRoute", "storefront")["spec"]["rules"] == [WEIGHTED_RULE], "abort removes the rule"
+    when.then().that(lambda s: "routes" not in s and s["abTest"]["decision"] == "Aborted", "nothing in force")
+    back = [{"v1"}, {"v1"}]
+    assert answers_per_cohort(env.traffic, 1.0, after=back) == back, "the segment back on the stable"

@@ -65,9 +65,7 @@ def release(cluster: LocalCluster) -> Iterator[Release]:
     for crd in prometheus_operator_crds():  # so the ServiceMonitor and PrometheusRule are real objects
         cluster.kubectl("apply", "--server-side", "-f", str(crd))
     for crd in ("servicemonitors", "prometheusrules"):
-        cluster.kubectl(
-            "wait", "--for=condition=Established", f"crd/{crd}.monitoring.coreos.com", "--timeout=30s"
-        )
+        cluster.wait_established(f"{crd}.monitoring.coreos.com", timeout=30)
     # Other tests of the session may have applied the CRD with kubectl: helm adopts it.
     adopt = (
         ["--take-ownership"] if cluster.kubectl("get", "crd", CRD_NAME, check=False).returncode == 0 else []

@@ -43,7 +43,7 @@ def manifest(spec: dict[str, Any], name: str, namespace: str) -> str:
 def rollouts(cluster: LocalCluster) -> Iterator[tuple[LocalCluster, str]]:
     """The CRD installed and served, and a namespace for this module's ModelRollouts."""
     cluster.kubectl("apply", "--server-side", "--force-conflicts", "-f", str(CRD_FILE))
-    cluster.kubectl("wait", "--for=condition=Established", f"crd/{CRD_NAME}", "--timeout=60s")
+    cluster.wait_established(CRD_NAME, timeout=60)
     namespace = f"crd-{uuid.uuid4().hex[:8]}"
     cluster.kubectl("create", "namespace", namespace)
     deadline = time.monotonic() + 30

@@ -25,9 +25,7 @@ def cached(cluster: LocalCluster, namespace: str) -> Iterator[tuple[ApiKubeClien
     cluster.kubectl(
         "apply", "--server-side", "-f", str(repo_root() / "crds/modelrollout.io_modelrollouts.yaml")
     )
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=30s"
-    )
+    cluster.wait_established("modelrollouts.modelrollout.io", timeout=30)
     api = ApiKubeClient(cluster.api_client())
     client = CachedKubeClient(api, api, [namespace])
     client.start()

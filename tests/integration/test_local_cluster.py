@@ -135,9 +135,7 @@ def test_custom_resource_breaking_the_schema_is_rejected_naming_the_field(
 ) -> None:
     # Given a CRD with a bounded integer field
     cluster.kubectl("apply", "-f", "-", input=json.dumps(CRD))
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/widgets.example.modelrollout.io", "--timeout=30s"
-    )
+    cluster.wait_established("widgets.example.modelrollout.io", timeout=30)
 
     def widget(size: object) -> str:
         return json.dumps({

@@ -93,9 +93,7 @@ def crd(cluster: LocalCluster) -> None:
     cluster.kubectl(
         "apply", "--server-side", "-f", str(repo_root() / "crds/modelrollout.io_modelrollouts.yaml")
     )
-    cluster.kubectl(
-        "wait", "--for=condition=Established", "crd/modelrollouts.modelrollout.io", "--timeout=30s"
-    )
+    cluster.wait_established("modelrollouts.modelrollout.io", timeout=30)
     for provider in ("gatewayAPI", "istio"):
         install_route_crds(cluster, provider)
 

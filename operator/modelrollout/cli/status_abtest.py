@@ -21,8 +21,9 @@ def ab_test_lines(ab_test: dict[str, Any] | None) -> list[str]:
     low, high = ab_test.get("intervalLow"), ab_test.get("intervalHigh")
     interval = f"[{_value(low)}, {_value(high)}]" if low is not None or high is not None else "-"
     samples = f"{_value(ab_test.get('samplesStable'))}/{_value(ab_test.get('samplesCandidate'))}"
+    serves = f"at {ab_test.get('split')}%" if ab_test.get("split") is not None else "on a segment"
     lines = [
-        f"A/B test:    {ab_test.get('decision', '-')} (candidate at {ab_test.get('split')}%, "
+        f"A/B test:    {ab_test.get('decision', '-')} (candidate {serves}, "
         f"{int(ab_test.get('intervals') or 0)} intervals, ends by {ab_test.get('endsAt') or '-'})",
         f"  goal {ab_test.get('goal')}: {ab_test.get('verdict') or '-'}, stable {_value(ab_test.get('stable'))}, "
         f"candidate {_value(ab_test.get('candidate'))}, effect {_value(ab_test.get('effect'))} {interval}, "

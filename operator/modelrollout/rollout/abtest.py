@@ -1,10 +1,12 @@
-"""The A/B test: a fixed split, then one test that crowns the candidate or hands it to a policy.
+"""The A/B test: a fixed split or a segment, then one test that crowns the candidate or hands it
+to a policy.
 
 The test runs as two steps of the canary machinery (`api.v1alpha1.strategy_steps`): the weight
-step moves capacity to the split, the analysis step collects evidence until its deadline
-(`abTest.duration`, or `analysis.maxDuration`). So promotion, rollback, abort, pause, resume,
-retry, undo, events and lineage are the canary's own transitions. What is the A/B test's own is
-how a judgement is read (`read_judgement`, before the steps run) and what status shows
+step moves capacity to the split (for a segment, a header route step puts the segment's route in
+force once the candidate has an Available pod; `settle_routes` clears it when the test ends), the
+analysis step collects evidence until its deadline (`abTest.duration`, or `analysis.maxDuration`).
+So promotion, rollback, abort, pause, resume, retry, undo, events and lineage are the canary's
+own transitions. What is the A/B test's own is how a judgement is read (`read_judgement`, before the steps run) and what status shows
 (`ab_test_status`, after):
 
 * a guardrail's Fail is the judgement's Fail: `onFailure` at once, whatever the duration;
@@ -118,7 +120,8 @@ def ab_test_status(run: Run) -> ABTestStatus | None:
     before = status.ab_test
     ends_at = format_timestamp(deadline) if deadline is not None else (before.ends_at if before else None)
     return ABTestStatus(
-        split=ab_test.split,
+        split=ab_test.share,
+        segment=list(ab_test.segment) if ab_test.segment is not None else None,
         goal=goal,
         decision=_decision(run, result) if analysis is not None else "Collecting",
         verdict=result.verdict.value if result is not None else None,

@@ -24,6 +24,7 @@ from ..api.v1alpha1 import (
 from ._decision_state import MAX_STEP_WEIGHT, Run
 from .bluegreen import promote_blue_green
 from .observations import ActionVerb, DeploymentState, ManualAction, Observations
+from .route_steps import skip_route_wait
 from .transitions import (
     abort_unstarted,
     complete_step,
@@ -108,6 +109,8 @@ def _apply(run: Run, action: ManualAction) -> str:
     if step is not None and step.set_weight is not None:
         # The person skips the wait for capacity, as for a pause: the step's weight is served now.
         run.set_candidate_weight(min(step.set_weight, MAX_STEP_WEIGHT))
+    if step is not None and (step.set_header_route is not None or step.set_mirror_route is not None):
+        skip_route_wait(run, step)  # likewise the step's route (an A/B test's segment): in force now
     complete_step(run, "promoted by a user")
     return f"step {index + 1} completed"
 

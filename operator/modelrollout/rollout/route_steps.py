@@ -39,6 +39,7 @@ __all__ = [
     "mirror_route_step",
     "routes_when_ready",
     "settle_routes",
+    "skip_route_wait",
     "with_header_route",
     "with_mirror_route",
 ]
@@ -105,6 +106,20 @@ def routes_when_ready(run: Run, wanted: RoutesStatus, candidate: str) -> tuple[s
     elif before != run.status.routes:
         run.note_split_change()  # the candidate serves another share of requests from now on
     return f"{len(wanted.headers)} header route(s) and {len(wanted.mirrors)} mirror(s) in force", move
+
+
+def skip_route_wait(run: Run, step: CanaryStep) -> None:
+    """The route of a header or mirror step in force at once (a person promoted past the step):
+    its capacity follows, as a weight's does when the wait for it is skipped."""
+    candidate = run.candidate or ""
+    routes = run.status.routes
+    if step.set_header_route is not None:
+        routes = with_header_route(routes, step.set_header_route, candidate)
+    if step.set_mirror_route is not None:
+        routes = with_mirror_route(routes, step.set_mirror_route, candidate)
+    if routes != run.status.routes:
+        run.note_split_change()
+    run.status.routes = _normal(routes) if routes is not None else None
 
 
 def _growing(run: Run, candidate: str) -> str:

@@ -22,6 +22,7 @@ from ...fixtures.specs import (
     BASE_SPEC,
     INVALID,
     Invalid,
+    ab_segment,
     ab_test,
     auth,
     fixed_metric,
@@ -221,3 +222,25 @@ def test_an_ab_test_with_a_goal_and_guardrails_is_valid() -> None:
 def test_an_ab_test_without_a_candidate_needs_no_goal() -> None:
     bare = patched({**ab_test(), "candidate": None, "analysis": {"metrics": []}})
     ModelRolloutSpec.model_validate(bare)
+
+
+def test_an_ab_test_on_a_segment_runs_the_segments_header_route_then_the_test() -> None:
+    beta = {"headerName": "x-beta", "headerValue": {"exact": "true"}}
+    spec = ModelRolloutSpec.model_validate(patched(ab_segment(beta, duration="1h")))
+    ab = spec.strategy.ab_test
+    assert ab is not None and ab.share is None and ab.split is None
+    route, analysis = spec.strategy.run_steps()
+    assert route.set_weight is None and route.set_header_route is not None
+    assert route.set_header_route.model_dump(by_alias=True, exclude_none=True) == {
+        "name": "ab-test",
+        "match": [beta],
+    }
+    assert analysis.analysis is not None and analysis.analysis.max_duration == "1h"
+    cookie = {"cookie": {"name": "cohort", "value": "b"}}
+    ModelRolloutSpec.model_validate(patched(ab_segment(cookie, beta, traffic={"provider": "router"})))
+
+
+def test_an_ab_test_without_split_or_segment_splits_half_and_half() -> None:
+    spec = ModelRolloutSpec.model_validate(patched(ab_test()))
+    assert spec.strategy.ab_test is not None and spec.strategy.ab_test.share == 50
+    assert [step.set_weight for step in spec.strategy.run_steps()] == [50, None]

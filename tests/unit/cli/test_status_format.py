@@ -117,3 +117,17 @@ def test_an_ab_test_shows_its_split_goal_effect_interval_and_decision() -> None:
     assert "A/B test:    Superior (candidate at 30%, 12 intervals, ends by 2030-01-01T02:00:00Z)" in text
     assert "goal conversions: Pass, stable 0.05, candidate 0.08, effect 0.03 [0.012, 0.047]" in text
     assert "samples 2100/900" in text
+
+
+def test_an_ab_test_on_a_segment_says_so_in_place_of_a_split() -> None:
+    segment = [{"cookie": {"name": "cohort", "value": "b"}}]
+    shop = {
+        "metadata": {"name": "shop", "namespace": "default"},
+        "spec": {"strategy": {"type": "ABTest", "abTest": {"segment": segment}}},
+        "status": {
+            "phase": "Progressing",
+            "abTest": {"segment": segment, "goal": "conversions", "decision": "Collecting", "intervals": 2},
+        },
+    }
+    text = render_status(shop, [], [], datetime(2030, 1, 1, tzinfo=UTC))
+    assert "A/B test:    Collecting (candidate on a segment, 2 intervals, ends by -)" in text

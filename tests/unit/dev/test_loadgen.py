@@ -22,9 +22,10 @@ def load(server_settings: ModelServerSettings, **load_settings: object) -> LoadR
 
 def test_counts_per_version_and_status() -> None:
     report = load(
-        ModelServerSettings(model="m", version="v3", error_rate=0.2), rate=400, duration=0.5, concurrency=64
+        ModelServerSettings(model="m", version="v3", error_rate=0.2), rate=400, duration=0.5, concurrency=200
     )
-    assert report.sent + report.skipped == 200 and report.sent > 100  # a busy machine may skip a few
+    # room for every request in flight at once: a busy machine slows the answers, never skips one
+    assert (report.sent, report.skipped) == (200, 0)
     assert report.by_version == {"v3": report.sent}
     assert report.by_status["200"] + report.by_status["500"] == report.sent
     assert report.by_version_status["v3/500"] == report.by_status["500"] > 0

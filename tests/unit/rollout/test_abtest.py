@@ -9,9 +9,12 @@ from typing import Any
 from modelrollout.api.v1alpha1 import (
     ABTestStrategy,
     AnalysisSpec,
+    HeaderRoute,
     MetricResult,
     ModelRolloutSpec,
     ModelRolloutStatus,
+    RouteMatch,
+    RoutesStatus,
     StrategySpec,
     StrategyType,
     TrafficProvider,
@@ -26,6 +29,7 @@ from modelrollout.rollout import (
     analysis_final_look,
     analysis_window,
 )
+from modelrollout.traffic import GatewayAPIProvider
 
 from ...fixtures.rollout_world import T0, World, drive, make_spec, ready
 
@@ -36,9 +40,17 @@ GOAL = {
     "goal": {"kind": "rate"},
 }
 GUARDRAIL = {"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.005}
+BETA = {"headerName": "x-beta", "headerValue": {"exact": "true"}}
+GATEWAY = TrafficSpec.model_validate({"provider": "gatewayAPI", "gatewayAPI": {"httpRoute": "public"}})
 
 
-def ab_spec(duration: str | None = None, split: int = 50, **analysis: Any) -> ModelRolloutSpec:
+def ab_spec(
+    duration: str | None = None,
+    split: int | None = 50,
+    segment: list[dict[str, Any]] | None = None,
+    segment_replicas: int | None = None,
+    **analysis: Any,
+) -> ModelRolloutSpec:
     base = make_spec()
     settings = {
         "prometheus": {"address": "http://prometheus.monitoring:9090"},
@@ -47,10 +59,13 @@ def ab_spec(duration: str | None = None, split: int = 50, **analysis: Any) -> Mo
         "metrics": [GOAL, GUARDRAIL],
         **analysis,
     }
+    traffic = TrafficSpec(provider=TrafficProvider.REPLICAS) if segment is None else GATEWAY
     strategy = StrategySpec(
         type=StrategyType.AB_TEST,
-        traffic=TrafficSpec(provider=TrafficProvider.REPLICAS),
-        ab_test=ABTestStrategy(split=split, duration=duration),
+        traffic=traffic,
+        ab_test=ABTestStrategy.model_validate(
+            {"split": split, "segment": segment, "segmentReplicas": segment_replicas, "duration": duration}
+        ),
     )
     spec = base.model_copy(update={"strategy": strategy, "analysis": AnalysisSpec.model_validate(settings)})
     return ModelRolloutSpec.model_validate(spec.model_dump(by_alias=True))
@@ -61,12 +76,15 @@ class ABWorld(World):
 
     judged_weights: list[dict[str, int]]
     """The weights served at each judged window."""
+    judged_routes: list[RoutesStatus | None]
+    """The header routes in force at each judged window."""
 
     def judge(self, status: ModelRolloutStatus, verdict: Any) -> None:
         self.extra.pop("analysis", None)
         if verdict is None or not analysis_due(self.spec, status, self.now):
             return
         self.judged_weights.append(dict(status.weights))
+        self.judged_routes.append(status.routes)
         _, end = analysis_window(self.spec, status, self.now)
         goal, guardrail = verdict(end)
         if guardrail == Verdict.FAIL:
@@ -97,8 +115,9 @@ class ABWorld(World):
 
 
 def world_for(spec: ModelRolloutSpec) -> tuple[ABWorld, ModelRolloutStatus]:
-    world = ABWorld(spec, deployments=ready(v7=4))
-    world.judged_weights = []
+    provider = GatewayAPIProvider() if spec.strategy.traffic.provider == TrafficProvider.GATEWAY_API else None
+    world = ABWorld(spec, deployments=ready(v7=4), **({"provider": provider} if provider else {}))
+    world.judged_weights, world.judged_routes = [], []
     status = ModelRolloutStatus.model_validate(
         {"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}}
     )
@@ -223,3 +242,75 @@ def test_a_restart_mid_test_repeats_nothing() -> None:
     second = world.step(first.status)
     assert second.status == first.status
     assert not [a for a in second.actions if type(a).__name__ in ("EmitEvent", "RecordLineage")]
+
+
+SEGMENT_ROUTE = RoutesStatus(
+    headers=[HeaderRoute(name="ab-test", version="v8", match=[RouteMatch.model_validate(BETA)])]
+)
+
+
+def test_a_segment_is_routed_to_the_candidate_once_it_has_a_pod_and_judged_under_that_route_only() -> None:
+    world, status = world_for(ab_spec(split=None, segment=[BETA], duration="5m"))
+    status = world.step(status, settle=False).status
+    assert status.routes is None, "no route to a candidate without an Available pod"
+    assert status.analysis is None, "the test starts only once the segment reaches the candidate"
+    assert world.deployments["v8"].replicas == 1, "its one pod comes first (surge)"
+    status, _ = drive(world, status, verdict=constant(Verdict.INCONCLUSIVE),
+                      until=lambda s: s.ab_test is not None and s.ab_test.intervals >= 2)  # fmt: skip
+    assert status.routes == SEGMENT_ROUTE
+    assert world.judged_routes and all(routes == SEGMENT_ROUTE for routes in world.judged_routes)
+    assert all(weights == {"v7": 100, "v8": 0} for weights in world.judged_weights), "no share by weight"
+    assert status.analysis is not None and not status.analysis.split_changes, (
+        "one routing within the evidence"
+    )
+    assert status.ab_test is not None and status.ab_test.split is None
+    assert status.ab_test.segment == [RouteMatch.model_validate(BETA)]
+    assert (world.deployments["v7"].replicas, world.deployments["v8"].replicas) == (3, 1)
+
+
+def test_segment_replicas_size_the_candidate_before_the_segment_reaches_it() -> None:
+    """A segment may be a large share of users: the candidate runs `segmentReplicas`, all
+    Available before the route sends it the segment, and the test starts after that."""
+    world, status = world_for(ab_spec(split=None, segment=[BETA], segment_replicas=2, duration="5m"))
+    status = world.step(status, settle=False).status
+    assert status.routes is None and status.analysis is None, "nothing routed before its pods"
+    status, _ = drive(world, status, verdict=constant(Verdict.INCONCLUSIVE),
+                      until=lambda s: s.ab_test is not None and s.ab_test.intervals >= 1)  # fmt: skip
+    assert status.routes == SEGMENT_ROUTE
+    assert (world.deployments["v7"].replicas, world.deployments["v8"].replicas) == (3, 2)
+    assert world.judged_routes and all(routes == SEGMENT_ROUTE for routes in world.judged_routes)
+
+
+def test_a_winning_segment_is_promoted_and_its_route_cleared() -> None:
+    world, status = world_for(ab_spec(split=None, segment=[BETA]))
+    status, decisions = drive(world, status, verdict=constant(Verdict.PASS))
+    assert status.stable_version == "v8" and status.routes is None
+    assert any(d.status.routes == SEGMENT_ROUTE for d in decisions)
+    promoting = [d.status for d in decisions if d.status.phase.value == "Promoting"]
+    assert promoting and all(s.routes is None for s in promoting), "the route goes as the promotion starts"
+    assert status.ab_test is not None and status.ab_test.decision == "Winner"
+
+
+def test_abort_of_a_segment_test_removes_the_route() -> None:
+    world, status = world_for(ab_spec(split=None, segment=[BETA], duration="1h"))
+    status, _ = drive(world, status, verdict=constant(Verdict.INCONCLUSIVE),
+                      until=lambda s: s.routes is not None and s.analysis is not None)  # fmt: skip
+    world.extra["action"] = ManualAction(ActionVerb.ABORT, nonce="n1")
+    status, _ = drive(world, status, verdict=constant(Verdict.INCONCLUSIVE))
+    assert status.phase.value == "RolledBack" and status.history[-1].outcome == "Aborted"
+    assert (status.routes, status.weights) == (None, {"v7": 100, "v8": 0})
+    assert world.deployments["v8"].replicas == 0
+
+
+def test_promote_past_the_segments_route_step_puts_the_route_in_force_as_promote_serves_a_weight() -> None:
+    """A person who skips the wait for the candidate's pod still runs the test on the segment:
+    an analysis with no route would judge a candidate no request reaches."""
+    world, status = world_for(ab_spec(split=None, segment=[BETA], duration="1h"))
+    status = world.step(status, settle=False).status
+    assert status.routes is None and status.current_step == 0
+    world.extra["action"] = ManualAction(ActionVerb.PROMOTE, nonce="p1")
+    status = world.step(status, settle=False).status
+    assert status.current_step == 1 and status.analysis is not None
+    assert status.routes == SEGMENT_ROUTE
+    status = world.step(status).status
+    assert status.routes == SEGMENT_ROUTE and world.deployments["v8"].replicas == 1, "its pod follows"

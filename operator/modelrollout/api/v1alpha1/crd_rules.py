@@ -14,7 +14,7 @@ stays far below its budget.
 from __future__ import annotations
 
 from .abtest_rules import *  # noqa: F403  (re-exported like the analysis rules)
-from .abtest_rules import AB_TEST_SPEC_RULES
+from .abtest_rules import AB_TEST_SPEC_RULES, AB_TEST_STRATEGY_BLOCK_RULES, AB_TEST_STRATEGY_RULES
 from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as crd_rules.X)
 from .analysis_rules import ANALYSIS_RULES
 from .bluegreen_rules import *  # noqa: F403  (re-exported as crd_rules.BLUE_GREEN_*)
@@ -208,7 +208,13 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *BLUE_GREEN_SPEC_RULES,
         *AB_TEST_SPEC_RULES,
     ),
-    "StrategySpec": (*STRATEGY_BLOCKS_FOR_TYPE, BLUE_GREEN_NEEDS_ROUTES, *STRATEGY_ROUTE_RULES),
+    "StrategySpec": (
+        *STRATEGY_BLOCKS_FOR_TYPE,
+        BLUE_GREEN_NEEDS_ROUTES,
+        *STRATEGY_ROUTE_RULES,
+        *AB_TEST_STRATEGY_RULES,
+    ),
+    "ABTestStrategy": AB_TEST_STRATEGY_BLOCK_RULES,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),
     "CanaryStep": (STEP_EXACTLY_ONE,),
     "NotificationSpec": (NOTIFICATION_EVENTS_UNIQUE,),

@@ -85,16 +85,22 @@ ROUTE_MATCH_EXACTLY_ONE = CelRule(
 )
 
 
-def _names_once(step: str) -> CelRule:
+def names_once_rule(field: str, owner: str) -> CelRule:
+    """The list of matches `self.<field>` names each header once and holds one cookie at most
+    (`routes.names_once`); `owner` names the list's parent in the message."""
     return CelRule(
         rule=(
-            "!has(self.match) || (self.match.filter(m, has(m.cookie)).size() <= 1 && self.match.all(m, "
-            "!has(m.headerName) || self.match.exists_one(n, has(n.headerName) && "
+            f"!has(self.{field}) || (self.{field}.filter(m, has(m.cookie)).size() <= 1 && self.{field}.all(m, "
+            f"!has(m.headerName) || self.{field}.exists_one(n, has(n.headerName) && "
             "n.headerName.lowerAscii() == m.headerName.lowerAscii())))"
         ),
-        message=f"{step}.match names each header once and holds at most one cookie",
-        field_path=".match",
+        message=f"{owner}.{field} names each header once and holds at most one cookie",
+        field_path=f".{field}",
     )
+
+
+def _names_once(step: str) -> CelRule:
+    return names_once_rule("match", step)
 
 
 HEADER_MATCH_NAMES_ONCE = _names_once("setHeaderRoute")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, Field, WithJsonSchema, field_validator, model_va
 from . import crd_rules as rules
 from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
-from .abtest import ABTestStrategy
+from .abtest import SEGMENT_ROUTE, ABTestStrategy, segment_refusal
 from .analysis_spec import AnalysisSpec
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
@@ -219,7 +219,8 @@ class StrategySpec(ApiModel):
     """Settings of a BlueGreen rollout; required when `type` is BlueGreen and a candidate is set.
     Needs traffic.provider gatewayAPI, istio or router."""
     ab_test: ABTestStrategy | None = None
-    """The split and duration of an A/B test; required when `type` is ABTest and a candidate is set."""
+    """The split (or segment) and duration of an A/B test; required when `type` is ABTest and a
+    candidate is set."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -233,10 +234,15 @@ class StrategySpec(ApiModel):
         if self.type == StrategyType.AB_TEST:
             if self.ab_test is None:
                 return []
-            return [
-                CanaryStep(set_weight=self.ab_test.split),
-                CanaryStep(analysis=StepAnalysis(max_duration=self.ab_test.duration)),
-            ]
+            ab_test = self.ab_test
+            test = CanaryStep(analysis=StepAnalysis(max_duration=ab_test.duration))
+            if ab_test.segment is None:
+                return [CanaryStep(set_weight=ab_test.share), test]
+            route = CanaryStep(set_header_route=SetHeaderRoute(name=SEGMENT_ROUTE, match=ab_test.segment))
+            if ab_test.segment_replicas is None:
+                return [route, test]
+            scale = CanaryStep(set_canary_scale=SetCanaryScale(replicas=ab_test.segment_replicas))
+            return [scale, route, test]
         return list(self.canary.steps) if self.canary is not None else []
 
     def analysis_at(self, step: int) -> StepAnalysis | PromotionAnalysis | None:
@@ -252,6 +258,8 @@ class StrategySpec(ApiModel):
             _require(self.block(strategy) is None or self.type == strategy, rule)
         refusal = step_refusal(self.traffic.provider, self.canary.steps if self.canary else [])
         _require(refusal is None, refusal or rules.STRATEGY_ROUTE_RULES[0])
+        refusal = segment_refusal(self.traffic.provider, self.ab_test)
+        _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self

@@ -5,7 +5,8 @@ capacity move, surge first, with its progress deadline), then one analysis step 
 the test's `duration` (or `analysis.maxDuration` when the test runs until the sequential test
 decides). Expressing it as steps keeps one path for timing, windows, manual actions (promote,
 pause, abort, retry, undo), events and lineage. The segment mode of an A/B test is a header
-route step in place of the weight step, once header routes are a step kind.
+route step (`abtest.SEGMENT_ROUTE`) in place of the weight step: the analysis step starts only
+once the segment's route is in force, so its evidence covers one routing only.
 """
 
 from __future__ import annotations
