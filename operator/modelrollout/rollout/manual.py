@@ -21,7 +21,7 @@ from ..api.v1alpha1 import (
     Reason,
     format_timestamp,
 )
-from ._decision_state import MAX_STEP_WEIGHT, Run
+from ._decision_state import Run, step_weight
 from .bluegreen import promote_blue_green
 from .observations import ActionVerb, DeploymentState, ManualAction, Observations
 from .transitions import (
@@ -107,7 +107,7 @@ def _apply(run: Run, action: ManualAction) -> str:
     step = run.steps[index] if index < len(run.steps) else None
     if step is not None and step.set_weight is not None:
         # The person skips the wait for capacity, as for a pause: the step's weight is served now.
-        run.set_candidate_weight(min(step.set_weight, MAX_STEP_WEIGHT))
+        run.set_candidate_weight(step_weight(step.set_weight))
     complete_step(run, "promoted by a user")
     return f"step {index + 1} completed"
 

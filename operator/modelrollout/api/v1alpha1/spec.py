@@ -30,6 +30,7 @@ from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAME
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
 from .step_analysis import StepAnalysis
+from .weights import Percent
 
 PARAMETERS_MESSAGE = (
     f"parameters maps names of at most {PARAMETER_KEY_MAX_LENGTH} characters to numbers, booleans or "
@@ -96,8 +97,10 @@ class CanaryStep(ApiModel):
     """One step. Exactly one of `setWeight`, `pause`, `analysis`, `setHeaderRoute`,
     `setMirrorRoute` and `setCanaryScale` is set."""
 
-    set_weight: int | None = Field(default=None, ge=0, le=100)
-    """Share of traffic, in percent, that the candidate receives from this step on."""
+    set_weight: Percent | None = None
+    """Share of traffic, in percent, that the candidate receives from this step on: 0 to 100 in
+    steps of 0.1 (`0.5`). gatewayAPI and router serve it exactly; istio serves the nearest whole
+    percent and replicas the replica ratio (status.effectiveWeights, a WeightApproximated Event)."""
     pause: PauseStep | None = None
     """Wait for a duration, or until resumed."""
     analysis: StepAnalysis | None = None
