@@ -175,7 +175,9 @@ class IstioTraffic(ApiModel):
     """The VirtualService, in the ModelRollout's namespace. The operator owns the `route` of
     every `http` entry that routes to `spec.service` (short or full host name): it lists one
     destination per version, subset `<version>`, weighted in whole percent as Istio expects
-    (summing to 100). Other entries, matches and fields are left as they are."""
+    (summing to 100): a weight with a decimal is served as the nearest whole-percent split, a
+    version with a weight keeping at least 1% (status.effectiveWeights, a WeightApproximated
+    Event). Other entries, matches and fields are left as they are."""
     destination_rule: str | None = Field(default=None, pattern=NAME_PATTERN, max_length=253)
     """The DestinationRule holding the versions' subsets. The operator creates and owns it (host
     `spec.service`, one subset per version, selecting `modelrollout.io/version`) and deletes it
@@ -189,8 +191,9 @@ class TrafficSpec(ApiModel):
     provider: TrafficProvider = TrafficProvider.REPLICAS
     """How weights become traffic. `replicas` splits `spec.replicas` between the versions'
     Deployments behind the one Service (coarse: a weight is rounded to whole replicas; status
-    shows the share really served and a Warning Event says so). `gatewayAPI` and `istio` weight
-    the routes of an HTTPRoute or a VirtualService exactly; each version then runs the replicas
+    shows the share really served and a Warning Event says so). `gatewayAPI` weights the routes
+    of an HTTPRoute exactly (to 0.1%), `istio` those of a VirtualService in whole percents; each
+    version then runs the replicas
     its weight needs (rounded up). `router` writes the weights, exactly, into the ConfigMap
     `<rollout>-router` of the model router (`python -m modelrollout.router`), with a headless
     Service `<rollout>-<version>` per version for it to find the pods by; capacity as for
