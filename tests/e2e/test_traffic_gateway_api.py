@@ -154,7 +154,7 @@ def test_abort_undo_and_delete_put_the_route_back(given: Given) -> None:
 def test_a_missing_route_holds_the_rollout_and_the_stable_serves(given: Given) -> None:
     env = given.env
     given.service()
-    spec = base_spec(env, steps=[{"setWeight": 30}, {"pause": {}}])
+    spec = base_spec(env, steps=[{"setWeight": 0.5}, {"pause": {}}, {"setWeight": 30}, {"pause": {}}])
     spec["strategy"]["traffic"] = TRAFFIC
     when = given.rollout(spec).wait_for_status(
         lambda s: any(c["reason"] == "RouteNotFound" for c in s.get("conditions", [])), "RouteNotFound", 30
@@ -171,6 +171,17 @@ def test_a_missing_route_holds_the_rollout_and_the_stable_serves(given: Given) -
 
     given.object(http_route(env.namespace, env.model), PLATFORM_TEAM)
     when.wait_for_phase("Paused", timeout=60)
+    assert shares(env, "HTTPRoute", "public") == {"v1": 995, "v2": 5}, "half a percent, exactly"
+    when.then().that(
+        lambda s: (
+            (s["candidateWeight"], s["weights"], s["effectiveWeights"])
+            == (0.5, {"v1": 99.5, "v2": 0.5}, {"v1": 99.5, "v2": 0.5})
+        ),
+        "0.5% asked, set and served",
+    )
+    when.action("resume").wait_for_status(
+        lambda s: s.get("currentStep") == 3 and s.get("phase") == "Paused", "paused at 30%", 60
+    )
     assert shares(env, "HTTPRoute", "public") == {"v1": 700, "v2": 300}
     when.then().condition("Degraded", "False")
 
@@ -178,7 +189,7 @@ def test_a_missing_route_holds_the_rollout_and_the_stable_serves(given: Given) -
 def test_the_objects_for_other_weights_pass_the_real_schema(cluster: LocalCluster, namespace: str) -> None:
     cases: list[dict[str, Any]] = [
         {"v1": 100}, {"v1": 99, "v2": 1}, {"v1": Fraction("99.9"), "v2": Fraction("0.1")},
-        {"v1": 0, "v2": 100}, {"v1": 40, "v2": 35, "v3": 25},
+        {"v1": 0, "v2": 100}, {"v1": 40, "v2": 35, "v3": 25}, {"v1": Fraction("0.5"), "v2": Fraction("99.5")},
     ]  # fmt: skip
     ports = {"spec": {"ports": [{"name": "http", "port": 80, "targetPort": 8080, "protocol": "TCP"}]}}
 
@@ -193,7 +204,7 @@ def test_the_objects_for_other_weights_pass_the_real_schema(cluster: LocalCluste
         cluster, namespace, http_route(namespace, "fraud-scorer"), TRAFFIC, cases, objects
     )
     written = [[ref["weight"] for ref in answer[-1]["spec"]["rules"][1]["backendRefs"]] for answer in answers]
-    assert written == [[1000], [990, 10], [999, 1], [0, 1000], [400, 350, 250]]
+    assert written == [[1000], [990, 10], [999, 1], [0, 1000], [400, 350, 250], [5, 995]]
 
 
 BETA_MATCH = [{"headerName": "X-Beta", "headerValue": {"exact": "true"}}]

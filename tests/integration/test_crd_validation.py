@@ -22,7 +22,7 @@ import yaml
 from modelrollout.api.v1alpha1 import ModelRolloutSpec, ModelRolloutStatus
 from modelrollout_dev import LocalCluster
 
-from ..fixtures.specs import BASE_SPEC, INVALID, Invalid, merge_patch
+from ..fixtures.specs import BASE_SPEC, DECIMAL_WEIGHTS, INVALID, Invalid, merge_patch
 
 REPO = Path(__file__).resolve().parents[2]
 CRD_FILE = REPO / "crds" / "modelrollout.io_modelrollouts.yaml"
@@ -82,6 +82,23 @@ def test_valid_spec_is_stored_with_the_defaults_pydantic_applies(rollouts: tuple
     )
     assert stored["spec"] == expected
     assert ModelRolloutSpec.model_validate(stored["spec"]) == ModelRolloutSpec.model_validate(BASE_SPEC)
+
+
+@pytest.mark.cluster
+def test_weights_in_tenths_of_a_percent_are_accepted_and_kept_as_written(
+    rollouts: tuple[LocalCluster, str],
+) -> None:
+    """The CEL rule's float slack: 0.3, 0.7 and 33.3 are not exact binary fractions, and a
+    `multipleOf: 0.1` would refuse some of them; whole numbers stay valid as before."""
+    cluster, namespace = rollouts
+    steps = [{"setWeight": weight} for weight in DECIMAL_WEIGHTS]
+    spec = merge_patch(BASE_SPEC, {"strategy": {"canary": {"steps": steps}}})
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=manifest(spec, "tenths", namespace))
+    stored = json.loads(cluster.kubectl("get", "mro", "tenths", "-n", namespace, "-o", "json").stdout)
+    assert [step["setWeight"] for step in stored["spec"]["strategy"]["canary"]["steps"]] == list(
+        DECIMAL_WEIGHTS
+    )
+    assert ModelRolloutSpec.model_validate(stored["spec"]) == ModelRolloutSpec.model_validate(spec)
 
 
 @pytest.mark.cluster
@@ -159,6 +176,27 @@ def test_status_keeps_what_the_operator_writes_and_feeds_the_columns(
     wide = cluster.kubectl("get", "mro", "columns", "-n", namespace, "-o", "wide").stdout.splitlines()
     assert wide[0].split()[-4:] == ["SERVICE", "STRATEGY", "REPLICAS", "MESSAGE"]
     assert wide[1].split()[-6:] == ["fraud-scorer", "Canary", "4", "analysing", "step", "2"]
+
+
+@pytest.mark.cluster
+def test_a_weight_of_half_a_percent_is_kept_and_shown_as_written(rollouts: tuple[LocalCluster, str]) -> None:
+    cluster, namespace = rollouts
+    cluster.kubectl("apply", "--server-side", "-f", "-", input=manifest(BASE_SPEC, "half", namespace))
+    status = {**written_status(), "candidateWeight": 0.5, "weights": {"v7": 99.5, "v8": 0.5}}
+    cluster.kubectl(
+        "patch", "mro", "half", "-n", namespace, "--subresource=status", "--type=merge",
+        "-p", json.dumps({"status": status}),
+    )  # fmt: skip
+    stored = json.loads(cluster.kubectl("get", "mro", "half", "-n", namespace, "-o", "json").stdout)
+    assert (stored["status"]["candidateWeight"], stored["status"]["weights"]) == (
+        0.5,
+        {"v7": 99.5, "v8": 0.5},
+    )
+    assert ModelRolloutStatus.model_validate(stored["status"]).model_dump(by_alias=True, mode="json")["weights"] == {
+        "v7": 99.5, "v8": 0.5,
+    }  # fmt: skip
+    table = cluster.kubectl("get", "mro", "half", "-n", namespace).stdout.splitlines()
+    assert table[1].split()[5] == "0.5"
 
 
 @pytest.mark.cluster

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from ..api.v1alpha1 import as_percent, format_percent
 from . import bluegreen_format
 from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
@@ -72,7 +73,9 @@ def _indent(text: str) -> list[str]:
 def _weights(weights: dict[str, Any]) -> str:
     if not weights:
         return "-"
-    return ", ".join(f"{version} {weight}%" for version, weight in weights.items())
+    return ", ".join(
+        f"{version} {format_percent(as_percent(weight))}%" for version, weight in weights.items()
+    )
 
 
 def _steps(rollout: Obj) -> list[dict[str, Any]]:
@@ -98,8 +101,8 @@ def requested_weight(rollout: Obj) -> str:
     weight, source = 0, "no setWeight step yet"
     for index, step in enumerate(steps[: current + 1]):
         if step.get("setWeight") is not None:
-            weight, source = int(step["setWeight"]), f"step {index + 1}"
-    return f"{candidate} {weight}% ({source})"
+            weight, source = step["setWeight"], f"step {index + 1}"
+    return f"{candidate} {format_percent(as_percent(weight))}% ({source})"
 
 
 def serving_weights(deployments: Sequence[Obj] | None) -> str:

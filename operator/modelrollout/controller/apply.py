@@ -7,7 +7,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from ..api.v1alpha1 import LineageEntry, ModelRolloutSpec, ModelRolloutStatus, RoutesStatus
+from ..api.v1alpha1 import LineageEntry, ModelRolloutSpec, ModelRolloutStatus, RoutesStatus, Weight
 from ..k8s import KubeClient, KubeError, owner_reference, with_conflict_retry
 from ..lineage import VersionLineage
 from ..rollout import (
@@ -41,7 +41,7 @@ class Applier:
     """Versions created without an ownerReference (`ownership.versions_kept_on_delete`)."""
     routes: Routes | None = None
     """The traffic provider's routes; None while it cannot route (a problem `decide` holds on)."""
-    served_weights: Mapping[str, int] = field(default_factory=dict)
+    served_weights: Mapping[str, Weight] = field(default_factory=dict)
     """`status.weights` as decided: the routes are kept at them on every reconcile."""
     served_routes: RoutesStatus | None = None
     """`status.routes` as decided: the header routes and mirrors the routes hold besides."""

@@ -130,9 +130,9 @@ def export_status(namespace: str, rollout: str, model: str, status: ModelRollout
 
 
 def _gauges(status: ModelRolloutStatus) -> dict[_Series, float]:
-    values: dict[_Series, float] = {(CANDIDATE_WEIGHT, ()): status.candidate_weight}
+    values: dict[_Series, float] = {(CANDIDATE_WEIGHT, ()): float(status.candidate_weight)}
     for version, weight in status.weights.items():
-        values[(WEIGHT, (version,))] = weight
+        values[(WEIGHT, (version,))] = float(weight)
     for phase in Phase:
         values[(PHASE, (phase.value,))] = 1 if status.phase is phase else 0
     if status.current_step is not None:

@@ -22,6 +22,7 @@ from ..api.v1alpha1 import (
     NotificationFormat,
     Reason,
     cut,
+    percent_json,
 )
 from ..rollout import EmitEvent
 
@@ -88,7 +89,7 @@ def notifications(
             "stable": status.stable_version,
             "phase": status.phase.value,
             "step": status.current_step,
-            "weights": dict(status.weights),
+            "weights": {version: percent_json(weight) for version, weight in status.weights.items()},
             "at": at,
         }
         payload = json.dumps(facts, sort_keys=True, separators=(",", ":"), ensure_ascii=False)

@@ -21,9 +21,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import Any
 
-from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus
+from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus, Weight, format_percent
 from ..k8s import KindNotServed, KubeClient, KubeError, NotFound, owner_reference
 from ..rollout import Decision, EmitEvent
 from ..traffic import FIELD_MANAGER, Provider, RouteTarget, RouteUnavailable, Routing, new_provider
@@ -111,7 +112,7 @@ class Routes:
             return unavailable.reason, unavailable.message
         return None
 
-    def set(self, weights: Mapping[str, int], routes: RoutesStatus | None = None) -> None:
+    def set(self, weights: Mapping[str, Weight], routes: RoutesStatus | None = None) -> None:
         """The routes at `weights`, with the header routes and mirrors of `routes` (none: every
         one removed). A provider that cannot route leaves them as they are: the next reconcile's
         `problem()` reports why and holds the rollout."""
@@ -131,7 +132,7 @@ class Routes:
 
 
 def with_effective_weights(
-    decision: Decision, provider: Provider, total_replicas: int, weights_before: Mapping[str, int]
+    decision: Decision, provider: Provider, total_replicas: int, weights_before: Mapping[str, Weight]
 ) -> Decision:
     """`status.effectiveWeights` (what the provider really serves), and when a change of weights
     is served only approximately, one Warning Event saying what is served instead."""
@@ -141,15 +142,15 @@ def with_effective_weights(
         effective = provider.effective_weights(weights, total_replicas) if weights else {}
     except ValueError:
         effective = {}
-    status.effective_weights = effective
+    status.effective_weights = {version: Fraction(weight) for version, weight in effective.items()}
     if not weights or weights == dict(weights_before) or not effective or effective == weights:
         return decision
-    asked = ", ".join(f"{version} {weight}%" for version, weight in weights.items())
-    served = ", ".join(f"{version} {weight}%" for version, weight in effective.items())
+    asked = ", ".join(f"{version} {format_percent(weight)}%" for version, weight in weights.items())
+    served = ", ".join(f"{version} {format_percent(weight)}%" for version, weight in effective.items())
     message = (
-        f"weights {asked} are served as {served}: the {provider.provider} provider splits "
-        f"{total_replicas} replica(s) by whole pods (status.effectiveWeights); the gatewayAPI and "
-        "istio providers serve weights exactly"
+        f"weights {asked} are served as {served}: the {provider.provider} provider "
+        f"{provider.approximation(total_replicas)} (status.effectiveWeights); the gatewayAPI and "
+        "router providers serve weights exactly, to 0.1%"
     )
     warning = EmitEvent("Warning", Reason.WEIGHT_APPROXIMATED, message)
     return Decision(status=status, actions=(*decision.actions, warning), requeue_after=decision.requeue_after)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from fractions import Fraction
 from typing import Any, Literal
 
 from ..api.v1alpha1 import (
@@ -18,6 +19,7 @@ from ..api.v1alpha1 import (
     Outcome,
     Phase,
     Reason,
+    Weight,
     format_timestamp,
     utc,
 )
@@ -43,8 +45,15 @@ PROBLEM_RECHECK_SECONDS = 30.0
 """How soon to look again at something only a person can fix (a missing Service, a cycle)."""
 
 MAX_STEP_WEIGHT = 99
-"""A `setWeight` step is served at most at this weight: until promotion the stable keeps at
-least some traffic (and, with the `replicas` provider, at least one pod)."""
+"""A `setWeight: 100` step is served at this weight: until promotion the stable keeps at least
+some traffic (and, with the `replicas` provider, at least one pod)."""
+
+
+def step_weight(weight: Weight) -> Fraction:
+    """The candidate's weight a `setWeight` step serves: as asked below 100 (99.5 leaves the
+    stable 0.5%), `MAX_STEP_WEIGHT` for 100, as before weights had decimals."""
+    return Fraction(weight) if weight < 100 else Fraction(MAX_STEP_WEIGHT)
+
 
 ACTIVE_PHASES = frozenset({Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING, Phase.ROLLING_BACK})
 """Phases in which a candidate is deployed and not yet decided."""
@@ -144,21 +153,21 @@ class Run:
         self.status.message = message
         self.reason = reason
 
-    def weights_for(self, candidate_weight: int) -> dict[str, int]:
+    def weights_for(self, candidate_weight: Weight) -> dict[str, Fraction]:
         """Weights always name the stable first (the traffic router gives ties to it) and sum
         to 100."""
         candidate = self.candidate
         if candidate is None:
-            return {self.stable: 100}
-        return {self.stable: 100 - candidate_weight, candidate: candidate_weight}
+            return {self.stable: Fraction(100)}
+        return {self.stable: 100 - Fraction(candidate_weight), candidate: Fraction(candidate_weight)}
 
-    def set_candidate_weight(self, candidate_weight: int) -> None:
+    def set_candidate_weight(self, candidate_weight: Weight) -> None:
         """The weights served from now on; `candidateWeight` mirrors the candidate's share for
         printer columns."""
         if candidate_weight != self.status.candidate_weight:
             self.note_split_change()
         self.status.weights = self.weights_for(candidate_weight)
-        self.status.candidate_weight = candidate_weight if self.candidate is not None else 0
+        self.status.candidate_weight = Fraction(candidate_weight if self.candidate is not None else 0)
 
     def note_split_change(self) -> None:
         """Records that the traffic split changes now, for the evidence carried across steps

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from ..api.v1alpha1 import MetricResult, ModelRolloutStatus, Outcome, Reason
+from ..api.v1alpha1 import MetricResult, ModelRolloutStatus, Outcome, Reason, Weight
 
 __all__ = [
     "Action",
@@ -45,7 +45,7 @@ class ApplyWeights:
     stage `decide` wants now (`rollout.capacity`): the growing version surged, the shrinking one
     still at its size until the new pods are Available."""
 
-    weights: Mapping[str, int]
+    weights: Mapping[str, Weight]
     replicas: Mapping[str, int]
 
 

@@ -29,6 +29,7 @@ from datetime import timedelta
 from ..api.v1alpha1 import (
     CanaryStrategy,
     Phase,
+    Weight,
     format_timestamp,
     parse_duration,
     parse_timestamp,
@@ -43,7 +44,7 @@ _STEPPING = frozenset({Phase.PROGRESSING, Phase.PAUSED})
 """Phases in which a canary scale and routes to the candidate are in force."""
 
 
-def planned_replicas(run: Run, weights: Mapping[str, int]) -> Mapping[str, int] | None:
+def planned_replicas(run: Run, weights: Mapping[str, Weight]) -> Mapping[str, int] | None:
     """Replicas per version for `weights`: the provider's plan, with the candidate sized by the
     canary scale in force and kept at one pod at least while a route sends it requests."""
     plan = run.observations.planned_replicas(weights)
@@ -126,7 +127,7 @@ class Move:
     """What the move waits for, for messages (empty when done)."""
 
 
-def move_capacity(run: Run, target_weights: Mapping[str, int], growing: str) -> Move:
+def move_capacity(run: Run, target_weights: Mapping[str, Weight], growing: str) -> Move:
     """One stage towards the plan for `target_weights`, written to `run.capacity` (applied by
     `converge`). Done once `growing` (the version that gains weight) is Available at its planned
     size and every other version is asked for exactly its planned size: the caller then sets

@@ -21,7 +21,7 @@ from ..api.v1alpha1 import (
     Reason,
     format_timestamp,
 )
-from ._decision_state import MAX_STEP_WEIGHT, Run
+from ._decision_state import Run, step_weight
 from .bluegreen import promote_blue_green
 from .observations import ActionVerb, DeploymentState, ManualAction, Observations
 from .route_steps import skip_route_wait
@@ -108,7 +108,7 @@ def _apply(run: Run, action: ManualAction) -> str:
     step = run.steps[index] if index < len(run.steps) else None
     if step is not None and step.set_weight is not None:
         # The person skips the wait for capacity, as for a pause: the step's weight is served now.
-        run.set_candidate_weight(min(step.set_weight, MAX_STEP_WEIGHT))
+        run.set_candidate_weight(step_weight(step.set_weight))
     if step is not None and (step.set_header_route is not None or step.set_mirror_route is not None):
         skip_route_wait(run, step)  # likewise the step's route (an A/B test's segment): in force now
     complete_step(run, "promoted by a user")

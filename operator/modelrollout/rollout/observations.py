@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from ..api.v1alpha1 import MetricResult, Outcome, Reason, Verdict
+from ..api.v1alpha1 import MetricResult, Outcome, Reason, Verdict, Weight
 
 __all__ = [
     "ActionVerb",
@@ -174,7 +174,7 @@ class UpstreamState:
     """`dependsOn` models that no ModelRollout in the namespace declares."""
 
 
-ReplicaPlanner = Callable[[Mapping[str, int]], Mapping[str, int]]
+ReplicaPlanner = Callable[[Mapping[str, Weight]], Mapping[str, int]]
 """What the traffic router makes of a set of weights: replicas per version, i.e.
 `lambda weights: router.replica_plan(weights, spec.replicas)`. `decide` plans the weights it
 moves to as well as those it serves, so it can stage a move in the call that starts it."""
@@ -206,7 +206,7 @@ class Observations:
     def deployment(self, version: str) -> DeploymentState:
         return self.deployments.get(version, MISSING_DEPLOYMENT)
 
-    def planned_replicas(self, weights: Mapping[str, int]) -> Mapping[str, int] | None:
+    def planned_replicas(self, weights: Mapping[str, Weight]) -> Mapping[str, int] | None:
         """Replicas per version for `weights` (None without a planner: `decide` then waits)."""
         planner = self.replica_plan
         return dict(planner(weights)) if planner is not None and weights else None

@@ -17,6 +17,8 @@ from ..api.v1alpha1 import (
     Reason,
     UpstreamFailurePolicy,
     Verdict,
+    Weight,
+    format_percent,
     format_timestamp,
     parse_duration,
     parse_timestamp,
@@ -25,9 +27,9 @@ from ._decision_state import (
     CAPACITY_POLL_SECONDS,
     DEPENDENCY_POLL_SECONDS,
     FINAL_LOOK_POLL_SECONDS,
-    MAX_STEP_WEIGHT,
     PROBLEM_RECHECK_SECONDS,
     Run,
+    step_weight,
 )
 from .capacity import Move, deadline_passed, move_capacity
 from .evidence import evidence
@@ -173,27 +175,29 @@ def _resume_phase(run: Run, index: int, message: str) -> None:
     run.status.message = message
 
 
-def _set_weight(run: Run, index: int, weight: int) -> str | None:
+def _set_weight(run: Run, index: int, weight: Weight) -> str | None:
     """Moves capacity to the step's weight (surge first, see `capacity`); the weight counts as
     served, and the step completes, once the Deployments are at the plan for it."""
     candidate = run.candidate
     if candidate is None:
         return None
-    target = min(weight, MAX_STEP_WEIGHT)
+    target = step_weight(weight)
     growing = candidate if target >= run.status.candidate_weight else run.stable
     move = move_capacity(run, run.weights_for(target), growing)
     if move.done:
         if run.status.candidate_weight != target:
             run.set_candidate_weight(target)
-            _resume_phase(run, index, f"{describe_step(run, index)}: {candidate} at {target}%")
-        return f"{candidate} Available at {target}%"
+            _resume_phase(
+                run, index, f"{describe_step(run, index)}: {candidate} at {format_percent(target)}%"
+            )
+        return f"{candidate} Available at {format_percent(target)}%"
     if deadline_passed(run):
         _on_progress_deadline(run, f"{describe_step(run, index)}: {move.waiting_for}")
         return None
     _resume_phase(
         run,
         index,
-        f"{describe_step(run, index)}: moving {candidate} to {target}%, waiting for {move.waiting_for}",
+        f"{describe_step(run, index)}: moving {candidate} to {format_percent(target)}%, waiting for {move.waiting_for}",
     )
     run.reason = Reason.WAITING_FOR_CANDIDATE
     run.requeue(CAPACITY_POLL_SECONDS)

@@ -14,6 +14,7 @@ from ..api.v1alpha1 import (
     Outcome,
     Phase,
     Reason,
+    format_percent,
     format_timestamp,
 )
 from . import history
@@ -53,7 +54,7 @@ def describe_step(run: Run, index: int) -> str:
         return describe_stage(index)
     step: CanaryStep = run.steps[index]
     if step.set_weight is not None:
-        kind = f"setWeight {step.set_weight}"
+        kind = f"setWeight {format_percent(step.set_weight)}"
     elif step.pause is not None:
         kind = f"pause {step.pause.duration}" if step.pause.duration else "pause"
     elif step.analysis is None:

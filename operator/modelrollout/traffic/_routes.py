@@ -7,7 +7,7 @@ import copy
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ..api.v1alpha1 import LABEL_MODEL, LABEL_ROLLOUT, LABEL_VERSION, Reason
+from ..api.v1alpha1 import LABEL_MODEL, LABEL_ROLLOUT, LABEL_VERSION, Reason, Weight
 from .provider import RouteClient, RouteTarget, RouteUnavailable, check_weights, rounded_up_plan
 
 T = TypeVar("T")
@@ -19,12 +19,15 @@ class ExactRouting:
     """`replica_plan` and `effective_weights` of a provider whose routes carry the weights
     themselves: capacity follows the weight (rounded up), traffic is the weight."""
 
-    def replica_plan(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def replica_plan(self, weights: Mapping[str, Weight], total_replicas: int) -> dict[str, int]:
         return rounded_up_plan(weights, total_replicas)
 
-    def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def effective_weights(self, weights: Mapping[str, Weight], total_replicas: int) -> Mapping[str, Weight]:
         check_weights(weights)
         return dict(weights)
+
+    def approximation(self, total_replicas: int) -> str:
+        return "serves weights exactly, to 0.1%"
 
 
 def required_route(client: RouteClient, api_version: str, kind: str, name: str, field: str) -> dict[str, Any]:
@@ -133,7 +136,7 @@ def hand_back(
         write_if_changed(client, route, field, restore((route.get("spec") or {}).get(field) or []))
 
 
-def known_versions(target: RouteTarget, weights: Mapping[str, int]) -> list[str]:
+def known_versions(target: RouteTarget, weights: Mapping[str, Weight]) -> list[str]:
     """The versions in `weights` (in their order) and then every other version the rollout knows."""
     return [*weights, *sorted(set(target.versions) - set(weights))]
 

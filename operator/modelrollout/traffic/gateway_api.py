@@ -28,7 +28,7 @@ from collections.abc import Mapping
 from fractions import Fraction
 from typing import Any
 
-from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider
+from ..api.v1alpha1 import LABEL_ROLLOUT, LABEL_VERSION, Reason, TrafficProvider, Weight
 from ._routes import (
     ExactRouting,
     hand_back,
@@ -186,7 +186,7 @@ class GatewayAPIProvider(ExactRouting):
             _own_version_service(client, target, version)
 
     def set_routes(
-        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, Weight]
     ) -> None:
         routing = as_routing(routing)
         weights = routing.weights

@@ -22,10 +22,10 @@ import copy
 from collections.abc import Mapping
 from typing import Any
 
-from ..api.v1alpha1 import LABEL_VERSION, TrafficProvider
+from ..api.v1alpha1 import LABEL_VERSION, TrafficProvider, Weight
 from . import _routes as shared
 from .istio_segments import segment_entries
-from .provider import RouteClient, RouteTarget, Routing, apportion, as_routing, check_weights
+from .provider import RouteClient, RouteTarget, Routing, apportion_every_weight, as_routing, check_weights
 
 __all__ = [
     "DESTINATION_RULE",
@@ -97,15 +97,21 @@ def _template(entry: Mapping[str, Any], hosts: set[str]) -> dict[str, Any]:
     return template
 
 
+def whole_percents(weights: Mapping[str, Weight]) -> dict[str, int]:
+    """The weights as whole percents summing to exactly 100 (what a VirtualService can say), a
+    version with a weight keeping at least 1%."""
+    return apportion_every_weight(weights, 100)
+
+
 def routed_http(
-    http: list[dict[str, Any]], target: RouteTarget, routing: Routing | Mapping[str, int]
+    http: list[dict[str, Any]], target: RouteTarget, routing: Routing | Mapping[str, Weight]
 ) -> list[dict[str, Any]]:
     """The VirtualService's `http` with each owned entry routing per version: the user's
     destination (host, port, headers) with subset `<version>` and the version's weight; and ahead
     of each owned entry, the entries of the header routes and mirrors in force."""
     routing = as_routing(routing)
     hosts = hosts_of(target)
-    percents = apportion(routing.weights, 100)
+    percents = whole_percents(routing.weights)
 
     def route(entry: dict[str, Any], ordinal: int) -> list[dict[str, Any]]:
         template = _template(entry, hosts)
@@ -139,12 +145,21 @@ class IstioProvider(shared.ExactRouting):
     def provider(self) -> str:
         return TrafficProvider.ISTIO.value
 
+    def effective_weights(self, weights: Mapping[str, Weight], total_replicas: int) -> Mapping[str, Weight]:
+        """The whole percents `routed_http` writes: a VirtualService weight is an integer, so 0.5%
+        is served as the nearest whole-percent split (largest remainder, ties to the stable)."""
+        check_weights(weights)
+        return whole_percents(weights)
+
+    def approximation(self, total_replicas: int) -> str:
+        return "writes whole percents (a VirtualService weight is an integer)"
+
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         self._owned_service(client, target)
         client.get_route(*DESTINATION_RULE, destination_rule_name(target))  # its kind must be served too
 
     def set_routes(
-        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, Weight]
     ) -> None:
         routing = as_routing(routing)
         check_weights(routing.weights)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
+from ..api.v1alpha1 import Weight
 from .provider import RouteClient, RouteTarget, Routing, check_weights, replica_share
 
 __all__ = ["NopProvider"]
@@ -19,18 +20,21 @@ class NopProvider:
     def provider(self) -> str:
         return "none"
 
-    def replica_plan(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def replica_plan(self, weights: Mapping[str, Weight], total_replicas: int) -> dict[str, int]:
         check_weights(weights)
         return {version: total_replicas if weight > 0 else 0 for version, weight in weights.items()}
 
-    def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def effective_weights(self, weights: Mapping[str, Weight], total_replicas: int) -> Mapping[str, Weight]:
         return replica_share(self.replica_plan(weights, total_replicas))
+
+    def approximation(self, total_replicas: int) -> str:
+        return "runs every version with a weight at full size"
 
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         """No route objects."""
 
     def set_routes(
-        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, Weight]
     ) -> None:
         """No route objects."""
 

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from ..api.v1alpha1 import HeaderRoute, MirrorRoute, Reason, RoutesStatus, TrafficSpec
+from ..api.v1alpha1 import HeaderRoute, MirrorRoute, Reason, RoutesStatus, TrafficSpec, Weight, percent_json
 
 __all__ = [
     "FIELD_MANAGER",
@@ -39,6 +39,7 @@ __all__ = [
     "RouteUnavailable",
     "Routing",
     "apportion",
+    "apportion_every_weight",
     "as_routing",
     "check_weights",
     "replica_share",
@@ -108,13 +109,13 @@ class Routing:
     segment of requests to one version whatever the weights (the first that matches wins), and the
     mirrors that copy a share of (matching) requests to a version whose answers are dropped."""
 
-    weights: Mapping[str, int]
+    weights: Mapping[str, Weight]
     """Percent per version, summing to 100, the stable first."""
     headers: tuple[HeaderRoute, ...] = ()
     mirrors: tuple[MirrorRoute, ...] = ()
 
     @classmethod
-    def of(cls, weights: Mapping[str, int], routes: RoutesStatus | None = None) -> Routing:
+    def of(cls, weights: Mapping[str, Weight], routes: RoutesStatus | None = None) -> Routing:
         """The weights with `status.routes`, keeping only routes to a version in `weights`: a
         version leaving the weights leaves every route with them."""
         if routes is None:
@@ -131,7 +132,7 @@ class Routing:
         return [version for version, weight in self.weights.items() if weight > 0 or version in named]
 
 
-def as_routing(routing: Routing | Mapping[str, int]) -> Routing:
+def as_routing(routing: Routing | Mapping[str, Weight]) -> Routing:
     """A `Routing` of weights alone, for callers that only weight (deletion, dry-runs, tests)."""
     return routing if isinstance(routing, Routing) else Routing(dict(routing))
 
@@ -144,14 +145,19 @@ class Provider(Protocol):
         """The `spec.strategy.traffic.provider` value this provider implements."""
         ...
 
-    def replica_plan(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def replica_plan(self, weights: Mapping[str, Weight], total_replicas: int) -> dict[str, int]:
         """Replicas per version for `weights` (percent per version, summing to 100) when the
         ModelRollout runs `total_replicas` (`spec.replicas`). Pure."""
         ...
 
-    def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def effective_weights(self, weights: Mapping[str, Weight], total_replicas: int) -> Mapping[str, Weight]:
         """The share of traffic each version really receives once the plan is realised, for
         status and events (a replica ratio is coarser than the weights asked for). Pure."""
+        ...
+
+    def approximation(self, total_replicas: int) -> str:
+        """Why `effective_weights` may differ from the weights, for the Warning Event that says
+        so (`WeightApproximated`): what the provider can serve instead."""
         ...
 
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
@@ -160,7 +166,7 @@ class Provider(Protocol):
         ...
 
     def set_routes(
-        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, Weight]
     ) -> None:
         """Make the routes say `routing` (or weights alone), writing only what differs."""
         ...
@@ -172,13 +178,17 @@ class Provider(Protocol):
         ...
 
 
-def check_weights(weights: Mapping[str, int]) -> None:
+def check_weights(weights: Mapping[str, Weight]) -> None:
     """ValueError names the offending weights: a plan for weights that do not add up would
     silently route a share of traffic nowhere."""
     if any(weight < 0 or weight > 100 for weight in weights.values()):
-        raise ValueError(f"weights must be within 0..100: {dict(weights)}")
+        raise ValueError(f"weights must be within 0..100: {_shown(weights)}")
     if sum(weights.values()) != 100:
-        raise ValueError(f"weights must sum to 100: {dict(weights)}")
+        raise ValueError(f"weights must sum to 100: {_shown(weights)}")
+
+
+def _shown(weights: Mapping[str, Weight]) -> dict[str, int | float]:
+    return {version: percent_json(weight) for version, weight in weights.items()}
 
 
 def apportion(shares: Mapping[str, int | Fraction], seats: int) -> dict[str, int]:
@@ -200,13 +210,28 @@ def apportion(shares: Mapping[str, int | Fraction], seats: int) -> dict[str, int
     return seated
 
 
+def apportion_every_weight(weights: Mapping[str, Weight], seats: int) -> dict[str, int]:
+    """`apportion`, then every version with a weight above 0 raised to at least one seat, taken
+    from the version with the most seats (the first listed on a tie) as long as that one keeps at
+    least one; otherwise the total grows by one. A canary at 0.5% thus keeps a pod (`replicas`)
+    or 1% (`istio`) rather than none: a step that sends no traffic would test nothing."""
+    seated = apportion(weights, seats)
+    for version, weight in weights.items():
+        if weight > 0 and seated[version] == 0:
+            donor = max(seated, key=lambda name: seated[name])
+            if seated[donor] > 1:
+                seated[donor] -= 1
+            seated[version] = 1
+    return seated
+
+
 def replica_share(replicas: Mapping[str, int]) -> dict[str, int]:
     """Percent of the pods behind the Service per version, summing to 100 (all zero when none
     runs): a Service spreads requests evenly over ready pods, so this is the traffic split."""
     return apportion(replicas, 100)
 
 
-def rounded_up_plan(weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+def rounded_up_plan(weights: Mapping[str, Weight], total_replicas: int) -> dict[str, int]:
     """Replicas per version for providers that route exactly: each version runs the share of
     `total_replicas` its weight needs, rounded up (so it is never short of capacity for its
     traffic), and none at weight 0. At 3 replicas 95/5 runs 3 + 1; 50/50 runs 2 + 2."""

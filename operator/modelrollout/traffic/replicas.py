@@ -19,8 +19,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from ..api.v1alpha1 import TrafficProvider
-from .provider import RouteClient, RouteTarget, Routing, apportion, check_weights, replica_share
+from ..api.v1alpha1 import TrafficProvider, Weight
+from .provider import RouteClient, RouteTarget, Routing, apportion_every_weight, check_weights, replica_share
 
 __all__ = ["ReplicaProvider"]
 
@@ -32,24 +32,23 @@ class ReplicaProvider:
     def provider(self) -> str:
         return TrafficProvider.REPLICAS.value
 
-    def replica_plan(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def replica_plan(self, weights: Mapping[str, Weight], total_replicas: int) -> dict[str, int]:
         check_weights(weights)
         if total_replicas < 1:
             raise ValueError(f"total replicas must be at least 1, not {total_replicas}")
-        plan = apportion(weights, total_replicas)
-        for version, weight in weights.items():
-            if weight > 0 and plan[version] == 0:
-                _take_one_replica(plan, for_version=version)
-        return plan
+        return apportion_every_weight(weights, total_replicas)
 
-    def effective_weights(self, weights: Mapping[str, int], total_replicas: int) -> dict[str, int]:
+    def effective_weights(self, weights: Mapping[str, Weight], total_replicas: int) -> Mapping[str, Weight]:
         return replica_share(self.replica_plan(weights, total_replicas))
+
+    def approximation(self, total_replicas: int) -> str:
+        return f"splits {total_replicas} replica(s) by whole pods"
 
     def reconcile(self, client: RouteClient, target: RouteTarget) -> None:
         """Nothing to create: the user's Service already selects every version."""
 
     def set_routes(
-        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, Weight]
     ) -> None:
         """The weights are realised by scaling, which the controller does from `replica_plan`.
         Header routes and mirrors never reach here: the CRD refuses their steps with this
@@ -57,12 +56,3 @@ class ReplicaProvider:
 
     def finalize(self, client: RouteClient, target: RouteTarget, stable_version: str) -> None:
         """Nothing to remove; the controller scales the stable back to full size."""
-
-
-def _take_one_replica(plan: dict[str, int], for_version: str) -> None:
-    """From the version with the most replicas (the first listed on a tie), if it can spare one;
-    otherwise the plan grows by one so that no version with a weight goes without a pod."""
-    donor = max(plan, key=lambda version: plan[version])
-    if plan[donor] > 1:
-        plan[donor] -= 1
-    plan[for_version] = 1

@@ -55,7 +55,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from ..api.router_config import CONFIG_KEY, RouterConfig, RouterVersion, config_map_name
-from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider
+from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider, Weight
 from ._routes import ExactRouting, own_version_service, owned_metadata
 from .provider import RouteClient, RouteTarget, RouteUnavailable, Routing, as_routing, check_weights
 from .router_segments import MIRROR_ANNOTATION, with_routes
@@ -120,7 +120,9 @@ def version_service(target: RouteTarget, version: str, port: int | str) -> dict[
     }
 
 
-def version_entries(target: RouteTarget, weights: Mapping[str, int], port: int | str) -> list[RouterVersion]:
+def version_entries(
+    target: RouteTarget, weights: Mapping[str, Weight], port: int | str
+) -> list[RouterVersion]:
     """One entry per version of `weights`, on the version's own Service."""
     return [
         RouterVersion(
@@ -209,7 +211,7 @@ class RouterProvider(ExactRouting):
             self._own_service(client, target, version)
 
     def set_routes(
-        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, int]
+        self, client: RouteClient, target: RouteTarget, routing: Routing | Mapping[str, Weight]
     ) -> None:
         routing = as_routing(routing)
         check_weights(routing.weights)

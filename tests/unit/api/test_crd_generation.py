@@ -119,7 +119,7 @@ def test_printer_columns() -> None:
         "Message",
     }
     assert (columns["Weight"]["type"], columns["Weight"]["jsonPath"]) == (
-        "integer",
+        "number",  # 0.5 as well as 25: kubectl prints a whole number without a decimal
         ".status.candidateWeight",
     )
     assert columns["Verdict"]["jsonPath"] == ".status.analysis.verdict"
@@ -168,7 +168,7 @@ def test_free_form_objects_preserve_unknown_fields(schema: Node) -> None:
 def test_typed_maps_keep_their_value_type(schema: Node) -> None:
     weights = schema["properties"]["status"]["properties"]["weights"]
     assert weights["type"] == "object"
-    assert weights["additionalProperties"] == {"type": "integer"}
+    assert weights["additionalProperties"] == {"type": "number", "minimum": 0, "maximum": 100}
 
 
 def test_every_field_is_described(schema: Node) -> None:

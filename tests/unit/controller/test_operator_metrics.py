@@ -132,3 +132,12 @@ def test_each_reconcile_is_timed() -> None:
 def test_metrics_are_served_by_default_and_0_turns_them_off() -> None:
     assert parse_settings(["--namespace", "a"]).metrics_port == 8080
     assert parse_settings(["--namespace", "a", "--metrics-port", "0"]).metrics_port == 0
+
+
+def test_weights_of_tenths_of_a_percent_are_exported_as_they_are() -> None:
+    export_status("m-tenths", "r", "fraud", status(candidateWeight=0.5, weights={"v1": 99.5, "v2": 0.5}))
+    rollout = {"namespace": "m-tenths", "rollout": "r", "model": "fraud"}
+    assert value("modelrollout_candidate_weight_percent", **rollout) == 0.5
+    assert value("modelrollout_weight_percent", **rollout, version="v1") == 99.5
+    assert value("modelrollout_weight_percent", **rollout, version="v2") == 0.5
+    forget_rollout("m-tenths", "r")

@@ -21,8 +21,10 @@ def http_route() -> dict[str, Any]:
     }  # fmt: skip
 
 
-def gateway_cluster(*, served: bool = True, route: bool = True) -> FakeCluster:
-    spec = rollout_spec(STEPS)
+def gateway_cluster(
+    *, served: bool = True, route: bool = True, steps: list[dict[str, Any]] | None = None
+) -> FakeCluster:
+    spec = rollout_spec(steps or STEPS)
     spec["strategy"]["traffic"] = GATEWAY
     cluster = FakeCluster.with_rollout(spec, service=False)
     cluster.client.add(

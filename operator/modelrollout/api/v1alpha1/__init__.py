@@ -85,6 +85,7 @@ from .status_bounds import bounded_status
 from .step_analysis import StepAnalysis
 from .strategy_steps import strategy_steps
 from .timestamps import format_timestamp, parse_timestamp, utc
+from .weights import Percent, Weight, as_percent, format_percent, percent_json
 
 GROUP = "modelrollout.io"
 VERSION = "v1alpha1"
@@ -159,6 +160,7 @@ __all__ = [
     "NotificationSpec",
     "Outcome",
     "PauseStep",
+    "Percent",
     "Phase",
     "PrometheusAuth",
     "PrometheusSpec",
@@ -181,16 +183,20 @@ __all__ = [
     "ValueMatch",
     "Verdict",
     "VersionSpec",
+    "Weight",
     "align",
     "align_up",
+    "as_percent",
     "bounded_status",
     "cut",
     "first_interval_end",
     "format_duration",
+    "format_percent",
     "format_timestamp",
     "is_stale",
     "parse_duration",
     "parse_timestamp",
+    "percent_json",
     "resolve_int_or_percent",
     "stored_size",
     "strategy_steps",

@@ -44,7 +44,9 @@ PRINTER_COLUMNS = (
     _column("Stable", ".status.stableVersion", "string", "The version that is safe to serve."),
     _column("Candidate", ".status.candidateVersion", "string", "The version being rolled out."),
     _column("Phase", ".status.phase", "string", "Where the rollout is in its life."),
-    _column("Weight", ".status.candidateWeight", "integer", "Candidate's share of traffic, percent."),
+    _column(
+        "Weight", ".status.candidateWeight", "number", "Candidate's share of traffic, percent (0.1 steps)."
+    ),
     _column("Step", ".status.currentStep", "integer", "Index of the canary step being executed."),
     _column("Verdict", ".status.analysis.verdict", "string", "Verdict of the last analysis interval."),
     _column("Age", ".metadata.creationTimestamp", "date", "Time since the ModelRollout was created."),

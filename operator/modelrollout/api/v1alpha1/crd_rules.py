@@ -25,6 +25,7 @@ from .enums import StrategyType, TrafficProvider
 from .int_or_percent import cel_is_int_or_percent, cel_is_zero
 from .route_rules import *  # noqa: F403  (re-exported, as the analysis rules)
 from .route_rules import ROUTE_RULES, STRATEGY_ROUTE_RULES
+from .weights import PERCENT_TENTHS
 
 NAME_MAX_LENGTH = 63
 """`metadata.name` becomes the value of the label `modelrollout.io/rollout`."""
@@ -216,7 +217,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
     ),
     "ABTestStrategy": AB_TEST_STRATEGY_BLOCK_RULES,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),
-    "CanaryStep": (STEP_EXACTLY_ONE,),
+    "CanaryStep": (STEP_EXACTLY_ONE, PERCENT_TENTHS),
     "NotificationSpec": (NOTIFICATION_EVENTS_UNIQUE,),
     "CanaryStrategy": (INT_OR_PERCENT, SURGE_OR_UNAVAILABLE),
     **ANALYSIS_RULES,

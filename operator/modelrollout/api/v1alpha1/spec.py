@@ -30,6 +30,7 @@ from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAME
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
 from .step_analysis import StepAnalysis
+from .weights import Percent
 
 PARAMETERS_MESSAGE = (
     f"parameters maps names of at most {PARAMETER_KEY_MAX_LENGTH} characters to numbers, booleans or "
@@ -96,8 +97,10 @@ class CanaryStep(ApiModel):
     """One step. Exactly one of `setWeight`, `pause`, `analysis`, `setHeaderRoute`,
     `setMirrorRoute` and `setCanaryScale` is set."""
 
-    set_weight: int | None = Field(default=None, ge=0, le=100)
-    """Share of traffic, in percent, that the candidate receives from this step on."""
+    set_weight: Percent | None = None
+    """Share of traffic, in percent, that the candidate receives from this step on: 0 to 100 in
+    steps of 0.1 (`0.5`). gatewayAPI and router serve it exactly; istio serves the nearest whole
+    percent and replicas the replica ratio (status.effectiveWeights, a WeightApproximated Event)."""
     pause: PauseStep | None = None
     """Wait for a duration, or until resumed."""
     analysis: StepAnalysis | None = None
@@ -172,7 +175,9 @@ class IstioTraffic(ApiModel):
     """The VirtualService, in the ModelRollout's namespace. The operator owns the `route` of
     every `http` entry that routes to `spec.service` (short or full host name): it lists one
     destination per version, subset `<version>`, weighted in whole percent as Istio expects
-    (summing to 100). Other entries, matches and fields are left as they are."""
+    (summing to 100): a weight with a decimal is served as the nearest whole-percent split, a
+    version with a weight keeping at least 1% (status.effectiveWeights, a WeightApproximated
+    Event). Other entries, matches and fields are left as they are."""
     destination_rule: str | None = Field(default=None, pattern=NAME_PATTERN, max_length=253)
     """The DestinationRule holding the versions' subsets. The operator creates and owns it (host
     `spec.service`, one subset per version, selecting `modelrollout.io/version`) and deletes it
@@ -186,8 +191,9 @@ class TrafficSpec(ApiModel):
     provider: TrafficProvider = TrafficProvider.REPLICAS
     """How weights become traffic. `replicas` splits `spec.replicas` between the versions'
     Deployments behind the one Service (coarse: a weight is rounded to whole replicas; status
-    shows the share really served and a Warning Event says so). `gatewayAPI` and `istio` weight
-    the routes of an HTTPRoute or a VirtualService exactly; each version then runs the replicas
+    shows the share really served and a Warning Event says so). `gatewayAPI` weights the routes
+    of an HTTPRoute exactly (to 0.1%), `istio` those of a VirtualService in whole percents; each
+    version then runs the replicas
     its weight needs (rounded up). `router` writes the weights, exactly, into the ConfigMap
     `<rollout>-router` of the model router (`python -m modelrollout.router`), with a headless
     Service `<rollout>-<version>` per version for it to find the pods by; capacity as for

@@ -11,6 +11,7 @@ from .abtest import ABTestStatus
 from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
 from .routes import CanaryScale, RoutesStatus
+from .weights import Percent
 
 HISTORY_LIMIT = 20
 """`status.history` keeps the last 20 rollouts."""
@@ -176,13 +177,14 @@ class ModelRolloutStatus(ApiModel):
     """The version that is safe to serve (after a promotion: the promoted candidate)."""
     candidate_version: str | None = None
     """The version being rolled out, if any."""
-    candidate_weight: int = 0
+    candidate_weight: Percent = Field(default=0, validate_default=True)
     """Candidate's share of traffic in percent (a scalar for printer columns)."""
-    weights: dict[str, int] = Field(default_factory=dict)
+    weights: dict[str, Percent] = Field(default_factory=dict)
     """Share of traffic per version, in percent, as the steps ask for it."""
-    effective_weights: dict[str, int] = Field(default_factory=dict)
+    effective_weights: dict[str, Percent] = Field(default_factory=dict)
     """Share of traffic per version, in percent, as the traffic provider really serves it:
-    `weights` themselves with `gatewayAPI` and `istio`; with `replicas` the ratio of the versions'
+    `weights` themselves with `gatewayAPI` and `router`; with `istio` the nearest whole percents (a
+    VirtualService weight is an integer); with `replicas` the ratio of the versions'
     replicas, which is coarser (at 3 replicas a 5% step serves 33%)."""
     routes: RoutesStatus | None = None
     """The header routes and mirrors in force besides the weights (`setHeaderRoute`,
