@@ -8,7 +8,6 @@ whole answer is that version's (queries rendered per version from the user's tem
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import datetime
@@ -23,7 +22,6 @@ from ..analysis import (
     assess_drift,
     assess_latency,
     assess_rate,
-    assess_threshold,
 )
 from ..api.v1alpha1 import AnalysisMethod, DriftStatistic, MetricSpec, MetricType, Verdict
 from ..metrics import (
@@ -51,6 +49,7 @@ from .slices import (
     settled,
     user_query,
 )
+from .value_probes import custom_probe, resource_probe
 
 
 class _Planner:
@@ -79,8 +78,8 @@ class _Planner:
             MetricType.ERROR_RATE: self._error_rate,
             MetricType.ERROR_PATTERN: self._error_pattern,
             MetricType.DRIFT: self._drift,
-            MetricType.CUSTOM: self._custom,
-            MetricType.RESOURCE: self._resource,
+            MetricType.CUSTOM: partial(custom_probe, self),
+            MetricType.RESOURCE: partial(resource_probe, self),
             MetricType.GOAL: partial(goal_probe, self),
         }
         try:
@@ -322,80 +321,6 @@ class _Planner:
             return self._held_if_silent(answers, result)
 
         return Probe(metric, measure, slices, carries=self.carries)
-
-    # -- value checks --------------------------------------------------------------------------
-
-    def _custom(self, metric: MetricSpec) -> Probe:
-        bounds = metric.threshold_range
-        if not metric.query:
-            return settled(metric, inconclusive("threshold", "a custom metric needs `query`"))
-        if bounds is None or (bounds.min is None and bounds.max is None):
-            return settled(metric, inconclusive("threshold", "a custom metric needs `thresholdRange`"))
-        promql = render(metric.query, self._context(self.request.candidate_version))
-        return self._threshold_probe(metric, {CANDIDATE: promql}, bounds.min, bounds.max)
-
-    def _resource(self, metric: MetricSpec) -> Probe:
-        bounds = metric.threshold_range
-        minimum = bounds.min if bounds else None
-        maximum = metric.max if metric.max is not None else (bounds.max if bounds else None)
-        if minimum is None and maximum is None:
-            return settled(metric, inconclusive("threshold", "a resource metric needs `max`"))
-        request = self.request
-        series = metric.metric_name or defaults.CPU_METRIC
-
-        def promql(version: str) -> str:
-            if metric.query:
-                return render(metric.query, self._context(version))
-            return defaults.pod_resource(series, request.namespace, request.name, version, self.interval)
-
-        # The stable's usage is context for a reader, never part of the check.
-        values = {role: promql(version) for role, version in self.versions.items()}
-        return self._threshold_probe(metric, values, minimum, maximum)
-
-    def _threshold_probe(
-        self, metric: MetricSpec, values: Mapping[str, str], minimum: float | None, maximum: float | None
-    ) -> Probe:
-        """Every look of the step from one range query per version, so the failed looks are
-        counted afresh at each evaluation; the request counter gates the Pass on `minSamples`."""
-        slices = {f"values/{role}": Slice(self._range(promql)) for role, promql in values.items()}
-        slices |= self._batched("requests", defaults.requests(self.request.series.requests, self.interval))
-        window = self.range_template
-        looks = samples.look_grid(self.step_start.timestamp(), window.end.timestamp(), window.step)
-        min_samples = self.request.analysis.min_samples
-
-        def measure(answers: Answers) -> MetricTest:
-            per_look = {role: samples.values_at(ranges(answers, f"values/{role}"), looks) for role in values}
-            candidate = per_look[CANDIDATE]
-            if candidate is None:
-                returned = len(ranges(answers, f"values/{CANDIDATE}"))
-                return inconclusive("threshold", f"the query returned {returned} series; it must return one")
-            stable = per_look.get(STABLE)
-            requests = self._candidate_requests(answers)
-            result = assess_threshold(
-                candidate,
-                minimum,
-                maximum,
-                failure_threshold=metric.failed_looks_to_fail,
-                candidate_requests=math.inf if requests is None else requests,
-                min_samples=min_samples,
-                stable=stable[-1] if stable else None,
-            )
-            if requests is not None:
-                return result
-            unknown = (
-                f"No {self.request.series.requests} series for this model, so minSamples is not applied."
-            )
-            return replace(result, explanation=f"{result.explanation} {unknown}")
-
-        return Probe(metric, measure, slices)
-
-    def _candidate_requests(self, answers: Answers) -> float | None:
-        """The candidate's requests in the step: none yet (0) when only the stable's series
-        exists, unknown (None) when the model has no request series at all."""
-        counts = {role: samples.total(ranges(answers, f"requests/{role}")) for role in self.versions}
-        if counts[CANDIDATE] is not None:
-            return counts[CANDIDATE]
-        return None if counts[STABLE] is None else 0.0
 
 
 def plan(
