@@ -68,9 +68,11 @@ def test_preview_analysis_switch_scale_down_and_an_instant_switch_back(given: Gi
 
     # when v2 is previewed beside v1 and judged on the preview traffic
     def look() -> tuple[dict[str, Any], dict[str, int] | None, int, int]:
+        # the status last: stages only move forward, so what was read before it is of that stage
+        # or an earlier one (a busy machine takes seconds over these reads)
+        v1, v2 = available(env, "fraud-scorer-v1"), available(env, "fraud-scorer-v2")
         found = route(env, "HTTPRoute", "public")
-        return (env.status(), http_route_shares(found, env.name, env.model), available(env, "fraud-scorer-v1"),
-                available(env, "fraud-scorer-v2"))  # fmt: skip
+        return env.status(), http_route_shares(found, env.name, env.model), v1, v2
 
     with Sampler(look) as sampler:
         when = given.rollout(spec).wait_for_status(stage_is("ScaleDownDelay"), "v2 switched", 90)

@@ -89,7 +89,8 @@ def test_a_canary_weights_the_route_exactly_and_the_analysis_sees_that_split(giv
     env = given.env
     given.service().object(http_route(env.namespace, env.model), PLATFORM_TEAM)
     given.model_traffic({"v1": Behaviour(), "v2": Behaviour()}, through=("HTTPRoute", "public"))
-    steps = [{"setWeight": 10}, {"analysis": {}}, {"setWeight": 50}, {"pause": {"duration": "2s"}}]
+    # a pause long enough for the sampler's reads to see 50% on a busy machine
+    steps = [{"setWeight": 10}, {"analysis": {}}, {"setWeight": 50}, {"pause": {"duration": "5s"}}]
     spec = base_spec(env, steps=steps, analysis=given.analysis(METRICS))
     spec["strategy"]["traffic"] = TRAFFIC
 
