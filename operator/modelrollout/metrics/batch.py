@@ -16,11 +16,12 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
+from .answers import RangeColumns, range_columns
 from .points import LabelIndex, PointStore, PointTable, Selector, label_key, series_labels
 from .source import MetricSource, MetricSourceError, RangeSeries, Series
 
@@ -155,7 +156,7 @@ class BatchedQuerier:
         settle = store.settle_for(table)
         for low, high in table.missing(start, end, now, settle):
             read_at = store.clock()
-            answer = self._range(promql, low, high, table.step)
+            answer = self._range_columns(promql, low, high, table.step)
             if isinstance(answer, MetricSourceError):
                 return answer
             table.store(low, high, answer, read_at, settle)
@@ -192,11 +193,8 @@ class BatchedQuerier:
         self, promql: str, start: datetime, end: datetime, step: float
     ) -> list[RangeSeries] | MetricSourceError:
         """One range query, split in chunks when it would exceed Prometheus' point limit."""
-        chunk = timedelta(seconds=step * self.max_points)
         points: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = defaultdict(list)
-        chunk_start = start
-        while chunk_start <= end:
-            chunk_end = min(end, chunk_start + chunk - timedelta(seconds=step))
+        for chunk_start, chunk_end in self._chunks(start, end, step):
             late = self._late()
             if late is not None:
                 return late
@@ -207,8 +205,37 @@ class BatchedQuerier:
                 return error
             for series in answer:
                 points[label_key(series.labels)].extend(series.points)
-            chunk_start = chunk_end + timedelta(seconds=step)
         return [RangeSeries(labels=dict(key), points=tuple(sorted(values))) for key, values in points.items()]
+
+    def _range_columns(
+        self, promql: str, start: datetime, end: datetime, step: float
+    ) -> RangeColumns | MetricSourceError:
+        """`_range` for the store: the chunks' columns one after the other (the store places
+        each point by its time, so a series split across chunks needs no regrouping)."""
+        columns: RangeColumns | None = None
+        for chunk_start, chunk_end in self._chunks(start, end, step):
+            late = self._late()
+            if late is not None:
+                return late
+            self.executed += 1
+            try:
+                answer = range_columns(self.source, promql, chunk_start, chunk_end, step)
+            except MetricSourceError as error:
+                return error
+            if columns is None:
+                columns = answer
+            else:
+                columns.extend(answer)
+        return columns if columns is not None else RangeColumns()
+
+    def _chunks(self, start: datetime, end: datetime, step: float) -> Iterator[tuple[datetime, datetime]]:
+        """`start`..`end` in spans of at most `max_points` points."""
+        chunk = timedelta(seconds=step * self.max_points)
+        chunk_start = start
+        while chunk_start <= end:
+            chunk_end = min(end, chunk_start + chunk - timedelta(seconds=step))
+            yield chunk_start, chunk_end
+            chunk_start = chunk_end + timedelta(seconds=step)
 
 
 def _picked(
