@@ -19,6 +19,7 @@ from modelrollout.metrics import (
     PointStore,
     PrometheusSource,
     RangeQuery,
+    Series,
 )
 from tests.fixtures.loopback import answering
 
@@ -135,9 +136,11 @@ def test_instant_answers_keep_their_labels_and_values() -> None:
         ({}, 1893456000.5),
     ]
     assert found[0].value == 3.25 and math.isnan(found[1].value)
-    assert [(s.labels, s.timestamp) for s in list(batched.values())[0]] == [
+    (held,) = batched.values()
+    assert isinstance(held, list)
+    assert [(s.labels, s.timestamp) for s in held if isinstance(s, Series)] == [
         (s.labels, s.timestamp) for s in found
-    ]  # type: ignore[union-attr]
+    ]
 
 
 @pytest.mark.parametrize(
