@@ -16,7 +16,8 @@ from typing import TypeVar
 
 from prometheus_client import Counter, Histogram
 
-from ..metrics import MetricSource, RangeColumns, RangeSeries, Series, range_columns
+from ..metrics import MetricSource, RangeSeries, Series
+from ..metrics.answers import RangeColumns, range_columns
 
 RECONCILE_DURATION = Histogram(
     "modelrollout_reconcile_duration_seconds",

@@ -8,7 +8,6 @@ whole fleet of rollouts, and the `PointStore` it keeps across ticks (`points`).
 """
 
 from .access import CREDENTIALS_LABEL, PrometheusPolicy, forbidden_destination, refusal
-from .answers import ColumnSource, RangeColumns, range_columns
 from .batch import (
     MAX_POINTS_PER_QUERY,
     BatchedQuerier,
@@ -31,7 +30,6 @@ __all__ = [
     "CREDENTIALS_LABEL",
     "MAX_POINTS_PER_QUERY",
     "BatchedQuerier",
-    "ColumnSource",
     "InstantQuery",
     "MetricSource",
     "MetricSourceError",
@@ -44,7 +42,6 @@ __all__ = [
     "PrometheusSource",
     "Query",
     "QueryOutcome",
-    "RangeColumns",
     "RangeQuery",
     "RangeSeries",
     "Selection",
@@ -58,7 +55,6 @@ __all__ = [
     "escape_regex_literal",
     "forbidden_destination",
     "new_metric_source",
-    "range_columns",
     "refusal",
     "render",
 ]
