@@ -19,7 +19,8 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from functools import partial
+from typing import TypeVar, cast
 
 from .answers import RangeColumns, range_columns
 from .points import LabelIndex, PointStore, PointTable, Selector, label_key, series_labels
@@ -45,6 +46,7 @@ class InstantQuery:
 
 
 Query = RangeQuery | InstantQuery
+_Answer = TypeVar("_Answer")
 QueryOutcome = list[RangeSeries] | list[Series] | MetricSourceError
 """The series a query returned, or why it could not be answered."""
 Selection = tuple[Query, Selector]
@@ -172,12 +174,16 @@ class BatchedQuerier:
         return MetricSourceError("not sent: the analysis ran out of time")
 
     def _instant(self, query: InstantQuery) -> list[Series] | MetricSourceError:
+        return self._send(lambda: self.source.query(query.promql, query.at))
+
+    def _send(self, ask: Callable[[], _Answer]) -> _Answer | MetricSourceError:
+        """One request to the source, unless the deadline has passed; its error as a value."""
         late = self._late()
         if late is not None:
             return late
         self.executed += 1
         try:
-            return self.source.query(query.promql, query.at)
+            return ask()
         except MetricSourceError as error:
             return error
 
@@ -186,15 +192,10 @@ class BatchedQuerier:
     ) -> list[RangeSeries] | MetricSourceError:
         """One range query, split in chunks when it would exceed Prometheus' point limit."""
         points: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = defaultdict(list)
-        for chunk_start, chunk_end in self._chunks(start, end, step):
-            late = self._late()
-            if late is not None:
-                return late
-            self.executed += 1
-            try:
-                answer = self.source.query_range(promql, chunk_start, chunk_end, step)
-            except MetricSourceError as error:
-                return error
+        for low, high in self._chunks(start, end, step):
+            answer = self._send(partial(self.source.query_range, promql, low, high, step))
+            if isinstance(answer, MetricSourceError):
+                return answer
             for series in answer:
                 points[label_key(series.labels)].extend(series.points)
         return [RangeSeries(labels=dict(key), points=tuple(sorted(values))) for key, values in points.items()]
@@ -204,21 +205,13 @@ class BatchedQuerier:
     ) -> RangeColumns | MetricSourceError:
         """`_range` for the store: the chunks' columns one after the other (the store places
         each point by its time, so a series split across chunks needs no regrouping)."""
-        columns: RangeColumns | None = None
-        for chunk_start, chunk_end in self._chunks(start, end, step):
-            late = self._late()
-            if late is not None:
-                return late
-            self.executed += 1
-            try:
-                answer = range_columns(self.source, promql, chunk_start, chunk_end, step)
-            except MetricSourceError as error:
-                return error
-            if columns is None:
-                columns = answer
-            else:
-                columns.extend(answer)
-        return columns if columns is not None else RangeColumns()
+        columns = RangeColumns()
+        for low, high in self._chunks(start, end, step):
+            answer = self._send(partial(range_columns, self.source, promql, low, high, step))
+            if isinstance(answer, MetricSourceError):
+                return answer
+            columns.extend(answer)
+        return columns
 
     def _chunks(self, start: datetime, end: datetime, step: float) -> Iterator[tuple[datetime, datetime]]:
         """`start`..`end` in spans of at most `max_points` points."""
