@@ -30,12 +30,13 @@ def main() -> None:
         if (out / f"{name}.json").exists()
     }
     print(
-        "dump         rss_kb  anon  traced  arena+mmap  in_use  free  gc_objects  threads  trimmed_rss  obmalloc"
+        "dump         rss_kb  anon  traced  peak  arena+mmap  in_use  free  gc_objects  threads  trimmed_rss  obmalloc"
     )
     for name, d in dumps.items():
         m = d["mallinfo"]
         print(
             f"{name:11s} {d['rss_kb']:7d} {d['smaps'].get('Anonymous', 0):6d} {d.get('traced_kb', 0):7d} "
+            f"{d.get('traced_peak_kb', 0):5d} "
             f"{(m['arena'] + m['hblkhd']) // 1024:10d} {m['uordblks'] // 1024:7d} {m['fordblks'] // 1024:5d} "
             f"{d['gc_objects']:10d} {d['threads']:7d}  {d.get('rss_after_trim_kb', '')}  {d.get('obmalloc', '')}"
         )
@@ -47,6 +48,11 @@ def main() -> None:
             f"  RSS after trim {(b.get('rss_after_trim_kb', 0) - a.get('rss_after_trim_kb', 0)) / n:.1f} KB"
         )
         print(f"  traced {(b.get('traced_kb', 0) - a.get('traced_kb', 0)) / n:.1f} KB")
+        # The peak since the previous dump (the settled one) above what is held at the end: how
+        # far the steady intervals' busiest moment (a tick) rises.
+        for label, d, count in (("N", a, n), ("2N", b, 2 * n)):
+            rise = d.get("traced_peak_kb", 0) - d.get("traced_kb", 0)
+            print(f"  traced peak above held at {label}: {rise} KB, {rise / count:.1f} KB per rollout")
         print(f"  malloc in use {(b['mallinfo']['uordblks'] - a['mallinfo']['uordblks']) / 1024 / n:.1f} KB")
         print(f"  gc objects {(b['gc_objects'] - a['gc_objects']) / n:.0f}")
         print(f"  RSS above idle at 2N {(b['rss_kb'] - dumps['idle']['rss_kb']) / (2 * n):.1f} KB")

@@ -17,6 +17,7 @@ from typing import TypeVar
 from prometheus_client import Counter, Histogram
 
 from ..metrics import MetricSource, RangeSeries, Series
+from ..metrics.answers import RangeColumns, range_columns
 
 RECONCILE_DURATION = Histogram(
     "modelrollout_reconcile_duration_seconds",
@@ -52,6 +53,9 @@ class InstrumentedSource:
 
     def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[RangeSeries]:
         return _timed("range", lambda: self.source.query_range(promql, start, end, step))
+
+    def query_range_columns(self, promql: str, start: datetime, end: datetime, step: float) -> RangeColumns:
+        return _timed("range", lambda: range_columns(self.source, promql, start, end, step))
 
     def is_online(self) -> bool:
         return self.source.is_online()

@@ -16,11 +16,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import cast
+from functools import partial
+from typing import TypeVar, cast
 
+from .answers import RangeColumns, range_columns
 from .points import LabelIndex, PointStore, PointTable, Selector, label_key, series_labels
 from .source import MetricSource, MetricSourceError, RangeSeries, Series
 
@@ -44,6 +46,7 @@ class InstantQuery:
 
 
 Query = RangeQuery | InstantQuery
+_Answer = TypeVar("_Answer")
 QueryOutcome = list[RangeSeries] | list[Series] | MetricSourceError
 """The series a query returned, or why it could not be answered."""
 Selection = tuple[Query, Selector]
@@ -73,8 +76,9 @@ class BatchedQuerier:
         self.store = store
         self.executed = 0
 
-    def select(self, wanted: Iterable[Selection]) -> dict[Selection, QueryOutcome]:
-        """Each query's series carrying its selection's labels, each distinct query sent once."""
+    def select(self, wanted: Iterable[Selection]) -> Mapping[Selection, QueryOutcome]:
+        """Each query's series carrying its selection's labels, each distinct query sent once.
+        With a store, a selection's series are assembled when it is read (`_Assembled`)."""
         wanted = set(wanted)
         if self.store is not None:
             return self._select_held(self.store, wanted)
@@ -103,9 +107,8 @@ class BatchedQuerier:
                 )
         return outcomes
 
-    def _select_held(self, store: PointStore, wanted: set[Selection]) -> dict[Selection, QueryOutcome]:
-        wait = -1.0 if self.deadline is None else max(0.0, self.deadline - time.monotonic())
-        if not store.lock.acquire(timeout=wait):
+    def _select_held(self, store: PointStore, wanted: set[Selection]) -> Mapping[Selection, QueryOutcome]:
+        if not store.lock.acquire(timeout=self._wait()):
             busy = MetricSourceError("not sent: the previous analysis is still waiting for this Prometheus")
             return dict.fromkeys(wanted, busy)
         try:
@@ -113,7 +116,11 @@ class BatchedQuerier:
         finally:
             store.lock.release()
 
-    def _select_locked(self, store: PointStore, wanted: set[Selection]) -> dict[Selection, QueryOutcome]:
+    def _wait(self) -> float:
+        """Seconds the store's lock may be waited for: until the deadline (-1: for ever)."""
+        return -1.0 if self.deadline is None else max(0.0, self.deadline - time.monotonic())
+
+    def _select_locked(self, store: PointStore, wanted: set[Selection]) -> Mapping[Selection, QueryOutcome]:
         now = store.clock()
         ranges: dict[tuple[str, float], list[RangeQuery]] = defaultdict(list)
         instants: set[InstantQuery] = set()
@@ -134,19 +141,7 @@ class BatchedQuerier:
                 answer if isinstance(answer, MetricSourceError) else LabelIndex(answer, series_labels)
             )
         store.forget(now)
-        outcomes: dict[Selection, QueryOutcome] = {}
-        for query, labels in wanted:
-            if isinstance(query, InstantQuery):
-                index = picked[query]
-                outcomes[(query, labels)] = (
-                    index if isinstance(index, MetricSourceError) else index.pick(labels)
-                )
-                continue
-            held = tables[(query.promql, query.step)]
-            outcomes[(query, labels)] = (
-                held if isinstance(held, MetricSourceError) else held.select(query.start, query.end, labels)
-            )
-        return outcomes
+        return _Assembled(store, self._wait, wanted, tables, picked)
 
     def _refresh(
         self, store: PointStore, table: PointTable, promql: str, start: datetime, end: datetime, now: float
@@ -155,7 +150,7 @@ class BatchedQuerier:
         settle = store.settle_for(table)
         for low, high in table.missing(start, end, now, settle):
             read_at = store.clock()
-            answer = self._range(promql, low, high, table.step)
+            answer = self._range_columns(promql, low, high, table.step)
             if isinstance(answer, MetricSourceError):
                 return answer
             table.store(low, high, answer, read_at, settle)
@@ -179,12 +174,16 @@ class BatchedQuerier:
         return MetricSourceError("not sent: the analysis ran out of time")
 
     def _instant(self, query: InstantQuery) -> list[Series] | MetricSourceError:
+        return self._send(lambda: self.source.query(query.promql, query.at))
+
+    def _send(self, ask: Callable[[], _Answer]) -> _Answer | MetricSourceError:
+        """One request to the source, unless the deadline has passed; its error as a value."""
         late = self._late()
         if late is not None:
             return late
         self.executed += 1
         try:
-            return self.source.query(query.promql, query.at)
+            return ask()
         except MetricSourceError as error:
             return error
 
@@ -192,23 +191,81 @@ class BatchedQuerier:
         self, promql: str, start: datetime, end: datetime, step: float
     ) -> list[RangeSeries] | MetricSourceError:
         """One range query, split in chunks when it would exceed Prometheus' point limit."""
-        chunk = timedelta(seconds=step * self.max_points)
         points: dict[tuple[tuple[str, str], ...], list[tuple[float, float]]] = defaultdict(list)
+        for low, high in self._chunks(start, end, step):
+            answer = self._send(partial(self.source.query_range, promql, low, high, step))
+            if isinstance(answer, MetricSourceError):
+                return answer
+            for series in answer:
+                points[label_key(series.labels)].extend(series.points)
+        return [RangeSeries(labels=dict(key), points=tuple(sorted(values))) for key, values in points.items()]
+
+    def _range_columns(
+        self, promql: str, start: datetime, end: datetime, step: float
+    ) -> RangeColumns | MetricSourceError:
+        """`_range` for the store: the chunks' columns one after the other (the store places
+        each point by its time, so a series split across chunks needs no regrouping)."""
+        columns = RangeColumns()
+        for low, high in self._chunks(start, end, step):
+            answer = self._send(partial(range_columns, self.source, promql, low, high, step))
+            if isinstance(answer, MetricSourceError):
+                return answer
+            columns.extend(answer)
+        return columns
+
+    def _chunks(self, start: datetime, end: datetime, step: float) -> Iterator[tuple[datetime, datetime]]:
+        """`start`..`end` in spans of at most `max_points` points."""
+        chunk = timedelta(seconds=step * self.max_points)
         chunk_start = start
         while chunk_start <= end:
             chunk_end = min(end, chunk_start + chunk - timedelta(seconds=step))
-            late = self._late()
-            if late is not None:
-                return late
-            self.executed += 1
-            try:
-                answer = self.source.query_range(promql, chunk_start, chunk_end, step)
-            except MetricSourceError as error:
-                return error
-            for series in answer:
-                points[label_key(series.labels)].extend(series.points)
+            yield chunk_start, chunk_end
             chunk_start = chunk_end + timedelta(seconds=step)
-        return [RangeSeries(labels=dict(key), points=tuple(sorted(values))) for key, values in points.items()]
+
+
+class _Assembled(Mapping[Selection, QueryOutcome]):
+    """Each selection's series, assembled from the store when the evaluation reads it.
+
+    As objects a point costs about 100 bytes (a tuple and two floats) against 9 in the store:
+    assembling every rollout's selections at once made a tick's peak grow with the window and the
+    fleet, while one rollout's at a time is what its evaluation needs. A read takes the store's
+    lock (a later batch may be refreshing the tables); what it reads stays held meanwhile, since
+    the store keeps every window start asked in its last intervals.
+    """
+
+    def __init__(
+        self,
+        store: PointStore,
+        wait: Callable[[], float],
+        wanted: set[Selection],
+        tables: dict[tuple[str, float], PointTable | MetricSourceError],
+        instants: dict[InstantQuery, LabelIndex[Series] | MetricSourceError],
+    ) -> None:
+        self._store, self._wait, self._wanted = store, wait, wanted
+        self._tables, self._instants = tables, instants
+
+    def __getitem__(self, selection: Selection) -> QueryOutcome:
+        if selection not in self._wanted:
+            raise KeyError(selection)
+        query, labels = selection
+        if isinstance(query, InstantQuery):
+            index = self._instants[query]
+            return index if isinstance(index, MetricSourceError) else index.pick(labels)
+        held = self._tables[(query.promql, query.step)]
+        if isinstance(held, MetricSourceError):
+            return held
+        if not self._store.lock.acquire(timeout=self._wait()):
+            return MetricSourceError("not read: the next analysis held this Prometheus' points too long")
+        try:
+            return held.select(query.start, query.end, labels)
+        finally:
+            self._store.lock.release()
+
+    def __iter__(self) -> Iterator[Selection]:
+        return iter(self._wanted)
+
+    def __len__(self) -> int:
+        return len(self._wanted)
 
 
 def _picked(

@@ -27,13 +27,12 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from sys import intern
 from typing import Generic, TypeVar
 
+from .answers import FlatLabels, RangeColumns, columns_of
 from .source import RangeSeries, Series
 
 LabelKey = tuple[tuple[str, str], ...]
-FlatLabels = tuple[str, ...]
 Selector = tuple[tuple[str, str], ...]
 """Labels a series must carry, sorted by name; the empty selector takes every series."""
 
@@ -158,23 +157,31 @@ class PointTable:
         return spans
 
     def store(
-        self, start: datetime, end: datetime, answer: Sequence[RangeSeries], read_at: float, settle: float
+        self,
+        start: datetime,
+        end: datetime,
+        answer: RangeColumns | Sequence[RangeSeries],
+        read_at: float,
+        settle: float,
     ) -> None:
         """Take `answer`, read at `read_at`, as the whole truth about `start`..`end`."""
+        columns = answer if isinstance(answer, RangeColumns) else columns_of(answer)
         low, high = start.timestamp(), end.timestamp()
-        fresh = sorted({t for s in answer for t, _ in s.points if low <= t <= high})
-        for moment in fresh:
+        times = columns.times
+        for moment in sorted({t for t in times if low <= t <= high}):
             self._add_time(moment)
         first, last = bisect_left(self.times, low), bisect_right(self.times, high)
         position = {self.times[i]: i for i in range(first, last)}
         for i in range(first, last):
             self._present[i] = bytearray(len(self._keys))
-        for series in answer:
-            row = self._row(series.labels)
-            for moment, value in series.points:
+        values = columns.values
+        for key, begin, stop in columns.spans():
+            row = self._row(key)
+            for i in range(begin, stop):
+                moment = times[i]
                 if low <= moment <= high:
                     index = position[moment]
-                    self._values[index][row] = value
+                    self._values[index][row] = values[i]
                     self._present[index][row] = 1
         self._drop_empty_rows()
         self.low = start if self.low is None else min(self.low, start)
@@ -240,10 +247,7 @@ class PointTable:
         self._values.insert(at, array("d", bytes(8 * len(self._keys))))
         self._present.insert(at, bytearray(len(self._keys)))
 
-    def _row(self, labels: Mapping[str, str]) -> int:
-        # One copy of each label string for the whole store: a thousand rollouts' series repeat
-        # a few dozen distinct names and values.
-        key = tuple(intern(text) for pair in sorted(labels.items()) for text in pair)
+    def _row(self, key: FlatLabels) -> int:
         row = self.rows.get(key)
         if row is None:
             row = self.rows[key] = len(self._keys)

@@ -1,4 +1,5 @@
-"""`MetricSource` over the Prometheus HTTP API, on prometheus-api-client.
+"""`MetricSource` over the Prometheus HTTP API, on prometheus-api-client's session (retries, auth);
+the answers are parsed here and in `answers`, straight into what the analysis keeps.
 
 Credentials arrive as plain values (`PrometheusCredentials`): reading Secrets is the controller's
 job, so this module never talks to Kubernetes and a backtest can pass a token from a file.
@@ -9,12 +10,14 @@ because the analysis must tell "Prometheus could not answer" from "Prometheus fo
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import requests
 import urllib3
@@ -22,7 +25,10 @@ from prometheus_api_client import PrometheusConnect
 from prometheus_api_client.exceptions import PrometheusApiClientException
 from urllib3.util.retry import Retry
 
+from .answers import RangeColumns, parse_instant, parse_range
 from .source import MetricSourceError, Point, RangeSeries, Series, check_step
+
+_T = TypeVar("_T")
 
 _RETRY_STATUSES = (502, 503, 504)
 """Transient gateway answers worth one more try within the same interval."""
@@ -72,6 +78,7 @@ class PrometheusSource:
         self._client = PrometheusConnect(
             url=self.address, headers=headers, auth=auth, session=session, timeout=timeout, retry=retry
         )
+        self._session, self._headers, self._auth = session, headers, auth
 
     def _verification(self, credentials: PrometheusCredentials, insecure_skip_verify: bool) -> bool | str:
         """What `requests` verifies TLS with: nothing, the system store, or a CA bundle file."""
@@ -87,23 +94,18 @@ class PrometheusSource:
         return path
 
     def query(self, promql: str, at: datetime) -> list[Series]:
-        result = self._call(
-            lambda: self._client.custom_query(promql, params=self._params(time=at.timestamp())), promql
-        )
-        return _instant_series(result, promql)
+        params = {"query": promql, **self._params(time=at.timestamp())}
+        return self._call(lambda: parse_instant(self._get("query", params), promql), promql)
 
     def query_range(self, promql: str, start: datetime, end: datetime, step: float) -> list[RangeSeries]:
-        check_step(step)
-        params = self._params(start=start.timestamp(), end=end.timestamp())
-        # custom_query_range rounds start/end to whole seconds; passing them as params keeps
-        # the caller's exact (aligned) times, which the fan-out relies on.
-        result = self._call(
-            lambda: self._client.custom_query_range(
-                promql, start_time=start, end_time=end, step=_format_step(step), params=params
-            ),
-            promql,
-        )
+        params = self._range_params(promql, start, end, step)
+        result = self._call(lambda: json.loads(self._get("query_range", params))["data"]["result"], promql)
         return _range_series(result, promql)
+
+    def query_range_columns(self, promql: str, start: datetime, end: datetime, step: float) -> RangeColumns:
+        """`query_range`'s answer parsed straight into columns (`answers` says why)."""
+        params = self._range_params(promql, start, end, step)
+        return self._call(lambda: parse_range(self._get("query_range", params), promql), promql)
 
     def is_online(self) -> bool:
         try:
@@ -115,13 +117,38 @@ class PrometheusSource:
     def close(self) -> None:
         self._client.close()
 
+    def _range_params(self, promql: str, start: datetime, end: datetime, step: float) -> dict[str, str]:
+        check_step(step)
+        # The caller's exact (aligned) times, which the fan-out relies on, never rounded.
+        return {
+            "query": promql,
+            **self._params(start=start.timestamp(), end=end.timestamp()),
+            "step": _format_step(step),
+        }
+
     def _params(self, **values: float) -> dict[str, str]:
         # Prometheus cancels the evaluation itself at this timeout instead of working on for nobody.
         params = {key: _format_number(value) for key, value in values.items()}
         params["timeout"] = f"{_format_number(self.timeout)}s"
         return params
 
-    def _call(self, request: Any, promql: str) -> Any:
+    def _get(self, endpoint: str, params: dict[str, str]) -> bytes:
+        """The body of a successful answer of `/api/v1/<endpoint>`, as the client would ask it."""
+        response = self._session.get(
+            f"{self.address}/api/v1/{endpoint}",
+            params=params,
+            headers=self._headers,
+            auth=self._auth,
+            verify=self.tls_verify,  # explicit, as the client does: REQUESTS_CA_BUNDLE must not win
+            timeout=self.timeout,
+        )
+        if response.status_code != 200:
+            raise PrometheusApiClientException(
+                f"HTTP Status Code {response.status_code} ({response.content!r})"
+            )
+        return response.content
+
+    def _call(self, request: Callable[[], _T], promql: str) -> _T:
         try:
             return request()
         except PrometheusApiClientException as error:
@@ -197,23 +224,6 @@ def _format_step(step: float) -> str:
     return _format_number(step)
 
 
-def _instant_series(result: Any, promql: str) -> list[Series]:
-    """A vector becomes one Series per element; a scalar (e.g. from `scalar(...)`) one unlabelled."""
-    try:
-        if _is_sample(result):
-            return [Series(labels={}, value=float(result[1]), timestamp=float(result[0]))]
-        return [
-            Series(
-                labels=dict(item.get("metric", {})),
-                value=float(item["value"][1]),
-                timestamp=float(item["value"][0]),
-            )
-            for item in result
-        ]
-    except (ValueError, KeyError, TypeError, IndexError) as error:
-        raise MetricSourceError(f"unexpected answer to {promql!r}: {error}") from error
-
-
 def _range_series(result: Any, promql: str) -> list[RangeSeries]:
     try:
         return [
@@ -226,12 +236,3 @@ def _range_series(result: Any, promql: str) -> list[RangeSeries]:
 
 def _points(values: Any) -> tuple[Point, ...]:
     return tuple((float(timestamp), float(value)) for timestamp, value in values)
-
-
-def _is_sample(result: Any) -> bool:
-    return (
-        isinstance(result, list)
-        and len(result) == 2
-        and isinstance(result[0], int | float)
-        and isinstance(result[1], str)
-    )
