@@ -35,6 +35,7 @@ from ..sequential.mean_superiority import (
 )
 from ..types import AssessConfig, MetricTest, RateSample
 from ._results import as_count, collecting, e_value_from_log, format_number, format_percent, inconclusive
+from .rate import rate_sample_problem
 
 __all__ = ["MEAN_METHOD", "RATE_METHOD", "MeanSample", "assess_goal_mean", "assess_goal_rate"]
 
@@ -105,31 +106,10 @@ def _rate_path(sample: RateSample) -> Path:
 def assess_goal_rate(sample: RateSample, min_effect: float, config: AssessConfig) -> MetricTest:
     """Superiority of the candidate's event rate (higher is better) by more than ``min_effect``
     (absolute, e.g. 0.005 for half a point), along the sample's path of looks."""
-    counts = (
-        sample.stable_events,
-        sample.stable_exposure,
-        sample.candidate_events,
-        sample.candidate_exposure,
-    )
     samples_stable, samples_candidate = as_count(sample.stable_exposure), as_count(sample.candidate_exposure)
-    if not all(math.isfinite(value) and value >= 0 for value in counts):
-        return inconclusive(
-            RATE_METHOD, "No usable data (missing or NaN counts).", samples_stable, samples_candidate
-        )
-    if sample.stable_exposure <= 0 or sample.candidate_exposure <= 0:
-        return inconclusive(
-            RATE_METHOD,
-            "One version has served no requests yet: nothing to compare.",
-            samples_stable,
-            samples_candidate,
-        )
-    if sample.stable_events > sample.stable_exposure or sample.candidate_events > sample.candidate_exposure:
-        return inconclusive(
-            RATE_METHOD,
-            "More events than requests: a rate goal counts at most one event per request.",
-            samples_stable,
-            samples_candidate,
-        )
+    problem = rate_sample_problem(sample, RATE_METHOD, "a rate goal counts at most one event per request")
+    if problem is not None:
+        return problem
     stable_rate = sample.stable_events / sample.stable_exposure
     candidate_rate = sample.candidate_events / sample.candidate_exposure
     base = collecting(

@@ -262,6 +262,28 @@ def _homogeneity(
     return effect_gated_verdict(result.pvalue, beyond, config), effect, result.pvalue, reading
 
 
+def rate_sample_problem(sample: RateSample, method: str, too_many_events: str) -> MetricTest | None:
+    """Why two counts cannot be compared yet, as an Inconclusive result (None: they can): a count
+    missing, NaN or negative, a version that has served no requests, or more events than requests
+    (`too_many_events` says what that means for the caller's metric)."""
+    counts = (
+        sample.stable_events,
+        sample.stable_exposure,
+        sample.candidate_events,
+        sample.candidate_exposure,
+    )
+    samples_stable, samples_candidate = as_count(sample.stable_exposure), as_count(sample.candidate_exposure)
+    if not is_usable(*counts) or min(counts) < 0:
+        why = "No usable data (missing or NaN counts): not enough evidence either way."
+    elif sample.stable_exposure <= 0 or sample.candidate_exposure <= 0:
+        why = "One version has served no requests yet: nothing to compare."
+    elif sample.stable_events > sample.stable_exposure or sample.candidate_events > sample.candidate_exposure:
+        why = f"More events than requests: {too_many_events}."
+    else:
+        return None
+    return inconclusive(method, why, samples_stable, samples_candidate)
+
+
 def assess_rate(sample: RateSample, margin: Margin, config: AssessConfig) -> MetricTest:
     """Non-inferiority of the candidate's event rate (events per request) against the stable's.
 
@@ -273,35 +295,11 @@ def assess_rate(sample: RateSample, margin: Margin, config: AssessConfig) -> Met
     method = SEQUENTIAL_METHOD if margin.absolute is None else ABSOLUTE_SEQUENTIAL_METHOD
     if config.method == AnalysisMethod.FIXED:
         method = FIXED_METHODS.get(_chosen_test(config), str(config.fixed_test))
-    counts = (
-        sample.stable_events,
-        sample.stable_exposure,
-        sample.candidate_events,
-        sample.candidate_exposure,
-    )
     samples_stable = as_count(sample.stable_exposure)
     samples_candidate = as_count(sample.candidate_exposure)
-    if not is_usable(*counts) or min(counts) < 0:
-        return inconclusive(
-            method,
-            "No usable data (missing or NaN counts): not enough evidence either way.",
-            samples_stable,
-            samples_candidate,
-        )
-    if sample.stable_exposure <= 0 or sample.candidate_exposure <= 0:
-        return inconclusive(
-            method,
-            "One version has served no requests yet: nothing to compare.",
-            samples_stable,
-            samples_candidate,
-        )
-    if sample.stable_events > sample.stable_exposure or sample.candidate_events > sample.candidate_exposure:
-        return inconclusive(
-            method,
-            "More events than requests: the event and request queries do not match.",
-            samples_stable,
-            samples_candidate,
-        )
+    problem = rate_sample_problem(sample, method, "the event and request queries do not match")
+    if problem is not None:
+        return problem
     stable_rate = sample.stable_events / sample.stable_exposure
     candidate_rate = sample.candidate_events / sample.candidate_exposure
     base = collecting(
