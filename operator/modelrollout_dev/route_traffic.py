@@ -18,8 +18,10 @@ are not simulated: every client request is one the route's owned rule matches.
 from __future__ import annotations
 
 import json
+import math
 import re
 import threading
+import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -221,6 +223,8 @@ class RoutedTraffic(ModelTraffic):
         self._pods = self.ready_pods
         self._latest: dict[str, int] = {}
         self._table: RouteTable | None = None
+        self.read_started = -math.inf
+        """When the read behind the split in use began (`time.monotonic()`)."""
         self.ready_pods = lambda: dict(self._latest)
 
     def start(self) -> RoutedTraffic:
@@ -234,12 +238,24 @@ class RoutedTraffic(ModelTraffic):
 
     def _read_loop(self) -> None:
         while not self._stop.is_set():
+            started = time.monotonic()
             try:
                 pods = self._pods()
                 self._table, self._latest = self.read_table(), pods
+                self.read_started = started
             except Exception:  # a transient API error keeps the previous split
                 pass
             self._stop.wait(0.5)
+
+    def wait_for_fresh_read(self, timeout: float = 30.0) -> None:
+        """Until the split in use was read after this call began: what a test wrote to the route
+        just before is then what the next requests follow (a read takes seconds on a busy machine)."""
+        since = time.monotonic()
+        deadline = since + timeout
+        while self.read_started < since:
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the route was not read again within {timeout:.0f}s")
+            time.sleep(0.05)
 
     def _serve(self, pods: dict[str, int]) -> None:
         table = self._table

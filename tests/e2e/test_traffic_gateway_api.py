@@ -259,6 +259,7 @@ def mirror_rule(v1: int, v2: int) -> dict[str, Any]:
 def traffic_for(env: Any, seconds: float) -> tuple[list[dict[str, int]], dict[str, int]]:
     """What the clients saw over `seconds`: per client, answers per version; and copies per version."""
     traffic = env.traffic
+    traffic.wait_for_fresh_read()  # the route just written, not the one read before it
     served = {index: dict(counts) for index, counts in traffic.served_by_client.items()}
     mirrored = dict(traffic.mirrored)
     time.sleep(seconds)
