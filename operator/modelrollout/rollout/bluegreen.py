@@ -15,17 +15,15 @@ from __future__ import annotations
 
 from ..api.v1alpha1 import BlueGreenStage, Outcome, Phase, Reason, format_timestamp, parse_timestamp
 from . import history
-from ._decision_state import CAPACITY_POLL_SECONDS, Run
+from ._decision_state import Run
 from .bluegreen_stages import blue_green_replicas, describe_stage
-from .capacity import deadline_passed
 from .steps import (
     _STICKY_PAUSES,
     _analysis,
     _cascade,
     _live_pause,
-    _on_progress_deadline,
-    _resume_phase,
     _sticky_message,
+    wait_for_capacity,
 )
 from .transitions import complete_step, enter_step, finish_promotion
 
@@ -118,12 +116,7 @@ def _capacity_ready(run: Run, index: int, waiting: str) -> bool:
         run.status.progress_started_at = format_timestamp(run.now)
     available = run.observations.deployment(candidate).available_replicas
     detail = f"{candidate} to be Available at {sizes[candidate]} replicas ({available} now)"
-    if deadline_passed(run):
-        _on_progress_deadline(run, f"{describe_stage(index)}: {detail}")
-        return False
-    _resume_phase(run, index, f"{describe_stage(index)}: {waiting}, waiting for {detail}")
-    run.reason = Reason.WAITING_FOR_CANDIDATE
-    run.requeue(CAPACITY_POLL_SECONDS)
+    wait_for_capacity(run, index, describe_stage(index), detail, waiting)
     return False
 
 

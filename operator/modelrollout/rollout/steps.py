@@ -45,7 +45,7 @@ from .transitions import (
 )
 from .undo import continue_undo, undoing
 
-__all__ = ["progress"]
+__all__ = ["progress", "wait_for_capacity"]
 
 _STICKY_PAUSES = frozenset(
     {
@@ -191,16 +191,8 @@ def _set_weight(run: Run, index: int, weight: Weight) -> str | None:
                 run, index, f"{describe_step(run, index)}: {candidate} at {format_percent(target)}%"
             )
         return f"{candidate} Available at {format_percent(target)}%"
-    if deadline_passed(run):
-        _on_progress_deadline(run, f"{describe_step(run, index)}: {move.waiting_for}")
-        return None
-    _resume_phase(
-        run,
-        index,
-        f"{describe_step(run, index)}: moving {candidate} to {format_percent(target)}%, waiting for {move.waiting_for}",
-    )
-    run.reason = Reason.WAITING_FOR_CANDIDATE
-    run.requeue(CAPACITY_POLL_SECONDS)
+    doing = f"moving {candidate} to {format_percent(target)}%"
+    wait_for_capacity(run, index, describe_step(run, index), move.waiting_for, doing)
     return None
 
 
@@ -212,13 +204,20 @@ def _capacity_step(run: Run, index: int, how: str, move: Move) -> str | None:
     if move.done:
         _resume_phase(run, index, f"{describe_step(run, index)}: {how}")
         return how
+    wait_for_capacity(run, index, describe_step(run, index), move.waiting_for)
+    return None
+
+
+def wait_for_capacity(run: Run, index: int, label: str, waiting_for: str, doing: str | None = None) -> None:
+    """A step whose pods are not there yet: past `spec.progressDeadline` `onFailure` applies;
+    until then the rollout says what it waits for (`label: doing, waiting for ...`) and looks
+    again shortly, since a pod becoming Available wakes nothing that would call it."""
     if deadline_passed(run):
-        _on_progress_deadline(run, f"{describe_step(run, index)}: {move.waiting_for}")
-        return None
-    _resume_phase(run, index, f"{describe_step(run, index)}: waiting for {move.waiting_for}")
+        _on_progress_deadline(run, f"{label}: {waiting_for}")
+        return
+    _resume_phase(run, index, f"{label}: {doing + ', ' if doing else ''}waiting for {waiting_for}")
     run.reason = Reason.WAITING_FOR_CANDIDATE
     run.requeue(CAPACITY_POLL_SECONDS)
-    return None
 
 
 def _on_progress_deadline(run: Run, waiting: str) -> None:
