@@ -4,7 +4,7 @@ each call (the router's `X-ModelRollout-Version`): what a sticky split is judged
 from __future__ import annotations
 
 import asyncio
-import re
+import json
 import urllib.request
 from collections import Counter
 from dataclasses import dataclass
@@ -61,8 +61,12 @@ async def _ask(url: str, model: str, header: str, users: list[str], repeats: int
     return UserAnswers({user: tuple(seen) for user, seen in answers.items()}, statuses)
 
 
-def ready_endpoints(url: str) -> dict[str, float]:
-    """Per version, the ready pods the router sends to (its `modelrollout_router_ready_endpoints`)."""
-    text = urllib.request.urlopen(f"{url}/metrics", timeout=5).read().decode()
-    pattern = r'^modelrollout_router_ready_endpoints\{[^}]*version="([^"]+)"[^}]*\} (\S+)$'
-    return {version: float(value) for version, value in re.findall(pattern, text, flags=re.M)}
+def served_split(url: str, model: str) -> dict[str, tuple[float, int]]:
+    """What the router serves now (its model status, `GET /v1/models/<model>`): per version, its
+    weight and ready pods; empty while it has no configuration."""
+    try:
+        with urllib.request.urlopen(f"{url}/v1/models/{model}", timeout=5) as response:
+            versions = json.loads(response.read())["versions"]
+    except OSError:
+        return {}
+    return {name: (state["weight"], state["readyPods"]) for name, state in versions.items()}

@@ -23,7 +23,7 @@ from ..fixtures.model_servers import RoutedModel, router_weights
 from .env import Env, promql
 from .given import Given
 from .specs import base_spec
-from .sticky_users import ask_as_users, ready_endpoints
+from .sticky_users import ask_as_users, served_split
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -203,8 +203,8 @@ def _paused_at(step: int, weight: int) -> Any:
 
 
 def _serving(env: Env, routed: RoutedModel, expected: dict[str, float]) -> None:
-    """Until the ConfigMap holds `expected` and the router sends to a ready, answering pod of each
-    of those versions (a kwok pod is Ready before its model server listens)."""
+    """Until the ConfigMap holds `expected`, the router has loaded it, and it sends to a ready,
+    answering pod of each of those versions (a kwok pod is Ready before its model server listens)."""
     routed.wait(lambda: weights(env) == expected, f"the ConfigMap at {expected}", timeout=60)
     assert routed.follower is not None
     follower = routed.follower
@@ -214,9 +214,8 @@ def _serving(env: Env, routed: RoutedModel, expected: dict[str, float]) -> None:
         return all(any(pod.startswith(f"{env.name}-{version}-") for pod in pods) for version in expected)
 
     routed.wait(answering, f"model servers of {sorted(expected)} answering")
-    routed.wait(
-        lambda: all(ready_endpoints(routed.url).get(v, 0) >= 1 for v in expected), "the router's endpoints"
-    )
+    served = {version: (weight, 1) for version, weight in expected.items()}
+    routed.wait(lambda: served_split(routed.url, env.model) == served, f"the router serving {served}")
 
 
 def test_a_sticky_split_keeps_each_user_on_one_version_as_the_candidate_grows(
@@ -263,7 +262,7 @@ def test_a_sticky_split_keeps_each_user_on_one_version_as_the_candidate_grows(
 
     # when the rollout is aborted
     when.action("abort").wait_for_phase("RolledBack", timeout=60)
-    routed.wait(lambda: weights(env) == {"v1": 100.0}, "the ConfigMap back at v1 100%")
+    _serving(env, routed, {"v1": 100.0})
 
     # then the ConfigMap is the stable's alone: no stickiness, nothing marked as the operator's
     config, metadata = config_map(env)
