@@ -23,6 +23,7 @@ from ..fixtures.model_servers import RoutedModel, router_weights
 from .env import Env, promql
 from .given import Given
 from .specs import base_spec
+from .sticky_users import ask_as_users, served_split
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
@@ -43,6 +44,20 @@ def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[Ro
         # see; its few errors (the stable answers for them) give the errors metric a series to read
         server_args={"v1": ["--latency-median", "0.002"], "v2": ["--latency-median", "0.03", "--error-rate", "0.02"]},
     )  # fmt: skip
+    try:
+        yield model.start()
+    finally:
+        model.close()
+
+
+@pytest.fixture
+def sticky_routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[RoutedModel]:
+    """Both versions as fast and faultless as each other: every call is answered by the version the
+    split chose (the router answers a candidate's failure from the stable)."""
+    env = given.env
+    same = ["--latency-median", "0.002"]
+    model = RoutedModel(env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path,
+                        server_args={"v1": same, "v2": same})  # fmt: skip
     try:
         yield model.start()
     finally:
@@ -176,3 +191,83 @@ def _model_server_count(env: Env, version: str) -> int | None:
     )
     values = list(promql(env, query).values())
     return round(values[0]) if values else None
+
+
+USERS = [f"user-{index}" for index in range(400)]
+
+
+def _paused_at(step: int, weight: int) -> Any:
+    return lambda s: (
+        s.get("phase") == "Paused" and s.get("currentStep") == step and s.get("candidateWeight") == weight
+    )
+
+
+def _serving(env: Env, routed: RoutedModel, expected: dict[str, float]) -> None:
+    """Until the ConfigMap holds `expected`, the router has loaded it, and it sends to a ready,
+    answering pod of each of those versions (a kwok pod is Ready before its model server listens)."""
+    routed.wait(lambda: weights(env) == expected, f"the ConfigMap at {expected}", timeout=60)
+    assert routed.follower is not None
+    follower = routed.follower
+
+    def answering() -> bool:  # sync() serves the Ready pods and returns once their servers answer
+        pods = [server.pod for server in follower.sync()]
+        return all(any(pod.startswith(f"{env.name}-{version}-") for pod in pods) for version in expected)
+
+    routed.wait(answering, f"model servers of {sorted(expected)} answering")
+    served = {version: (weight, 1) for version, weight in expected.items()}
+    routed.wait(lambda: served_split(routed.url, env.model) == served, f"the router serving {served}")
+
+
+def test_a_sticky_split_keeps_each_user_on_one_version_as_the_candidate_grows(
+    given: Given, sticky_routed: RoutedModel
+) -> None:
+    env, routed = given.env, sticky_routed
+    # given a canary through the router, sticky by the x-user-id header, held at 20% then at 50%
+    given.service()
+    steps = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]
+    # one replica: each version keeps one pod at both weights (capacity rounds up), so no pod
+    # changes under the users while they are asked
+    spec = base_spec(env, steps=steps, replicas=1)
+    spec["strategy"]["traffic"] = {"provider": "router"}
+    spec["strategy"]["canary"]["stickiness"] = {"header": "x-user-id"}
+
+    # when it holds at 20%, and 400 users call the router twice each
+    when = given.rollout(spec).wait_for_status(_paused_at(1, 20), "paused at 20%", timeout=60)
+    _serving(env, routed, {"v1": 80.0, "v2": 20.0})
+    at_20 = ask_as_users(routed.url, env.model, "X-User-Id", USERS)
+    config_at_20, metadata_at_20 = config_map(env)
+
+    # then the ConfigMap splits users by their header, and the operator says it wrote that
+    assert config_at_20.stickiness is not None and config_at_20.stickiness.header == "x-user-id"
+    assert metadata_at_20["annotations"]["modelrollout.io/owned-settings"] == "stickiness"
+    # and each user got the same version on both calls, about a fifth of them the candidate
+    assert at_20.statuses == {200: 2 * len(USERS)}, at_20.statuses
+    pinned_at_20 = at_20.pinned()
+    assert 0.14 <= at_20.share("v2") <= 0.26, at_20.share("v2")
+
+    # when the candidate grows to 50% and the users call again
+    when.action("promote").wait_for_status(_paused_at(3, 50), "paused at 50%", timeout=60)
+    _serving(env, routed, {"v1": 50.0, "v2": 50.0})
+    at_50 = ask_as_users(routed.url, env.model, "X-User-Id", USERS)
+
+    # then each user still keeps one version, about half on the candidate, and every user the
+    # candidate had at 20% is still on it
+    assert at_50.statuses == {200: 2 * len(USERS)}, at_50.statuses
+    pinned_at_50 = at_50.pinned()
+    assert 0.42 <= at_50.share("v2") <= 0.58, at_50.share("v2")
+    left = sorted(
+        user for user, version in pinned_at_20.items() if version == "v2" and pinned_at_50[user] != "v2"
+    )
+    assert left == [], f"users moved off the candidate as it grew: {left[:10]}"
+
+    # when the rollout is aborted
+    when.action("abort").wait_for_phase("RolledBack", timeout=60)
+    _serving(env, routed, {"v1": 100.0})
+
+    # then the ConfigMap is the stable's alone: no stickiness, nothing marked as the operator's
+    config, metadata = config_map(env)
+    assert config.stickiness is None and config.segments == [] and config.shadow is None, config
+    assert "modelrollout.io/owned-settings" not in (metadata.get("annotations") or {}), metadata
+    # and every user is answered by the stable
+    after = ask_as_users(routed.url, env.model, "X-User-Id", USERS[:100], repeats=1)
+    assert after.statuses == {200: 100} and set(after.pinned().values()) == {"v1"}, after.statuses

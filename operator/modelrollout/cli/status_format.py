@@ -18,6 +18,7 @@ from . import bluegreen_format
 from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
 from .status_routes import route_lines, route_step
+from .status_sticky import sticky_lines
 from .table import age, render
 
 EVENTS_SHOWN = 10
@@ -48,6 +49,7 @@ def render_status(
         f"  set        {_weights(status.get('weights') or {})}",
         f"  serving    {serving_weights(deployments)}",
         *route_lines(status),
+        *sticky_lines(rollout),
         "",
         "Steps:",
         *step_lines(rollout),

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus, Weight, format_percent
+from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus, StrategySpec, Weight, format_percent
 from ..k8s import KindNotServed, KubeClient, KubeError, NotFound, owner_reference
 from ..rollout import Decision, EmitEvent
 from ..traffic import FIELD_MANAGER, Provider, RouteTarget, RouteUnavailable, Routing, new_provider
@@ -86,6 +86,8 @@ class Routes:
     provider: Provider
     client: KubeRouteClient
     target: RouteTarget
+    strategy: StrategySpec | None = None
+    """`spec.strategy`, whose experiment settings (a sticky split...) every `set` carries."""
 
     @classmethod
     def of(
@@ -102,7 +104,8 @@ class Routes:
             owner=owner_reference(dict(body)),
             versions=tuple(sorted(set(versions))),
         )
-        return cls(new_provider(spec.strategy.traffic.provider), KubeRouteClient(client, namespace), target)
+        provider = new_provider(spec.strategy.traffic.provider)
+        return cls(provider, KubeRouteClient(client, namespace), target, spec.strategy)
 
     def problem(self) -> tuple[Reason, str] | None:
         """Why the provider cannot route now (None: it can)."""
@@ -119,7 +122,7 @@ class Routes:
         if not weights:
             return
         try:
-            self.provider.set_routes(self.client, self.target, Routing.of(weights, routes))
+            self.provider.set_routes(self.client, self.target, Routing.of(weights, routes, self.strategy))
         except RouteUnavailable as unavailable:
             log.warning("%s/%s: routes left as they are: %s", self.target.namespace, self.target.rollout,
                         unavailable.message)  # fmt: skip

@@ -29,7 +29,17 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from ..api.v1alpha1 import HeaderRoute, MirrorRoute, Reason, RoutesStatus, TrafficSpec, Weight, percent_json
+from ..api.v1alpha1 import (
+    HeaderRoute,
+    MirrorRoute,
+    Reason,
+    RoutesStatus,
+    StickinessSpec,
+    StrategySpec,
+    TrafficSpec,
+    Weight,
+    percent_json,
+)
 
 __all__ = [
     "FIELD_MANAGER",
@@ -44,6 +54,7 @@ __all__ = [
     "check_weights",
     "replica_share",
     "rounded_up_plan",
+    "strategy_settings",
 ]
 
 FIELD_MANAGER = "modelrollout-operator"
@@ -113,23 +124,46 @@ class Routing:
     """Percent per version, summing to 100, the stable first."""
     headers: tuple[HeaderRoute, ...] = ()
     mirrors: tuple[MirrorRoute, ...] = ()
+    stickiness: StickinessSpec | None = None
+    """`spec.strategy.canary.stickiness`: split users, not requests, by the weights (each user
+    hashed onto one version), while more than one version has a weight. Only `router` serves it
+    (the CRD refuses it with the others, which ignore it)."""
 
     @classmethod
-    def of(cls, weights: Mapping[str, Weight], routes: RoutesStatus | None = None) -> Routing:
-        """The weights with `status.routes`, keeping only routes to a version in `weights`: a
-        version leaving the weights leaves every route with them."""
+    def of(
+        cls,
+        weights: Mapping[str, Weight],
+        routes: RoutesStatus | None = None,
+        strategy: StrategySpec | None = None,
+    ) -> Routing:
+        """The weights with `status.routes`, keeping only routes to a version in `weights` (a
+        version leaving the weights leaves every route with them), and the experiment settings
+        of `spec.strategy` (`strategy_settings`)."""
+        settings = strategy_settings(strategy)
         if routes is None:
-            return cls(dict(weights))
+            return cls(dict(weights), **settings)
         return cls(
             dict(weights),
             tuple(route for route in routes.headers if route.version in weights),
             tuple(mirror for mirror in routes.mirrors if mirror.version in weights and mirror.percentage > 0),
+            **settings,
         )
 
     def routed_versions(self) -> list[str]:
         """The versions some request may reach: a weight above 0, or a header route or mirror."""
         named = {route.version for route in self.headers} | {mirror.version for mirror in self.mirrors}
         return [version for version, weight in self.weights.items() if weight > 0 or version in named]
+
+
+def strategy_settings(strategy: StrategySpec | None) -> dict[str, Any]:
+    """The fields of `Routing` that `spec.strategy` sets (one entry per experiment setting), so
+    every call that routes a rollout (each reconcile, deletion) carries them alike."""
+    settings: dict[str, Any] = {}
+    if strategy is None:
+        return settings
+    if strategy.canary is not None and strategy.canary.stickiness is not None:
+        settings["stickiness"] = strategy.canary.stickiness
+    return settings
 
 
 def as_routing(routing: Routing | Mapping[str, Weight]) -> Routing:

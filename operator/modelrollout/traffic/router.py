@@ -32,6 +32,12 @@ the mirror that wrote the shadow, so a shadow a person wrote is replaced only wh
 force and kept otherwise. A version a route names is listed (at its weight, 0 if need be), since
 the router refuses a segment or shadow naming a version it does not list.
 
+Experiment settings the spec asks for (`spec.strategy.canary.stickiness` as the router's
+`stickiness`, while the weights split) are the operator's own, named in the ConfigMap's annotation
+`modelrollout.io/owned-settings` and removed once the spec no longer asks for them
+(`router_experiments`): an abort, undo or promotion leaves the stable alone at 100 and no sticky
+split behind; a stickiness a person wrote is kept for a rollout that sets none.
+
 The ConfigMap is written (server-side apply) only when it differs, so a converged rollout makes no
 write. Capacity: the router serves the weights exactly whatever the replica counts, so each
 version runs the share of `spec.replicas` its weight needs, rounded up (3 replicas at 95/5 run
@@ -58,6 +64,7 @@ from ..api.router_config import CONFIG_KEY, RouterConfig, RouterVersion, config_
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider, Weight
 from ._routes import ExactRouting, own_version_service, owned_metadata
 from .provider import RouteClient, RouteTarget, RouteUnavailable, Routing, as_routing, check_weights
+from .router_experiments import OWNED_ANNOTATION, owned_settings, spec_settings, with_settings
 from .router_segments import MIRROR_ANNOTATION, with_routes
 
 __all__ = [
@@ -184,15 +191,20 @@ def _config_map(target: RouteTarget, config: RouterConfig, owned: bool = True) -
     }
 
 
+_ANNOTATIONS = (MIRROR_ANNOTATION, OWNED_ANNOTATION)
+"""The ConfigMap's annotations the provider writes (every other one is left to whoever wrote it)."""
+
+
 def _write_config_map(client: RouteClient, current: Mapping[str, Any] | None, wanted: dict[str, Any]) -> None:
-    """Server-side apply of the ConfigMap unless its data and owner already are as wanted."""
+    """Server-side apply of the ConfigMap unless its data, owner and annotations already are as
+    wanted."""
     meta = (current or {}).get("metadata") or {}
-    mirror = (meta.get("annotations") or {}).get(MIRROR_ANNOTATION)
+    found, asked = meta.get("annotations") or {}, wanted["metadata"].get("annotations") or {}
     if (
         current is None
         or current.get("data") != wanted["data"]
         or (meta.get("ownerReferences") or None) != (wanted["metadata"].get("ownerReferences") or None)
-        or mirror != (wanted["metadata"].get("annotations") or {}).get(MIRROR_ANNOTATION)
+        or any(found.get(key) != asked.get(key) for key in _ANNOTATIONS)
     ):
         client.apply_route(wanted)
 
@@ -238,18 +250,23 @@ class RouterProvider(ExactRouting):
         owned: bool,
         routing: Routing | None = None,
     ) -> None:
-        """The ConfigMap for `versions`, with `routing`'s header routes and mirror (none: the
-        provider's segments and shadow removed, as on deletion)."""
+        """The ConfigMap for `versions`, with `routing`'s header routes, mirror and experiment
+        settings (none: the provider's segments, shadow and settings removed, as on deletion)."""
         found = client.get_route(*CONFIG_MAP, config_map_name(target.rollout))
         annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
+        routing = routing or Routing({})
         config, mirror = with_routes(
             router_config(target, versions, _current_config(found)),
-            routing or Routing({}),
+            routing,
             annotations.get(MIRROR_ANNOTATION),
         )
+        config, settings = with_settings(
+            config, spec_settings(routing), owned_settings(annotations.get(OWNED_ANNOTATION))
+        )
         wanted = _config_map(target, config, owned=owned)
-        if mirror is not None:
-            wanted["metadata"]["annotations"] = {MIRROR_ANNOTATION: mirror}
+        written = {MIRROR_ANNOTATION: mirror, OWNED_ANNOTATION: ",".join(settings) or None}
+        if any(written.values()):
+            wanted["metadata"]["annotations"] = {key: value for key, value in written.items() if value}
         _write_config_map(client, found, wanted)
 
     def _own_service(self, client: RouteClient, target: RouteTarget, version: str) -> dict[str, Any] | None:

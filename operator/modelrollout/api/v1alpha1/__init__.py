@@ -83,6 +83,7 @@ from .status import (
 )
 from .status_bounds import bounded_status
 from .step_analysis import StepAnalysis
+from .stickiness import StickinessSpec
 from .strategy_steps import strategy_steps
 from .timestamps import format_timestamp, parse_timestamp, utc
 from .weights import Percent, Weight, as_percent, format_percent, percent_json
@@ -174,6 +175,7 @@ __all__ = [
     "SetHeaderRoute",
     "SetMirrorRoute",
     "StepAnalysis",
+    "StickinessSpec",
     "StrategySpec",
     "StrategyType",
     "ThresholdRange",

@@ -25,6 +25,8 @@ from .enums import StrategyType, TrafficProvider
 from .int_or_percent import cel_is_int_or_percent, cel_is_zero
 from .route_rules import *  # noqa: F403  (re-exported, as the analysis rules)
 from .route_rules import ROUTE_RULES, STRATEGY_ROUTE_RULES
+from .stickiness_rules import *  # noqa: F403  (re-exported as crd_rules.STICKINESS_*)
+from .stickiness_rules import STICKINESS_RULES, STICKINESS_STRATEGY_RULES
 from .weights import PERCENT_TENTHS
 
 NAME_MAX_LENGTH = 63
@@ -214,6 +216,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         BLUE_GREEN_NEEDS_ROUTES,
         *STRATEGY_ROUTE_RULES,
         *AB_TEST_STRATEGY_RULES,
+        *STICKINESS_STRATEGY_RULES,
     ),
     "ABTestStrategy": AB_TEST_STRATEGY_BLOCK_RULES,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),
@@ -222,5 +225,6 @@ RULES: dict[str, tuple[CelRule, ...]] = {
     "CanaryStrategy": (INT_OR_PERCENT, SURGE_OR_UNAVAILABLE),
     **ANALYSIS_RULES,
     **ROUTE_RULES,
+    **STICKINESS_RULES,
 }
 """CEL rules by the name of the pydantic model (the `$defs` key) whose schema carries them."""

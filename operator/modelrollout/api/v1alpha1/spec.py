@@ -30,6 +30,7 @@ from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAME
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
 from .step_analysis import StepAnalysis
+from .stickiness import StickinessSpec, stickiness_refusal
 from .weights import Percent
 
 PARAMETERS_MESSAGE = (
@@ -143,6 +144,9 @@ class CanaryStrategy(ApiModel):
     a count or a percent (rounded down). 0, the default, means the version that shrinks gives a
     pod up only once the growing version has a new one Available, so the stable never serves
     below the capacity its weight needs. maxSurge and maxUnavailable are not both 0."""
+    stickiness: StickinessSpec | None = None
+    """Keep each user on one version while the weights hold, and on the candidate once there as
+    its weight grows: the user is read from a header or a cookie. Needs traffic.provider router."""
 
     @field_validator("max_surge", "max_unavailable")
     @classmethod
@@ -266,6 +270,8 @@ class StrategySpec(ApiModel):
         _require(refusal is None, refusal or rules.STRATEGY_ROUTE_RULES[0])
         refusal = segment_refusal(self.traffic.provider, self.ab_test)
         _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
+        refusal = stickiness_refusal(self.traffic.provider, self.canary.stickiness if self.canary else None)
+        _require(refusal is None, refusal or rules.STICKINESS_NEEDS_ROUTER)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
