@@ -55,6 +55,9 @@ class StrategyType(StrEnum):
     AB_TEST = "ABTest"
     """A fixed split for a set duration or until the sequential test decides; the candidate wins
     (is promoted) when its goal metric is shown superior and every guardrail non-inferior."""
+    INTERLEAVED = "Interleaved"
+    """The model router merges both versions' rankings (team draft) and credits clicks; the
+    candidate is promoted when users are shown to prefer its ranking (`strategy.interleaved`)."""
 
 
 class TrafficProvider(StrEnum):
