@@ -352,9 +352,10 @@ def plan(
             probes.append(planner.probe(metric))
     if request.interleaved is not None:  # the experiment's own test, beside its guardrails
         waiting = "waiting for the first complete interval after the experiment started"
-        found = planner is not None
         probes.append(
-            interleaving_probe(planner, request.interleaved) if found else waiting_interleaving(waiting)
+            interleaving_probe(planner, request.interleaved)
+            if planner is not None
+            else waiting_interleaving(waiting)
         )
     return probes
 

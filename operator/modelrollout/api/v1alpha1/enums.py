@@ -241,6 +241,9 @@ class Reason(StrEnum):
     ROLLED_BACK = "RolledBack"
     ABORTED = "Aborted"
     UNDONE = "Undone"
+    INTERLEAVING_DECIDED = "InterleavingDecided"
+    """An interleaving experiment's test decided: users prefer the candidate's ranking, the
+    stable's, or showed no preference by `maxDuration` (the message gives the wins)."""
     """A person undid a promotion: the version that served is RolledBack, an earlier good one serves."""
     SUPERSEDED = "Superseded"
     SERVICE_NOT_FOUND = "ServiceNotFound"
