@@ -29,7 +29,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any, Protocol
 
-from ..api.v1alpha1 import HeaderRoute, MirrorRoute, Reason, RoutesStatus, TrafficSpec, Weight, percent_json
+from ..api.v1alpha1 import (
+    HeaderRoute,
+    InterleavingRoute,
+    MirrorRoute,
+    Reason,
+    RoutesStatus,
+    TrafficSpec,
+    Weight,
+    percent_json,
+)
 
 __all__ = [
     "FIELD_MANAGER",
@@ -113,6 +122,9 @@ class Routing:
     """Percent per version, summing to 100, the stable first."""
     headers: tuple[HeaderRoute, ...] = ()
     mirrors: tuple[MirrorRoute, ...] = ()
+    interleaving: InterleavingRoute | None = None
+    """Two versions whose ranked lists the router merges for every request (strategy
+    Interleaved); only the `router` provider gets one (the CRD refuses the strategy elsewhere)."""
 
     @classmethod
     def of(cls, weights: Mapping[str, Weight], routes: RoutesStatus | None = None) -> Routing:
@@ -120,15 +132,18 @@ class Routing:
         version leaving the weights leaves every route with them."""
         if routes is None:
             return cls(dict(weights))
+        interleaving = routes.interleaving
         return cls(
             dict(weights),
             tuple(route for route in routes.headers if route.version in weights),
             tuple(mirror for mirror in routes.mirrors if mirror.version in weights and mirror.percentage > 0),
+            interleaving if interleaving is not None and set(interleaving.versions) <= set(weights) else None,
         )
 
     def routed_versions(self) -> list[str]:
         """The versions some request may reach: a weight above 0, or a header route or mirror."""
         named = {route.version for route in self.headers} | {mirror.version for mirror in self.mirrors}
+        named |= set(self.interleaving.versions) if self.interleaving is not None else set()
         return [version for version, weight in self.weights.items() if weight > 0 or version in named]
 
 

@@ -58,6 +58,7 @@ from ..api.router_config import CONFIG_KEY, RouterConfig, RouterVersion, config_
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider, Weight
 from ._routes import ExactRouting, own_version_service, owned_metadata
 from .provider import RouteClient, RouteTarget, RouteUnavailable, Routing, as_routing, check_weights
+from .router_interleaving import INTERLEAVING_ANNOTATION, with_interleaving
 from .router_segments import MIRROR_ANNOTATION, with_routes
 
 __all__ = [
@@ -193,6 +194,8 @@ def _write_config_map(client: RouteClient, current: Mapping[str, Any] | None, wa
         or current.get("data") != wanted["data"]
         or (meta.get("ownerReferences") or None) != (wanted["metadata"].get("ownerReferences") or None)
         or mirror != (wanted["metadata"].get("annotations") or {}).get(MIRROR_ANNOTATION)
+        or (meta.get("annotations") or {}).get(INTERLEAVING_ANNOTATION)
+        != (wanted["metadata"].get("annotations") or {}).get(INTERLEAVING_ANNOTATION)
     ):
         client.apply_route(wanted)
 
@@ -247,9 +250,14 @@ class RouterProvider(ExactRouting):
             routing or Routing({}),
             annotations.get(MIRROR_ANNOTATION),
         )
+        # The experiment's interleaving (strategy Interleaved), apart from the routes above.
+        ours_before = annotations.get(INTERLEAVING_ANNOTATION) == "true"
+        config, interleaving = with_interleaving(config, routing or Routing({}), ours_before)
         wanted = _config_map(target, config, owned=owned)
         if mirror is not None:
             wanted["metadata"]["annotations"] = {MIRROR_ANNOTATION: mirror}
+        if interleaving:
+            wanted["metadata"].setdefault("annotations", {})[INTERLEAVING_ANNOTATION] = "true"
         _write_config_map(client, found, wanted)
 
     def _own_service(self, client: RouteClient, target: RouteTarget, version: str) -> dict[str, Any] | None:
