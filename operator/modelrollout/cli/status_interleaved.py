@@ -5,13 +5,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from .status_abtest import shown_value
+
 __all__ = ["interleaved_lines"]
-
-
-def _value(value: Any) -> str:
-    if value is None:
-        return "-"
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 def interleaved_lines(status: dict[str, Any]) -> list[str]:
@@ -27,13 +23,13 @@ def interleaved_lines(status: dict[str, Any]) -> list[str]:
         else "not merging, "
     )
     low, high = shown.get("intervalLow"), shown.get("intervalHigh")
-    interval = f" [{_value(low)}, {_value(high)}]" if low is not None or high is not None else ""
+    interval = f" [{shown_value(low)}, {shown_value(high)}]" if low is not None or high is not None else ""
     lines = [
         f"Interleaved: {shown.get('decision', '-')} ({merged}{int(shown.get('intervals') or 0)} intervals, "
         f"ends by {shown.get('endsAt') or '-'})",
         f"  {shown.get('impressions', 0)} impressions: candidate won {shown.get('candidateWins', 0)}, "
         f"stable {shown.get('stableWins', 0)}, ties {shown.get('ties', 0)}; win share "
-        f"{_value(shown.get('winShare'))}{interval}, e-value {_value(shown.get('eValue'))}",
+        f"{shown_value(shown.get('winShare'))}{interval}, e-value {shown_value(shown.get('eValue'))}",
     ]
     if shown.get("message"):
         lines.append(f"  {shown['message']}")

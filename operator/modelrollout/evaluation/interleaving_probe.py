@@ -18,6 +18,7 @@ its confidence interval, and `eValue` the evidence against "no preference".
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from ..analysis import InterleavingCounts, InterleavingSettings, MetricTest, assess_interleaving
@@ -91,18 +92,7 @@ def interleaving_probe(planner: _Planner, strategy: InterleavedStrategy) -> Prob
             f"of {round(impressions)} impressions; {share}; e-value {e_value:.3g} (decides at {threshold:g})"
         )
         test = _described(result.verdict, candidate, stable, ties, impressions, explanation)
-        return MetricTest(
-            verdict=test.verdict,
-            method=test.method,
-            stable=test.stable,
-            candidate=test.candidate,
-            effect=result.win_share,
-            interval=(low, high),
-            e_value=e_value,
-            samples_stable=test.samples_stable,
-            samples_candidate=test.samples_candidate,
-            explanation=explanation,
-        )
+        return replace(test, effect=result.win_share, interval=(low, high), e_value=e_value)
 
     return Probe(interleaving_metric(), measure, slices)
 

@@ -9,14 +9,10 @@ from modelrollout.api.v1alpha1 import InterleavingRoute, RoutesStatus
 from modelrollout.traffic import Routing
 
 from .test_router_provider import PROVIDER, TARGET, RouteStore, user_service
+from .test_router_segments import stored
 
 INTERLEAVING = InterleavingRoute(versions=["v1", "v2"], list_field="items", length=20)
 RUNNING = RoutesStatus(interleaving=INTERLEAVING)
-
-
-def stored(store: RouteStore) -> tuple[dict[str, object], dict[str, str]]:
-    config_map = store.get("ConfigMap", "fraud-router")
-    return json.loads(config_map["data"]["router.json"]), config_map["metadata"].get("annotations") or {}
 
 
 def test_the_experiment_merges_both_rankings_with_the_candidate_listed_at_zero() -> None:
