@@ -176,7 +176,7 @@ class MirrorRoute(ApiModel):
 
 
 class RoutesStatus(ApiModel):
-    """The header routes and mirrors in force, besides the weights."""
+    """The header routes, mirrors and interleaving in force, besides the weights."""
 
     headers: list[HeaderRoute] = Field(default_factory=list, max_length=ROUTES_MAX)
     """Header routes, in the order they were set (the first that matches a request wins)."""
