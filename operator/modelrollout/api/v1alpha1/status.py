@@ -189,7 +189,8 @@ class ModelRolloutStatus(ApiModel):
     replicas, which is coarser (at 3 replicas a 5% step serves 33%)."""
     routes: RoutesStatus | None = None
     """The header routes and mirrors in force besides the weights (`setHeaderRoute`,
-    `setMirrorRoute`), which the traffic provider's route objects say; unset when there are none.
+    `setMirrorRoute`), and an Interleaved experiment's merged rankings, which the traffic
+    provider's route objects say; unset when there are none.
     Everything goes back to the stable when the rollout promotes, aborts, rolls back or is undone."""
     canary_scale: CanaryScale | None = None
     """The candidate's size apart from its weight (`setCanaryScale`), while in force."""
