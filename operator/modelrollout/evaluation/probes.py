@@ -34,6 +34,7 @@ from ..metrics import (
 from ..metrics import queries as defaults
 from . import checks, samples
 from .goal_probe import goal_probe
+from .interleaving_probe import interleaving_probe, waiting_interleaving
 from .request import EvaluationRequest
 from .slices import (
     CANDIDATE,
@@ -349,6 +350,13 @@ def plan(
             probes.append(settled(metric, inconclusive("none", message)))
         else:
             probes.append(planner.probe(metric))
+    if request.interleaved is not None:  # the experiment's own test, beside its guardrails
+        waiting = "waiting for the first complete interval after the experiment started"
+        probes.append(
+            interleaving_probe(planner, request.interleaved)
+            if planner is not None
+            else waiting_interleaving(waiting)
+        )
     return probes
 
 

@@ -20,8 +20,10 @@ from ..api.v1alpha1 import (
     AnalysisSpec,
     AnalysisStatus,
     EvidenceSpan,
+    InterleavedStrategy,
     MetricResult,
     ModelRolloutSpec,
+    StrategyType,
     Verdict,
     align,
     format_timestamp,
@@ -61,6 +63,8 @@ class EvaluationRequest:
     split_changes: tuple[datetime, ...] = ()
     """When the traffic split changed within the carried evidence (`status.analysis.splitChanges`):
     each stretch between them is counted at its own split. Used only while it carries."""
+    interleaved: InterleavedStrategy | None = None
+    """An interleaving experiment's settings: its test on the router's wins joins the metrics."""
 
     @property
     def carries(self) -> bool:
@@ -149,6 +153,7 @@ def request_for_step(
         evidence_started_at=evidence_started_at,
         split_changes=split_changes,
         series=default_series(spec.strategy.traffic.provider),
+        interleaved=spec.strategy.interleaved if spec.strategy.type == StrategyType.INTERLEAVED else None,
     )
 
 

@@ -36,6 +36,7 @@ from .abtest import ab_test_status, read_judgement
 from .actions import Decision
 from .conditions import refresh_conditions
 from .effects import converge, stable_template
+from .interleaved import interleaved_status, interleaving_in_force
 from .manual import fresh_action, take_action
 from .observations import Observations
 from .route_steps import settle_routes
@@ -68,11 +69,13 @@ def decide(
     else:
         _settle(run)
     settle_routes(run)  # header routes, mirrors and a canary scale stand only while steps run
+    interleaving_in_force(run)  # the router merges both rankings only while the experiment runs
     if run.capacity is None:
         run.status.progress_started_at = None  # the deadline counts only while capacity moves
     if run.status.phase not in (Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING):
         run.status.blue_green = None  # a BlueGreen rollout's stage lasts as long as it runs
     run.status.ab_test = ab_test_status(run)
+    run.status.interleaved = interleaved_status(run)
     refresh_conditions(run)
     actions = converge(run)
     return Decision(

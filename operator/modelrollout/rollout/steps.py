@@ -346,7 +346,7 @@ def _on_failure(run: Run, judged: AnalysisObservation) -> None:
 
 
 def _on_inconclusive(run: Run, index: int) -> str | None:
-    policy = run.spec.analysis.on_inconclusive
+    policy = run.spec.strategy.on_inconclusive() or run.spec.analysis.on_inconclusive
     message = f"no verdict by the end of {describe_step(run, index)}"
     if policy == InconclusivePolicy.PROMOTE:
         return f"{message}; onInconclusive is promote"

@@ -31,6 +31,7 @@ from typing import Any, Protocol
 
 from ..api.v1alpha1 import (
     HeaderRoute,
+    InterleavingRoute,
     MirrorRoute,
     Reason,
     RoutesStatus,
@@ -128,6 +129,9 @@ class Routing:
     """`spec.strategy.canary.stickiness`: split users, not requests, by the weights (each user
     hashed onto one version), while more than one version has a weight. Only `router` serves it
     (the CRD refuses it with the others, which ignore it)."""
+    interleaving: InterleavingRoute | None = None
+    """Two versions whose ranked lists the router merges for every request (strategy
+    Interleaved); only the `router` provider gets one (the CRD refuses the strategy elsewhere)."""
 
     @classmethod
     def of(
@@ -142,16 +146,19 @@ class Routing:
         settings = strategy_settings(strategy)
         if routes is None:
             return cls(dict(weights), **settings)
+        interleaving = routes.interleaving
         return cls(
             dict(weights),
             tuple(route for route in routes.headers if route.version in weights),
             tuple(mirror for mirror in routes.mirrors if mirror.version in weights and mirror.percentage > 0),
+            interleaving=interleaving if interleaving is not None and set(interleaving.versions) <= set(weights) else None,
             **settings,
         )
 
     def routed_versions(self) -> list[str]:
         """The versions some request may reach: a weight above 0, or a header route or mirror."""
         named = {route.version for route in self.headers} | {mirror.version for mirror in self.mirrors}
+        named |= set(self.interleaving.versions) if self.interleaving is not None else set()
         return [version for version, weight in self.weights.items() if weight > 0 or version in named]
 
 

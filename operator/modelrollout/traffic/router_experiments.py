@@ -1,7 +1,8 @@
 """The experiment settings of the model router's configuration that come from the spec (`router`
 provider): which of the ConfigMap's settings the operator owns, and what they say.
 
-A setting the spec asks for (today `stickiness`, from `spec.strategy.canary.stickiness`) is
+A setting the spec asks for (`stickiness`, from `spec.strategy.canary.stickiness`; `interleaving`,
+from strategy Interleaved through `status.routes` while its experiment runs) is
 written over whatever the ConfigMap held, and its name is recorded in the ConfigMap's annotation
 `modelrollout.io/owned-settings`. A setting named there that the spec no longer asks for (the
 spec dropped it, the split it served ended, the rollout is being deleted) is removed. A setting
@@ -16,7 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..api.router_config import RouterConfig, Stickiness
+from ..api.router_config import Interleaving, RouterConfig, Stickiness
 from ..api.v1alpha1 import StickinessSpec
 from .provider import Routing
 
@@ -46,6 +47,11 @@ def spec_settings(routing: Routing) -> dict[str, BaseModel]:
     settings: dict[str, BaseModel] = {}
     if routing.stickiness is not None and _splits(routing.weights):
         settings["stickiness"] = router_stickiness(routing.stickiness)
+    if routing.interleaving is not None:  # strategy Interleaved, while its analysis step runs
+        wanted = routing.interleaving
+        settings["interleaving"] = Interleaving(
+            versions=(wanted.versions[0], wanted.versions[1]), list_field=wanted.list_field, length=wanted.length
+        )
     return settings
 
 

@@ -36,6 +36,13 @@ from .enums import (
 )
 from .generated import is_stale
 from .int_or_percent import resolve_int_or_percent
+from .interleaved import (
+    INTERLEAVING_METRIC,
+    InterleavedStatus,
+    InterleavedStrategy,
+    InterleavingRoute,
+    interleaving_route,
+)
 from .interval_grid import align, align_up, first_interval_end
 from .limits import (
     MESSAGE_MAX_LENGTH,
@@ -107,6 +114,7 @@ __all__ = [
     "FIXED_TESTS",
     "GROUP",
     "HISTORY_LIMIT",
+    "INTERLEAVING_METRIC",
     "KIND",
     "LABEL_MODEL",
     "LABEL_ROLLOUT",
@@ -148,6 +156,9 @@ __all__ = [
     "HeaderRoute",
     "HistoryEntry",
     "InconclusivePolicy",
+    "InterleavedStatus",
+    "InterleavedStrategy",
+    "InterleavingRoute",
     "IstioTraffic",
     "LineageEntry",
     "MetricResult",
@@ -195,6 +206,7 @@ __all__ = [
     "format_duration",
     "format_percent",
     "format_timestamp",
+    "interleaving_route",
     "is_stale",
     "parse_duration",
     "parse_timestamp",

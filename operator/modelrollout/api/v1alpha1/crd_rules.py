@@ -23,6 +23,8 @@ from .cel import CelRule as CelRule
 from .cel import given_durations
 from .enums import StrategyType, TrafficProvider
 from .int_or_percent import cel_is_int_or_percent, cel_is_zero
+from .interleaved_rules import *  # noqa: F403  (re-exported as crd_rules.INTERLEAVED_*)
+from .interleaved_rules import INTERLEAVED_SPEC_RULES, INTERLEAVED_STRATEGY_RULES
 from .route_rules import *  # noqa: F403  (re-exported, as the analysis rules)
 from .route_rules import ROUTE_RULES, STRATEGY_ROUTE_RULES
 from .stickiness_rules import *  # noqa: F403  (re-exported as crd_rules.STICKINESS_*)
@@ -210,6 +212,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         STEP_MAX_DURATION_COVERS_INTERVAL,
         *BLUE_GREEN_SPEC_RULES,
         *AB_TEST_SPEC_RULES,
+        *INTERLEAVED_SPEC_RULES,
     ),
     "StrategySpec": (
         *STRATEGY_BLOCKS_FOR_TYPE,
@@ -217,6 +220,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *STRATEGY_ROUTE_RULES,
         *AB_TEST_STRATEGY_RULES,
         *STICKINESS_STRATEGY_RULES,
+        *INTERLEAVED_STRATEGY_RULES,
     ),
     "ABTestStrategy": AB_TEST_STRATEGY_BLOCK_RULES,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),

@@ -55,6 +55,9 @@ class StrategyType(StrEnum):
     AB_TEST = "ABTest"
     """A fixed split for a set duration or until the sequential test decides; the candidate wins
     (is promoted) when its goal metric is shown superior and every guardrail non-inferior."""
+    INTERLEAVED = "Interleaved"
+    """The model router merges both versions' rankings (team draft) and credits clicks; the
+    candidate is promoted when users are shown to prefer its ranking (`strategy.interleaved`)."""
 
 
 class TrafficProvider(StrEnum):
@@ -238,6 +241,9 @@ class Reason(StrEnum):
     ROLLED_BACK = "RolledBack"
     ABORTED = "Aborted"
     UNDONE = "Undone"
+    INTERLEAVING_DECIDED = "InterleavingDecided"
+    """An interleaving experiment's test decided: users prefer the candidate's ranking, the
+    stable's, or showed no preference by `maxDuration` (the message gives the wins)."""
     """A person undid a promotion: the version that served is RolledBack, an earlier good one serves."""
     SUPERSEDED = "Superseded"
     SERVICE_NOT_FOUND = "ServiceNotFound"

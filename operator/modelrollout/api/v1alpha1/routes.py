@@ -20,6 +20,7 @@ from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .cel import CelRule
 from .enums import TrafficProvider
+from .interleaved import InterleavingRoute
 
 HEADER_NAME_PATTERN = r"^[A-Za-z0-9!#$%&'*+\-.^_`|~]+$"
 """An HTTP header name (a token, RFC 9110)."""
@@ -175,12 +176,14 @@ class MirrorRoute(ApiModel):
 
 
 class RoutesStatus(ApiModel):
-    """The header routes and mirrors in force, besides the weights."""
+    """The header routes, mirrors and interleaving in force, besides the weights."""
 
     headers: list[HeaderRoute] = Field(default_factory=list, max_length=ROUTES_MAX)
     """Header routes, in the order they were set (the first that matches a request wins)."""
     mirrors: list[MirrorRoute] = Field(default_factory=list, max_length=ROUTES_MAX)
     """Mirrors, in the order they were set."""
+    interleaving: InterleavingRoute | None = None
+    """The two versions whose rankings the router merges for every user (strategy Interleaved)."""
 
 
 class CanaryScale(ApiModel):

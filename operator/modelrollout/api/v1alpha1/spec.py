@@ -20,12 +20,14 @@ from .analysis_spec import AnalysisSpec
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
+    InconclusivePolicy,
     MetricType,
     StrategyType,
     TrafficProvider,
     UpstreamFailurePolicy,
 )
 from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
+from .interleaved import InterleavedStrategy
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
@@ -231,6 +233,9 @@ class StrategySpec(ApiModel):
     ab_test: ABTestStrategy | None = None
     """The split (or segment) and duration of an A/B test; required when `type` is ABTest and a
     candidate is set."""
+    interleaved: InterleavedStrategy | None = None
+    """The ranked list, test and limits of an interleaving experiment; required when `type` is
+    Interleaved and a candidate is set. Needs traffic.provider router."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -253,7 +258,19 @@ class StrategySpec(ApiModel):
                 return [route, test]
             scale = CanaryStep(set_canary_scale=SetCanaryScale(replicas=ab_test.segment_replicas))
             return [scale, route, test]
+        if self.type == StrategyType.INTERLEAVED:
+            if self.interleaved is None:
+                return []
+            # The candidate answers every ranking request: full size first, then the experiment.
+            full_size = CanaryStep(set_canary_scale=SetCanaryScale(weight=100))
+            return [full_size, CanaryStep(analysis=StepAnalysis(max_duration=self.interleaved.max_duration))]
         return list(self.canary.steps) if self.canary is not None else []
+
+    def on_inconclusive(self) -> InconclusivePolicy | None:
+        """The strategy's own `onInconclusive`, overriding `analysis.onInconclusive` (None: none)."""
+        if self.type == StrategyType.INTERLEAVED and self.interleaved is not None:
+            return self.interleaved.on_inconclusive
+        return None
 
     def analysis_at(self, step: int) -> StepAnalysis | PromotionAnalysis | None:
         """The analysis run at `status.currentStep` (a step's, a BlueGreen stage's)."""
@@ -272,6 +289,10 @@ class StrategySpec(ApiModel):
         _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
         refusal = stickiness_refusal(self.traffic.provider, self.canary.stickiness if self.canary else None)
         _require(refusal is None, refusal or rules.STICKINESS_NEEDS_ROUTER)
+        interleaved = self.type == StrategyType.INTERLEAVED
+        _require(
+            not interleaved or self.traffic.provider == TrafficProvider.ROUTER, rules.INTERLEAVED_NEEDS_ROUTER
+        )
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
@@ -342,7 +363,18 @@ class ModelRolloutSpec(ApiModel):
         self._check_analysis_steps()
         check_blue_green(self.strategy.blue_green, self.analysis)
         self._check_ab_test()
+        self._check_interleaved()
         return self
+
+    def _check_interleaved(self) -> None:
+        if self.strategy.type != StrategyType.INTERLEAVED:
+            return
+        has_prometheus = self.analysis.prometheus is not None
+        _require(self.candidate is None or has_prometheus, rules.INTERLEAVED_NEEDS_PROMETHEUS)
+        interleaved = self.strategy.interleaved
+        longest = interleaved.max_duration if interleaved is not None else None
+        covers = longest is None or parse_duration(longest) >= parse_duration(self.analysis.interval)
+        _require(covers, rules.INTERLEAVED_MAX_DURATION_COVERS_INTERVAL)
 
     def _check_ab_test(self) -> None:
         ab_test = self.strategy.type == StrategyType.AB_TEST

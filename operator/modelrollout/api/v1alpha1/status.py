@@ -10,6 +10,7 @@ from ._model import ApiModel
 from .abtest import ABTestStatus
 from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
+from .interleaved import InterleavedStatus
 from .routes import CanaryScale, RoutesStatus
 from .weights import Percent
 
@@ -188,7 +189,8 @@ class ModelRolloutStatus(ApiModel):
     replicas, which is coarser (at 3 replicas a 5% step serves 33%)."""
     routes: RoutesStatus | None = None
     """The header routes and mirrors in force besides the weights (`setHeaderRoute`,
-    `setMirrorRoute`), which the traffic provider's route objects say; unset when there are none.
+    `setMirrorRoute`), and an Interleaved experiment's merged rankings, which the traffic
+    provider's route objects say; unset when there are none.
     Everything goes back to the stable when the rollout promotes, aborts, rolls back or is undone."""
     canary_scale: CanaryScale | None = None
     """The candidate's size apart from its weight (`setCanaryScale`), while in force."""
@@ -217,6 +219,8 @@ class ModelRolloutStatus(ApiModel):
     """A BlueGreen rollout's stage, preview Service and switch times, while one is under way."""
     ab_test: ABTestStatus | None = None
     """An A/B test's split, its goal's effect, interval and verdict, and how far it has come."""
+    interleaved: InterleavedStatus | None = None
+    """An interleaving experiment's impressions, wins per side, evidence and decision."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)
