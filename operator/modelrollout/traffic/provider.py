@@ -151,7 +151,9 @@ class Routing:
             dict(weights),
             tuple(route for route in routes.headers if route.version in weights),
             tuple(mirror for mirror in routes.mirrors if mirror.version in weights and mirror.percentage > 0),
-            interleaving=interleaving if interleaving is not None and set(interleaving.versions) <= set(weights) else None,
+            interleaving=interleaving
+            if interleaving is not None and set(interleaving.versions) <= set(weights)
+            else None,
             **settings,
         )
 

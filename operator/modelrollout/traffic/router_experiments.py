@@ -50,7 +50,9 @@ def spec_settings(routing: Routing) -> dict[str, BaseModel]:
     if routing.interleaving is not None:  # strategy Interleaved, while its analysis step runs
         wanted = routing.interleaving
         settings["interleaving"] = Interleaving(
-            versions=(wanted.versions[0], wanted.versions[1]), list_field=wanted.list_field, length=wanted.length
+            versions=(wanted.versions[0], wanted.versions[1]),
+            list_field=wanted.list_field,
+            length=wanted.length,
         )
     return settings
 
