@@ -35,6 +35,7 @@ from ..metrics import queries as defaults
 from . import checks, samples
 from .goal_probe import goal_probe
 from .request import EvaluationRequest
+from .shadow_probe import shadow_probes
 from .slices import (
     CANDIDATE,
     STABLE,
@@ -349,6 +350,8 @@ def plan(
             probes.append(settled(metric, inconclusive("none", message)))
         else:
             probes.append(planner.probe(metric))
+    if planner is not None and request.shadow is not None:
+        return shadow_probes(planner, probes, request.shadow)
     return probes
 
 

@@ -28,6 +28,7 @@ from ..api.v1alpha1 import (
     parse_duration,
 )
 from ..metrics.queries import MODEL_SERVER_SERIES, DefaultSeries, default_series
+from .shadow_probe import ShadowComparison, shadow_comparison
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,8 @@ class EvaluationRequest:
     split_changes: tuple[datetime, ...] = ()
     """When the traffic split changed within the carried evidence (`status.analysis.splitChanges`):
     each stretch between them is counted at its own split. Used only while it carries."""
+    shadow: ShadowComparison | None = None
+    """A Shadow rollout's comparison: the candidate read from its copies (`shadow_probe`)."""
 
     @property
     def carries(self) -> bool:
@@ -149,6 +152,7 @@ def request_for_step(
         evidence_started_at=evidence_started_at,
         split_changes=split_changes,
         series=default_series(spec.strategy.traffic.provider),
+        shadow=shadow_comparison(spec),
     )
 
 

@@ -39,6 +39,7 @@ from .effects import converge, stable_template
 from .manual import fresh_action, take_action
 from .observations import Observations
 from .route_steps import settle_routes
+from .shadow import shadow_status
 from .steps import progress
 from .transitions import release_candidate, start_rollout, supersede
 from .undo import undoing
@@ -73,6 +74,7 @@ def decide(
     if run.status.phase not in (Phase.PROGRESSING, Phase.PAUSED, Phase.PROMOTING):
         run.status.blue_green = None  # a BlueGreen rollout's stage lasts as long as it runs
     run.status.ab_test = ab_test_status(run)
+    run.status.shadow = shadow_status(run)
     refresh_conditions(run)
     actions = converge(run)
     return Decision(

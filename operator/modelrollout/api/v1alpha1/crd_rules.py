@@ -25,6 +25,8 @@ from .enums import StrategyType, TrafficProvider
 from .int_or_percent import cel_is_int_or_percent, cel_is_zero
 from .route_rules import *  # noqa: F403  (re-exported, as the analysis rules)
 from .route_rules import ROUTE_RULES, STRATEGY_ROUTE_RULES
+from .shadow_rules import *  # noqa: F403  (re-exported as crd_rules.SHADOW_*)
+from .shadow_rules import SHADOW_SPEC_RULES, SHADOW_STRATEGY_RULES
 from .weights import PERCENT_TENTHS
 
 NAME_MAX_LENGTH = 63
@@ -208,12 +210,14 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         STEP_MAX_DURATION_COVERS_INTERVAL,
         *BLUE_GREEN_SPEC_RULES,
         *AB_TEST_SPEC_RULES,
+        *SHADOW_SPEC_RULES,
     ),
     "StrategySpec": (
         *STRATEGY_BLOCKS_FOR_TYPE,
         BLUE_GREEN_NEEDS_ROUTES,
         *STRATEGY_ROUTE_RULES,
         *AB_TEST_STRATEGY_RULES,
+        *SHADOW_STRATEGY_RULES,
     ),
     "ABTestStrategy": AB_TEST_STRATEGY_BLOCK_RULES,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),

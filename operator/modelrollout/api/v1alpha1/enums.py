@@ -55,6 +55,9 @@ class StrategyType(StrEnum):
     AB_TEST = "ABTest"
     """A fixed split for a set duration or until the sequential test decides; the candidate wins
     (is promoted) when its goal metric is shown superior and every guardrail non-inferior."""
+    SHADOW = "Shadow"
+    """The candidate gets a copy of users' requests and never answers them; its predictions,
+    latency and errors are compared with the stable's (`strategy.shadow`, provider router)."""
 
 
 class TrafficProvider(StrEnum):

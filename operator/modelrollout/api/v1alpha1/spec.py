@@ -29,6 +29,7 @@ from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
+from .shadow import ShadowStrategy, check_shadow, shadow_refusal
 from .step_analysis import StepAnalysis
 from .weights import Percent
 
@@ -227,6 +228,9 @@ class StrategySpec(ApiModel):
     ab_test: ABTestStrategy | None = None
     """The split (or segment) and duration of an A/B test; required when `type` is ABTest and a
     candidate is set."""
+    shadow: ShadowStrategy | None = None
+    """The share of requests copied and the margins of a Shadow comparison; required when `type`
+    is Shadow and a candidate is set. Needs traffic.provider router."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -236,7 +240,13 @@ class StrategySpec(ApiModel):
 
     def run_steps(self) -> list[CanaryStep]:
         """The steps the strategy runs, in order: a Canary's own list, or the fixed program of an
-        A/B test (`strategy_steps`); empty for a BlueGreen rollout and when the block is unset."""
+        A/B test (`strategy_steps`) or a Shadow comparison (`ShadowStrategy.steps`); empty for a BlueGreen
+        rollout and when the block is unset."""
+        if self.type == StrategyType.SHADOW:
+            if self.shadow is None:
+                return []
+            mirror, comparison = self.shadow.steps()
+            return [CanaryStep(set_mirror_route=mirror), CanaryStep(analysis=comparison)]
         if self.type == StrategyType.AB_TEST:
             if self.ab_test is None:
                 return []
@@ -265,6 +275,8 @@ class StrategySpec(ApiModel):
         refusal = step_refusal(self.traffic.provider, self.canary.steps if self.canary else [])
         _require(refusal is None, refusal or rules.STRATEGY_ROUTE_RULES[0])
         refusal = segment_refusal(self.traffic.provider, self.ab_test)
+        _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
+        refusal = shadow_refusal(self.type, self.traffic.provider)
         _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
@@ -336,6 +348,7 @@ class ModelRolloutSpec(ApiModel):
         self._check_analysis_steps()
         check_blue_green(self.strategy.blue_green, self.analysis)
         self._check_ab_test()
+        check_shadow(self.strategy.type, self.strategy.shadow, self.analysis)
         return self
 
     def _check_ab_test(self) -> None:

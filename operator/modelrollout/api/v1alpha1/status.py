@@ -11,6 +11,7 @@ from .abtest import ABTestStatus
 from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
 from .routes import CanaryScale, RoutesStatus
+from .shadow import ShadowStatus
 from .weights import Percent
 
 HISTORY_LIMIT = 20
@@ -217,6 +218,8 @@ class ModelRolloutStatus(ApiModel):
     """A BlueGreen rollout's stage, preview Service and switch times, while one is under way."""
     ab_test: ABTestStatus | None = None
     """An A/B test's split, its goal's effect, interval and verdict, and how far it has come."""
+    shadow: ShadowStatus | None = None
+    """A Shadow comparison's agreement, score difference, their intervals and verdicts."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)
