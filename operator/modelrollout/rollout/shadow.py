@@ -31,14 +31,14 @@ from .timing import analysis_deadline
 __all__ = ["shadow_status"]
 
 
-def _decision(run: Run) -> str:
+def _decision(run: Run, candidate: str | None) -> str:
     status = run.status
     verdict = status.analysis.verdict if status.analysis is not None else None
     if verdict == Verdict.FAIL:
         return "Differs"
     if verdict == Verdict.PASS:
         return "Agrees"
-    last = status.history[-1] if status.history and status.history[-1].candidate == run.candidate else None
+    last = status.history[-1] if status.history and status.history[-1].candidate == candidate else None
     reason = last.reason if last is not None else ""
     if reason == Reason.ABORTED.value:
         return "Aborted"
@@ -56,23 +56,26 @@ def _result(metrics: list[MetricResult], name: str) -> MetricResult | None:
 
 def shadow_status(run: Run) -> ShadowStatus | None:
     """`status.shadow` after this call: the comparison's figures and how far it has come. Kept as
-    it was once the rollout has ended (the last comparison stays readable)."""
+    it was once the rollout has ended (the last comparison stays readable); a rollout that ended
+    in this very call (a promotion whose capacity was already there) is read once more, from the
+    analysis that ended it."""
     spec, status = run.spec, run.status
     shadow = spec.strategy.shadow
     if spec.strategy.type != StrategyType.SHADOW or shadow is None:
         return None
-    if run.candidate is None:
-        return status.shadow
+    before = status.shadow
+    if run.candidate is None and (before is None or before.decision != "Collecting"):
+        return before
+    candidate = run.candidate or (status.history[-1].candidate if status.history else None)
     analysis = status.analysis
     metrics = list(analysis.metrics) if analysis is not None else []
     agreement = _result(metrics, AGREEMENT_METRIC)
     difference = _result(metrics, SCORE_DIFFERENCE_METRIC)
     deadline = analysis_deadline(spec, status)
-    before = status.shadow
     ends_at = format_timestamp(deadline) if deadline is not None else (before.ends_at if before else None)
     return ShadowStatus(
         percentage=shadow.percentage,
-        decision=_decision(run) if analysis is not None else "Collecting",
+        decision=_decision(run, candidate) if analysis is not None else "Collecting",
         verdict=analysis.verdict.value if analysis is not None and analysis.verdict is not None else None,
         agreement=agreement.candidate if agreement is not None else None,
         agreement_low=agreement.interval_low if agreement is not None else None,

@@ -148,3 +148,18 @@ def test_other_strategies_show_no_shadow_status() -> None:
     )
     status, _ = drive(world, status, verdict=Verdict.PASS)
     assert status.shadow is None
+
+
+def test_a_promotion_that_ends_in_the_deciding_call_still_shows_the_comparison() -> None:
+    """With one replica the candidate's pod for the copies is all the promotion needs: the rollout
+    ends in the call that reads the Pass, and status.shadow still shows what decided it."""
+    spec = shadow_spec().model_copy(update={"replicas": 1})
+    world = ShadowWorld(spec, deployments=ready(v7=1), provider=RouterProvider())
+    world.judged = []
+    status = ModelRolloutStatus.model_validate(
+        {"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}}
+    )
+    status, _ = drive(world, status, verdict=Verdict.PASS)
+    assert status.stable_version == "v8"
+    assert status.shadow is not None and status.shadow.decision == "Agrees"
+    assert status.shadow.agreement == 0.97 and status.shadow.agreement_verdict == "Pass"
