@@ -17,8 +17,8 @@ from ..api.v1alpha1 import as_percent, format_percent
 from . import bluegreen_format
 from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
-from .status_shadow import shadow_lines
 from .status_routes import route_lines, route_step
+from .status_shadow import shadow_lines
 from .table import age, render
 
 EVENTS_SHOWN = 10
