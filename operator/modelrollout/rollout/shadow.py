@@ -18,14 +18,13 @@ from ..api.v1alpha1 import (
     AGREEMENT_METRIC,
     SCORE_DIFFERENCE_METRIC,
     MetricResult,
-    Phase,
-    Reason,
     ShadowStatus,
     StrategyType,
     Verdict,
     format_timestamp,
 )
 from ._decision_state import Run
+from .experiment_end import end_of_run
 from .timing import analysis_deadline
 
 __all__ = ["shadow_status"]
@@ -38,16 +37,10 @@ def _decision(run: Run, candidate: str | None) -> str:
         return "Differs"
     if verdict == Verdict.PASS:
         return "Agrees"
-    last = status.history[-1] if status.history and status.history[-1].candidate == candidate else None
-    reason = last.reason if last is not None else ""
-    if reason == Reason.ABORTED.value:
+    end = end_of_run(run, candidate)
+    if end.aborted:
         return "Aborted"
-    over = (
-        status.paused_reason == Reason.PAUSED_INCONCLUSIVE.value
-        or reason == Reason.ANALYSIS_INCONCLUSIVE.value
-        or status.phase in (Phase.PROMOTING, Phase.PROMOTED)
-    )
-    return "Inconclusive" if over else "Collecting"
+    return "Inconclusive" if end.without_verdict else "Collecting"
 
 
 def _result(metrics: list[MetricResult], name: str) -> MetricResult | None:

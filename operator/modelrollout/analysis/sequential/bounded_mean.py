@@ -25,6 +25,7 @@ The confidence sequence for the mean is every ``m`` neither side rejects at ``al
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Final
 
 import numpy as np
@@ -89,23 +90,27 @@ def mean_interval(
     value lies past ``bound``."""
     threshold = math.log(2 / alpha)
     tiny = bound * 1e-9
-    low = 0.0
-    if above_log_evidence(lower, counts, tiny) >= threshold:
-        inside, outside = bound, tiny  # rejected at `outside`; not at `inside`
-        for _ in range(_SEARCH_STEPS):
-            middle = (inside + outside) / 2
-            if above_log_evidence(lower, counts, middle) >= threshold:
-                outside = middle
-            else:
-                inside = middle
-        low = outside
-    if within_log_evidence(upper, counts, bound - tiny, bound) < threshold:
-        return low, math.inf if within_log_evidence(upper, counts, bound / 2, bound) == -math.inf else bound
-    inside, outside = low, bound - tiny
+
+    def rejected_below(margin: float) -> bool:
+        return above_log_evidence(lower, counts, margin) >= threshold
+
+    def rejected_above(margin: float) -> bool:
+        return within_log_evidence(upper, counts, margin, bound) >= threshold
+
+    low = _edge(rejected_below, bound, tiny) if rejected_below(tiny) else 0.0
+    if not rejected_above(bound - tiny):
+        past_bound = within_log_evidence(upper, counts, bound / 2, bound) == -math.inf
+        return low, math.inf if past_bound else bound
+    return low, _edge(rejected_above, low, bound - tiny)
+
+
+def _edge(rejected: Callable[[float], bool], kept: float, refused: float) -> float:
+    """The margin between one `kept` (not rejected) and one `refused` (rejected), by bisection:
+    the evidence is monotone in the margin, so the rejected margins are one side of it."""
     for _ in range(_SEARCH_STEPS):
-        middle = (inside + outside) / 2
-        if within_log_evidence(upper, counts, middle, bound) >= threshold:
-            outside = middle
+        middle = (kept + refused) / 2
+        if rejected(middle):
+            refused = middle
         else:
-            inside = middle
-    return low, outside
+            kept = middle
+    return refused
