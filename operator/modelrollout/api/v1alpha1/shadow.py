@@ -73,10 +73,13 @@ def shadow_refusal(strategy: StrategyType, provider: TrafficProvider) -> CelRule
     return rules.SHADOW_NEEDS_ROUTER.get(provider) if strategy == StrategyType.SHADOW else None
 
 
-def check_shadow(strategy: StrategyType, shadow: ShadowStrategy | None, analysis: AnalysisSpec) -> None:
+def check_shadow(
+    strategy: StrategyType, shadow: ShadowStrategy | None, analysis: AnalysisSpec, has_candidate: bool
+) -> None:
     """`shadow_rules.SHADOW_SPEC_RULES`, for pydantic."""
     if strategy != StrategyType.SHADOW:
         return
+    _require(not has_candidate or analysis.prometheus is not None, rules.SHADOW_NEEDS_PROMETHEUS)
     _require(all(m.type != MetricType.DRIFT for m in analysis.metrics), rules.SHADOW_NO_DRIFT)
     reserved = {AGREEMENT_METRIC, SCORE_DIFFERENCE_METRIC}
     _require(all(m.name not in reserved for m in analysis.metrics), rules.SHADOW_METRIC_NAMES_FREE)

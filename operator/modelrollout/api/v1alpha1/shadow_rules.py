@@ -84,5 +84,19 @@ SHADOW_MAX_DURATION_COVERS_INTERVAL = CelRule(
     message="strategy.shadow.maxDuration must be at least spec.analysis.interval",
     field_path=".strategy.shadow.maxDuration",
 )
-SHADOW_SPEC_RULES = (SHADOW_NO_DRIFT, SHADOW_METRIC_NAMES_FREE, SHADOW_MAX_DURATION_COVERS_INTERVAL)
+SHADOW_NEEDS_PROMETHEUS = CelRule(
+    rule=f"!has(self.candidate) || !({_SPEC_SHADOW}) || (has(self.analysis) && has(self.analysis.prometheus))",
+    message=(
+        "a Shadow rollout reads the router's comparison of the candidate's copies from Prometheus: "
+        "set spec.analysis.prometheus"
+    ),
+    field_path=".analysis.prometheus",
+    reason="FieldValueRequired",
+)
+SHADOW_SPEC_RULES = (
+    SHADOW_NO_DRIFT,
+    SHADOW_METRIC_NAMES_FREE,
+    SHADOW_MAX_DURATION_COVERS_INTERVAL,
+    SHADOW_NEEDS_PROMETHEUS,
+)
 """Rules on `ModelRolloutSpec`, which sees the strategy and the metrics together."""

@@ -348,7 +348,7 @@ class ModelRolloutSpec(ApiModel):
         self._check_analysis_steps()
         check_blue_green(self.strategy.blue_green, self.analysis)
         self._check_ab_test()
-        check_shadow(self.strategy.type, self.strategy.shadow, self.analysis)
+        check_shadow(self.strategy.type, self.strategy.shadow, self.analysis, candidate is not None)
         return self
 
     def _check_ab_test(self) -> None:
