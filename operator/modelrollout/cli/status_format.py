@@ -19,6 +19,7 @@ from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
 from .status_interleaved import interleaved_lines
 from .status_routes import route_lines, route_step
+from .status_shadow import shadow_lines
 from .status_sticky import sticky_lines
 from .table import age, render
 
@@ -59,6 +60,7 @@ def render_status(
         "",
         *ab_test_lines(status.get("abTest")),
         *interleaved_lines(status),
+        *shadow_lines(status.get("shadow")),
         "Conditions:",
         *_indent(condition_table(status.get("conditions") or [])),
     ]

@@ -36,6 +36,7 @@ from . import checks, samples
 from .goal_probe import goal_probe
 from .interleaving_probe import interleaving_probe, waiting_interleaving
 from .request import EvaluationRequest
+from .shadow_probe import shadow_probes
 from .slices import (
     CANDIDATE,
     STABLE,
@@ -357,6 +358,8 @@ def plan(
             if planner is not None
             else waiting_interleaving(waiting)
         )
+    if planner is not None and request.shadow is not None:
+        return shadow_probes(planner, probes, request.shadow)
     return probes
 
 

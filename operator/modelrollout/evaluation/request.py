@@ -30,6 +30,7 @@ from ..api.v1alpha1 import (
     parse_duration,
 )
 from ..metrics.queries import MODEL_SERVER_SERIES, DefaultSeries, default_series
+from .shadow_probe import ShadowComparison, shadow_comparison
 
 
 @dataclass(frozen=True)
@@ -65,6 +66,8 @@ class EvaluationRequest:
     each stretch between them is counted at its own split. Used only while it carries."""
     interleaved: InterleavedStrategy | None = None
     """An interleaving experiment's settings: its test on the router's wins joins the metrics."""
+    shadow: ShadowComparison | None = None
+    """A Shadow rollout's comparison: the candidate read from its copies (`shadow_probe`)."""
 
     @property
     def carries(self) -> bool:
@@ -154,6 +157,7 @@ def request_for_step(
         split_changes=split_changes,
         series=default_series(spec.strategy.traffic.provider),
         interleaved=spec.strategy.interleaved if spec.strategy.type == StrategyType.INTERLEAVED else None,
+        shadow=shadow_comparison(spec),
     )
 
 

@@ -27,13 +27,12 @@ from ..api.v1alpha1 import (
     MetricType,
     ModelRolloutSpec,
     ModelRolloutStatus,
-    Phase,
-    Reason,
     StrategyType,
     Verdict,
     format_timestamp,
 )
 from ._decision_state import Run
+from .experiment_end import end_of_run
 from .observations import AnalysisObservation, Observations
 from .timing import analysis_deadline, analysis_final_look
 
@@ -87,16 +86,10 @@ def _decision(run: Run, result: MetricResult | None) -> str:
         return "GuardrailFailed"
     if verdict == Verdict.PASS:
         return "Winner"
-    last = status.history[-1] if status.history and status.history[-1].candidate == run.candidate else None
-    reason = last.reason if last is not None else ""
-    if reason == Reason.ABORTED.value:
+    end = end_of_run(run, run.candidate)
+    if end.aborted:
         return "Aborted"
-    over = (
-        status.paused_reason == Reason.PAUSED_INCONCLUSIVE.value
-        or reason == Reason.ANALYSIS_INCONCLUSIVE.value
-        or (status.current_step or 0) >= len(run.steps)
-        or status.phase in (Phase.PROMOTING, Phase.PROMOTED)
-    )
+    over = end.without_verdict or (status.current_step or 0) >= len(run.steps)
     if over or (result is not None and result.verdict == Verdict.FAIL):
         return "NotSuperior"
     if result is not None and result.verdict == Verdict.PASS:

@@ -40,6 +40,7 @@ from .interleaved import interleaved_status, interleaving_in_force
 from .manual import fresh_action, take_action
 from .observations import Observations
 from .route_steps import settle_routes
+from .shadow import shadow_status
 from .steps import progress
 from .transitions import release_candidate, start_rollout, supersede
 from .undo import undoing
@@ -76,6 +77,7 @@ def decide(
         run.status.blue_green = None  # a BlueGreen rollout's stage lasts as long as it runs
     run.status.ab_test = ab_test_status(run)
     run.status.interleaved = interleaved_status(run)
+    run.status.shadow = shadow_status(run)
     refresh_conditions(run)
     actions = converge(run)
     return Decision(

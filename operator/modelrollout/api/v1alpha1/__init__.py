@@ -65,6 +65,13 @@ from .routes import (
     SetMirrorRoute,
     ValueMatch,
 )
+from .shadow import (
+    AGREEMENT_METRIC,
+    MIRROR_NAME,
+    SCORE_DIFFERENCE_METRIC,
+    ShadowStatus,
+    ShadowStrategy,
+)
 from .spec import (
     CanaryStep,
     CanaryStrategy,
@@ -109,6 +116,7 @@ ANNOTATION_ACTION = "modelrollout.io/action"
 """Manual action: `<verb>` or `<verb>:<nonce>`; verbs: promote, promote-full, abort, pause, resume, retry."""
 
 __all__ = [
+    "AGREEMENT_METRIC",
     "ANNOTATION_ACTION",
     "DURATION_PATTERN",
     "FIXED_TESTS",
@@ -121,9 +129,11 @@ __all__ = [
     "LABEL_VERSION",
     "LINEAGE_LIMIT",
     "MESSAGE_MAX_LENGTH",
+    "MIRROR_NAME",
     "PENDING_EVENTS_MAX",
     "PENDING_EVENT_MESSAGE_MAX_LENGTH",
     "PLURAL",
+    "SCORE_DIFFERENCE_METRIC",
     "SHORT_NAMES",
     "SINGULAR",
     "STATUS_MAX_BYTES",
@@ -185,6 +195,8 @@ __all__ = [
     "SetCanaryScale",
     "SetHeaderRoute",
     "SetMirrorRoute",
+    "ShadowStatus",
+    "ShadowStrategy",
     "StepAnalysis",
     "StickinessSpec",
     "StrategySpec",

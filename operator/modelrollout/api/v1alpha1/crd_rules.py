@@ -27,6 +27,8 @@ from .interleaved_rules import *  # noqa: F403  (re-exported as crd_rules.INTERL
 from .interleaved_rules import INTERLEAVED_SPEC_RULES, INTERLEAVED_STRATEGY_RULES
 from .route_rules import *  # noqa: F403  (re-exported, as the analysis rules)
 from .route_rules import ROUTE_RULES, STRATEGY_ROUTE_RULES
+from .shadow_rules import *  # noqa: F403  (re-exported as crd_rules.SHADOW_*)
+from .shadow_rules import SHADOW_SPEC_RULES, SHADOW_STRATEGY_RULES
 from .stickiness_rules import *  # noqa: F403  (re-exported as crd_rules.STICKINESS_*)
 from .stickiness_rules import STICKINESS_RULES, STICKINESS_STRATEGY_RULES
 from .weights import PERCENT_TENTHS
@@ -213,6 +215,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *BLUE_GREEN_SPEC_RULES,
         *AB_TEST_SPEC_RULES,
         *INTERLEAVED_SPEC_RULES,
+        *SHADOW_SPEC_RULES,
     ),
     "StrategySpec": (
         *STRATEGY_BLOCKS_FOR_TYPE,
@@ -221,6 +224,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *AB_TEST_STRATEGY_RULES,
         *STICKINESS_STRATEGY_RULES,
         *INTERLEAVED_STRATEGY_RULES,
+        *SHADOW_STRATEGY_RULES,
     ),
     "ABTestStrategy": AB_TEST_STRATEGY_BLOCK_RULES,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),

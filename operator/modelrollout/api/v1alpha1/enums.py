@@ -58,6 +58,9 @@ class StrategyType(StrEnum):
     INTERLEAVED = "Interleaved"
     """The model router merges both versions' rankings (team draft) and credits clicks; the
     candidate is promoted when users are shown to prefer its ranking (`strategy.interleaved`)."""
+    SHADOW = "Shadow"
+    """The candidate gets a copy of users' requests and never answers them; its predictions,
+    latency and errors are compared with the stable's (`strategy.shadow`, provider router)."""
 
 
 class TrafficProvider(StrEnum):

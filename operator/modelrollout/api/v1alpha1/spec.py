@@ -31,6 +31,7 @@ from .interleaved import InterleavedStrategy
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
+from .shadow import ShadowStrategy, check_shadow, shadow_refusal
 from .step_analysis import StepAnalysis
 from .stickiness import StickinessSpec, stickiness_refusal
 from .weights import Percent
@@ -236,6 +237,9 @@ class StrategySpec(ApiModel):
     interleaved: InterleavedStrategy | None = None
     """The ranked list, test and limits of an interleaving experiment; required when `type` is
     Interleaved and a candidate is set. Needs traffic.provider router."""
+    shadow: ShadowStrategy | None = None
+    """The share of requests copied and the margins of a Shadow comparison; required when `type`
+    is Shadow and a candidate is set. Needs traffic.provider router."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -245,7 +249,13 @@ class StrategySpec(ApiModel):
 
     def run_steps(self) -> list[CanaryStep]:
         """The steps the strategy runs, in order: a Canary's own list, or the fixed program of an
-        A/B test (`strategy_steps`); empty for a BlueGreen rollout and when the block is unset."""
+        A/B test (`strategy_steps`) or a Shadow comparison (`ShadowStrategy.steps`); empty for a BlueGreen
+        rollout and when the block is unset."""
+        if self.type == StrategyType.SHADOW:
+            if self.shadow is None:
+                return []
+            mirror, comparison = self.shadow.steps()
+            return [CanaryStep(set_mirror_route=mirror), CanaryStep(analysis=comparison)]
         if self.type == StrategyType.AB_TEST:
             if self.ab_test is None:
                 return []
@@ -293,6 +303,8 @@ class StrategySpec(ApiModel):
         _require(
             not interleaved or self.traffic.provider == TrafficProvider.ROUTER, rules.INTERLEAVED_NEEDS_ROUTER
         )
+        refusal = shadow_refusal(self.type, self.traffic.provider)
+        _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
@@ -364,6 +376,7 @@ class ModelRolloutSpec(ApiModel):
         check_blue_green(self.strategy.blue_green, self.analysis)
         self._check_ab_test()
         self._check_interleaved()
+        check_shadow(self.strategy.type, self.strategy.shadow, self.analysis, candidate is not None)
         return self
 
     def _check_interleaved(self) -> None:

@@ -12,6 +12,7 @@ from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
 from .interleaved import InterleavedStatus
 from .routes import CanaryScale, RoutesStatus
+from .shadow import ShadowStatus
 from .weights import Percent
 
 HISTORY_LIMIT = 20
@@ -221,6 +222,8 @@ class ModelRolloutStatus(ApiModel):
     """An A/B test's split, its goal's effect, interval and verdict, and how far it has come."""
     interleaved: InterleavedStatus | None = None
     """An interleaving experiment's impressions, wins per side, evidence and decision."""
+    shadow: ShadowStatus | None = None
+    """A Shadow comparison's agreement, score difference, their intervals and verdicts."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)
