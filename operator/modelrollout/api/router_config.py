@@ -170,7 +170,9 @@ class RouterConfig(_Model):
         if weighted and abs(sum(v.weight for v in self.versions) - 100.0) > 1e-6:
             raise ValueError(f"weights sum to {sum(v.weight for v in self.versions)}, not 100")
         if self.bandit is not None and self.bandit.mode == "weights" and self.bandit.min_weight:
-            raise ValueError("bandit minWeight is for mode thompson; with mode weights the weights are served")
+            raise ValueError(
+                "bandit minWeight is for mode thompson; with mode weights the weights are served"
+            )
         if self.bandit is not None and sum(self.bandit.min_weight.values()) > 100.0:
             raise ValueError("bandit minWeight floors sum past 100")
         return self

@@ -198,7 +198,7 @@ def test_defaults_are_real_and_factories_become_empty_objects(schema: Node) -> N
 
 def test_enums_come_from_the_python_enums(schema: Node) -> None:
     spec = schema["properties"]["spec"]["properties"]
-    assert spec["strategy"]["properties"]["type"]["enum"] == ["Canary", "BlueGreen", "ABTest"]
+    assert spec["strategy"]["properties"]["type"]["enum"] == ["Canary", "BlueGreen", "ABTest", "Bandit"]
     assert spec["analysis"]["properties"]["method"]["enum"] == ["sequential", "fixed"]
     condition = schema["properties"]["status"]["properties"]["conditions"]["items"]
     assert condition["properties"]["status"]["enum"] == ["True", "False", "Unknown"]

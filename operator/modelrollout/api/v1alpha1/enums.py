@@ -55,6 +55,9 @@ class StrategyType(StrEnum):
     AB_TEST = "ABTest"
     """A fixed split for a set duration or until the sequential test decides; the candidate wins
     (is promoted) when its goal metric is shown superior and every guardrail non-inferior."""
+    BANDIT = "Bandit"
+    """Thompson sampling on the router's reward feedback sets the weights every interval, until one
+    version is best with the stop probability (`strategy.bandit`; provider `router` only)."""
 
 
 class TrafficProvider(StrEnum):

@@ -17,6 +17,8 @@ from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .abtest import SEGMENT_ROUTE, ABTestStrategy, segment_refusal
 from .analysis_spec import AnalysisSpec
+from .bandit import BanditStrategy, initial_weight
+from .bandit_rules import BANDIT_MAX_DURATION_COVERS_INTERVAL, BANDIT_NEEDS_ROUTER
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
@@ -227,6 +229,9 @@ class StrategySpec(ApiModel):
     ab_test: ABTestStrategy | None = None
     """The split (or segment) and duration of an A/B test; required when `type` is ABTest and a
     candidate is set."""
+    bandit: BanditStrategy | None = None
+    """The guards and stop rule of a bandit; required when `type` is Bandit and a candidate is
+    set. Needs traffic.provider router."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -249,6 +254,13 @@ class StrategySpec(ApiModel):
                 return [route, test]
             scale = CanaryStep(set_canary_scale=SetCanaryScale(replicas=ab_test.segment_replicas))
             return [scale, route, test]
+        if self.type == StrategyType.BANDIT:
+            if self.bandit is None:
+                return []
+            # The weight step starts the bandit at its first split; the analysis step is the
+            # bandit itself (`rollout.bandit` moves the weights every interval within it).
+            first = CanaryStep(set_weight=initial_weight(self.bandit))
+            return [first, CanaryStep(analysis=StepAnalysis(max_duration=self.bandit.max_duration))]
         return list(self.canary.steps) if self.canary is not None else []
 
     def analysis_at(self, step: int) -> StepAnalysis | PromotionAnalysis | None:
@@ -266,6 +278,8 @@ class StrategySpec(ApiModel):
         _require(refusal is None, refusal or rules.STRATEGY_ROUTE_RULES[0])
         refusal = segment_refusal(self.traffic.provider, self.ab_test)
         _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
+        bandit_refusal = BANDIT_NEEDS_ROUTER.get(self.traffic.provider)
+        _require(self.bandit is None or bandit_refusal is None, bandit_refusal or rules.STEP_EXACTLY_ONE)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
@@ -336,6 +350,13 @@ class ModelRolloutSpec(ApiModel):
         self._check_analysis_steps()
         check_blue_green(self.strategy.blue_green, self.analysis)
         self._check_ab_test()
+        bandit = self.strategy.bandit
+        covered = (
+            bandit is None
+            or bandit.max_duration is None
+            or (parse_duration(bandit.max_duration) >= parse_duration(self.analysis.interval))
+        )
+        _require(self.strategy.type != StrategyType.BANDIT or covered, BANDIT_MAX_DURATION_COVERS_INTERVAL)
         return self
 
     def _check_ab_test(self) -> None:

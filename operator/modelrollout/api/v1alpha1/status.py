@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ._model import ApiModel
 from .abtest import ABTestStatus
+from .bandit import BanditStatus
 from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
 from .routes import CanaryScale, RoutesStatus
@@ -217,6 +218,8 @@ class ModelRolloutStatus(ApiModel):
     """A BlueGreen rollout's stage, preview Service and switch times, while one is under way."""
     ab_test: ABTestStatus | None = None
     """An A/B test's split, its goal's effect, interval and verdict, and how far it has come."""
+    bandit: BanditStatus | None = None
+    """A bandit's posteriors, P(best), weights and estimated regret at its last decision."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)
