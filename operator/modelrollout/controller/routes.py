@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus, Weight, format_percent
+from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus, StrategyType, Weight, format_percent
 from ..k8s import KindNotServed, KubeClient, KubeError, NotFound, owner_reference
 from ..rollout import Decision, EmitEvent
 from ..traffic import FIELD_MANAGER, Provider, RouteTarget, RouteUnavailable, Routing, new_provider
@@ -101,6 +101,7 @@ class Routes:
             traffic=spec.strategy.traffic,
             owner=owner_reference(dict(body)),
             versions=tuple(sorted(set(versions))),
+            bandit=spec.strategy.type == StrategyType.BANDIT,
         )
         return cls(new_provider(spec.strategy.traffic.provider), KubeRouteClient(client, namespace), target)
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..analysis import Judgement
+from ..analysis import ArmCounts, Judgement
 from ..api.v1alpha1 import (
     AnalysisMethod,
     AnalysisSpec,
@@ -22,6 +22,7 @@ from ..api.v1alpha1 import (
     EvidenceSpan,
     MetricResult,
     ModelRolloutSpec,
+    StrategyType,
     Verdict,
     align,
     format_timestamp,
@@ -61,6 +62,9 @@ class EvaluationRequest:
     split_changes: tuple[datetime, ...] = ()
     """When the traffic split changed within the carried evidence (`status.analysis.splitChanges`):
     each stretch between them is counted at its own split. Used only while it carries."""
+    bandit: bool = False
+    """The step is a bandit's (`strategy.type: Bandit`): the router's bandit counters are read too
+    (`EvaluationResult.bandit`)."""
 
     @property
     def carries(self) -> bool:
@@ -149,6 +153,7 @@ def request_for_step(
         evidence_started_at=evidence_started_at,
         split_changes=split_changes,
         series=default_series(spec.strategy.traffic.provider),
+        bandit=spec.strategy.type == StrategyType.BANDIT and step is not None,
     )
 
 
@@ -169,6 +174,9 @@ class EvaluationResult:
     says nothing about the candidate, so the controller never lets it be the final look."""
     evidence_intervals: int = 0
     """Complete intervals since the evidence start: more than `intervals` when it carries."""
+    bandit: tuple[ArmCounts, ...] | None = None
+    """A bandit step's counts per version since the step started (the stable first); None for
+    other steps, before the first complete interval, and when the counters could not be read."""
 
     @property
     def verdict(self) -> Verdict:

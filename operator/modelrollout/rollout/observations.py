@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from ..analysis import ArmCounts
 from ..api.v1alpha1 import MetricResult, Outcome, Reason, Verdict, Weight
 
 __all__ = [
@@ -155,6 +156,9 @@ class AnalysisObservation:
     settled: bool = False
     """Inconclusive, and no later window can reach a verdict (an A/B test's goal shown not
     superior): the analysis step ends now, as at its final look, and `onInconclusive` applies."""
+    bandit: tuple[ArmCounts, ...] | None = None
+    """A bandit step's counts per version since it started, the stable first (`rollout.bandit`
+    decides the weights and the stop from them)."""
 
 
 @dataclass(frozen=True)

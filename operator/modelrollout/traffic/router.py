@@ -58,6 +58,7 @@ from ..api.router_config import CONFIG_KEY, RouterConfig, RouterVersion, config_
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider, Weight
 from ._routes import ExactRouting, own_version_service, owned_metadata
 from .provider import RouteClient, RouteTarget, RouteUnavailable, Routing, as_routing, check_weights
+from .router_bandit import with_bandit
 from .router_segments import MIRROR_ANNOTATION, with_routes
 
 __all__ = [
@@ -243,7 +244,7 @@ class RouterProvider(ExactRouting):
         found = client.get_route(*CONFIG_MAP, config_map_name(target.rollout))
         annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
         config, mirror = with_routes(
-            router_config(target, versions, _current_config(found)),
+            with_bandit(router_config(target, versions, _current_config(found)), target, routing),
             routing or Routing({}),
             annotations.get(MIRROR_ANNOTATION),
         )

@@ -51,6 +51,10 @@ class BanditStrategy(ApiModel):
     min_rewards: int = Field(default=100, ge=0, le=100_000_000)
     """Rewards (feedback of 0 or 1) each version must have received before the bandit may stop:
     with a handful a lucky streak reaches any probability."""
+    exploration_floor: int = Field(default=10, ge=0, le=50)
+    """Percent each version keeps at least until it has `minRewards` rewards: a candidate that
+    starts badly still gathers the rewards that let the bandit stop (and roll it back) rather
+    than starve at 0% until `maxDuration`."""
     max_duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """How long the bandit may run without a stop before `analysis.onInconclusive` applies;
     unset: `analysis.maxDuration`."""
@@ -94,13 +98,17 @@ class BanditArm(ApiModel):
 class BanditStatus(ApiModel):
     """`status.bandit`: where the bandit stands."""
 
+    candidate: str
+    """The candidate this bandit runs for."""
     decision: str = "Collecting"
     """Collecting (no stop yet), CandidateBest (promoted, or being promoted), StableBest (the
     candidate lost: `analysis.onFailure`), NoStop (`maxDuration` passed: `onInconclusive`),
     GuardrailFailed, or Aborted (by a person)."""
     arms: list[BanditArm] = Field(default_factory=list, max_length=16)
     """The stable first, then the candidate."""
-    weights: dict[str, float] = Field(default_factory=dict)
+    winner: str | None = None
+    """The version found best with the stop probability, once the bandit stopped."""
+    weights: dict[str, float] = Field(default_factory=dict, max_length=16)
     """The weights the last decision set (the rollout's `weights` follow once capacity is in place)."""
     expected_regret: float | None = None
     """Rewards lost so far against always serving the best version, as the posteriors estimate it."""

@@ -17,7 +17,7 @@ def _provider_is(provider: TrafficProvider) -> str:
     return f"(has(self.traffic) && has(self.traffic.provider) && self.traffic.provider == '{provider.value}')"
 
 
-BANDIT_NEEDS_ROUTER = {
+BANDIT_NEEDS_ROUTER: dict[TrafficProvider, CelRule] = {
     provider: CelRule(
         rule=f"!has(self.bandit) || !{_provider_is(provider)}",
         message=(
