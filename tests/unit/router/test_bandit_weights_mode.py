@@ -11,8 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from modelrollout.api.router_config import Bandit, RouterConfig
-from modelrollout.router.routing import Snapshot, choose
 from modelrollout.router.bandit import ThompsonSampler
+from modelrollout.router.routing import Snapshot, choose
 
 from .loopback import Backend, routed, two_versions
 from .test_http_bad_input import post, run
