@@ -17,6 +17,7 @@ from ..api.v1alpha1 import as_percent, format_percent
 from . import bluegreen_format
 from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
+from .status_bandit import bandit_lines
 from .status_routes import route_lines, route_step
 from .table import age, render
 
@@ -55,6 +56,7 @@ def render_status(
         *analysis_lines(status.get("analysis")),
         "",
         *ab_test_lines(status.get("abTest")),
+        *bandit_lines(status.get("bandit")),
         "Conditions:",
         *_indent(condition_table(status.get("conditions") or [])),
     ]

@@ -22,8 +22,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 from fractions import Fraction
+from typing import TYPE_CHECKING
 
-from ..analysis import ArmCounts, BanditDecision, BanditSettings, bandit_decision
 from ..api.v1alpha1 import (
     BanditArm,
     BanditStatus,
@@ -44,6 +44,9 @@ from ._decision_state import CAPACITY_POLL_SECONDS, Run
 from .capacity import move_capacity
 from .observations import AnalysisObservation, Observations
 
+if TYPE_CHECKING:
+    from ..analysis import ArmCounts, BanditDecision, BanditSettings
+
 __all__ = ["BANDIT_STEP", "read_bandit", "steer_bandit"]
 
 BANDIT_STEP = 1
@@ -55,6 +58,8 @@ def _strategy(spec: ModelRolloutSpec) -> BanditStrategy | None:
 
 
 def _settings(bandit: BanditStrategy) -> BanditSettings:
+    from ..analysis import BanditSettings  # scipy loads only where a bandit runs (not in the CLI)
+
     return BanditSettings(
         stable_floor=float(bandit.stable_floor),
         max_step=float(bandit.max_step),
@@ -70,6 +75,8 @@ def _decide(
     bandit: BanditStrategy, status: ModelRolloutStatus, counts: tuple[ArmCounts, ...]
 ) -> BanditDecision:
     """The policy's decision on `counts` from the weights served when they were counted."""
+    from ..analysis import bandit_decision
+
     previous = {version: float(weight) for version, weight in status.weights.items()}
     return bandit_decision(counts, previous, _settings(bandit))
 

@@ -11,9 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from ..analysis import ArmCounts
 from ..api.v1alpha1 import MetricResult, Outcome, Reason, Verdict, Weight
+
+if TYPE_CHECKING:  # the statistics (scipy) load only where a bandit is decided
+    from ..analysis import ArmCounts
 
 __all__ = [
     "ActionVerb",
