@@ -44,5 +44,14 @@ BANDIT_MAX_DURATION_COVERS_INTERVAL = CelRule(
     message="strategy.bandit.maxDuration must be at least spec.analysis.interval",
     field_path=".strategy.bandit.maxDuration",
 )
-BANDIT_SPEC_RULES = (BANDIT_MAX_DURATION_COVERS_INTERVAL,)
+BANDIT_NEEDS_PROMETHEUS = CelRule(
+    rule=f"!has(self.candidate) || !({_BANDIT}) || (has(self.analysis) && has(self.analysis.prometheus))",
+    message=(
+        "a Bandit reads the router's reward counters from Prometheus: spec.analysis.prometheus is required "
+        "(a Prometheus that scrapes the router)"
+    ),
+    field_path=".analysis.prometheus",
+    reason="FieldValueRequired",
+)
+BANDIT_SPEC_RULES = (BANDIT_MAX_DURATION_COVERS_INTERVAL, BANDIT_NEEDS_PROMETHEUS)
 """Rules on `ModelRolloutSpec`, which sees the strategy and the analysis together."""

@@ -18,7 +18,7 @@ from ._model import require as _require
 from .abtest import SEGMENT_ROUTE, ABTestStrategy, segment_refusal
 from .analysis_spec import AnalysisSpec
 from .bandit import BanditStrategy, initial_weight
-from .bandit_rules import BANDIT_MAX_DURATION_COVERS_INTERVAL, BANDIT_NEEDS_ROUTER
+from .bandit_rules import BANDIT_MAX_DURATION_COVERS_INTERVAL, BANDIT_NEEDS_PROMETHEUS, BANDIT_NEEDS_ROUTER
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
@@ -356,7 +356,10 @@ class ModelRolloutSpec(ApiModel):
             or bandit.max_duration is None
             or (parse_duration(bandit.max_duration) >= parse_duration(self.analysis.interval))
         )
-        _require(self.strategy.type != StrategyType.BANDIT or covered, BANDIT_MAX_DURATION_COVERS_INTERVAL)
+        is_bandit = self.strategy.type == StrategyType.BANDIT
+        _require(not is_bandit or covered, BANDIT_MAX_DURATION_COVERS_INTERVAL)
+        measured = self.analysis.prometheus is not None
+        _require(self.candidate is None or not is_bandit or measured, BANDIT_NEEDS_PROMETHEUS)
         return self
 
     def _check_ab_test(self) -> None:
