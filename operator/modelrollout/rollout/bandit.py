@@ -65,7 +65,8 @@ def _settings(bandit: BanditStrategy) -> BanditSettings:
         max_step=float(bandit.max_step),
         stop_probability=bandit.stop_probability,
         min_feedback=float(bandit.min_rewards),
-        exploration_floor=float(bandit.exploration_floor),
+        # the two floors together leave room for every weight (a floor of 90 leaves 10 to explore)
+        exploration_floor=float(min(bandit.exploration_floor, 100 - bandit.stable_floor)),
         prior_alpha=bandit.prior.alpha,
         prior_beta=bandit.prior.beta,
     )

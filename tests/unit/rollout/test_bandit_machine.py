@@ -186,3 +186,11 @@ def test_the_same_counts_give_the_same_decision() -> None:
         )
         drive(world, status, verdict=Verdict.INCONCLUSIVE)
     assert first.judged_weights == second.judged_weights
+
+
+def test_a_high_stable_floor_leaves_the_exploration_floor_room() -> None:
+    spec = bandit_spec(stableFloor=90, explorationFloor=50, maxStep=50)
+    world, status = world_for(spec, stable=0.6, candidate=0.2)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.phase.value == "RolledBack"
+    assert all(weights["v7"] >= 90 for weights in world.judged_weights), world.judged_weights

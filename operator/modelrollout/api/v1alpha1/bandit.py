@@ -54,7 +54,7 @@ class BanditStrategy(ApiModel):
     exploration_floor: int = Field(default=10, ge=0, le=50)
     """Percent each version keeps at least until it has `minRewards` rewards: a candidate that
     starts badly still gathers the rewards that let the bandit stop (and roll it back) rather
-    than starve at 0% until `maxDuration`."""
+    than starve at 0% until `maxDuration`. At most 100 - `stableFloor` is applied."""
     max_duration: str | None = Field(default=None, pattern=DURATION_PATTERN, max_length=32)
     """How long the bandit may run without a stop before `analysis.onInconclusive` applies;
     unset: `analysis.maxDuration`."""
