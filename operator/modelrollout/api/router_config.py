@@ -123,8 +123,16 @@ class Interleaving(_Model):
 
 
 class Bandit(_Model):
-    """Thompson sampling over Beta-Bernoulli rewards posted to `/feedback`, choosing per request."""
+    """A bandit experiment: the router counts each version's pulls and takes Beta-Bernoulli
+    rewards at `/feedback`. Who splits the requests depends on `mode`."""
 
+    mode: Literal["thompson", "weights"] = "thompson"
+    """`thompson` (the default): the router's own Thompson sampler chooses per request from the
+    rewards this process received (`minWeight` as floors); the versions' weights are ignored.
+    `weights`: the versions' weights are served exactly as in a plain split (the operator's
+    `strategy.type: Bandit` sets them once per interval from every router's counters); every
+    request is still a counted pull and rewards are still taken, so the counters stay the
+    experiment's evidence."""
     prior_alpha: float = Field(default=1.0, gt=0.0)
     prior_beta: float = Field(default=1.0, gt=0.0)
     min_weight: dict[str, float] = Field(default_factory=dict)
@@ -158,8 +166,13 @@ class RouterConfig(_Model):
         unknown = sorted(set(referenced) - known)
         if unknown:
             raise ValueError(f"unknown versions {unknown}; versions are {names}")
-        if self.bandit is None and abs(sum(v.weight for v in self.versions) - 100.0) > 1e-6:
+        weighted = self.bandit is None or self.bandit.mode == "weights"
+        if weighted and abs(sum(v.weight for v in self.versions) - 100.0) > 1e-6:
             raise ValueError(f"weights sum to {sum(v.weight for v in self.versions)}, not 100")
+        if self.bandit is not None and self.bandit.mode == "weights" and self.bandit.min_weight:
+            raise ValueError(
+                "bandit minWeight is for mode thompson; with mode weights the weights are served"
+            )
         if self.bandit is not None and sum(self.bandit.min_weight.values()) > 100.0:
             raise ValueError("bandit minWeight floors sum past 100")
         return self

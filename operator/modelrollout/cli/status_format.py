@@ -17,6 +17,7 @@ from ..api.v1alpha1 import as_percent, format_percent
 from . import bluegreen_format
 from .common import Obj, event_time, status_of
 from .status_abtest import ab_test_lines
+from .status_bandit import bandit_lines
 from .status_interleaved import interleaved_lines
 from .status_routes import route_lines, route_step
 from .status_shadow import shadow_lines
@@ -61,6 +62,7 @@ def render_status(
         *ab_test_lines(status.get("abTest")),
         *interleaved_lines(status),
         *shadow_lines(status.get("shadow")),
+        *bandit_lines(status.get("bandit")),
         "Conditions:",
         *_indent(condition_table(status.get("conditions") or [])),
     ]

@@ -107,6 +107,7 @@ def observation(result: EvaluationResult) -> AnalysisObservation | None:
         metrics=tuple(result.metrics),
         message=result.judgement.explanation,
         evidence_intervals=result.evidence_intervals,
+        bandit=result.bandit,
     )
 
 

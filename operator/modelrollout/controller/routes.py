@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
-from ..api.v1alpha1 import ModelRolloutSpec, Reason, RoutesStatus, StrategySpec, Weight, format_percent
+from ..api.v1alpha1 import (
+    ModelRolloutSpec,
+    Reason,
+    RoutesStatus,
+    StrategySpec,
+    StrategyType,
+    Weight,
+    format_percent,
+)
 from ..k8s import KindNotServed, KubeClient, KubeError, NotFound, owner_reference
 from ..rollout import Decision, EmitEvent
 from ..traffic import FIELD_MANAGER, Provider, RouteTarget, RouteUnavailable, Routing, new_provider
@@ -103,6 +111,7 @@ class Routes:
             traffic=spec.strategy.traffic,
             owner=owner_reference(dict(body)),
             versions=tuple(sorted(set(versions))),
+            bandit=spec.strategy.type == StrategyType.BANDIT,
         )
         provider = new_provider(spec.strategy.traffic.provider)
         return cls(provider, KubeRouteClient(client, namespace), target, spec.strategy)

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 import sys
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 
 from ..analysis import JudgedMetric, MetricTest, ScoreThresholds, judge
@@ -27,6 +27,7 @@ from ..metrics import (
     RangeQuery,
     Selection,
 )
+from .bandit_probe import arm_counts, bandit_slices
 from .carry import combine, step_part
 from .probes import plan
 from .request import EvaluationRequest, EvaluationResult
@@ -51,7 +52,7 @@ def evaluate_intervals(
     plans = [_plan(request) for request in requests]
     wanted = {
         _selection(piece) for window in plans for probe in window.probes for piece in probe.slices.values()
-    }
+    } | {_selection(piece) for window in plans for piece in window.bandit.values()}
     outcomes = querier.select(wanted)
     return [_conclude(window, outcomes) for window in plans]
 
@@ -66,6 +67,8 @@ class _Window:
     evidence_intervals: int = 0
     step_from: float | None = None
     """The step's first look, when the evidence starts before it; None: it starts with the step."""
+    bandit: Mapping[str, Slice] = field(default_factory=dict)
+    """A bandit step's counters over the step's looks (`bandit_probe`)."""
 
 
 def _plan(request: EvaluationRequest) -> _Window:
@@ -77,12 +80,14 @@ def _plan(request: EvaluationRequest) -> _Window:
     start = min(step_start, first_interval_end(request.evidence_start, interval))
     window = RangeQuery(promql="", start=start, end=end, step=interval)
     step_from = step_start.timestamp() if start < step_start else None
+    own = replace(window, start=step_start)
     return _Window(
         request,
         plan(request, window, step_start, _segments(request, start) if step_from is not None else ()),
         intervals=_count(step_start, end, interval),
         evidence_intervals=_count(start, end, interval),
         step_from=step_from,
+        bandit=bandit_slices(request, own) if request.bandit else {},
     )
 
 
@@ -130,6 +135,12 @@ def _conclude(window: _Window, outcomes: Mapping[Selection, QueryOutcome]) -> Ev
         )
         for probe in window.probes
     ]
+    bandit_answers = {name: outcomes[_selection(piece)] for name, piece in window.bandit.items()}
+    bandit_failed = any(isinstance(answer, MetricSourceError) for answer in bandit_answers.values())
+    read = {
+        name: answer for name, answer in bandit_answers.items() if not isinstance(answer, MetricSourceError)
+    }
+    bandit = arm_counts(request, read) if window.bandit and not bandit_failed else None
     limits = request.analysis.score_thresholds
     thresholds = ScoreThresholds(passing=limits.passing, marginal=limits.fail_below) if limits else None
     judgement = judge(judged, alpha=request.analysis.alpha, thresholds=thresholds)
@@ -141,7 +152,8 @@ def _conclude(window: _Window, outcomes: Mapping[Selection, QueryOutcome]) -> Ev
         evidence_intervals=window.evidence_intervals,
         judgement=judgement,
         metrics=tuple(metric_result(metric) for metric in judged),
-        source_failed=any(metric.result.method == QUERY_FAILED for metric in judged),
+        source_failed=any(metric.result.method == QUERY_FAILED for metric in judged) or bandit_failed,
+        bandit=bandit,
     )
 
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from ..analysis import Judgement
+from ..analysis import ArmCounts, Judgement
 from ..api.v1alpha1 import (
     AnalysisMethod,
     AnalysisSpec,
@@ -68,6 +68,9 @@ class EvaluationRequest:
     """An interleaving experiment's settings: its test on the router's wins joins the metrics."""
     shadow: ShadowComparison | None = None
     """A Shadow rollout's comparison: the candidate read from its copies (`shadow_probe`)."""
+    bandit: bool = False
+    """The step is a bandit's (`strategy.type: Bandit`): the router's bandit counters are read too
+    (`EvaluationResult.bandit`)."""
 
     @property
     def carries(self) -> bool:
@@ -158,6 +161,7 @@ def request_for_step(
         series=default_series(spec.strategy.traffic.provider),
         interleaved=spec.strategy.interleaved if spec.strategy.type == StrategyType.INTERLEAVED else None,
         shadow=shadow_comparison(spec),
+        bandit=spec.strategy.type == StrategyType.BANDIT and step is not None,
     )
 
 
@@ -178,6 +182,9 @@ class EvaluationResult:
     says nothing about the candidate, so the controller never lets it be the final look."""
     evidence_intervals: int = 0
     """Complete intervals since the evidence start: more than `intervals` when it carries."""
+    bandit: tuple[ArmCounts, ...] | None = None
+    """A bandit step's counts per version since the step started (the stable first); None for
+    other steps, before the first complete interval, and when the counters could not be read."""
 
     @property
     def verdict(self) -> Verdict:

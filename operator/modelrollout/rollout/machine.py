@@ -34,6 +34,7 @@ from ._decision_state import (
 )
 from .abtest import ab_test_status, read_judgement
 from .actions import Decision
+from .bandit import read_bandit, steer_bandit
 from .conditions import refresh_conditions
 from .effects import converge, stable_template
 from .interleaved import interleaved_status, interleaving_in_force
@@ -53,7 +54,7 @@ def decide(
 ) -> Decision:
     """The next status and the actions to reach it. Pure and idempotent: called again with its
     own result and the same observations it changes nothing and announces nothing."""
-    run = Run(spec, status, read_judgement(spec, status, observations), now)
+    run = Run(spec, status, read_judgement(spec, status, read_bandit(spec, status, observations)), now)
     run.status.observed_generation = observations.generation
     if run.status.stable_version is None:
         run.status.stable_version = spec.stable.version
@@ -69,6 +70,7 @@ def decide(
         progress(run)
     else:
         _settle(run)
+    steer_bandit(run)  # a bandit's weights move between its intervals
     settle_routes(run)  # header routes, mirrors and a canary scale stand only while steps run
     interleaving_in_force(run)  # the router merges both rankings only while the experiment runs
     if run.capacity is None:

@@ -11,8 +11,12 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from ..api.v1alpha1 import MetricResult, Outcome, Reason, Verdict, Weight
+
+if TYPE_CHECKING:  # the statistics (scipy) load only where a bandit is decided
+    from ..analysis import ArmCounts
 
 __all__ = [
     "ActionVerb",
@@ -155,6 +159,9 @@ class AnalysisObservation:
     settled: bool = False
     """Inconclusive, and no later window can reach a verdict (an A/B test's goal shown not
     superior): the analysis step ends now, as at its final look, and `onInconclusive` applies."""
+    bandit: tuple[ArmCounts, ...] | None = None
+    """A bandit step's counts per version since it started, the stable first (`rollout.bandit`
+    decides the weights and the stop from them)."""
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,8 @@ A `Snapshot` is immutable and replaced whole when the ConfigMap or an EndpointSl
 request in flight finishes on the snapshot it started with and a change never drops it.
 
 The order of the choice: a matching segment; else interleaving (both versions answer); else the
-bandit; else the sticky split when the request names its user; else the weighted split.
+bandit (its own sampler, or in mode `weights` the weighted split below, counted as pulls); else
+the sticky split when the request names its user; else the weighted split.
 The stable is the first entry of `versions`: a request that fails on another version is retried
 once on it.
 """
@@ -42,7 +43,8 @@ class Snapshot:
 
     def ready(self) -> bool:
         """Whether some version that receives users has a ready pod."""
-        serving = [name for name, weight in self.weights if weight > 0.0 or self.config.bandit]
+        sampled = self.config.bandit is not None and self.config.bandit.mode == "thompson"
+        serving = [name for name, weight in self.weights if weight > 0.0 or sampled]
         return any(len(self.pods.get(name, ())) > 0 for name in serving or [self.stable])
 
 
@@ -79,10 +81,12 @@ def choose(
         return Choice(segment, "segment")
     if config.interleaving is not None:
         return Choice(config.interleaving.versions[0], "interleaving")
-    if config.bandit is not None and sampler is not None:
+    sampled = config.bandit is not None and config.bandit.mode == "thompson"
+    if sampled and sampler is not None:
         return Choice(sampler.choose([v.name for v in config.versions], rng), "bandit")
-    if config.stickiness is not None:
-        user = user_identity(config.stickiness, headers, cookies)
-        if user is not None:
-            return Choice(sticky_choice(snapshot.weights, user), "sticky")
-    return Choice(weighted_choice(snapshot.weights, rng.random()), "weight")
+    user = user_identity(config.stickiness, headers, cookies) if config.stickiness is not None else None
+    version = sticky_choice(snapshot.weights, user) if user is not None else None
+    version = version or weighted_choice(snapshot.weights, rng.random())
+    if config.bandit is not None and sampler is not None:
+        return Choice(version, "bandit")  # mode weights: the operator's split, each request a pull
+    return Choice(version, "sticky" if user is not None else "weight")

@@ -111,6 +111,11 @@ class RouterService:
             self.metrics.child(
                 self.metrics.requests, self.namespace, self.config.model, entry.name, "error", "502"
             )
+            if self.config.bandit is not None:
+                # Likewise the bandit's counters: `increase()` reads a series that first appears
+                # at 5 as no increase at all, so the operator's counts would miss its first pulls.
+                for counter in (self.metrics.pulls, self.metrics.feedback, self.metrics.rewards):
+                    self.metrics.child(counter, self.namespace, self.config.model, entry.name)
 
     def ready(self) -> tuple[bool, str]:
         if self.snapshot is None:

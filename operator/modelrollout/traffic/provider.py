@@ -113,6 +113,9 @@ class RouteTarget:
     versions: tuple[str, ...] = ()
     """Every version the rollout knows (its Deployments), so a provider recognises the per-version
     objects it made for versions that no longer take traffic."""
+    bandit: bool = False
+    """The rollout is a bandit (`strategy.type: Bandit`): the `router` provider has the router count
+    pulls and take rewards while it serves the weights (`router_bandit`)."""
 
 
 @dataclass(frozen=True)

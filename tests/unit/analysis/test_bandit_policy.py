@@ -97,3 +97,22 @@ def test_bad_counters_are_refused(arms: list[ArmCounts], match: str) -> None:
 def test_bad_settings_are_refused(field: str, value: float) -> None:
     with pytest.raises(ValueError, match=field):
         BanditSettings(**{field: value})
+
+
+def test_an_exploration_floor_keeps_a_short_arm_gathering_rewards() -> None:
+    """A candidate that starts badly would drop to 0% before the rewards a stop needs; with the
+    floor it keeps that share until it has them, then the floor is lifted."""
+    from modelrollout.analysis import ArmCounts, BanditSettings, bandit_decision
+
+    arms = [ArmCounts("v1", 160, 160, 96), ArmCounts("v2", 40, 40, 4)]
+    starving = bandit_decision(arms, {"v1": 80.0, "v2": 20.0}, BanditSettings(min_feedback=100.0))
+    assert starving.weights["v2"] == 0.0 and not starving.stop
+    kept = bandit_decision(
+        arms, {"v1": 80.0, "v2": 20.0}, BanditSettings(min_feedback=100.0, exploration_floor=10.0)
+    )
+    assert kept.weights == {"v1": 90.0, "v2": 10.0}
+    enough = [ArmCounts("v1", 400, 400, 240), ArmCounts("v2", 100, 100, 10)]
+    done = bandit_decision(
+        enough, {"v1": 90.0, "v2": 10.0}, BanditSettings(min_feedback=100.0, exploration_floor=10.0)
+    )
+    assert done.weights["v2"] == 0.0 and done.stop and done.winner == "v1"

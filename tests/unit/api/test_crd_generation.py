@@ -204,6 +204,7 @@ def test_enums_come_from_the_python_enums(schema: Node) -> None:
         "ABTest",
         "Interleaved",
         "Shadow",
+        "Bandit",
     ]
     assert spec["analysis"]["properties"]["method"]["enum"] == ["sequential", "fixed"]
     condition = schema["properties"]["status"]["properties"]["conditions"]["items"]

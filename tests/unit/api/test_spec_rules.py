@@ -244,3 +244,15 @@ def test_an_ab_test_without_split_or_segment_splits_half_and_half() -> None:
     spec = ModelRolloutSpec.model_validate(patched(ab_test()))
     assert spec.strategy.ab_test is not None and spec.strategy.ab_test.share == 50
     assert [step.set_weight for step in spec.strategy.run_steps()] == [50, None]
+
+
+def test_a_bandit_through_the_router_runs_a_weight_step_then_the_bandit() -> None:
+    from ...fixtures.specs import bandit
+
+    spec = ModelRolloutSpec.model_validate(patched(bandit(maxStep=30, stableFloor=20, maxDuration="1h")))
+    steps = spec.strategy.run_steps()
+    assert [step.set_weight for step in steps] == [30, None]
+    assert steps[1].analysis is not None and steps[1].analysis.max_duration == "1h"
+    assert spec.strategy.bandit is not None and spec.strategy.bandit.stop_probability == 0.95
+    small = ModelRolloutSpec.model_validate(patched(bandit(maxStep=80, stableFloor=70)))
+    assert small.strategy.run_steps()[0].set_weight == 30, "the stable keeps its floor from the start"

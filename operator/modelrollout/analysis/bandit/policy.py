@@ -49,6 +49,10 @@ class BanditSettings:
     min_feedback: float = 100.0
     """Rewards each arm must have received before the experiment may stop: with a handful of
     rewards a lucky streak reaches any probability (the benchmark's A/A false stops show it)."""
+    exploration_floor: float = 0.0
+    """Percent every arm keeps at least while it has fewer than `min_feedback` rewards (0: none).
+    Without it a candidate that starts badly loses its weight before it has the rewards a stop
+    needs, and the experiment can only time out; with it the loser keeps gathering them."""
     prior_alpha: float = 1.0
     """Beta prior on every arm: Beta(1, 1) is uniform; a larger pair with the mean of the
     stable's known rate shrinks early estimates towards it."""
@@ -68,6 +72,8 @@ class BanditSettings:
             raise ValueError(f"stop_probability must be in (0.5, 1], not {self.stop_probability}")
         if self.prior_alpha <= 0.0 or self.prior_beta <= 0.0:
             raise ValueError("prior_alpha and prior_beta (the Beta prior) must be positive")
+        if not 0.0 <= self.exploration_floor <= 100.0:
+            raise ValueError(f"exploration_floor is a percent, not {self.exploration_floor}")
         if self.min_feedback < 0.0:
             raise ValueError(f"min_feedback must not be negative, not {self.min_feedback}")
         if not 0.0 < self.credible_level < 1.0:
@@ -142,6 +148,11 @@ def bandit_decision(
     ]
     best = best_arm(posteriors)
     floors = [settings.stable_floor] + [0.0] * (len(arms) - 1)
+    if settings.exploration_floor > 0.0:
+        floors = [
+            max(floor, settings.exploration_floor) if arm.feedback < settings.min_feedback else floor
+            for floor, arm in zip(floors, arms, strict=True)
+        ]
     weights = guarded_weights(
         [100.0 * p for p in best.probabilities],
         [previous.get(arm.version, 0.0) for arm in arms],

@@ -13,6 +13,7 @@ from .analysis_spec import (
     SecretKeyRef,
     ThresholdRange,
 )
+from .bandit import BanditArm, BanditPrior, BanditStatus, BanditStrategy
 from .bluegreen import BlueGreenStage, BlueGreenStatus, BlueGreenStrategy, PromotionAnalysis
 from .crd_rules import FIXED_TESTS
 from .durations import DURATION_PATTERN, format_duration, parse_duration
@@ -145,6 +146,10 @@ __all__ = [
     "AnalysisSpec",
     "AnalysisStatus",
     "ApiModel",
+    "BanditArm",
+    "BanditPrior",
+    "BanditStatus",
+    "BanditStrategy",
     "BlueGreenStage",
     "BlueGreenStatus",
     "BlueGreenStrategy",

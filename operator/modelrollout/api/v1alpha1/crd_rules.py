@@ -17,6 +17,7 @@ from .abtest_rules import *  # noqa: F403  (re-exported like the analysis rules)
 from .abtest_rules import AB_TEST_SPEC_RULES, AB_TEST_STRATEGY_BLOCK_RULES, AB_TEST_STRATEGY_RULES
 from .analysis_rules import *  # noqa: F403  (re-exported: every rule is read as crd_rules.X)
 from .analysis_rules import ANALYSIS_RULES
+from .bandit_rules import BANDIT_NEEDS_ROUTER, BANDIT_SPEC_RULES
 from .bluegreen_rules import *  # noqa: F403  (re-exported as crd_rules.BLUE_GREEN_*)
 from .bluegreen_rules import BLUE_GREEN_NEEDS_ROUTES, BLUE_GREEN_SPEC_RULES
 from .cel import CelRule as CelRule
@@ -216,6 +217,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *AB_TEST_SPEC_RULES,
         *INTERLEAVED_SPEC_RULES,
         *SHADOW_SPEC_RULES,
+        *BANDIT_SPEC_RULES,
     ),
     "StrategySpec": (
         *STRATEGY_BLOCKS_FOR_TYPE,
@@ -225,6 +227,7 @@ RULES: dict[str, tuple[CelRule, ...]] = {
         *STICKINESS_STRATEGY_RULES,
         *INTERLEAVED_STRATEGY_RULES,
         *SHADOW_STRATEGY_RULES,
+        *BANDIT_NEEDS_ROUTER.values(),
     ),
     "ABTestStrategy": AB_TEST_STRATEGY_BLOCK_RULES,
     "TrafficSpec": tuple(rule for pair in TRAFFIC_PROVIDER_BLOCKS.values() for rule in pair),

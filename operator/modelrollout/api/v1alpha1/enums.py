@@ -61,6 +61,9 @@ class StrategyType(StrEnum):
     SHADOW = "Shadow"
     """The candidate gets a copy of users' requests and never answers them; its predictions,
     latency and errors are compared with the stable's (`strategy.shadow`, provider router)."""
+    BANDIT = "Bandit"
+    """Thompson sampling on the router's reward feedback sets the weights every interval, until one
+    version is best with the stop probability (`strategy.bandit`; provider `router` only)."""
 
 
 class TrafficProvider(StrEnum):

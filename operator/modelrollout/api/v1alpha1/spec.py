@@ -17,6 +17,8 @@ from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .abtest import SEGMENT_ROUTE, ABTestStrategy, segment_refusal
 from .analysis_spec import AnalysisSpec
+from .bandit import BanditStrategy, initial_weight
+from .bandit_rules import BANDIT_MAX_DURATION_COVERS_INTERVAL, BANDIT_NEEDS_PROMETHEUS, BANDIT_NEEDS_ROUTER
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
@@ -240,6 +242,9 @@ class StrategySpec(ApiModel):
     shadow: ShadowStrategy | None = None
     """The share of requests copied and the margins of a Shadow comparison; required when `type`
     is Shadow and a candidate is set. Needs traffic.provider router."""
+    bandit: BanditStrategy | None = None
+    """The guards and stop rule of a bandit; required when `type` is Bandit and a candidate is
+    set. Needs traffic.provider router."""
 
     def block(self, strategy: StrategyType) -> BaseModel | None:
         """The settings block of `strategy` (e.g. `canary` for Canary), None when unset."""
@@ -274,6 +279,13 @@ class StrategySpec(ApiModel):
             # The candidate answers every ranking request: full size first, then the experiment.
             full_size = CanaryStep(set_canary_scale=SetCanaryScale(weight=100))
             return [full_size, CanaryStep(analysis=StepAnalysis(max_duration=self.interleaved.max_duration))]
+        if self.type == StrategyType.BANDIT:
+            if self.bandit is None:
+                return []
+            # The weight step starts the bandit at its first split; the analysis step is the
+            # bandit itself (`rollout.bandit` moves the weights every interval within it).
+            first = CanaryStep(set_weight=initial_weight(self.bandit))
+            return [first, CanaryStep(analysis=StepAnalysis(max_duration=self.bandit.max_duration))]
         return list(self.canary.steps) if self.canary is not None else []
 
     def on_inconclusive(self) -> InconclusivePolicy | None:
@@ -305,6 +317,8 @@ class StrategySpec(ApiModel):
         )
         refusal = shadow_refusal(self.type, self.traffic.provider)
         _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
+        bandit_refusal = BANDIT_NEEDS_ROUTER.get(self.traffic.provider)
+        _require(self.bandit is None or bandit_refusal is None, bandit_refusal or rules.STEP_EXACTLY_ONE)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
@@ -377,6 +391,16 @@ class ModelRolloutSpec(ApiModel):
         self._check_ab_test()
         self._check_interleaved()
         check_shadow(self.strategy.type, self.strategy.shadow, self.analysis, candidate is not None)
+        bandit = self.strategy.bandit
+        covered = (
+            bandit is None
+            or bandit.max_duration is None
+            or (parse_duration(bandit.max_duration) >= parse_duration(self.analysis.interval))
+        )
+        is_bandit = self.strategy.type == StrategyType.BANDIT
+        _require(not is_bandit or covered, BANDIT_MAX_DURATION_COVERS_INTERVAL)
+        measured = self.analysis.prometheus is not None
+        _require(self.candidate is None or not is_bandit or measured, BANDIT_NEEDS_PROMETHEUS)
         return self
 
     def _check_interleaved(self) -> None:

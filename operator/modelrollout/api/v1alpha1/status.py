@@ -8,6 +8,7 @@ from pydantic import Field
 
 from ._model import ApiModel
 from .abtest import ABTestStatus
+from .bandit import BanditStatus
 from .bluegreen import BlueGreenStatus
 from .enums import Phase, Verdict
 from .interleaved import InterleavedStatus
@@ -224,6 +225,8 @@ class ModelRolloutStatus(ApiModel):
     """An interleaving experiment's impressions, wins per side, evidence and decision."""
     shadow: ShadowStatus | None = None
     """A Shadow comparison's agreement, score difference, their intervals and verdicts."""
+    bandit: BanditStatus | None = None
+    """A bandit's posteriors, P(best), weights and estimated regret at its last decision."""
     conditions: list[Condition] = Field(default_factory=list, max_length=8)
     """Ready, Progressing, AnalysisPassing and Degraded, in the metav1.Condition shape."""
     history: list[HistoryEntry] = Field(default_factory=list, max_length=HISTORY_LIMIT)

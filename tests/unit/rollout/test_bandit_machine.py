@@ -1,0 +1,196 @@
+"""The bandit machine: the weight step to the first split, then one decision per interval from
+the router's counts (weights moved within the guards), until a stop promotes the candidate or
+rolls it back, `maxDuration` applies `onInconclusive`, a guardrail fails, or a person aborts."""
+
+from __future__ import annotations
+
+from itertools import pairwise
+from typing import Any
+
+from modelrollout.analysis import ArmCounts
+from modelrollout.api.v1alpha1 import (
+    AnalysisSpec,
+    BanditStrategy,
+    MetricResult,
+    ModelRolloutSpec,
+    ModelRolloutStatus,
+    StrategySpec,
+    StrategyType,
+    TrafficSpec,
+    Verdict,
+)
+from modelrollout.rollout import (
+    ActionVerb,
+    AnalysisObservation,
+    EmitEvent,
+    ManualAction,
+    analysis_due,
+    analysis_window,
+)
+from modelrollout.traffic import RouterProvider
+
+from ...fixtures.rollout_world import World, drive, make_spec, ready
+
+PER_INTERVAL = 100
+"""Requests the router sends per interval, split by the weights served."""
+
+
+def bandit_spec(metrics: list[dict[str, Any]] | None = None, **settings: Any) -> ModelRolloutSpec:
+    analysis = {
+        "prometheus": {"address": "http://prometheus.monitoring:9090"},
+        "interval": "30s",
+        "maxDuration": "30m",
+        "metrics": metrics or [],
+        **settings.pop("analysis", {}),
+    }
+    strategy = StrategySpec(
+        type=StrategyType.BANDIT,
+        traffic=TrafficSpec.model_validate({"provider": "router"}),
+        bandit=BanditStrategy.model_validate({"minRewards": 30, **settings}),
+    )
+    spec = make_spec(replicas=1).model_copy(
+        update={"strategy": strategy, "analysis": AnalysisSpec.model_validate(analysis)}
+    )
+    return ModelRolloutSpec.model_validate(spec.model_dump(by_alias=True))
+
+
+class BanditWorld(World):
+    """The router's counters grow each interval by the weights served and the versions' reward
+    rates (expected values: the runs are deterministic)."""
+
+    rates: dict[str, float]
+    counts: dict[str, list[float]]
+    judged_weights: list[dict[str, float]]
+    guardrail: Verdict
+
+    def judge(self, status: ModelRolloutStatus, verdict: Any) -> None:
+        self.extra.pop("analysis", None)
+        if not analysis_due(self.spec, status, self.now):
+            return
+        _, end = analysis_window(self.spec, status, self.now)
+        if status.analysis is not None and status.analysis.started_at is not None and not self.counts:
+            self.counts = {version: [0.0, 0.0, 0.0] for version in ("v7", "v8")}
+        weights = {version: float(weight) for version, weight in status.weights.items()}
+        self.judged_weights.append(weights)
+        for version, weight in weights.items():
+            pulls = PER_INTERVAL * weight / 100
+            counted = self.counts[version]
+            counted[0] += pulls
+            counted[1] += pulls
+            counted[2] += pulls * self.rates[version]
+        arms = tuple(ArmCounts(v, *self.counts[v]) for v in ("v7", "v8"))
+        metrics = (MetricResult(name="errors", verdict=self.guardrail),) if self.spec.analysis.metrics else ()
+        self.extra["analysis"] = AnalysisObservation(
+            verdict=self.guardrail if metrics else Verdict.INCONCLUSIVE,
+            evaluated_at=end,
+            metrics=metrics,
+            message="guardrails judged" if metrics else "",
+            bandit=arms,
+        )
+
+
+def world_for(
+    spec: ModelRolloutSpec, stable: float, candidate: float, guardrail: Verdict = Verdict.PASS
+) -> tuple[BanditWorld, ModelRolloutStatus]:
+    world = BanditWorld(spec, deployments=ready(v7=1), provider=RouterProvider())
+    world.rates, world.counts, world.judged_weights = {"v7": stable, "v8": candidate}, {}, []
+    world.guardrail = guardrail
+    status = ModelRolloutStatus.model_validate(
+        {"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}}
+    )
+    return world, status
+
+
+def test_a_better_candidate_gains_weight_each_interval_within_the_guards_and_is_promoted() -> None:
+    spec = bandit_spec(stableFloor=10, maxStep=20, minRewards=100)
+    world, status = world_for(spec, stable=0.2, candidate=0.6)
+    status, decisions = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.stable_version == "v8" and status.history[-1].outcome == "Promoted"
+    served = [weights["v8"] for weights in world.judged_weights]
+    assert served[0] == 20, "the bandit starts at min(50, maxStep)"
+    assert served == sorted(served) and len(set(served)) > 1, served
+    assert all(b - a <= 20 for a, b in pairwise(served)), served
+    assert all(weights["v7"] >= 10 for weights in world.judged_weights)
+    bandit = status.bandit
+    assert bandit is not None and bandit.decision == "CandidateBest" and bandit.winner == "v8"
+    assert [arm.version for arm in bandit.arms] == ["v7", "v8"]
+    v7, v8 = bandit.arms
+    assert v8.probability_best >= 0.95 and v8.mean > v7.mean
+    assert v8.alpha == 1 + v8.successes and v8.beta == 1 + v8.rewards - v8.successes
+    assert min(v7.rewards, v8.rewards) >= 30
+    assert bandit.intervals == len(world.judged_weights) and bandit.expected_regret is not None
+    assert bandit.expected_regret > 0
+    messages = [a.message for decision in decisions for a in decision.actions if isinstance(a, EmitEvent)]
+    assert any("bandit stopped: v8 is best with probability" in m for m in messages), messages
+
+
+def test_a_better_stable_rolls_the_candidate_back() -> None:
+    world, status = world_for(bandit_spec(), stable=0.6, candidate=0.2)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.phase.value == "RolledBack" and status.history[-1].reason == "AnalysisFailed"
+    assert status.weights["v7"] == 100 and not status.weights.get("v8")
+    assert status.bandit is not None and (status.bandit.decision, status.bandit.winner) == (
+        "StableBest",
+        "v7",
+    )
+
+
+def test_equal_versions_without_a_stop_by_max_duration_apply_on_inconclusive() -> None:
+    spec = bandit_spec(minRewards=100_000, maxDuration="3m", analysis={"onInconclusive": "pause"})
+    world, status = world_for(spec, stable=0.3, candidate=0.3)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE, until=lambda s: s.phase.value == "Paused")
+    assert status.paused_reason == "PausedInconclusive"
+    assert status.bandit is not None and status.bandit.decision == "NoStop"
+    assert all(abs(weights["v8"] - 50) <= 30 for weights in world.judged_weights)
+
+
+def test_a_failing_guardrail_ends_the_bandit_at_once() -> None:
+    spec = bandit_spec(metrics=[{"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.01}])
+    world, status = world_for(spec, stable=0.2, candidate=0.6, guardrail=Verdict.FAIL)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.phase.value == "RolledBack"
+    assert status.bandit is not None and status.bandit.decision == "GuardrailFailed"
+    assert len(world.judged_weights) == 1
+
+
+def test_passing_guardrails_do_not_end_the_bandit_before_its_stop() -> None:
+    spec = bandit_spec(metrics=[{"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.01}])
+    world, status = world_for(spec, stable=0.2, candidate=0.6, guardrail=Verdict.PASS)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.stable_version == "v8"
+    assert len(world.judged_weights) > 1, "the first interval's passing guardrails did not promote"
+
+
+def test_an_abort_returns_everything_to_the_stable() -> None:
+    world, status = world_for(bandit_spec(minRewards=100_000), stable=0.2, candidate=0.6)
+    status, _ = drive(
+        world,
+        status,
+        verdict=Verdict.INCONCLUSIVE,
+        until=lambda s: s.bandit is not None and s.bandit.intervals >= 2,
+    )
+    assert status.weights["v8"] > 20
+    world.extra["action"] = ManualAction(ActionVerb.ABORT, "n1")
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.phase.value == "RolledBack" and status.weights["v7"] == 100 and not status.weights.get("v8")
+    assert status.bandit is not None and status.bandit.decision == "Aborted"
+
+
+def test_the_same_counts_give_the_same_decision() -> None:
+    """What a restarted operator relies on: no state but Prometheus' counters and the status."""
+    first, _ = world_for(bandit_spec(), stable=0.2, candidate=0.6)
+    second, _ = world_for(bandit_spec(), stable=0.2, candidate=0.6)
+    for world in (first, second):
+        status = ModelRolloutStatus.model_validate(
+            {"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}}
+        )
+        drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert first.judged_weights == second.judged_weights
+
+
+def test_a_high_stable_floor_leaves_the_exploration_floor_room() -> None:
+    spec = bandit_spec(stableFloor=90, explorationFloor=50, maxStep=50)
+    world, status = world_for(spec, stable=0.6, candidate=0.2)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.phase.value == "RolledBack"
+    assert all(weights["v7"] >= 90 for weights in world.judged_weights), world.judged_weights
