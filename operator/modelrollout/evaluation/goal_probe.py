@@ -21,36 +21,36 @@ from . import checks, samples
 from .slices import CANDIDATE, STABLE, Answers, Probe, inconclusive, ranges, settled
 
 if TYPE_CHECKING:
-    from .probes import _Planner
+    from .probes import Planner
 
 __all__ = ["goal_probe"]
 
 
-def goal_probe(planner: _Planner, metric: MetricSpec) -> Probe:
+def goal_probe(planner: Planner, metric: MetricSpec) -> Probe:
     goal, base = metric.goal, metric.metric_name
     if goal is None or base is None:
         return settled(metric, inconclusive("goal", "a goal metric needs goal and metricName"))
-    config = planner._config(metric)
+    config = planner.config(metric)
     min_effect = goal.min_effect
     if goal.kind == GoalKind.RATE:
 
         def superiority(path: RateSample) -> MetricTest:
             return assess_goal_rate(path, min_effect, config)
 
-        events = planner._batched("events", defaults.grouped_increase(base, planner.interval))
+        events = planner.batched("events", defaults.grouped_increase(base, planner.interval))
         requests = planner.request.series.requests
-        return planner._rate_probe(metric, events, requests, events_series=base, assess=superiority)
+        return planner.rate_probe(metric, events, requests, events_series=base, assess=superiority)
     return _mean_probe(planner, metric, base, min_effect)
 
 
-def _mean_probe(planner: _Planner, metric: MetricSpec, base: str, min_effect: float) -> Probe:
+def _mean_probe(planner: Planner, metric: MetricSpec, base: str, min_effect: float) -> Probe:
     count_series = f"{base}_count"
     slices = {
-        **planner._batched("sum", defaults.grouped_increase(f"{base}_sum", planner.interval)),
-        **planner._batched("count", defaults.grouped_increase(count_series, planner.interval)),
-        **planner._present("count", count_series),
+        **planner.batched("sum", defaults.grouped_increase(f"{base}_sum", planner.interval)),
+        **planner.batched("count", defaults.grouped_increase(count_series, planner.interval)),
+        **planner.present("count", count_series),
     }
-    config = planner._config(metric)
+    config = planner.config(metric)
     roles = (STABLE, CANDIDATE)
 
     def measure(answers: Answers) -> MetricTest:
@@ -58,8 +58,8 @@ def _mean_probe(planner: _Planner, metric: MetricSpec, base: str, min_effect: fl
         summed = {role: ranges(answers, f"sum/{role}") for role in roles}
         if not any(counted.values()) and not answers.get("present/count"):
             query = slices[f"count/{CANDIDATE}"].query.promql
-            return checks.not_found(count_series, planner._lookback(), query)
-        if (missing := planner._missing({role: counted[role] or None for role in roles})) is not None:
+            return checks.not_found(count_series, planner.lookback(), query)
+        if (missing := planner.missing({role: counted[role] or None for role in roles})) is not None:
             return missing
         times = samples.look_times(*counted.values(), *summed.values())
         per_look = {

@@ -29,7 +29,7 @@ from . import samples
 from .slices import CANDIDATE, STABLE, Answers, Probe, Slice, inconclusive, ranges, settled
 
 if TYPE_CHECKING:
-    from .probes import _Planner
+    from .probes import Planner
 
 __all__ = ["TIE", "interleaving_metric", "interleaving_probe", "waiting_interleaving"]
 
@@ -49,16 +49,16 @@ def waiting_interleaving(explanation: str) -> Probe:
     return settled(interleaving_metric(), inconclusive(METHOD, explanation))
 
 
-def interleaving_probe(planner: _Planner, strategy: InterleavedStrategy) -> Probe:
+def interleaving_probe(planner: Planner, strategy: InterleavedStrategy) -> Probe:
     interval = planner.interval
-    wins = planner._range(defaults.grouped_increase(ROUTER_INTERLEAVING_WINS, interval))
-    shown = planner._range(defaults.grouped_increase(ROUTER_INTERLEAVING_IMPRESSIONS, interval))
-    tie_labels = {**planner._labels(STABLE), "version": TIE}
+    wins = planner.range_query(defaults.grouped_increase(ROUTER_INTERLEAVING_WINS, interval))
+    shown = planner.range_query(defaults.grouped_increase(ROUTER_INTERLEAVING_IMPRESSIONS, interval))
+    tie_labels = {**planner.labels(STABLE), "version": TIE}
     slices = {
-        f"wins/{STABLE}": Slice(wins, planner._labels(STABLE)),
-        f"wins/{CANDIDATE}": Slice(wins, planner._labels(CANDIDATE)),
+        f"wins/{STABLE}": Slice(wins, planner.labels(STABLE)),
+        f"wins/{CANDIDATE}": Slice(wins, planner.labels(CANDIDATE)),
         f"wins/{TIE}": Slice(wins, tie_labels),
-        "shown": Slice(shown, planner._labels(CANDIDATE)),
+        "shown": Slice(shown, planner.labels(CANDIDATE)),
     }
     alpha = strategy.alpha if strategy.alpha is not None else planner.request.analysis.alpha
     settings = InterleavingSettings(alpha=alpha)

@@ -54,8 +54,11 @@ from .slices import (
 from .value_probes import custom_probe, resource_probe
 
 
-class _Planner:
-    """Builds the probes of one request; holds what every metric type shares."""
+class Planner:
+    """Builds the probes of one request; holds what every metric type shares. Its public methods
+    (`range_query`, `labels`, `batched`, `present`, `config`, `missing`, `rate_probe`, ...) are
+    what the probe modules of other metric kinds and strategies (`goal_probe`, `value_probes`,
+    `shadow_probe`, `interleaving_probe`) build on; the underscored ones are this module's."""
 
     def __init__(
         self,
@@ -91,10 +94,10 @@ class _Planner:
 
     # -- helpers -----------------------------------------------------------------------------
 
-    def _range(self, promql: str) -> RangeQuery:
+    def range_query(self, promql: str) -> RangeQuery:
         return replace(self.range_template, promql=promql)
 
-    def _context(self, version: str) -> TemplateContext:
+    def context(self, version: str) -> TemplateContext:
         request = self.request
         return TemplateContext(
             namespace=request.namespace,
@@ -106,24 +109,24 @@ class _Planner:
             interval=self.interval,
         )
 
-    def _labels(self, role: str) -> dict[str, str]:
+    def labels(self, role: str) -> dict[str, str]:
         return {
             "namespace": self.request.namespace,
             "model": self.request.model,
             "version": self.versions[role],
         }
 
-    def _batched(self, name: str, promql: str) -> dict[str, Slice]:
-        query = self._range(promql)
-        return {f"{name}/{role}": Slice(query, self._labels(role)) for role in self.versions}
+    def batched(self, name: str, promql: str) -> dict[str, Slice]:
+        query = self.range_query(promql)
+        return {f"{name}/{role}": Slice(query, self.labels(role)) for role in self.versions}
 
     def _per_version_range(self, name: str, template: str) -> dict[str, Slice]:
         return {
-            f"{name}/{role}": Slice(self._range(render(template, self._context(version))))
+            f"{name}/{role}": Slice(self.range_query(render(template, self.context(version))))
             for role, version in self.versions.items()
         }
 
-    def _config(self, metric: MetricSpec, fail_only: bool = False) -> AssessConfig:
+    def config(self, metric: MetricSpec, fail_only: bool = False) -> AssessConfig:
         analysis = self.request.analysis
         return AssessConfig(
             method=analysis.method,
@@ -134,7 +137,7 @@ class _Planner:
             fail_only=fail_only,
         )
 
-    def _missing(self, present: Mapping[str, object | None]) -> MetricTest | None:
+    def missing(self, present: Mapping[str, object | None]) -> MetricTest | None:
         """Inconclusive naming the versions without data, or None when all have some."""
         absent = [f"{role} ({self.versions[role]})" for role, value in present.items() if value is None]
         if not absent:
@@ -160,8 +163,8 @@ class _Planner:
         buckets = {role: samples.bucket_totals(ranges(answers, f"buckets/{role}")) for role in self.versions}
         absent = all(value is None for value in buckets.values()) and not answers.get("present/buckets")
         if default_series is not None and absent:
-            return checks.not_found(default_series[0], self._lookback(), default_series[1])
-        if (missing := self._missing(buckets)) is not None:
+            return checks.not_found(default_series[0], self.lookback(), default_series[1])
+        if (missing := self.missing(buckets)) is not None:
             return missing
         stable, candidate = buckets[STABLE] or {}, buckets[CANDIDATE] or {}
         sample = samples.histogram(stable, candidate, sums.get(STABLE), sums.get(CANDIDATE))
@@ -196,8 +199,8 @@ class _Planner:
         if metric.query:
             return self._per_version_range("buckets", metric.query), None
         slices = {
-            **self._batched("buckets", defaults.histogram_buckets(base, self.interval)),
-            **self._present("buckets", f"{base}_bucket"),
+            **self.batched("buckets", defaults.histogram_buckets(base, self.interval)),
+            **self.present("buckets", f"{base}_bucket"),
         }
         return slices, (f"{base}_bucket", candidate_query(slices))
 
@@ -207,7 +210,7 @@ class _Planner:
         base = metric.metric_name or self.request.series.latency
         slices, default_series = self._histogram_slices(metric, base)
         if not metric.query:
-            slices.update(self._batched("sum", defaults.histogram_sum(base, self.interval)))
+            slices.update(self.batched("sum", defaults.histogram_sum(base, self.interval)))
 
         def measure(answers: Answers, fail_only: bool = False) -> MetricTest:
             sums = {role: samples.total(ranges(answers, f"sum/{role}")) for role in self.versions}
@@ -216,7 +219,7 @@ class _Planner:
             )
             if isinstance(sample, MetricTest):
                 return sample
-            result = assess_latency(sample, _margin(metric), self._config(metric, fail_only))
+            result = assess_latency(sample, _margin(metric), self.config(metric, fail_only))
             return _short_of_fail(result, fail_only) or self._held_if_silent(answers, result)
 
         return Probe(
@@ -226,24 +229,24 @@ class _Planner:
     def _error_rate(self, metric: MetricSpec) -> Probe:
         requests = metric.metric_name or self.request.series.requests
         if metric.query:
-            return self._rate_probe(metric, self._per_version_range("events", metric.query), requests)
+            return self.rate_probe(metric, self._per_version_range("events", metric.query), requests)
         chosen = metric.errors
         errors = defaults.error_series(
             requests, chosen.selector if chosen else None, chosen.metric_name if chosen else None
         )
-        increases = self._batched("events", defaults.grouped_increase(errors, self.interval))
-        return self._rate_probe(metric, increases, requests, events_series=errors)
+        increases = self.batched("events", defaults.grouped_increase(errors, self.interval))
+        return self.rate_probe(metric, increases, requests, events_series=errors)
 
     def _error_pattern(self, metric: MetricSpec) -> Probe:
         requests = metric.request_metric_name or defaults.REQUESTS_METRIC
         if metric.query:
-            return self._rate_probe(metric, self._per_version_range("events", metric.query), requests)
+            return self.rate_probe(metric, self._per_version_range("events", metric.query), requests)
         counter = metric.metric_name or defaults.LOG_PATTERN_METRIC
         hits = defaults.log_pattern_hits(counter, metric.patterns, self.interval)
         # The counter existing for the model is enough: a chosen pattern never logged is zero hits.
-        return self._rate_probe(metric, self._batched("events", hits), requests, events_series=counter)
+        return self.rate_probe(metric, self.batched("events", hits), requests, events_series=counter)
 
-    def _lookback(self) -> str:
+    def lookback(self) -> str:
         """Where a series was looked for before it is called absent, for messages."""
         hours = defaults.PRESENCE_LOOKBACK / 3600
         return (
@@ -251,14 +254,14 @@ class _Planner:
             f"(either version, or any version in the last {hours:g}h)"
         )
 
-    def _present(self, name: str, series: str) -> dict[str, Slice]:
+    def present(self, name: str, series: str) -> dict[str, Slice]:
         """Whether the model has `series` at all within the presence lookback, asked once for the
         fleet (the answer is grouped by namespace and model)."""
         query = InstantQuery(defaults.series_presence(series), self.request.presence_checked_at)
         labels = {"namespace": self.request.namespace, "model": self.request.model}
         return {f"present/{name}": Slice(query, labels)}
 
-    def _rate_probe(
+    def rate_probe(
         self,
         metric: MetricSpec,
         events: dict[str, Slice],
@@ -271,12 +274,12 @@ class _Planner:
         margin unless given). `events_series` is the default query's event series, whose presence
         for the model tells zero events from a misnamed series; None for a user's query, whose
         answer must hold a series (a count of 0 is fine) for at least one version."""
-        exposure_slices = self._batched("requests", defaults.requests(requests_metric, self.interval))
-        slices = {**events, **exposure_slices, **self._present("requests", requests_metric)}
+        exposure_slices = self.batched("requests", defaults.requests(requests_metric, self.interval))
+        slices = {**events, **exposure_slices, **self.present("requests", requests_metric)}
         if events_series is not None:
-            slices.update(self._present("events", events_series))
+            slices.update(self.present("events", events_series))
         where = f"model {self.request.namespace}/{self.request.model}"
-        lookback = self._lookback()
+        lookback = self.lookback()
 
         def measure(answers: Answers, fail_only: bool = False) -> MetricTest:
             exposure = {role: samples.total(ranges(answers, f"requests/{role}")) for role in self.versions}
@@ -284,7 +287,7 @@ class _Planner:
                 return checks.not_found(
                     requests_metric, lookback, exposure_slices[f"requests/{STABLE}"].query.promql
                 )
-            if (missing := self._missing(exposure)) is not None:
+            if (missing := self.missing(exposure)) is not None:
                 return missing
             counted = [series for role in self.versions for series in ranges(answers, f"events/{role}")]
             query = events[f"events/{CANDIDATE}"].query.promql
@@ -298,7 +301,7 @@ class _Planner:
             path = rate_path(answers, self.segments)
             if assess is not None:  # a goal: its own test, never carried
                 return self._held_if_silent(answers, assess(path))
-            result = assess_rate(path, _margin(metric), self._config(metric, fail_only))
+            result = assess_rate(path, _margin(metric), self.config(metric, fail_only))
             return _short_of_fail(result, fail_only) or self._held_if_silent(answers, result)
 
         carries = self.carries and assess is None
@@ -338,7 +341,7 @@ def plan(
     specs = {metric.name: metric for metric in request.analysis.metrics}
     names = list(selected) if selected is not None else list(specs)
     probes: list[Probe] = []
-    planner = _Planner(request, window, step or window.start, segments) if window is not None else None
+    planner = Planner(request, window, step or window.start, segments) if window is not None else None
     for name in names:
         metric = specs.get(name)
         if metric is None:

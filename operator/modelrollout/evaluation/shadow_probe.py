@@ -46,7 +46,7 @@ from . import samples
 from .slices import CANDIDATE, Answers, Probe, Slice, inconclusive, ranges
 
 if TYPE_CHECKING:
-    from .probes import _Planner
+    from .probes import Planner
 
 __all__ = ["ShadowComparison", "as_shadow", "shadow_comparison", "shadow_probes"]
 
@@ -116,13 +116,13 @@ def _metric(name: str, deciding: bool) -> MetricSpec:
     return MetricSpec.model_construct(name=name, type=MetricType.CUSTOM, dry_run=not deciding)
 
 
-def shadow_probes(planner: _Planner, probes: list[Probe], comparison: ShadowComparison) -> list[Probe]:
+def shadow_probes(planner: Planner, probes: list[Probe], comparison: ShadowComparison) -> list[Probe]:
     """`probes` on the candidate's copies, and the two comparisons after them."""
-    candidate = planner._labels(CANDIDATE)
-    config = planner._config(_metric(AGREEMENT_METRIC, True))
+    candidate = planner.labels(CANDIDATE)
+    config = planner.config(_metric(AGREEMENT_METRIC, True))
 
     def grouped(series: str) -> Slice:
-        query: RangeQuery = planner._range(defaults.grouped_increase(series, planner.interval))
+        query: RangeQuery = planner.range_query(defaults.grouped_increase(series, planner.interval))
         return Slice(query, candidate)
 
     agreement_slices = {
@@ -139,7 +139,8 @@ def shadow_probes(planner: _Planner, probes: list[Probe], comparison: ShadowComp
 
     difference_slices = {
         "buckets": Slice(
-            planner._range(defaults.histogram_buckets(ROUTER_SHADOW_DIFFERENCE, planner.interval)), candidate
+            planner.range_query(defaults.histogram_buckets(ROUTER_SHADOW_DIFFERENCE, planner.interval)),
+            candidate,
         ),
         "sum": grouped(f"{ROUTER_SHADOW_DIFFERENCE}_sum"),
     }

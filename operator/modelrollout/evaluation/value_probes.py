@@ -20,22 +20,22 @@ from . import samples
 from .slices import CANDIDATE, STABLE, Answers, Probe, Slice, inconclusive, ranges, settled
 
 if TYPE_CHECKING:
-    from .probes import _Planner
+    from .probes import Planner
 
 __all__ = ["custom_probe", "resource_probe"]
 
 
-def custom_probe(planner: _Planner, metric: MetricSpec) -> Probe:
+def custom_probe(planner: Planner, metric: MetricSpec) -> Probe:
     bounds = metric.threshold_range
     if not metric.query:
         return settled(metric, inconclusive("threshold", "a custom metric needs `query`"))
     if bounds is None or (bounds.min is None and bounds.max is None):
         return settled(metric, inconclusive("threshold", "a custom metric needs `thresholdRange`"))
-    promql = render(metric.query, planner._context(planner.request.candidate_version))
+    promql = render(metric.query, planner.context(planner.request.candidate_version))
     return _threshold_probe(planner, metric, {CANDIDATE: promql}, bounds.min, bounds.max)
 
 
-def resource_probe(planner: _Planner, metric: MetricSpec) -> Probe:
+def resource_probe(planner: Planner, metric: MetricSpec) -> Probe:
     bounds = metric.threshold_range
     minimum = bounds.min if bounds else None
     maximum = metric.max if metric.max is not None else (bounds.max if bounds else None)
@@ -46,7 +46,7 @@ def resource_probe(planner: _Planner, metric: MetricSpec) -> Probe:
 
     def promql(version: str) -> str:
         if metric.query:
-            return render(metric.query, planner._context(version))
+            return render(metric.query, planner.context(version))
         return defaults.pod_resource(series, request.namespace, request.name, version, planner.interval)
 
     # The stable's usage is context for a reader, never part of the check.
@@ -55,7 +55,7 @@ def resource_probe(planner: _Planner, metric: MetricSpec) -> Probe:
 
 
 def _threshold_probe(
-    planner: _Planner,
+    planner: Planner,
     metric: MetricSpec,
     values: Mapping[str, str],
     minimum: float | None,
@@ -63,8 +63,8 @@ def _threshold_probe(
 ) -> Probe:
     """Every look of the step from one range query per version, so the failed looks are
     counted afresh at each evaluation; the request counter gates the Pass on `minSamples`."""
-    slices = {f"values/{role}": Slice(planner._range(promql)) for role, promql in values.items()}
-    slices |= planner._batched(
+    slices = {f"values/{role}": Slice(planner.range_query(promql)) for role, promql in values.items()}
+    slices |= planner.batched(
         "requests", defaults.requests(planner.request.series.requests, planner.interval)
     )
     window = planner.range_template
@@ -96,7 +96,7 @@ def _threshold_probe(
     return Probe(metric, measure, slices)
 
 
-def _candidate_requests(planner: _Planner, answers: Answers) -> float | None:
+def _candidate_requests(planner: Planner, answers: Answers) -> float | None:
     """The candidate's requests in the step: none yet (0) when only the stable's series
     exists, unknown (None) when the model has no request series at all."""
     counts = {role: samples.total(ranges(answers, f"requests/{role}")) for role in planner.versions}
