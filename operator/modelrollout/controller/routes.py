@@ -29,7 +29,6 @@ from ..api.v1alpha1 import (
     Reason,
     RoutesStatus,
     StrategySpec,
-    StrategyType,
     Weight,
     format_percent,
 )
@@ -111,7 +110,6 @@ class Routes:
             traffic=spec.strategy.traffic,
             owner=owner_reference(dict(body)),
             versions=tuple(sorted(set(versions))),
-            bandit=spec.strategy.type == StrategyType.BANDIT,
         )
         provider = new_provider(spec.strategy.traffic.provider)
         return cls(provider, KubeRouteClient(client, namespace), target, spec.strategy)

@@ -37,6 +37,7 @@ from ..api.v1alpha1 import (
     RoutesStatus,
     StickinessSpec,
     StrategySpec,
+    StrategyType,
     TrafficSpec,
     Weight,
     percent_json,
@@ -113,9 +114,6 @@ class RouteTarget:
     versions: tuple[str, ...] = ()
     """Every version the rollout knows (its Deployments), so a provider recognises the per-version
     objects it made for versions that no longer take traffic."""
-    bandit: bool = False
-    """The rollout is a bandit (`strategy.type: Bandit`): the `router` provider has the router count
-    pulls and take rewards while it serves the weights (`router_bandit`)."""
 
 
 @dataclass(frozen=True)
@@ -135,6 +133,9 @@ class Routing:
     interleaving: InterleavingRoute | None = None
     """Two versions whose ranked lists the router merges for every request (strategy
     Interleaved); only the `router` provider gets one (the CRD refuses the strategy elsewhere)."""
+    bandit: bool = False
+    """The rollout is a bandit (`strategy.type: Bandit`): while it splits, the `router` provider
+    has the router count pulls and take rewards while serving the weights the operator sets."""
 
     @classmethod
     def of(
@@ -175,6 +176,8 @@ def strategy_settings(strategy: StrategySpec | None) -> dict[str, Any]:
         return settings
     if strategy.canary is not None and strategy.canary.stickiness is not None:
         settings["stickiness"] = strategy.canary.stickiness
+    if strategy.type == StrategyType.BANDIT:
+        settings["bandit"] = True
     return settings
 
 

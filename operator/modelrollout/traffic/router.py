@@ -64,7 +64,6 @@ from ..api.router_config import CONFIG_KEY, RouterConfig, RouterVersion, config_
 from ..api.v1alpha1 import LABEL_MODEL, LABEL_VERSION, Reason, TrafficProvider, Weight
 from ._routes import ExactRouting, own_version_service, owned_metadata
 from .provider import RouteClient, RouteTarget, RouteUnavailable, Routing, as_routing, check_weights
-from .router_bandit import with_bandit
 from .router_experiments import OWNED_ANNOTATION, owned_settings, spec_settings, with_settings
 from .router_segments import MIRROR_ANNOTATION, with_routes
 
@@ -257,7 +256,7 @@ class RouterProvider(ExactRouting):
         annotations = ((found or {}).get("metadata") or {}).get("annotations") or {}
         routing = routing or Routing({})
         config, mirror = with_routes(
-            with_bandit(router_config(target, versions, _current_config(found)), target, routing),
+            router_config(target, versions, _current_config(found)),
             routing,
             annotations.get(MIRROR_ANNOTATION),
         )

@@ -2,7 +2,8 @@
 provider): which of the ConfigMap's settings the operator owns, and what they say.
 
 A setting the spec asks for (`stickiness`, from `spec.strategy.canary.stickiness`; `interleaving`,
-from strategy Interleaved through `status.routes` while its experiment runs) is
+from strategy Interleaved through `status.routes` while its experiment runs; `bandit` in mode
+`weights` while a Bandit rollout splits) is
 written over whatever the ConfigMap held, and its name is recorded in the ConfigMap's annotation
 `modelrollout.io/owned-settings`. A setting named there that the spec no longer asks for (the
 spec dropped it, the split it served ended, the rollout is being deleted) is removed. A setting
@@ -17,11 +18,22 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from ..api.router_config import Interleaving, RouterConfig, Stickiness
+from ..api.router_config import Bandit, Interleaving, RouterConfig, Stickiness
 from ..api.v1alpha1 import StickinessSpec
 from .provider import Routing
 
-__all__ = ["OWNED_ANNOTATION", "owned_settings", "router_stickiness", "spec_settings", "with_settings"]
+__all__ = [
+    "OPERATOR_BANDIT",
+    "OWNED_ANNOTATION",
+    "owned_settings",
+    "router_stickiness",
+    "spec_settings",
+    "with_settings",
+]
+
+OPERATOR_BANDIT = Bandit(mode="weights")
+"""The block of a bandit rollout (`strategy.type: Bandit`) while it splits: the versions' weights
+are served, every request counted as a pull of its version."""
 
 OWNED_ANNOTATION = "modelrollout.io/owned-settings"
 """On the router's ConfigMap: the settings (`RouterConfig` fields, comma-separated) the provider
@@ -54,6 +66,9 @@ def spec_settings(routing: Routing) -> dict[str, BaseModel]:
             list_field=wanted.list_field,
             length=wanted.length,
         )
+    if routing.bandit and len(routing.routed_versions()) > 1:
+        # the router counts pulls and takes rewards, and serves the weights the operator sets
+        settings["bandit"] = OPERATOR_BANDIT
     return settings
 
 

@@ -6,27 +6,30 @@ block is theirs while no bandit runs."""
 from __future__ import annotations
 
 import json
-from dataclasses import replace
 
 from modelrollout.api.router_config import Bandit
+from modelrollout.traffic import Routing
 
 from .test_router_provider import PROVIDER, TARGET, RouteStore, config, user_service
 
-BANDIT_TARGET = replace(TARGET, bandit=True)
+
+def bandit(weights: dict[str, float]) -> Routing:
+    """The routing of a bandit rollout (`strategy.type: Bandit`) at `weights`."""
+    return Routing(weights, bandit=True)
 
 
 def test_a_bandit_rollout_writes_the_weights_mode_while_both_versions_take_traffic() -> None:
     store = RouteStore(user_service())
-    PROVIDER.set_routes(store, BANDIT_TARGET, {"v1": 80, "v2": 20})
+    PROVIDER.set_routes(store, TARGET, bandit({"v1": 80, "v2": 20}))
     written = config(store)
     assert written.bandit == Bandit(mode="weights")
     assert [(v.name, v.weight) for v in written.versions] == [("v1", 80.0), ("v2", 20.0)]
-    PROVIDER.set_routes(store, BANDIT_TARGET, {"v1": 40, "v2": 60})
+    PROVIDER.set_routes(store, TARGET, bandit({"v1": 40, "v2": 60}))
     assert [(v.name, v.weight) for v in config(store).versions] == [("v1", 40.0), ("v2", 60.0)]
     assert config(store).bandit == Bandit(mode="weights")
 
     # abort / rollback: everything back to the stable, and the bandit block with it
-    PROVIDER.set_routes(store, BANDIT_TARGET, {"v1": 100, "v2": 0})
+    PROVIDER.set_routes(store, TARGET, bandit({"v1": 100, "v2": 0}))
     back = config(store)
     assert [(v.name, v.weight) for v in back.versions] == [("v1", 100.0)]
     assert back.bandit is None
@@ -34,8 +37,8 @@ def test_a_bandit_rollout_writes_the_weights_mode_while_both_versions_take_traff
 
 def test_finalize_removes_the_operator_s_block() -> None:
     store = RouteStore(user_service())
-    PROVIDER.set_routes(store, BANDIT_TARGET, {"v1": 50, "v2": 50})
-    PROVIDER.finalize(store, BANDIT_TARGET, "v1")
+    PROVIDER.set_routes(store, TARGET, bandit({"v1": 50, "v2": 50}))
+    PROVIDER.finalize(store, TARGET, "v1")
     assert config(store).bandit is None
 
 
