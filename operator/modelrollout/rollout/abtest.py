@@ -79,14 +79,14 @@ def read_judgement(
     return replace(observations, analysis=read) if read is not judged else observations
 
 
-def _decision(run: Run, result: MetricResult | None) -> str:
+def _decision(run: Run, candidate: str | None, result: MetricResult | None) -> str:
     status = run.status
     verdict = status.analysis.verdict if status.analysis is not None else None
     if verdict == Verdict.FAIL:
         return "GuardrailFailed"
     if verdict == Verdict.PASS:
         return "Winner"
-    end = end_of_run(run, run.candidate)
+    end = end_of_run(run, candidate)
     if end.aborted:
         return "Aborted"
     over = end.without_verdict or (status.current_step or 0) >= len(run.steps)
@@ -99,24 +99,27 @@ def _decision(run: Run, result: MetricResult | None) -> str:
 
 def ab_test_status(run: Run) -> ABTestStatus | None:
     """`status.abTest` after this call: the split, the goal's evidence and how far the test has
-    come. Kept as it was once the rollout has ended (the last test's outcome stays readable)."""
+    come. Kept as it was once the rollout has ended (the last test's outcome stays readable); a
+    rollout that ended in this very call (a promotion whose capacity was already there) is read
+    once more, from the analysis that ended it."""
     spec, status = run.spec, run.status
     goal = _goal_name(spec)
     ab_test = spec.strategy.ab_test
     if not _is_ab_test(spec) or goal is None or ab_test is None:
         return None
-    if run.candidate is None:
-        return status.ab_test
+    before = status.ab_test
+    if run.candidate is None and (before is None or before.decision != "Collecting"):
+        return before
+    candidate = run.candidate or (status.history[-1].candidate if status.history else None)
     analysis = status.analysis
     result = _goal_result(analysis.metrics, goal) if analysis is not None else None
     deadline = analysis_deadline(spec, status)
-    before = status.ab_test
     ends_at = format_timestamp(deadline) if deadline is not None else (before.ends_at if before else None)
     return ABTestStatus(
         split=ab_test.share,
         segment=list(ab_test.segment) if ab_test.segment is not None else None,
         goal=goal,
-        decision=_decision(run, result) if analysis is not None else "Collecting",
+        decision=_decision(run, candidate, result) if analysis is not None else "Collecting",
         verdict=result.verdict.value if result is not None else None,
         stable=result.stable if result is not None else None,
         candidate=result.candidate if result is not None else None,

@@ -314,3 +314,18 @@ def test_promote_past_the_segments_route_step_puts_the_route_in_force_as_promote
     assert status.routes == SEGMENT_ROUTE
     status = world.step(status).status
     assert status.routes == SEGMENT_ROUTE and world.deployments["v8"].replicas == 1, "its pod follows"
+
+
+def test_a_promotion_that_ends_in_the_deciding_call_still_shows_the_winner() -> None:
+    """With one replica the candidate's pod at the split is all the promotion needs: the rollout
+    ends in the call that reads the Pass, and status.abTest still shows what decided it."""
+    spec = ab_spec().model_copy(update={"replicas": 1})
+    world = ABWorld(spec, deployments=ready(v7=1))
+    world.judged_weights, world.judged_routes = [], []
+    status = ModelRolloutStatus.model_validate(
+        {"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}}
+    )
+    status, _ = drive(world, status, verdict=constant(Verdict.PASS))
+    assert status.stable_version == "v8"
+    assert status.ab_test is not None and status.ab_test.decision == "Winner"
+    assert status.ab_test.effect == 0.03 and status.ab_test.verdict == "Pass"
