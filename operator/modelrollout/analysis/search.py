@@ -153,6 +153,7 @@ def newton_root(
     low: FloatArray,
     high: FloatArray,
     start: FloatArray,
+    value: Callable[[FloatArray], FloatArray] | None = None,
 ) -> FloatArray:
     """Where a function that is positive below its root and negative above it crosses zero in
     ``[low, high]`` (an end if it does not).
@@ -160,26 +161,31 @@ def newton_root(
     Safeguarded Newton: a step that would leave the bracket is replaced by the bracket's middle, and the bracket shrinks with the sign at every point; so it
     converges wherever bisection does, and to machine precision in a few steps where the function
     is smooth. Stops when no point moves by more than 1e-14 of itself (rounding can keep the last ulps moving).
+    ``value``: the function's value alone, computed as ``value_and_slope`` computes it (the ends'
+    check needs no slope; on one rollout's arrays every numpy call counts).
     """
-    low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
-    point = np.clip(np.asarray(start, dtype=np.float64), low, high)
+    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    # np.clip's Python wrapper costs more than the two ufuncs it amounts to.
+    point = np.minimum(np.maximum(np.asarray(start, dtype=np.float64), low), high)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # Where the function does not cross zero inside the bracket the root is an end; fixing
         # those first spares the steps bisection would need to creep up to an end.
-        at_ends, _ = value_and_slope(np.stack((low, high)))
+        ends = np.stack(np.broadcast_arrays(low, high, point)[:2])
+        at_ends = value(ends) if value is not None else value_and_slope(ends)[0]
         at_low, at_high = at_ends[0] <= 0, at_ends[1] >= 0
-        point = np.where(at_low, low, np.where(at_high, high, point))
-        low = np.where(at_high, high, low)
-        high = np.where(at_low, low, high)
+        if at_low.any() or at_high.any():
+            point = np.where(at_low, low, np.where(at_high, high, point))
+            low = np.where(at_high, high, low)
+            high = np.where(at_low, low, high)
         for _ in range(_NEWTON_STEPS):
-            value, slope = value_and_slope(point)
+            f, slope = value_and_slope(point)
             # At a root (value 0) the bracket closes on it from above and Newton stays put.
-            above = value > 0
+            above = f > 0
             low = np.where(above, point, low)
             high = np.where(above, high, point)
-            stepped = point - value / slope
+            stepped = point - f / slope
             inside = (stepped >= low) & (stepped <= high)  # NaN is never inside
-            following = np.where(inside, stepped, (low + high) / 2)
+            following = stepped if inside.all() else np.where(inside, stepped, (low + high) / 2)
             settled = np.abs(following - point) <= 1e-14 * np.abs(following)
             point = following
             if settled.all():
