@@ -2,8 +2,9 @@
 compute them, pinned bit for bit on random paths (issue 24's third CPU step).
 
 `equivalence_risk_difference_cpu.json` holds what these functions returned at bae3de6, before
-the evaluation of the evidence was made leaner (fewer numpy calls per evaluation: the Newton
-searches' bookkeeping, the grid's per-look terms computed once per path, not once per pair):
+the evaluation of the evidence was made leaner (fewer numpy calls per evaluation and cheaper
+loops: the grid computed with its pairs last, the path's counts unbroadcast, Newton's bracket
+checked without slopes):
 one-split paths of 1-60 looks at 1-1000 requests per look with margins from -0.05 to 0.05, both
 sides, and segmented paths with the split changing at random looks. The rewrite keeps every
 element's arithmetic, so every number must be the recorded one exactly (0 ulp); the whole
@@ -64,7 +65,9 @@ def outputs(index: int) -> dict[str, Any]:
         "final": risk_difference_final_log_evidence(x_s, n_s, x_c, n_c, margins[..., None], sign).tolist(),
         "interval": [float(low), float(high), float(fail), float(within)],
         "segmented": list(risk_difference_segmented_final_log_evidence(x_s, n_s, x_c, n_c, margin, starts)),
-        "fail_only": risk_difference_segmented_final_log_evidence(x_s, n_s, x_c, n_c, margin, starts, False)[0],
+        "fail_only": risk_difference_segmented_final_log_evidence(x_s, n_s, x_c, n_c, margin, starts, False)[
+            0
+        ],
         "projection": least_favourable_rate(q_s, q_c, n_s[-1], n_c[-1], margin).tolist(),
         "restricted": restricted_rate(x_s, n_s, x_c, n_c, margin).tolist(),
     }

@@ -3,8 +3,8 @@
 Each pair of rates on the grid is tested against its projection onto the margin (the least
 favourable pair, :mod:`.risk_difference_rates`), and the ratios are averaged, an e-value against
 the whole composite null (:mod:`.risk_difference`). Kept apart so that the grid's arithmetic,
-the costliest part of a rollout's analysis, can be read in one place: every term that depends on
-a stable rate and a look alone is computed once per stable rate, not once per pair.
+the costliest part of a rollout's analysis, can be read in one place, with the layout that makes
+it cheap (the pairs along the last axis, :func:`_alternatives`).
 
 Proof: docs/statistics.md#risk-difference; measured cost: docs/statistics.md#cpu-budget
 """
