@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 import pytest
 
+from modelrollout.analysis.search import secant_to_rejection
 from modelrollout.analysis.sequential import (
     risk_difference_final_log_evidence,
     risk_difference_interval_and_evidence,
@@ -102,3 +103,29 @@ def record() -> None:
 
 if __name__ == "__main__":
     record()
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_the_secant_in_python_floats_is_the_numpy_one_to_the_bit(seed: int) -> None:
+    """One rollout's ends (two columns) are searched with Python floats; the same problem spread
+    over ten columns takes the numpy path, and each column is searched on its own either way."""
+    rng = np.random.default_rng(seed)
+    slopes, roots = rng.uniform(0.2, 5.0, 2), rng.uniform(-1.0, 1.0, 2)
+    curvature = rng.uniform(-0.3, 0.3, 2)
+
+    def excess_of(columns: int) -> Any:
+        def excess(points: np.ndarray) -> np.ndarray:
+            distance = points - np.tile(roots, columns // 2)
+            return np.asarray(
+                np.tile(slopes, columns // 2) * distance + np.tile(curvature, columns // 2) * distance**2
+            )
+
+        return excess
+
+    probes = np.sort(rng.uniform(-3.0, 3.0, (5, 2)), axis=0)
+    tolerance = rng.choice([1e-7, 1e-3, 1e-2], 2)
+    few = secant_to_rejection(excess_of(2), probes, excess_of(2)(probes), tolerance)
+    wide_probes = np.tile(probes, 5)
+    many = secant_to_rejection(excess_of(10), wide_probes, excess_of(10)(wide_probes), np.tile(tolerance, 5))
+    assert few[0].tolist() == many[0][:2].tolist()
+    assert few[1].tolist() == many[1][:2].tolist()
