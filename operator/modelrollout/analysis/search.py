@@ -153,6 +153,7 @@ def newton_root(
     low: FloatArray,
     high: FloatArray,
     start: FloatArray,
+    value: Callable[[FloatArray], FloatArray] | None = None,
 ) -> FloatArray:
     """Where a function that is positive below its root and negative above it crosses zero in
     ``[low, high]`` (an end if it does not).
@@ -160,26 +161,31 @@ def newton_root(
     Safeguarded Newton: a step that would leave the bracket is replaced by the bracket's middle, and the bracket shrinks with the sign at every point; so it
     converges wherever bisection does, and to machine precision in a few steps where the function
     is smooth. Stops when no point moves by more than 1e-14 of itself (rounding can keep the last ulps moving).
+    ``value``: the function's value alone, computed as ``value_and_slope`` computes it (the ends'
+    check needs no slope; on one rollout's arrays every numpy call counts).
     """
-    low, high = np.array(low, dtype=np.float64), np.array(high, dtype=np.float64)
-    point = np.clip(np.asarray(start, dtype=np.float64), low, high)
+    low, high = np.asarray(low, dtype=np.float64), np.asarray(high, dtype=np.float64)
+    # np.clip's Python wrapper costs more than the two ufuncs it amounts to.
+    point = np.minimum(np.maximum(np.asarray(start, dtype=np.float64), low), high)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         # Where the function does not cross zero inside the bracket the root is an end; fixing
         # those first spares the steps bisection would need to creep up to an end.
-        at_ends, _ = value_and_slope(np.stack((low, high)))
+        ends = np.stack(np.broadcast_arrays(low, high, point)[:2])
+        at_ends = value(ends) if value is not None else value_and_slope(ends)[0]
         at_low, at_high = at_ends[0] <= 0, at_ends[1] >= 0
-        point = np.where(at_low, low, np.where(at_high, high, point))
-        low = np.where(at_high, high, low)
-        high = np.where(at_low, low, high)
+        if at_low.any() or at_high.any():
+            point = np.where(at_low, low, np.where(at_high, high, point))
+            low = np.where(at_high, high, low)
+            high = np.where(at_low, low, high)
         for _ in range(_NEWTON_STEPS):
-            value, slope = value_and_slope(point)
+            f, slope = value_and_slope(point)
             # At a root (value 0) the bracket closes on it from above and Newton stays put.
-            above = value > 0
+            above = f > 0
             low = np.where(above, point, low)
             high = np.where(above, high, point)
-            stepped = point - value / slope
+            stepped = point - f / slope
             inside = (stepped >= low) & (stepped <= high)  # NaN is never inside
-            following = np.where(inside, stepped, (low + high) / 2)
+            following = stepped if inside.all() else np.where(inside, stepped, (low + high) / 2)
             settled = np.abs(following - point) <= 1e-14 * np.abs(following)
             point = following
             if settled.all():
@@ -205,6 +211,8 @@ def secant_to_rejection(
     there contains the exact inversion, whatever the precision. Where no probe rejects, the
     second result is False (and the first the last probe).
     """
+    if values[0].size <= _PYTHON_WALK:
+        return _secant_in_python(excess, probes, values, np.broadcast_to(tolerance, values.shape[1:]))
     rejected = values >= 0
     first = np.argmax(rejected, axis=0)[None]
     found = np.asarray(rejected.any(axis=0), dtype=np.bool_)
@@ -230,3 +238,76 @@ def secant_to_rejection(
             a, fa = np.where(hit, trial, a), np.where(hit, value, fa)
             b, fb = np.where(missed, trial, b), np.where(missed, value, fb)
     return np.asarray(a, dtype=np.float64), found
+
+
+def _secant_in_python(
+    excess: Callable[[FloatArray], FloatArray],
+    probes: FloatArray,
+    values: FloatArray,
+    tolerance: FloatArray,
+) -> tuple[FloatArray, BoolArray]:
+    """:func:`secant_to_rejection` for a few ends (one rollout's interval: two), its bracket
+    kept in Python floats: the same IEEE operations in the same order as the numpy version, so
+    the same bits, without two dozen numpy calls on two numbers per step. ``excess`` is still
+    called with the trials shaped as the numpy version shapes them."""
+    shape = values.shape[1:]
+    columns = values[0].size
+    flat_probes = probes.reshape((probes.shape[0], columns)).T.tolist()
+    flat_values = values.reshape((values.shape[0], columns)).T.tolist()
+    widths = tolerance.reshape(-1).tolist()
+    a, fa, b, fb, found, open_bracket = [], [], [], [], [], []
+    for column_probes, column_values in zip(flat_probes, flat_values, strict=True):
+        rejecting = [index for index, value in enumerate(column_values) if value >= 0]
+        first = rejecting[0] if rejecting else 0
+        inner = max(first - 1, 0)
+        a.append(column_probes[first])
+        fa.append(column_values[first])
+        b.append(column_probes[inner])
+        fb.append(column_values[inner])
+        found.append(bool(rejecting))
+        open_bracket.append(bool(rejecting) and first > 0)
+    for _ in range(_SECANT_STEPS):
+        active = [
+            is_open and abs(high - low) > width
+            for is_open, low, high, width in zip(open_bracket, a, b, widths, strict=True)
+        ]
+        if not any(active):
+            break
+        trials: list[list[float]] = [[], []]
+        for column in range(columns):
+            trial_pair = _secant_trials(a[column], fa[column], b[column], fb[column], widths[column])
+            trials[0].append(trial_pair[0])
+            trials[1].append(trial_pair[1])
+        trial_values = excess(np.asarray(trials, dtype=np.float64).reshape((2, *shape)))
+        values_by_trial = np.asarray(trial_values, dtype=np.float64).reshape((2, columns)).tolist()
+        for trial_row, value_row in zip(trials, values_by_trial, strict=True):
+            for column in range(columns):
+                trial, value = trial_row[column], value_row[column]
+                if not active[column] or not (trial - a[column]) * (trial - b[column]) < 0:
+                    continue
+                if value >= 0:
+                    a[column], fa[column] = trial, value
+                elif value < 0:
+                    b[column], fb[column] = trial, value
+    return (
+        np.asarray(a, dtype=np.float64).reshape(shape),
+        np.asarray(found, dtype=np.bool_).reshape(shape),
+    )
+
+
+def _secant_trials(a: float, fa: float, b: float, fb: float, width: float) -> tuple[float, float]:
+    """One column's two trials of a secant step, as :func:`secant_to_rejection` computes them
+    (numpy's division by zero gives a non-finite secant, hence the bracket's middle)."""
+    denominator = fb - fa
+    numerator = fb * (b - a)
+    secant = math.nan if denominator == 0 else b - numerator / denominator
+    difference = a - b
+    towards_a = math.nan if math.isnan(difference) else float((difference > 0) - (difference < 0))
+    middle = (a + b) / 2
+    guess = secant if math.isfinite(secant) else middle
+    guess = min(max(guess - towards_a * width / 2, min(a, b)), max(a, b))
+    pair = (guess, guess + towards_a * width)
+    return (
+        pair[0] if (pair[0] - a) * (pair[0] - b) < 0 else middle,
+        pair[1] if (pair[1] - a) * (pair[1] - b) < 0 else middle,
+    )

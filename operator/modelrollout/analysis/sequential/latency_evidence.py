@@ -183,19 +183,28 @@ def _segmented_edge_evidence(
     c_tot = restarted(candidate_total, starts)
     looks = stable_total.shape[-1]
     index = np.arange(looks)
+    bounds = segment_bounds(looks, starts)
+    # Every segment's counts in one call of the count test (a call is a few dozen numpy calls,
+    # and the test is elementwise), summed over segments in order as before.
+    at = np.stack([np.minimum(index, stop - 1) for _, stop in bounds])
+    pick = chosen[..., None, :, None]
+    slow_s = s_tot[..., at] - np.take_along_axis(s_cum[..., at, :], pick, axis=-1)[..., 0]
+    slow_c = c_tot[..., at] - np.take_along_axis(c_cum[..., at, :], pick, axis=-1)[..., 0]
+    parts = _edge_counts_evidence(
+        slow_s,
+        slow_c,
+        s_tot[..., at],
+        c_tot[..., at],
+        found[..., None, :],
+        null_ratio[..., None, :],
+        pass_side,
+    )
     fail = np.zeros(stable_total.shape)
     within = np.zeros(stable_total.shape)
-    pick = chosen[..., None]
-    for start, stop in segment_bounds(looks, starts):
-        at = np.minimum(index, stop - 1)
+    for segment, (start, _) in enumerate(bounds):
         reached = index >= start
-        slow_s = s_tot[..., at] - np.take_along_axis(s_cum[..., at, :], pick, axis=-1)[..., 0]
-        slow_c = c_tot[..., at] - np.take_along_axis(c_cum[..., at, :], pick, axis=-1)[..., 0]
-        part = _edge_counts_evidence(
-            slow_s, slow_c, s_tot[..., at], c_tot[..., at], found, null_ratio, pass_side
-        )
-        fail += np.where(reached, part[0], 0.0)
-        within += np.where(reached, part[1], 0.0)
+        fail += np.where(reached, parts[0][..., segment, :], 0.0)
+        within += np.where(reached, parts[1][..., segment, :], 0.0)
     return fail, within
 
 

@@ -180,6 +180,6 @@ def gaussian_grid_log_evidence(
     An average of e-values with fixed weights is an e-value, so the grid keeps the validity of one
     mixture while adapting to the effect that occurs (docs/statistics.md#adaptive-mixtures).
     """
-    d, v, base = as_float_arrays(difference, variance, base_scale)
-    scales = np.asarray(SCALE_GRID).reshape((-1, *(1,) * d.ndim)) * base
+    d, v, base = (np.asarray(x, dtype=np.float64) for x in (difference, variance, base_scale))
+    scales = np.asarray(SCALE_GRID).reshape((-1, *(1,) * max(d.ndim, v.ndim, base.ndim))) * base
     return log_mean_exp(gaussian_log_evidence(d, v, scales, direction), _GRID_WEIGHTS)

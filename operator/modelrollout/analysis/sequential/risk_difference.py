@@ -14,16 +14,26 @@ Proof, the earlier construction and measured cost: docs/statistics.md#risk-diffe
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
-from typing import Final, Literal
+from typing import Final
 
 import numpy as np
 import numpy.typing as npt
-from scipy import special
 
-from .mixtures import as_float_arrays, gaussian_grid_log_evidence, log_mean_exp
+from .mixtures import as_float_arrays, gaussian_grid_log_evidence
+from .risk_difference_grid import (
+    EXCESS_GRID_POINTS,
+    STABLE_RATE_GRID,
+    ArrayLike,
+    BoolArray,
+    Direction,
+    FloatArray,
+    Side,
+    _scale,
+    _sign,
+    exact_log_evidence,
+)
 from .risk_difference_rates import least_favourable_rate, restricted_rate
-from .segments import SegmentStarts, carried, pooled, restarted
+from .segments import SegmentStarts, pooled, restarted
 
 __all__ = [
     "EXCESS_GRID_POINTS",
@@ -39,24 +49,7 @@ __all__ = [
     "score_log_evidence",
 ]
 
-FloatArray = npt.NDArray[np.float64]
-BoolArray = npt.NDArray[np.bool_]
 IntArray = npt.NDArray[np.int64]
-ArrayLike = npt.ArrayLike
-Direction = Literal["greater", "less"]
-"""``greater``: evidence that ``p_c > p_s + m`` (Fail); ``less``: that ``p_c < p_s + m`` (Pass)."""
-Side = Direction | npt.NDArray[np.float64]
-"""A direction, or per element its sign (+1 for "greater", -1 for "less"), so that both sides of
-the confidence sequence are searched in the same numpy calls."""
-
-STABLE_RATE_GRID: Final = tuple(float(r) for r in np.geomspace(1e-4, 0.5, 14))
-"""Stable rates of the alternatives; each sits about 1.9x above the one before."""
-EXCESS_GRID_POINTS: Final = 14
-"""Distances of the alternatives' candidate rate from the margin, geometric from a quarter of the
-margin to ``MAX_EXCESS``."""
-MAX_EXCESS: Final = 0.5
-SMALLEST_SCALE: Final = 0.001
-"""Effect scale (0.1 pp) used instead of a margin of zero, for the grid's start and the prior."""
 SCORE_WEIGHT: Final = 0.3
 """Weight of the score e-value in the average; the exact grid gets the rest. Any fixed weights
 keep the average valid; 0.3 was measured to cost the exact part little at 1 rps while letting the
@@ -66,92 +59,10 @@ SCORE_MIN_EVENTS: Final = 10.0
 counts: below it the normal approximation of a rate's error is too kind to a few early errors."""
 
 
-def _sign(side: Side) -> FloatArray | float:
-    if isinstance(side, str):
-        return 1.0 if side == "greater" else -1.0
-    return np.asarray(side, dtype=np.float64)
-
-
-def _scale(margin: FloatArray) -> FloatArray:
-    return np.asarray(np.maximum(np.abs(margin), SMALLEST_SCALE), dtype=np.float64)
-
-
-def _alternatives(margin: FloatArray, sign: FloatArray | float) -> tuple[FloatArray, FloatArray, BoolArray]:
-    """The grid's pairs, shape ``(pairs, *margin.shape)``, and where each one fits.
-
-    A pair fits where its candidate rate is inside ``(0, 1)``; the others keep their prior weight
-    with an e-value of zero (the average divides by the whole grid), which keeps the average an
-    e-value whatever the margin.
-    """
-    extra = (1,) * margin.ndim
-    grid = (len(STABLE_RATE_GRID), EXCESS_GRID_POINTS, *margin.shape)
-    start = _scale(margin) / 4
-    steps = np.linspace(0.0, 1.0, EXCESS_GRID_POINTS).reshape((1, -1, *extra))
-    distance = start * (MAX_EXCESS / start) ** steps
-    stable = np.broadcast_to(np.asarray(STABLE_RATE_GRID).reshape((-1, 1, *extra)), grid)
-    candidate = np.broadcast_to(stable + margin + sign * distance, grid)
-    pairs = (grid[0] * grid[1], *margin.shape)
-    fits = (candidate > 0) & (candidate < 1)
-    return (
-        np.asarray(stable.reshape(pairs), dtype=np.float64),
-        np.asarray(np.clip(candidate, 1e-9, 1 - 1e-9).reshape(pairs), dtype=np.float64),
-        np.asarray(fits.reshape(pairs), dtype=np.bool_),
-    )
-
-
-def _exact_log_ratios(
-    x_s: FloatArray,
-    n_s: FloatArray,
-    x_c: FloatArray,
-    n_c: FloatArray,
-    m: FloatArray,
-    sign: FloatArray | float,
-) -> FloatArray:
-    """``log q(data) / p*(data)`` for every pair of the grid, shape ``(pairs, *counts.shape)``,
-    ``-inf`` where a pair does not fit."""
-    q_s, q_c, fits = _alternatives(m, sign if isinstance(sign, float) else np.broadcast_to(sign, m.shape))
-    p = least_favourable_rate(q_s, q_c, n_s, n_c, m)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        log_ratio = (
-            special.xlogy(x_s, q_s / p)
-            + special.xlogy(n_s - x_s, (1 - q_s) / (1 - p))
-            + special.xlogy(x_c, q_c / (p + m))
-            + special.xlogy(n_c - x_c, (1 - q_c) / (1 - p - m))
-        )
-    return np.asarray(np.where(fits & ~np.isnan(log_ratio), log_ratio, -np.inf), dtype=np.float64)
-
-
-def exact_log_evidence(
-    stable_events: ArrayLike,
-    stable_exposure: ArrayLike,
-    candidate_events: ArrayLike,
-    candidate_exposure: ArrayLike,
-    margin: ArrayLike,
-    direction: Side,
-    segment_starts: SegmentStarts = (),
-) -> FloatArray:
-    """Log of the grid average of ``q(data) / p*(data)``: an e-value against ``p_c <= p_s + margin``
-    ("greater") or against ``p_c >= p_s + margin`` ("less").
-
-    With ``segment_starts`` the counts are a path (looks last) and each pair's ratio is the
-    product of its segments' ratios, each projected with its own segment's request counts: the
-    projection depends on the split, so a ratio projected with another split's counts could grow
-    under the null (:mod:`.segments`)."""
-    x_s, n_s, x_c, n_c, m = as_float_arrays(
-        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
-    )
-    sign = _sign(direction)
-    if segment_starts:
-        seg_x_s, seg_n_s, seg_x_c, seg_n_c = (restarted(v, segment_starts) for v in (x_s, n_s, x_c, n_c))
-        served = (seg_n_s > 0) & (seg_n_c > 0)
-        ratios = np.where(served, _exact_log_ratios(seg_x_s, seg_n_s, seg_x_c, seg_n_c, m, sign), 0.0)
-        return log_mean_exp(carried(ratios, segment_starts))
-    return log_mean_exp(_exact_log_ratios(x_s, n_s, x_c, n_c, m, sign))
-
-
 def _opened(p: FloatArray, n_s: FloatArray, n_c: FloatArray, m: FloatArray) -> BoolArray:
     """Whether the score part's gate is open at the restricted stable rate ``p``."""
-    expected = np.minimum.reduce([n_s * p, n_s * (1 - p), n_c * (p + m), n_c * (1 - p - m)])
+    # Pairwise minima (exact whatever the order): the four terms may differ in shape.
+    expected = np.minimum(np.minimum(n_s * p, n_s * (1 - p)), np.minimum(n_c * (p + m), n_c * (1 - p - m)))
     return np.asarray(expected >= SCORE_MIN_EVENTS, dtype=np.bool_)
 
 
@@ -311,19 +222,14 @@ def risk_difference_log_evidence(
     return np.asarray(np.where(served, log_e, 0.0).reshape(shape), dtype=np.float64)
 
 
-def _looks_picker(pick: IntArray) -> Callable[[FloatArray], FloatArray]:
-    """``np.take_along_axis(values, pick, axis=-1)`` for values shaped like ``pick`` but for the
-    last axis, with the index built once for all of them: the evidence is evaluated a few times
-    per interval search, and numpy's generic index building was a tenth of it."""
-    batch, count = pick.shape[:-1], pick.shape[-1]
-    rows = np.arange(math.prod(batch)).reshape((-1, 1))
-    columns = pick.reshape((-1, count))
-
-    def at_looks(values: FloatArray) -> FloatArray:
-        flat = values.reshape((-1, values.shape[-1]))
-        return np.asarray(flat[rows, columns].reshape((*batch, count)), dtype=np.float64)
-
-    return at_looks
+def _at_looks(values: FloatArray, pick: IntArray, lead: int = 0) -> FloatArray:
+    """``values`` at the looks ``pick`` (along the last axis) over ``pick``'s batch, with ``lead``
+    axes of their own in front: values constant along the looks (a margin, a sign) are returned
+    as they are, the rest are read through a broadcast view, not copied to the batch first."""
+    if values.shape[-1] == 1:
+        return values
+    view = np.broadcast_to(values, (*values.shape[:lead], *pick.shape[:-1], values.shape[-1]))
+    return np.asarray(np.take_along_axis(view, pick.reshape((1,) * lead + pick.shape), axis=-1))
 
 
 def risk_difference_final_log_evidence(
@@ -342,23 +248,40 @@ def risk_difference_final_log_evidence(
     what makes the confidence sequence, which evaluates the evidence at dozens of margins, cheap
     on a long path. The result drops the looks axis. ``direction`` may be an array of signs
     shaped like the counts (as the margin may), to compute both sides in one pass.
+
+    The counts keep their own shape (one path) while the margins and signs carry the batch of
+    an interval search: every element is computed as on counts broadcast to the batch, with a
+    few numpy calls fewer per evaluation (docs/statistics.md#cpu-budget).
     """
-    x_s, n_s, x_c, n_c, m, sign = _paths(
-        stable_events, stable_exposure, candidate_events, candidate_exposure, margin, _sign(direction)
+    counts = np.stack(
+        np.broadcast_arrays(
+            *(
+                np.atleast_1d(np.asarray(v, dtype=np.float64))
+                for v in (stable_events, stable_exposure, candidate_events, candidate_exposure)
+            )
+        )
     )
+    m, sign = (np.atleast_1d(np.asarray(v, dtype=np.float64)) for v in (margin, _sign(direction)))
+    batch = np.broadcast_shapes(counts.shape[1:-1], m.shape[:-1], sign.shape[:-1])
+    looks = max(counts.shape[-1], m.shape[-1], sign.shape[-1])
+    counts = np.broadcast_to(
+        counts.reshape((4, *(1,) * (len(batch) + 2 - counts.ndim), *counts.shape[1:])),
+        (4, *(1,) * (len(batch) + 2 - counts.ndim), *counts.shape[1:-1], looks),
+    )
+    _, n_s, _, n_c = counts
     served = (n_s > 0) & (n_c > 0)
     ready = _ready(n_s, n_c, m)
-    last = x_s.shape[-1] - 1
+    last = looks - 1
     # The gate matters only before the first ready look (the hand-over is there at the latest),
     # so the restricted rate, a root search per look, is found there and at the last look only.
     first_ready = np.where(ready.any(axis=-1), np.argmax(ready, axis=-1), last + 1)
     span = max(1, int(first_ready.max(initial=0)))
     columns = np.arange(span) if span > last else np.append(np.arange(span), last)
-    counts = [v[..., columns] for v in (x_s, n_s, x_c, n_c, m)]
-    restricted = restricted_rate(*counts)
-    gate = _opened(
-        restricted[..., :span], counts[1][..., :span], counts[3][..., :span], counts[4][..., :span]
-    )
+    at_columns = counts[..., columns]
+    m_columns = m if m.shape[-1] == 1 else m[..., columns]
+    restricted = restricted_rate(at_columns[0], at_columns[1], at_columns[2], at_columns[3], m_columns)
+    m_gate = m_columns if m_columns.shape[-1] == 1 else m_columns[..., :span]
+    gate = _opened(restricted[..., :span], at_columns[1][..., :span], at_columns[3][..., :span], m_gate)
     tau = _handover(gate & served[..., :span], ready[..., :span])[..., None]
     tau = np.where(tau >= span, np.where(span > last, last + 1, first_ready[..., None]), tau)
     at_start, handed_over = tau[..., 0] == 0, tau[..., 0] <= last
@@ -367,10 +290,10 @@ def risk_difference_final_log_evidence(
         # No hand-over mid-path (low traffic: none yet; high traffic: at the first look), so the
         # look before it does not enter the e-value and its grid, half the cost, is skipped.
         pick = pick[..., 1:]
-    at_looks = _looks_picker(pick)
-    picked = [at_looks(v) for v in (x_s, n_s, x_c, n_c, m, sign)]
-    restricted_at = _looks_picker(np.minimum(pick, columns.size - 1))(restricted)
-    x_s_at, n_s_at, x_c_at, n_c_at, m_at, sign_at = picked
+    pick = np.broadcast_to(pick, (*batch, pick.shape[-1]))
+    x_s_at, n_s_at, x_c_at, n_c_at = _at_looks(counts, pick, lead=1)
+    restricted_at = np.take_along_axis(restricted, np.minimum(pick, columns.size - 1), axis=-1)
+    m_at, sign_at = _at_looks(m, pick), _at_looks(sign, pick)
     exact, score, _ = _parts(x_s_at, n_s_at, x_c_at, n_c_at, m_at, sign_at, restricted_at)
     before = pick.shape[-1] == 2
     log_e = _combine(

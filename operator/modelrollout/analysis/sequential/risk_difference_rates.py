@@ -18,7 +18,6 @@ import numpy as np
 import numpy.typing as npt
 
 from ..search import newton_root
-from .mixtures import as_float_arrays
 
 __all__ = ["least_favourable_rate", "restricted_rate"]
 
@@ -35,20 +34,20 @@ def _rate_bounds(margin: FloatArray) -> tuple[FloatArray, FloatArray]:
 
 def _cleared_condition(
     p: FloatArray,
-    m: FloatArray,
+    shifted: FloatArray,
     n_s: FloatArray,
     n_c: FloatArray,
     stable_term: FloatArray,
     candidate_term: FloatArray,
 ) -> tuple[FloatArray, FloatArray]:
-    """``stable_term / (p (1 - p)) + candidate_term / (p' (1 - p'))`` (``p' = p + m``) times both
-    variances, and its slope; each term falls by its version's requests as ``p`` grows.
+    """``stable_term / (p (1 - p)) + candidate_term / (p' (1 - p'))`` (``p' = p + m``, given as
+    ``shifted``) times both variances, and its slope; each term falls by its version's requests
+    as ``p`` grows.
 
     Both rates below solve a condition of that form. Cleared of its denominators it is a cubic
     with the same sign inside the bracket, on which Newton converges in a few steps, where the
     poles near a rate of zero would throw it out of the bracket again and again.
     """
-    shifted = p + m
     stable_variance, candidate_variance = p * (1 - p), shifted * (1 - shifted)
     value = stable_term * candidate_variance + candidate_term * stable_variance
     slope = (
@@ -57,7 +56,14 @@ def _cleared_condition(
         + candidate_term * (1 - 2 * p)
         - n_c * stable_variance
     )
-    return np.asarray(value, dtype=np.float64), np.asarray(slope, dtype=np.float64)
+    return value, slope
+
+
+def _cleared_value(
+    p: FloatArray, shifted: FloatArray, stable_term: FloatArray, candidate_term: FloatArray
+) -> FloatArray:
+    """:func:`_cleared_condition`'s value alone, computed as it computes it (the same bits)."""
+    return stable_term * (shifted * (1 - shifted)) + candidate_term * (p * (1 - p))
 
 
 def _middle_root(
@@ -72,18 +78,24 @@ def _middle_root(
     cubic ``t^3 + P t + Q``. Rounding (near a double root the arccosine is ill-conditioned)
     leaves it a start, not an answer: Newton polishes it, and NaN (no requests, one real root
     through rounding) falls back to the bracket's middle there.
+
+    The inputs keep their own shapes (the margin and the request counts are per look, the
+    targets per alternative too): the terms of the counts and the margin alone are computed once
+    per look and broadcast, the same operations on the same numbers as on the full grid.
     """
-    k = candidate_target - n_c * m
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        k = candidate_target - n_c * m
         lead = n_s + n_c
-        b = (-n_s * (1 - 2 * m) - stable_target - k - n_c) / lead
-        c = (-n_s * m * (1 - m) + stable_target * (1 - 2 * m) + k) / lead
+        falling = 1 - 2 * m
+        b = (-n_s * falling - stable_target - k - n_c) / lead
+        c = (-n_s * m * (1 - m) + stable_target * falling + k) / lead
         d = stable_target * m * (1 - m) / lead
         # Products, not powers: numpy's float power of a negative base costs a hundred times more.
         linear = c - b * b / 3
         constant = 2 * b * b * b / 27 - b * c / 3 + d
         radius = np.sqrt(-linear / 3)
-        angle = np.arccos(np.clip(-constant / (2 * radius * radius * radius), -1.0, 1.0)) / 3
+        cosine = -constant / (2 * radius * radius * radius)
+        angle = np.arccos(np.minimum(np.maximum(cosine, -1.0), 1.0)) / 3
         root = 2 * radius * np.cos(angle - 2 * math.pi / 3) - b / 3
     return np.asarray(root, dtype=np.float64)
 
@@ -104,15 +116,22 @@ def restricted_rate(
     The log-likelihood is concave in ``p_s`` where both rates are inside ``(0, 1)``, so its score is
     decreasing and a safeguarded Newton search finds the unique maximum.
     """
-    x_s, n_s, x_c, n_c, m = as_float_arrays(
-        stable_events, stable_exposure, candidate_events, candidate_exposure, margin
+    # Each array keeps its shape (a path's counts against a batch of margins): the same numbers.
+    x_s, n_s, x_c, n_c, m = (
+        np.asarray(v, dtype=np.float64)
+        for v in (stable_events, stable_exposure, candidate_events, candidate_exposure, margin)
     )
 
     def score(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return _cleared_condition(p, m, n_s, n_c, x_s - n_s * p, x_c - n_c * (p + m))
+        shifted = p + m
+        return _cleared_condition(p, shifted, n_s, n_c, x_s - n_s * p, x_c - n_c * shifted)
+
+    def value(p: FloatArray) -> FloatArray:
+        shifted = p + m
+        return _cleared_value(p, shifted, x_s - n_s * p, x_c - n_c * shifted)
 
     low, high = _rate_bounds(m)
-    return newton_root(score, low, high, _start(_middle_root(m, n_s, n_c, x_s, x_c), low, high))
+    return newton_root(score, low, high, _start(_middle_root(m, n_s, n_c, x_s, x_c), low, high), value)
 
 
 def least_favourable_rate(
@@ -129,15 +148,24 @@ def least_favourable_rate(
     (where the two terms change sign), on either side of the margin, and each term is decreasing
     in ``p`` everywhere (its derivative is ``-((p - q)^2 + q (1 - q)) / (p (1 - p))^2``).
     """
-    q_s, q_c, n_s, n_c, m = as_float_arrays(
-        alternative_stable, alternative_candidate, stable_exposure, candidate_exposure, margin
+    # Each input keeps its own shape (the grid's pairs against one look's counts and margin):
+    # what depends on the look alone is computed once per look, the same numbers as broadcast.
+    q_s, q_c, n_s, n_c, m = (
+        np.asarray(v, dtype=np.float64)
+        for v in (alternative_stable, alternative_candidate, stable_exposure, candidate_exposure, margin)
     )
 
     def condition(p: FloatArray) -> tuple[FloatArray, FloatArray]:
-        return _cleared_condition(p, m, n_s, n_c, n_s * (q_s - p), n_c * (q_c - (p + m)))
+        shifted = p + m
+        return _cleared_condition(p, shifted, n_s, n_c, n_s * (q_s - p), n_c * (q_c - shifted))
+
+    def value(p: FloatArray) -> FloatArray:
+        shifted = p + m
+        return _cleared_value(p, shifted, n_s * (q_s - p), n_c * (q_c - shifted))
 
     floor, ceiling = _rate_bounds(m)
-    low = np.maximum(np.minimum(q_s, q_c - m), floor)
-    high = np.minimum(np.maximum(q_s, q_c - m), ceiling)
+    unshifted = q_c - m
+    low = np.maximum(np.minimum(q_s, unshifted), floor)
+    high = np.minimum(np.maximum(q_s, unshifted), ceiling)
     root = _middle_root(m, n_s, n_c, n_s * q_s, n_c * q_c)
-    return newton_root(condition, low, high, _start(root, low, high))
+    return newton_root(condition, low, high, _start(root, low, high), value)

@@ -46,7 +46,8 @@ def risk_difference_segmented_final_log_evidence(
     served = (n_s > 0) & (n_c > 0)
     if not served[-1]:
         return 0.0, 0.0
-    opened = _opened(restricted_rate(x_s, n_s, x_c, n_c, m), n_s, n_c, m) & served
+    restricted = restricted_rate(x_s, n_s, x_c, n_c, m)
+    opened = _opened(restricted, n_s, n_c, m) & served
     tau = int(_handover(opened, _ready(n_s, n_c, m)))
     last = x_s.size - 1
     handed_mid_path = 0 < tau <= last
@@ -56,7 +57,9 @@ def risk_difference_segmented_final_log_evidence(
     sides = len(signs)
     b_x_s, b_n_s, b_x_c, b_n_c, b_m = (np.stack([v[pick]] * sides) for v in (x_s, n_s, x_c, n_c, m))
     sign = np.asarray(np.broadcast_to(np.asarray(signs), (sides, pick.size)), dtype=np.float64)
-    exact, score, _ = _parts(b_x_s, b_n_s, b_x_c, b_n_c, b_m, sign, None, starts)
+    # The score part's restricted rates at the kept looks are the path's, found above.
+    b_restricted = np.stack([restricted[pick]] * sides)
+    exact, score, _ = _parts(b_x_s, b_n_s, b_x_c, b_n_c, b_m, sign, b_restricted, starts)
     before = kept.index(tau - 1) if handed_mid_path else 0
     log_e = _combine(
         exact[:, -1],
