@@ -7,10 +7,14 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ._model import ApiModel
+from ._model import ApiModel, require
+from .analysis_spec import AnalysisSpec
+from .bandit_rules import BANDIT_MAX_DURATION_COVERS_INTERVAL, BANDIT_NEEDS_PROMETHEUS, BANDIT_NEEDS_ROUTER
 from .durations import DURATION_PATTERN
+from .enums import StrategyType, TrafficProvider
+from .experiment_checks import check_experiment_bounds
 
-__all__ = ["BanditArm", "BanditPrior", "BanditStatus", "BanditStrategy", "initial_weight"]
+__all__ = ["BanditArm", "BanditPrior", "BanditStatus", "BanditStrategy", "check_bandit", "initial_weight"]
 
 
 class BanditPrior(ApiModel):
@@ -118,3 +122,23 @@ class BanditStatus(ApiModel):
     """The end of the last interval decided (RFC 3339)."""
     message: str = ""
     """The policy's explanation at the last decision."""
+
+
+def check_bandit(
+    strategy: StrategyType,
+    bandit: BanditStrategy | None,
+    provider: TrafficProvider,
+    analysis: AnalysisSpec,
+    has_candidate: bool,
+) -> None:
+    """`bandit_rules`, for pydantic: only the router counts pulls and takes rewards, and the
+    counters are read from its series."""
+    refusal = BANDIT_NEEDS_ROUTER.get(provider)
+    if bandit is not None and refusal is not None:
+        require(False, refusal)
+    if strategy != StrategyType.BANDIT:
+        return
+    longest = bandit.max_duration if bandit is not None else None
+    check_experiment_bounds(
+        longest, analysis, has_candidate, BANDIT_NEEDS_PROMETHEUS, BANDIT_MAX_DURATION_COVERS_INTERVAL
+    )

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from ._model import ApiModel
+from . import interleaved_rules as rules
+from ._model import ApiModel, require
+from .analysis_spec import AnalysisSpec
 from .durations import DURATION_PATTERN
-from .enums import InconclusivePolicy
+from .enums import InconclusivePolicy, StrategyType, TrafficProvider
+from .experiment_checks import check_experiment_bounds
 
 LIST_FIELD_PATTERN = r"^[A-Za-z_][A-Za-z0-9_-]*$"
 """A JSON field name of the model's answer (`ranking`, `items`)."""
@@ -101,4 +104,26 @@ def interleaving_route(stable: str, candidate: str, strategy: InterleavedStrateg
     """The router's interleaving for `strategy`, stable first (the order of the router's lists)."""
     return InterleavingRoute(
         versions=[stable, candidate], list_field=strategy.list_field, length=strategy.length
+    )
+
+
+def check_interleaved(
+    strategy: StrategyType,
+    interleaved: InterleavedStrategy | None,
+    provider: TrafficProvider,
+    analysis: AnalysisSpec,
+    has_candidate: bool,
+) -> None:
+    """`interleaved_rules`, for pydantic: only the router merges rankings, and the wins are read
+    from its series."""
+    if strategy != StrategyType.INTERLEAVED:
+        return
+    require(provider == TrafficProvider.ROUTER, rules.INTERLEAVED_NEEDS_ROUTER)
+    longest = interleaved.max_duration if interleaved is not None else None
+    check_experiment_bounds(
+        longest,
+        analysis,
+        has_candidate,
+        rules.INTERLEAVED_NEEDS_PROMETHEUS,
+        rules.INTERLEAVED_MAX_DURATION_COVERS_INTERVAL,
     )

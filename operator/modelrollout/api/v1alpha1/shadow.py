@@ -12,8 +12,9 @@ from ._model import ApiModel
 from ._model import require as _require
 from .analysis_spec import AnalysisSpec
 from .cel import CelRule
-from .durations import DURATION_PATTERN, parse_duration
+from .durations import DURATION_PATTERN
 from .enums import MetricType, StrategyType, TrafficProvider
+from .experiment_checks import check_experiment_bounds
 from .routes import SetMirrorRoute
 from .shadow_rules import AGREEMENT_METRIC, SCORE_DIFFERENCE_METRIC
 from .step_analysis import StepAnalysis
@@ -79,13 +80,17 @@ def check_shadow(
     """`shadow_rules.SHADOW_SPEC_RULES`, for pydantic."""
     if strategy != StrategyType.SHADOW:
         return
-    _require(not has_candidate or analysis.prometheus is not None, rules.SHADOW_NEEDS_PROMETHEUS)
+    longest = shadow.max_duration if shadow is not None else None
+    check_experiment_bounds(
+        longest,
+        analysis,
+        has_candidate,
+        rules.SHADOW_NEEDS_PROMETHEUS,
+        rules.SHADOW_MAX_DURATION_COVERS_INTERVAL,
+    )
     _require(all(m.type != MetricType.DRIFT for m in analysis.metrics), rules.SHADOW_NO_DRIFT)
     reserved = {AGREEMENT_METRIC, SCORE_DIFFERENCE_METRIC}
     _require(all(m.name not in reserved for m in analysis.metrics), rules.SHADOW_METRIC_NAMES_FREE)
-    longest = shadow.max_duration if shadow is not None else None
-    covers = longest is None or parse_duration(longest) >= parse_duration(analysis.interval)
-    _require(covers, rules.SHADOW_MAX_DURATION_COVERS_INTERVAL)
 
 
 class ShadowStatus(ApiModel):

@@ -17,8 +17,7 @@ from ._model import NAME_PATTERN, ApiModel
 from ._model import require as _require
 from .abtest import SEGMENT_ROUTE, ABTestStrategy, segment_refusal
 from .analysis_spec import AnalysisSpec
-from .bandit import BanditStrategy, initial_weight
-from .bandit_rules import BANDIT_MAX_DURATION_COVERS_INTERVAL, BANDIT_NEEDS_PROMETHEUS, BANDIT_NEEDS_ROUTER
+from .bandit import BanditStrategy, check_bandit, initial_weight
 from .bluegreen import BlueGreenStrategy, PromotionAnalysis, check_blue_green
 from .durations import DURATION_PATTERN, parse_duration
 from .enums import (
@@ -29,7 +28,7 @@ from .enums import (
     UpstreamFailurePolicy,
 )
 from .int_or_percent import IntOrPercent, is_int_or_percent, is_zero
-from .interleaved import InterleavedStrategy
+from .interleaved import InterleavedStrategy, check_interleaved
 from .limits import PARAMETER_KEY_MAX_LENGTH, PARAMETER_VALUE_MAX_LENGTH, PARAMETERS_MAX_KEYS
 from .notifications import NOTIFICATIONS_MAX, NotificationSpec, names_unique
 from .routes import SetCanaryScale, SetHeaderRoute, SetMirrorRoute, step_refusal
@@ -311,14 +310,8 @@ class StrategySpec(ApiModel):
         _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
         refusal = stickiness_refusal(self.traffic.provider, self.canary.stickiness if self.canary else None)
         _require(refusal is None, refusal or rules.STICKINESS_NEEDS_ROUTER)
-        interleaved = self.type == StrategyType.INTERLEAVED
-        _require(
-            not interleaved or self.traffic.provider == TrafficProvider.ROUTER, rules.INTERLEAVED_NEEDS_ROUTER
-        )
         refusal = shadow_refusal(self.type, self.traffic.provider)
         _require(refusal is None, refusal or rules.REPLICAS_NO_SEGMENT)
-        bandit_refusal = BANDIT_NEEDS_ROUTER.get(self.traffic.provider)
-        _require(self.bandit is None or bandit_refusal is None, bandit_refusal or rules.STEP_EXACTLY_ONE)
         routed = self.traffic.provider in rules.BLUE_GREEN_ROUTING_PROVIDERS
         _require(self.blue_green is None or routed, rules.BLUE_GREEN_NEEDS_ROUTES)
         return self
@@ -389,29 +382,15 @@ class ModelRolloutSpec(ApiModel):
         self._check_analysis_steps()
         check_blue_green(self.strategy.blue_green, self.analysis)
         self._check_ab_test()
-        self._check_interleaved()
-        check_shadow(self.strategy.type, self.strategy.shadow, self.analysis, candidate is not None)
-        bandit = self.strategy.bandit
-        covered = (
-            bandit is None
-            or bandit.max_duration is None
-            or (parse_duration(bandit.max_duration) >= parse_duration(self.analysis.interval))
+        experiment, provider, has_candidate = (
+            self.strategy,
+            self.strategy.traffic.provider,
+            candidate is not None,
         )
-        is_bandit = self.strategy.type == StrategyType.BANDIT
-        _require(not is_bandit or covered, BANDIT_MAX_DURATION_COVERS_INTERVAL)
-        measured = self.analysis.prometheus is not None
-        _require(self.candidate is None or not is_bandit or measured, BANDIT_NEEDS_PROMETHEUS)
+        check_shadow(experiment.type, experiment.shadow, self.analysis, has_candidate)
+        check_interleaved(experiment.type, experiment.interleaved, provider, self.analysis, has_candidate)
+        check_bandit(experiment.type, experiment.bandit, provider, self.analysis, has_candidate)
         return self
-
-    def _check_interleaved(self) -> None:
-        if self.strategy.type != StrategyType.INTERLEAVED:
-            return
-        has_prometheus = self.analysis.prometheus is not None
-        _require(self.candidate is None or has_prometheus, rules.INTERLEAVED_NEEDS_PROMETHEUS)
-        interleaved = self.strategy.interleaved
-        longest = interleaved.max_duration if interleaved is not None else None
-        covers = longest is None or parse_duration(longest) >= parse_duration(self.analysis.interval)
-        _require(covers, rules.INTERLEAVED_MAX_DURATION_COVERS_INTERVAL)
 
     def _check_ab_test(self) -> None:
         ab_test = self.strategy.type == StrategyType.AB_TEST
