@@ -203,9 +203,12 @@ class When:
         wait_for(collected, timeout, "garbage collection of a ModelRollout's dependent")
         return self
 
-    def wait_for_deployment_collected(self, name: str, timeout: float = 60) -> When:
+    def wait_for_deployment_collected(self, name: str, timeout: float = 150) -> When:
         """Until garbage collection has deleted the Deployment or begun to (a foreground delete
-        keeps it, marked, until kwok has removed its pods, which takes a while on a busy machine)."""
+        keeps it, marked, until kwok has removed its pods, which takes a while on a busy machine).
+        The bound is kube-controller-manager's, not the operator's (which is stopped here): its
+        garbage collector holds its workers while it resyncs its monitors after a discovery
+        change (CRDs other tests of the session install and remove), and once took over 60 s."""
 
         def collected() -> bool:
             deployment = self.env.deployments().get(name)
