@@ -11,7 +11,8 @@ canary's own transitions. What is the bandit's own:
   default); anything else is Inconclusive, even when the guardrails pass, since only the stop
   rule ends a bandit. A guardrail's Fail stays a Fail: it ends the bandit at once;
 * the weights between two intervals (`steer_bandit`, after the steps ran): the decision's
-  weights, reached by the same capacity move as a weight step, then served;
+  weights, reached by the same capacity move as a weight step (within `progressDeadline`),
+  then served;
 * `status.bandit`.
 
 The decision is a function of the counters Prometheus holds and of the weights in force, both
@@ -40,9 +41,11 @@ from ..api.v1alpha1 import (
     parse_timestamp,
 )
 from . import history
-from ._decision_state import CAPACITY_POLL_SECONDS, Run
+from ._decision_state import Run
 from .capacity import move_capacity
 from .observations import AnalysisObservation, Observations
+from .steps import wait_for_capacity
+from .transitions import describe_step
 
 if TYPE_CHECKING:
     from ..analysis import ArmCounts, BanditDecision, BanditSettings
@@ -208,7 +211,8 @@ def _outcome(run: Run, candidate: str, current: BanditStatus) -> str:
 
 
 def _move(run: Run, candidate: str, target: Fraction) -> None:
-    """Capacity to the decision's weights (surge first, as a weight step); served once in place."""
+    """Capacity to the decision's weights (surge first, as a weight step); served once in place.
+    Pods that never come are a weight step's problem too: `progressDeadline`, then `onFailure`."""
     status = run.status
     if target == status.candidate_weight:
         return
@@ -217,8 +221,5 @@ def _move(run: Run, candidate: str, target: Fraction) -> None:
     if move.done:
         run.set_candidate_weight(target)
         return
-    run.note(
-        Reason.WAITING_FOR_CANDIDATE,
-        f"bandit: moving {candidate} to {format_percent(target)}%, waiting for {move.waiting_for}",
-    )
-    run.requeue(CAPACITY_POLL_SECONDS)
+    doing = f"bandit moving {candidate} to {format_percent(target)}%"
+    wait_for_capacity(run, BANDIT_STEP, describe_step(run, BANDIT_STEP), move.waiting_for, doing)

@@ -4,6 +4,8 @@ rolls it back, `maxDuration` applies `onInconclusive`, a guardrail fails, or a p
 
 from __future__ import annotations
 
+from dataclasses import replace
+from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
@@ -27,9 +29,10 @@ from modelrollout.rollout import (
     analysis_due,
     analysis_window,
 )
+from modelrollout.rollout.bandit import BANDIT_STEP
 from modelrollout.traffic import RouterProvider
 
-from ...fixtures.rollout_world import World, drive, make_spec, ready
+from ...fixtures.rollout_world import World, drive, events, make_spec, ready
 
 PER_INTERVAL = 100
 """Requests the router sends per interval, split by the weights served."""
@@ -194,3 +197,83 @@ def test_a_high_stable_floor_leaves_the_exploration_floor_room() -> None:
     status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
     assert status.phase.value == "RolledBack"
     assert all(weights["v7"] >= 90 for weights in world.judged_weights), world.judged_weights
+
+
+def _first_pods_only(world: BanditWorld, most: int) -> None:
+    """The cluster catches up, except that the candidate never has more than `most` pods
+    Available (the nodes are full): the bandit's first split fits, a larger one never does."""
+    world.settle()
+    state = world.deployments.get("v8")
+    if state is not None and state.available_replicas > most:
+        world.deployments["v8"] = replace(state, ready_replicas=most, available_replicas=most)
+
+
+def _stuck_bandit(**analysis: Any) -> tuple[BanditWorld, ModelRolloutStatus]:
+    """10 replicas: the first split (v8 at 20%) runs v8 on 2 pods; the better candidate's next
+    weight needs more, which never become Available."""
+    spec = bandit_spec(maxStep=20, minRewards=100_000, analysis=analysis)
+    spec = spec.model_copy(update={"replicas": 10, "progress_deadline": "1m"})
+    world = BanditWorld(spec, deployments=ready(v7=10), provider=RouterProvider())
+    world.rates, world.counts, world.judged_weights = {"v7": 0.2, "v8": 0.6}, {}, []
+    world.guardrail = Verdict.PASS
+    status = ModelRolloutStatus.model_validate(
+        {"phase": "Promoted", "stableVersion": "v7", "weights": {"v7": 100}}
+    )
+    return world, status
+
+
+def test_a_weight_move_the_candidate_never_makes_is_rolled_back_at_the_progress_deadline() -> None:
+    """As a weight step's: `progressDeadline` ends the wait for pods that never become Available."""
+    world, status = _stuck_bandit()
+    smallest_stable, move_started, rolling_back_at = 10, None, None
+    for _ in range(200):
+        world.judge(status, Verdict.INCONCLUSIVE)
+        decision = world.step(status, settle=False)
+        _first_pods_only(world, most=2)
+        status = decision.status
+        if status.current_step == BANDIT_STEP and move_started is None and status.progress_started_at:
+            move_started = world.now
+        if status.current_step == BANDIT_STEP:
+            smallest_stable = min(smallest_stable, world.deployments["v7"].replicas)
+        if status.phase.value == "RollingBack" and rolling_back_at is None:
+            rolling_back_at = world.now
+        if status.phase.value == "RolledBack":
+            break
+        world.now += timedelta(seconds=min(decision.requeue_after or 5, 5))
+    assert move_started is not None, "the bandit never moved past its first split"
+    assert status.phase.value == "RolledBack", (status.phase, status.message)
+    assert rolling_back_at is not None and rolling_back_at - move_started <= timedelta(seconds=65), (
+        "by the deadline"
+    )
+    assert smallest_stable == 8, "the stable kept the pods of the split it serves"
+    assert (status.history[-1].outcome, status.history[-1].reason) == (
+        "RolledBack",
+        "ProgressDeadlineExceeded",
+    )
+    degraded = next(c for c in status.conditions if c.type == "Degraded")
+    assert (degraded.status, degraded.reason) == ("True", "ProgressDeadlineExceeded")
+    assert status.weights == {"v7": 100, "v8": 0} and world.deployments["v8"].replicas == 0
+
+
+def test_with_on_failure_pause_a_stuck_weight_move_pauses_for_a_person() -> None:
+    world, status = _stuck_bandit(onFailure="pause")
+    announced: list[tuple[str, str]] = []
+    for _ in range(200):
+        world.judge(status, Verdict.INCONCLUSIVE)
+        decision = world.step(status, settle=False)
+        _first_pods_only(world, most=2)
+        announced += events(decision)
+        status = decision.status
+        if status.phase.value == "Paused":
+            break
+        world.now += timedelta(seconds=min(decision.requeue_after or 5, 5))
+    assert (status.phase.value, status.paused_reason) == ("Paused", "ProgressDeadlineExceeded"), (
+        status.message
+    )
+    assert status.current_step == BANDIT_STEP
+    assert ("Warning", "ProgressDeadlineExceeded") in announced
+    world.now += timedelta(hours=1)
+    status = world.step(status, settle=False).status
+    _first_pods_only(world, most=2)
+    assert status.phase.value == "Paused", "until a person acts"
+    assert world.deployments["v7"].replicas == 8 and world.deployments["v8"].available_replicas == 2
