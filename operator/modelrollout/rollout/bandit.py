@@ -10,9 +10,9 @@ canary's own transitions. What is the bandit's own:
   is the step's Pass (promote); a stop on the stable is its Fail (`onFailure`, rollback by
   default); anything else is Inconclusive, even when the guardrails pass, since only the stop
   rule ends a bandit. A guardrail's Fail stays a Fail: it ends the bandit at once;
-* the weights between two intervals (`steer_bandit`, after the steps ran): the decision's
-  weights, reached by the same capacity move as a weight step (within `progressDeadline`),
-  then served;
+* the weights between two intervals (`steer_bandit`, after the steps ran): the weights of the
+  decision the read made (carried in the judgement, so the policy runs once per interval),
+  reached by the same capacity move as a weight step (within `progressDeadline`), then served;
 * `status.bandit`.
 
 The decision is a function of the counters Prometheus holds and of the weights in force, both
@@ -96,23 +96,25 @@ def read_bandit(
     bandit = _strategy(spec)
     judged = observations.analysis
     candidate = status.candidate_version
-    if bandit is None or judged is None or candidate is None or (status.current_step or 0) != BANDIT_STEP:
-        return observations
-    if judged.verdict == Verdict.FAIL:
-        return observations  # a guardrail failed: onFailure, whatever the bandit says
+    if bandit is None or judged is None or candidate is None or not _fresh(status, judged):
+        return observations  # not a bandit's interval, or one the step has already taken
     read: AnalysisObservation
     if judged.bandit is None:
+        if judged.verdict == Verdict.FAIL:
+            return observations
         message = "bandit: no counters this interval, the weights hold"
         read = replace(judged, verdict=Verdict.INCONCLUSIVE, message=_joined(message, judged))
         return replace(observations, analysis=read)
     decision = _decide(bandit, status, judged.bandit)
+    if judged.verdict == Verdict.FAIL:  # a guardrail failed: onFailure, whatever the bandit says
+        return replace(observations, analysis=replace(judged, bandit_decision=decision))
     if decision.stop and decision.winner == candidate:
         verdict, message = Verdict.PASS, f"bandit stopped: {decision.message}; promoting {candidate}"
     elif decision.stop:
         verdict, message = Verdict.FAIL, f"bandit stopped: {decision.message}; {candidate} lost"
     else:
         verdict, message = Verdict.INCONCLUSIVE, f"bandit: {decision.message}; next {_split(decision)}"
-    read = replace(judged, verdict=verdict, message=_joined(message, judged))
+    read = replace(judged, verdict=verdict, message=_joined(message, judged), bandit_decision=decision)
     return replace(observations, analysis=read)
 
 
@@ -131,8 +133,8 @@ def steer_bandit(run: Run) -> None:
     current = status.bandit if status.bandit is not None and status.bandit.candidate == candidate else None
     current = current or BanditStatus(candidate=candidate)
     judged = run.observations.analysis
-    if judged is not None and judged.bandit is not None and _taken(run, judged):
-        decision = _decide(bandit, run.before, judged.bandit)
+    decision = judged.bandit_decision if judged is not None else None
+    if judged is not None and decision is not None and _taken(run, judged):
         current = _status(candidate, decision, current, format_timestamp(judged.evaluated_at))
     current.decision = _outcome(run, candidate, current)
     status.bandit = current
@@ -141,19 +143,24 @@ def steer_bandit(run: Run) -> None:
         _move(run, candidate, Fraction(current.weights.get(candidate, 0.0)).limit_denominator(10))
 
 
+def _fresh(status: ModelRolloutStatus, judged: AnalysisObservation) -> bool:
+    """`judged` is one the bandit's step can take in (`steps._take_judgement`): it is newer than
+    the step's start and its last judgement. Only such a judgement is decided on."""
+    analysis = status.analysis
+    if analysis is None or (status.current_step or 0) != BANDIT_STEP:
+        return False
+    started, last = parse_timestamp(analysis.started_at), parse_timestamp(analysis.last_run)
+    return (
+        started is not None and judged.evaluated_at > started and (last is None or judged.evaluated_at > last)
+    )
+
+
 def _taken(run: Run, judged: AnalysisObservation) -> bool:
-    """This call took `judged` in at the bandit's step (`steps._take_judgement`): it is newer than
-    the step's start and its last judgement, and the step recorded it, or ended on it."""
-    before, after = run.before.analysis, run.status.analysis
-    if before is None or (run.before.current_step or 0) != BANDIT_STEP:
+    """This call took `judged` in at the bandit's step: it was fresh, and the step recorded it,
+    or ended on it."""
+    if not _fresh(run.before, judged):
         return False
-    started, last = parse_timestamp(before.started_at), parse_timestamp(before.last_run)
-    if (
-        started is None
-        or judged.evaluated_at <= started
-        or (last is not None and judged.evaluated_at <= last)
-    ):
-        return False
+    after = run.status.analysis
     recorded = after is not None and after.last_run == format_timestamp(judged.evaluated_at)
     return recorded or run.status.current_step != run.before.current_step
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from ..api.v1alpha1 import MetricResult, Outcome, Reason, Verdict, Weight
 
 if TYPE_CHECKING:  # the statistics (scipy) load only where a bandit is decided
-    from ..analysis import ArmCounts
+    from ..analysis import ArmCounts, BanditDecision
 
 __all__ = [
     "ActionVerb",
@@ -162,6 +162,9 @@ class AnalysisObservation:
     bandit: tuple[ArmCounts, ...] | None = None
     """A bandit step's counts per version since it started, the stable first (`rollout.bandit`
     decides the weights and the stop from them)."""
+    bandit_decision: BanditDecision | None = None
+    """The policy's decision on `bandit`, made once when the judgement is read (`read_bandit`):
+    the step's verdict, `status.bandit` and the next weights all come from this one decision."""
 
 
 @dataclass(frozen=True)

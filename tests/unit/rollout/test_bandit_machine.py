@@ -9,7 +9,10 @@ from datetime import timedelta
 from itertools import pairwise
 from typing import Any
 
-from modelrollout.analysis import ArmCounts
+import pytest
+
+from modelrollout import analysis
+from modelrollout.analysis import ArmCounts, BanditDecision, bandit_decision
 from modelrollout.api.v1alpha1 import (
     AnalysisSpec,
     BanditStrategy,
@@ -277,3 +280,45 @@ def test_with_on_failure_pause_a_stuck_weight_move_pauses_for_a_person() -> None
     _first_pods_only(world, most=2)
     assert status.phase.value == "Paused", "until a person acts"
     assert world.deployments["v7"].replicas == 8 and world.deployments["v8"].available_replicas == 2
+
+
+def test_the_policy_decides_each_interval_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The verdict the step reads and the weights the bandit moves to are one decision: the
+    policy (`analysis.bandit_decision`, its public entry point, counted here) runs once per
+    interval, not once to read the verdict and again to steer."""
+    decided: list[tuple[ArmCounts, ...]] = []
+
+    def counted(counts: tuple[ArmCounts, ...], *args: Any) -> BanditDecision:
+        decided.append(counts)
+        return bandit_decision(counts, *args)
+
+    monkeypatch.setattr(analysis, "bandit_decision", counted)
+    world, status = world_for(
+        bandit_spec(stableFloor=10, maxStep=20, minRewards=100), stable=0.2, candidate=0.6
+    )
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.stable_version == "v8" and status.bandit is not None
+    assert status.bandit.intervals == len(world.judged_weights) > 2
+    assert len(decided) == len(world.judged_weights), (
+        f"{len(decided)} decisions for {len(world.judged_weights)} intervals"
+    )
+    assert len(set(decided)) == len(decided), "an interval's counts were decided twice"
+
+
+def test_a_failed_guardrail_still_shows_the_interval_decided_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The guardrail ends the bandit whatever the policy says, yet `status.bandit` shows the
+    posteriors of the interval that ended it: the one decision is carried for that too."""
+    decided: list[tuple[ArmCounts, ...]] = []
+
+    def counted(counts: tuple[ArmCounts, ...], *args: Any) -> BanditDecision:
+        decided.append(counts)
+        return bandit_decision(counts, *args)
+
+    monkeypatch.setattr(analysis, "bandit_decision", counted)
+    spec = bandit_spec(metrics=[{"name": "errors", "type": "errorRate", "maxAbsoluteIncrease": 0.01}])
+    world, status = world_for(spec, stable=0.2, candidate=0.6, guardrail=Verdict.FAIL)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.phase.value == "RolledBack" and len(decided) == 1
+    bandit = status.bandit
+    assert bandit is not None and bandit.decision == "GuardrailFailed" and bandit.intervals == 1
+    assert [arm.version for arm in bandit.arms] == ["v7", "v8"] and bandit.arms[1].pulls == 20
