@@ -32,9 +32,9 @@ from ..api.v1alpha1 import (
     format_timestamp,
 )
 from ._decision_state import Run
-from .experiment_end import end_of_run
+from .experiment_end import COLLECTING, ends_at, judged_decision, shown_candidate
 from .observations import AnalysisObservation, Observations
-from .timing import analysis_deadline, analysis_final_look
+from .timing import analysis_final_look
 
 __all__ = ["ab_test_status", "read_judgement"]
 
@@ -79,22 +79,18 @@ def read_judgement(
     return replace(observations, analysis=read) if read is not judged else observations
 
 
-def _decision(run: Run, candidate: str | None, result: MetricResult | None) -> str:
-    status = run.status
-    verdict = status.analysis.verdict if status.analysis is not None else None
-    if verdict == Verdict.FAIL:
-        return "GuardrailFailed"
-    if verdict == Verdict.PASS:
-        return "Winner"
-    end = end_of_run(run, candidate)
-    if end.aborted:
-        return "Aborted"
-    over = end.without_verdict or (status.current_step or 0) >= len(run.steps)
+def _decision(run: Run, candidate: str, result: MetricResult | None) -> str:
+    decision = judged_decision(
+        run, candidate, passed="Winner", failed="GuardrailFailed", without_verdict="NotSuperior"
+    )
+    if decision != COLLECTING:
+        return decision
+    over = (run.status.current_step or 0) >= len(run.steps)
     if over or (result is not None and result.verdict == Verdict.FAIL):
         return "NotSuperior"
     if result is not None and result.verdict == Verdict.PASS:
         return "Superior"
-    return "Collecting"
+    return COLLECTING
 
 
 def ab_test_status(run: Run) -> ABTestStatus | None:
@@ -108,18 +104,16 @@ def ab_test_status(run: Run) -> ABTestStatus | None:
     if not _is_ab_test(spec) or goal is None or ab_test is None:
         return None
     before = status.ab_test
-    if run.candidate is None and (before is None or before.decision != "Collecting"):
+    candidate = shown_candidate(run)
+    if candidate is None:
         return before
-    candidate = run.candidate or (status.history[-1].candidate if status.history else None)
     analysis = status.analysis
     result = _goal_result(analysis.metrics, goal) if analysis is not None else None
-    deadline = analysis_deadline(spec, status)
-    ends_at = format_timestamp(deadline) if deadline is not None else (before.ends_at if before else None)
     return ABTestStatus(
         split=ab_test.share,
         segment=list(ab_test.segment) if ab_test.segment is not None else None,
         goal=goal,
-        decision=_decision(run, candidate, result) if analysis is not None else "Collecting",
+        decision=_decision(run, candidate, result) if analysis is not None else COLLECTING,
         verdict=result.verdict.value if result is not None else None,
         stable=result.stable if result is not None else None,
         candidate=result.candidate if result is not None else None,
@@ -130,7 +124,7 @@ def ab_test_status(run: Run) -> ABTestStatus | None:
         samples_stable=result.samples_stable if result is not None else None,
         samples_candidate=result.samples_candidate if result is not None else None,
         started_at=analysis.started_at if analysis is not None else None,
-        ends_at=ends_at,
+        ends_at=ends_at(run, before.ends_at if before is not None else None),
         intervals=analysis.runs if analysis is not None else 0,
         message=result.explanation if result is not None else "",
     )

@@ -31,18 +31,16 @@ from ..api.v1alpha1 import (
     BanditStrategy,
     ModelRolloutSpec,
     ModelRolloutStatus,
-    Outcome,
     Phase,
-    Reason,
     StrategyType,
     Verdict,
     format_percent,
     format_timestamp,
     parse_timestamp,
 )
-from . import history
 from ._decision_state import Run
 from .capacity import move_capacity
+from .experiment_end import COLLECTING, end_of_run, shown_candidate
 from .observations import AnalysisObservation, Observations
 from .steps import wait_for_capacity
 from .transitions import describe_step
@@ -126,7 +124,7 @@ def _joined(message: str, judged: AnalysisObservation) -> str:
 def steer_bandit(run: Run) -> None:
     """`status.bandit` after this call, and the decision's weights moved to while the bandit runs."""
     bandit = _strategy(run.spec)
-    candidate = run.candidate or run.before.candidate_version  # a promotion may finish in this call
+    candidate = shown_candidate(run)
     if bandit is None or candidate is None:
         return  # a finished bandit's status stays readable
     status = run.status
@@ -196,9 +194,8 @@ def _status(candidate: str, decision: BanditDecision, before: BanditStatus, at: 
 
 def _outcome(run: Run, candidate: str, current: BanditStatus) -> str:
     status = run.status
-    entry = history.running_entry(status, candidate)
-    last = status.history[-1] if status.history and status.history[-1].candidate == candidate else None
-    if any(e is not None and e.outcome == Outcome.ABORTED.value for e in (entry, last)):
+    end = end_of_run(run, candidate)
+    if end.aborted:
         return "Aborted"
     if current.winner == candidate:
         return "CandidateBest"
@@ -207,14 +204,8 @@ def _outcome(run: Run, candidate: str, current: BanditStatus) -> str:
     verdict = status.analysis.verdict if status.analysis is not None else None
     if verdict == Verdict.FAIL and status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.PAUSED):
         return "GuardrailFailed"
-    inconclusive = Reason.ANALYSIS_INCONCLUSIVE.value
-    if status.paused_reason == Reason.PAUSED_INCONCLUSIVE.value or (
-        entry is not None and entry.reason == inconclusive
-    ):
-        return "NoStop"
-    if status.phase in (Phase.PROMOTING, Phase.PROMOTED):
-        return "NoStop"  # promoted without a stop: onInconclusive promote, or promote-full
-    return "Collecting"
+    # no stop by maxDuration (onInconclusive), or promoted without one (promote-full)
+    return "NoStop" if end.without_verdict else COLLECTING
 
 
 def _move(run: Run, candidate: str, target: Fraction) -> None:

@@ -28,11 +28,10 @@ from ..api.v1alpha1 import (
     RoutesStatus,
     StrategyType,
     Verdict,
-    format_timestamp,
     interleaving_route,
 )
 from ._decision_state import Run
-from .timing import analysis_deadline
+from .experiment_end import COLLECTING, end_of_run, ends_at, shown_candidate
 
 __all__ = ["interleaved_status", "interleaving_in_force"]
 
@@ -74,9 +73,8 @@ def _test_result(run: Run) -> MetricResult | None:
 
 def _decision(run: Run, candidate: str, result: MetricResult | None) -> str:
     status = run.status
-    last = status.history[-1] if status.history and status.history[-1].candidate == candidate else None
-    reason = last.reason if last is not None else ""
-    if reason == Reason.ABORTED.value:
+    end = end_of_run(run, candidate)
+    if end.aborted:
         return "Aborted"
     verdict = status.analysis.verdict if status.analysis is not None else None
     tested = result.verdict if result is not None else None
@@ -84,12 +82,7 @@ def _decision(run: Run, candidate: str, result: MetricResult | None) -> str:
         return "StablePreferred" if tested == Verdict.FAIL else "GuardrailFailed"
     if verdict == Verdict.PASS and tested == Verdict.PASS:
         return "CandidatePreferred"
-    ended = (
-        status.paused_reason == Reason.PAUSED_INCONCLUSIVE.value
-        or reason == Reason.ANALYSIS_INCONCLUSIVE.value
-        or status.phase in (Phase.PROMOTING, Phase.PROMOTED)
-    )
-    return "NoPreference" if ended else "Collecting"
+    return "NoPreference" if end.without_verdict else COLLECTING
 
 
 def interleaved_status(run: Run) -> InterleavedStatus | None:
@@ -99,20 +92,17 @@ def interleaved_status(run: Run) -> InterleavedStatus | None:
     strategy = spec.strategy.interleaved
     if spec.strategy.type != StrategyType.INTERLEAVED or strategy is None:
         return None
-    # A rollout may end within this call (promoted at once: the candidate runs at full size).
-    candidate = run.candidate or run.before.candidate_version
+    candidate = shown_candidate(run)  # it may end within this call: promoted at once, at full size
     if candidate is None:
         return status.interleaved
     analysis = status.analysis
     result = _test_result(run)
     before = status.interleaved
-    deadline = analysis_deadline(spec, status)
-    ends_at = format_timestamp(deadline) if deadline is not None else (before.ends_at if before else None)
     stable_wins = round(result.stable or 0) if result is not None else 0
     candidate_wins = round(result.candidate or 0) if result is not None else 0
     credited = result.samples_candidate or 0 if result is not None else 0
     shown = InterleavedStatus(
-        decision=_decision(run, candidate, result) if analysis is not None else "Collecting",
+        decision=_decision(run, candidate, result) if analysis is not None else COLLECTING,
         verdict=result.verdict.value if result is not None else None,
         impressions=result.samples_stable or 0 if result is not None else 0,
         candidate_wins=candidate_wins,
@@ -124,11 +114,11 @@ def interleaved_status(run: Run) -> InterleavedStatus | None:
         e_value=result.e_value if result is not None else None,
         min_impressions=strategy.min_impressions,
         started_at=analysis.started_at if analysis is not None else None,
-        ends_at=ends_at,
+        ends_at=ends_at(run, before.ends_at if before is not None else None),
         intervals=analysis.runs if analysis is not None else 0,
         message=result.explanation if result is not None else "",
     )
-    announced = before.decision if before is not None else "Collecting"
+    announced = before.decision if before is not None else COLLECTING
     if shown.decision in DECIDED and shown.decision != announced:
         message = (
             f"interleaving {candidate} against {run.stable}: {DECIDED[shown.decision]} "

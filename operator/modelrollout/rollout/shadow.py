@@ -20,27 +20,11 @@ from ..api.v1alpha1 import (
     MetricResult,
     ShadowStatus,
     StrategyType,
-    Verdict,
-    format_timestamp,
 )
 from ._decision_state import Run
-from .experiment_end import end_of_run
-from .timing import analysis_deadline
+from .experiment_end import COLLECTING, ends_at, judged_decision, shown_candidate
 
 __all__ = ["shadow_status"]
-
-
-def _decision(run: Run, candidate: str | None) -> str:
-    status = run.status
-    verdict = status.analysis.verdict if status.analysis is not None else None
-    if verdict == Verdict.FAIL:
-        return "Differs"
-    if verdict == Verdict.PASS:
-        return "Agrees"
-    end = end_of_run(run, candidate)
-    if end.aborted:
-        return "Aborted"
-    return "Inconclusive" if end.without_verdict else "Collecting"
 
 
 def _result(metrics: list[MetricResult], name: str) -> MetricResult | None:
@@ -57,18 +41,20 @@ def shadow_status(run: Run) -> ShadowStatus | None:
     if spec.strategy.type != StrategyType.SHADOW or shadow is None:
         return None
     before = status.shadow
-    if run.candidate is None and (before is None or before.decision != "Collecting"):
+    candidate = shown_candidate(run)
+    if candidate is None:
         return before
-    candidate = run.candidate or (status.history[-1].candidate if status.history else None)
     analysis = status.analysis
     metrics = list(analysis.metrics) if analysis is not None else []
     agreement = _result(metrics, AGREEMENT_METRIC)
     difference = _result(metrics, SCORE_DIFFERENCE_METRIC)
-    deadline = analysis_deadline(spec, status)
-    ends_at = format_timestamp(deadline) if deadline is not None else (before.ends_at if before else None)
     return ShadowStatus(
         percentage=shadow.percentage,
-        decision=_decision(run, candidate) if analysis is not None else "Collecting",
+        decision=judged_decision(
+            run, candidate, passed="Agrees", failed="Differs", without_verdict="Inconclusive"
+        )
+        if analysis is not None
+        else COLLECTING,
         verdict=analysis.verdict.value if analysis is not None and analysis.verdict is not None else None,
         agreement=agreement.candidate if agreement is not None else None,
         agreement_low=agreement.interval_low if agreement is not None else None,
@@ -81,7 +67,7 @@ def shadow_status(run: Run) -> ShadowStatus | None:
         compared=agreement.samples_candidate if agreement is not None else None,
         scores_compared=difference.samples_candidate if difference is not None else None,
         started_at=analysis.started_at if analysis is not None else None,
-        ends_at=ends_at,
+        ends_at=ends_at(run, before.ends_at if before is not None else None),
         intervals=analysis.runs if analysis is not None else 0,
         message=analysis.message if analysis is not None else "",
     )

@@ -322,3 +322,13 @@ def test_a_failed_guardrail_still_shows_the_interval_decided_once(monkeypatch: p
     bandit = status.bandit
     assert bandit is not None and bandit.decision == "GuardrailFailed" and bandit.intervals == 1
     assert [arm.version for arm in bandit.arms] == ["v7", "v8"] and bandit.arms[1].pulls == 20
+
+
+def test_no_stop_by_max_duration_rolled_back_stays_no_stop_once_the_rollback_is_done() -> None:
+    """How the bandit ended is read as every experiment reads it (`experiment_end`): from the
+    entry the rollout closed too, not only from the one still open."""
+    spec = bandit_spec(minRewards=100_000, maxDuration="3m", analysis={"onInconclusive": "rollback"})
+    world, status = world_for(spec, stable=0.3, candidate=0.3)
+    status, _ = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.phase.value == "RolledBack" and status.history[-1].reason == "AnalysisInconclusive"
+    assert status.bandit is not None and status.bandit.decision == "NoStop"
