@@ -11,8 +11,10 @@ from modelrollout_dev.model_traffic import Behaviour, ModelTraffic, ready_pods_r
 from modelrollout_dev.preview_traffic import PreviewedTraffic, preview_reader
 from modelrollout_dev.route_traffic import Client, RoutedTraffic, route_table_reader
 
+from ..fixtures.model_servers import RoutedModel, serves_alone
 from .env import Env
 from .kubectl import create_service
+from .specs import base_spec
 from .when import When
 
 
@@ -108,6 +110,23 @@ class Given:
     def rollout(self, spec: dict[str, Any], name: str | None = None) -> When:
         self.apply(spec, name)
         return When(self.env)
+
+    def routed_stable(self, routed: RoutedModel, strategy: dict[str, Any] | None = None) -> When:
+        """A stable v1 served through the model router (`provider: router`): Promoted, the
+        router's ConfigMap sending it everything and nothing else, the router ready. One replica,
+        so each version keeps its one pod while the weights move (capacity rounds up): a pod that
+        changed under the users would miss requests (a kwok pod is Ready before its model server
+        listens). `strategy`: the spec's, but for its traffic (a Canary with one 50% step when
+        None)."""
+        env = self.env
+        self.service()
+        spec = base_spec(env, steps=[{"setWeight": 50}], candidate=None, replicas=1)
+        spec["strategy"] = {**(strategy or spec["strategy"]), "traffic": {"provider": "router"}}
+        when = self.rollout(spec).wait_for_phase("Promoted", timeout=60)
+        alone = lambda: serves_alone(env.cluster, env.namespace, env.name, "v1")  # noqa: E731
+        routed.wait(alone, "the router's ConfigMap sending v1 100% and nothing else")
+        routed.wait(routed.ready, "the router ready")
+        return when
 
     def apply(
         self, spec: dict[str, Any], name: str | None = None, labels: dict[str, str] | None = None

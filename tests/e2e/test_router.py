@@ -12,14 +12,14 @@ from typing import Any
 
 import pytest
 
-from modelrollout.api.router_config import CONFIG_KEY, RouterConfig, config_map_name
+from modelrollout.api.router_config import RouterConfig, config_map_name
 from modelrollout.api.v1alpha1 import TrafficProvider
 from modelrollout.metrics import queries
 from modelrollout_dev import PrometheusServer
 from modelrollout_dev.pod_network import PodNetwork
 from modelrollout_dev.tools import tail
 
-from ..fixtures.model_servers import RoutedModel, router_weights
+from ..fixtures.model_servers import RoutedModel, router_config, router_weights
 from .env import Env, promql
 from .given import Given
 from .specs import base_spec
@@ -38,16 +38,13 @@ SERIES = queries.default_series(TrafficProvider.ROUTER)
 @pytest.fixture
 def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[RoutedModel]:
     env = given.env
-    model = RoutedModel(
+    with RoutedModel(
         env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path,
         # the candidate answers fifteen times slower than the stable: a latency the analysis must
         # see; its few errors (the stable answers for them) give the errors metric a series to read
         server_args={"v1": ["--latency-median", "0.002"], "v2": ["--latency-median", "0.03", "--error-rate", "0.02"]},
-    )  # fmt: skip
-    try:
-        yield model.start()
-    finally:
-        model.close()
+    ) as model:  # fmt: skip
+        yield model
 
 
 @pytest.fixture
@@ -56,12 +53,9 @@ def sticky_routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iter
     split chose (the router answers a candidate's failure from the stable)."""
     env = given.env
     same = ["--latency-median", "0.002"]
-    model = RoutedModel(env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path,
-                        server_args={"v1": same, "v2": same})  # fmt: skip
-    try:
-        yield model.start()
-    finally:
-        model.close()
+    with RoutedModel(env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path,
+                     server_args={"v1": same, "v2": same}) as model:  # fmt: skip
+        yield model
 
 
 def weights(env: Env) -> dict[str, float] | None:
@@ -77,27 +71,18 @@ def version_services(env: Env) -> dict[str, dict[str, Any]]:
 
 def config_map(env: Env) -> tuple[RouterConfig, dict[str, Any]]:
     """The router's ConfigMap: its configuration and its metadata."""
-    out = env.cluster.kubectl(
-        "get", "configmap", config_map_name(env.name), "-n", env.namespace, "-o", "json"
-    )
-    found = json.loads(out.stdout)
-    return RouterConfig.model_validate_json(found["data"][CONFIG_KEY]), found["metadata"]
+    found = router_config(env.cluster, env.namespace, env.name)
+    assert found is not None, f"no ConfigMap {config_map_name(env.name)}"
+    return found
 
 
 def test_a_slower_candidate_is_rolled_back_and_the_router_outlives_the_rollout(
     given: Given, routed: RoutedModel
 ) -> None:
     env = given.env
-    # given a stable v1 served through the router
-    given.service()
-    # one replica: 50% keeps the stable's one pod (capacity rounds up), so the stable's pods never
-    # change under the users (a kwok pod is Ready before its model server listens)
-    spec = base_spec(env, steps=[{"setWeight": 50}], candidate=None, replicas=1)
-    spec["strategy"]["traffic"] = {"provider": "router"}
-    when = given.rollout(spec).wait_for_phase("Promoted", timeout=60)
-    routed.wait(lambda: weights(env) == {"v1": 100.0}, "the ConfigMap at v1 100%")
+    # given a stable v1 served through the router (one replica: 50% keeps the stable's one pod)
+    when = given.routed_stable(routed)
     assert version_services(env)[f"{env.name}-v1"]["spec"]["clusterIP"] == "None"
-    routed.wait(routed.ready, "the router ready")
     assert routed.follower is not None
     stable_pods = [f"{server.ip}:{server.port}" for server in routed.follower.sync()]  # answering
     # and users calling it, the router and the stable's model servers scraped by a real Prometheus

@@ -92,11 +92,8 @@ class Users:
 @pytest.fixture
 def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[RoutedModel]:
     env = given.env
-    model = RoutedModel(env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path)
-    try:
-        yield model.start()
-    finally:
-        model.close()
+    with RoutedModel(env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path) as model:
+        yield model
 
 
 def configured(env: Any) -> tuple[dict[str, float], str | None]:
@@ -110,14 +107,8 @@ def test_the_bandit_moves_traffic_to_the_better_candidate_and_promotes_it_and_an
     given: Given, routed: RoutedModel
 ) -> None:
     env = given.env
-    # given a stable v1 served through the router, at one replica per version (capacity rounds up,
-    # so a version's pod never changes while the weights move)
-    given.service()
-    spec = base_spec(env, steps=[], candidate=None, replicas=1)
-    spec["strategy"] = {"type": "Bandit", "traffic": {"provider": "router"}, "bandit": BANDIT}
-    when = given.rollout(spec).wait_for_phase("Promoted", timeout=60)
-    routed.wait(lambda: configured(env) == ({"v1": 100.0}, None), "the ConfigMap at v1 100%")
-    routed.wait(routed.ready, "the router ready")
+    # given a stable v1 served through the router, at one replica per version
+    when = given.routed_stable(routed, {"type": "Bandit", "bandit": BANDIT})
     env.prometheus = PrometheusServer(targets=[routed.metrics_target]).start()
     analysis = given.analysis([], interval="5s", maxDuration="60s")
 

@@ -14,12 +14,11 @@ from typing import Any
 
 import pytest
 
-from modelrollout.api.router_config import CONFIG_KEY, RouterConfig, config_map_name
 from modelrollout_dev import PrometheusServer
 from modelrollout_dev.pod_network import PodNetwork
 from modelrollout_dev.tools import tail
 
-from ..fixtures.model_servers import RoutedModel
+from ..fixtures.model_servers import OWNED_SETTINGS, RoutedModel, router_config
 from ..fixtures.ranking_users import RANK_LENGTH, RankingUsers
 from .env import Env
 from .given import Given
@@ -27,30 +26,22 @@ from .specs import base_spec
 
 pytestmark = [pytest.mark.cluster, pytest.mark.prometheus]
 
-ANNOTATION = "modelrollout.io/owned-settings"
-
 
 @pytest.fixture
 def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[RoutedModel]:
     env = given.env
-    model = RoutedModel(env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path)
-    try:
-        yield model.start()
-    finally:
-        model.close()
+    with RoutedModel(env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path) as model:
+        yield model
 
 
 def router_state(env: Env) -> tuple[dict[str, float], dict[str, Any] | None, str | None] | None:
     """The router's ConfigMap as (weights, interleaving block, the provider's annotation)."""
-    out = env.cluster.kubectl(
-        "get", "configmap", config_map_name(env.name), "-n", env.namespace, "-o", "json", "--ignore-not-found"
-    ).stdout
-    if not out.strip():
+    found = router_config(env.cluster, env.namespace, env.name)
+    if found is None:
         return None
-    found = json.loads(out)
-    config = RouterConfig.model_validate_json(found["data"][CONFIG_KEY])
+    config, metadata = found
     block = config.interleaving.model_dump(mode="json", by_alias=True) if config.interleaving else None
-    annotation = (found["metadata"].get("annotations") or {}).get(ANNOTATION)
+    annotation = (metadata.get("annotations") or {}).get(OWNED_SETTINGS)
     return {v.name: v.weight for v in config.versions}, block, annotation
 
 
@@ -75,12 +66,7 @@ def test_users_who_prefer_the_candidates_ranking_get_it_promoted_and_an_abort_un
 ) -> None:
     env = given.env
     # given a stable v1 served through the router, one replica
-    given.service()
-    spec = base_spec(env, steps=[{"setWeight": 50}], candidate=None, replicas=1)
-    spec["strategy"]["traffic"] = {"provider": "router"}
-    when = given.rollout(spec).wait_for_phase("Promoted", timeout=60)
-    routed.wait(lambda: router_state(env) == ({"v1": 100.0}, None, None), "the ConfigMap at v1 100%")
-    routed.wait(routed.ready, "the router ready")
+    when = given.routed_stable(routed)
     # and users asking it for rankings, clicking nine times in ten an item the candidate placed
     users = RankingUsers(routed.url, env.model).start()
     env.prometheus = PrometheusServer(targets=[routed.metrics_target]).start()

@@ -38,7 +38,7 @@ METRICS = [
 @pytest.fixture
 def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[RoutedModel]:
     env = given.env
-    model = RoutedModel(
+    with RoutedModel(
         env.cluster, env.namespace, env.name, env.model, pod_network, tmp_path,
         server_args={
             "v1": SAME_MODEL,
@@ -46,11 +46,8 @@ def routed(given: Given, pod_network: PodNetwork, tmp_path: Path) -> Iterator[Ro
             "v3": [*SAME_MODEL, "--prediction-shift", "1.5"],  # a third of the classes flip
             "v4": [*SAME_MODEL, "--prediction-shift", "0.02"],
         },
-    )  # fmt: skip
-    try:
-        yield model.start()
-    finally:
-        model.close()
+    ) as model:  # fmt: skip
+        yield model
 
 
 def served(env: Env) -> dict[str, Any]:
@@ -81,12 +78,7 @@ def test_an_agreeing_candidate_is_promoted_a_disagreeing_one_rolled_back_and_abo
 ) -> None:
     env = given.env
     # given a stable v1 served through the router, users calling it, a real Prometheus scraping it
-    given.service()
-    spec = base_spec(env, steps=[], candidate=None, replicas=1)
-    spec["strategy"] = {"type": "Shadow", "traffic": {"provider": "router"}}
-    when = given.rollout(spec).wait_for_phase("Promoted", timeout=60)
-    routed.wait(lambda: served(env) == {"v1": 100.0}, "the ConfigMap at v1 100%, no shadow")
-    routed.wait(routed.ready, "the router ready")
+    when = given.routed_stable(routed, {"type": "Shadow"})
     routed.send_load(rate=100, max_seconds=150)
     env.prometheus = PrometheusServer(targets=[routed.metrics_target]).start()
     when.patch_spec({"analysis": given.analysis(METRICS, minSamples=50, maxDuration="40s")})
