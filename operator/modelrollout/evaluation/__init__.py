@@ -6,7 +6,7 @@ per-metric evidence status shows.
 """
 
 from ..api.v1alpha1 import align, first_interval_end
-from .evaluate import evaluate_interval, evaluate_intervals, metric_result
+from .evaluate import evaluate_interval, evaluate_intervals, iter_intervals, metric_result
 from .request import EvaluationRequest, EvaluationResult, request_for_step
 
 __all__ = [
@@ -15,6 +15,7 @@ __all__ = [
     "align",
     "evaluate_interval",
     "evaluate_intervals",
+    "iter_intervals",
     "first_interval_end",
     "metric_result",
     "request_for_step",
