@@ -15,8 +15,8 @@ __all__ = [
     "align",
     "evaluate_interval",
     "evaluate_intervals",
-    "iter_intervals",
     "first_interval_end",
+    "iter_intervals",
     "metric_result",
     "request_for_step",
 ]
