@@ -66,6 +66,22 @@ def prometheus_queries(url: str) -> float:
     return total
 
 
+def prometheus_query_seconds(url: str) -> float:
+    """Seconds Prometheus has spent answering queries (instant and range) since it started, from
+    its own request-duration histogram: the operator sends a tick's queries one after another, so
+    their sum over a tick is how long the tick waited for Prometheus."""
+    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
+        text = response.read().decode()
+    total = 0.0
+    for family in text_string_to_metric_families(text):
+        if family.name != "prometheus_http_request_duration_seconds":
+            continue
+        for sample in family.samples:
+            if sample.name.endswith("_sum") and sample.labels.get("handler") in QUERY_HANDLERS:
+                total += sample.value
+    return total
+
+
 def boundary_after(moment: float, interval: float) -> float:
     """The first multiple of `interval` (seconds since the epoch) after `moment`: the operator's grid."""
     return (int(moment // interval) + 1) * interval

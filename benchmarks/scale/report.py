@@ -20,6 +20,17 @@ ROWS: list[tuple[str, Any]] = [
             f"({_number(r['latency']['max_seconds'])} s)"
         ),
     ),
+    (
+        "p99 target (10 s + the tick's query time) / the CPU bound",
+        lambda r: (
+            (
+                f"{_number(10.0 + r['latency']['query_seconds_per_interval'])} s / "
+                f"{_number(r['latency']['cpu_bound_seconds'])} s"
+            )
+            if "cpu_bound_seconds" in r["latency"]
+            else "-"
+        ),
+    ),
     ("statuses skipped (not written before the next boundary)", lambda r: str(r["latency"]["skipped"])),
     (
         "operator requests per rollout per interval (audit log)",
@@ -62,6 +73,19 @@ ROWS: list[tuple[str, Any]] = [
 ]
 
 
+PER_ROLLOUT: list[tuple[str, Any]] = [
+    ("operator CPU", lambda r: r["operator"]["cpu_ms_per_rollout_per_interval"]),
+    ("operator RSS above idle", lambda r: r["operator"]["rss_per_rollout_kb"]),
+    ("operator requests", lambda r: r["requests"]["per_rollout_per_interval"]),
+    ("apiserver CPU", lambda r: r["apiserver"]["cpu_seconds_per_interval"] / r["rollouts"]),
+    (
+        "Prometheus CPU (operator's queries)",
+        lambda r: r["promql"]["prometheus_cpu_seconds_per_interval"] / r["rollouts"],
+    ),
+]
+"""What one rollout costs at each level, compared with the first level's (issue 22: within 1.2x)."""
+
+
 def markdown(results: dict[str, Any]) -> str:
     levels = results["levels"]
     header = "| | " + " | ".join(f"{r['rollouts']:,} rollouts" for r in levels) + " |"
@@ -75,6 +99,17 @@ def markdown(results: dict[str, Any]) -> str:
     ]
     for label, cell in ROWS:
         lines.append(f"| {label} | " + " | ".join(cell(r) for r in levels) + " |")
+    if len(levels) > 1:
+        lines += [
+            "",
+            f"Per-rollout costs against {levels[0]['rollouts']:,} rollouts (target: at most 1.2x):",
+            "",
+        ]
+        lines += [header.replace("| |", "| per rollout |", 1), "|---" * (len(levels) + 1) + "|"]
+        for label, cost in PER_ROLLOUT:
+            base = cost(levels[0])
+            cells = [_number(cost(r) / base, 2) + "x" if base else "-" for r in levels]
+            lines.append(f"| {label} | " + " | ".join(cells) + " |")
     lines += ["", "Operator requests per rollout per interval, by verb and resource:", ""]
     keys = sorted(
         {key for r in levels for key in r["requests"]["by_verb_resource"]},

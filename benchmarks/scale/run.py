@@ -35,7 +35,15 @@ from modelrollout_dev.fleet import (
 
 from .exporter import SyntheticExporter
 from .loads import per_rollout_queries, query_per_rollout, status_patches
-from .probes import CpuMeter, RolloutWatch, boundary_after, percentile, prometheus_queries, rss_bytes
+from .probes import (
+    CpuMeter,
+    RolloutWatch,
+    boundary_after,
+    percentile,
+    prometheus_queries,
+    prometheus_query_seconds,
+    rss_bytes,
+)
 
 PODS_PER_NODE = 200
 """Fewer than a kwok node's 250 pods, so the scheduler never runs out of room."""
@@ -102,6 +110,10 @@ def start_environment(
     return exporter, prometheus, kubeconfig
 
 
+CORES = len(os.sched_getaffinity(0))
+"""The cores everything here shares: the operator, the control plane, Prometheus, the harness."""
+
+
 def _sleep_until(moment: float) -> None:
     time.sleep(max(0.0, moment - time.time()))
 
@@ -151,12 +163,14 @@ def run_level(level: Level, log: Any = print) -> dict[str, Any]:
         # the boundaries measured, not the start of the one at `end`.
         _sleep_until(first - QUERY_COUNT_LEAD)
         queries_before = prometheus_queries(prometheus.url)
+        query_seconds_before = prometheus_query_seconds(prometheus.url)
         _sleep_until(first)
         log(f"[{n}] measuring the operator for {level.intervals} intervals of {interval:.0f}s")
         meter = CpuMeter({"operator": operator.pid, "apiserver": apiserver_pid, "prometheus": prometheus.pid})
         meter.start()
         _sleep_until(end - QUERY_COUNT_LEAD)
         queries = prometheus_queries(prometheus.url) - queries_before
+        query_seconds = prometheus_query_seconds(prometheus.url) - query_seconds_before
         _sleep_until(end)
         used = meter.stop()
         operator_rss = rss_bytes(operator.pid)
@@ -217,6 +231,13 @@ def run_level(level: Level, log: Any = print) -> dict[str, Any]:
             "floor_failures": floor["failures"],
         },
         "latency": {
+            # The p99 target: within 10 s of the boundary plus the time the tick's queries took.
+            "query_seconds_per_interval": query_seconds / per_interval,
+            # The least any schedule could achieve on this machine: a status depends on data up
+            # to the boundary, so the operator's and the apiserver's CPU of an interval (spent
+            # mostly after its boundary) cannot all be done sooner than with every core on them.
+            "cpu_bound_seconds": (used["operator"] + used["apiserver"]) / per_interval / CORES,
+            "cores": CORES,
             "p50_seconds": percentile(latencies, 0.5),
             "p99_seconds": percentile(latencies, 0.99),
             "max_seconds": max(latencies, default=None),

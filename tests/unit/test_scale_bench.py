@@ -43,15 +43,20 @@ def test_report_has_a_column_per_level_and_a_row_per_request_kind(tmp_path: Path
         "requests": {"per_rollout_per_interval": 12.0, "by_verb_resource": {"get services": 2.0, "create events": 1.0}},
         "apiserver": {"cpu_seconds_per_interval": 0.36, "floor_cpu_seconds_per_interval": 0.15, "ratio_to_floor": 2.3,
                       "floor_status_bytes": 2831.0, "floor_failures": 0.0},
-        "latency": {"p50_seconds": 1.9, "p99_seconds": 2.0, "max_seconds": 2.0, "written": 10, "skipped": 0, "watch_errors": 0},
+        "latency": {"p50_seconds": 1.9, "p99_seconds": 2.0, "max_seconds": 2.0, "written": 10, "skipped": 0, "watch_errors": 0,
+                    "query_seconds_per_interval": 0.5, "cpu_bound_seconds": 0.93, "cores": 2},
         "promql": {"queries_per_interval": 10.5, "prometheus_cpu_seconds_per_interval": 0.03,
                    "scrape_only_cpu_seconds_per_interval": 0.01,
                    "per_rollout_mode": {"queries_per_interval": 10.0, "prometheus_cpu_seconds_per_interval": 0.01,
                                         "slowest_interval_seconds": 0.02, "failures": 0.0}},
     }  # fmt: skip
-    results = {"command": "python -m benchmarks.scale --smoke", "commit": "abc", "levels": [level, level]}
+    dearer = json.loads(json.dumps(level))
+    dearer["operator"]["cpu_ms_per_rollout_per_interval"] = 354.0
+    results = {"command": "python -m benchmarks.scale --smoke", "commit": "abc", "levels": [level, dearer]}
 
     text = markdown(json.loads(json.dumps(results)))
 
     assert "| | 5 rollouts | 5 rollouts |" in text
     assert "| get services | 2.00 | 2.00 |" in text and "(2.30x)" in text
+    assert "| p99 target (10 s + the tick's query time) / the CPU bound | 10.5 s / 0.9 s |" in text
+    assert "| operator CPU | 1.00x | 1.20x |" in text, "each level's cost per rollout against the first's"

@@ -20,13 +20,15 @@ import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import datetime
+from typing import Any, NamedTuple
 
 import kopf
 
 from ..api.v1alpha1 import ANNOTATION_ACTION, GROUP, PLURAL, VERSION
-from ..evaluation import EvaluationResult
+from ..evaluation import EvaluationRequest, EvaluationResult
 from ..k8s import KubeClient, label_selector
+from ..rollout import AnalysisObservation
 from .analysis_batcher import AnalysisBatcher, analysis_request, observation
 from .exporter import forget_rollout
 from .finalize import StableNotReady, finalize
@@ -39,6 +41,14 @@ from .shards import release_foreign_finalizers, shard_finalizer
 from .wakeups import Wakeups
 
 log = logging.getLogger("modelrollout.handlers")
+
+
+class _Waiting(NamedTuple):
+    """A due analysis: what is asked, of which version of the rollout, at what time."""
+
+    request: EvaluationRequest
+    version: object
+    now: datetime
 
 
 @dataclass
@@ -71,17 +81,10 @@ class Runtime:
         peak memory. The rollout is read again (from the cache) once the analysis is in; one
         that changed meanwhile is decided without it, as a status write refused for the stale
         read would have been."""
-        loaded = await self._load_live(namespace, name)
-        if loaded is None:
-            return None
-        now = now_utc()
-        request = None
-        if loaded.spec is not None and not pending_action(loaded.body):
-            request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
-        if request is None:
-            return await asyncio.to_thread(self.reconciler.reconcile, loaded, None, now)
-        version = loaded.body["metadata"].get("resourceVersion")
-        del loaded
+        prepared = await asyncio.to_thread(self._prepare, namespace, name)
+        if not isinstance(prepared, _Waiting):
+            return prepared  # reconciled at once (or gone)
+        request, version, now = prepared
         evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
         if not await self._ends_before_an_action(evaluation, written_action, changed):
             evaluation.cancel()  # the batcher leaves a cancelled request's result unset
@@ -93,12 +96,34 @@ class Runtime:
             # A broken evaluation is no evidence either way: the step holds and the
             # next tick tries again (never a rollback or promotion on an error).
             log.exception("analysis of %s/%s failed", namespace, name)
-        fresh = await self._load_live(namespace, name)
+        return await asyncio.to_thread(self._reconcile_analysed, namespace, name, version, analysis, now)
+
+    def _prepare(self, namespace: str, name: str) -> _Waiting | float | None:
+        """The rollout read, then either reconciled at once (nothing due, or an action pending)
+        or turned into the request its daemon waits on; its copy never leaves this thread."""
+        loaded = self._live(namespace, name)
+        if loaded is None:
+            return None
+        now = now_utc()
+        request = None
+        if loaded.spec is not None and not pending_action(loaded.body):
+            request = analysis_request(namespace, name, loaded.spec, loaded.status, now)
+        if request is None:
+            return self.reconciler.reconcile(loaded, None, now)
+        return _Waiting(request, loaded.body["metadata"].get("resourceVersion"), now)
+
+    def _reconcile_analysed(
+        self, namespace: str, name: str, version: object, analysis: AnalysisObservation | None, now: datetime
+    ) -> float | None:
+        """Read and reconcile in one go on one thread: at a boundary every due rollout is answered
+        within seconds, and a read made on its own would wait for a reconcile thread with its copy
+        (about 50 KB) while the pool worked through the other reads, all of them held at once."""
+        fresh = self._live(namespace, name)
         if fresh is None:
             return None
         if fresh.body["metadata"].get("resourceVersion") != version:
             analysis = None  # asked for a version that is gone: the next look asks again
-        return await asyncio.to_thread(self.reconciler.reconcile, fresh, analysis, now)
+        return self.reconciler.reconcile(fresh, analysis, now)
 
     async def _ends_before_an_action(
         self,
@@ -134,7 +159,10 @@ class Runtime:
         """The rollout as stored, or None when there is nothing to reconcile: gone (its gauges
         forgotten, since no finalizer ran if it was removed by hand) or being deleted (the
         finalizer's turn)."""
-        loaded = await asyncio.to_thread(self.reconciler.load, namespace, name)
+        return await asyncio.to_thread(self._live, namespace, name)
+
+    def _live(self, namespace: str, name: str) -> Loaded | None:
+        loaded = self.reconciler.load(namespace, name)
         if loaded is None:
             forget_rollout(namespace, name)
             self.reconciler.forget(namespace, name)

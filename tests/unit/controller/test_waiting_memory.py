@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import gc
 import tracemalloc
+import weakref
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from modelrollout.controller.analysis_batcher import AnalysisBatcher
@@ -118,3 +120,48 @@ def test_an_analysis_of_a_rollout_changed_meanwhile_is_dropped() -> None:
     cluster, analyses = _analyses_seen(edit_meanwhile=True)
     assert analyses == [None], "asked for the version before the edit"
     assert cluster.rollout()["metadata"]["labels"] == {"team": "risk"}
+
+
+class _Counting(_Observing):
+    """The reconciler, counting the rollouts loaded and not yet let go."""
+
+    def __init__(self, cluster: FakeCluster) -> None:
+        super().__init__(cluster)
+        self.alive = 0
+        self.most = 0
+
+    def load(self, namespace: str, name: str) -> Any:
+        loaded = self.inner.load(namespace, name)
+        if loaded is not None:
+            self.alive += 1
+            self.most = max(self.most, self.alive)
+            weakref.finalize(loaded, self._gone)
+        return loaded
+
+    def _gone(self) -> None:
+        self.alive -= 1
+
+
+def test_rollouts_answered_together_are_reloaded_one_reconcile_at_a_time() -> None:
+    """At a boundary every due rollout's analysis is answered within seconds. Each is read again
+    for its reconcile; read on one thread and reconciled on another, every read waited for a
+    reconcile thread while the pool worked through the reads, so all of them were held at once
+    (the operator's per-tick peak). Read and reconciled in one go, at most one per thread."""
+    cluster = _at_the_analysis_step("http://127.0.0.1:9")
+    batcher = _HeldBatcher(cluster)
+    counting = _Counting(cluster)
+    runtime = Runtime(OperatorSettings(), cluster.client, counting, batcher)  # type: ignore[arg-type]
+    threads = 4
+
+    async def scenario() -> None:
+        asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(max_workers=threads))
+        waiting = [asyncio.create_task(runtime.reconcile_once(NAMESPACE, NAME)) for _ in range(WAITERS)]
+        while len(batcher.requests) < WAITERS:
+            await asyncio.sleep(0.01)
+        counting.most = counting.alive
+        batcher.release.set()
+        await asyncio.gather(*waiting)
+
+    asyncio.run(scenario())
+    assert len(counting.analyses) == WAITERS
+    assert counting.most <= threads, f"{counting.most} rollouts held at once by {threads} threads"
