@@ -11,21 +11,17 @@ one status PATCH per interval.
 
 from __future__ import annotations
 
-import time
-import uuid
-from collections import Counter
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from modelrollout_dev import LocalCluster, fleet
-from modelrollout_dev.audit import OPERATOR_USER, audit_counts, format_counts
 
 from ..conftest import PrometheusFactory
 from ..e2e.routes import install_route_crds
+from .idle_requests import assert_idle_requests_within, idle_operator
 
 pytestmark = pytest.mark.cluster
 
@@ -44,15 +40,8 @@ def operator(cluster: LocalCluster, tmp_path: Path) -> Iterator[str]:
     """Yields the namespace an operator with default flags serves, the route CRDs installed."""
     for provider in ("gatewayAPI", "istio"):
         install_route_crds(cluster, provider)
-    namespace = f"routes-{uuid.uuid4().hex[:8]}"
-    kubeconfig = fleet.install_operator(cluster)
-    cluster.kubectl("create", "namespace", namespace)
-    process = fleet.start_operator(namespace, kubeconfig, tmp_path / "operator.log")
-    try:
+    with idle_operator(cluster, tmp_path / "operator.log", "routes") as namespace:
         yield namespace
-    finally:
-        fleet.stop_operator(process)
-        cluster.kubectl("delete", "namespace", namespace, "--wait=false", check=False)
 
 
 def route_object(provider: str, namespace: str, service: str) -> dict[str, Any] | None:
@@ -110,38 +99,6 @@ def test_idle_rollouts_behind_routes_cost_at_most_1_2_requests_each_per_interval
     # given ten rollouts per route provider idling in a dryRun analysis step, analysed every 5 s
     create_routed_fleet(cluster, namespace, prometheus.url)
 
-    # when the operator has settled: every rollout analysed at least twice
-    def settled() -> bool:
-        seen = fleet.statuses(cluster, namespace)
-        return len(seen) == ROLLOUTS and all(fleet.analysis_runs(s) >= 2 for s in seen.values())
-
-    fleet.wait_for(settled, 60, "every rollout to have run its analysis twice", every=1.0)
-    runs_before = {name: fleet.analysis_runs(s) for name, s in fleet.statuses(cluster, namespace).items()}
-    start = datetime.now(UTC)
-    time.sleep(WINDOWS * INTERVAL + 1.0)  # +1: the apiserver writes an entry when the response ends
-    runs_after = {name: fleet.analysis_runs(s) for name, s in fleet.statuses(cluster, namespace).items()}
-
-    # then the three 5 s windows hold at most 1.2 operator requests per rollout per window
-    windows = [
-        audit_counts(
-            cluster.audit_log,
-            OPERATOR_USER,
-            start + timedelta(seconds=i * INTERVAL),
-            start + timedelta(seconds=(i + 1) * INTERVAL),
-        )
-        for i in range(WINDOWS)
-    ]
-    per_window = [sum(window.values()) for window in windows]
-    everything: Counter[tuple[str, str]] = sum(windows, Counter())
-    total = sum(everything.values())
-    assert total > 0, f"no audited request of {OPERATOR_USER} in {cluster.audit_log}"
-    stalled = sorted(name for name, runs in runs_after.items() if runs - runs_before[name] < WINDOWS - 1)
-    assert not stalled, f"analysis did not move on in {WINDOWS} intervals for {stalled}"
-    shown = format_counts(everything, per=ROLLOUTS * WINDOWS)
-    print(f"{total} operator requests, per window {per_window}, per rollout per interval:\n{shown}")
-    allowed = TARGET * ROLLOUTS * WINDOWS
-    assert total <= allowed, (
-        f"{total} operator requests in {WINDOWS} windows of {INTERVAL:.0f} s (per window {per_window}), "
-        f"{total / (ROLLOUTS * WINDOWS):.2f} per rollout per interval, allowed {allowed:.0f} ({TARGET}); "
-        f"per rollout per interval by verb and resource:\n{shown}"
-    )
+    # when the operator has settled (every rollout analysed twice), then three 5 s windows hold at
+    # most 1.2 operator requests per rollout per window
+    assert_idle_requests_within(cluster, namespace, ROLLOUTS, INTERVAL, WINDOWS, TARGET)

@@ -10,25 +10,13 @@ from typing import Any
 
 from modelrollout.controller.finalize import finalize
 from modelrollout.controller.observe import load
-from modelrollout.controller.reconcile import Reconciler
-from modelrollout.k8s import CachedKubeClient, InformerTiming
+from modelrollout.k8s import CachedKubeClient
 
 from ...fixtures.fake_cluster import NAME, NAMESPACE, FakeCluster, at, rollout_spec
+from .test_cached_reads import _cached, _pump
 from .test_reconcile_routes import backend_weights, gateway_cluster
 
 ISTIO = {"provider": "istio", "istio": {"virtualService": "scoring"}}
-
-
-def _cached(cluster: FakeCluster) -> CachedKubeClient:
-    cached = CachedKubeClient(cluster.client, cluster.client, [NAMESPACE], InformerTiming(0.0))
-    _pump(cached)
-    cluster.reconciler = Reconciler(cached)
-    return cached
-
-
-def _pump(cached: CachedKubeClient) -> None:
-    for informer in [*cached.informers.values(), *cached.routes.informers.values()]:
-        informer.run_once()
 
 
 def _gets(cluster: FakeCluster) -> list[str]:
