@@ -20,7 +20,8 @@ from ._client import _call
 from ._protocol import KindNotServed, Obj
 
 WATCHED_KINDS = (KIND, "Deployment", "Service", "ConfigMap", "EndpointSlice")
-"""What the operator reads from watches (ConfigMaps and EndpointSlices: the model router)."""
+"""What the operator reads from watches (ConfigMaps: the router provider's and the model router's;
+EndpointSlices: the model router's). Route kinds by apiVersion: `ApiObjectWatchSource`."""
 
 
 class WatchSource(Protocol):
@@ -141,13 +142,18 @@ class ApiObjectWatchSource(ApiWatchSource):
     not installed is a `KindNotServed` (404) LIST and one installed later is found."""
 
     def __init__(
-        self, api_client: Any, api_version: str, kind: str, request_timeout: float, plural: Any
+        self,
+        api_client: Any,
+        api_version: str,
+        kind: str,
+        request_timeout: float,
+        plural: Callable[[str, str], str],
     ) -> None:
         super().__init__(api_client, kind, request_timeout)
         self._api_version = api_version
         self._group, _, self._version = api_version.rpartition("/")
         if not self._group:
-            raise KindNotServed(api_version, kind)  # core kinds have typed watches (WATCHED_KINDS)
+            raise ValueError(f"{kind} ({api_version}) is a core kind: watch it with ApiWatchSource")
         self._plural_of = plural
         self._plural: str | None = None
 
