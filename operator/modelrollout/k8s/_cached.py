@@ -77,12 +77,35 @@ def _upstream_models(obj: Obj) -> Iterable[str]:
     return tuple(str(d["model"]) for d in depends if isinstance(d, dict) and isinstance(d.get("model"), str))
 
 
+def _route_value(kind: str, name: str) -> str:
+    """A route object's value in the index "route": `<kind>/<name>`."""
+    return f"{kind}/{name}"
+
+
+NAMED_ROUTES = {
+    "HTTPRoute": ("gatewayAPI", "httpRoute"),
+    "VirtualService": ("istio", "virtualService"),
+    "DestinationRule": ("istio", "destinationRule"),
+}
+"""Where under `spec.strategy.traffic` a rollout names a route object of each kind."""
+
+
+def _named_routes(obj: Obj) -> Iterable[str]:
+    traffic = ((obj.get("spec") or {}).get("strategy") or {}).get("traffic") or {}
+    names = ((kind, (traffic.get(block) or {}).get(field)) for kind, (block, field) in NAMED_ROUTES.items())
+    return tuple(_route_value(kind, name) for kind, name in names if isinstance(name, str))
+
+
 ROLLOUT_INDEXES = {
     "model": _spec_field("model"),
     "service": _spec_field("service"),
     "upstream": _upstream_models,
+    "route": _named_routes,
 }
-"""ModelRollouts by `spec.model`, by `spec.service`, and by each model their `dependsOn` names."""
+"""ModelRollouts by `spec.model`, by `spec.service`, by each model their `dependsOn` names, and
+by each route object `spec.strategy.traffic` names (as `<kind>/<name>`: an HTTPRoute, a
+VirtualService, a DestinationRule). The objects a provider creates (version Services, the
+DestinationRule by default, the router's ConfigMap) carry the rollout's label instead."""
 DEPLOYMENT_INDEXES = {LABEL_ROLLOUT: _label(LABEL_ROLLOUT), LABEL_MODEL: _label(LABEL_MODEL)}
 
 
@@ -140,9 +163,11 @@ class CachedKubeClient:
         return all(i.synced.wait(max(0.0, deadline - time.monotonic())) for i in self.informers.values())
 
     def on_change(self, listener: ChangeListener) -> None:
-        """Call `listener(kind, event, object)` on every change a watch brings, from the
-        informers' threads (so it must be quick and thread-safe)."""
-        for store in (self.rollouts, self.deployments, self.services):
+        """Call `listener(kind, event, object)` on every change a watch brings (the route kinds'
+        too), from the informers' threads (so it must be quick and thread-safe). A write's answer
+        is stored without telling, so the watch event of the version it returned, arriving
+        after it, tells nobody either."""
+        for store in (self.rollouts, self.deployments, self.services, *self.routes.stores.values()):
             store.listen(_of_kind(store.kind, listener))
 
     def synced(self, kind: str, namespace: str) -> bool:
@@ -212,8 +237,15 @@ class CachedKubeClient:
 
     def rollout_names(self, index: str, namespace: str, value: str) -> list[str]:
         """Names of the cached ModelRollouts of `namespace` under `value` in one of
-        `ROLLOUT_INDEXES` ("model", "service", "upstream")."""
+        `ROLLOUT_INDEXES` ("model", "service", "upstream", "route")."""
         return self.rollouts.names(index, namespace, value)
+
+    def rollouts_naming(self, kind: str, namespace: str, name: str) -> list[str]:
+        """Names of the cached ModelRollouts whose `spec.strategy.traffic` names route object
+        `kind`/`name` of `namespace` (`NAMED_ROUTES`); none for any other kind."""
+        if kind not in NAMED_ROUTES:
+            return []
+        return self.rollouts.names("route", namespace, _route_value(kind, name))
 
     def patch_rollout_status(
         self, namespace: str, name: str, status: Obj, resource_version: str | None = None
