@@ -88,6 +88,19 @@ def route(env: Env, kind: str, name: str) -> dict[str, Any]:
     return found
 
 
+RESOURCES = {**ROUTE_RESOURCES, "DestinationRule": "destinationrules.networking.istio.io"}
+
+
+def patched_by_hand(env: Env, kind: str, name: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+    """A person's `kubectl patch --type=json` of a route object: the object the apiserver stored."""
+    out = env.cluster.kubectl(
+        "patch", RESOURCES[kind], name, "-n", env.namespace, "--type=json",
+        "-p", json.dumps(operations), "-o", "json",
+    )  # fmt: skip
+    found: dict[str, Any] = json.loads(out.stdout)
+    return found
+
+
 def shares(env: Env, kind: str, name: str) -> dict[str, int] | None:
     """The route's weight per version (None: it sends traffic to the Service itself)."""
     found = route(env, kind, name)

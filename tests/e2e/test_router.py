@@ -208,7 +208,8 @@ def test_a_sticky_split_keeps_each_user_on_one_version_as_the_candidate_grows(
 ) -> None:
     env, routed = given.env, sticky_routed
     # given a canary through the router, sticky by the x-user-id header, held at 20% then at 50%
-    given.service()
+    # (a paused rollout has no clock: only a change, or this safety resync, wakes it)
+    given.operator_flags("--resync-seconds", "60").service()
     steps = [{"setWeight": 20}, {"pause": {}}, {"setWeight": 50}, {"pause": {}}]
     # one replica: each version keeps one pod at both weights (capacity rounds up), so no pod
     # changes under the users while they are asked
@@ -229,6 +230,18 @@ def test_a_sticky_split_keeps_each_user_on_one_version_as_the_candidate_grows(
     assert at_20.statuses == {200: 2 * len(USERS)}, at_20.statuses
     pinned_at_20 = at_20.pinned()
     assert 0.14 <= at_20.share("v2") <= 0.26, at_20.share("v2")
+
+    # when a person sets the weights back by hand, then the ConfigMap's change wakes the rollout,
+    # which writes them again within seconds, not at its resync a minute later
+    by_hand = config_at_20.model_dump(mode="json", by_alias=True, exclude_none=True)
+    by_hand["versions"] = [{**v, "weight": 100.0 if v["name"] == "v1" else 0.0} for v in by_hand["versions"]]
+    patch = json.dumps({"data": {CONFIG_KEY: json.dumps(by_hand)}})
+    edited = env.cluster.kubectl(
+        "patch", "configmap", config_map_name(env.name), "-n", env.namespace, "--type=merge", "-p", patch, "-o", "json"
+    )  # fmt: skip
+    edited_weights = RouterConfig.model_validate_json(json.loads(edited.stdout)["data"][CONFIG_KEY]).versions
+    assert {v.name: v.weight for v in edited_weights} == {"v1": 100.0, "v2": 0.0}
+    routed.wait(lambda: weights(env) == {"v1": 80.0, "v2": 20.0}, "the weights put right", timeout=5)
 
     # when the candidate grows to 50% and the users call again
     when.action("promote").wait_for_status(_paused_at(3, 50), "paused at 50%", timeout=60)

@@ -1,5 +1,6 @@
 """The gatewayAPI provider on the real control plane: a Canary weights the HTTPRoute another team
-owns exactly, step by step, and the analysis sees that split; abort, undo and delete put the
+owns exactly, step by step, and the analysis sees that split; a person's edit of the weights, or
+a version Service deleted by hand, is put right within seconds; abort, undo and delete put the
 route back; a missing route holds the rollout with the stable serving; and the objects of the
 remaining weights pass the real schemas (server-side dry-run)."""
 
@@ -27,6 +28,7 @@ from .routes import (
     dry_run_for_weights,
     fields_of,
     install_route_crds,
+    patched_by_hand,
     route,
     service_names,
     shares,
@@ -116,14 +118,30 @@ def test_a_canary_weights_the_route_exactly_and_the_analysis_sees_that_split(giv
     assert service_names(env) == {env.model, "fraud-scorer-v1", "fraud-scorer-v2"}
 
 
-def test_abort_undo_and_delete_put_the_route_back(given: Given) -> None:
+def test_a_hand_edit_is_put_right_at_once_and_abort_undo_and_delete_put_the_route_back(given: Given) -> None:
     env = given.env
+    # a paused rollout has no clock: only a change (or this safety resync) wakes it
+    given.operator_flags("--resync-seconds", "60")
     given.service().object(http_route(env.namespace, env.model), PLATFORM_TEAM)
     steps = [{"setWeight": 30}, {"pause": {}}]
     spec = base_spec(env, steps=steps)
     spec["strategy"]["traffic"] = TRAFFIC
     when = given.rollout(spec).wait_for_phase("Paused", timeout=60)
     assert shares(env, "HTTPRoute", "public") == {"v1": 700, "v2": 300}
+
+    # a person sets the weights back by hand; the route's change wakes the rollout, which puts
+    # them right within seconds, not at its resync a minute later
+    weights = "/spec/rules/1/backendRefs/{}/weight"
+    by_hand = [{"op": "replace", "path": weights.format(0), "value": 1000},
+               {"op": "replace", "path": weights.format(1), "value": 0}]  # fmt: skip
+    edited = patched_by_hand(env, "HTTPRoute", "public", by_hand)
+    assert http_route_shares(edited, env.name, env.model) == {"v1": 1000, "v2": 0}
+    when.wait_until(
+        lambda: shares(env, "HTTPRoute", "public") == {"v1": 700, "v2": 300}, "the weights put right", 5
+    )
+    # a version Service deleted by hand is created again as quickly
+    env.cluster.kubectl("delete", "service", "fraud-scorer-v2", "-n", env.namespace)
+    when.wait_until(lambda: "fraud-scorer-v2" in service_names(env), "the version Service created again", 5)
 
     when.action("abort").wait_for_phase("RolledBack", timeout=30)
     assert shares(env, "HTTPRoute", "public") == {"v1": 1000, "v2": 0}, "abort: all on the stable"

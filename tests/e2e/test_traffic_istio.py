@@ -1,5 +1,6 @@
 """The istio provider on the real control plane: a Canary weights the VirtualService another team
-owns over the subsets of the operator's DestinationRule, and abort, undo and delete put it back;
+owns over the subsets of the operator's DestinationRule, a person's edit of either is put right
+within seconds, and abort, undo and delete put it back;
 without Istio's CRDs the rollout waits with a condition while the stable serves, and goes on once
 they are installed; the objects of the remaining weights pass the real schemas (dry-run)."""
 
@@ -70,8 +71,12 @@ def subsets(given: Given) -> list[str]:
     return [subset["name"] for subset in json.loads(out.stdout)["spec"]["subsets"]]
 
 
-def test_a_canary_weights_the_subsets_and_abort_undo_and_delete_put_them_back(given: Given) -> None:
+def test_a_canary_weights_the_subsets_a_hand_edit_is_put_right_and_abort_undo_and_delete_restore(
+    given: Given,
+) -> None:
     env = given.env
+    # a paused rollout has no clock: only a change (or this safety resync) wakes it
+    given.operator_flags("--resync-seconds", "60")
     routes.install_route_crds(env.cluster, "istio")
     given.service().object(virtual_service(env.namespace, env.model), routes.PLATFORM_TEAM)
     spec = base_spec(env, steps=STEPS)
@@ -91,6 +96,23 @@ def test_a_canary_weights_the_subsets_and_abort_undo_and_delete_put_them_back(gi
     assert seen <= expected, f"a route no step asked for: {seen - expected}"
     lost = {name for found in sampler.samples for name in lost_platform_fields(found)}
     assert not lost, f"the platform team's fields changed: {lost}; seen {seen}"
+
+    # a person's edit of the weights, or of the subsets, wakes the rollout, which puts them right
+    # within seconds, not at its resync a minute later
+    weights = "/spec/http/1/route/{}/weight"
+    by_hand = [{"op": "replace", "path": weights.format(0), "value": 100},
+               {"op": "replace", "path": weights.format(1), "value": 0}]  # fmt: skip
+    edited = routes.patched_by_hand(env, "VirtualService", "scoring", by_hand)
+    assert virtual_service_shares(edited, env.model) == {"v1": 100, "v2": 0}
+    when.wait_until(
+        lambda: routes.shares(env, "VirtualService", "scoring") == {"v1": 70, "v2": 30},
+        "the weights put right",
+        5,
+    )
+    routes.patched_by_hand(
+        env, "DestinationRule", f"{env.name}-versions", [{"op": "remove", "path": "/spec/subsets/1"}]
+    )
+    when.wait_until(lambda: subsets(given) == ["v1", "v2"], "the subsets put right", 5)
 
     when.action("abort").wait_for_phase("RolledBack", timeout=30)
     assert routes.shares(env, "VirtualService", "scoring") == {"v1": 100, "v2": 0}, "abort: all on the stable"

@@ -1,6 +1,7 @@
 """The watch caches on a real apiserver: `CachedKubeClient`'s informers see Deployments (only the
 operator's, by label) and Services created, changed and deleted within a second, and keep doing
-so after their watch breaks and they list again."""
+so after their watch breaks and they list again; a route kind's cache starts once its CRDs are
+served and stops when they are deleted."""
 
 from __future__ import annotations
 
@@ -10,9 +11,11 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from modelrollout.api.v1alpha1 import KIND, LABEL_ROLLOUT
-from modelrollout.k8s import ApiKubeClient, CachedKubeClient
+from modelrollout.k8s import ApiKubeClient, CachedKubeClient, KindNotServed, NotFound
 from modelrollout_dev import LocalCluster
 from modelrollout_dev.tools import repo_root
+
+from ..e2e.routes import install_route_crds, remove_route_crds
 
 pytestmark = pytest.mark.cluster
 
@@ -96,3 +99,48 @@ def test_the_caches_follow_deployments_and_services_and_recover_from_a_relist(
     api.create_deployment(namespace, _deployment(namespace, "r-v2", {LABEL_ROLLOUT: "r"}))
     _soon(lambda: store.get(namespace, "r-v2") is not None, "a Deployment created after the relist")
     assert client.synced(KIND, namespace) and client.list_rollouts(namespace) == []
+
+
+VIRTUAL_SERVICE = ("networking.istio.io/v1", "VirtualService")
+
+
+def _virtual_service(namespace: str, host: str) -> dict[str, object]:
+    return {
+        "apiVersion": VIRTUAL_SERVICE[0],
+        "kind": VIRTUAL_SERVICE[1],
+        "metadata": {"name": "scoring", "namespace": namespace},
+        "spec": {"hosts": [host], "http": [{"route": [{"destination": {"host": host}}]}]},
+    }
+
+
+def test_a_route_kinds_cache_starts_once_served_follows_it_and_stops_when_its_crd_goes(
+    cluster: LocalCluster, namespace: str, cached: tuple[ApiKubeClient, CachedKubeClient]
+) -> None:
+    api, client = cached
+    # given Istio's CRDs not installed: reads say so, and nothing is watched
+    remove_route_crds(cluster, "istio")
+    with pytest.raises(KindNotServed):
+        client.get_object(*VIRTUAL_SERVICE, namespace, "scoring")
+    assert client.routes.informers == {}
+
+    # when they are installed, the next read starts the watch, which follows the objects
+    install_route_crds(cluster, "istio")
+    with pytest.raises(NotFound):
+        client.get_object(*VIRTUAL_SERVICE, namespace, "scoring")
+    informer = client.routes.informers[(*VIRTUAL_SERVICE, namespace)]
+    _soon(informer.synced.is_set, "the VirtualService watch listed")
+    api.apply_object(_virtual_service(namespace, "a"), "platform-team")
+    _soon(lambda: client.routes.stores[VIRTUAL_SERVICE].get(namespace, "scoring") is not None, "created")
+    applied = client.apply_object(_virtual_service(namespace, "b"), "platform-team")
+    assert client.get_object(*VIRTUAL_SERVICE, namespace, "scoring")["spec"] == applied["spec"]
+
+    # when the CRDs are deleted, the watch stops and reads ask the apiserver again
+    remove_route_crds(cluster, "istio")
+    deadline = time.monotonic() + 10.0
+    while not informer.gone.is_set() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert informer.gone.is_set(), "the informer stopped on the kind's 404"
+    with pytest.raises(KindNotServed):
+        client.get_object(*VIRTUAL_SERVICE, namespace, "scoring")
+    assert client.routes.informers == {}
+    install_route_crds(cluster, "istio")  # as the other tests of the session expect

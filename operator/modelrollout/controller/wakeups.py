@@ -1,7 +1,15 @@
 """What wakes a rollout's daemon: a change to its ModelRollout (not one its own write made), to
-its Deployments, to the Service its spec names, to a ModelRollout it depends on, or the deletion
-of another claimant of its model. Anything else waits for the delay its reconcile asked for (a
-timer, the analysis clock) or the slow safety resync.
+its Deployments, to the Service its spec names, to the route objects its traffic provider uses
+(the HTTPRoute, VirtualService or DestinationRule its spec names; the version Services, the
+DestinationRule and the router ConfigMap the provider made, which carry its label), to a
+ModelRollout it depends on, or the deletion of another claimant of its model. Anything else
+waits for the delay its reconcile asked for (a timer, the analysis clock) or the slow safety
+resync. So a person who sets a route's weights back by hand sees them put right at once.
+
+Our own writes to those objects wake nobody: the caches store a write's answer without telling,
+and the watch event of that same version, arriving after it, is then no change. When the event
+comes first, it wakes the rollout once, and that reconcile finds everything as it wants it and
+writes nothing, so no write feeds another.
 
 The informers report changes on their threads; each is mapped to the rollouts it concerns there
 (from the caches' indexes, so the cost is what it wakes), and handed to the event loop, where
@@ -123,15 +131,8 @@ class Wakeups:
         """(namespace, rollout, the rollout's own new resourceVersion or None) a change wakes."""
         meta = obj["metadata"]
         namespace = str(meta.get("namespace") or "")
-        if kind == "Deployment":
-            owner = (meta.get("labels") or {}).get(LABEL_ROLLOUT)
-            return [] if owner is None else [(namespace, str(owner), None)]
-        if kind == "Service":
-            return [
-                (namespace, name, None) for name in client.rollout_names("service", namespace, meta["name"])
-            ]
         if kind != KIND:
-            return []
+            return [(namespace, name, None) for name in _users(client, kind, namespace, meta)]
         name = str(meta["name"])
         version = str(meta.get("resourceVersion") or "")
         woken: list[tuple[str, str, str | None]] = [(namespace, name, version or None)]
@@ -156,3 +157,18 @@ class Wakeups:
         else:
             wakeup.versions.add(version)
         wakeup.event.set()
+
+
+def _users(client: CachedKubeClient, kind: str, namespace: str, meta: Obj) -> list[str]:
+    """The rollouts using an object other than a ModelRollout: the one its label names (the
+    Deployments and the objects a route provider made), those whose `spec.service` it is (a
+    Service), and those whose `spec.strategy.traffic` names it (a route object)."""
+    users = set()
+    owner = (meta.get("labels") or {}).get(LABEL_ROLLOUT)
+    if owner is not None:
+        users.add(str(owner))
+    name = str(meta["name"])
+    if kind == "Service":
+        users.update(client.rollout_names("service", namespace, name))
+    users.update(client.rollouts_naming(kind, namespace, name))
+    return sorted(users)

@@ -8,6 +8,11 @@ reconcile reads its own writes even before their watch events arrive. The resour
 own writes to a ModelRollout produced are remembered (a few per rollout), so a watch event that
 only reports one of them wakes nobody.
 
+The route providers' reads (`get_object`) come from the Services informer (the version Services,
+`spec.service`) and from `RouteCaches` (HTTPRoutes, VirtualServices, DestinationRules, the
+router's ConfigMaps), whose informers start on the first read that finds the kind served; their
+writes (`create_object`, `apply_object`, `delete_object`) update those caches from the answers.
+
 A write refused because the ModelRollout moved on (409, or a failed JSON patch test, 422) marks
 it: the next `get_rollout` of it reads the apiserver, so a reconcile retrying after a stale read
 decides on the newest version even before the watch brings it.
@@ -23,7 +28,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..api.v1alpha1 import KIND, LABEL_MODEL, LABEL_ROLLOUT
 from ._informer import Informer, InformerTiming
-from ._protocol import KubeClient, KubeError, Obj, Secret
+from ._protocol import KubeClient, KubeError, NotFound, Obj, Secret
+from ._route_cache import ObjectWatchSources, RouteCaches
 from ._selectors import requirements
 from ._store import Key, ObjectStore, resource_version
 from ._watch import WatchSource
@@ -44,6 +50,10 @@ class WatchSources(Protocol):
     """A client that can also LIST and WATCH a kind (`ApiKubeClient`, `FakeKubeClient`)."""
 
     def watch_source(self, kind: str) -> WatchSource: ...
+
+
+class CacheSources(WatchSources, ObjectWatchSources, Protocol):
+    """What the caches are fed by: the typed watches, and any kind's by apiVersion."""
 
 
 def _label(key: str) -> Callable[[Obj], Iterable[str]]:
@@ -67,12 +77,35 @@ def _upstream_models(obj: Obj) -> Iterable[str]:
     return tuple(str(d["model"]) for d in depends if isinstance(d, dict) and isinstance(d.get("model"), str))
 
 
+def _route_value(kind: str, name: str) -> str:
+    """A route object's value in the index "route": `<kind>/<name>`."""
+    return f"{kind}/{name}"
+
+
+NAMED_ROUTES = {
+    "HTTPRoute": ("gatewayAPI", "httpRoute"),
+    "VirtualService": ("istio", "virtualService"),
+    "DestinationRule": ("istio", "destinationRule"),
+}
+"""Where under `spec.strategy.traffic` a rollout names a route object of each kind."""
+
+
+def _named_routes(obj: Obj) -> Iterable[str]:
+    traffic = ((obj.get("spec") or {}).get("strategy") or {}).get("traffic") or {}
+    names = ((kind, (traffic.get(block) or {}).get(field)) for kind, (block, field) in NAMED_ROUTES.items())
+    return tuple(_route_value(kind, name) for kind, name in names if isinstance(name, str))
+
+
 ROLLOUT_INDEXES = {
     "model": _spec_field("model"),
     "service": _spec_field("service"),
     "upstream": _upstream_models,
+    "route": _named_routes,
 }
-"""ModelRollouts by `spec.model`, by `spec.service`, and by each model their `dependsOn` names."""
+"""ModelRollouts by `spec.model`, by `spec.service`, by each model their `dependsOn` names, and
+by each route object `spec.strategy.traffic` names (as `<kind>/<name>`: an HTTPRoute, a
+VirtualService, a DestinationRule). The objects a provider creates (version Services, the
+DestinationRule by default, the router's ConfigMap) carry the rollout's label instead."""
 DEPLOYMENT_INDEXES = {LABEL_ROLLOUT: _label(LABEL_ROLLOUT), LABEL_MODEL: _label(LABEL_MODEL)}
 
 
@@ -88,7 +121,7 @@ class CachedKubeClient:
     def __init__(
         self,
         client: KubeClient,
-        sources: WatchSources,
+        sources: CacheSources,
         namespaces: Sequence[str] = (),
         timing: InformerTiming | None = None,
     ) -> None:
@@ -106,6 +139,7 @@ class CachedKubeClient:
             for namespace in scopes:
                 informer = Informer(sources.watch_source(store.kind), store, namespace, selector, timing)
                 self.informers[(store.kind, namespace)] = informer
+        self.routes = RouteCaches(sources, namespaces, timing)
         self._lock = threading.Lock()
         self._own_versions: dict[Key, deque[str]] = {}
         self._stale: set[Key] = set()
@@ -116,10 +150,12 @@ class CachedKubeClient:
         """Start every informer's thread; returns at once (reads go to the apiserver until synced)."""
         for informer in self.informers.values():
             informer.start()
+        self.routes.start()
 
     def stop(self) -> None:
         for informer in self.informers.values():
             informer.stop()
+        self.routes.stop()
 
     def wait_synced(self, timeout: float) -> bool:
         """Whether every informer has listed, waiting up to `timeout` seconds in all."""
@@ -127,9 +163,11 @@ class CachedKubeClient:
         return all(i.synced.wait(max(0.0, deadline - time.monotonic())) for i in self.informers.values())
 
     def on_change(self, listener: ChangeListener) -> None:
-        """Call `listener(kind, event, object)` on every change a watch brings, from the
-        informers' threads (so it must be quick and thread-safe)."""
-        for store in (self.rollouts, self.deployments, self.services):
+        """Call `listener(kind, event, object)` on every change a watch brings (the route kinds'
+        too), from the informers' threads (so it must be quick and thread-safe). A write's answer
+        is stored without telling, so the watch event of the version it returned, arriving
+        after it, tells nobody either."""
+        for store in (self.rollouts, self.deployments, self.services, *self.routes.stores.values()):
             store.listen(_of_kind(store.kind, listener))
 
     def synced(self, kind: str, namespace: str) -> bool:
@@ -199,8 +237,15 @@ class CachedKubeClient:
 
     def rollout_names(self, index: str, namespace: str, value: str) -> list[str]:
         """Names of the cached ModelRollouts of `namespace` under `value` in one of
-        `ROLLOUT_INDEXES` ("model", "service", "upstream")."""
+        `ROLLOUT_INDEXES` ("model", "service", "upstream", "route")."""
         return self.rollouts.names(index, namespace, value)
+
+    def rollouts_naming(self, kind: str, namespace: str, name: str) -> list[str]:
+        """Names of the cached ModelRollouts whose `spec.strategy.traffic` names route object
+        `kind`/`name` of `namespace` (`NAMED_ROUTES`); none for any other kind."""
+        if kind not in NAMED_ROUTES:
+            return []
+        return self.rollouts.names("route", namespace, _route_value(kind, name))
 
     def patch_rollout_status(
         self, namespace: str, name: str, status: Obj, resource_version: str | None = None
@@ -266,6 +311,46 @@ class CachedKubeClient:
             return self.services.version(namespace, name) is not None
         return self._client.service_exists(namespace, name)
 
+    # -- objects by apiVersion: what the route providers read and write ------------------------------
+    def get_object(self, api_version: str, kind: str, namespace: str, name: str) -> Obj:
+        """From the Services cache or a route cache once listed; else from the apiserver, which
+        also shows whether the kind is served (`KindNotServed` starts no watch)."""
+        if (api_version, kind) == ("v1", "Service") and self.synced("Service", namespace):
+            return _found(self.services.get(namespace, name), api_version, kind, name)
+        store = self.routes.serving(api_version, kind, namespace)
+        if store is not None:
+            cached = store.get(namespace, name)
+            if cached is not None or self.routes.complete(api_version, kind):
+                return _found(cached, api_version, kind, name)
+        try:
+            found = self._client.get_object(api_version, kind, namespace, name)
+        except NotFound:
+            self.routes.want(api_version, kind, namespace)
+            raise
+        self.routes.want(api_version, kind, namespace)  # its watch, not this GET, feeds the cache
+        return found
+
+    def create_object(self, body: Obj) -> Obj:
+        created = self._client.create_object(body)
+        self._wrote_object(created)
+        return created
+
+    def apply_object(self, body: Obj, field_manager: str, dry_run: bool = False) -> Obj:
+        applied = self._client.apply_object(body, field_manager, dry_run)
+        if not dry_run:
+            self._wrote_object(applied)
+        return applied
+
+    def delete_object(self, api_version: str, kind: str, namespace: str, name: str) -> None:
+        self._client.delete_object(api_version, kind, namespace, name)
+        self.routes.deleted(api_version, kind, namespace, name)
+
+    def _wrote_object(self, obj: Obj) -> None:
+        if (obj.get("apiVersion"), obj.get("kind")) == ("v1", "Service"):
+            self.services.put(obj)
+        else:
+            self.routes.wrote(obj)
+
     # -- everything else goes to the apiserver --------------------------------------------------------
     def get_lease(self, namespace: str, name: str, timeout: float | None = None) -> Obj:
         return self._client.get_lease(namespace, name, timeout)
@@ -293,6 +378,16 @@ class CachedKubeClient:
             raise AttributeError(name)
         method: Callable[..., Any] = getattr(self.__dict__["_client"], name)
         return method
+
+
+def _found(cached: Obj | None, api_version: str, kind: str, name: str) -> Obj:
+    """A cached object as the apiserver's GET gives it (a LIST's items carry no kind or
+    apiVersion), or the apiserver's NotFound."""
+    if cached is None:
+        raise NotFound(404, "NotFound", f'{kind.lower()}s "{name}" not found')
+    cached.setdefault("apiVersion", api_version)
+    cached.setdefault("kind", kind)
+    return cached
 
 
 if TYPE_CHECKING:

@@ -80,6 +80,15 @@ class ApiKubeClient:
 
         return ApiWatchSource(self._api, kind, self._timeout)
 
+    def object_watch_source(self, api_version: str, kind: str) -> WatchSource:
+        """LIST and WATCH of any kind by apiVersion (a route object), for `CachedKubeClient`:
+        a core kind's typed watch, else the custom resource's (its plural from discovery)."""
+        from ._watch import ApiObjectWatchSource, ApiWatchSource
+
+        if api_version == "v1":
+            return ApiWatchSource(self._api, kind, self._timeout)
+        return ApiObjectWatchSource(self._api, api_version, kind, self._timeout, self._objects.plural)
+
     def _plain(self, obj: Any) -> Obj:
         result: Obj = self._api.sanitize_for_serialization(obj)
         return result

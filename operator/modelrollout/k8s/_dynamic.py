@@ -61,11 +61,12 @@ class DynamicObjects:
             pass
 
     def _path(self, api_version: str, kind: str, namespace: str, name: str) -> str:
-        plural = self._plural(api_version, kind)
+        plural = self.plural(api_version, kind)
         prefix = "/api/v1" if api_version == "v1" else f"/apis/{api_version}"
         return f"{prefix}/namespaces/{namespace}/{plural}/{name}"
 
-    def _plural(self, api_version: str, kind: str) -> str:
+    def plural(self, api_version: str, kind: str) -> str:
+        """The kind's resource name (`httproutes`), from discovery; `KindNotServed` when none."""
         with self._lock:
             known = self._plurals.get(api_version)
         if known is None:

@@ -6,9 +6,10 @@ test says so, as in a cluster without the Gateway API or Istio CRDs."""
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from ._fake_rules import merge
+from ._fake_watch import FakeWatchSource, WatchLog
 from ._protocol import KindNotServed, NotFound, Obj
 
 ALWAYS_SERVED = frozenset({"Service", "Deployment", "Secret", "Event", "Lease", "ConfigMap"})
@@ -24,6 +25,12 @@ class FakeObjects:
     add: Callable[[Obj], Obj]
     _store_write: Callable[[tuple[str, str, str], Obj, Obj], Obj]
     _forget: Callable[[tuple[str, str, str]], None]
+    watches: WatchLog
+
+    def object_watch_source(self, api_version: str, kind: str) -> ServedWatchSource:
+        """LIST and WATCH of any kind (`ApiKubeClient.object_watch_source`): `KindNotServed` (a
+        404) while the kind is not served, as the apiserver answers once its CRD is deleted."""
+        return ServedWatchSource(self.watches.source(kind), lambda: self._served(api_version, kind))
 
     def get_object(self, api_version: str, kind: str, namespace: str, name: str) -> Obj:
         self._record("get_object", api_version=api_version, kind=kind, namespace=namespace, name=name)
@@ -61,3 +68,24 @@ class FakeObjects:
     def _served(self, api_version: str, kind: str) -> None:
         if kind not in ALWAYS_SERVED and kind not in self.served_kinds:
             raise KindNotServed(api_version, kind)
+
+
+class ServedWatchSource:
+    """A `FakeWatchSource` whose LIST and WATCH first ask whether the kind is served."""
+
+    def __init__(self, source: FakeWatchSource, served: Callable[[], None]) -> None:
+        self._source = source
+        self._served = served
+
+    def list(self, namespace: str | None, label_selector: str | None) -> tuple[list[Obj], str]:
+        self._served()
+        return self._source.list(namespace, label_selector)
+
+    def watch(
+        self, namespace: str | None, label_selector: str | None, resource_version: str, timeout_seconds: float
+    ) -> Iterator[Obj]:
+        self._served()
+        yield from self._source.watch(namespace, label_selector, resource_version, timeout_seconds)
+
+    def close(self) -> None:
+        self._source.close()

@@ -43,8 +43,14 @@ class Informer:
         namespace: str | None,
         label_selector: str | None = None,
         timing: InformerTiming | None = None,
+        until_not_served: bool = False,
     ) -> None:
         self.source = source
+        self.until_not_served = until_not_served
+        """Stop for good once the kind is not served (a 404: its CRD deleted), `gone` set and
+        `synced` cleared, rather than list again and again; whoever made it decides when to
+        make another (a kind whose CRDs may come and go)."""
+        self.gone = threading.Event()
         self.store = store
         self.namespace = namespace
         self.label_selector = label_selector
@@ -79,6 +85,11 @@ class Informer:
                 failures = 0
             except Exception as error:
                 if self._stopped.is_set():
+                    return
+                if self.until_not_served and isinstance(error, KubeError) and error.status == 404:
+                    log.info("%s is no longer served (%s): its watch stops", self.name, error)
+                    self.synced.clear()
+                    self.gone.set()
                     return
                 failures += 1
                 self._version = None  # a broken stream may have lost events: list again

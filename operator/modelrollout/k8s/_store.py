@@ -194,6 +194,16 @@ class ObjectStore:
         for event, obj in changes:
             self._tell(event, obj)
 
+    def clear(self, namespace: str | None) -> None:
+        """Forget every object of `namespace` (every namespace when None), telling nobody: the
+        kind is no longer served, so nothing of it is known any more (no tombstones either)."""
+        with self._lock:
+            for key in [k for k in self._objects if namespace in (None, k[0])]:
+                self._unindex(key)
+                del self._objects[key]
+            for key in [k for k in self._tombstones if namespace in (None, k[0])]:
+                del self._tombstones[key]
+
     def _put(self, obj: Obj) -> Obj | None:
         meta = obj["metadata"]
         key = (str(meta.get("namespace") or ""), str(meta["name"]))

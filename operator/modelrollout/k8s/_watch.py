@@ -17,10 +17,11 @@ from kubernetes import client as k8s
 
 from ..api.v1alpha1 import GROUP, KIND, PLURAL, VERSION
 from ._client import _call
-from ._protocol import Obj
+from ._protocol import KindNotServed, Obj
 
 WATCHED_KINDS = (KIND, "Deployment", "Service", "ConfigMap", "EndpointSlice")
-"""What the operator reads from watches (ConfigMaps and EndpointSlices: the model router)."""
+"""What the operator reads from watches (ConfigMaps: the router provider's and the model router's;
+EndpointSlices: the model router's). Route kinds by apiVersion: `ApiObjectWatchSource`."""
 
 
 class WatchSource(Protocol):
@@ -48,7 +49,7 @@ class ApiWatchSource:
     """`WatchSource` over the kubernetes client, for one of `WATCHED_KINDS`."""
 
     def __init__(self, api_client: Any, kind: str, request_timeout: float) -> None:
-        if kind not in WATCHED_KINDS:
+        if kind not in WATCHED_KINDS and not isinstance(self, ApiObjectWatchSource):
             raise ValueError(f"no watch for {kind!r}")
         self._kind = kind
         self._timeout = request_timeout
@@ -133,6 +134,45 @@ class ApiWatchSource:
                 response.shutdown()  # unblocks the read in the informer's thread
             except OSError:
                 pass  # the stream ended meanwhile and closed its socket: no read left to unblock
+
+
+class ApiObjectWatchSource(ApiWatchSource):
+    """`WatchSource` of a custom resource by apiVersion and kind (an HTTPRoute, a
+    VirtualService): its plural is asked of API discovery at each LIST, so a kind whose CRDs are
+    not installed is a `KindNotServed` (404) LIST and one installed later is found."""
+
+    def __init__(
+        self,
+        api_client: Any,
+        api_version: str,
+        kind: str,
+        request_timeout: float,
+        plural: Callable[[str, str], str],
+    ) -> None:
+        super().__init__(api_client, kind, request_timeout)
+        self._api_version = api_version
+        self._group, _, self._version = api_version.rpartition("/")
+        if not self._group:
+            raise ValueError(f"{kind} ({api_version}) is a core kind: watch it with ApiWatchSource")
+        self._plural_of = plural
+        self._plural: str | None = None
+
+    def list(self, namespace: str | None, label_selector: str | None) -> tuple[list[Obj], str]:
+        self._plural = self._plural_of(self._api_version, self._kind)
+        items, version = super().list(namespace, label_selector)
+        for item in items:
+            item.setdefault("apiVersion", self._api_version)
+        return items, version
+
+    def _lister(self, namespace: str | None) -> Callable[..., Any]:
+        group, version, plural = self._group, self._version, self._plural
+        if plural is None:
+            raise KindNotServed(self._api_version, self._kind)
+        if namespace is None:
+            return lambda **kw: self._custom.list_cluster_custom_object(group, version, plural, **kw)
+        return lambda **kw: self._custom.list_namespaced_custom_object(
+            group, version, namespace, plural, **kw
+        )
 
 
 def _lines(response: Any) -> Iterator[bytes]:

@@ -29,8 +29,9 @@ def _cached(cluster: FakeCluster) -> CachedKubeClient:
 
 
 def _pump(cached: CachedKubeClient) -> None:
-    """Each informer takes in what its watch has (the events a thread would have handled)."""
-    for informer in cached.informers.values():
+    """Each informer takes in what its watch has (the events a thread would have handled), the
+    route kinds' too."""
+    for informer in [*cached.informers.values(), *cached.routes.informers.values()]:
         informer.run_once()
 
 
