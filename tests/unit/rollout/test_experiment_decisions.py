@@ -35,18 +35,18 @@ from .test_shadow import shadow_spec
 
 
 def _ab(run: Run) -> str | None:
-    shown = ab_test_status(run)
-    return shown.decision if shown is not None else None
+    run.status.ab_test = ab_test_status(run)
+    return run.status.ab_test.decision if run.status.ab_test is not None else None
 
 
 def _shadow(run: Run) -> str | None:
-    shown = shadow_status(run)
-    return shown.decision if shown is not None else None
+    run.status.shadow = shadow_status(run)
+    return run.status.shadow.decision if run.status.shadow is not None else None
 
 
 def _interleaved(run: Run) -> str | None:
-    shown = interleaved_status(run)
-    return shown.decision if shown is not None else None
+    run.status.interleaved = interleaved_status(run)
+    return run.status.interleaved.decision if run.status.interleaved is not None else None
 
 
 def _bandit(run: Run) -> str | None:
@@ -61,7 +61,8 @@ STRATEGIES: dict[str, tuple[Callable[[], ModelRolloutSpec], Shows, str, str]] = 
     "interleaved": (interleaved_spec, _interleaved, "CandidatePreferred", "StablePreferred"),
     "bandit": (bandit_spec, _bandit, "CandidateBest", "GuardrailFailed"),
 }
-"""Each strategy's spec, its status block's decision after this call, and its words for a Pass
+"""Each strategy's spec, its status block's decision after this call (kept in the status, as
+`decide` keeps it), and its words for a Pass
 and for a Fail (of every metric, the bandit's guardrails)."""
 
 
@@ -82,17 +83,23 @@ def decide(strategy: str, before: ModelRolloutStatus, after: ModelRolloutStatus)
     return shows(run), run
 
 
+def released(before: ModelRolloutStatus, phase: str, verdict: Verdict | None) -> ModelRolloutStatus:
+    """The status `transitions.supersede` leaves after `before`: nothing running, `phase`
+    (Promoted once the candidate is removed, Pending while the newer candidate waits), the
+    candidate's entry closed as `before` had it (its caller sets the outcome)."""
+    after = judged(status_at(phase, step=None, candidate=None), verdict)
+    after.history = [entry.model_copy() for entry in before.history]
+    after.history[-1].finished_at = stamp(T0)
+    return after
+
+
 def superseded(
     phase: str, why: str, verdict: Verdict | None
 ) -> tuple[ModelRolloutStatus, ModelRolloutStatus]:
-    """The call in which `transitions.supersede` stopped v8 mid-experiment: before, v8 at its
-    analysis step; after, its entry closed Superseded, nothing running, `phase` (Promoted once the
-    candidate is removed, Pending while the newer candidate waits)."""
+    """The call in which `transitions.supersede` stopped v8 at its analysis step."""
     before = judged(status_at("Progressing", step=1), verdict)
-    after = judged(status_at(phase, step=None, candidate=None), verdict)
-    after.history = [entry.model_copy() for entry in before.history]
+    after = released(before, phase, verdict)
     after.history[-1].outcome, after.history[-1].reason = "Superseded", why
-    after.history[-1].finished_at = stamp(T0)
     return before, after
 
 
@@ -114,7 +121,7 @@ def test_a_candidate_superseded_mid_experiment_shows_superseded(
     decided = [event for event in run.events if event.reason == Reason.INTERLEAVING_DECIDED]
     assert decided == [], "no preference was decided: no Event says one was"
     again, _ = decide(strategy, after, after.model_copy(deep=True))
-    assert again in ("Superseded", None), "the next calls keep the block as it was"
+    assert again == "Superseded", "the next calls keep the block as it was"
 
 
 @pytest.mark.parametrize("strategy", STRATEGIES)
@@ -129,8 +136,7 @@ def test_a_failure_rolling_back_when_the_candidate_was_superseded_keeps_its_verd
     before = judged(
         status_at("RollingBack", step=1, outcome="RolledBack", reason="AnalysisFailed"), Verdict.FAIL
     )
-    after = judged(status_at("Promoted", step=None, candidate=None), Verdict.FAIL)
-    after.history = [entry.model_copy() for entry in before.history]
+    after = released(before, "Promoted", Verdict.FAIL)  # a rollback under way keeps its outcome
     assert decide(strategy, before, after)[0] == STRATEGIES[strategy][3]
 
 
@@ -164,8 +170,7 @@ def test_a_deadline_rollback_superseded_before_it_finished_still_shows_deadline_
     strategy: str,
 ) -> None:
     before = deadline("RollingBack", 1, Verdict.INCONCLUSIVE)
-    after = judged(status_at("Promoted", step=None, candidate=None), Verdict.INCONCLUSIVE)
-    after.history = [entry.model_copy() for entry in before.history]
+    after = released(before, "Promoted", Verdict.INCONCLUSIVE)
     assert decide(strategy, before, after)[0] == "DeadlineExceeded"
 
 
