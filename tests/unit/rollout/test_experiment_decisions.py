@@ -186,3 +186,31 @@ def test_an_abort_after_a_pass_keeps_the_verdict_as_the_finding(strategy: str, p
 def test_an_abort_before_a_verdict_shows_aborted(strategy: str, verdict: Verdict | None) -> None:
     status = judged(status_at("RolledBack", step=0 if verdict is None else 1, outcome="Aborted"), verdict)
     assert decide(strategy, status, status.model_copy(deep=True))[0] == "Aborted"
+
+
+@pytest.mark.parametrize("strategy", STRATEGIES)
+def test_a_winner_whose_promotion_missed_the_deadline_keeps_its_verdict(strategy: str) -> None:
+    """The same rule as an abort after a Pass: the finding stands; the Degraded condition and
+    the entry's reason say the promotion's capacity never came."""
+    status = judged(deadline("RolledBack", 1, None), Verdict.PASS)
+    assert decide(strategy, status, status.model_copy(deep=True))[0] == STRATEGIES[strategy][2]
+
+
+@pytest.mark.parametrize(
+    ("strategy", "word"),
+    [
+        ("abTest", "NotSuperior"),
+        ("shadow", "Inconclusive"),
+        ("interleaved", "NoPreference"),
+        ("bandit", "NoStop"),
+    ],
+)
+def test_a_candidate_promoted_by_a_person_before_its_analysis_began_is_over_without_a_verdict(
+    strategy: str, word: str
+) -> None:
+    """`promote-full` at the weight step: each strategy's word for no verdict, as when it comes
+    after the analysis began (not Collecting: nothing is collected any more)."""
+    before = judged(status_at("Progressing", step=0), None)
+    after = released(before, "Promoted", None)
+    after.history[-1].outcome = "Promoted"
+    assert decide(strategy, before, after)[0] == word
