@@ -113,7 +113,7 @@ def ab_test_status(run: Run) -> ABTestStatus | None:
         split=ab_test.share,
         segment=list(ab_test.segment) if ab_test.segment is not None else None,
         goal=goal,
-        decision=_decision(run, candidate, result) if analysis is not None else COLLECTING,
+        decision=_decision(run, candidate, result),
         verdict=result.verdict.value if result is not None else None,
         stable=result.stable if result is not None else None,
         candidate=result.candidate if result is not None else None,

@@ -40,7 +40,7 @@ from ..api.v1alpha1 import (
 )
 from ._decision_state import Run
 from .capacity import move_capacity
-from .experiment_end import COLLECTING, end_of_run, shown_candidate
+from .experiment_end import experiment_decision, shown_candidate
 from .observations import AnalysisObservation, Observations
 from .steps import wait_for_capacity
 from .transitions import describe_step
@@ -194,18 +194,14 @@ def _status(candidate: str, decision: BanditDecision, before: BanditStatus, at: 
 
 def _outcome(run: Run, candidate: str, current: BanditStatus) -> str:
     status = run.status
-    end = end_of_run(run, candidate)
-    if end.aborted:
-        return "Aborted"
-    if current.winner == candidate:
-        return "CandidateBest"
+    reached = None
     if current.winner is not None:
-        return "StableBest"
-    verdict = status.analysis.verdict if status.analysis is not None else None
-    if verdict == Verdict.FAIL and status.phase in (Phase.ROLLING_BACK, Phase.ROLLED_BACK, Phase.PAUSED):
-        return "GuardrailFailed"
-    # no stop by maxDuration (onInconclusive), or promoted without one (promote-full)
-    return "NoStop" if end.without_verdict else COLLECTING
+        reached = "CandidateBest" if current.winner == candidate else "StableBest"
+    elif status.analysis is not None and status.analysis.verdict == Verdict.FAIL:
+        # a guardrail's Fail once the rollout has acted on it (whatever became of it after)
+        reached = "GuardrailFailed" if status.phase != Phase.PROGRESSING else None
+    # no stop by maxDuration (onInconclusive), or promoted without one (promote-full): NoStop
+    return experiment_decision(run, candidate, reached, without_verdict="NoStop")
 
 
 def _move(run: Run, candidate: str, target: Fraction) -> None:

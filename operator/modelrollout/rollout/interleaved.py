@@ -31,7 +31,7 @@ from ..api.v1alpha1 import (
     interleaving_route,
 )
 from ._decision_state import Run
-from .experiment_end import COLLECTING, end_of_run, ends_at, shown_candidate
+from .experiment_end import COLLECTING, ends_at, experiment_decision, shown_candidate
 
 __all__ = ["interleaved_status", "interleaving_in_force"]
 
@@ -73,16 +73,14 @@ def _test_result(run: Run) -> MetricResult | None:
 
 def _decision(run: Run, candidate: str, result: MetricResult | None) -> str:
     status = run.status
-    end = end_of_run(run, candidate)
-    if end.aborted:
-        return "Aborted"
     verdict = status.analysis.verdict if status.analysis is not None else None
     tested = result.verdict if result is not None else None
+    reached = None
     if verdict == Verdict.FAIL:
-        return "StablePreferred" if tested == Verdict.FAIL else "GuardrailFailed"
-    if verdict == Verdict.PASS and tested == Verdict.PASS:
-        return "CandidatePreferred"
-    return "NoPreference" if end.without_verdict else COLLECTING
+        reached = "StablePreferred" if tested == Verdict.FAIL else "GuardrailFailed"
+    elif verdict == Verdict.PASS and tested == Verdict.PASS:
+        reached = "CandidatePreferred"
+    return experiment_decision(run, candidate, reached, without_verdict="NoPreference")
 
 
 def interleaved_status(run: Run) -> InterleavedStatus | None:
@@ -102,7 +100,7 @@ def interleaved_status(run: Run) -> InterleavedStatus | None:
     candidate_wins = round(result.candidate or 0) if result is not None else 0
     credited = result.samples_candidate or 0 if result is not None else 0
     shown = InterleavedStatus(
-        decision=_decision(run, candidate, result) if analysis is not None else COLLECTING,
+        decision=_decision(run, candidate, result),
         verdict=result.verdict.value if result is not None else None,
         impressions=result.samples_stable or 0 if result is not None else 0,
         candidate_wins=candidate_wins,

@@ -22,7 +22,7 @@ from ..api.v1alpha1 import (
     StrategyType,
 )
 from ._decision_state import Run
-from .experiment_end import COLLECTING, ends_at, judged_decision, shown_candidate
+from .experiment_end import ends_at, judged_decision, shown_candidate
 
 __all__ = ["shadow_status"]
 
@@ -52,9 +52,7 @@ def shadow_status(run: Run) -> ShadowStatus | None:
         percentage=shadow.percentage,
         decision=judged_decision(
             run, candidate, passed="Agrees", failed="Differs", without_verdict="Inconclusive"
-        )
-        if analysis is not None
-        else COLLECTING,
+        ),
         verdict=analysis.verdict.value if analysis is not None and analysis.verdict is not None else None,
         agreement=agreement.candidate if agreement is not None else None,
         agreement_low=agreement.interval_low if agreement is not None else None,

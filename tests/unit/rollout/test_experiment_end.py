@@ -1,6 +1,6 @@
 """How an experiment's rollout ended, read one way for the A/B test, Shadow, Interleaved and
-Bandit statuses: the candidate a status is about in this call, and whether its rollout was
-aborted by a person or is over without a verdict."""
+Bandit statuses: the candidate a status is about in this call, and how its rollout stopped
+(aborted by a person, superseded, past its progress deadline) or is over without a verdict."""
 
 from __future__ import annotations
 
@@ -13,7 +13,10 @@ from modelrollout.api.v1alpha1 import AnalysisStatus, ModelRolloutStatus
 from modelrollout.rollout import Observations
 from modelrollout.rollout._decision_state import Run
 from modelrollout.rollout.experiment_end import (
-    EndOfRun,
+    ABORTED,
+    DEADLINE_EXCEEDED,
+    SUPERSEDED,
+    WITHOUT_VERDICT,
     end_of_run,
     ends_at,
     judged_decision,
@@ -24,9 +27,9 @@ from ...fixtures.rollout_world import T0, make_spec, stamp, status_at
 
 SPEC = make_spec([{"setWeight": 20}, {"analysis": {"maxDuration": "10m"}}])
 """Step 2 is the experiment's analysis."""
-RUNNING = EndOfRun(aborted=False, without_verdict=False)
-ABORTED = EndOfRun(aborted=True, without_verdict=False)
-NO_VERDICT = EndOfRun(aborted=False, without_verdict=True)
+RUNNING = None
+"""Nothing but a verdict ends it (running, a failure the verdict names, an undo)."""
+NO_VERDICT = WITHOUT_VERDICT
 
 
 def run_of(status: ModelRolloutStatus, before: ModelRolloutStatus | None = None) -> Run:
@@ -74,28 +77,50 @@ def ended(phase: str, outcome: str, reason: str, **fields: Any) -> ModelRolloutS
         ),
         pytest.param(
             ended("RolledBack", "RolledBack", "ProgressDeadlineExceeded", step=0),
-            RUNNING,
+            DEADLINE_EXCEEDED,
             id="missed-deadline",
+        ),
+        pytest.param(
+            status_at("Paused", step=1, paused_reason="ProgressDeadlineExceeded"),
+            DEADLINE_EXCEEDED,
+            id="paused-at-the-deadline",
         ),
         pytest.param(
             status_at("RollingBack", step=1, outcome="Aborted", reason="Aborted"), ABORTED, id="being-aborted"
         ),
         pytest.param(ended("RolledBack", "Aborted", "Aborted", step=1), ABORTED, id="aborted"),
         pytest.param(ended("RolledBack", "RolledBack", "Undone", step=None), RUNNING, id="undone"),
-        pytest.param(
-            ended("Promoted", "Superseded", "candidate removed from the spec", step=None),
-            NO_VERDICT,
-            id="superseded-with-the-stable-serving",
-        ),
-        pytest.param(
-            ended("Promoted", "Aborted", "Aborted", step=None),
-            EndOfRun(aborted=True, without_verdict=True),
-            id="aborted-then-superseded",
-        ),
     ],
 )
-def test_how_the_candidates_rollout_ended(status: ModelRolloutStatus, end: EndOfRun) -> None:
+def test_how_the_candidates_rollout_ended(status: ModelRolloutStatus, end: str | None) -> None:
     assert end_of_run(run_of(status), "v8") == end
+
+
+@pytest.mark.parametrize(
+    ("phase", "outcome", "reason", "end"),
+    [
+        ("Promoted", "Superseded", "candidate removed from the spec", SUPERSEDED),
+        ("Pending", "Superseded", "superseded by v9", SUPERSEDED),
+        ("Promoted", "Aborted", "Aborted", ABORTED),
+        ("Promoted", "RolledBack", "ProgressDeadlineExceeded", DEADLINE_EXCEEDED),
+        ("Promoted", "RolledBack", "AnalysisFailed", RUNNING),
+    ],
+    ids=[
+        "superseded-with-the-stable-serving",
+        "superseded-while-the-newer-candidate-waits",
+        "aborted-then-superseded",
+        "missed-deadline-then-superseded",
+        "failed-then-superseded",
+    ],
+)
+def test_a_superseded_candidate_ended_as_its_entry_says(
+    phase: str, outcome: str, reason: str, end: str | None
+) -> None:
+    """A supersession leaves the phase Promoted (Pending while the newer candidate waits), which
+    says nothing of the experiment: its entry does, Superseded, or the outcome of the rollback
+    already under way. (`superseded-with-the-stable-serving` read as over without a verdict
+    before: the decision words NotSuperior, Inconclusive, NoPreference, NoStop it did not reach.)"""
+    assert end_of_run(run_of(ended(phase, outcome, reason, step=None)), "v8") == end
 
 
 def test_the_promoted_candidate_is_over_without_a_verdict_unless_its_analysis_passed() -> None:
@@ -147,6 +172,18 @@ def test_the_status_shows_the_running_candidate_then_the_one_that_ended_in_this_
             "Pass",
             "Agrees",
             id="aborted-after-a-pass",
+        ),
+        pytest.param(
+            ended("Promoted", "Superseded", "superseded by v9", step=None),
+            "Inconclusive",
+            "Superseded",
+            id="superseded",
+        ),
+        pytest.param(
+            ended("RolledBack", "RolledBack", "ProgressDeadlineExceeded", step=0),
+            None,
+            "DeadlineExceeded",
+            id="missed-deadline-before-any-look",
         ),
     ],
 )

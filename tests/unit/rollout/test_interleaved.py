@@ -230,3 +230,17 @@ def test_a_restart_mid_experiment_repeats_nothing() -> None:
     world.extra.pop("analysis", None)
     again = world.step(status)
     assert again.status == status and not events(again)
+
+
+def test_a_candidate_superseded_mid_experiment_shows_superseded_and_announces_no_preference() -> None:
+    spec = interleaved_spec()
+    world, status = world_for(spec)
+    status, _ = drive(
+        world, status, verdict=Verdict.INCONCLUSIVE,
+        until=lambda s: s.analysis is not None and s.analysis.runs >= 2,
+    )  # fmt: skip
+    world.spec = spec.model_copy(update={"candidate": None})  # a person removes v8 from the spec
+    status, decisions = drive(world, status, verdict=Verdict.INCONCLUSIVE)
+    assert status.history[-1].outcome == "Superseded" and status.routes is None
+    assert status.interleaved is not None and status.interleaved.decision == "Superseded"
+    assert decided_events(decisions) == [], "no preference was decided: no Event says one was"

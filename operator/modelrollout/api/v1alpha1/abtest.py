@@ -93,8 +93,11 @@ class ABTestStatus(ApiModel):
     decision: str = "Collecting"
     """Collecting (no verdict yet), Superior (the goal is superior and the guardrails hold, the
     test runs on to its duration), Winner (promoted, or being promoted), NotSuperior (shown not
-    superior by `minEffect`, or no verdict at the end: `onInconclusive`), GuardrailFailed, or
-    Aborted (by a person)."""
+    superior by `minEffect`, or no verdict at the end: `onInconclusive`), GuardrailFailed, or,
+    when the rollout stopped before a verdict: Aborted (by a person), Superseded (the spec asked
+    for a newer candidate, or none), DeadlineExceeded (capacity missed `spec.progressDeadline`:
+    `onFailure`). A verdict reached stands: a winner aborted while promoted stays Winner (the
+    abort is in `phase` and `history`)."""
     verdict: str | None = None
     """The goal's verdict at the last look: Pass (superior), Fail (shown not superior) or
     Inconclusive."""

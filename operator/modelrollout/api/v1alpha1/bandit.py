@@ -107,7 +107,10 @@ class BanditStatus(ApiModel):
     decision: str = "Collecting"
     """Collecting (no stop yet), CandidateBest (promoted, or being promoted), StableBest (the
     candidate lost: `analysis.onFailure`), NoStop (`maxDuration` passed: `onInconclusive`),
-    GuardrailFailed, or Aborted (by a person)."""
+    GuardrailFailed, or, when the rollout stopped before the bandit did: Aborted (by a person),
+    Superseded (the spec asked for a newer candidate, or none), DeadlineExceeded (a weight move
+    missed `spec.progressDeadline`: `onFailure`). A stop reached stands: an abort after
+    CandidateBest keeps it (the abort is in `phase` and `history`)."""
     arms: list[BanditArm] = Field(default_factory=list, max_length=16)
     """The stable first, then the candidate."""
     winner: str | None = None

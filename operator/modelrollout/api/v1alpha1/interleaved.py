@@ -67,8 +67,12 @@ class InterleavedStatus(ApiModel):
 
     decision: str = "Collecting"
     """Collecting (no decision yet), CandidatePreferred (promoted, or being promoted),
-    StablePreferred (rolled back, or `onFailure`), NoPreference (`maxDuration` passed:
-    `onInconclusive`), or Aborted (by a person)."""
+    StablePreferred (rolled back, or `onFailure`), GuardrailFailed, NoPreference (`maxDuration`
+    passed: `onInconclusive`), or, when the rollout stopped before a decision: Aborted (by a
+    person), Superseded (the spec asked for a newer candidate, or none), DeadlineExceeded
+    (capacity missed `spec.progressDeadline`: `onFailure`). A decision reached stands: an abort
+    after CandidatePreferred keeps it (the abort is in `phase` and `history`). The
+    InterleavingDecided Event announces CandidatePreferred, StablePreferred and NoPreference only."""
     verdict: str | None = None
     """The test's verdict at the last look: Pass (users prefer the candidate), Fail (they prefer
     the stable) or Inconclusive."""

@@ -101,7 +101,10 @@ class ShadowStatus(ApiModel):
     decision: str = "Collecting"
     """Collecting (no verdict yet), Agrees (the comparison passed: promoted, or being promoted),
     Differs (it failed: rolled back), Inconclusive (no verdict by maxDuration:
-    `onInconclusive`), or Aborted (by a person)."""
+    `onInconclusive`), or, when the rollout stopped before a verdict: Aborted (by a person),
+    Superseded (the spec asked for a newer candidate, or none), DeadlineExceeded (capacity missed
+    `spec.progressDeadline`: `onFailure`). A verdict reached stands: an abort after Agrees keeps
+    Agrees (the abort is in `phase` and `history`)."""
     verdict: str | None = None
     """The analysis' verdict at the last look: Pass, Fail or Inconclusive."""
     agreement: float | None = None
