@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from modelrollout.api.router_config import RouterConfig, config_map_name
+from modelrollout.api.router_config import CONFIG_KEY, RouterConfig, config_map_name
 from modelrollout.api.v1alpha1 import TrafficProvider
 from modelrollout.metrics import queries
 from modelrollout_dev import PrometheusServer
