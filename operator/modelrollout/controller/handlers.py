@@ -3,7 +3,8 @@ internals): a daemon per ModelRollout that reconciles on change and on time, and
 that hands all traffic back to the stable on deletion.
 
 "On change" means a change the watch caches report for the rollout (`wakeups`): its own object
-(not our own writes), its Deployments, its Service, an upstream rollout. "On time" is the delay
+(not our own writes), its Deployments, its Service, the route objects its traffic provider uses,
+an upstream rollout. "On time" is the delay
 the reconcile asked for (a pause, the analysis clock), or else the slow safety resync.
 
 Why a daemon and not on.create/on.update handlers: the rollout is a long process with timers
