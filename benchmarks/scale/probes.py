@@ -54,30 +54,26 @@ class CpuMeter:
 
 def prometheus_queries(url: str) -> float:
     """Queries Prometheus has answered since it started (instant and range), from its /metrics."""
-    with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
-        text = response.read().decode()
-    total = 0.0
-    for family in text_string_to_metric_families(text):
-        if family.name != "prometheus_http_requests":
-            continue
-        for sample in family.samples:
-            if sample.name.endswith("_total") and sample.labels.get("handler") in QUERY_HANDLERS:
-                total += sample.value
-    return total
+    return _query_handlers_sum(url, "prometheus_http_requests", "_total")
 
 
 def prometheus_query_seconds(url: str) -> float:
     """Seconds Prometheus has spent answering queries (instant and range) since it started, from
     its own request-duration histogram: the operator sends a tick's queries one after another, so
     their sum over a tick is how long the tick waited for Prometheus."""
+    return _query_handlers_sum(url, "prometheus_http_request_duration_seconds", "_sum")
+
+
+def _query_handlers_sum(url: str, family_name: str, suffix: str) -> float:
+    """One of Prometheus' own series summed over its query handlers, read from its /metrics."""
     with urllib.request.urlopen(f"{url}/metrics", timeout=10) as response:
         text = response.read().decode()
     total = 0.0
     for family in text_string_to_metric_families(text):
-        if family.name != "prometheus_http_request_duration_seconds":
+        if family.name != family_name:
             continue
         for sample in family.samples:
-            if sample.name.endswith("_sum") and sample.labels.get("handler") in QUERY_HANDLERS:
+            if sample.name.endswith(suffix) and sample.labels.get("handler") in QUERY_HANDLERS:
                 total += sample.value
     return total
 
