@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,13 +32,7 @@ from ..api.v1alpha1 import (
     parse_duration,
     parse_timestamp,
 )
-from ..evaluation import (
-    EvaluationRequest,
-    EvaluationResult,
-    evaluate_intervals,
-    iter_intervals,
-    request_for_step,
-)
+from ..evaluation import EvaluationRequest, EvaluationResult, evaluate_intervals, request_for_step
 from ..k8s import KubeClient, KubeError
 from ..metrics import (
     CREDENTIALS_LABEL,
@@ -134,21 +127,10 @@ class _Pending:
     future: asyncio.Future[EvaluationResult]
 
 
-Evaluator = Callable[[Sequence[EvaluationRequest], BatchedQuerier], Iterable[EvaluationResult]]
-"""Concludes a batch's requests in their order, one result at a time (`iter_intervals`)."""
-
-
-def _settle(future: asyncio.Future[EvaluationResult], result: EvaluationResult) -> None:
-    if not future.done():  # its daemon may have been cancelled, or the deadline answered it
-        future.set_result(result)
-
-
 @dataclass
 class AnalysisBatcher:
     client: KubeClient
     batch_window: float = 0.2
-    evaluator: Evaluator = iter_intervals
-    """How a batch is concluded; each result is handed to its rollout as soon as it is ready."""
     policy: PrometheusPolicy = field(default_factory=PrometheusPolicy)
     """Which Prometheus addresses the operator may call, and how (`metrics.access`)."""
     _pending: list[_Pending] = field(default_factory=list)
@@ -248,31 +230,26 @@ class AnalysisBatcher:
         if isinstance(source, PrometheusSource):  # what is sent to a server is counted and timed
             source = InstrumentedSource(source)
         querier = BatchedQuerier(source, deadline=time.monotonic() + deadline, store=store)
-        loop = asyncio.get_running_loop()
-
-        def conclude() -> None:
-            # Each result goes to its rollout at once: at a thousand rollouts the first statuses
-            # are written while the last rollouts' statistics still run, not all after them.
-            results = self.evaluator(requests, querier)
-            for item, result in zip(items, results, strict=True):
-                loop.call_soon_threadsafe(_settle, item.future, result)
-
+        work = asyncio.get_running_loop().run_in_executor(
+            self._threads, evaluate_intervals, requests, querier
+        )
         try:
-            await asyncio.wait_for(loop.run_in_executor(self._threads, conclude), deadline)
+            results = await asyncio.wait_for(work, deadline)
         except TimeoutError:
             address = spec.address if spec is not None else "none"
             late = UnavailableSource(
                 f"the analysis did not finish within {deadline:g}s (Prometheus at {address} answers "
                 "too slowly or not at all): no evidence this interval"
             )
-            unanswered = [item for item in items if not item.future.done()]
-            results = evaluate_intervals([item.request for item in unanswered], late)
-            for item, result in zip(unanswered, results, strict=True):
-                _settle(item.future, result)
+            results = evaluate_intervals(requests, late)
         except Exception as error:  # a bug must not leave reconciles waiting forever
             for item in items:
                 if not item.future.done():
                     item.future.set_exception(error)
+            return
+        for item, result in zip(items, results, strict=True):
+            if not item.future.done():  # its daemon may have been cancelled meanwhile
+                item.future.set_result(result)
 
     def _credentials(self, namespace: str, spec: PrometheusSpec | None) -> PrometheusCredentials | None:
         """Secrets named by the spec, read at evaluation time so a rotated token is picked up,

@@ -89,7 +89,7 @@ class Runtime:
         evaluation = asyncio.ensure_future(self.batcher.evaluate(request))
         if not await self._ends_before_an_action(evaluation, written_action, changed):
             evaluation.cancel()  # the batcher leaves a cancelled request's result unset
-            return await self._reconcile_without_analysis(namespace, name)
+            return await asyncio.to_thread(self._reconcile_analysed, namespace, name, None, None, now_utc())
         analysis = None
         try:
             analysis = observation(evaluation.result())
@@ -150,19 +150,10 @@ class Runtime:
                 return False
         return True
 
-    async def _reconcile_without_analysis(self, namespace: str, name: str) -> float | None:
-        loaded = await self._load_live(namespace, name)
-        if loaded is None:
-            return None
-        return await asyncio.to_thread(self.reconciler.reconcile, loaded, None, now_utc())
-
-    async def _load_live(self, namespace: str, name: str) -> Loaded | None:
+    def _live(self, namespace: str, name: str) -> Loaded | None:
         """The rollout as stored, or None when there is nothing to reconcile: gone (its gauges
         forgotten, since no finalizer ran if it was removed by hand) or being deleted (the
         finalizer's turn)."""
-        return await asyncio.to_thread(self._live, namespace, name)
-
-    def _live(self, namespace: str, name: str) -> Loaded | None:
         loaded = self.reconciler.load(namespace, name)
         if loaded is None:
             forget_rollout(namespace, name)

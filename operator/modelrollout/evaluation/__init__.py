@@ -6,7 +6,7 @@ per-metric evidence status shows.
 """
 
 from ..api.v1alpha1 import align, first_interval_end
-from .evaluate import evaluate_interval, evaluate_intervals, iter_intervals, metric_result
+from .evaluate import evaluate_interval, evaluate_intervals, metric_result
 from .request import EvaluationRequest, EvaluationResult, request_for_step
 
 __all__ = [
@@ -16,7 +16,6 @@ __all__ = [
     "evaluate_interval",
     "evaluate_intervals",
     "first_interval_end",
-    "iter_intervals",
     "metric_result",
     "request_for_step",
 ]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import math
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 
@@ -48,23 +48,13 @@ def evaluate_intervals(
     requests: Sequence[EvaluationRequest], source: MetricSource | BatchedQuerier
 ) -> list[EvaluationResult]:
     """Evaluate many rollouts at once, each distinct query sent once; results in request order."""
-    return list(iter_intervals(requests, source))
-
-
-def iter_intervals(
-    requests: Sequence[EvaluationRequest], source: MetricSource | BatchedQuerier
-) -> Iterator[EvaluationResult]:
-    """`evaluate_intervals`, one result at a time: every query is sent before the first result,
-    then each rollout is concluded when its turn comes, so a caller can act on the first while the
-    statistics of the last are still to run (seconds, at a thousand rollouts)."""
     querier = source if isinstance(source, BatchedQuerier) else BatchedQuerier(source)
     plans = [_plan(request) for request in requests]
     wanted = {
         _selection(piece) for window in plans for probe in window.probes for piece in probe.slices.values()
     } | {_selection(piece) for window in plans for piece in window.bandit.values()}
     outcomes = querier.select(wanted)
-    for window in plans:
-        yield _conclude(window, outcomes)
+    return [_conclude(window, outcomes) for window in plans]
 
 
 @dataclass(frozen=True)

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler
 
@@ -20,7 +19,7 @@ import pytest
 
 from modelrollout.api.v1alpha1 import AnalysisSpec, MetricSpec, MetricType, PrometheusSpec
 from modelrollout.controller.analysis_batcher import AnalysisBatcher
-from modelrollout.evaluation import EvaluationRequest, EvaluationResult
+from modelrollout.evaluation import EvaluationRequest
 
 from ...fixtures.loopback import serving
 
@@ -119,34 +118,3 @@ def test_the_store_of_a_prometheus_no_rollout_names_any_more_is_dropped() -> Non
     now[0] = 4 * 30.0
     batcher._forget_idle_stores(set())
     assert batcher._stores == {}
-
-
-def test_each_rollout_is_answered_as_soon_as_it_is_evaluated_not_when_the_whole_batch_is() -> None:
-    """At 1,000 rollouts evaluating a tick takes seconds; a rollout whose interval is concluded
-    writes its status then, while the apiserver takes the writes of those before it, instead of
-    waiting for the last rollout's statistics. The evaluator here concludes the first request and
-    then holds the second until the first rollout has been answered."""
-    from modelrollout.evaluation import iter_intervals
-
-    answered = threading.Event()
-
-    def held_after_first(
-        requests: Sequence[EvaluationRequest], querier: object
-    ) -> Iterator[EvaluationResult]:
-        results = iter_intervals(requests, querier)  # type: ignore[arg-type]
-        yield next(results)
-        assert answered.wait(10), "the first rollout was not answered while the second was held"
-        yield from results
-
-    with serving(_EmptyPrometheus) as url:
-        batcher = AnalysisBatcher(client=None, batch_window=0.01, evaluator=held_after_first)  # type: ignore[arg-type]
-
-        async def scenario() -> list[str]:
-            first = asyncio.create_task(batcher.evaluate(_request(url, "first")))
-            second = asyncio.create_task(batcher.evaluate(_request(url, "second")))
-            done = (await asyncio.wait_for(first, timeout=10)).request.name
-            waiting = not second.done()
-            answered.set()
-            return [done, (await asyncio.wait_for(second, timeout=10)).request.name, str(waiting)]
-
-        assert asyncio.run(scenario()) == ["first", "second", "True"]

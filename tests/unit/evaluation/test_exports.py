@@ -48,7 +48,6 @@ def test_evaluation_exports() -> None:
         "EvaluationResult",
         "align",
         "evaluate_interval",
-        "iter_intervals",
         "evaluate_intervals",
         "first_interval_end",
         "metric_result",
