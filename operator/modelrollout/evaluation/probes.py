@@ -26,6 +26,7 @@ from ..analysis import (
 from ..api.v1alpha1 import AnalysisMethod, DriftStatistic, MetricSpec, MetricType, Verdict
 from ..metrics import (
     InstantQuery,
+    Presence,
     RangeQuery,
     TemplateContext,
     TemplateError,
@@ -256,8 +257,12 @@ class Planner:
 
     def present(self, name: str, series: str) -> dict[str, Slice]:
         """Whether the model has `series` at all within the presence lookback, asked once for the
-        fleet (the answer is grouped by namespace and model)."""
-        query = InstantQuery(defaults.series_presence(series), self.request.presence_checked_at)
+        fleet (the answer is grouped by namespace and model; `metrics.presence` says how)."""
+        query = InstantQuery(
+            defaults.series_presence(series),
+            self.request.presence_checked_at,
+            presence=Presence(series, recent=2 * self.interval),
+        )
         labels = {"namespace": self.request.namespace, "model": self.request.model}
         return {f"present/{name}": Slice(query, labels)}
 

@@ -20,6 +20,7 @@ from .batch import (
 from .factory import new_metric_source
 from .nop import NopSource
 from .points import PointStore
+from .presence import Presence
 from .prometheus import PrometheusCredentials, PrometheusSource
 from .source import MetricSource, MetricSourceError, MetricSourceRefused, Point, RangeSeries, Series
 from .static import SourceCall, StaticSource
@@ -37,6 +38,7 @@ __all__ = [
     "NopSource",
     "Point",
     "PointStore",
+    "Presence",
     "PrometheusCredentials",
     "PrometheusPolicy",
     "PrometheusSource",

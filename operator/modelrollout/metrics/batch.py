@@ -17,13 +17,14 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TypeVar, cast
 
 from .answers import RangeColumns, range_columns
 from .points import LabelIndex, PointStore, PointTable, Selector, label_key, series_labels
+from .presence import HeldPresence, Presence, ask_presence
 from .source import MetricSource, MetricSourceError, RangeSeries, Series
 
 MAX_POINTS_PER_QUERY = 10_000
@@ -43,6 +44,9 @@ class RangeQuery:
 class InstantQuery:
     promql: str
     at: datetime
+    presence: Presence | None = field(default=None, compare=False)
+    """Set on a presence query (`promql` asks it over the whole fleet and lookback): the querier
+    then asks it in two cheaper steps (`presence`) when it knows which series are wanted."""
 
 
 Query = RangeQuery | InstantQuery
@@ -82,7 +86,12 @@ class BatchedQuerier:
         wanted = set(wanted)
         if self.store is not None:
             return self._select_held(self.store, wanted)
-        outcomes = self.fetch(query for query, _ in wanted)
+        selectors = _selectors(wanted)
+        outcomes = self.fetch(query for query in selectors if not _asks_presence(query))
+        for query, wanted_labels in selectors.items():
+            if isinstance(query, InstantQuery) and query.presence is not None:
+                held = self._presence(query, wanted_labels, None)
+                outcomes[query] = held if isinstance(held, MetricSourceError) else held.answer
         return _picked(outcomes, wanted)
 
     def fetch(self, queries: Iterable[Query]) -> dict[Query, QueryOutcome]:
@@ -123,10 +132,10 @@ class BatchedQuerier:
     def _select_locked(self, store: PointStore, wanted: set[Selection]) -> Mapping[Selection, QueryOutcome]:
         now = store.clock()
         ranges: dict[tuple[str, float], list[RangeQuery]] = defaultdict(list)
-        instants: set[InstantQuery] = set()
-        for query, _ in wanted:
+        instants: dict[InstantQuery, set[Selector]] = defaultdict(set)
+        for query, labels in wanted:
             if isinstance(query, InstantQuery):
-                instants.add(query)
+                instants[query].add(labels)
             else:
                 ranges[(query.promql, query.step)].append(query)
         tables: dict[tuple[str, float], PointTable | MetricSourceError] = {}
@@ -135,8 +144,8 @@ class BatchedQuerier:
             start, end = min(m.start for m in members), max(m.end for m in members)
             tables[(promql, step)] = self._refresh(store, table, promql, start, end, now)
         picked: dict[InstantQuery, LabelIndex[Series] | MetricSourceError] = {}
-        for query in instants:
-            answer = self._held_instant(store, query, now)
+        for query, selectors in instants.items():
+            answer = self._held_instant(store, query, now, selectors)
             picked[query] = (
                 answer if isinstance(answer, MetricSourceError) else LabelIndex(answer, series_labels)
             )
@@ -157,16 +166,30 @@ class BatchedQuerier:
         return table
 
     def _held_instant(
-        self, store: PointStore, query: InstantQuery, now: float
+        self, store: PointStore, query: InstantQuery, now: float, selectors: set[Selector]
     ) -> list[Series] | MetricSourceError:
-        """The answer read earlier at the same `at` (one presence query per text per tick)."""
+        """The answer read earlier at the same `at` (one presence query per text per tick),
+        completed for `selectors` when it is a presence query."""
         held = store.instant(query.promql, query.at, now)
+        if query.presence is not None:
+            presence = self._presence(query, selectors, held if isinstance(held, HeldPresence) else None)
+            if isinstance(presence, MetricSourceError):
+                return presence
+            store.keep_instant(query.promql, query.at, presence, now)
+            return presence.answer
         if held is not None:
-            return held
+            return held.answer if isinstance(held, HeldPresence) else held
         answer = self._instant(query)
         if not isinstance(answer, MetricSourceError):
             store.keep_instant(query.promql, query.at, answer, now)
         return answer
+
+    def _presence(
+        self, query: InstantQuery, selectors: set[Selector], held: HeldPresence | None
+    ) -> HeldPresence | MetricSourceError:
+        assert query.presence is not None
+        send = lambda promql, at: self._instant(InstantQuery(promql, at))  # noqa: E731
+        return ask_presence(send, query.promql, query.presence, query.at, selectors, held)
 
     def _late(self) -> MetricSourceError | None:
         if self.deadline is None or time.monotonic() < self.deadline:
@@ -266,6 +289,17 @@ class _Assembled(Mapping[Selection, QueryOutcome]):
 
     def __len__(self) -> int:
         return len(self._wanted)
+
+
+def _asks_presence(query: Query) -> bool:
+    return isinstance(query, InstantQuery) and query.presence is not None
+
+
+def _selectors(wanted: Iterable[Selection]) -> dict[Query, set[Selector]]:
+    selectors: dict[Query, set[Selector]] = defaultdict(set)
+    for query, labels in wanted:
+        selectors[query].add(labels)
+    return selectors
 
 
 def _picked(

@@ -27,10 +27,13 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from .answers import FlatLabels, RangeColumns, columns_of
 from .source import RangeSeries, Series
+
+if TYPE_CHECKING:
+    from .presence import HeldPresence
 
 LabelKey = tuple[tuple[str, str], ...]
 Selector = tuple[tuple[str, str], ...]
@@ -284,7 +287,7 @@ def series_labels(series: RangeSeries | Series) -> Mapping[str, str]:
 @dataclass
 class _Instant:
     at: datetime
-    answer: list[Series]
+    answer: list[Series] | HeldPresence
     asked: float
 
 
@@ -320,7 +323,7 @@ class PointStore:
             table.starts[start] = now
         return table
 
-    def instant(self, promql: str, at: datetime, now: float) -> list[Series] | None:
+    def instant(self, promql: str, at: datetime, now: float) -> list[Series] | HeldPresence | None:
         """The answer already read for `promql` at `at` (in an earlier batch of this tick)."""
         held = self.instants.get(promql)
         if held is None or held.at != at:
@@ -328,7 +331,9 @@ class PointStore:
         held.asked = now
         return held.answer
 
-    def keep_instant(self, promql: str, at: datetime, answer: list[Series], now: float) -> None:
+    def keep_instant(
+        self, promql: str, at: datetime, answer: list[Series] | HeldPresence, now: float
+    ) -> None:
         self.instants[promql] = _Instant(at, answer, now)
 
     def forget(self, now: float) -> None:

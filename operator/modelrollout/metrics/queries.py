@@ -151,11 +151,12 @@ def log_pattern_hits(metric: str, patterns: Sequence[str] | None, interval: floa
     return grouped_increase(log_pattern_series(metric, patterns), interval)
 
 
-def series_presence(series: str) -> str:
-    """Which models have `series` at all over `PRESENCE_LOOKBACK`: one instant query per series
-    text for the whole fleet, fanned out by (namespace, model) like the increases."""
+def series_presence(series: str, lookback: float = PRESENCE_LOOKBACK) -> str:
+    """Which models have `series` at all over `lookback`: one instant query per series text for
+    the whole fleet, fanned out by (namespace, model) like the increases (`presence` asks it
+    over the last intervals first, and over the whole lookback only for the models not found)."""
     labels = ", ".join(PRESENCE_LABELS)
-    return f"group by ({labels}) (last_over_time({series}[{format_duration(PRESENCE_LOOKBACK)}]))"
+    return f"group by ({labels}) (last_over_time({series}[{format_duration(lookback)}]))"
 
 
 def pod_resource(metric: str, namespace: str, name: str, version: str, interval: float) -> str:

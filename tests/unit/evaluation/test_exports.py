@@ -18,6 +18,7 @@ def test_metrics_exports() -> None:
         "NopSource",
         "Point",
         "PointStore",
+        "Presence",
         "PrometheusCredentials",
         "PrometheusPolicy",
         "PrometheusSource",
