@@ -188,8 +188,10 @@ class BatchedQuerier:
         self, query: InstantQuery, selectors: set[Selector], held: HeldPresence | None
     ) -> HeldPresence | MetricSourceError:
         assert query.presence is not None
-        send = lambda promql, at: self._instant(InstantQuery(promql, at))  # noqa: E731
-        return ask_presence(send, query.promql, query.presence, query.at, selectors, held)
+        return ask_presence(self._send_instant, query.promql, query.presence, query.at, selectors, held)
+
+    def _send_instant(self, promql: str, at: datetime) -> list[Series] | MetricSourceError:
+        return self._instant(InstantQuery(promql, at))
 
     def _late(self) -> MetricSourceError | None:
         if self.deadline is None or time.monotonic() < self.deadline:
