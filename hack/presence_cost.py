@@ -9,8 +9,8 @@ latency buckets, the requests and the errors exist, once the old way and once th
 real `PrometheusSource`. Reported per tick: the samples Prometheus loaded for the texts sent (its
 own `stats=all` count, asked again for each text) and the wall time of the tick's presence
 queries, the median over the rounds. A day of data holds 17,280 scrapes at 5 s: the old way's
-samples grow with the minutes until Prometheus' `--query.max-samples` (50 million by default)
-refuses the query; the new way's stay those of the last two intervals.
+samples grow with the minutes all day (Prometheus decodes them all; its `--query.max-samples`
+bounds only those held at once), the new way's stay those of the last two intervals.
 """
 
 from __future__ import annotations

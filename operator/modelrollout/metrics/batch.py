@@ -87,11 +87,15 @@ class BatchedQuerier:
         if self.store is not None:
             return self._select_held(self.store, wanted)
         selectors = _selectors(wanted)
-        outcomes = self.fetch(query for query in selectors if not _asks_presence(query))
-        for query, wanted_labels in selectors.items():
-            if isinstance(query, InstantQuery) and query.presence is not None:
-                held = self._presence(query, wanted_labels, None)
-                outcomes[query] = held if isinstance(held, MetricSourceError) else held.answer
+        presences = {
+            query: labels
+            for query, labels in selectors.items()
+            if isinstance(query, InstantQuery) and query.presence is not None
+        }
+        outcomes = self.fetch(query for query in selectors if query not in presences)
+        for query, labels in presences.items():
+            held = self._presence(query, labels, None)
+            outcomes[query] = held if isinstance(held, MetricSourceError) else held.answer
         return _picked(outcomes, wanted)
 
     def fetch(self, queries: Iterable[Query]) -> dict[Query, QueryOutcome]:
@@ -291,10 +295,6 @@ class _Assembled(Mapping[Selection, QueryOutcome]):
 
     def __len__(self) -> int:
         return len(self._wanted)
-
-
-def _asks_presence(query: Query) -> bool:
-    return isinstance(query, InstantQuery) and query.presence is not None
 
 
 def _selectors(wanted: Iterable[Selection]) -> dict[Query, set[Selector]]:

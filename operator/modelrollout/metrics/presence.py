@@ -3,9 +3,10 @@
 Whether a model has a series at all within `PRESENCE_LOOKBACK` (a day) tells "no errors yet"
 from "misnamed" (`queries`). Asked as one query over the whole fleet, Prometheus loads every
 sample of every matching series of that day, on every tick: at 1,000 models, a 12-bucket
-histogram scraped every 5 s is 18,000 series and 311 million samples by the end of a day, past
-Prometheus' default `--query.max-samples` of 50 million, and the query costs more with each tick
-before that. So a tick asks in two steps: every model over the last two analysis intervals (about
+histogram scraped every 5 s is 18,000 series and 311 million samples to decode by the end of a
+day (not refused: `--query.max-samples` bounds the samples held at once, one series' window
+here, not those read), and the query costs more with each scrape before that. So a tick asks in
+two steps: every model over the last two analysis intervals (about
 the samples the range queries read), then the whole day only for the models the first step did
 not find, with matchers that select only their series (a model that never had the series costs
 an index lookup).
@@ -80,11 +81,8 @@ def ask_presence(
     if not missing:
         return held
     narrowed = narrowed_selector(presence.series, missing)
-    if narrowed is None:
-        whole = _whole(send, full_text, at)
-        if not isinstance(whole, MetricSourceError):
-            held.answer, held.complete = whole.answer, True
-        return whole if isinstance(whole, MetricSourceError) else held
+    if narrowed is None:  # the whole fleet over the whole lookback holds what `held` found
+        return _whole(send, full_text, at)
     found = send(series_presence(narrowed, presence.lookback), at)
     if isinstance(found, MetricSourceError):
         return found
