@@ -19,9 +19,10 @@ TICKS = os.sysconf("SC_CLK_TCK")
 QUERY_HANDLERS = ("/api/v1/query", "/api/v1/query_range")
 
 
-def cpu_seconds(pid: int) -> float:
-    """User plus system CPU the process has used since it started."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+def cpu_seconds(pid: int, thread: int | None = None) -> float:
+    """User plus system CPU the process (or one of its threads) has used since it started."""
+    path = f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat"
+    fields = Path(path).read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / TICKS
 
 
@@ -34,22 +35,32 @@ def rss_bytes(pid: int) -> int:
 
 @dataclass
 class CpuMeter:
-    """CPU seconds used by some processes between `start()` and `stop()`."""
+    """CPU seconds used by some processes between `start()` and `stop()`. A name may be a
+    process's main thread alone: for the operator that is its event loop, apart from the threads
+    that reconcile and analyse."""
 
     pids: dict[str, int]
+    main_threads: tuple[str, ...] = ()
+    """Names (keys of `pids`) whose main thread is metered too, as `<name>:main`."""
     _begin: dict[str, float] = field(default_factory=dict)
     used: dict[str, float] = field(default_factory=dict)
     wall: float = 0.0
 
     def start(self) -> CpuMeter:
-        self._begin = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        self._begin = self._read()
         self.wall = time.monotonic()
         return self
 
     def stop(self) -> dict[str, float]:
         self.wall = time.monotonic() - self.wall
-        self.used = {name: cpu_seconds(pid) - self._begin[name] for name, pid in self.pids.items()}
+        self.used = {name: seconds - self._begin[name] for name, seconds in self._read().items()}
         return self.used
+
+    def _read(self) -> dict[str, float]:
+        read = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        for name in self.main_threads:
+            read[f"{name}:main"] = cpu_seconds(self.pids[name], self.pids[name])
+        return read
 
 
 def prometheus_queries(url: str) -> float:

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 from benchmarks.scale.exporter import SyntheticExporter
-from benchmarks.scale.report import markdown
+from benchmarks.scale.report import markdown, per_rollout_rows
 from prometheus_client.parser import text_string_to_metric_families
 
 
@@ -51,12 +51,37 @@ def test_report_has_a_column_per_level_and_a_row_per_request_kind(tmp_path: Path
                                         "slowest_interval_seconds": 0.02, "failures": 0.0}},
     }  # fmt: skip
     dearer = json.loads(json.dumps(level))
+    dearer["rollouts"] = 50
     dearer["operator"]["cpu_ms_per_rollout_per_interval"] = 354.0
     results = {"command": "python -m benchmarks.scale --smoke", "commit": "abc", "levels": [level, dearer]}
 
     text = markdown(json.loads(json.dumps(results)))
 
-    assert "| | 5 rollouts | 5 rollouts |" in text
+    assert "| | 5 rollouts | 50 rollouts |" in text
     assert "| get services | 2.00 | 2.00 |" in text and "(2.30x)" in text
     assert "| p99 target (10 s + the tick's query time) / the CPU bound | 10.5 s / 0.9 s |" in text
     assert "| operator CPU | 1.00x | 1.20x |" in text, "each level's cost per rollout against the first's"
+
+
+def test_a_level_measured_before_and_after_a_larger_one_is_compared_by_its_mean() -> None:
+    """`--levels 100,1000,100`: the machine's speed drifts by tens of percent within the hour
+    (the same 100 rollouts cost 19.6 ms and then 16.0 ms), so the larger level is compared with
+    the mean of the runs around it."""
+
+    def level(rollouts: int, cpu_ms: float, loop_ms: float) -> dict[str, object]:
+        return {
+            "rollouts": rollouts,
+            "operator": {"cpu_ms_per_rollout_per_interval": cpu_ms, "rss_per_rollout_kb": 100.0,
+                         "event_loop_cpu_ms_per_rollout_per_interval": loop_ms},
+            "requests": {"per_rollout_per_interval": 1.0},
+            "apiserver": {"cpu_seconds_per_interval": rollouts * 0.02},
+            "promql": {"prometheus_cpu_seconds_per_interval": rollouts * 0.001},
+        }  # fmt: skip
+
+    levels = [level(100, 20.0, 2.0), level(1000, 19.8, 3.0), level(100, 16.0, 2.0)]
+
+    rows = dict(line.split(" | ", 1) for line in per_rollout_rows(levels))
+
+    assert rows["| operator CPU"] == "1.11x | 1.10x | 0.89x |"
+    assert rows["| operator CPU: event loop"] == "1.00x | 1.50x | 1.00x |"
+    assert rows["| operator CPU: threads"] == "1.12x | 1.05x | 0.88x |"

@@ -124,7 +124,8 @@ class Reconciler:
             )
             return None
         spec = loaded.spec
-        claimant = earlier_claimant(loaded.body, self.client.list_rollouts(loaded.namespace, spec.model))
+        others = self.client.list_rollouts(loaded.namespace, spec.model, excluding=loaded.name)
+        claimant = earlier_claimant(loaded.body, others)
         if claimant is not None:
             message = (
                 f"spec.model {spec.model!r} is rolled out by ModelRollout {claimant}, created first: "

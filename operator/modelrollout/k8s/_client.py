@@ -101,13 +101,19 @@ class ApiKubeClient:
             )
         )
 
-    def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
+    def list_rollouts(
+        self, namespace: str, model: str | None = None, excluding: str | None = None
+    ) -> list[Obj]:
         body = _call(
             lambda: self._custom.list_namespaced_custom_object(
                 GROUP, VERSION, namespace, PLURAL, _request_timeout=self._timeout
             )
         )
-        return [item for item in body.get("items", []) if model is None or _model(item) == model]
+        return [
+            item
+            for item in body.get("items", [])
+            if (model is None or _model(item) == model) and item["metadata"]["name"] != excluding
+        ]
 
     def patch_rollout_status(
         self, namespace: str, name: str, status: Obj, resource_version: str | None = None

@@ -75,10 +75,13 @@ class KubeClient(Protocol):
         status the previous reconcile wrote."""
         ...
 
-    def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
+    def list_rollouts(
+        self, namespace: str, model: str | None = None, excluding: str | None = None
+    ) -> list[Obj]:
         """The namespace's ModelRollouts: the `dependsOn` graph spans them. With `model`, only
         those whose `spec.model` it is (who else claims a model: every reconcile asks, so the
-        watch cache answers it from an index instead of scanning the namespace)."""
+        watch cache answers it from an index instead of scanning the namespace). `excluding`
+        leaves one out by name: the asker itself, which the cache then need not decode."""
         ...
 
     def patch_rollout_status(

@@ -118,9 +118,9 @@ class ObjectStore:
             found = [self._objects[(namespace, name)].data for name in names]
         return [_decode(data) for data in found]
 
-    def indexed(self, index: str, namespace: str, value: str) -> list[Obj]:
+    def indexed(self, index: str, namespace: str, value: str, excluding: str | None = None) -> list[Obj]:
         with self._lock:
-            names = sorted(self._indexes[index].get((namespace, value), ()))
+            names = sorted(self._indexes[index].get((namespace, value), set()) - {excluding})
             found = [self._objects[(namespace, name)].data for name in names]
         return [_decode(data) for data in found]
 

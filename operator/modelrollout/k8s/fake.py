@@ -213,10 +213,14 @@ class FakeKubeClient(FakeObjects):
         self._record("get_rollout", namespace=namespace, name=name)
         return self.get(KIND, namespace, name)
 
-    def list_rollouts(self, namespace: str, model: str | None = None) -> list[Obj]:
+    def list_rollouts(
+        self, namespace: str, model: str | None = None, excluding: str | None = None
+    ) -> list[Obj]:
         self._record("list_rollouts", namespace=namespace)
         return [
-            r for r in self.objects(KIND, namespace) if model in (None, (r.get("spec") or {}).get("model"))
+            r
+            for r in self.objects(KIND, namespace)
+            if model in (None, (r.get("spec") or {}).get("model")) and r["metadata"]["name"] != excluding
         ]
 
     def patch_rollout_status(

@@ -76,3 +76,16 @@ def test_texts_are_cut_visibly_and_the_oldest_evidence_goes_first() -> None:
     assert oldest.metrics is None and oldest.parameters is None, "the oldest evidence went first"
     assert newest.parameters is not None, "never the candidate's parameters"
     assert all(len(entry.reason) <= 256 for entry in bounded.lineage)
+
+
+def test_a_status_that_fits_comes_back_as_it_is() -> None:
+    """Every reconcile bounds the status it writes, and nearly every one fits: it is returned
+    itself, not rebuilt (a model validation per write), while one with a text past its limit
+    is cut."""
+    fitting = ModelRolloutStatus.model_validate({"phase": "Progressing", "message": "short"})
+    long_message = ModelRolloutStatus.model_validate({"phase": "Progressing", "message": WORST_TEXT})
+
+    assert bounded_status(fitting) is fitting
+    cut = bounded_status(long_message)
+    assert cut is not long_message
+    assert cut.message is not None and len(cut.message) < len(WORST_TEXT)

@@ -209,3 +209,19 @@ def test_who_else_claims_the_model_is_answered_from_the_index_by_model() -> None
     assert [r["metadata"]["name"] for r in cached.list_rollouts(NAMESPACE, "another-model")] == ["other"]
     assert len(cached.list_rollouts(NAMESPACE)) == 2
     assert [c.method for c in cluster.client.calls if c.method == "list_rollouts"] == []
+
+
+def test_who_else_claims_the_model_leaves_the_asker_out() -> None:
+    """The reconcile asks for the other rollouts of its model: alone with it, as nearly every
+    rollout is, the answer is empty and the cache decodes nothing for it; a rival is found."""
+    cluster = FakeCluster.with_rollout(rollout_spec(STEPS))
+    model = rollout_spec(STEPS)["model"]
+    cached = _cached(cluster)
+
+    assert cached.list_rollouts(NAMESPACE, model, excluding=NAME) == []
+
+    cluster.client.add_rollout(NAMESPACE, "rival", rollout_spec(STEPS))
+    _pump(cached)
+    for client in (cached, cluster.client):
+        found = client.list_rollouts(NAMESPACE, model, excluding=NAME)
+        assert [r["metadata"]["name"] for r in found] == ["rival"]

@@ -48,8 +48,10 @@ def bounded_status(
 ) -> ModelRolloutStatus:
     """`status` cut and shed (see the module docstring) until it is at most `limit` bytes."""
     dumped: Obj = status.model_dump(by_alias=True, exclude_none=True, mode="json")
-    _cut_texts(dumped, MESSAGE_MAX_LENGTH, REASON_MAX_LENGTH)
+    cut_any = _cut_texts(dumped, MESSAGE_MAX_LENGTH, REASON_MAX_LENGTH)
     size = stored_size(dumped)
+    if size <= limit and not cut_any:
+        return status  # as it came: every reconcile writes one, and nearly all fit (no new model)
     if size > limit:
         size = _shed(dumped, "metrics", lambda entry: True, size, limit)
     if size > limit:
@@ -63,10 +65,15 @@ def bounded_status(
     return ModelRolloutStatus.model_validate(dumped)
 
 
-def _cut_texts(status: Obj, message_limit: int, reason_limit: int) -> None:
+def _cut_texts(status: Obj, message_limit: int, reason_limit: int) -> bool:
+    """Cut every free text to its limit; True when one was longer."""
+    cut_any = False
     for owner, key, limit in _texts(status, message_limit, reason_limit):
-        if isinstance(owner.get(key), str):
-            owner[key] = cut(owner[key], limit)
+        text = owner.get(key)
+        if isinstance(text, str):
+            owner[key] = cut(text, limit)
+            cut_any = cut_any or owner[key] != text
+    return cut_any
 
 
 def _texts(status: Obj, message_limit: int, reason_limit: int) -> Iterator[tuple[Obj, str, int]]:
