@@ -32,9 +32,7 @@ def main() -> int:
     n = int(sys.argv[1]) if len(sys.argv) > 1 else 1000
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # the ExitStack stops what was started
     namespace = f"bench-{n}"
-    cluster = LocalCluster(
-        LocalClusterSettings(name=f"hold-{n}-{os.getpid()}", nodes=n // PODS_PER_NODE + 2)
-    )
+    cluster = LocalCluster(LocalClusterSettings(name=f"hold-{n}-{os.getpid()}", nodes=n // PODS_PER_NODE + 2))
     with contextlib.ExitStack() as stack:
         models = [FleetSpec(namespace, n, "").name(i) for i in range(n)]
         _exporter, prometheus, kubeconfig = start_environment(stack, cluster, namespace, models, "5s")
